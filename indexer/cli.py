@@ -1,0 +1,168 @@
+"""The ``kefu`` command: a thin click shell over the library; errors become messages and exit codes."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.settings import DECLARED, SettingsError, load_settings
+
+
+def _fail_cleanly(fn):
+    """Turn the library's named errors into a one-line message and exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from indexer.encoder import EncoderError
+        from indexer.evaluate import EvalDataError
+        from indexer.retriever import IndexStaleError, QueryError
+        from indexer.vector_index import IndexError_
+        from kb.loader import KnowledgeBaseError
+        try:
+            return fn(*args, **kwargs)
+        except (SettingsError, KnowledgeBaseError, IndexError_, IndexStaleError, QueryError,
+                EncoderError, EvalDataError) as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict:
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        out[name.strip()] = value
+    return out
+
+
+@click.group()
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a setting for this run (see 'kefu settings').")
+@click.pass_context
+def main(ctx: click.Context, sets: tuple[str, ...]) -> None:
+    """Kefu (客服): a Chinese customer-service knowledge-base assistant."""
+    try:
+        ctx.obj = load_settings(overrides=_parse_sets(sets))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("settings")
+@click.pass_obj
+def settings_cmd(settings) -> None:
+    """List every setting: name, value in force, default and meaning."""
+    for s in DECLARED:
+        click.echo(f"{s.name} = {getattr(settings, s.name)!s}  (default {s.default!s}; KEFU_{s.name.upper()})")
+        click.echo(f"    {s.help}")
+
+
+def _open(settings):
+    from indexer.encoder import Encoder
+    from kb.store import Store
+    return Store.open(settings.db_path), Encoder.from_settings(settings)
+
+
+def _retriever(settings):
+    from indexer.retriever import Retriever
+    store, encoder = _open(settings)
+    return Retriever.load(store, encoder, settings)
+
+
+@main.group()
+def index() -> None:
+    """Build and inspect the search index."""
+
+
+@index.command("build")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@_fail_cleanly
+def index_build(settings, as_json: bool) -> None:
+    """Load kb/, re-chunk and re-encode what changed, and save the indexes."""
+    from tqdm import tqdm
+
+    from indexer.build import Indexer
+    from kb.loader import load_knowledge_base
+
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    store, encoder = _open(settings)
+    with tqdm(desc="encoding", unit="text", disable=as_json or None, file=sys.stderr) as bar:
+        report = Indexer(store, encoder, settings, progress=bar.update).sync(articles, faqs)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{len(articles)} articles ({len(report.added)} added, {len(report.changed)} changed, "
+               f"{len(report.removed)} removed), {len(faqs)} Q&A entries; {report.passages} passages, "
+               f"{report.phrasings} Q&A phrasings; {report.encoded} texts encoded in {report.seconds}s")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--k", default=None, type=click.IntRange(1, 50), help="How many hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+@_fail_cleanly
+def search(settings, question: str, k: int | None, as_json: bool) -> None:
+    """Search the knowledge base for QUESTION."""
+    result = _retriever(settings).search(question, k=k)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    d = result.decision
+    click.echo(f"{'ANSWER' if d.answer else 'ABSTAIN'} (confidence {d.confidence:.2f}: {d.reason})")
+    for n, h in enumerate(result.hits, 1):
+        where = " · ".join(x for x in (h.title, h.section, h.clause) if x)
+        click.echo(f"{n}. [{h.score:.4f}] {where}" + (f"  (Q&A: {h.question})" if h.question else ""))
+        click.echo(f"   {h.snippet_marked}")
+
+
+def _metrics_out(metrics: dict, as_json: bool) -> None:
+    if not as_json:
+        for key, value in metrics.items():
+            click.echo(f"{key:28} {value}")
+    click.echo(json.dumps(metrics, ensure_ascii=False))
+
+
+@main.command("eval")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON metrics object.")
+@click.option("--details", type=click.Path(dir_okay=False, path_type=Path), help="Write per-question rows here.")
+@click.pass_obj
+@_fail_cleanly
+def eval_cmd(settings, questions: Path, as_json: bool, details: Path | None) -> None:
+    """Answer quality on a dev.jsonl-style file (metrics of shared/eval/README.md)."""
+    from indexer.evaluate import evaluate_questions, load_questions
+
+    metrics, rows = evaluate_questions(_retriever(settings), load_questions(questions))
+    if details:
+        details.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    _metrics_out(metrics, as_json)
+
+
+@main.command("eval-faq")
+@click.option("--pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON metrics object.")
+@click.pass_obj
+@_fail_cleanly
+def eval_faq_cmd(settings, pairs: Path, as_json: bool) -> None:
+    """Question-to-question matching on a q1<TAB>q2<TAB>label file (BQ protocol)."""
+    from indexer.decision import Calibration
+    from indexer.evaluate import evaluate_faq, faq_protocol, load_pairs
+    from indexer.lexical import Tokenizer
+    from indexer.retriever import question_pool_retriever
+    from kb.loader import user_dictionary
+
+    pool, queries = faq_protocol(load_pairs(pairs))
+    store, encoder = _open(settings)
+    retriever = question_pool_retriever(encoder, pool, store, Tokenizer(user_dictionary(settings.kb_dir)),
+                                        Calibration({}, 0.0), settings.fusion, settings.rrf_k,
+                                        settings.lexical_weight)
+
+    def rank_pool(query: str, k: int):
+        result = retriever.search(query, k=k)
+        return [h.question for h in result.hits], result.ms
+
+    _metrics_out(evaluate_faq(rank_pool, pool, queries), as_json)

@@ -1,0 +1,124 @@
+"""Answer or abstain: a confidence calibrated on labelled questions, not a raw cosine cut-off.
+
+Dense scores of e5 models crowd into 0.8–0.9 for any text, so the top score alone
+cannot tell an answerable question from a greeting. The confidence combines how
+far the best passage stands above the others for this question, how much of the
+question's wording the top hit covers, and whether both legs agree; the weights
+are fitted by logistic regression (``kefu calibrate``) and kept per model in
+``kb/calibration.json``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from indexer.lexical import cjk_share
+
+FEATURES = ("top_dense", "dense_margin", "coverage", "bigram_coverage", "agree", "english")
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether to answer, how confident, and why."""
+
+    answer: bool
+    confidence: float
+    reason: str
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:])}
+
+
+def features_for(query: str, tokens: Sequence[str], hits: Sequence, passage_dense: np.ndarray) -> dict[str, float]:
+    """The decision's inputs for a question and its ranked hits."""
+    if not hits:
+        return {name: 0.0 for name in FEATURES} | {"english": 1.0 - cjk_share(query)}
+    top = hits[0]
+    found_in = f"{top.title} {top.section} {top.question or ''} {top.text}".lower()
+    coverage = sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0
+    q_bigrams = _bigrams(query.lower())
+    bigram_cov = len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0
+    s = np.asarray(passage_dense, dtype=np.float64)
+    margin = float(s[0] - s[1:20].mean()) if len(s) > 1 else 0.0
+    return {
+        "top_dense": float(top.dense),
+        "dense_margin": margin,
+        "coverage": coverage,
+        "bigram_coverage": bigram_cov,
+        "agree": float(top.dense > 0 and top.lexical > 0),
+        "english": 1.0 - cjk_share(query),
+    }
+
+
+@dataclass
+class Calibration:
+    """Logistic weights over FEATURES and the confidence needed to answer."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float = 0.5
+    model: str = ""
+
+    def confidence(self, feats: dict[str, float]) -> float:
+        """Probability that the top hit answers the question."""
+        z = self.bias + sum(self.weights.get(n, 0.0) * feats.get(n, 0.0) for n in FEATURES)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def decide(self, feats: dict[str, float]) -> Decision:
+        """Answer when the confidence reaches the threshold."""
+        if not self.weights:
+            # Uncalibrated model: answer only when the wording clearly matches.
+            ok = feats.get("coverage", 0.0) >= 0.6 and feats.get("agree", 0.0) > 0
+            return Decision(ok, float(feats.get("coverage", 0.0)),
+                            "uncalibrated model: run 'kefu calibrate'" if ok else "uncalibrated model, weak match")
+        c = self.confidence(feats)
+        if c >= self.threshold:
+            return Decision(True, round(c, 4), "confident match")
+        return Decision(False, round(c, 4), "nothing in the knowledge base matches well enough")
+
+    @classmethod
+    def load(cls, kb_dir: Path, model: str, threshold: float | None = None) -> "Calibration":
+        """The calibration saved for a model (empty weights when there is none)."""
+        path = Path(kb_dir) / CALIBRATION_FILE
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        entry = table.get(model)
+        if not entry:
+            return cls({}, 0.0, threshold if threshold is not None else 0.5, model)
+        return cls(entry["weights"], entry["bias"], entry["threshold"] if threshold is None else threshold, model)
+
+    def save(self, kb_dir: Path, extra: dict | None = None) -> Path:
+        """Write this model's calibration into kb/calibration.json, keeping other models'."""
+        path = Path(kb_dir) / CALIBRATION_FILE
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        table[self.model] = {"weights": self.weights, "bias": self.bias, "threshold": self.threshold, **(extra or {})}
+        path.write_text(json.dumps(table, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+
+def fit_calibration(rows: list[dict[str, float]], labels: list[int], model: str, l2: float = 1.0) -> Calibration:
+    """Fit logistic weights on feature rows and 0/1 labels (1: the top hit answers)."""
+    from scipy.optimize import minimize
+
+    if len(set(labels)) < 2:
+        raise ValueError("calibration needs both answerable and unanswerable examples")
+    x = np.array([[r[n] for n in FEATURES] for r in rows], dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w[1:] + w[0]
+        p = 1.0 / (1.0 + np.exp(-z))
+        eps = 1e-9
+        value = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)) + l2 * np.sum(w[1:] ** 2) / len(y)
+        grad = np.concatenate([[np.mean(p - y)], x.T @ (p - y) / len(y) + 2 * l2 * w[1:] / len(y)])
+        return value, grad
+
+    w = minimize(loss, np.zeros(len(FEATURES) + 1), jac=True, method="L-BFGS-B").x
+    return Calibration({n: round(float(v), 5) for n, v in zip(FEATURES, w[1:])}, round(float(w[0]), 5), 0.5, model)

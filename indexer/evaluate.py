@@ -1,0 +1,128 @@
+"""Answer-quality evaluation with the formats and metric keys of shared/eval/README.md."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class EvalDataError(ValueError):
+    """An evaluation file is malformed; the message names the file and line."""
+
+
+def normalise(text: str) -> str:
+    """Width-, case-, space- and punctuation-insensitive form used for matching."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question and the strings that would answer it (None: it should be abstained on)."""
+
+    q: str
+    expect: tuple[str, ...] | None
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a dev.jsonl-style file."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            q, expect = row["q"], row["expect"]
+            if not isinstance(q, str) or not (expect is None or (isinstance(expect, list) and expect)):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise EvalDataError(f"{path}:{n}: expected {{\"q\": text, \"expect\": [text, …] or null}}") from None
+        out.append(Question(q, tuple(expect) if expect is not None else None))
+    return out
+
+
+def answers(text: str, expect: tuple[str, ...]) -> bool:
+    """Whether a passage contains any expected string, after normalisation."""
+    norm = normalise(text)
+    return any(normalise(e) in norm for e in expect)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2) if values else 0.0
+
+
+def evaluate_questions(retriever, questions: list[Question]) -> tuple[dict, list[dict]]:
+    """Metrics over questions, plus one detail row per question."""
+    retriever.search(questions[0].q if questions else "预热")  # warm-up, not timed
+    rows, times = [], []
+    for item in questions:
+        result = retriever.search(item.q, k=10)
+        times.append(result.ms)
+        rank = None
+        if item.expect is not None:
+            rank = next((i for i, h in enumerate(result.hits, 1) if answers(h.text, item.expect)), None)
+        rows.append({"q": item.q, "answerable": item.expect is not None, "rank": rank,
+                     "answered": result.decision.answer, "confidence": result.decision.confidence,
+                     "features": result.features,
+                     "top": result.hits[0].text[:80] if result.hits else None})
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    share = lambda xs, f: round(sum(1 for x in xs if f(x)) / len(xs), 4) if xs else 0.0
+    metrics = {
+        "n_answerable": len(ans),
+        "n_unanswerable": len(una),
+        "recall_at_1": share(ans, lambda r: r["rank"] == 1),
+        "recall_at_5": share(ans, lambda r: r["rank"] is not None and r["rank"] <= 5),
+        "mrr": round(sum(1 / r["rank"] for r in ans if r["rank"]) / len(ans), 4) if ans else 0.0,
+        "answer_accuracy": share(ans, lambda r: r["answered"] and r["rank"] == 1),
+        "false_abstain_rate": share(ans, lambda r: not r["answered"]),
+        "abstain_rate_unanswerable": share(una, lambda r: not r["answered"]),
+        "p50_ms": _pct(times, 50),
+        "p95_ms": _pct(times, 95),
+    }
+    return metrics, rows
+
+
+def load_pairs(path: Path) -> list[tuple[str, str, int]]:
+    """Read a q1<TAB>q2<TAB>label file."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[2].strip() not in ("0", "1"):
+            raise EvalDataError(f"{path}:{n}: expected q1<TAB>q2<TAB>0|1")
+        out.append((parts[0].strip(), parts[1].strip(), int(parts[2])))
+    return out
+
+
+def faq_protocol(pairs: list[tuple[str, str, int]]) -> tuple[list[str], list[tuple[str, set[str]]]]:
+    """The FAQ pool (unique q2) and the queries (q1 of label-1 rows) with their gold q2 sets."""
+    pool = list(dict.fromkeys(q2 for _, q2, _ in pairs))
+    gold: dict[str, set[str]] = {}
+    for q1, q2, label in pairs:
+        if label == 1:
+            gold.setdefault(q1, set()).add(q2)
+    queries = [(q1, gold[q1]) for q1, _, label in pairs if label == 1]
+    return pool, queries
+
+
+def evaluate_faq(rank_pool, pool: list[str], queries: list[tuple[str, set[str]]]) -> dict:
+    """Metrics of rank_pool(query, k) -> [(pool string, ms)], excluding a pool string equal to the query."""
+    r1 = r5 = rr = 0.0
+    times = []
+    for query, gold in queries:
+        ranked, ms = rank_pool(query, 11)
+        times.append(ms)
+        ranked = [s for s in ranked if s != query][:10]
+        rank = next((i for i, s in enumerate(ranked, 1) if s in gold), None)
+        r1 += rank == 1
+        r5 += rank is not None and rank <= 5
+        rr += 1 / rank if rank else 0.0
+    n = len(queries) or 1
+    return {"n_queries": len(queries), "pool_size": len(pool), "recall_at_1": round(r1 / n, 4),
+            "recall_at_5": round(r5 / n, 4), "mrr": round(rr / n, 4),
+            "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95)}

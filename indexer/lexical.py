@@ -1,0 +1,95 @@
+"""The lexical leg: BM25 (bm25s) over jieba tokens, with a user dictionary of domain terms."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+WORD = re.compile(r"[\w\u3400-\u9fff]", re.U)
+# Function words and question words that carry no topic.
+STOPWORDS = frozenset("""
+的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 嘛 哦 把 被 对 于 为 以 之 其 这 那 这个 那个 这些 那些 就 都 也 还 又
+什么 怎么 怎么样 怎样 如何 哪些 哪个 哪 哪里 为什么 多少 几 几个 是否 能否 可以 能 会 要 需要 应该 有 没有 有没有
+我 我们 你 你们 您 他 她 它 他们 请问 请 一下 一个 一种 时候 有些 主要 具体 分别 比如 如果 因为 所以 但是 而 则 并
+a an the is are was were be to of in on at for by with and or what which who how why when where do does did can
+should could would will i you we they it this that these those my your our about from as
+""".split())
+
+
+class Tokenizer:
+    """jieba search-mode tokens, lower-cased, without punctuation or stopwords."""
+
+    def __init__(self, user_dict: Path | None = None):
+        self.user_dict = user_dict
+        self._jieba = None
+        self._lock = threading.Lock()
+
+    def _engine(self):
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    import jieba
+                    jieba.setLogLevel(logging.WARNING)
+                    engine = jieba.Tokenizer()
+                    engine.initialize()
+                    if self.user_dict:
+                        engine.load_userdict(str(self.user_dict))
+                    self._jieba = engine
+        return self._jieba
+
+    def tokens(self, text: str) -> list[str]:
+        """The content tokens of text."""
+        words = self._engine().lcut_for_search(text.lower())
+        return [w for w in (w.strip() for w in words) if w and WORD.search(w) and w not in STOPWORDS]
+
+
+def cjk_share(text: str) -> float:
+    """Share of a text's letters that are CJK characters (0 for English, 1 for Chinese)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if CJK.match(c)) / len(letters) if letters else 0.0
+
+
+class LexicalIndex:
+    """BM25 over tokenised texts, addressed by the caller's ids."""
+
+    def __init__(self, tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+        self.ids = np.zeros(0, dtype=np.int64)
+        self._bm25 = None
+
+    def build(self, ids: Sequence[int], texts: Sequence[str]) -> "LexicalIndex":
+        """Index texts under ids (replacing what was there)."""
+        import bm25s
+
+        self.ids = np.asarray(list(ids), dtype=np.int64)
+        self._bm25 = None
+        if len(self.ids):
+            corpus = [self.tokenizer.tokens(t) or ["\u2205"] for t in texts]
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(corpus, show_progress=False)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every indexed text, in id order."""
+        if self._bm25 is None or not query_tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self._bm25.get_scores(query_tokens)
+
+    def top(self, query_tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) with a positive score, for already tokenised text."""
+        s = self.scores(query_tokens)
+        order = np.argsort(-s, kind="stable")[:k]
+        order = order[s[order] > 0]
+        return s[order], self.ids[order]
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) with a positive score."""
+        return self.top(self.tokenizer.tokens(query), k)

