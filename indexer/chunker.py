@@ -60,6 +60,14 @@ class Passage:
         return int(content_hash(self.article_id, self.section, self.text)[:16], 16) >> 1
 
 
+def clause_at(text: str, position: int) -> str | None:
+    """The clause number of the paragraph of text that holds position, if it starts with one."""
+    found = text.rfind("\n\n", 0, max(position, 0) + 1)
+    start = 0 if found < 0 else found + 2
+    m = CLAUSE.match(text[start:])
+    return m.group(1) if m else None
+
+
 @dataclass(frozen=True)
 class _Span:
     start: int

@@ -62,13 +62,13 @@ def settings_cmd(settings) -> None:
 def _open(settings):
     from indexer.encoder import Encoder
     from kb.store import Store
-    return Store.open(settings.db_path), Encoder.from_settings(settings)
+    return Store.open(settings.db_path), Encoder.all_from_settings(settings)
 
 
 def _retriever(settings):
     from indexer.retriever import Retriever
-    store, encoder = _open(settings)
-    return Retriever.load(store, encoder, settings)
+    store, encoders = _open(settings)
+    return Retriever.load(store, encoders, settings)
 
 
 @main.group()
@@ -88,9 +88,9 @@ def index_build(settings, as_json: bool) -> None:
     from kb.loader import load_knowledge_base
 
     articles, faqs = load_knowledge_base(settings.kb_dir)
-    store, encoder = _open(settings)
+    store, encoders = _open(settings)
     with tqdm(desc="encoding", unit="text", disable=as_json or None, file=sys.stderr) as bar:
-        report = Indexer(store, encoder, settings, progress=bar.update).sync(articles, faqs)
+        report = Indexer(store, encoders, settings, progress=bar.update).sync(articles, faqs)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
@@ -156,13 +156,46 @@ def eval_faq_cmd(settings, pairs: Path, as_json: bool) -> None:
     from kb.loader import user_dictionary
 
     pool, queries = faq_protocol(load_pairs(pairs))
-    store, encoder = _open(settings)
-    retriever = question_pool_retriever(encoder, pool, store, Tokenizer(user_dictionary(settings.kb_dir)),
-                                        Calibration({}, 0.0), settings.fusion, settings.rrf_k,
-                                        settings.lexical_weight)
+    store, encoders = _open(settings)
+    retriever = question_pool_retriever(encoders, pool, store, Tokenizer(user_dictionary(settings.kb_dir)),
+                                        Calibration({}, 0.0), settings.weights, settings.fusion, settings.rrf_k,
+                                        settings.faq_lexical_weight)
 
     def rank_pool(query: str, k: int):
         result = retriever.search(query, k=k)
         return [h.question for h in result.hits], result.ms
 
     _metrics_out(evaluate_faq(rank_pool, pool, queries), as_json)
+
+
+@main.command()
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Labelled questions (dev.jsonl format).")
+@click.option("--negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra questions to abstain on, one per line [default: kb/calibration-negatives.txt].")
+@click.pass_obj
+@_fail_cleanly
+def calibrate(settings, questions: Path, negatives: Path | None) -> None:
+    """Fit the answer/abstain decision for the current model; saves kb/calibration.json."""
+    from indexer.decision import Calibration, fit_calibration, load_negatives
+    from indexer.evaluate import calibration_examples, leave_one_out, load_questions
+
+    from indexer.retriever import Retriever
+
+    store, encoders = _open(settings)
+    model_key = ",".join(settings.models)
+    retriever = Retriever.load(store, encoders, settings, Calibration({}, 0.0, model=model_key))
+    negatives = negatives or settings.kb_dir / "calibration-negatives.txt"
+    rows, labels = calibration_examples(retriever, load_questions(questions),
+                                        load_negatives(negatives) if negatives.is_file() else [])
+    fit = functools.partial(fit_calibration, model=model_key)
+    cal = fit(rows, labels)
+    held_out = leave_one_out(rows, labels, fit, cal.threshold)
+    path = cal.save(settings.kb_dir, {"fitted_on": [str(questions), str(negatives)], "examples": len(rows),
+                                      **held_out})
+    click.echo(f"{len(rows)} examples ({sum(labels)} answerable); held out: {held_out}")
+    click.echo(f"saved to {path}")
+
+
+if __name__ == "__main__":
+    main()

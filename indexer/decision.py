@@ -19,7 +19,8 @@ import numpy as np
 
 from indexer.lexical import cjk_share
 
-FEATURES = ("top_dense", "dense_margin", "coverage", "bigram_coverage", "agree", "english")
+FEATURES = ("top_dense", "dense_margin", "coverage", "bigram_coverage", "agree", "english",
+            "top_dense_en", "dense_margin_en")
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -37,25 +38,38 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])}
 
 
-def features_for(query: str, tokens: Sequence[str], hits: Sequence, passage_dense: np.ndarray) -> dict[str, float]:
-    """The decision's inputs for a question and its ranked hits."""
+def _top_and_margin(scores) -> tuple[float, float]:
+    """A leg's best dense score, and how far it stands above the next 19."""
+    s = np.asarray(scores, dtype=np.float64)
+    if not len(s):
+        return 0.0, 0.0
+    return float(s[0]), float(s[0] - s[1:20].mean()) if len(s) > 1 else 0.0
+
+
+def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: Sequence) -> dict[str, float]:
+    """The decision's inputs: a question, its ranked hits, and each dense leg's passage scores."""
+    english = 1.0 - cjk_share(query)
+    feats = {name: 0.0 for name in FEATURES}
+    for j, scores in enumerate(leg_scores[1:], start=1):
+        feats[f"top_dense_{j}"], feats[f"dense_margin_{j}"] = _top_and_margin(scores)
+    feats["english"] = english
     if not hits:
-        return {name: 0.0 for name in FEATURES} | {"english": 1.0 - cjk_share(query)}
+        return feats
     top = hits[0]
     found_in = f"{top.title} {top.section} {top.question or ''} {top.text}".lower()
-    coverage = sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0
     q_bigrams = _bigrams(query.lower())
-    bigram_cov = len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0
-    s = np.asarray(passage_dense, dtype=np.float64)
-    margin = float(s[0] - s[1:20].mean()) if len(s) > 1 else 0.0
-    return {
+    _, margin = _top_and_margin(leg_scores[0]) if leg_scores else (0.0, 0.0)
+    feats.update({
         "top_dense": float(top.dense),
         "dense_margin": margin,
-        "coverage": coverage,
-        "bigram_coverage": bigram_cov,
+        "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
+        "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
         "agree": float(top.dense > 0 and top.lexical > 0),
-        "english": 1.0 - cjk_share(query),
-    }
+        # Cross-lingual cosines run lower and no words can match: English gets its own scale.
+        "top_dense_en": float(top.dense) * english,
+        "dense_margin_en": margin * english,
+    })
+    return feats
 
 
 @dataclass
@@ -69,7 +83,7 @@ class Calibration:
 
     def confidence(self, feats: dict[str, float]) -> float:
         """Probability that the top hit answers the question."""
-        z = self.bias + sum(self.weights.get(n, 0.0) * feats.get(n, 0.0) for n in FEATURES)
+        z = self.bias + sum(w * feats.get(name, 0.0) for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def decide(self, feats: dict[str, float]) -> Decision:
@@ -109,7 +123,11 @@ def fit_calibration(rows: list[dict[str, float]], labels: list[int], model: str,
 
     if len(set(labels)) < 2:
         raise ValueError("calibration needs both answerable and unanswerable examples")
-    x = np.array([[r[n] for n in FEATURES] for r in rows], dtype=np.float64)
+    names = sorted(rows[0])
+    raw = np.array([[r[n] for n in names] for r in rows], dtype=np.float64)
+    # Standardise so the penalty treats features alike (cosines vary in the second decimal).
+    mean, std = raw.mean(axis=0), raw.std(axis=0) + 1e-9
+    x = (raw - mean) / std
     y = np.asarray(labels, dtype=np.float64)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -120,5 +138,13 @@ def fit_calibration(rows: list[dict[str, float]], labels: list[int], model: str,
         grad = np.concatenate([[np.mean(p - y)], x.T @ (p - y) / len(y) + 2 * l2 * w[1:] / len(y)])
         return value, grad
 
-    w = minimize(loss, np.zeros(len(FEATURES) + 1), jac=True, method="L-BFGS-B").x
-    return Calibration({n: round(float(v), 5) for n, v in zip(FEATURES, w[1:])}, round(float(w[0]), 5), 0.5, model)
+    w = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B").x
+    weights = w[1:] / std  # back to raw feature units
+    bias = w[0] - float(np.sum(w[1:] * mean / std))
+    return Calibration({n: round(float(v), 5) for n, v in zip(names, weights)}, round(bias, 5), 0.5, model)
+
+
+def load_negatives(path: Path) -> list[str]:
+    """Questions the knowledge base should abstain on, one per line ('#' comments)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -63,7 +63,8 @@ def evaluate_questions(retriever, questions: list[Question]) -> tuple[dict, list
         times.append(result.ms)
         rank = None
         if item.expect is not None:
-            rank = next((i for i, h in enumerate(result.hits, 1) if answers(h.text, item.expect)), None)
+            rank = next((i for i, h in enumerate(result.hits, 1)
+                         if answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect))), None)
         rows.append({"q": item.q, "answerable": item.expect is not None, "rank": rank,
                      "answered": result.decision.answer, "confidence": result.decision.confidence,
                      "features": result.features,
@@ -126,3 +127,31 @@ def evaluate_faq(rank_pool, pool: list[str], queries: list[tuple[str, set[str]]]
     return {"n_queries": len(queries), "pool_size": len(pool), "recall_at_1": round(r1 / n, 4),
             "recall_at_5": round(r5 / n, 4), "mrr": round(rr / n, 4),
             "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95)}
+
+
+def calibration_examples(retriever, questions: list[Question], negatives: list[str]) -> tuple[list[dict], list[int]]:
+    """Decision features with labels: 1 when the question is answerable and found in the top 5."""
+    rows, labels = [], []
+    for item in questions:
+        result = retriever.search(item.q, k=5)
+        found = item.expect is not None and any(
+            answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect)) for h in result.hits)
+        rows.append(result.features)
+        labels.append(int(found))
+    for q in negatives:
+        rows.append(retriever.search(q, k=5).features)
+        labels.append(0)
+    return rows, labels
+
+
+def leave_one_out(rows: list[dict], labels: list[int], fit, threshold: float) -> dict:
+    """Held-out decision quality: each example judged by weights fitted without it."""
+    wrong_abstain = wrong_answer = 0
+    for i in range(len(rows)):
+        cal = fit(rows[:i] + rows[i + 1:], labels[:i] + labels[i + 1:])
+        answered = cal.confidence(rows[i]) >= threshold
+        wrong_abstain += labels[i] == 1 and not answered
+        wrong_answer += labels[i] == 0 and answered
+    pos = sum(labels) or 1
+    neg = (len(labels) - sum(labels)) or 1
+    return {"loo_false_abstain": round(wrong_abstain / pos, 4), "loo_false_answer": round(wrong_answer / neg, 4)}

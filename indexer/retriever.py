@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from indexer.build import FAQ_INDEX, PASSAGE_INDEX, phrasing_id
-from indexer.chunker import passage_context
+from indexer.build import DenseLeg, index_paths, phrasing_id
+from indexer.chunker import clause_at, passage_context
 from indexer.decision import Calibration, Decision, features_for
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
 from indexer.snippets import make_snippet
-from indexer.vector_index import IndexMissingError, VectorIndex
+from indexer.vector_index import VectorIndex, set_search_threads
 from kb.loader import user_dictionary
 
 MAX_QUERY_CHARS = 1000
@@ -64,6 +64,7 @@ class Hit:
     dense: float
     lexical: float
     question: str | None = None
+    quote: str | None = None
 
     @property
     def snippet_marked(self) -> str:
@@ -94,45 +95,47 @@ class SearchResult:
 class Retriever:
     """Searches the knowledge base; built once per process and shared."""
 
-    def __init__(self, encoder, passages: list[dict], faqs: list, passage_index: VectorIndex,
-                 faq_index: VectorIndex | None, tokenizer: Tokenizer, calibration: Calibration,
-                 fusion: str = "rrf", rrf_k: int = 60, lexical_weight: float = 1.0, top_k: int = 5):
-        self.encoder, self.tokenizer, self.calibration = encoder, tokenizer, calibration
-        self.fusion, self.rrf_k, self.lexical_weight, self.top_k = fusion, rrf_k, lexical_weight, top_k
+    def __init__(self, legs: list[DenseLeg], passages: list[dict], faqs: list, tokenizer: Tokenizer,
+                 calibration: Calibration, weights: list[float] | None = None, fusion: str = "rrf",
+                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 0.0, top_k: int = 5):
+        if not legs:
+            raise ValueError("a retriever needs at least one dense leg")
+        self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
+        self.weights = weights or [1.0] * len(legs)
+        self.fusion, self.rrf_k, self.top_k = fusion, rrf_k, top_k
+        self.lexical_weight, self.faq_lexical_weight = lexical_weight, faq_lexical_weight
         self.passages = {p["id"]: p for p in passages}
         self.faqs = {e.id: e for e in faqs}
-        self.phrasing_owner = {phrasing_id(e.id, q): (e.id, q) for e in faqs for q in e.phrasings}
-        self.passage_index, self.faq_index = passage_index, faq_index
+        self.phrasing_owner = {phrasing_id(e.id, q): e.id for e in faqs for q in e.phrasings}
+        self.quotes = {e.id: _quote_for(e, passages) for e in faqs}
         self.passage_lexical = LexicalIndex(tokenizer).build(
             list(self.passages), [passage_context(p["title"], p["section"], p["text"]) for p in passages])
         self.faq_lexical = LexicalIndex(tokenizer).build(
-            list(self.phrasing_owner), [q for _, q in self.phrasing_owner.values()])
+            list(self.phrasing_owner), [q for e in faqs for q in e.phrasings])
 
     @classmethod
-    def load(cls, store, encoder, settings, calibration: Calibration | None = None) -> "Retriever":
+    def load(cls, store, encoders: list, settings, calibration: Calibration | None = None) -> "Retriever":
         """Load the saved indexes and the store's passages; refuse a stale or mismatched index."""
+        set_search_threads(1)
         passages, faqs = store.passages(), store.faqs()
-        passage_index = VectorIndex.load(settings.index_dir / PASSAGE_INDEX, model=encoder.model_name)
-        passage_index.nprobe = settings.ivf_nprobe
-        if len(passage_index) != len(passages) or any(p["id"] not in passage_index for p in passages):
-            raise IndexStaleError(f"the index at {settings.index_dir} does not match the database "
-                                  f"({len(passage_index)} vectors, {len(passages)} passages): run 'kefu index build'")
-        try:
-            faq_index = VectorIndex.load(settings.index_dir / FAQ_INDEX, model=encoder.model_name)
-        except IndexMissingError:
-            faq_index = None
-        if faqs and (faq_index is None or len(faq_index) != sum(len(e.phrasings) for e in faqs)):
-            raise IndexStaleError("the Q&A index does not match the database: run 'kefu index build'")
-        calibration = calibration or Calibration.load(settings.kb_dir, encoder.model_name, settings.answer_threshold)
-        return cls(encoder, passages, faqs, passage_index, faq_index, Tokenizer(user_dictionary(settings.kb_dir)),
-                   calibration, settings.fusion, settings.rrf_k, settings.lexical_weight, settings.top_k)
-
-    def _dense(self, qvec: np.ndarray, index: VectorIndex | None) -> tuple[np.ndarray, np.ndarray]:
-        if index is None or not len(index):
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores, ids = index.search(qvec, CANDIDATES)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+        n_phrasings = sum(len(e.phrasings) for e in faqs)
+        legs = []
+        for encoder in encoders:
+            p_path, f_path = index_paths(settings.index_dir, encoder.model_name)
+            p_index = VectorIndex.load(p_path, model=encoder.model_name)
+            p_index.nprobe = settings.ivf_nprobe
+            if len(p_index) != len(passages) or any(p["id"] not in p_index for p in passages):
+                raise IndexStaleError(f"the index {p_path} does not match the database ({len(p_index)} vectors, "
+                                      f"{len(passages)} passages): run 'kefu index build'")
+            f_index = VectorIndex.load(f_path, model=encoder.model_name) if faqs else None
+            if f_index is not None and len(f_index) != n_phrasings:
+                raise IndexStaleError(f"the index {f_path} does not match the database: run 'kefu index build'")
+            legs.append(DenseLeg(encoder, p_index, f_index))
+        model_key = ",".join(e.model_name for e in encoders)
+        calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
+        return cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
+                   settings.weights, settings.fusion, settings.rrf_k, settings.lexical_weight,
+                   settings.faq_lexical_weight, settings.top_k)
 
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
@@ -140,39 +143,41 @@ class Retriever:
         query = clean_query(query)
         k = k or self.top_k
         tokens = self.tokenizer.tokens(query)
-        qvec = self.encoder.encode([query], "query")
         # Lexical matching only helps where the question shares the documents' language.
-        lex_w = self.lexical_weight if cjk_share(query) >= 0.5 else 0.0
-
-        p_dense = self._dense(qvec, self.passage_index)
-        p_lex = self.passage_lexical.top(tokens, CANDIDATES)
-        dense_of = {("p", int(i)): float(s) for s, i in zip(*p_dense)}
-        lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
-        faq_dense = self._faq_ranking(*self._dense(qvec, self.faq_index), dense_of)
-        faq_lex = self._faq_ranking(*self.faq_lexical.top(tokens, CANDIDATES), lex_of)
+        chinese = cjk_share(query) >= 0.5
         dense_w = 0.0 if self.fusion == "bm25" else 1.0
-        lex_w = {"bm25": 1.0, "dense": 0.0}.get(self.fusion, lex_w)
-        fused = reciprocal_rank_fusion([
-            (dense_w, [("p", int(i)) for i in p_dense[1]]),
-            (lex_w, [("p", int(i)) for i in p_lex[1]]),
-            (dense_w, faq_dense),
-            (lex_w, faq_lex),
-        ], k=self.rrf_k)
+        lex_w = 1.0 if self.fusion == "bm25" else 0.0 if self.fusion == "dense" or not chinese else self.lexical_weight
+        faq_lex_w = 0.0 if self.fusion == "dense" or not chinese else (1.0 if self.fusion == "bm25" else self.faq_lexical_weight)
+
+        rankings, leg_scores = [], []
+        dense_of: dict = {}
+        for j, leg in enumerate(self.legs):
+            qvec = leg.encoder.encode([query], "query")
+            p_scores, p_ids = _dense(qvec, leg.passages)
+            f_scores, f_ids = _dense(qvec, leg.faq)
+            leg_scores.append(p_scores)
+            scores = dense_of if j == 0 else {}
+            scores.update({("p", int(i)): float(s) for s, i in zip(p_scores, p_ids)})
+            rankings += [(dense_w * self.weights[j], [("p", int(i)) for i in p_ids]),
+                         (dense_w * self.weights[j], self._faq_ranking(f_scores, f_ids, scores))]
+        p_lex = self.passage_lexical.top(tokens, CANDIDATES)
+        lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
+        rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]),
+                     (faq_lex_w, self._faq_ranking(*self.faq_lexical.top(tokens, CANDIDATES), lex_of))]
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)
 
         hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
                 for key, score in fused[:max(k, 10)]]
-        feats = features_for(query, tokens, hits, p_dense[0])
-        decision = self.calibration.decide(feats)
-        return SearchResult(query, hits[:k] if k else hits, decision,
+        feats = features_for(query, tokens, hits, leg_scores)
+        return SearchResult(query, hits[:k], self.calibration.decide(feats),
                             (time.perf_counter() - started) * 1000, feats)
 
     def _faq_ranking(self, scores, ids, score_of: dict) -> list[tuple[str, str]]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""
         ranked: list[tuple[str, str]] = []
         for s, pid in sorted(zip(scores.tolist(), ids.tolist()), key=lambda t: -t[0]):
-            entry_id, _ = self.phrasing_owner[int(pid)]
-            key = ("f", entry_id)
-            if key not in ranked:
+            key = ("f", self.phrasing_owner[int(pid)])
+            if key not in ranked:  # first seen is the entry's best phrasing
                 ranked.append(key)
                 score_of[key] = float(s)
         return ranked
@@ -181,26 +186,59 @@ class Retriever:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            clause = p["clauses"][0] if len(p["clauses"]) == 1 else (
-                f"{p['clauses'][0]}–{p['clauses'][-1]}" if p["clauses"] else None)
             snip = make_snippet(p["text"], tokens)
+            # Cite the clause the snippet comes from; else the passage's range of clauses.
+            clause = clause_at(p["text"], p["text"].find(snip.text[:20])) or (
+                p["clauses"][0] if len(p["clauses"]) == 1 else
+                f"{p['clauses'][0]}–{p['clauses'][-1]}" if p["clauses"] else None)
             return Hit("passage", str(ident), p["article_id"], p["title"], p["section"], clause, p["text"],
                        snip.text, list(snip.highlights), score, dense, lexical)
         e = self.faqs[ident]
-        article = next((p for p in self.passages.values() if p["article_id"] == e.article), None)
+        quote = self.quotes.get(e.id)
         snip = make_snippet(e.answer, tokens)
-        return Hit("faq", e.id, e.article, article["title"] if article else e.article, e.section or "",
-                   e.clause, e.answer, snip.text, list(snip.highlights), score, dense, lexical, e.question)
+        return Hit("faq", e.id, e.article, quote[0] if quote else e.article, e.section or "", e.clause,
+                   e.answer, snip.text, list(snip.highlights), score, dense, lexical, e.question,
+                   quote[1] if quote else None)
 
 
-def question_pool_retriever(encoder, questions: list[str], store, tokenizer: Tokenizer, calibration: Calibration,
-                            fusion: str = "rrf", rrf_k: int = 60, lexical_weight: float = 1.0) -> Retriever:
+def _dense(qvec: np.ndarray, index: VectorIndex | None) -> tuple[np.ndarray, np.ndarray]:
+    """A leg's top candidates (scores, ids)."""
+    if index is None or not len(index):
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    scores, ids = index.search(qvec, CANDIDATES)
+    keep = ids[0] >= 0
+    return scores[0][keep], ids[0][keep]
+
+
+def _quote_for(entry, passages: list[dict]) -> tuple[str, str] | None:
+    """(article title, the paragraph a Q&A entry's answer rests on), found by clause or section."""
+    candidates = [p for p in passages if p["article_id"] == entry.article]
+    if not candidates:
+        return None
+    title = candidates[0]["title"]
+    if entry.section:
+        candidates = [p for p in candidates if p["section"] == entry.section] or candidates
+    paragraphs = [para.strip() for p in candidates for para in re.split(r"\n\s*\n", p["text"]) if para.strip()]
+    if entry.clause:
+        exact = [para for para in paragraphs if para.startswith(entry.clause)]
+        if exact:
+            return title, exact[0]
+    answer = set(entry.answer)
+    return title, max(paragraphs, key=lambda para: len(answer & set(para)) / (1 + len(set(para)) ** 0.5))
+
+
+def question_pool_retriever(encoders: list, questions: list[str], store, tokenizer: Tokenizer,
+                            calibration: Calibration, weights: list[float], fusion: str = "rrf", rrf_k: int = 60,
+                            faq_lexical_weight: float = 0.0) -> Retriever:
     """A retriever over bare questions (a FAQ pool), through the same Q&A path as curated entries."""
     from kb.model import FaqEntry
 
     entries = [FaqEntry(id=f"q{i}", question=q, answer=q, article="pool") for i, q in enumerate(questions)]
-    vectors = encoder.encode_cached(questions, "faq", store)
-    faq_index = VectorIndex(vectors.shape[1], "flat", model=encoder.model_name)
-    faq_index.add([phrasing_id(e.id, e.question) for e in entries], vectors)
-    empty = VectorIndex(vectors.shape[1], "flat", model=encoder.model_name)
-    return Retriever(encoder, [], entries, empty, faq_index, tokenizer, calibration, fusion, rrf_k, lexical_weight)
+    legs = []
+    for encoder in encoders:
+        vectors = encoder.encode_cached(questions, "faq", store)
+        faq_index = VectorIndex(vectors.shape[1], "flat", model=encoder.model_name)
+        faq_index.add([phrasing_id(e.id, e.question) for e in entries], vectors)
+        legs.append(DenseLeg(encoder, VectorIndex(vectors.shape[1], "flat"), faq_index))
+    return Retriever(legs, [], entries, tokenizer, calibration, weights, fusion, rrf_k,
+                     faq_lexical_weight=faq_lexical_weight)

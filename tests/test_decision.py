@@ -1,0 +1,60 @@
+"""The answer/abstain decision: features, fitting, saving per model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from indexer.decision import Calibration, features_for, fit_calibration, load_negatives
+from indexer.retriever import Hit
+
+
+def hit(text="客户投诉要及时回访。", dense=0.9, lexical=1.0, question=None):
+    return Hit("passage", "1", "a", "营业厅手册", "3.2 投诉", None, text, text, [], 0.03, dense, lexical, question)
+
+
+def test_features_for_a_matching_hit():
+    f = features_for("投诉会回访吗", ["投诉", "回访"], [hit()], [np.array([0.9, 0.8, 0.8, 0.8])])
+    assert f["coverage"] == 1.0 and f["agree"] == 1.0 and f["english"] == 0.0
+    assert f["dense_margin"] == pytest.approx(0.1) and f["top_dense"] == pytest.approx(0.9)
+    assert 0 < f["bigram_coverage"] <= 1
+
+
+def test_features_with_a_second_leg_and_no_hits():
+    f = features_for("hello", [], [], [np.array([0.8, 0.79]), np.array([0.3, 0.1])])
+    assert f["top_dense"] == 0.0 and f["english"] == 1.0
+    assert f["top_dense_1"] == pytest.approx(0.3) and f["dense_margin_1"] == pytest.approx(0.2)
+
+
+def test_fit_separates_and_is_monotone_in_evidence():
+    rng = np.random.default_rng(0)
+    rows = [{"coverage": float(c), "dense_margin": float(m)} for c, m in
+            zip(np.r_[rng.uniform(0.6, 1, 30), rng.uniform(0, 0.4, 30)],
+                np.r_[rng.uniform(0.03, 0.1, 30), rng.uniform(0, 0.03, 30)])]
+    labels = [1] * 30 + [0] * 30
+    cal = fit_calibration(rows, labels, "m")
+    assert cal.weights["coverage"] > 0 and cal.weights["dense_margin"] > 0
+    assert cal.decide({"coverage": 0.9, "dense_margin": 0.08}).answer
+    assert not cal.decide({"coverage": 0.0, "dense_margin": 0.005}).answer
+    with pytest.raises(ValueError, match="both"):
+        fit_calibration(rows[:3], [1, 1, 1], "m")
+
+
+def test_calibration_saved_per_model(tmp_path):
+    Calibration({"coverage": 2.0}, -1.0, 0.6, "a").save(tmp_path)
+    Calibration({"coverage": 3.0}, -2.0, 0.5, "b").save(tmp_path, {"examples": 10})
+    a, b = Calibration.load(tmp_path, "a"), Calibration.load(tmp_path, "b")
+    assert (a.weights, a.bias, a.threshold) == ({"coverage": 2.0}, -1.0, 0.6)
+    assert b.weights == {"coverage": 3.0}
+    assert Calibration.load(tmp_path, "b", threshold=0.9).threshold == 0.9
+
+
+def test_uncalibrated_model_answers_only_clear_wording_matches(tmp_path):
+    cal = Calibration.load(tmp_path, "unknown-model")
+    assert cal.decide({"coverage": 0.8, "agree": 1.0}).answer
+    assert not cal.decide({"coverage": 0.2, "agree": 1.0}).answer
+    assert "calibrate" in cal.decide({"coverage": 0.8, "agree": 1.0}).reason
+
+
+def test_negatives_file_skips_comments(tmp_path):
+    (tmp_path / "n.txt").write_text("# comment\n你好\n\n  hello  \n", encoding="utf-8")
+    assert load_negatives(tmp_path / "n.txt") == ["你好", "hello"]
