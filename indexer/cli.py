@@ -197,5 +197,54 @@ def calibrate(settings, questions: Path, negatives: Path | None) -> None:
     click.echo(f"saved to {path}")
 
 
+def _desk(settings):
+    from kb.desk import Desk
+    from kb.store import Store
+    return Desk(Store.open(settings.db_path))
+
+
+@main.group()
+def gaps() -> None:
+    """Questions the bot could not serve, for curators."""
+
+
+@gaps.command("list")
+@click.option("--status", default="open", show_default=True, help="open, dismissed, resolved or all.")
+@click.option("--limit", default=50, type=click.IntRange(1, 10000), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def gaps_list(settings, status: str, limit: int, as_json: bool) -> None:
+    """List logged gaps, newest first."""
+    rows = _desk(settings).gaps(None if status == "all" else status, limit)
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            top = r["hits"][0] if r["hits"] else {}
+            click.echo(f"#{r['id']} {r['created_at']} [{r['reason']}] {r['question']}"
+                       + (f"  (best: {top.get('title')} {top.get('section') or ''}, {top.get('score')})" if top else ""))
+
+
+@main.group()
+def handoffs() -> None:
+    """Handoff tickets."""
+
+
+@handoffs.command("list")
+@click.option("--status", default="all", show_default=True, help="queued, claimed, callback, closed or all.")
+@click.option("--limit", default=50, type=click.IntRange(1, 10000), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def handoffs_list(settings, status: str, limit: int, as_json: bool) -> None:
+    """List handoff tickets, newest first."""
+    rows = _desk(settings).handoffs(None if status == "all" else status, limit)
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            click.echo(f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: "
+                       f"{r['question']}" + (f"  (message: {r['contact']})" if r["contact"] else ""))
+
+
 if __name__ == "__main__":
     main()

@@ -67,6 +67,11 @@ class Hit:
     quote: str | None = None
 
     @property
+    def ref(self) -> str:
+        """A reference that finds this hit again: 'passage:<id>' or 'faq:<id>'."""
+        return f"{self.kind}:{self.id}"
+
+    @property
     def snippet_marked(self) -> str:
         """The snippet with matched words in 【】."""
         out, last = [], 0
@@ -97,7 +102,7 @@ class Retriever:
 
     def __init__(self, legs: list[DenseLeg], passages: list[dict], faqs: list, tokenizer: Tokenizer,
                  calibration: Calibration, weights: list[float] | None = None, fusion: str = "rrf",
-                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 0.0, top_k: int = 5):
+                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 1.0, top_k: int = 5):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
@@ -162,8 +167,9 @@ class Retriever:
                          (dense_w * self.weights[j], self._faq_ranking(f_scores, f_ids, scores))]
         p_lex = self.passage_lexical.top(tokens, CANDIDATES)
         lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
+        f_lex = self.faq_lexical.top(tokens, CANDIDATES)
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]),
-                     (faq_lex_w, self._faq_ranking(*self.faq_lexical.top(tokens, CANDIDATES), lex_of))]
+                     (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
         fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)
 
         hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
@@ -171,6 +177,16 @@ class Retriever:
         feats = features_for(query, tokens, hits, leg_scores)
         return SearchResult(query, hits[:k], self.calibration.decide(feats),
                             (time.perf_counter() - started) * 1000, feats)
+
+    def hit_for(self, ref: str, query: str = "") -> Hit | None:
+        """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
+        kind, _, ident = str(ref).partition(":")
+        tokens = self.tokenizer.tokens(query) if query else []
+        if kind == "passage" and ident.isdigit() and int(ident) in self.passages:
+            return self._hit(("p", int(ident)), 0.0, 0.0, 0.0, tokens)
+        if kind == "faq" and ident in self.faqs:
+            return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens)
+        return None
 
     def _faq_ranking(self, scores, ids, score_of: dict) -> list[tuple[str, str]]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""
@@ -229,7 +245,7 @@ def _quote_for(entry, passages: list[dict]) -> tuple[str, str] | None:
 
 def question_pool_retriever(encoders: list, questions: list[str], store, tokenizer: Tokenizer,
                             calibration: Calibration, weights: list[float], fusion: str = "rrf", rrf_k: int = 60,
-                            faq_lexical_weight: float = 0.0) -> Retriever:
+                            faq_lexical_weight: float = 1.0) -> Retriever:
     """A retriever over bare questions (a FAQ pool), through the same Q&A path as curated entries."""
     from kb.model import FaqEntry
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
     Setting("lexical_weight", 1.0, "Weight of the BM25 passage ranking in fusion for Chinese questions "
             "(English ones get 0)."),
-    Setting("faq_lexical_weight", 0.0, "Weight of the BM25 ranking of stored Q&A questions in fusion."),
+    Setting("faq_lexical_weight", 1.0, "Weight of the BM25 ranking of stored Q&A questions in fusion "
+            "(measured: helps the shipped base, hurts the large BQ question pool; docs/BENCHMARKS.md)."),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
+    Setting("service_hours", "08:00-22:00", "When human agents take chats (HH:MM-HH:MM, local time); "
+            "outside them a handoff takes a message for a callback."),
+    Setting("timezone", "Asia/Shanghai", "Time zone of service_hours."),
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
@@ -77,6 +82,8 @@ class Settings:
     faq_lexical_weight: float
     answer_threshold: float
     top_k: int
+    service_hours: str
+    timezone: str
 
     @property
     def db_path(self) -> Path:
@@ -131,6 +138,8 @@ def _build(values: Mapping[str, Any]) -> Settings:
         raise SettingsError(f"index_kind must be auto, flat or ivf, not {resolved['index_kind']!r}")
     if resolved["fusion"] not in ("rrf", "dense", "bm25"):
         raise SettingsError(f"fusion must be rrf, dense or bm25, not {resolved['fusion']!r}")
+    if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", resolved["service_hours"]):
+        raise SettingsError(f"service_hours must look like 08:00-22:00, not {resolved['service_hours']!r}")
     if not [m for m in resolved["model"].split(",") if m.strip()]:
         raise SettingsError("model must name at least one encoder")
     try:

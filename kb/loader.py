@@ -114,5 +114,5 @@ def load_knowledge_base(kb_dir: Path) -> tuple[list[Article], list[FaqEntry]]:
 
 def user_dictionary(kb_dir: Path) -> Path | None:
     """The jieba user dictionary of domain terms, if the knowledge base has one."""
-    path = Path(kb_dir) / "userdict.txt"
+    path = Path(kb_dir) / "jieba" / "userdict.txt"
     return path if path.is_file() else None

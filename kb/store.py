@@ -31,8 +31,13 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["index_state"].create({"name": str, "meta": str}, pk="name")
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    from kb.desk import migrate_v2
+    migrate_v2(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 class Store:

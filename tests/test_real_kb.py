@@ -3,25 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.build import Indexer
 from indexer.encoder import Encoder
 from indexer.retriever import Retriever
-from indexer.settings import load_settings
-from kb.loader import load_knowledge_base
 from kb.store import Store
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    settings = load_settings(environ={}, overrides={"data_dir": tmp_path_factory.mktemp("var")})
-    store = Store.open(settings.db_path)
-    encoders = Encoder.all_from_settings(settings)
-    articles, faqs = load_knowledge_base(settings.kb_dir)
-    report = Indexer(store, encoders, settings).sync(articles, faqs)
-    assert report.passages > 50 and len(report.added) == 10
-    return Retriever.load(store, encoders, settings)
+def retriever(real_kb_settings):
+    store = Store.open(real_kb_settings.db_path)
+    assert len(store.articles()) == 10 and len(store.passages()) > 50
+    return Retriever.load(store, Encoder.all_from_settings(real_kb_settings), real_kb_settings)
 
 
 @pytest.mark.parametrize("question, expected, title", [

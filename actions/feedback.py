@@ -1,0 +1,31 @@
+"""👍/👎 on an answer: recorded against it; 👎 logs a gap and offers a human."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.services import KefuAction, latest_intent
+
+
+class ActionFeedback(KefuAction):
+    """Records whether the last answer helped."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        services = self.services
+        helpful = latest_intent(tracker) == "feedback_helpful"
+        ref = next(tracker.get_latest_entity_values("ref"), None) or tracker.get_slot("last_answer_ref") or ""
+        question = tracker.get_slot("last_question") or ""
+        services.desk.record_feedback(tracker.sender_id, helpful, question, ref)
+        if helpful:
+            dispatcher.utter_message(response="utter_feedback_thanks")
+            return []
+        services.desk.log_gap(tracker.sender_id, question or "(未记录问题)", "negative_feedback",
+                              [{"id": ref, "kind": ref.partition(":")[0]}] if ref else [])
+        dispatcher.utter_message(response="utter_feedback_sorry")
+        return [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]

@@ -1,0 +1,91 @@
+"""Answering from the knowledge base: answer with a source, clarify, or abstain and log a gap."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import handoff_events, take_callback_message
+from actions.replies import answer_text, candidate_button, close_runners_up, is_short, source_of, wants_human
+from actions.services import KefuAction, Services, latest_intent
+
+ABSTAINS_BEFORE_HANDOFF = 2
+
+
+def _hit_dicts(hits) -> list[dict]:
+    return [{"kind": h.kind, "id": h.id, "article_id": h.article_id, "title": h.title, "section": h.section,
+             "clause": h.clause, "score": round(h.score, 5), "dense": round(h.dense, 4), "snippet": h.snippet}
+            for h in hits]
+
+
+def answer_with(hit, dispatcher: CollectingDispatcher, question: str, runners_up=()) -> list[dict[str, Any]]:
+    """Send one hit as an answer (with close candidates as buttons) and reset the abstain count."""
+    buttons = [candidate_button(h) for h in runners_up]
+    dispatcher.utter_message(text=answer_text(hit), buttons=buttons or None,
+                             json_message={"sources": [source_of(hit)], "answer_ref": hit.ref})
+    return [SlotSet("last_answer_ref", hit.ref), SlotSet("last_question", question),
+            SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
+
+
+def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
+            gap_reason: str = "abstain") -> list[dict[str, Any]]:
+    """The whole knowledge-base turn for the latest user message."""
+    from indexer.retriever import QueryError
+
+    text = tracker.latest_message.get("text") or ""
+    if tracker.get_slot("handoff_reason") == "callback":
+        return take_callback_message(services, dispatcher, tracker)
+    if wants_human(text):
+        return handoff_events(services, dispatcher, tracker, "asked")
+    try:
+        result = services.retriever.search(text)
+    except QueryError:
+        dispatcher.utter_message(response="utter_default")
+        return []
+    hits = result.hits
+    if hits and is_short(text) and len({h.article_id + h.section for h in hits[:3]}) > 1:
+        dispatcher.utter_message(response="utter_clarify", buttons=[candidate_button(h) for h in hits[:3]])
+        return [SlotSet("last_question", text)]
+    if result.decision.answer and hits:
+        return answer_with(hits[0], dispatcher, text, close_runners_up(hits))
+    services.desk.log_gap(tracker.sender_id, text, gap_reason, _hit_dicts(hits))
+    count = (tracker.get_slot("abstain_count") or 0) + 1
+    if count >= ABSTAINS_BEFORE_HANDOFF:
+        dispatcher.utter_message(text="抱歉，这个问题我连续没能回答上来，正在为您转人工客服。")
+        return [SlotSet("abstain_count", 0.0), SlotSet("last_question", text),
+                *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text)]
+    dispatcher.utter_message(response="utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer")
+    return [SlotSet("abstain_count", float(count)), SlotSet("last_question", text),
+            SlotSet("offered_human", True), SlotSet("handoff_reason", "could_not_answer")]
+
+
+class ActionKbAnswer(KefuAction):
+    """Answers a knowledge question, or shows a candidate the customer picked."""
+
+    def name(self) -> str:
+        return "action_kb_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        services = self.services
+        if latest_intent(tracker) == "choose_candidate":
+            ref = next(tracker.get_latest_entity_values("ref"), None)
+            question = tracker.get_slot("last_question") or ""
+            hit = services.retriever.hit_for(ref, question) if ref else None
+            if hit is None:
+                dispatcher.utter_message(response="utter_default")
+                return []
+            return answer_with(hit, dispatcher, question)
+        return respond(services, dispatcher, tracker)
+
+
+class ActionKefuFallback(KefuAction):
+    """Low NLU confidence or out of scope: still try the knowledge base; log a gap when it has nothing."""
+
+    def name(self) -> str:
+        return "action_kefu_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        reason = "out_of_scope" if latest_intent(tracker) == "out_of_scope" else "nlu_fallback"
+        return respond(self.services, dispatcher, tracker, gap_reason=reason)

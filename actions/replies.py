@@ -1,0 +1,53 @@
+"""Shaping retrieval results into chat messages: plain functions, no Rasa."""
+from __future__ import annotations
+
+import re
+
+HUMAN_WORDS = re.compile(r"转人工|人工客服|人工服务|找人工|要人工|真人|human|agent", re.I)
+MAX_BUBBLE = 160
+
+
+def wants_human(text: str) -> bool:
+    """Whether a message asks for a person, whatever intent NLU gave it."""
+    return bool(HUMAN_WORDS.search(text or ""))
+
+
+def source_line(hit) -> str:
+    """'《title》section · clause' for citing a hit."""
+    parts = [f"《{hit.title}》"] + [x for x in (hit.section, hit.clause) if x]
+    return " ".join(parts[:2]) + (f" · {parts[2]}" if len(parts) > 2 else "")
+
+
+def answer_text(hit) -> str:
+    """A chat-bubble answer: the curated answer or the best-matching sentences, then the source."""
+    body = hit.text if hit.kind == "faq" else hit.snippet or hit.text
+    body = re.sub(r"\s*\n\s*", "\n", body.strip())
+    if len(body) > MAX_BUBBLE:
+        body = body[:MAX_BUBBLE - 1] + "…"
+    return f"{body}\n\n来源：{source_line(hit)}"
+
+
+def source_of(hit) -> dict:
+    """The structured source the web widget shows under an answer."""
+    return {"ref": hit.ref, "article_id": hit.article_id, "title": hit.title, "section": hit.section,
+            "clause": hit.clause, "snippet": hit.snippet}
+
+
+def candidate_button(hit) -> dict:
+    """A button that shows one candidate hit."""
+    label = hit.question if hit.kind == "faq" and hit.question else " ".join(
+        x for x in (hit.section or hit.title, hit.clause) if x)
+    return {"title": label[:40], "payload": f'/choose_candidate{{"ref":"{hit.ref}"}}'}
+
+
+def close_runners_up(hits, ratio: float = 0.9, most: int = 2) -> list:
+    """Hits after the first whose fused score is within ratio of it (a close decision)."""
+    if len(hits) < 2 or hits[0].score <= 0:
+        return []
+    return [h for h in hits[1:1 + most] if h.score >= ratio * hits[0].score]
+
+
+def is_short(text: str) -> bool:
+    """A question too short to be sure what is meant (a word or two)."""
+    letters = [c for c in text if c.isalnum()]
+    return len(letters) <= 4 if any("\u4e00" <= c <= "\u9fff" for c in letters) else len(text.split()) <= 1

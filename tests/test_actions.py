@@ -1,0 +1,153 @@
+"""Rasa actions with a real Tracker, CollectingDispatcher, retriever and SQLite desk; whole event lists."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.feedback import ActionFeedback
+from actions.handoff import ActionHandoff
+from actions.kb_answer import ActionKbAnswer, ActionKefuFallback
+from actions.services import Services, in_hours
+from indexer.build import Indexer
+from indexer.retriever import Retriever
+from kb.desk import Desk
+from kb.loader import load_knowledge_base
+from kb.store import Store
+
+SLOTS = {"offered_human": False, "handoff_reason": None, "abstain_count": 0.0, "last_answer_ref": None,
+         "last_question": None, "ref": None}
+
+
+@pytest.fixture
+def services(settings, encoder):
+    settings = settings.replace(service_hours="00:00-24:00")
+    store = Store.open(settings.db_path)
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    Indexer(store, [encoder], settings).sync(articles, faqs)
+    return Services(settings, Retriever.load(store, [encoder], settings), Desk(store))
+
+
+def tracker(text: str, intent: str = "ask_kb", entities=(), sender="c1", **slots) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
+    return Tracker(sender, {**SLOTS, **slots}, message, [], False, None, None, "action_listen")
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def test_answer_cites_its_source_and_resets_counters(services):
+    messages, events = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？", abstain_count=1.0))
+    [message] = messages
+    assert "晚上六点关门" in message["text"]
+    assert message["text"].endswith("来源：《营业厅工作手册》 3.3 营业时间 · 3.3.1")
+    [source] = message["custom"]["sources"]
+    assert source["article_id"] == "hall-manual" and source["clause"] == "3.3.1"
+    ref = message["custom"]["answer_ref"]
+    assert events == [SlotSet("last_answer_ref", ref), SlotSet("last_question", "营业厅晚上几点关门？"),
+                      SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
+
+
+def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张去北京的机票，电话13812345678"))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"]
+    assert events == [SlotSet("abstain_count", 1.0), SlotSet("last_question", "帮我订一张去北京的机票，电话13812345678"),
+                      SlotSet("offered_human", True), SlotSet("handoff_reason", "could_not_answer")]
+    [gap] = services.desk.gaps()
+    assert gap["question"] == "帮我订一张去北京的机票，电话[手机号]" and gap["reason"] == "abstain"
+    assert gap["conversation_id"] == "c1" and gap["hits"] and "score" in gap["hits"][0]
+
+
+def test_second_abstain_in_a_row_hands_off(services):
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
+    assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
+    assert messages[1]["response"] == "utter_handoff_next"
+    assert events == [SlotSet("abstain_count", 0.0), SlotSet("last_question", "帮我订一张机票"),
+                      SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    [ticket] = services.desk.handoffs()
+    assert ticket["reason"] == "could_not_answer" and ticket["status"] == "queued"
+
+
+def test_fallback_logs_an_nlu_fallback_gap(services):
+    run(ActionKefuFallback(services), tracker("asdkjh qweoiu", intent="nlu_fallback"))
+    assert services.desk.gaps()[0]["reason"] == "nlu_fallback"
+
+
+def test_short_question_gets_clarifying_buttons(services):
+    messages, events = run(ActionKbAnswer(services), tracker("服务"))
+    [message] = messages
+    assert message["response"] == "utter_clarify" and 2 <= len(message["buttons"]) <= 3
+    assert all(b["payload"].startswith('/choose_candidate{"ref":"') for b in message["buttons"])
+    assert events == [SlotSet("last_question", "服务")]
+
+
+def test_choosing_a_candidate_shows_it(services):
+    hit = services.retriever.search("客服中心的服务时间").hits[0]
+    messages, events = run(ActionKbAnswer(services), tracker(
+        "", intent="choose_candidate", entities=[{"entity": "ref", "value": hit.ref}], last_question="服务"))
+    assert "来源：《" in messages[0]["text"] and events[0] == SlotSet("last_answer_ref", hit.ref)
+    messages, events = run(ActionKbAnswer(services), tracker(
+        "", intent="choose_candidate", entities=[{"entity": "ref", "value": "passage:1"}]))
+    assert messages[0]["response"] == "utter_default" and events == []
+
+
+def test_request_for_a_human_opens_a_ticket_and_pauses(services):
+    run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="other"))
+    messages, events = run(ActionHandoff(services), tracker("我要投诉你们", intent="complaint",
+                                                            last_question="营业厅几点开门"))
+    assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["ahead"] == 1
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    ticket = services.desk.handoffs()[0]
+    assert ticket["reason"] == "complaint" and ticket["question"] == "我要投诉你们"
+    assert ticket["conversation_id"] == "c1" and ticket["status"] == "queued"
+
+
+def test_human_words_reach_a_ticket_whatever_the_intent(services):
+    messages, events = run(ActionKbAnswer(services), tracker("别废话了，给我转人工", intent="ask_kb"))
+    assert events[-1] == ConversationPaused() and services.desk.handoffs()[0]["reason"] == "asked"
+
+
+def test_accepting_the_offer_keeps_the_reason_and_the_found_passages(services):
+    messages, events = run(ActionHandoff(services), tracker(
+        "好的", intent="affirm", offered_human=True, handoff_reason="negative_feedback", last_question="营业厅几点开门"))
+    ticket = services.desk.handoffs()[0]
+    assert ticket["reason"] == "negative_feedback" and ticket["question"] == "营业厅几点开门"
+    assert ticket["passages"] and ticket["passages"][0]["article_id"] == "hall-manual"
+
+
+def test_out_of_hours_takes_a_message_for_a_callback(services):
+    services.settings = services.settings.replace(service_hours="00:00-00:01")
+    messages, events = run(ActionHandoff(services), tracker("转人工", intent="request_human"))
+    assert messages[0]["response"] == "utter_handoff_callback" and messages[0]["hours"] == "00:00-00:01"
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
+    messages, events = run(ActionKbAnswer(services), tracker("请回电13812345678", handoff_reason="callback"))
+    assert messages[0]["response"] == "utter_callback_noted" and events == [SlotSet("handoff_reason", None)]
+    assert services.desk.handoffs()[0]["contact"] == "请回电[手机号]"
+
+
+def test_feedback(services):
+    messages, events = run(ActionFeedback(services), tracker("👍", intent="feedback_helpful", last_answer_ref="faq:x"))
+    assert messages[0]["response"] == "utter_feedback_thanks" and events == []
+    messages, events = run(ActionFeedback(services), tracker(
+        "没用", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"))
+    assert messages[0]["response"] == "utter_feedback_sorry"
+    assert events == [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]
+    assert services.desk.gaps()[0]["reason"] == "negative_feedback"
+    rows = list(services.desk.db["feedback"].rows)
+    assert [(r["helpful"], r["answer_ref"]) for r in rows] == [(1, "faq:x"), (0, "passage:7")]
+
+
+@pytest.mark.parametrize("hours, hour_utc, expected", [
+    ("08:00-22:00", 1, True),    # 09:00 in Shanghai
+    ("08:00-22:00", 15, False),  # 23:00 in Shanghai
+    ("00:00-24:00", 15, True),
+])
+def test_service_hours_use_the_configured_time_zone(hours, hour_utc, expected):
+    when = dt.datetime(2026, 11, 27, hour_utc, 0, tzinfo=dt.timezone.utc)
+    assert in_hours(hours, "Asia/Shanghai", when) is expected
