@@ -1,80 +1,22 @@
 """End to end: the real Rasa server and action server, over the REST channel, on the shipped base."""
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
 from kb.desk import Desk
 from kb.store import Store
+from servers import running_bot
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "kefu.tar.gz"
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {url}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 @pytest.fixture(scope="module")
 def bot(real_kb_settings, tmp_path_factory):
-    """Start both servers; yields a function that sends one message and returns the bot's replies."""
-    if not MODEL.is_file() or not RASA.is_file():
-        pytest.fail("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
-    tmp = tmp_path_factory.mktemp("e2e")
-    rasa_port, action_port = free_port(), free_port()
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8")
-    env = {**os.environ, "KEFU_DATA_DIR": str(real_kb_settings.data_dir), "KEFU_SERVICE_HOURS": "00:00-24:00",
-           "KEFU_CONFIG": str(tmp / "none.toml")}
-    logs = [open(tmp / "actions.log", "w"), open(tmp / "rasa.log", "w")]
-    actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
-                               cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT)
-    rasa = subprocess.Popen([str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints", str(endpoints),
-                             "--credentials", "bot/credentials.yml", "--port", str(rasa_port)],
-                            cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT)
-    try:
-        wait_for(f"http://127.0.0.1:{action_port}/health", actions)
-        wait_for(f"http://127.0.0.1:{rasa_port}/status", rasa)
-
-        def say(sender: str, text: str) -> list[dict]:
-            body = json.dumps({"sender": sender, "message": text}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", body,
-                                             {"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read())
-        yield say
-    finally:
-        for proc in (rasa, actions):
-            proc.terminate()
-            proc.wait(timeout=30)
-        for log in logs:
-            log.close()
+    """Both servers on the shipped base; yields say(sender, text) -> the bot's replies."""
+    with running_bot(real_kb_settings.data_dir, tmp_path_factory.mktemp("e2e")) as running:
+        yield running.say
 
 
 def desk(settings) -> Desk:

