@@ -101,12 +101,15 @@ class Retriever:
     """Searches the knowledge base; built once per process and shared."""
 
     def __init__(self, legs: list[DenseLeg], passages: list[dict], faqs: list, tokenizer: Tokenizer,
-                 calibration: Calibration, weights: list[float] | None = None, fusion: str = "rrf",
+                 calibration: Calibration, weights: list[float] | None = None,
+                 english_weights: list[float] | None = None, fusion: str = "rrf",
                  rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 1.0, top_k: int = 5):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
+        set_search_threads(1)  # one query at a time: more threads only wait on each other
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
         self.weights = weights or [1.0] * len(legs)
+        self.english_weights = english_weights or self.weights
         self.fusion, self.rrf_k, self.top_k = fusion, rrf_k, top_k
         self.lexical_weight, self.faq_lexical_weight = lexical_weight, faq_lexical_weight
         self.passages = {p["id"]: p for p in passages}
@@ -121,7 +124,6 @@ class Retriever:
     @classmethod
     def load(cls, store, encoders: list, settings, calibration: Calibration | None = None) -> "Retriever":
         """Load the saved indexes and the store's passages; refuse a stale or mismatched index."""
-        set_search_threads(1)
         passages, faqs = store.passages(), store.faqs()
         n_phrasings = sum(len(e.phrasings) for e in faqs)
         legs = []
@@ -139,7 +141,7 @@ class Retriever:
         model_key = ",".join(e.model_name for e in encoders)
         calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
         return cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
-                   settings.weights, settings.fusion, settings.rrf_k, settings.lexical_weight,
+                   settings.weights, settings.english_weights, settings.fusion, settings.rrf_k, settings.lexical_weight,
                    settings.faq_lexical_weight, settings.top_k)
 
     def search(self, query: str, k: int | None = None) -> SearchResult:
@@ -154,6 +156,8 @@ class Retriever:
         lex_w = 1.0 if self.fusion == "bm25" else 0.0 if self.fusion == "dense" or not chinese else self.lexical_weight
         faq_lex_w = 0.0 if self.fusion == "dense" or not chinese else (1.0 if self.fusion == "bm25" else self.faq_lexical_weight)
 
+        # Where words cannot match (English against Chinese text), the cross-lingual encoder ranks too.
+        weights = self.weights if chinese else self.english_weights
         rankings, leg_scores = [], []
         dense_of: dict = {}
         for j, leg in enumerate(self.legs):
@@ -163,8 +167,8 @@ class Retriever:
             leg_scores.append(p_scores)
             scores = dense_of if j == 0 else {}
             scores.update({("p", int(i)): float(s) for s, i in zip(p_scores, p_ids)})
-            rankings += [(dense_w * self.weights[j], [("p", int(i)) for i in p_ids]),
-                         (dense_w * self.weights[j], self._faq_ranking(f_scores, f_ids, scores))]
+            rankings += [(dense_w * weights[j], [("p", int(i)) for i in p_ids]),
+                         (dense_w * weights[j], self._faq_ranking(f_scores, f_ids, scores))]
         p_lex = self.passage_lexical.top(tokens, CANDIDATES)
         lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
         f_lex = self.faq_lexical.top(tokens, CANDIDATES)
@@ -256,5 +260,5 @@ def question_pool_retriever(encoders: list, questions: list[str], store, tokeniz
         faq_index = VectorIndex(vectors.shape[1], "flat", model=encoder.model_name)
         faq_index.add([phrasing_id(e.id, e.question) for e in entries], vectors)
         legs.append(DenseLeg(encoder, VectorIndex(vectors.shape[1], "flat"), faq_index))
-    return Retriever(legs, [], entries, tokenizer, calibration, weights, fusion, rrf_k,
+    return Retriever(legs, [], entries, tokenizer, calibration, weights, None, fusion, rrf_k,
                      faq_lexical_weight=faq_lexical_weight)

