@@ -57,6 +57,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("service_hours", "08:00-22:00", "When human agents take chats (HH:MM-HH:MM, local time); "
             "outside them a handoff takes a message for a callback."),
     Setting("timezone", "Asia/Shanghai", "Time zone of service_hours."),
+    Setting("rasa_url", "http://localhost:5005", "Where the web app reaches the Rasa server."),
+    Setting("actions_url", "http://localhost:5055", "Where the web app checks the action server's health."),
+    Setting("web_port", 8000, "Port of the web app."),
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
@@ -87,6 +90,9 @@ class Settings:
     top_k: int
     service_hours: str
     timezone: str
+    rasa_url: str
+    actions_url: str
+    web_port: int
 
     @property
     def db_path(self) -> Path:

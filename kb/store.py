@@ -36,8 +36,13 @@ def _v2(db: sqlite_utils.Database) -> None:
     migrate_v2(db)
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    from kb.conversations import migrate_v3
+    migrate_v3(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 class Store:

@@ -13,10 +13,24 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def bot(real_kb_settings, tmp_path_factory):
-    """Both servers on the shipped base; yields say(sender, text) -> the bot's replies."""
-    with running_bot(real_kb_settings.data_dir, tmp_path_factory.mktemp("e2e")) as running:
-        yield running.say
+def running(real_kb_settings, tmp_path_factory):
+    """Both servers on the shipped base."""
+    with running_bot(real_kb_settings.data_dir, tmp_path_factory.mktemp("e2e")) as servers:
+        yield servers
+
+
+@pytest.fixture
+def bot(running):
+    """say(sender, text) -> the bot's replies over Rasa's REST channel."""
+    return running.say
+
+
+@pytest.fixture
+def web(running, real_kb_settings):
+    """The real Flask app talking to the real Rasa server."""
+    from web import create_app
+    settings = real_kb_settings.replace(rasa_url=running.rasa_url)
+    return create_app({"KEFU_SETTINGS": settings, "TESTING": True}).test_client()
 
 
 def desk(settings) -> Desk:
@@ -68,3 +82,14 @@ def test_handoff_opens_a_ticket_and_pauses_the_bot(bot, real_kb_settings):
     assert ticket["status"] == "queued" and ticket["reason"] == "asked"
     assert ticket["question"] == "营业部的员工可以泄露客户信息吗" and ticket["passages"]
     assert bot(sender, "在吗？") == []  # paused: an agent has the conversation now
+
+
+def test_web_chat_api_through_the_real_bot(web):
+    sender = conversation()
+    body = web.post("/api/chat", json={"session": sender, "text": "客服热线是24小时服务的吗"}).get_json()
+    [answer] = body["messages"]
+    assert body["state"] == "bot" and "7*24 小时" in answer["text"]
+    assert answer["sources"][0]["title"] == "中国银行业客户服务中心服务规范"
+    body = web.post("/api/chat", json={"session": sender, "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    assert web.post("/api/chat", json={"session": sender, "text": "在吗"}).get_json()["messages"] == []

@@ -1,0 +1,87 @@
+"""The chat API (the widget's backend and the one door to the bot) and the health check."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+
+from kb.conversations import Conversations
+from kb.desk import Desk
+from kb.store import Store
+from web.chat_service import SESSION, ChatInputError, ChatService, validate
+from web.rasa_client import RasaClient
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.after_app_request
+def allow_the_widget_anywhere(response):
+    """The widget runs on other sites' pages: the customer API takes cross-origin calls (no cookies)."""
+    if request.path.startswith("/api/chat"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    return response
+
+
+@bp.get("/")
+def demo():
+    """A demo page that embeds the widget with its one script tag."""
+    return render_template("demo.html", widget_url=url_for("static", filename="kefu-widget.js", _external=True))
+
+
+def store() -> Store:
+    """The request's store (closed on teardown)."""
+    if "store" not in g:
+        g.store = Store.open(current_app.config["KEFU_SETTINGS"].db_path)
+    return g.store
+
+
+def rasa() -> RasaClient:
+    """The client for the configured Rasa server."""
+    settings = current_app.config["KEFU_SETTINGS"]
+    return RasaClient(settings.rasa_url, transport=current_app.config["RASA_TRANSPORT"])
+
+
+@bp.post("/api/chat")
+def chat():
+    """One customer message; returns the conversation state and what the bot (or system) said."""
+    try:
+        session, message, is_payload = validate(request.get_json(silent=True))
+    except ChatInputError as exc:
+        return jsonify(error=str(exc)), 400
+    service = ChatService(Conversations(store()), Desk(store()), rasa())
+    return jsonify(service.turn(session, message, is_payload))
+
+
+@bp.get("/api/chat/<session>/messages")
+def messages(session: str):
+    """What the bot, agents or the system said after a message id (polling)."""
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        return jsonify(error="'after' must be a message id"), 400
+    conversations = Conversations(store())
+    conv = conversations.get(session) if SESSION.match(session) else None
+    if conv is None:
+        return jsonify(error="unknown session"), 404
+    return jsonify(session=session, state=conv["state"],
+                   messages=conversations.messages(session, after=int(after), include_customer=False))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Rasa, actions, index and database: each ok or not; 503 if any is not."""
+    import httpx
+
+    settings = current_app.config["KEFU_SETTINGS"]
+    checks = {"rasa": rasa().healthy()}
+    try:
+        checks["actions"] = httpx.get(f"{settings.actions_url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        checks["actions"] = False
+    try:
+        checks["database"] = store().schema_version > 0
+    except Exception:  # any database failure is "not ok" here, never a 500
+        checks["database"] = False
+    from indexer.build import index_paths
+    checks["index"] = all(p.is_file() for m in settings.models for p in index_paths(settings.index_dir, m)[:1])
+    ok = all(checks.values())
+    return jsonify(ok=ok, checks=checks), 200 if ok else 503

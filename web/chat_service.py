@@ -1,0 +1,82 @@
+"""One customer turn: to the bot or to the agent who holds the chat; a graceful reply if the bot is down."""
+from __future__ import annotations
+
+import re
+
+from web.rasa_client import BotUnavailable, merge_replies
+
+SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
+MAX_TEXT = 2000
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+
+
+class ChatInputError(ValueError):
+    """The request cannot be served as sent (the message says what is wrong)."""
+
+
+def validate(body: object) -> tuple[str, str, bool]:
+    """(session, message, is_payload) from a request body, or ChatInputError."""
+    if not isinstance(body, dict):
+        raise ChatInputError("send a JSON object with 'session' and 'text' (or 'payload')")
+    session, text, payload = body.get("session"), body.get("text"), body.get("payload")
+    if not isinstance(session, str) or not SESSION.match(session):
+        raise ChatInputError("'session' must be 1-64 letters, digits, '-' or '_'")
+    if payload is not None:
+        if not isinstance(payload, str) or not PAYLOAD.match(payload):
+            raise ChatInputError("'payload' must be a button payload such as '/request_human'")
+        return session, payload, True
+    if not isinstance(text, str) or not text.strip():
+        raise ChatInputError("'text' must be a non-empty string")
+    if len(text) > MAX_TEXT:
+        raise ChatInputError(f"'text' is longer than {MAX_TEXT} characters")
+    return session, text.strip(), False
+
+
+class ChatService:
+    """Routes customer messages and keeps the transcript."""
+
+    def __init__(self, conversations, desk, rasa):
+        self.conversations, self.desk, self.rasa = conversations, desk, rasa
+
+    def turn(self, session: str, message: str, is_payload: bool) -> dict:
+        """Handle one customer message; the conversation's state and the new messages."""
+        conv = self.conversations.get_or_create(session)
+        shown = message if not is_payload else _button_label(message)
+        first = self.conversations.add(session, "customer", shown)
+        if conv["state"] in ("queued", "agent"):
+            return {"session": session, "state": conv["state"], "messages": []}
+        if conv["state"] == "closed":
+            self.conversations.set_state(session, "bot")
+        try:
+            replies = merge_replies(self.rasa.send(session, message))
+        except BotUnavailable:
+            return self._bot_down(session, message, shown)
+        state = "bot"
+        for reply in replies:
+            custom = reply["custom"]
+            if custom.get("state") == "queued":
+                state = "queued"
+            self.conversations.add(session, "bot", reply["text"] or "",
+                                   {"sources": custom.get("sources", []), "buttons": reply["buttons"]})
+        if state != "bot":
+            self.conversations.set_state(session, state)
+        return {"session": session, "state": state,
+                "messages": self.conversations.messages(session, after=first["id"], include_customer=False)}
+
+    def _bot_down(self, session: str, message: str, shown: str) -> dict:
+        """The bot is unreachable: a human is still one tap away, and asking for one works."""
+        if message == "/request_human" or "人工" in message:
+            ticket = self.desk.open_handoff(session, "asked", shown)
+            self.conversations.set_state(session, "queued")
+            text = f"已为您转人工客服，当前排队第 {ticket.position or 1} 位，请稍候。"
+            reply = self.conversations.add(session, "system", text)
+            return {"session": session, "state": "queued", "messages": [reply]}
+        reply = self.conversations.add(session, "system", "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。",
+                                       {"buttons": [HUMAN_BUTTON]})
+        return {"session": session, "state": "bot", "messages": [reply]}
+
+
+def _button_label(payload: str) -> str:
+    labels = {"/request_human": "转人工", "/feedback_helpful": "👍", "/feedback_unhelpful": "👎", "/deny": "不用了"}
+    return labels.get(payload.split("{")[0], payload.split("{")[0].lstrip("/"))

@@ -1,0 +1,53 @@
+"""The web app's door to the bot: Rasa's REST channel over httpx (transport injectable for tests)."""
+from __future__ import annotations
+
+import httpx
+
+
+class BotUnavailable(RuntimeError):
+    """Rasa (or its action server) did not answer properly."""
+
+
+class RasaClient:
+    """Sends customer messages to Rasa and returns its replies."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def send(self, sender: str, message: str) -> list[dict]:
+        """Rasa's replies to one message (text or a '/intent{…}' payload)."""
+        try:
+            response = self._http.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+            response.raise_for_status()
+            replies = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(f"the bot did not answer: {exc}") from None
+        if not isinstance(replies, list):
+            raise BotUnavailable("the bot answered with something that is not a list of messages")
+        return replies
+
+    def healthy(self) -> bool:
+        """Whether Rasa answers its status endpoint."""
+        try:
+            return self._http.get("/status", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def resume(self, sender: str) -> None:
+        """Un-pause a conversation after an agent closed it."""
+        try:
+            self._http.post(f"/conversations/{sender}/tracker/events", json={"event": "resume"}).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise BotUnavailable(f"could not resume the conversation: {exc}") from None
+
+
+def merge_replies(replies: list[dict]) -> list[dict]:
+    """Rasa's REST channel sends a reply's text and its custom payload as two messages: join them."""
+    merged: list[dict] = []
+    for reply in replies:
+        custom = reply.get("custom") or {}
+        if "text" not in reply and custom and merged:
+            merged[-1]["custom"] = {**merged[-1].get("custom", {}), **custom}
+            continue
+        merged.append({"text": reply.get("text", ""), "buttons": reply.get("buttons", []), "custom": custom})
+    return merged
