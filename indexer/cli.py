@@ -246,5 +246,31 @@ def handoffs_list(settings, status: str, limit: int, as_json: bool) -> None:
                        f"{r['question']}" + (f"  (message: {r['contact']})" if r["contact"] else ""))
 
 
+@main.group()
+def users() -> None:
+    """Staff accounts for the agent console and the curator panel."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "curator", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@click.pass_obj
+def users_add(settings, name: str, role: str, password_stdin: bool) -> None:
+    """Create an account; the password comes from a prompt (or stdin), never the command line."""
+    from kb.accounts import AccountError, Accounts
+    from kb.store import Store
+
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = Accounts(Store.open(settings.db_path)).add(name, password, role)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} {name!r} (id {user_id})")
+
+
 if __name__ == "__main__":
     main()

@@ -109,6 +109,18 @@ class Desk:
         with self.db.conn:
             self.db["handoffs"].update(ticket_id, {"contact": mask_personal_data(contact)[:500]})
 
+    def claim_handoff(self, ticket_id: int, agent: str) -> bool:
+        """An agent takes a queued ticket; False if it was not waiting (claimed or closed already)."""
+        with self.db.conn:
+            cursor = self.db.execute("UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
+                                     "WHERE id = ? AND status IN ('queued', 'callback')", [now(), agent, ticket_id])
+        return cursor.rowcount == 1
+
+    def ticket(self, ticket_id: int) -> dict | None:
+        """One ticket, or None."""
+        rows = list(self.db["handoffs"].rows_where("id = ?", [ticket_id]))
+        return {**rows[0], "passages": json.loads(rows[0]["passages"] or "[]")} if rows else None
+
     def close_handoff(self, ticket_id: int, agent: str | None = None) -> None:
         """Close a ticket (the bot resumes the conversation)."""
         with self.db.conn:

@@ -41,8 +41,13 @@ def _v3(db: sqlite_utils.Database) -> None:
     migrate_v3(db)
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    from kb.accounts import migrate_v4
+    migrate_v4(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 class Store:

@@ -86,7 +86,7 @@ def test_every_setting_and_command_is_documented(kefu):
     assert all(f"KEFU_{s.name.upper()}" in listing and s.help in listing for s in DECLARED)
     readme = open("README.md", encoding="utf-8").read()
     for command in ["index build", "search", "eval", "eval-faq", "calibrate", "settings", "gaps list",
-                    "handoffs list"]:
+                    "handoffs list", "users add"]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
 
 
@@ -101,3 +101,21 @@ def test_gaps_and_handoffs_lists(kefu, tmp_path):
     assert row["conversation_id"] == "c1" and row["hits"][0]["title"] == "规范"
     assert "queued [complaint] c2: 我要投诉" in kefu("handoffs", "list").output
     assert kefu("handoffs", "list", "--status", "closed").output == ""
+
+
+def test_users_add(kefu, tmp_path):
+    from kb.accounts import Accounts
+    from kb.store import Store
+    assert "created agent '小王'" in CliRunner().invoke(
+        main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role", "agent", "--password-stdin"],
+        input="secret-pass-1\n").output
+    accounts = Accounts(Store.open(tmp_path / "var" / "kefu.db"))
+    assert accounts.verify("小王", "secret-pass-1")["role"] == "agent"
+    assert accounts.verify("小王", "wrong") is None
+    assert "secret-pass-1" not in accounts.by_name("小王")["password_hash"]
+    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role",
+                                       "agent", "--password-stdin"], input="another-pass\n")
+    assert result.exit_code == 1 and "exists already" in result.output
+    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "x2", "--role",
+                                       "agent", "--password-stdin"], input="short\n")
+    assert result.exit_code == 1 and "at least 8" in result.output

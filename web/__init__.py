@@ -7,16 +7,26 @@ from werkzeug.exceptions import HTTPException
 
 def create_app(test_config: dict | None = None) -> Flask:
     """The application factory: settings once, services per request, blueprints."""
+    from flask_wtf.csrf import CSRFProtect
+
     from indexer.settings import load_settings
-    from web import chat
+    from web import agent, auth, chat
 
     app = Flask(__name__)
-    app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=64 * 1024,
+                            SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                            WTF_CSRF_TIME_LIMIT=None)
     if test_config:
         app.config.update(test_config)
     if app.config["KEFU_SETTINGS"] is None:
         app.config["KEFU_SETTINGS"] = load_settings()
-    app.register_blueprint(chat.bp)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = auth.secret_key(app.config["KEFU_SETTINGS"].data_dir)
+    csrf = CSRFProtect(app)
+    csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
+    app.extensions["kefu_login_limiter"] = auth.LoginLimiter()
+    for blueprint in (chat.bp, auth.bp, agent.bp):
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
     def json_errors_for_the_api(exc: HTTPException):

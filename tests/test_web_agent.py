@@ -1,0 +1,117 @@
+"""Staff sign-in, roles, CSRF and the agent's handoff flow through Flask's test client."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from kb.accounts import Accounts
+from kb.conversations import Conversations
+from kb.desk import Desk
+from kb.store import Store
+from web import create_app
+
+
+@pytest.fixture
+def resumed():
+    return []
+
+
+@pytest.fixture
+def app(settings, resumed):
+    def rasa(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            resumed.append(request.url.path)
+            return httpx.Response(200, json={})
+        return httpx.Response(200, json=[{"text": "正在为您转接人工客服", "custom": {"state": "queued"}}])
+    app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
+    accounts = Accounts(Store.open(settings.db_path))
+    accounts.add("agent1", "agent-pass-1", "agent")
+    accounts.add("curator1", "curator-pass-1", "curator")
+    return app
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"', page).group(1) or ""
+
+
+def sign_in(client, name, password):
+    token = re.search(r'value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token})
+
+
+def console_token(client) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/agent/").get_data(as_text=True)).group(1)
+
+
+def test_console_needs_an_agent(app):
+    client = app.test_client()
+    assert client.get("/agent/").status_code == 302
+    assert client.get("/api/agent/queue").status_code == 401
+    assert sign_in(client, "curator1", "curator-pass-1").status_code == 302
+    assert client.get("/api/agent/queue").status_code == 403
+
+
+def test_login_without_csrf_token_is_refused(app):
+    response = app.test_client().post("/login", data={"name": "agent1", "password": "agent-pass-1"})
+    assert response.status_code == 400
+
+
+def test_wrong_passwords_are_rate_limited(app):
+    client = app.test_client()
+    statuses = [sign_in(client, "agent1", "wrong").status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert sign_in(client, "agent1", "agent-pass-1").status_code == 429  # still waiting out the window
+
+
+def test_session_cookie_is_httponly_and_samesite(app):
+    client = app.test_client()
+    response = sign_in(client, "agent1", "agent-pass-1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
+    customer = app.test_client()
+    body = customer.post("/api/chat", json={"session": "cust1", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    Desk(Store.open(settings.db_path)).open_handoff("cust1", "asked", "营业厅几点开门<script>alert(1)</script>")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    token = console_token(agent)
+    [ticket] = agent.get("/api/agent/queue").get_json()["tickets"]
+    assert ticket["reason"] == "asked" and ticket["waiting_seconds"] >= 0
+    headers = {"X-CSRFToken": token}
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 400  # no CSRF token
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 409
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"},
+                      headers=headers).status_code == 200
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": ""}, headers=headers).status_code == 400
+    polled = customer.get("/api/chat/cust1/messages?after=0").get_json()
+    assert polled["state"] == "agent" and polled["messages"][-1] == {
+        "id": polled["messages"][-1]["id"], "from": "agent", "text": "您好，我来帮您", "sources": [], "buttons": []}
+    assert customer.post("/api/chat", json={"session": "cust1", "text": "好的谢谢"}).get_json()["messages"] == []
+    transcript = agent.get(f"/api/agent/tickets/{ticket['id']}").get_json()["messages"]
+    assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
+    assert resumed == ["/conversations/cust1/tracker/events"]
+    assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
+
+
+def test_customer_script_is_never_rendered_as_html(app, settings):
+    Desk(Store.open(settings.db_path)).open_handoff("c9", "asked", "<script>alert(1)</script>")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    page = agent.get("/agent/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page  # the page itself never embeds customer text
+    assert "innerHTML" not in page  # and the console inserts text only through textContent
+
+
+def test_logout_ends_the_session(app):
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    token = console_token(agent)
+    assert agent.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert agent.get("/api/agent/queue").status_code == 401

@@ -1,0 +1,105 @@
+"""The agent console: the queue, claiming a chat, the transcript, replying live, closing."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from kb.conversations import Conversations
+from kb.desk import Desk
+from web.auth import current_user, role_required
+from web.chat import rasa, store
+from web.rasa_client import BotUnavailable
+
+bp = Blueprint("agent", __name__)
+MAX_REPLY = 2000
+
+
+def _waiting_seconds(created_at: str) -> int:
+    return int((dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(created_at)).total_seconds())
+
+
+def _ticket_or_404(ticket_id: int) -> dict:
+    ticket = Desk(store()).ticket(ticket_id)
+    if ticket is None:
+        abort(404, "no such ticket")
+    return ticket
+
+
+@bp.get("/agent/")
+@role_required("agent")
+def console():
+    """The console page."""
+    return render_template("agent.html", user=current_user())
+
+
+@bp.get("/api/agent/queue")
+@role_required("agent")
+def queue():
+    """Waiting and claimed tickets, oldest first, with waiting time, reason and question."""
+    desk = Desk(store())
+    rows = [t for status in ("queued", "callback", "claimed") for t in desk.handoffs(status, limit=200)]
+    rows.sort(key=lambda t: t["id"])
+    return jsonify(tickets=[{
+        "id": t["id"], "status": t["status"], "reason": t["reason"], "question": t["question"],
+        "conversation_id": t["conversation_id"], "agent": t["agent"], "contact": t["contact"],
+        "waiting_seconds": _waiting_seconds(t["created_at"])} for t in rows])
+
+
+@bp.get("/api/agent/tickets/<int:ticket_id>")
+@role_required("agent")
+def ticket(ticket_id: int):
+    """A ticket with the whole transcript and the passages the bot found."""
+    t = _ticket_or_404(ticket_id)
+    return jsonify(ticket=t, messages=Conversations(store()).messages(t["conversation_id"]))
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/claim")
+@role_required("agent")
+def claim(ticket_id: int):
+    """Take a waiting chat: the customer is told an agent joined."""
+    t = _ticket_or_404(ticket_id)
+    user = current_user()
+    if not Desk(store()).claim_handoff(ticket_id, user["name"]):
+        abort(409, "this ticket is not waiting any more")
+    conversations = Conversations(store())
+    conversations.get_or_create(t["conversation_id"])
+    conversations.set_state(t["conversation_id"], "agent")
+    conversations.add(t["conversation_id"], "system", f"人工客服 {user['name']} 已接入，请问有什么可以帮您？")
+    return jsonify(ok=True)
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/reply")
+@role_required("agent")
+def reply(ticket_id: int):
+    """Send the customer a message."""
+    t = _ticket_or_404(ticket_id)
+    if t["status"] != "claimed" or t["agent"] != current_user()["name"]:
+        abort(409, "claim this ticket before replying")
+    body = request.get_json(silent=True) or {}
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
+        abort(400, f"'text' must be 1-{MAX_REPLY} characters")
+    message = Conversations(store()).add(t["conversation_id"], "agent", text.strip())
+    return jsonify(message=message)
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/close")
+@role_required("agent")
+def close(ticket_id: int):
+    """End the human part: the ticket closes and the bot takes the conversation back."""
+    t = _ticket_or_404(ticket_id)
+    if t["status"] == "closed":
+        abort(409, "this ticket is closed already")
+    Desk(store()).close_handoff(ticket_id, current_user()["name"])
+    conversations = Conversations(store())
+    conversations.get_or_create(t["conversation_id"])
+    conversations.set_state(t["conversation_id"], "closed")
+    conversations.add(t["conversation_id"], "system", "人工服务已结束，智能客服将继续为您服务。")
+    try:
+        rasa().resume(t["conversation_id"])
+        resumed = True
+    except BotUnavailable:
+        current_app.logger.warning("could not resume conversation %s in Rasa", t["conversation_id"])
+        resumed = False
+    return jsonify(ok=True, bot_resumed=resumed)
