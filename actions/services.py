@@ -37,12 +37,17 @@ _services: Services | None = None
 
 
 def get_services() -> Services:
-    """The process-wide services, loaded from settings the first time an action runs."""
+    """The process-wide services, loaded from settings the first time an action runs.
+
+    A curator's edit re-indexes and saves; the next action sees the new index stamp and reloads
+    the retriever (the encoders stay loaded), so the bot answers from the edit without a restart.
+    """
     global _services
+    from indexer.encoder import Encoder
+    from indexer.retriever import Retriever
+
     with _lock:
         if _services is None:
-            from indexer.encoder import Encoder
-            from indexer.retriever import Retriever
             from indexer.settings import load_settings
             from kb.desk import Desk
             from kb.store import Store
@@ -51,6 +56,9 @@ def get_services() -> Services:
             store = Store.open(settings.db_path)
             retriever = Retriever.load(store, Encoder.all_from_settings(settings), settings)
             _services = Services(settings, retriever, Desk(store))
+        elif _services.desk.store.index_stamp() != _services.retriever.stamp:
+            encoders = [leg.encoder for leg in _services.retriever.legs]
+            _services.retriever = Retriever.load(_services.desk.store, encoders, _services.settings)
         return _services
 
 

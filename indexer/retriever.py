@@ -103,7 +103,8 @@ class Retriever:
     def __init__(self, legs: list[DenseLeg], passages: list[dict], faqs: list, tokenizer: Tokenizer,
                  calibration: Calibration, weights: list[float] | None = None,
                  english_weights: list[float] | None = None, fusion: str = "rrf",
-                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 1.0, top_k: int = 5):
+                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 1.0, top_k: int = 5,
+                 faq_match_cosine: float = 0.97):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
         set_search_threads(1)  # one query at a time: more threads only wait on each other
@@ -112,6 +113,8 @@ class Retriever:
         self.english_weights = english_weights or self.weights
         self.fusion, self.rrf_k, self.top_k = fusion, rrf_k, top_k
         self.lexical_weight, self.faq_lexical_weight = lexical_weight, faq_lexical_weight
+        self.stamp = ""  # the store's index stamp at load (see Retriever.load)
+        self.faq_match_cosine = faq_match_cosine
         self.passages = {p["id"]: p for p in passages}
         self.faqs = {e.id: e for e in faqs}
         self.phrasing_owner = {phrasing_id(e.id, q): e.id for e in faqs for q in e.phrasings}
@@ -140,9 +143,11 @@ class Retriever:
             legs.append(DenseLeg(encoder, p_index, f_index))
         model_key = ",".join(e.model_name for e in encoders)
         calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
-        return cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
+        retriever = cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
                    settings.weights, settings.english_weights, settings.fusion, settings.rrf_k, settings.lexical_weight,
-                   settings.faq_lexical_weight, settings.top_k)
+                   settings.faq_lexical_weight, settings.top_k, settings.faq_match_cosine)
+        retriever.stamp = store.index_stamp()
+        return retriever
 
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
@@ -175,6 +180,10 @@ class Retriever:
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]),
                      (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
         fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)
+        # A question that is all but word for word a stored one gets that entry's curated answer first.
+        best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
+        if best_faq and best_faq[1] >= self.faq_match_cosine:
+            fused.sort(key=lambda item: item[0] != best_faq[0])
 
         hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
                 for key, score in fused[:max(k, 10)]]

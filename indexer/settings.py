@@ -52,6 +52,8 @@ DECLARED: tuple[Setting, ...] = (
             "(English ones get 0)."),
     Setting("faq_lexical_weight", 1.0, "Weight of the BM25 ranking of stored Q&A questions in fusion "
             "(measured: helps the shipped base, hurts the large BQ question pool; docs/BENCHMARKS.md)."),
+    Setting("faq_match_cosine", 0.97, "A stored Q&A question this close (primary encoder's cosine) to the "
+            "question is ranked first: the curated answer wins."),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
     Setting("service_hours", "08:00-22:00", "When human agents take chats (HH:MM-HH:MM, local time); "
@@ -86,6 +88,7 @@ class Settings:
     rrf_k: int
     lexical_weight: float
     faq_lexical_weight: float
+    faq_match_cosine: float
     answer_threshold: float
     top_k: int
     service_hours: str

@@ -56,7 +56,7 @@ class Desk:
     """Gaps, tickets and feedback in the shared SQLite store."""
 
     def __init__(self, store):
-        self.db = store.db
+        self.store, self.db = store, store.db
 
     def log_gap(self, conversation_id: str, question: str, reason: str, hits: list[dict] | None = None) -> int:
         """Record a question the bot could not serve, with what it found; returns the gap id."""
@@ -73,6 +73,17 @@ class Desk:
         where, args = ("status = ?", [status]) if status else (None, None)
         rows = self.db["gaps"].rows_where(where, args, order_by="id desc", limit=limit)
         return [{**r, "hits": json.loads(r["hits"] or "[]")} for r in rows]
+
+    def set_gap_status(self, gap_ids: list[int], status: str, note: str = "") -> int:
+        """Mark gaps resolved or dismissed (with a note); returns how many changed."""
+        if status not in ("open", "resolved", "dismissed"):
+            raise DeskError(f"gap status must be open, resolved or dismissed, not {status!r}")
+        with self.db.conn:
+            changed = 0
+            for gap_id in gap_ids:
+                changed += self.db.execute("UPDATE gaps SET status = ?, note = ? WHERE id = ?",
+                                           [status, note[:500], int(gap_id)]).rowcount
+        return changed
 
     def open_handoff(self, conversation_id: str, reason: str, question: str, passages: list[dict] | None = None,
                      in_hours: bool = True, contact: str = "") -> Ticket:

@@ -116,3 +116,27 @@ def user_dictionary(kb_dir: Path) -> Path | None:
     """The jieba user dictionary of domain terms, if the knowledge base has one."""
     path = Path(kb_dir) / "jieba" / "userdict.txt"
     return path if path.is_file() else None
+
+
+def save_faq(kb_dir: Path, entry: FaqEntry) -> Path:
+    """Write a Q&A entry as kb/faq/<id>.yml (temp file, then rename), in the format parse_faq reads."""
+    import os
+    import tempfile
+
+    if not ID_PATTERN.match(entry.id):
+        raise KnowledgeBaseError(entry.id, "must be lower-case letters, digits and '-', at most 80", "id")
+    for name in ("question", "answer", "article"):
+        if not getattr(entry, name).strip():
+            raise KnowledgeBaseError(entry.id, "is missing or empty", name)
+    data = {"id": entry.id, "question": entry.question, "alternatives": list(entry.alternatives),
+            "answer": entry.answer, "article": entry.article, "section": entry.section,
+            "clause": entry.clause, "updated": entry.updated}
+    folder = Path(kb_dir) / "faq"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{entry.id}.yml"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(data, fh, allow_unicode=True, sort_keys=False)
+    os.replace(tmp, path)
+    parse_faq(path, path.read_text(encoding="utf-8"))  # what was written must load back
+    return path

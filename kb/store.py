@@ -179,6 +179,11 @@ class Store:
         row = self.db.execute("SELECT meta FROM index_state WHERE name = ?", [name]).fetchone()
         return json.loads(row[0]) if row else None
 
+    def index_stamp(self) -> str:
+        """Changes whenever any index is saved: lets long-running processes notice a re-index."""
+        rows = self.db.execute("SELECT name, meta FROM index_state ORDER BY name").fetchall()
+        return json.dumps([(name, json.loads(meta).get("built_at")) for name, meta in rows])
+
     def set_index_state(self, name: str, meta: dict) -> None:
         """Record an index's metadata."""
         self.db["index_state"].upsert({"name": name, "meta": json.dumps(meta, ensure_ascii=False)}, pk="name")

@@ -115,3 +115,23 @@ def test_logout_ends_the_session(app):
     token = console_token(agent)
     assert agent.post("/logout", data={"csrf_token": token}).status_code == 302
     assert agent.get("/api/agent/queue").status_code == 401
+
+
+@pytest.mark.slow
+def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_settings):
+    settings = real_kb_settings
+    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    accounts = Accounts(Store.open(settings.db_path))
+    if not accounts.by_name("lookup1"):
+        accounts.add("lookup1", "lookup-pass-1", "agent")
+    agent = app.test_client()
+    sign_in(agent, "lookup1", "lookup-pass-1")
+    data = agent.get("/api/agent/lookup?q=考核不合格的员工怎么处理").get_json()
+    top = data["hits"][0]
+    assert top["title"] == "营运公司服务管理制度" and "第十七条" in (top["clause"] or "") + top["text"]
+    assert top["highlights"] and data["decision"]["answer"] is True
+    assert agent.get("/api/agent/lookup?q=").status_code == 400
+    ticket = Desk(Store.open(settings.db_path)).open_handoff("sugg1", "asked", "客服热线是24小时的吗")
+    suggestion = agent.get(f"/api/agent/tickets/{ticket.id}/suggest").get_json()
+    assert suggestion["question"] == "客服热线是24小时的吗" and "7*24" in suggestion["hits"][0]["text"]

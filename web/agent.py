@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from kb.conversations import Conversations
 from kb.desk import Desk
 from web.auth import current_user, role_required
-from web.chat import rasa, store
+from web.chat import rasa, retriever, store
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
@@ -103,3 +103,32 @@ def close(ticket_id: int):
         current_app.logger.warning("could not resume conversation %s in Rasa", t["conversation_id"])
         resumed = False
     return jsonify(ok=True, bot_resumed=resumed)
+
+
+def _lookup(question: str, k: int = 5) -> dict:
+    from indexer.retriever import QueryError
+    try:
+        result = retriever().search(question, k=k)
+    except QueryError as exc:
+        abort(400, str(exc))
+    return {"decision": {"answer": result.decision.answer, "confidence": result.decision.confidence},
+            "hits": [{"title": h.title, "section": h.section, "clause": h.clause, "snippet": h.snippet,
+                      "highlights": h.highlights, "text": h.quote or h.text, "kind": h.kind, "ref": h.ref,
+                      "score": round(h.score, 4)} for h in result.hits]}
+
+
+@bp.get("/api/agent/lookup")
+@role_required("agent")
+def lookup():
+    """Policy lookup with the production retriever: passages with source, clause and matched words."""
+    return jsonify(_lookup(request.args.get("q", "")))
+
+
+@bp.get("/api/agent/tickets/<int:ticket_id>/suggest")
+@role_required("agent")
+def suggest(ticket_id: int):
+    """Passages for the customer's latest message in this chat."""
+    t = _ticket_or_404(ticket_id)
+    said = [m for m in Conversations(store()).messages(t["conversation_id"]) if m["from"] == "customer"]
+    question = said[-1]["text"] if said else t["question"]
+    return jsonify(question=question, **_lookup(question or "", k=3))

@@ -89,7 +89,7 @@ def login():
             session.clear()
             session["user_id"] = user["id"]
             target = request.args.get("next", "")
-            home = url_for("agent.console") if user["role"] == "agent" else url_for("agent.console")
+            home = url_for("curator.panel") if user["role"] == "curator" else url_for("agent.console")
             return redirect(target if target.startswith("/") and not target.startswith("//") else home)
         limiter.failed(client)
         error = "用户名或密码错误。"

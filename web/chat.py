@@ -85,3 +85,17 @@ def healthz():
     checks["index"] = all(p.is_file() for m in settings.models for p in index_paths(settings.index_dir, m)[:1])
     ok = all(checks.values())
     return jsonify(ok=ok, checks=checks), 200 if ok else 503
+
+
+def retriever():
+    """The production retriever, loaded once per process on first use (models and indexes: seconds)."""
+    from indexer.encoder import Encoder
+    from indexer.retriever import Retriever
+
+    loaded = current_app.extensions.get("kefu_retriever")
+    if loaded is None or loaded.stamp != store().index_stamp():  # first use, or re-indexed since
+        settings = current_app.config["KEFU_SETTINGS"]
+        encoders = [leg.encoder for leg in loaded.legs] if loaded else Encoder.all_from_settings(settings)
+        loaded = Retriever.load(store(), encoders, settings)
+        current_app.extensions["kefu_retriever"] = loaded
+    return loaded

@@ -1,0 +1,90 @@
+"""The curator panel: grouped gaps, a gap turned into a Q&A entry the retriever then answers, dismissing."""
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pytest
+
+from indexer.build import Indexer
+from indexer.clustering import group_by_similarity
+from kb.accounts import Accounts
+from kb.desk import Desk
+from kb.loader import load_knowledge_base
+from kb.store import Store
+from test_web_agent import sign_in
+from web import create_app
+
+
+def test_group_by_similarity_on_hand_written_vectors():
+    v = np.array([[1, 0], [0.99, 0.14], [0, 1], [0.1, 0.995], [0.7, 0.7]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    assert group_by_similarity(v, threshold=0.95) == [[0, 1], [2, 3], [4]]
+    assert group_by_similarity(v[:0]) == []
+
+
+@pytest.fixture
+def curator(settings, encoder):
+    store = Store.open(settings.db_path)
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    Indexer(store, [encoder], settings).sync(articles, faqs)
+    accounts = Accounts(store)
+    accounts.add("cur1", "curator-pass-1", "curator")
+    accounts.add("agent2", "agent-pass-2", "agent")
+    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    client = app.test_client()
+    sign_in(client, "cur1", "curator-pass-1")
+    page = client.get("/curator/").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return client, {"X-CSRFToken": token}, Desk(store), app
+
+
+def test_agents_cannot_reach_the_curator_side(curator):
+    _, _, _, app = curator
+    agent = app.test_client()
+    sign_in(agent, "agent2", "agent-pass-2")
+    assert agent.get("/api/curator/gaps").status_code == 403
+    assert agent.post("/api/curator/gaps/dismiss", json={"gap_ids": [1], "reason": "x"}).status_code in (400, 403)
+
+
+def test_gap_becomes_a_faq_and_is_answered_at_once(curator, settings):
+    client, headers, desk, app = curator
+    for q in ("营业厅停车要收费吗", "营业厅停车收费吗", "营业厅停车要钱吗"):
+        desk.log_gap("c", q, "abstain")
+    desk.log_gap("c", "RACI模型是什么", "abstain")
+    groups = client.get("/api/curator/gaps").get_json()["groups"]
+    parking = groups[0]
+    assert parking["count"] == 3 and len(parking["gap_ids"]) == 3 and len(groups) == 2
+    body = {"gap_ids": parking["gap_ids"], "question": "营业厅停车收费吗？", "answer": "营业厅门前车位免费停车一小时。",
+            "article": "hall-manual", "section": "3.3 营业时间", "clause": "", "alternatives": parking["questions"]}
+    assert client.post("/api/curator/gaps/faq", json=body).status_code == 400  # no CSRF token
+    response = client.post("/api/curator/gaps/faq", json=body, headers=headers)
+    assert response.status_code == 200
+    faq_id = response.get_json()["faq_id"]
+    assert (settings.kb_dir / "faq" / f"{faq_id}.yml").is_file()
+    assert [g["count"] for g in client.get("/api/curator/gaps").get_json()["groups"]] == [1]
+    with app.app_context():
+        from web.chat import retriever
+        hits = retriever().search("营业厅门口停车要钱吗").hits
+        hit = hits[0]
+    assert hit.kind == "faq" and hit.id == faq_id and "免费停车一小时" in hit.text
+    _, faqs = load_knowledge_base(settings.kb_dir)
+    assert faq_id in {e.id for e in faqs}
+
+
+@pytest.mark.parametrize("body", [
+    {"gap_ids": [], "reason": "x"}, {"gap_ids": ["1"], "reason": "x"}, {"gap_ids": [1]}, [],
+])
+def test_dismiss_validates(curator, body):
+    client, headers, _, _ = curator
+    assert client.post("/api/curator/gaps/dismiss", json=body, headers=headers).status_code == 400
+
+
+def test_dismiss_and_bad_faq(curator):
+    client, headers, desk, _ = curator
+    gap = desk.log_gap("c", "今天天气如何", "out_of_scope")
+    r = client.post("/api/curator/gaps/dismiss", json={"gap_ids": [gap], "reason": "闲聊"}, headers=headers)
+    assert r.get_json() == {"ok": True, "dismissed": 1}
+    assert desk.gaps("dismissed")[0]["note"].startswith("闲聊")
+    bad = {"gap_ids": [gap], "question": "问", "answer": "答", "article": "nowhere", "alternatives": []}
+    assert client.post("/api/curator/gaps/faq", json=bad, headers=headers).status_code == 400
