@@ -10,9 +10,15 @@ RASA := .venv-rasa/bin
 MODEL := models/kefu.tar.gz
 BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*') config.yml kb/jieba/userdict.txt
 
-.PHONY: run test setup index clean
+.PHONY: run test setup index clean browser
 
 setup: .venv/.installed .venv-rasa/.installed
+
+# Browser tests drive Debian's Chromium with its driver; CJK and emoji fonts for readable screenshots.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list | grep -q "Noto Sans CJK" \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	       fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
 # The app venv: Python 3.11 with the CPU torch wheel from pip's local find-links (never a CUDA build).
 .venv/.installed: pyproject.toml
@@ -40,7 +46,7 @@ index: .venv/.installed
 run: setup index $(MODEL)
 	scripts/run-servers
 
-test: setup $(MODEL)
+test: setup browser $(MODEL)
 	$(APP)/python -m pytest -q --durations=15
 
 clean:

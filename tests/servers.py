@@ -83,3 +83,24 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+@contextlib.contextmanager
+def running_web(data_dir: Path, rasa_url: str, workdir: Path, kb_dir: Path | None = None):
+    """The web app under waitress on a free port (the production server); yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_RASA_URL": rasa_url,
+           "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb")}
+    with open(workdir / "web.log", "w") as log:
+        web = subprocess.Popen([str(ROOT / ".venv" / "bin" / "waitress-serve"), f"--listen=127.0.0.1:{port}",
+                                "--threads=8", "--call", "web:create_app"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/login", web)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            web.terminate()
+            try:
+                web.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                web.kill()

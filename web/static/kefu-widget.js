@@ -57,9 +57,11 @@
     var wrap = el("div", "msg " + m.from);
     wrap.appendChild(el("div", "who", names[m.from] || m.from));
     wrap.appendChild(el("div", "bubble", m.text));
-    (m.sources || []).forEach(function (s) {
-      wrap.appendChild(el("div", "sources", "来源：《" + (s.title || "") + "》" + [s.section, s.clause].filter(Boolean).join(" · ")));
-    });
+    if (m.text.indexOf("来源：") < 0) {  // the bot's answers carry their source line already
+      (m.sources || []).forEach(function (s) {
+        wrap.appendChild(el("div", "sources", "来源：《" + (s.title || "") + "》" + [s.section, s.clause].filter(Boolean).join(" · ")));
+      });
+    }
     if (m.buttons && m.buttons.length) {
       var bar = el("div", "buttons");
       m.buttons.forEach(function (b) {
