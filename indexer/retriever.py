@@ -182,7 +182,7 @@ class Retriever:
         fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
         best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
-        if best_faq and best_faq[1] >= self.faq_match_cosine:
+        if best_faq and best_faq[1] >= self.faq_match_cosine and self.fusion != "bm25":
             fused.sort(key=lambda item: item[0] != best_faq[0])
 
         hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
