@@ -30,7 +30,7 @@ def gaps():
     if not rows:
         return jsonify(groups=[])
     legs = retriever().legs
-    vectors = legs[0].encoder.encode([r["question"] for r in rows], "faq")
+    vectors = legs[0].encoder.encode_cached([r["question"] for r in rows], "faq", store())  # each question once
     groups = []
     for members in group_by_similarity(vectors):
         items = [rows[i] for i in members]
