@@ -88,3 +88,28 @@ def test_dismiss_and_bad_faq(curator):
     assert desk.gaps("dismissed")[0]["note"].startswith("闲聊")
     bad = {"gap_ids": [gap], "question": "问", "answer": "答", "article": "nowhere", "alternatives": []}
     assert client.post("/api/curator/gaps/faq", json=bad, headers=headers).status_code == 400
+
+
+def test_attach_questions_as_phrasings_of_an_existing_entry(curator, settings):
+    client, headers, desk, app = curator
+    gap = desk.log_gap("c", "投诉搞定了会不会回电话", "abstain")
+    r = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "faq-complaint-callback"},
+                    headers=headers)
+    assert r.get_json() == {"ok": True, "faq_id": "faq-complaint-callback", "added": ["投诉搞定了会不会回电话"]}
+    _, faqs = load_knowledge_base(settings.kb_dir)
+    entry = next(e for e in faqs if e.id == "faq-complaint-callback")
+    assert entry.alternatives[-1] == "投诉搞定了会不会回电话" and desk.gaps("open") == []
+    with app.app_context():
+        from web.chat import retriever
+        assert retriever().search("投诉搞定了会不会回电话").hits[0].id == "faq-complaint-callback"
+    bad = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "nope"}, headers=headers)
+    assert bad.status_code == 400
+
+
+def test_hit_test_page_shows_decision_and_scores_escaped(curator):
+    client, _, _, _ = curator
+    page = client.get("/curator/hit-test?q=营业厅几点开门").get_data(as_text=True)
+    assert "3.3 营业时间" in page and "融合分" in page and ("回答" in page) and "<mark>" in page
+    page = client.get("/curator/hit-test?q=<script>alert(1)</script>").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "the question is empty" in client.get("/curator/hit-test?q=%20").get_data(as_text=True)

@@ -58,15 +58,12 @@ def _body() -> dict:
 @role_required("curator")
 def gaps_to_faq():
     """Write a new Q&A entry from a group of gaps; indexed at once, so the bot answers it."""
-    from indexer.build import Indexer
-
     body = _body()
     texts = {k: body.get(k) for k in ("question", "answer", "article", "section", "clause")}
     alternatives = body.get("alternatives") or []
     if not all(isinstance(v, str) or v is None for v in texts.values()) or not isinstance(alternatives, list) \
             or not all(isinstance(a, str) and a.strip() for a in alternatives):
         abort(400, "question, answer, article, section and clause must be text; alternatives a list of text")
-    settings = current_app.config["KEFU_SETTINGS"]
     if texts["article"] not in {a.id for a in store().articles()}:
         abort(400, f"no article {texts['article']!r}")
     entry = FaqEntry(id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
@@ -74,13 +71,7 @@ def gaps_to_faq():
                      article=texts["article"], section=(texts["section"] or "").strip() or None,
                      clause=(texts["clause"] or "").strip() or None, updated=dt.date.today().isoformat(),
                      alternatives=tuple(a.strip()[:300] for a in alternatives[:20]))
-    try:
-        save_faq(settings.kb_dir, entry)
-    except KnowledgeBaseError as exc:
-        abort(400, str(exc))
-    indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings)
-    indexer.put_faq(entry)
-    indexer.save()
+    _apply_faq(entry)
     Desk(store()).set_gap_status(body["gap_ids"], "resolved", f"Q&A {entry.id} by {current_user()['name']}")
     return jsonify(ok=True, faq_id=entry.id)
 
@@ -95,3 +86,52 @@ def dismiss():
         abort(400, "give a reason for dismissing")
     changed = Desk(store()).set_gap_status(body["gap_ids"], "dismissed", f"{reason.strip()} ({current_user()['name']})")
     return jsonify(ok=True, dismissed=changed)
+
+
+def _apply_faq(entry: FaqEntry) -> None:
+    """Save a Q&A entry to kb/faq/ and index only it; long-running processes reload on the new stamp."""
+    from indexer.build import Indexer
+
+    settings = current_app.config["KEFU_SETTINGS"]
+    try:
+        save_faq(settings.kb_dir, entry)
+    except KnowledgeBaseError as exc:
+        abort(400, str(exc))
+    indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings)
+    indexer.put_faq(entry)
+    indexer.save()
+
+
+@bp.post("/api/curator/gaps/attach")
+@role_required("curator")
+def attach():
+    """Add a group's questions as alternative phrasings of an existing Q&A entry."""
+    body = _body()
+    entry = next((e for e in store().faqs() if e.id == body.get("faq_id")), None)
+    if entry is None:
+        abort(400, f"no Q&A entry {body.get('faq_id')!r}")
+    desk = Desk(store())
+    wanted = set(body["gap_ids"])
+    questions = [g["question"] for g in desk.gaps("open", limit=1000) if g["id"] in wanted]
+    known = set(entry.phrasings)
+    added = tuple(dict.fromkeys(q for q in questions if q not in known))
+    updated = FaqEntry(**{**entry.__dict__, "alternatives": entry.alternatives + added,
+                          "updated": dt.date.today().isoformat()})
+    _apply_faq(updated)
+    desk.set_gap_status(body["gap_ids"], "resolved", f"phrasings of {entry.id} ({current_user()['name']})")
+    return jsonify(ok=True, faq_id=entry.id, added=list(added))
+
+
+@bp.get("/curator/hit-test")
+@role_required("curator")
+def hit_test():
+    """Runs exactly the production retriever on a question and shows its decision and scores."""
+    from indexer.retriever import QueryError
+
+    question, result, error = request.args.get("q", ""), None, None
+    if question:
+        try:
+            result = retriever().search(question, k=10)
+        except QueryError as exc:
+            error = str(exc)
+    return render_template("hit_test.html", user=current_user(), question=question, result=result, error=error)
