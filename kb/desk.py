@@ -12,7 +12,7 @@ import sqlite_utils
 
 from kb.privacy import mask_personal_data
 
-GAP_REASONS = ("abstain", "nlu_fallback", "out_of_scope", "negative_feedback", "handoff_failure")
+GAP_REASONS = ("abstain", "nlu_fallback", "out_of_scope", "negative_feedback", "handoff_failure", "agent_answer")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
 

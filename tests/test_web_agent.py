@@ -97,6 +97,8 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     assert resumed == ["/conversations/cust1/tracker/events"]
+    [candidate] = Desk(Store.open(settings.db_path)).gaps()  # the agent's answer, offered to curators
+    assert candidate["reason"] == "agent_answer" and candidate["hits"][0]["snippet"] == "您好，我来帮您"
     assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
 
 

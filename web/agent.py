@@ -94,6 +94,11 @@ def close(ticket_id: int):
     Desk(store()).close_handoff(ticket_id, current_user()["name"])
     conversations = Conversations(store())
     conversations.get_or_create(t["conversation_id"])
+    replies = [m["text"] for m in conversations.messages(t["conversation_id"]) if m["from"] == "agent"]
+    if replies and t["question"]:  # offer the agent's answer to curators as a candidate Q&A entry
+        Desk(store()).log_gap(t["conversation_id"], t["question"], "agent_answer",
+                              [{"kind": "agent", "title": f"人工客服 {current_user()['name']} 的回答",
+                                "snippet": "\n".join(replies)[:2000]}])
     conversations.set_state(t["conversation_id"], "closed")
     conversations.add(t["conversation_id"], "system", "人工服务已结束，智能客服将继续为您服务。")
     try:
