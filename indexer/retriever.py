@@ -19,7 +19,7 @@ from indexer.chunker import clause_at, passage_context
 from indexer.decision import Calibration, Decision, features_for
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
-from indexer.snippets import make_snippet
+from indexer.snippets import Snippet, make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb.loader import user_dictionary
 
@@ -74,11 +74,7 @@ class Hit:
     @property
     def snippet_marked(self) -> str:
         """The snippet with matched words in 【】."""
-        out, last = [], 0
-        for a, b in self.highlights:
-            out += [self.snippet[last:a], "【", self.snippet[a:b], "】"]
-            last = b
-        return "".join(out + [self.snippet[last:]])
+        return Snippet(self.snippet, tuple(map(tuple, self.highlights))).marked()
 
 
 @dataclass
