@@ -11,6 +11,7 @@ def test_open_migrates_and_uses_wal(tmp_path):
     store = Store.open(tmp_path / "d" / "kefu.db")
     assert store.schema_version == len(MIGRATIONS)
     assert store.db.journal_mode == "wal"
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no fsync per commit
     assert {"articles", "faqs", "passages", "embeddings", "index_state"} <= set(store.db.table_names())
     store.close()
     again = Store.open(tmp_path / "d" / "kefu.db")  # re-opening runs nothing twice

@@ -36,9 +36,13 @@ def store() -> Store:
 
 
 def rasa() -> RasaClient:
-    """The client for the configured Rasa server."""
-    settings = current_app.config["KEFU_SETTINGS"]
-    return RasaClient(settings.rasa_url, transport=current_app.config["RASA_TRANSPORT"])
+    """The app's client for the configured Rasa server (one per app: its connections are reused)."""
+    client = current_app.extensions.get("kefu_rasa")
+    if client is None:
+        settings = current_app.config["KEFU_SETTINGS"]
+        client = RasaClient(settings.rasa_url, transport=current_app.config["RASA_TRANSPORT"])
+        current_app.extensions["kefu_rasa"] = client
+    return client
 
 
 @bp.post("/api/chat")
