@@ -203,6 +203,23 @@ def _desk(settings):
     return Desk(Store.open(settings.db_path))
 
 
+def _echo_rows(rows: list[dict], as_json: bool, line) -> None:
+    """Print desk rows as JSON lines, or one human line each."""
+    for r in rows:
+        click.echo(json.dumps(r, ensure_ascii=False) if as_json else line(r))
+
+
+def _gap_line(r: dict) -> str:
+    top = r["hits"][0] if r["hits"] else {}
+    best = f"  (best: {top.get('title')} {top.get('section') or ''}, {top.get('score')})" if top else ""
+    return f"#{r['id']} {r['created_at']} [{r['reason']}] {r['question']}{best}"
+
+
+def _handoff_line(r: dict) -> str:
+    message = f"  (message: {r['contact']})" if r["contact"] else ""
+    return f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: {r['question']}{message}"
+
+
 @main.group()
 def gaps() -> None:
     """Questions the bot could not serve, for curators."""
@@ -215,14 +232,7 @@ def gaps() -> None:
 @click.pass_obj
 def gaps_list(settings, status: str, limit: int, as_json: bool) -> None:
     """List logged gaps, newest first."""
-    rows = _desk(settings).gaps(None if status == "all" else status, limit)
-    for r in rows:
-        if as_json:
-            click.echo(json.dumps(r, ensure_ascii=False))
-        else:
-            top = r["hits"][0] if r["hits"] else {}
-            click.echo(f"#{r['id']} {r['created_at']} [{r['reason']}] {r['question']}"
-                       + (f"  (best: {top.get('title')} {top.get('section') or ''}, {top.get('score')})" if top else ""))
+    _echo_rows(_desk(settings).gaps(None if status == "all" else status, limit), as_json, _gap_line)
 
 
 @main.group()
@@ -237,13 +247,7 @@ def handoffs() -> None:
 @click.pass_obj
 def handoffs_list(settings, status: str, limit: int, as_json: bool) -> None:
     """List handoff tickets, newest first."""
-    rows = _desk(settings).handoffs(None if status == "all" else status, limit)
-    for r in rows:
-        if as_json:
-            click.echo(json.dumps(r, ensure_ascii=False))
-        else:
-            click.echo(f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: "
-                       f"{r['question']}" + (f"  (message: {r['contact']})" if r["contact"] else ""))
+    _echo_rows(_desk(settings).handoffs(None if status == "all" else status, limit), as_json, _handoff_line)
 
 
 @main.group()

@@ -100,6 +100,13 @@ def test_customer_asks_gets_a_cited_answer_then_asks_for_a_human(system, browser
     assert any(t["question"] == "客服热线是24小时服务的吗" for t in tickets)
 
 
+def staff(settings, name: str, password: str, role: str) -> None:
+    """Make sure a staff account exists (tests in one session share the database)."""
+    accounts = Accounts(Store.open(settings.db_path))
+    if not accounts.by_name(name):
+        accounts.add(name, password, role)
+
+
 def sign_in(driver, base: str, name: str, password: str) -> None:
     driver.get(base + "/login")
     driver.find_element("id", "name").send_keys(name)
@@ -108,9 +115,7 @@ def sign_in(driver, base: str, name: str, password: str) -> None:
 
 
 def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_settings):
-    accounts = Accounts(Store.open(real_kb_settings.db_path))
-    if not accounts.by_name("browser-agent"):
-        accounts.add("browser-agent", "agent-pass-9", "agent")
+    staff(real_kb_settings, "browser-agent", "agent-pass-9", "agent")
     customer, agent = make_browser(), make_browser()
     try:
         customer.get(system + "/")
@@ -135,9 +140,7 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
 def test_curator_turns_a_gap_into_a_qa_entry_and_the_bot_then_answers_it(system, real_kb_settings):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    accounts = Accounts(Store.open(real_kb_settings.db_path))
-    if not accounts.by_name("browser-curator"):
-        accounts.add("browser-curator", "curator-pass-9", "curator")
+    staff(real_kb_settings, "browser-curator", "curator-pass-9", "curator")
     customer, curator = make_browser(), make_browser()
     try:
         customer.get(system + "/")
