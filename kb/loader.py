@@ -118,25 +118,63 @@ def user_dictionary(kb_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def save_faq(kb_dir: Path, entry: FaqEntry) -> Path:
-    """Write a Q&A entry as kb/faq/<id>.yml (temp file, then rename), in the format parse_faq reads."""
-    import os
-    import tempfile
+def render_article(article: Article) -> str:
+    """An article as the file text parse_article reads back."""
+    meta = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    return f"---\n{front}---\n\n{article.body.strip()}\n"
 
-    if not ID_PATTERN.match(entry.id):
-        raise KnowledgeBaseError(entry.id, "must be lower-case letters, digits and '-', at most 80", "id")
-    for name in ("question", "answer", "article"):
-        if not getattr(entry, name).strip():
-            raise KnowledgeBaseError(entry.id, "is missing or empty", name)
+
+def render_faq(entry: FaqEntry) -> str:
+    """A Q&A entry as the file text parse_faq reads back."""
     data = {"id": entry.id, "question": entry.question, "alternatives": list(entry.alternatives),
             "answer": entry.answer, "article": entry.article, "section": entry.section,
             "clause": entry.clause, "updated": entry.updated}
-    folder = Path(kb_dir) / "faq"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{entry.id}.yml"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(data, fh, allow_unicode=True, sort_keys=False)
-    os.replace(tmp, path)
-    parse_faq(path, path.read_text(encoding="utf-8"))  # what was written must load back
-    return path
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def item_path(kb_dir: Path, kind: str, item_id: str) -> Path:
+    """Where an article ('article') or a Q&A entry ('faq') lives."""
+    if not ID_PATTERN.match(item_id):
+        raise KnowledgeBaseError(item_id, "must be lower-case letters, digits and '-', at most 80", "id")
+    if kind == "article":
+        return Path(kb_dir) / "articles" / f"{item_id}.md"
+    if kind == "faq":
+        return Path(kb_dir) / "faq" / f"{item_id}.yml"
+    raise KnowledgeBaseError(item_id, f"kind must be 'article' or 'faq', not {kind!r}")
+
+
+def parse_item(kind: str, path: Path, text: str) -> Article | FaqEntry:
+    """Parse an article's or a Q&A entry's file text."""
+    return parse_article(path, text) if kind == "article" else parse_faq(path, text)
+
+
+def write_item(kb_dir: Path, kind: str, item_id: str, text: str) -> Article | FaqEntry:
+    """Check that text parses, then write it (temp file, then rename); returns what was written."""
+    import os
+    import tempfile
+
+    path = item_path(kb_dir, kind, item_id)
+    item = parse_item(kind, path, text)  # refuse before touching the file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return item
+
+
+def save_article(kb_dir: Path, article: Article) -> Path:
+    """Write an article as kb/articles/<id>.md."""
+    write_item(kb_dir, "article", article.id, render_article(article))
+    return item_path(kb_dir, "article", article.id)
+
+
+def save_faq(kb_dir: Path, entry: FaqEntry) -> Path:
+    """Write a Q&A entry as kb/faq/<id>.yml."""
+    write_item(kb_dir, "faq", entry.id, render_faq(entry))
+    return item_path(kb_dir, "faq", entry.id)

@@ -46,8 +46,18 @@ def _v4(db: sqlite_utils.Database) -> None:
     migrate_v4(db)
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    from kb.revisions import migrate_v5
+    migrate_v5(db)
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    from kb.desk import migrate_v6
+    migrate_v6(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 class Store:

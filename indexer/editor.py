@@ -1,0 +1,146 @@
+"""Editing the knowledge base: save, delete or restore an article or Q&A entry, keep every version,
+and re-index only that item, so the bot answers from it at once.
+
+The files under kb/ stay the source of truth (`kefu index build` reads them); each change writes the
+file, indexes just the changed item, saves the indexes (which moves the index stamp that long-running
+processes watch) and records a revision.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, write_item
+from kb.model import Article, FaqEntry, content_hash
+from kb.revisions import Revisions
+
+ORIGINAL_AUTHOR = "kb/ 文件"
+
+
+class EditConflict(Exception):
+    """The item changed since the editor was opened; saving would overwrite someone's work."""
+
+
+class ItemNotFound(LookupError):
+    """No such article, Q&A entry or revision."""
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What one change did."""
+
+    kind: str
+    item_id: str
+    action: str
+    revision_id: int | None
+    encoded: int
+    seconds: float
+
+    @property
+    def changed(self) -> bool:
+        """False when the saved text equalled what was there."""
+        return self.revision_id is not None
+
+
+def version_of(text: str | None) -> str:
+    """The version token an editor form carries: the hash of the file text ('' for a new item)."""
+    return content_hash(text) if text is not None else ""
+
+
+class KnowledgeEditor:
+    """Changes to kb/ files, applied to the store, the indexes and the revision history together."""
+
+    def __init__(self, store, indexer, kb_dir: Path):
+        self.store, self.indexer, self.kb_dir = store, indexer, Path(kb_dir)
+        self.revisions = Revisions(store)
+
+    def current_text(self, kind: str, item_id: str) -> str | None:
+        """The item's file text, or None if there is no such item."""
+        path = item_path(self.kb_dir, kind, item_id)
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def item(self, kind: str, item_id: str) -> Article | FaqEntry:
+        """The item as it is on disk now."""
+        text = self.current_text(kind, item_id)
+        if text is None:
+            raise ItemNotFound(f"no {kind} {item_id!r}")
+        return parse_item(kind, item_path(self.kb_dir, kind, item_id), text)
+
+    def save_article(self, article: Article, author: str, note: str = "", base: str | None = None) -> EditResult:
+        """Create or update an article."""
+        return self.save("article", article.id, render_article(article), author, note, base)
+
+    def save_faq(self, entry: FaqEntry, author: str, note: str = "", base: str | None = None) -> EditResult:
+        """Create or update a Q&A entry."""
+        return self.save("faq", entry.id, render_faq(entry), author, note, base)
+
+    def save(self, kind: str, item_id: str, text: str, author: str, note: str = "", base: str | None = None,
+             action: str | None = None) -> EditResult:
+        """Write an item's new file text; base, if given, must be the version the editor started from."""
+        started = time.perf_counter()
+        current = self.current_text(kind, item_id)
+        if base is not None and base != version_of(current):
+            raise EditConflict(f"{item_id} was changed by someone else after you opened it; reload and edit again")
+        item = parse_item(kind, item_path(self.kb_dir, kind, item_id), text)
+        if isinstance(item, FaqEntry) and item.article not in {a.id for a in self.store.articles()}:
+            raise KnowledgeBaseError(item_id, f"names article '{item.article}', which does not exist", "article")
+        if text == current:
+            return EditResult(kind, item_id, "unchanged", None, 0, 0.0)
+        self._keep_original(kind, item_id, current)
+        encoded_before = self.indexer.report.encoded
+        write_item(self.kb_dir, kind, item_id, text)
+        self._index(kind, item_id, current, lambda: (self.indexer.put_article if kind == "article"
+                                                     else self.indexer.put_faq)(item))
+        action = action or ("create" if current is None else "update")
+        revision = self.revisions.record(kind, item_id, action, text, author, note)
+        return EditResult(kind, item_id, action, revision, self.indexer.report.encoded - encoded_before,
+                          round(time.perf_counter() - started, 3))
+
+    def delete(self, kind: str, item_id: str, author: str, note: str = "", base: str | None = None) -> EditResult:
+        """Remove an item (its last text stays in the history, so it can be restored)."""
+        started = time.perf_counter()
+        current = self.current_text(kind, item_id)
+        if current is None:
+            raise ItemNotFound(f"no {kind} {item_id!r}")
+        if base is not None and base != version_of(current):
+            raise EditConflict(f"{item_id} was changed by someone else after you opened it; reload and look again")
+        if kind == "article":
+            users = sorted(e.id for e in self.store.faqs() if e.article == item_id)
+            if users:
+                raise KnowledgeBaseError(item_id, "Q&A entries rest on this article: " + ", ".join(users[:10]))
+        self._keep_original(kind, item_id, current)
+        item_path(self.kb_dir, kind, item_id).unlink()
+        self._index(kind, item_id, current, lambda: (self.indexer.delete_article if kind == "article"
+                                                     else self.indexer.delete_faq)(item_id))
+        revision = self.revisions.record(kind, item_id, "delete", current, author, note)
+        return EditResult(kind, item_id, "delete", revision, 0, round(time.perf_counter() - started, 3))
+
+    def revert(self, revision_id: int, author: str, base: str | None = None) -> EditResult:
+        """Make an earlier version the current one (itself a new revision)."""
+        revision = self.revisions.get(revision_id)
+        if revision is None or revision["action"] == "delete":
+            raise ItemNotFound(f"no version #{revision_id} to restore")
+        return self.save(revision["kind"], revision["item_id"], revision["content"], author,
+                         f"恢复到版本 #{revision_id}", base, action="revert")
+
+    def _keep_original(self, kind: str, item_id: str, current: str | None) -> None:
+        """Before the first change made here, keep the file as it was, so the history starts from it."""
+        if current is not None and not self.revisions.has_history(kind, item_id):
+            self.revisions.record(kind, item_id, "initial", current, ORIGINAL_AUTHOR)
+
+    def _index(self, kind: str, item_id: str, previous: str | None, change) -> None:
+        """Apply a change to the indexes and save them; if that fails, put the file back as it was."""
+        try:
+            change()
+            self.indexer.save()
+        except BaseException:
+            self._restore(kind, item_id, previous)
+            raise
+
+    def _restore(self, kind: str, item_id: str, previous: str | None) -> None:
+        path = item_path(self.kb_dir, kind, item_id)
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_item(self.kb_dir, kind, item_id, previous)
