@@ -33,6 +33,13 @@ def migrate_v2(db: sqlite_utils.Database) -> None:
                            "answer_ref": str, "created_at": str}, pk="id")
 
 
+def migrate_v6(db: sqlite_utils.Database) -> None:
+    """Agents' notes on handoff tickets (never shown to the customer)."""
+    db["ticket_notes"].create({"id": int, "handoff_id": int, "author": str, "text": str, "created_at": str},
+                              pk="id")
+    db["ticket_notes"].create_index(["handoff_id", "id"])
+
+
 def now() -> str:
     """The current UTC time, ISO formatted to the second."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -150,3 +157,18 @@ class Desk:
                 "conversation_id": conversation_id, "helpful": int(bool(helpful)),
                 "question": mask_personal_data(question)[:2000], "answer_ref": answer_ref[:200],
                 "created_at": now()}).last_pk
+
+    def add_note(self, ticket_id: int, author: str, text: str) -> dict:
+        """An agent's note on a ticket; returns it."""
+        text = (text or "").strip()
+        if not text:
+            raise DeskError("a note needs some text")
+        row = {"handoff_id": ticket_id, "author": author[:80], "text": mask_personal_data(text)[:2000],
+               "created_at": now()}
+        with self.db.conn:
+            row["id"] = self.db["ticket_notes"].insert(row).last_pk
+        return row
+
+    def notes(self, ticket_id: int) -> list[dict]:
+        """A ticket's notes, oldest first."""
+        return list(self.db["ticket_notes"].rows_where("handoff_id = ?", [ticket_id], order_by="id"))

@@ -102,6 +102,27 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
 
 
+def test_agent_notes_stay_internal_and_are_masked(app, settings):
+    ticket = Desk(Store.open(settings.db_path)).open_handoff("cust7", "complaint", "扣费不对")
+    Conversations(Store.open(settings.db_path)).get_or_create("cust7")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    headers = {"X-CSRFToken": console_token(agent)}
+    url = f"/api/agent/tickets/{ticket.id}/notes"
+    assert agent.post(url, json={"text": "已核实"}).status_code == 400  # no CSRF token
+    for bad in ({"text": ""}, {"text": "  "}, {"text": "x" * 2001}, {"text": 5}, ["x"]):
+        assert agent.post(url, json=bad, headers=headers).status_code == 400, bad
+    assert agent.post("/api/agent/tickets/9999/notes", json={"text": "x"}, headers=headers).status_code == 404
+    note = agent.post(url, json={"text": "客户手机 13812345678，已退款"}, headers=headers).get_json()["note"]
+    assert note["author"] == "agent1" and "13812345678" not in note["text"]
+    agent.post(f"/api/agent/tickets/{ticket.id}/close", headers=headers)
+    assert agent.post(url, json={"text": "三天后回访"}, headers=headers).status_code == 200  # closed tickets too
+    notes = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
+    assert [n["text"] for n in notes][1] == "三天后回访"
+    customer = app.test_client().get("/api/chat/cust7/messages?after=0").get_json()
+    assert all("退款" not in m["text"] and "回访" not in m["text"] for m in customer["messages"])
+
+
 def test_customer_script_is_never_rendered_as_html(app, settings):
     Desk(Store.open(settings.db_path)).open_handoff("c9", "asked", "<script>alert(1)</script>")
     agent = app.test_client()

@@ -51,7 +51,20 @@ def queue():
 def ticket(ticket_id: int):
     """A ticket with the whole transcript and the passages the bot found."""
     t = _ticket_or_404(ticket_id)
-    return jsonify(ticket=t, messages=Conversations(store()).messages(t["conversation_id"]))
+    return jsonify(ticket=t, messages=Conversations(store()).messages(t["conversation_id"]),
+                   notes=Desk(store()).notes(ticket_id))
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/notes")
+@role_required("agent")
+def add_note(ticket_id: int):
+    """An internal note on the ticket (the customer never sees it); open or closed tickets alike."""
+    _ticket_or_404(ticket_id)
+    body = request.get_json(silent=True) or {}
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
+        abort(400, f"'text' must be 1-{MAX_REPLY} characters")
+    return jsonify(note=Desk(store()).add_note(ticket_id, current_user()["name"], text))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/claim")
