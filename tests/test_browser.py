@@ -127,6 +127,11 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         WebDriverWait(agent, 20).until(lambda d: any("例会" in e.text for e in d.find_elements("css selector", ".ticket")))
         next(e for e in agent.find_elements("css selector", ".ticket") if "例会" in e.text).click()
         agent.find_element("id", "claim").click()
+        # Suggested passages for the customer's latest message, and an internal note.
+        WebDriverWait(agent, 60).until(lambda d: d.find_elements("css selector", "#suggest .hit"))
+        agent.find_element("id", "note-text").send_keys("客户关心例会频率，已说明。")
+        agent.find_element("id", "add-note").click()
+        WebDriverWait(agent, 20).until(lambda d: any("例会频率" in e.text for e in d.find_elements("css selector", ".note")))
         agent.find_element("id", "text").send_keys("您好，营业部每月初召开工作例会。")
         agent.find_element("id", "send").click()
         shot(agent, "2-agent-console")
@@ -161,4 +166,22 @@ def test_curator_turns_a_gap_into_a_qa_entry_and_the_bot_then_answers_it(system,
         shot(customer, "3-bot-answers-new-qa")
     finally:
         customer.quit()
+        curator.quit()
+
+
+def test_curator_dashboard_draws_its_charts_and_the_editor_opens(system, real_kb_settings):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff(real_kb_settings, "browser-curator", "curator-pass-9", "curator")
+    curator = make_browser()
+    try:
+        sign_in(curator, system, "browser-curator", "curator-pass-9")
+        curator.get(system + "/curator/dashboard")
+        WebDriverWait(curator, 120).until(lambda d: d.execute_script("return (window.kefuCharts || []).length") == 2)
+        assert curator.find_element("id", "kpi-conversations").text.isdigit()
+        shot(curator, "4-dashboard")
+        curator.get(system + "/curator/kb/article/bank-call-centre-standard")
+        assert "中国银行业客户服务中心服务规范" in curator.find_element("name", "title").get_attribute("value")
+        shot(curator, "4-article-editor")
+    finally:
         curator.quit()

@@ -10,7 +10,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
-    from web import agent, auth, chat, curator
+    from web import agent, auth, chat, curator, kb_editor
 
     app = Flask(__name__)
     app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=64 * 1024,
@@ -25,7 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     app.extensions["kefu_login_limiter"] = auth.LoginLimiter()
-    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp):
+    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

@@ -5,9 +5,10 @@ import datetime as dt
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from indexer.clustering import group_by_similarity
+from indexer.clustering import gap_groups
 from kb.desk import Desk
-from kb.loader import KnowledgeBaseError, save_faq
+from kb.loader import KnowledgeBaseError
+from kb.metrics import local_days, overview
 from kb.model import FaqEntry
 from web.auth import current_user, role_required
 from web.chat import retriever, store
@@ -25,23 +26,29 @@ def panel():
 @bp.get("/api/curator/gaps")
 @role_required("curator")
 def gaps():
-    """Open gaps grouped by similar question: count, first and last seen, conversations, top hit."""
-    rows = Desk(store()).gaps("open", limit=1000)
+    """Open gaps grouped by similar question: count, first and last seen, trend, conversations, top hit."""
+    return jsonify(groups=_gap_groups())
+
+
+def _gap_groups(limit: int = 1000) -> list[dict]:
+    rows = Desk(store()).gaps("open", limit=limit)
     if not rows:
-        return jsonify(groups=[])
-    legs = retriever().legs
-    vectors = legs[0].encoder.encode_cached([r["question"] for r in rows], "faq", store())  # each question once
-    groups = []
-    for members in group_by_similarity(vectors):
-        items = [rows[i] for i in members]
-        stamps = sorted(r["created_at"] for r in items)
-        groups.append({"question": items[0]["question"], "count": len(items), "first_seen": stamps[0],
-                       "last_seen": stamps[-1], "gap_ids": [r["id"] for r in items],
-                       "questions": sorted({r["question"] for r in items}),
-                       "conversations": sorted({r["conversation_id"] for r in items}),
-                       "reasons": sorted({r["reason"] for r in items}),
-                       "best_hit": items[0]["hits"][0] if items[0]["hits"] else None})
-    return jsonify(groups=groups)
+        return []
+    settings = current_app.config["KEFU_SETTINGS"]
+    vectors = retriever().legs[0].encoder.encode_cached([r["question"] for r in rows], "faq", store())
+    return gap_groups(rows, vectors, local_days(14, settings.timezone), settings.timezone)
+
+
+@bp.get("/curator/dashboard")
+@role_required("curator")
+def dashboard():
+    """Conversations, containment, handoff rate, abstentions and top gaps, with charts."""
+    settings = current_app.config["KEFU_SETTINGS"]
+    days = request.args.get("days", "14")
+    days = int(days) if days.isdigit() and 1 <= int(days) <= 90 else 14
+    figures = overview(store(), days, settings.timezone)
+    return render_template("dashboard.html", user=current_user(), figures=figures, days=days,
+                           top_gaps=_gap_groups()[:8])
 
 
 def _body() -> dict:
@@ -71,7 +78,7 @@ def gaps_to_faq():
                      article=texts["article"], section=(texts["section"] or "").strip() or None,
                      clause=(texts["clause"] or "").strip() or None, updated=dt.date.today().isoformat(),
                      alternatives=tuple(a.strip()[:300] for a in alternatives[:20]))
-    _apply_faq(entry)
+    _apply_faq(entry, f"由知识缺口新建（{len(body['gap_ids'])} 次提问）")
     Desk(store()).set_gap_status(body["gap_ids"], "resolved", f"Q&A {entry.id} by {current_user()['name']}")
     return jsonify(ok=True, faq_id=entry.id)
 
@@ -88,18 +95,15 @@ def dismiss():
     return jsonify(ok=True, dismissed=changed)
 
 
-def _apply_faq(entry: FaqEntry) -> None:
-    """Save a Q&A entry to kb/faq/ and index only it; long-running processes reload on the new stamp."""
-    from indexer.build import Indexer
+def _apply_faq(entry: FaqEntry, note: str) -> None:
+    """Save a Q&A entry through the editor: kb/faq/ file, only it indexed, a revision kept."""
+    from web.kb_editor import edit_lock, editor
 
-    settings = current_app.config["KEFU_SETTINGS"]
-    try:
-        save_faq(settings.kb_dir, entry)
-    except KnowledgeBaseError as exc:
-        abort(400, str(exc))
-    indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings)
-    indexer.put_faq(entry)
-    indexer.save()
+    with edit_lock():
+        try:
+            editor().save_faq(entry, current_user()["name"], note)
+        except KnowledgeBaseError as exc:
+            abort(400, str(exc))
 
 
 @bp.post("/api/curator/gaps/attach")
@@ -117,7 +121,7 @@ def attach():
     added = tuple(dict.fromkeys(q for q in questions if q not in known))
     updated = FaqEntry(**{**entry.__dict__, "alternatives": entry.alternatives + added,
                           "updated": dt.date.today().isoformat()})
-    _apply_faq(updated)
+    _apply_faq(updated, f"并入 {len(added)} 个缺口问法")
     desk.set_gap_status(body["gap_ids"], "resolved", f"phrasings of {entry.id} ({current_user()['name']})")
     return jsonify(ok=True, faq_id=entry.id, added=list(added))
 

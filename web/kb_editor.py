@@ -1,0 +1,224 @@
+"""The knowledge-base editor (role curator): articles and Q&A entries, their revision history, restoring.
+
+Plain server-rendered forms. Saving goes through indexer.editor.KnowledgeEditor, which writes the
+file under kb/, re-indexes only that item and records a revision; the bot answers from it at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from indexer.editor import EditConflict, ItemNotFound, KnowledgeEditor, version_of
+from kb.desk import Desk
+from kb.loader import ID_PATTERN, KnowledgeBaseError
+from kb.model import Article, FaqEntry
+from kb.revisions import Revisions
+from web.auth import current_user, role_required
+from web.chat import retriever, store
+
+bp = Blueprint("kb_editor", __name__)
+KINDS = {"article": "文章", "faq": "问答"}
+LIMITS = {"id": 80, "title": 200, "category": 80, "source": 200, "body": 200_000, "question": 300,
+          "answer": 4000, "section": 200, "clause": 40, "note": 500, "alternatives": 20_000}
+
+
+def editor() -> KnowledgeEditor:
+    """An editor over the request's store and the production retriever's models."""
+    from indexer.build import Indexer
+
+    settings = current_app.config["KEFU_SETTINGS"]
+    indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings)
+    return KnowledgeEditor(store(), indexer, settings.kb_dir)
+
+
+def reader() -> KnowledgeEditor:
+    """The editor's read side, without loading models or indexes."""
+    return KnowledgeEditor(store(), None, current_app.config["KEFU_SETTINGS"].kb_dir)
+
+
+def edit_lock() -> threading.Lock:
+    """One change at a time in this process: each change loads, updates and saves the whole index."""
+    return current_app.extensions.setdefault("kefu_edit_lock", threading.Lock())
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in KINDS:
+        abort(404)
+    return kind
+
+
+def _form(name: str) -> str:
+    value = request.form.get(name, "")
+    if len(value) > LIMITS.get(name, 1000):
+        raise KnowledgeBaseError(name, f"is longer than {LIMITS.get(name, 1000)} characters", name)
+    return value.replace("\r\n", "\n").strip()
+
+
+def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
+    today = dt.date.today().isoformat()
+    if kind == "article":
+        return Article(id=item_id, title=_form("title"), category=_form("category"),
+                       source=_form("source") or "curator", updated=today, body=_form("body"))
+    alternatives = tuple(dict.fromkeys(line.strip() for line in _form("alternatives").split("\n") if line.strip()))
+    return FaqEntry(id=item_id, question=_form("question"), answer=_form("answer"), article=_form("article"),
+                    section=_form("section") or None, clause=_form("clause") or None, updated=today,
+                    alternatives=alternatives)
+
+
+def _gap_ids(raw: str) -> list[int]:
+    return [int(x) for x in raw.split(",") if x.strip().isdigit()][:500]
+
+
+@bp.get("/curator/kb")
+@role_required("curator")
+def index():
+    """Every article and Q&A entry, filterable, with the latest changes."""
+    q = request.args.get("q", "").strip()[:100]
+    articles, faqs = store().articles(), store().faqs()
+    if q:
+        articles = [a for a in articles if q in a.id or q in a.title or q in a.category]
+        faqs = [e for e in faqs if q in e.id or any(q in p for p in e.phrasings) or q in e.answer]
+    return render_template("kb_list.html", user=current_user(), q=q, articles=articles, faqs=faqs,
+                           titles={a.id: a.title for a in store().articles()}, recent=Revisions(store()).recent(15))
+
+
+@bp.get("/curator/kb/<kind>/new")
+@role_required("curator")
+def new(kind: str):
+    """A blank editor, or one prefilled from a group of knowledge gaps (?gaps=1,2,3)."""
+    kind = _kind_or_404(kind)
+    gap_ids = _gap_ids(request.args.get("gaps", ""))
+    wanted = set(gap_ids)
+    gaps = [g for g in Desk(store()).gaps("open", limit=1000) if g["id"] in wanted]
+    questions = list(dict.fromkeys(g["question"] for g in gaps))
+    agent_answers = [h["snippet"] for g in gaps if g["reason"] == "agent_answer" for h in g["hits"][:1]]
+    found = next((h for g in gaps for h in g["hits"] if h.get("article_id")), None)
+    if kind == "article":
+        body = ""
+        if questions:
+            body = f"## {questions[0]}\n\n" + ("\n\n".join(agent_answers) or "（在这里写答案。）") + "\n"
+        item = Article(id="", title=questions[0] if questions else "", category="", source="curator",
+                       updated="", body=body)
+    else:
+        item = FaqEntry(id="", question=questions[0] if questions else "", answer="\n".join(agent_answers),
+                        article=(found or {}).get("article_id") or "", section=(found or {}).get("section"),
+                        clause=(found or {}).get("clause"), alternatives=tuple(questions[1:]))
+    return _editor_page(kind, item, base="", gap_ids=gap_ids)
+
+
+@bp.get("/curator/kb/<kind>/<item_id>")
+@role_required("curator")
+def edit(kind: str, item_id: str):
+    """The editor for one article or Q&A entry."""
+    kind = _kind_or_404(kind)
+    ed = reader()
+    try:
+        item = ed.item(kind, item_id)
+    except (ItemNotFound, KnowledgeBaseError):
+        abort(404)
+    return _editor_page(kind, item, base=version_of(ed.current_text(kind, item_id)))
+
+
+def _editor_page(kind: str, item, base: str, gap_ids: list[int] = (), error: str | None = None, status: int = 200):
+    new_item = base == ""
+    return render_template("kb_edit.html", user=current_user(), kind=kind, kind_name=KINDS[kind], item=item,
+                           base=base, new=new_item, gap_ids=",".join(map(str, gap_ids)), error=error,
+                           articles=store().articles()), status
+
+
+@bp.post("/curator/kb/<kind>/save")
+@role_required("curator")
+def save(kind: str):
+    """Save from the editor form; on success the bot answers from the new text at once."""
+    kind = _kind_or_404(kind)
+    base = request.form.get("base", "")
+    gap_ids = _gap_ids(request.form.get("gap_ids", ""))
+    item_id = request.form.get("id", "").strip()
+    try:
+        item = _item_from_form(kind, item_id)
+    except KnowledgeBaseError as exc:
+        return _editor_page(kind, _blank(kind, item_id), base, gap_ids, str(exc), 400)
+    if not ID_PATTERN.match(item_id):
+        return _editor_page(kind, item, base, gap_ids, "编号只能用小写字母、数字和“-”，最长 80 个字符（例如 faq-parking-fee）。", 400)
+    user = current_user()["name"]
+    with edit_lock():
+        ed = editor()
+        if base == "" and ed.current_text(kind, item_id) is not None:
+            return _editor_page(kind, item, base, gap_ids, f"编号 {item_id} 已被占用，请换一个。", 409)
+        try:
+            if kind == "article":
+                result = ed.save_article(item, user, request.form.get("note", "")[:500], base)
+            else:
+                result = ed.save_faq(item, user, request.form.get("note", "")[:500], base)
+        except EditConflict:
+            return _editor_page(kind, item, base, gap_ids,
+                                "保存失败：你打开之后，别人已经修改了这一条。请复制你的改动，重新打开后再改。", 409)
+        except KnowledgeBaseError as exc:
+            return _editor_page(kind, item, base, gap_ids, f"保存失败：{exc}", 400)
+    if gap_ids:
+        Desk(store()).set_gap_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
+    if result.changed:
+        flash(f"已保存并生效：重新编码 {result.encoded} 段文本，用时 {result.seconds:.1f} 秒。机器人现在就按新内容回答。")
+    else:
+        flash("内容没有变化，未保存新版本。")
+    return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))
+
+
+def _blank(kind: str, item_id: str):
+    if kind == "article":
+        return Article(id=item_id, title="", category="", source="", updated="", body="")
+    return FaqEntry(id=item_id, question="", answer="", article="")
+
+
+@bp.post("/curator/kb/<kind>/<item_id>/delete")
+@role_required("curator")
+def delete(kind: str, item_id: str):
+    """Delete an item (it stays in the history and can be restored)."""
+    kind = _kind_or_404(kind)
+    with edit_lock():
+        try:
+            editor().delete(kind, item_id, current_user()["name"], request.form.get("note", "")[:500],
+                            request.form.get("base"))
+        except ItemNotFound:
+            abort(404)
+        except (EditConflict, KnowledgeBaseError) as exc:
+            flash(f"没有删除：{exc}")
+            return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))
+    flash(f"已删除{KINDS[kind]} {item_id}。可以在历史版本中恢复。")
+    return redirect(url_for("kb_editor.history", kind=kind, item_id=item_id))
+
+
+@bp.get("/curator/kb/<kind>/<item_id>/history")
+@role_required("curator")
+def history(kind: str, item_id: str):
+    """Every saved version of an item with what changed, newest first."""
+    kind = _kind_or_404(kind)
+    if not ID_PATTERN.match(item_id):
+        abort(404)
+    revisions = Revisions(store()).history(kind, item_id)
+    ed = reader()
+    exists = ed.current_text(kind, item_id) is not None
+    if not revisions and not exists:
+        abort(404)
+    return render_template("kb_history.html", user=current_user(), kind=kind, kind_name=KINDS[kind],
+                           item_id=item_id, revisions=revisions, exists=exists,
+                           base=version_of(ed.current_text(kind, item_id)))
+
+
+@bp.post("/curator/kb/revisions/<int:revision_id>/restore")
+@role_required("curator")
+def restore(revision_id: int):
+    """Make an earlier version current again."""
+    with edit_lock():
+        try:
+            result = editor().revert(revision_id, current_user()["name"], request.form.get("base"))
+        except ItemNotFound:
+            abort(404)
+        except (EditConflict, KnowledgeBaseError) as exc:
+            revision = Revisions(store()).get(revision_id)
+            flash(f"没有恢复：{exc}")
+            return redirect(url_for("kb_editor.history", kind=revision["kind"], item_id=revision["item_id"]))
+    flash(f"已恢复到版本 #{revision_id} 并生效。" if result.changed else "当前内容已与该版本相同。")
+    return redirect(url_for("kb_editor.history", kind=result.kind, item_id=result.item_id))
