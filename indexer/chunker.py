@@ -142,16 +142,20 @@ def chunk_article(article: Article, min_chars: int = 100, max_chars: int = 400) 
         groups[-1][1].extend(units)
 
     passages: list[Passage] = []
+    seen: set[int] = set()
     for section, units in groups:
         for run in _pack(units, min_chars, max_chars):
             start, end = run[0].start, run[-1].end
             clauses = tuple(
                 m.group(1) for u in run if (m := CLAUSE.match(body[u.start:u.end]))
             )
-            passages.append(Passage(
+            passage = Passage(
                 article_id=article.id, ordinal=len(passages), section=section,
                 clauses=clauses, start=start, end=end, text=body[start:end], title=article.title,
-            ))
+            )
+            if passage.id not in seen:  # a repeated passage (boilerplate) adds nothing and would share its id
+                seen.add(passage.id)
+                passages.append(passage)
     return passages
 
 

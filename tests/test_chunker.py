@@ -44,7 +44,7 @@ def test_long_paragraph_splits_at_sentence_ends_only():
 
 
 def test_sentence_longer_than_limit_is_cut_at_a_comma():
-    long_sentence = "，".join(["这是一个非常长的分句"] * 60) + "。"
+    long_sentence = "，".join(f"这是第{i}个非常长的分句" for i in range(60)) + "。"
     passages = chunk_article(article("## 节\n\n" + long_sentence), min_chars=50, max_chars=120)
     assert all(len(p.text) <= 120 for p in passages)
     assert "".join(p.text for p in passages) == long_sentence
@@ -89,3 +89,10 @@ def test_clause_at_finds_the_paragraph_of_a_position():
     assert clause_at(text, 0) == "第十五条"
     assert clause_at(text, text.find("定期")) == "第十六条"
     assert clause_at(text, text.find("无编号")) is None
+
+
+def test_a_passage_repeated_in_one_section_is_kept_once_with_unique_ids():
+    body = "## 附则\n\n" + "\n\n".join(["本规范由客服中心负责解释，自发布之日起施行，未尽事宜另行规定。" * 3] * 4)
+    passages = chunk_article(article(body), min_chars=100, max_chars=400)
+    assert len({p.id for p in passages}) == len(passages) == 1
+    assert [p.ordinal for p in passages] == list(range(len(passages)))

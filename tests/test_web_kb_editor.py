@@ -122,3 +122,13 @@ def test_delete_refuses_an_article_in_use_and_a_deleted_entry_can_be_restored(cu
     original = int(re.search(r"<b>#(\d+)</b> · 原始文件", page).group(1))
     client.post(f"/curator/kb/revisions/{original}/restore", data=fields(page))
     assert answer_for(app, "投诉处理完以后会回访吗").id == "faq-complaint-callback"
+
+
+def test_a_long_chinese_article_fits_through_the_form(curator, settings):  # noqa: F811
+    client, _, _, _ = curator
+    form = fields(client.get("/curator/kb/article/new").get_data(as_text=True))
+    body = "## 长文\n\n" + "客户服务中心应当按照规范受理客户咨询并及时回复。" * 1500  # 36,000 characters, ~1 MB encoded
+    r = client.post("/curator/kb/article/save", data={**form, "id": "long-article", "title": "长文", "category": "测试",
+                                                      "body": body})
+    assert r.status_code == 302
+    assert len((settings.kb_dir / "articles" / "long-article.md").read_text(encoding="utf-8")) > 36_000

@@ -13,7 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web import agent, auth, chat, curator, kb_editor
 
     app = Flask(__name__)
-    app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=64 * 1024,
+    app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=4 * 1024 * 1024,
                             SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                             WTF_CSRF_TIME_LIMIT=None)
     if test_config:

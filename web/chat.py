@@ -12,6 +12,15 @@ from web.rasa_client import RasaClient
 bp = Blueprint("chat", __name__)
 
 
+CHAT_MAX_BYTES = 64 * 1024  # a chat message is at most 2,000 characters; staff forms may send whole articles
+
+
+@bp.before_request
+def small_bodies_only():
+    """The public API takes small bodies; anything larger is refused (413) before it is read."""
+    request.max_content_length = CHAT_MAX_BYTES
+
+
 @bp.after_app_request
 def allow_the_widget_anywhere(response):
     """The widget runs on other sites' pages: the customer API takes cross-origin calls (no cookies)."""
