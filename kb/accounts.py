@@ -1,7 +1,10 @@
 """Staff accounts: agents, curators and admins, with hashed passwords."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
+import secrets
 
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -21,6 +24,20 @@ def migrate_v4(db: sqlite_utils.Database) -> None:
     """The users table."""
     db["users"].create({"id": int, "name": str, "password_hash": str, "role": str, "created_at": str}, pk="id")
     db["users"].create_index(["name"], unique=True)
+
+
+def migrate_v7(db: sqlite_utils.Database) -> None:
+    """Signed-in sessions, kept server-side so that signing out ends them (only a hash of each token)."""
+    db["staff_sessions"].create({"token_hash": str, "user_id": int, "created_at": str, "last_seen": str},
+                                pk="token_hash")
+    db["staff_sessions"].create_index(["user_id"])
+
+
+SESSION_IDLE = dt.timedelta(hours=8)  # a console left alone this long asks for the password again
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Accounts:
@@ -59,3 +76,35 @@ class Accounts:
         hashed = user["password_hash"] if user else generate_password_hash("timing-equaliser")
         ok = check_password_hash(hashed, password or "")
         return user if user and ok else None
+
+    def start_session(self, user_id: int) -> str:
+        """A new signed-in session for the user; returns its token (the cookie carries it)."""
+        token = secrets.token_urlsafe(32)
+        stamp = now()
+        with self.db.conn:
+            self.db["staff_sessions"].insert({"token_hash": _token_hash(token), "user_id": user_id,
+                                              "created_at": stamp, "last_seen": stamp})
+        return token
+
+    def session_user(self, token: str, at: dt.datetime | None = None) -> dict | None:
+        """The account signed in with this token, unless signed out or idle too long."""
+        if not isinstance(token, str) or not token:
+            return None
+        rows = list(self.db["staff_sessions"].rows_where("token_hash = ?", [_token_hash(token)], limit=1))
+        if not rows:
+            return None
+        moment = at or dt.datetime.now(dt.timezone.utc)
+        if moment - dt.datetime.fromisoformat(rows[0]["last_seen"]) > SESSION_IDLE:
+            self.end_session(token)
+            return None
+        if moment - dt.datetime.fromisoformat(rows[0]["last_seen"]) > dt.timedelta(minutes=1):
+            with self.db.conn:
+                self.db["staff_sessions"].update(rows[0]["token_hash"],
+                                                 {"last_seen": moment.replace(microsecond=0).isoformat()})
+        return self.get(rows[0]["user_id"])
+
+    def end_session(self, token: str) -> None:
+        """Sign out: the token stops working, even if someone kept a copy of the cookie."""
+        if isinstance(token, str) and token:
+            with self.db.conn:
+                self.db["staff_sessions"].delete_where("token_hash = ?", [_token_hash(token)])

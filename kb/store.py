@@ -56,8 +56,13 @@ def _v6(db: sqlite_utils.Database) -> None:
     migrate_v6(db)
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    from kb.accounts import migrate_v7
+    migrate_v7(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 class Store:

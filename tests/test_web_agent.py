@@ -136,8 +136,26 @@ def test_logout_ends_the_session(app):
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     token = console_token(agent)
+    kept = agent.get_cookie("session").value  # someone copied the cookie while signed in
     assert agent.post("/logout", data={"csrf_token": token}).status_code == 302
     assert agent.get("/api/agent/queue").status_code == 401
+    replay = app.test_client()
+    replay.set_cookie("session", kept)
+    assert replay.get("/api/agent/queue").status_code == 401  # signing out ended it server-side
+
+
+def test_sessions_end_after_idling(settings):
+    import datetime as dt
+
+    accounts = Accounts(Store.open(settings.db_path))
+    user_id = accounts.add("idle1", "idle-pass-1", "agent")
+    token = accounts.start_session(user_id)
+    now = dt.datetime.now(dt.timezone.utc)
+    assert accounts.session_user(token, now + dt.timedelta(hours=7))["name"] == "idle1"
+    assert accounts.session_user(token, now + dt.timedelta(hours=14)) is not None  # 7 h after the last activity
+    assert accounts.session_user(token, now + dt.timedelta(hours=22, minutes=1)) is None  # 8 h idle
+    assert accounts.session_user(token) is None  # and it is gone for good
+    assert accounts.session_user("") is None and accounts.session_user(None) is None
 
 
 @pytest.mark.slow

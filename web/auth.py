@@ -3,39 +3,15 @@ from __future__ import annotations
 
 import functools
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from kb.accounts import Accounts
+from web.limits import RateLimiter
 
 bp = Blueprint("auth", __name__)
-MAX_FAILURES, WINDOW_SECONDS = 5, 300
-
-
-class LoginLimiter:
-    """At most MAX_FAILURES failed logins per client address in WINDOW_SECONDS."""
-
-    def __init__(self, limit: int = MAX_FAILURES, window: float = WINDOW_SECONDS):
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, client: str) -> bool:
-        """Whether this client must wait before trying again."""
-        with self._lock:
-            q = self._failures[client]
-            while q and q[0] < time.monotonic() - self.window:
-                q.popleft()
-            return len(q) >= self.limit
-
-    def failed(self, client: str) -> None:
-        """Count one failed attempt."""
-        with self._lock:
-            self._failures[client].append(time.monotonic())
+MAX_FAILURES, WINDOW_SECONDS = 5, 300  # failed logins per client address
 
 
 def secret_key(data_dir: Path) -> str:
@@ -52,8 +28,7 @@ def current_user() -> dict | None:
     """The signed-in staff member, or None."""
     if "user" not in g:
         from web.chat import store
-        user_id = session.get("user_id")
-        g.user = Accounts(store()).get(user_id) if user_id else None
+        g.user = Accounts(store()).session_user(session.get("token"))
     return g.user
 
 
@@ -79,25 +54,27 @@ def login():
     """The sign-in form."""
     error = None
     if request.method == "POST":
-        limiter: LoginLimiter = current_app.extensions["kefu_login_limiter"]
+        limiter: RateLimiter = current_app.extensions["kefu_login_limiter"]
         client = request.remote_addr or "?"
-        if limiter.blocked(client):
+        if limiter.retry_after(client):
             return render_template("login.html", error="尝试次数过多，请 5 分钟后再试。"), 429
         from web.chat import store
         user = Accounts(store()).verify(request.form.get("name", ""), request.form.get("password", ""))
         if user:
             session.clear()
-            session["user_id"] = user["id"]
+            session["token"] = Accounts(store()).start_session(user["id"])
             target = request.args.get("next", "")
             home = url_for("curator.panel") if user["role"] == "curator" else url_for("agent.console")
             return redirect(target if target.startswith("/") and not target.startswith("//") else home)
-        limiter.failed(client)
+        limiter.record(client)  # failures only
         error = "用户名或密码错误。"
     return render_template("login.html", error=error), 200 if error is None else 401
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out (the old session cookie stops working)."""
+    """Sign out: the session ends server-side, so a kept copy of the old cookie stops working."""
+    from web.chat import store
+    Accounts(store()).end_session(session.get("token"))
     session.clear()
     return redirect(url_for("auth.login"))
