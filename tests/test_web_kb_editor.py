@@ -132,3 +132,28 @@ def test_a_long_chinese_article_fits_through_the_form(curator, settings):  # noq
                                                       "body": body})
     assert r.status_code == 302
     assert len((settings.kb_dir / "articles" / "long-article.md").read_text(encoding="utf-8")) > 36_000
+
+
+def test_importing_a_file_prefills_the_editor_and_saves_nothing(curator, settings):  # noqa: F811
+    import io
+
+    client, _, _, _ = curator
+    token = fields(client.get("/curator/kb/article/new").get_data(as_text=True))["csrf_token"]
+
+    def upload(name: str, data: bytes):
+        return client.post("/curator/kb/article/import", data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+                           content_type="multipart/form-data")
+
+    before = sorted(p.name for p in (settings.kb_dir / "articles").iterdir())
+    page = upload("../../etc/营业厅宽带.txt", "# 宽带报装规定\n\n带身份证办理。".encode("gb18030")).get_data(as_text=True)
+    assert 'value="宽带报装规定"' in page and "带身份证办理。" in page
+    page = upload("x.md", "---\nid: hall-rules\ntitle: 厅堂规则\ncategory: 营业厅\n---\n\n## 一\n\n正文".encode()).get_data(as_text=True)
+    assert 'value="hall-rules"' in page and 'value="厅堂规则"' in page and 'value="营业厅"' in page
+    r = upload("evil.md", "<script>alert(1)</script>\n\n# <b>标题</b>".encode())
+    assert r.status_code == 200 and "<script>alert(1)</script>" not in r.get_data(as_text=True)
+    assert upload("pic.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR").status_code == 400
+    assert upload("big.txt", b"a" * (2 * 1024 * 1024 + 10)).status_code == 413
+    assert client.post("/curator/kb/article/import", data={"csrf_token": token}).status_code == 400
+    assert client.post("/curator/kb/article/import", data={"file": (io.BytesIO(b"x"), "a.txt")},
+                       content_type="multipart/form-data").status_code == 400  # no CSRF token
+    assert sorted(p.name for p in (settings.kb_dir / "articles").iterdir()) == before

@@ -108,6 +108,62 @@ def new(kind: str):
     return _editor_page(kind, item, base="", gap_ids=gap_ids)
 
 
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+@bp.post("/curator/kb/article/import")
+@role_required("curator")
+def import_article():
+    """Open the new-article editor prefilled from an uploaded .md or .txt file (UTF-8 or GB18030).
+    Nothing is saved until the curator saves the form."""
+    upload = request.files.get("file")
+    data = upload.read(MAX_UPLOAD + 1) if upload else b""
+    blank = Article(id="", title="", category="", source="", updated="", body="")
+    if not data:
+        return _editor_page("article", blank, "", error="请选择一个 .md 或 .txt 文件。", status=400)
+    if len(data) > MAX_UPLOAD:
+        return _editor_page("article", blank, "", error="文件太大：最多 2 MB。", status=413)
+    try:
+        item = article_from_upload(upload.filename or "", data)
+    except ValueError as exc:
+        return _editor_page("article", blank, "", error=str(exc), status=400)
+    return _editor_page("article", item, "")
+
+
+def article_from_upload(filename: str, data: bytes) -> Article:
+    """An unsaved article from a file's bytes: its front matter if it has one, else title from the first
+    heading (or the file name). Refuses binary files and text in neither UTF-8 nor GB18030."""
+    import re
+    from pathlib import PurePath
+
+    from kb.loader import split_front_matter
+
+    if b"\x00" in data[:8192]:
+        raise ValueError("这不是文本文件：请上传 .md 或 .txt。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError("无法识别文件编码：请另存为 UTF-8 后再上传。")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta, body = {}, text
+    if text.startswith("---"):
+        try:
+            meta, body = split_front_matter(PurePath(filename), text)
+        except KnowledgeBaseError:
+            meta, body = {}, text
+    stem = re.sub(r"[^a-z0-9-]+", "-", PurePath(filename.replace("\\", "/")).stem.lower()).strip("-")[:80]
+    heading = re.search(r"^#{1,3}\s*(.+)$", body, re.M)
+    title = str(meta.get("title") or (heading.group(1).strip() if heading else PurePath(filename).stem))[:200]
+    item_id = str(meta.get("id") or stem)
+    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=title,
+                   category=str(meta.get("category") or "")[:80], source=str(meta.get("source") or filename)[:200],
+                   updated="", body=body.strip()[:LIMITS["body"]])
+
+
 @bp.get("/curator/kb/<kind>/<item_id>")
 @role_required("curator")
 def edit(kind: str, item_id: str):
