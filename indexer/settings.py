@@ -62,6 +62,14 @@ DECLARED: tuple[Setting, ...] = (
     Setting("rasa_url", "http://localhost:5005", "Where the web app reaches the Rasa server."),
     Setting("actions_url", "http://localhost:5055", "Where the web app checks the action server's health."),
     Setting("web_port", 8000, "Port of the web app."),
+    Setting("web_host", "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."),
+    Setting("web_threads", 16, "Waitress worker threads of the web app; most of a chat request is spent "
+            "waiting for Rasa, so more threads than cores (see docs/RELIABILITY.md)."),
+    Setting("chat_limit_session", 20, "Chat messages one session may send per minute (0: no limit)."),
+    Setting("chat_limit_client", 300, "Chat messages one client address may send per minute, all its "
+            "sessions together (0: no limit; mind customers sharing an address behind carrier NAT)."),
+    Setting("retention_days", 90, "Conversations (transcripts, feedback, closed tickets and their notes, "
+            "settled gaps) older than this many days are deleted (0: keep everything)."),
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
@@ -96,6 +104,11 @@ class Settings:
     rasa_url: str
     actions_url: str
     web_port: int
+    web_host: str
+    web_threads: int
+    chat_limit_session: int
+    chat_limit_client: int
+    retention_days: int
 
     @property
     def db_path(self) -> Path:
@@ -168,6 +181,11 @@ def _build(values: Mapping[str, Any]) -> Settings:
             _weights(resolved[name], 0)
         except ValueError:
             raise SettingsError(f"{name} must be comma-separated numbers, not {resolved[name]!r}") from None
+    for name in ("chat_limit_session", "chat_limit_client", "retention_days"):
+        if resolved[name] < 0:
+            raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
+    if not 1 <= resolved["web_threads"] <= 256:
+        raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:
         raise SettingsError("chunk_min_chars must be positive and not above chunk_max_chars")
     return Settings(**resolved)

@@ -16,11 +16,13 @@ class FakeRasa:
     """Rasa's REST channel as seen on the wire: records what it got, answers as told."""
 
     def __init__(self):
-        self.received, self.down = [], False
+        self.received, self.down, self.silent = [], False, False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.silent:  # what Rasa answers when its action server is down
+            return httpx.Response(200, json=[])
         if request.url.path == "/status":
             return httpx.Response(200, json={})
         body = json.loads(request.content)
@@ -83,6 +85,12 @@ def test_bot_down_gives_a_clear_reply_and_the_human_option(client, rasa, setting
     assert Desk(Store.open(settings.db_path)).handoffs()[0]["conversation_id"] == "s3"
 
 
+def test_a_silent_bot_still_gets_the_customer_a_reply(client, rasa):
+    rasa.silent = True
+    [message] = client.post("/api/chat", json={"session": "s6", "text": "客服几点下班？"}).get_json()["messages"]
+    assert "暂时无法回答" in message["text"] and message["buttons"][0]["payload"] == "/request_human"
+
+
 def test_polling_returns_later_messages(client, settings):
     client.post("/api/chat", json={"session": "s4", "text": "你好"})
     conversations = Conversations(Store.open(settings.db_path))
@@ -136,3 +144,40 @@ def test_demo_page_embeds_the_widget_with_one_script_tag(client):
 def test_chat_api_allows_cross_origin_calls(client):
     response = client.options("/api/chat", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_rate_limiter_window_and_memory():
+    from web.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
+    assert limiter.hit("a") == 60 and limiter.hit("b") == 0  # per key
+    now[0] = 30.0
+    assert limiter.retry_after("a") == 30
+    now[0] = 60.5
+    assert limiter.hit("a") == 0
+    assert RateLimiter(0, 60).hit("x") == 0 and len(RateLimiter(0, 60)) == 0  # 0: no limit
+    for i in range(2000):
+        limiter.record(f"k{i}")
+    now[0] = 1000.0
+    for i in range(1000):
+        limiter.record("fresh")
+    assert len(limiter) < 10  # quiet keys are forgotten
+
+
+def test_chat_is_rate_limited_per_session_and_per_client(settings):
+    limited = settings.replace(chat_limit_session=3, chat_limit_client=5)
+    app = create_app({"KEFU_SETTINGS": limited, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[{"text": "好的"}]))})
+    client = app.test_client()
+    codes = [client.post("/api/chat", json={"session": "fast", "text": "你好"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.post("/api/chat", json={"session": "fast", "text": "你好"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0 and "太快" in refused.get_json()["error"]
+    other = client.post("/api/chat", json={"session": "other", "text": "你好"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200  # another customer is not held up
+    codes = [client.post("/api/chat", json={"session": f"s{i}", "text": "你好"}).status_code for i in range(3)]
+    assert codes[-1] == 429  # one address, many sessions: the per-client limit
+    messages = [m["text"] for m in client.get("/api/chat/fast/messages?after=0").get_json()["messages"]]
+    assert messages.count("好的") == 3  # refused messages never reached the bot

@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from indexer.settings import load_settings
     from web import agent, auth, chat, curator, kb_editor
+    from web.limits import RateLimiter
 
     app = Flask(__name__)
     app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=4 * 1024 * 1024,
@@ -24,7 +25,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = auth.secret_key(app.config["KEFU_SETTINGS"].data_dir)
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
-    app.extensions["kefu_login_limiter"] = auth.LoginLimiter()
+    settings = app.config["KEFU_SETTINGS"]
+    app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
+    app.extensions["kefu_chat_limiters"] = (RateLimiter(settings.chat_limit_session, 60),
+                                            RateLimiter(settings.chat_limit_client, 60))
     for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp):
         app.register_blueprint(blueprint)
 

@@ -1,6 +1,8 @@
 """The chat API (the widget's backend and the one door to the bot) and the health check."""
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 
 from kb.conversations import Conversations
@@ -57,12 +59,27 @@ def rasa() -> RasaClient:
 @bp.post("/api/chat")
 def chat():
     """One customer message; returns the conversation state and what the bot (or system) said."""
+    per_session, per_client = current_app.extensions["kefu_chat_limiters"]
+    client = request.remote_addr or "?"
+    wait = per_client.hit(client)  # every call counts, malformed ones too
+    if wait:
+        return _too_fast(wait)
     try:
         session, message, is_payload = validate(request.get_json(silent=True))
     except ChatInputError as exc:
         return jsonify(error=str(exc)), 400
+    wait = per_session.hit(session)
+    if wait:
+        return _too_fast(wait)
     service = ChatService(Conversations(store()), Desk(store()), rasa())
     return jsonify(service.turn(session, message, is_payload))
+
+
+def _too_fast(wait: float):
+    seconds = math.ceil(wait)
+    response = jsonify(error=f"您发送得太快了，请 {seconds} 秒后再试。", retry_after=seconds)
+    response.headers["Retry-After"] = str(seconds)
+    return response, 429
 
 
 @bp.get("/api/chat/<session>/messages")

@@ -52,6 +52,8 @@ class ChatService:
             replies = merge_replies(self.rasa.send(session, message))
         except BotUnavailable:
             return self._bot_down(session, message, shown)
+        if not replies:  # Rasa is up but said nothing: its action server is down or failing
+            return self._bot_down(session, message, shown)
         state = "bot"
         for reply in replies:
             custom = reply["custom"]
