@@ -19,7 +19,7 @@ def handoff_events(services: Services, dispatcher: CollectingDispatcher, tracker
     """Open (or find) the conversation's ticket, tell the customer, and pause the bot in hours."""
     question = question or _last_question(tracker)
     try:
-        hits = services.retriever.search(question).hits[:3] if question.strip() else []
+        hits = services.retriever.search(question).hits[:3] if question.strip() and services.retriever else []
     except ValueError:
         hits = []
     passages = [{"kind": h.kind, "id": h.id, "article_id": h.article_id, "title": h.title,

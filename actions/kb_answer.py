@@ -39,6 +39,9 @@ def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Track
         return take_callback_message(services, dispatcher, tracker)
     if wants_human(text):
         return handoff_events(services, dispatcher, tracker, "asked")
+    if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
+        dispatcher.utter_message(response="utter_service_down")
+        return []
     try:
         result = services.retriever.search(text)
     except QueryError:
@@ -72,7 +75,7 @@ class ActionKbAnswer(KefuAction):
         if latest_intent(tracker) == "choose_candidate":
             ref = next(tracker.get_latest_entity_values("ref"), None)
             question = tracker.get_slot("last_question") or ""
-            hit = services.retriever.hit_for(ref, question) if ref else None
+            hit = services.retriever.hit_for(ref, question) if ref and services.retriever else None
             if hit is None:
                 dispatcher.utter_message(response="utter_default")
                 return []

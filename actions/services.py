@@ -3,20 +3,30 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
-    """The retriever and the desk the actions work with; injected in tests."""
+    """The retriever and the desk the actions work with; injected in tests.
+
+    retriever is None while the saved index cannot be loaded (problem says why): the bot then says
+    it cannot answer right now and still hands over to a human, which needs only the desk.
+    """
 
     settings: object
-    retriever: object
+    retriever: object | None
     desk: object
+    encoders: list = field(default_factory=list)
+    problem: str = ""
+    failed_stamp: str | None = None
 
     def in_service_hours(self, when: dt.datetime | None = None) -> bool:
         """Whether human agents are on duty now (service_hours in the configured time zone)."""
@@ -43,23 +53,40 @@ def get_services() -> Services:
     the retriever (the encoders stay loaded), so the bot answers from the edit without a restart.
     """
     global _services
-    from indexer.encoder import Encoder
-    from indexer.retriever import Retriever
-
     with _lock:
         if _services is None:
+            from indexer.encoder import Encoder
             from indexer.settings import load_settings
             from kb.desk import Desk
             from kb.store import Store
 
             settings = load_settings()
-            store = Store.open(settings.db_path)
-            retriever = Retriever.load(store, Encoder.all_from_settings(settings), settings)
-            _services = Services(settings, retriever, Desk(store))
-        elif _services.desk.store.index_stamp() != _services.retriever.stamp:
-            encoders = [leg.encoder for leg in _services.retriever.legs]
-            _services.retriever = Retriever.load(_services.desk.store, encoders, _services.settings)
+            _services = Services(settings, None, Desk(Store.open(settings.db_path)),
+                                 Encoder.all_from_settings(settings))
+            _load_retriever(_services)
+        else:
+            stamp = _services.desk.store.index_stamp()
+            loaded = _services.retriever.stamp if _services.retriever is not None else None
+            if stamp != loaded and stamp != _services.failed_stamp:
+                _load_retriever(_services)
         return _services
+
+
+def _load_retriever(services: Services) -> None:
+    """(Re)load the retriever from the saved index; on failure keep the one serving, and say why once."""
+    from indexer.retriever import IndexStaleError, Retriever
+    from indexer.vector_index import IndexError_
+
+    stamp = services.desk.store.index_stamp()
+    try:
+        services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
+        services.problem, services.failed_stamp = "", None
+    except (IndexError_, IndexStaleError) as exc:
+        services.problem, services.failed_stamp = str(exc), stamp
+        if services.retriever is None:
+            log.error("kefu: the knowledge base cannot answer until this is fixed: %s", exc)
+        else:
+            log.error("kefu: the new index did not load, the previous one keeps serving: %s", exc)
 
 
 def latest_intent(tracker) -> str | None:

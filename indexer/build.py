@@ -209,3 +209,26 @@ class Indexer:
                 if index is not None:
                     index.save(path)
                     self.store.set_index_state(path.name, index.meta)
+
+
+def check_index(store, settings) -> list[str]:
+    """Problems that would stop the saved indexes from serving (empty when they are fine): a missing,
+    unreadable or other-model file, or one that does not match the database. Loads no model."""
+    problems = []
+    passage_ids = {r["id"] for r in store.passages()}
+    phrasing_ids = {phrasing_id(e.id, q) for e in store.faqs() for q in e.phrasings}
+    if not passage_ids:
+        return ["the database holds no passages: run 'kefu index build'"]
+    for model in settings.models:
+        for path, wanted in zip(index_paths(settings.index_dir, model), (passage_ids, phrasing_ids)):
+            if not wanted and not path.exists():
+                continue
+            try:
+                index = VectorIndex.load(path, model=model)
+            except IndexError_ as exc:
+                problems.append(str(exc))
+                continue
+            if len(index) != len(wanted) or not all(i in index for i in wanted):
+                problems.append(f"the index {path} does not match the database ({len(index)} vectors for "
+                                f"{len(wanted)} items): run 'kefu index build'")
+    return problems

@@ -220,6 +220,42 @@ def _handoff_line(r: dict) -> str:
     return f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: {r['question']}{message}"
 
 
+@index.command("check")
+@click.pass_obj
+def index_check(settings) -> None:
+    """Check that the saved indexes load and match the database (run before the servers start)."""
+    from indexer.build import check_index
+    from kb.store import Store
+
+    problems = check_index(Store.open(settings.db_path), settings)
+    for problem in problems:
+        click.echo(f"kefu: index problem: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"index ok ({', '.join(settings.models)})")
+
+
+@main.command("purge")
+@click.option("--days", type=click.IntRange(0), help="Override retention_days for this run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_obj
+def purge_cmd(settings, days: int | None, as_json: bool) -> None:
+    """Delete conversations and settled records older than retention_days (see kb/retention.py)."""
+    import json
+
+    from kb.retention import purge
+    from kb.store import Store
+
+    days = settings.retention_days if days is None else days
+    counts = purge(Store.open(settings.db_path), days)
+    if as_json:
+        click.echo(json.dumps({"days": days, "deleted": counts}))
+    elif not days:
+        click.echo("retention_days is 0: nothing is deleted")
+    else:
+        click.echo(f"deleted records older than {days} days: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
 @main.group()
 def gaps() -> None:
     """Questions the bot could not serve, for curators."""
@@ -266,7 +302,7 @@ def users_add(settings, name: str, role: str, password_stdin: bool) -> None:
     from kb.store import Store
 
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

@@ -86,14 +86,14 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
 
 
 @contextlib.contextmanager
-def running_web(data_dir: Path, rasa_url: str, workdir: Path, kb_dir: Path | None = None):
+def running_web(data_dir: Path, rasa_url: str, workdir: Path, kb_dir: Path | None = None,
+                extra_env: dict | None = None):
     """The web app under waitress on a free port (the production server); yields its base URL."""
     port = free_port()
-    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_RASA_URL": rasa_url,
-           "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb")}
+    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_RASA_URL": rasa_url, "KEFU_WEB_PORT": str(port),
+           "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"), **(extra_env or {})}
     with open(workdir / "web.log", "w") as log:
-        web = subprocess.Popen([str(ROOT / ".venv" / "bin" / "waitress-serve"), f"--listen=127.0.0.1:{port}",
-                                "--threads=8", "--call", "web:create_app"], cwd=ROOT, env=env, stdout=log,
+        web = subprocess.Popen([sys.executable, "-m", "web.serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{port}/login", web)

@@ -151,3 +151,27 @@ def test_feedback(services):
 def test_service_hours_use_the_configured_time_zone(hours, hour_utc, expected):
     when = dt.datetime(2026, 11, 27, hour_utc, 0, tzinfo=dt.timezone.utc)
     assert in_hours(hours, "Asia/Shanghai", when) is expected
+
+
+def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_allows_a_human(services, encoder):
+    from actions.services import _load_retriever
+    from indexer.build import index_paths
+
+    serving = services.retriever
+    services.encoders = [encoder]
+    passages_file = index_paths(services.settings.index_dir, encoder.model_name)[0]
+    passages_file.write_bytes(b"not an index")
+    services.desk.store.set_index_state(passages_file.name, {"built_at": 1.0})  # as a new save would move the stamp
+    _load_retriever(services)
+    assert services.retriever is serving and "unreadable" in services.problem  # still answering from the old one
+    messages, _ = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？"))
+    assert "晚上六点关门" in messages[0]["text"]
+
+    broken = Services(services.settings, None, services.desk, [encoder])  # a fresh action server on that index
+    _load_retriever(broken)
+    assert broken.retriever is None and "kefu index build" in broken.problem
+    messages, events = run(ActionKbAnswer(broken), tracker("营业厅晚上几点关门？"))
+    assert [m["response"] for m in messages] == ["utter_service_down"] and events == []
+    messages, events = run(ActionHandoff(broken), tracker("转人工", intent="request_human"))
+    assert messages[0]["response"] == "utter_handoff_next" and ConversationPaused() in events
+    assert services.desk.handoffs()[0]["passages"] == []

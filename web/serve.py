@@ -1,0 +1,59 @@
+"""Serve the web app with waitress (the production WSGI server), sized by settings.
+
+    .venv/bin/python -m web.serve      # web_host, web_port, web_threads from settings
+
+Also deletes records past retention_days once a day (kb/retention.py).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("kefu.web")
+DAY = 24 * 3600
+
+
+def purge_daily(settings, stop: threading.Event) -> None:
+    """Delete what is older than retention_days now and then once a day, until stop is set."""
+    from kb.retention import purge
+    from kb.store import Store
+
+    while not stop.is_set():
+        try:
+            store = Store.open(settings.db_path)
+            try:
+                counts = purge(store, settings.retention_days)
+            finally:
+                store.close()
+            if any(counts.values()):
+                log.info("retention: deleted %s", counts)
+        except Exception:  # housekeeping must never take the web app down; try again tomorrow
+            log.exception("retention purge failed")
+        stop.wait(DAY)
+
+
+def main() -> None:
+    from waitress import serve
+
+    from indexer.settings import load_settings
+    from web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings()
+    app = create_app({"KEFU_SETTINGS": settings})
+    stop = threading.Event()
+    if settings.retention_days:
+        threading.Thread(target=purge_daily, args=(settings, stop), name="kefu-retention", daemon=True).start()
+    started = time.strftime("%H:%M:%S")
+    log.info("web app on http://%s:%s/ with %s threads (started %s)", settings.web_host, settings.web_port,
+             settings.web_threads, started)
+    try:
+        serve(app, host=settings.web_host, port=settings.web_port, threads=settings.web_threads,
+              connection_limit=max(100, settings.web_threads * 50), backlog=2048, ident="kefu")
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":
+    main()
