@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_events, take_callback_message
@@ -90,5 +90,19 @@ class ActionKefuFallback(KefuAction):
         return "action_kefu_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        # As Rasa's core fallback this runs whenever the policies are unsure what comes next, which can
+        # be straight after a reply: answer a message once, then always wait for the customer.
+        if replied_since_last_message(tracker):
+            return [FollowupAction("action_listen")]
         reason = "out_of_scope" if latest_intent(tracker) == "out_of_scope" else "nlu_fallback"
-        return respond(self.services, dispatcher, tracker, gap_reason=reason)
+        return [*respond(self.services, dispatcher, tracker, gap_reason=reason), FollowupAction("action_listen")]
+
+
+def replied_since_last_message(tracker: Tracker) -> bool:
+    """Whether the bot has said something after the customer's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False

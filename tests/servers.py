@@ -45,6 +45,7 @@ class RunningBot:
     rasa: subprocess.Popen
     actions: subprocess.Popen
     rasa_url: str
+    logs: tuple[Path, ...] = ()
 
     def say(self, sender: str, text: str) -> list[dict]:
         """Send one message over the REST channel; the bot's replies."""
@@ -75,7 +76,7 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
         try:
             wait_for(f"http://127.0.0.1:{action_port}/health", actions)
             wait_for(f"http://127.0.0.1:{rasa_port}/status", rasa)
-            yield RunningBot(rasa, actions, f"http://127.0.0.1:{rasa_port}")
+            yield RunningBot(rasa, actions, f"http://127.0.0.1:{rasa_port}", (workdir / "actions.log", workdir / "rasa.log"))
         finally:
             for proc in (rasa, actions):
                 proc.terminate()

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from kb.conversations import Conversations
 from kb.desk import Desk
 from kb.store import Store
 from servers import running_bot
@@ -93,3 +94,48 @@ def test_web_chat_api_through_the_real_bot(web):
     body = web.post("/api/chat", json={"session": sender, "payload": "/request_human"}).get_json()
     assert body["state"] == "queued"
     assert web.post("/api/chat", json={"session": sender, "text": "在吗"}).get_json()["messages"] == []
+
+
+@pytest.fixture
+def app(running, real_kb_settings):
+    from web import create_app
+    settings = real_kb_settings.replace(rasa_url=running.rasa_url)
+    return create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "e2e"})
+
+
+def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_still_reachable(app, real_kb_settings):
+    from kb.accounts import Accounts
+    from test_web_agent import console_token, sign_in
+
+    accounts = Accounts(Store.open(real_kb_settings.db_path))
+    if not accounts.by_name("e2e-agent"):
+        accounts.add("e2e-agent", "e2e-agent-pass", "agent")
+    customer, agent = app.test_client(), app.test_client()
+    sender = conversation()
+    assert customer.post("/api/chat", json={"session": sender, "text": "转人工"}).get_json()["state"] == "queued"
+    sign_in(agent, "e2e-agent", "e2e-agent-pass")
+    headers = {"X-CSRFToken": console_token(agent)}
+    [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == sender]
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
+    agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
+    for question, expected in (("投诉一般多久处理完", "投诉"), ("客服热线是24小时服务的吗", "7*24"),
+                               ("火星上能开户吗", "暂时没有")):
+        body = customer.post("/api/chat", json={"session": sender, "text": question}).get_json()
+        assert body["state"] == "bot" and len(body["messages"]) == 1, body  # one answer, not a loop of them
+        assert expected in body["messages"][0]["text"]
+    body = customer.post("/api/chat", json={"session": sender, "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+
+
+def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_reach_the_logs(web, running):
+    for text in ("<script>alert(1)</script>", "'; DROP TABLE messages; --", "\u202e\ufffd\x01", "😀" * 500,
+                 "我的手机号是13812345678，身份证110101199003071234，请回电"):
+        sender = conversation()  # each its own: two abstentions in a row would rightly hand over to a human
+        response = web.post("/api/chat", json={"session": sender, "text": text})
+        assert response.status_code == 200 and response.get_json()["messages"], text
+    logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in running.logs)
+    assert "13812345678" not in logs and "110101199003071234" not in logs
+    stored = [m["text"] for m in Conversations(Store.open(web.application.config["KEFU_SETTINGS"].db_path))
+              .messages(sender) if m["from"] == "customer"]
+    assert "我的手机号是[手机号]，身份证[身份证号]，请回电" in stored

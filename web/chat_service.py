@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from kb.privacy import mask_personal_data
 from web.rasa_client import BotUnavailable, merge_replies
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -49,7 +50,9 @@ class ChatService:
         if conv["state"] == "closed":
             self.conversations.set_state(session, "bot")
         try:
-            replies = merge_replies(self.rasa.send(session, message))
+            # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker
+            # and logs never hold them either.
+            replies = merge_replies(self.rasa.send(session, message if is_payload else mask_personal_data(message)))
         except BotUnavailable:
             return self._bot_down(session, message, shown)
         if not replies:  # Rasa is up but said nothing: its action server is down or failing

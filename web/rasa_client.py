@@ -8,6 +8,9 @@ class BotUnavailable(RuntimeError):
     """Rasa (or its action server) did not answer properly."""
 
 
+RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": None}
+
+
 class RasaClient:
     """Sends customer messages to Rasa and returns its replies."""
 
@@ -34,9 +37,14 @@ class RasaClient:
             return False
 
     def resume(self, sender: str) -> None:
-        """Un-pause a conversation after an agent closed it."""
+        """Un-pause a conversation after an agent closed it, as if the bot had just started listening:
+        the handoff's slots cleared and an action_listen, so the rules match the customer's next message
+        (without it the policies saw an unknown state and the fallback action ran in a loop)."""
+        events = [{"event": "resume"},
+                  *({"event": "slot", "name": name, "value": value} for name, value in RESET_SLOTS.items()),
+                  {"event": "action", "name": "action_listen"}]
         try:
-            self._http.post(f"/conversations/{sender}/tracker/events", json={"event": "resume"}).raise_for_status()
+            self._http.post(f"/conversations/{sender}/tracker/events", json=events).raise_for_status()
         except httpx.HTTPError as exc:
             raise BotUnavailable(f"could not resume the conversation: {exc}") from None
 
