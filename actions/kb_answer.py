@@ -8,7 +8,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_events, take_callback_message
-from actions.replies import answer_text, candidate_button, close_runners_up, is_short, source_of, wants_human
+from actions.replies import answer_text, candidate_buttons, close_runners_up, is_short, source_of, wants_human
 from actions.services import KefuAction, Services, latest_intent
 
 ABSTAINS_BEFORE_HANDOFF = 2
@@ -22,7 +22,7 @@ def _hit_dicts(hits) -> list[dict]:
 
 def answer_with(hit, dispatcher: CollectingDispatcher, question: str, runners_up=()) -> list[dict[str, Any]]:
     """Send one hit as an answer (with close candidates as buttons) and reset the abstain count."""
-    buttons = [candidate_button(h) for h in runners_up]
+    buttons = candidate_buttons(runners_up)
     dispatcher.utter_message(text=answer_text(hit), buttons=buttons or None,
                              json_message={"sources": [source_of(hit)], "answer_ref": hit.ref})
     return [SlotSet("last_answer_ref", hit.ref), SlotSet("last_question", question),
@@ -49,7 +49,7 @@ def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Track
         return []
     hits = result.hits
     if hits and is_short(text) and len({h.article_id + h.section for h in hits[:3]}) > 1:
-        dispatcher.utter_message(response="utter_clarify", buttons=[candidate_button(h) for h in hits[:3]])
+        dispatcher.utter_message(response="utter_clarify", buttons=candidate_buttons(hits[:3]))
         return [SlotSet("last_question", text)]
     if result.decision.answer and hits:
         return answer_with(hits[0], dispatcher, text, close_runners_up(hits))

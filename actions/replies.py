@@ -24,7 +24,8 @@ def answer_text(hit) -> str:
     body = re.sub(r"\s*\n\s*", "\n", body.strip())
     if len(body) > MAX_BUBBLE:
         body = body[:MAX_BUBBLE - 1] + "…"
-    return f"{body}\n\n来源：{source_line(hit)}"
+    # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
+    return f"{body}\n来源：{source_line(hit)}"
 
 
 def source_of(hit) -> dict:
@@ -34,10 +35,23 @@ def source_of(hit) -> dict:
 
 
 def candidate_button(hit) -> dict:
-    """A button that shows one candidate hit."""
-    label = hit.question if hit.kind == "faq" and hit.question else " ".join(
-        x for x in (hit.section or hit.title, hit.clause) if x)
+    """A button that shows one candidate hit: the stored question, or where the passage is and how it starts."""
+    if hit.kind == "faq" and hit.question:
+        label = hit.question
+    else:
+        where = " ".join(x for x in (hit.section or hit.title, hit.clause) if x)
+        start = re.sub(r"\s+", "", hit.snippet or hit.text)[:14]
+        label = f"{where}：{start}…" if start else where
     return {"title": label[:40], "payload": f'/choose_candidate{{"ref":"{hit.ref}"}}'}
+
+
+def candidate_buttons(hits) -> list[dict]:
+    """Buttons for candidate hits, one per distinct label."""
+    buttons = {}
+    for hit in hits:
+        button = candidate_button(hit)
+        buttons.setdefault(button["title"], button)
+    return list(buttons.values())
 
 
 def close_runners_up(hits, ratio: float = 0.9, most: int = 2) -> list:

@@ -48,8 +48,9 @@ class Revisions:
         rows = list(self.db["revisions"].rows_where("kind = ? AND item_id = ?", [kind, item_id], order_by="id"))
         previous = ""
         for row in rows:
-            row["diff"] = diff(previous, row["content"]) if row["action"] != "delete" else ""
-            previous = row["content"] if row["action"] != "delete" else ""
+            shown = normalised(kind, item_id, row["content"])
+            row["diff"] = diff(previous, shown) if row["action"] != "delete" else ""
+            previous = shown if row["action"] != "delete" else ""
         return rows[::-1]
 
     def has_history(self, kind: str, item_id: str) -> bool:
@@ -67,6 +68,20 @@ class Revisions:
         return list(self.db["revisions"].rows_where(
             "action != 'initial'", select="id, kind, item_id, action, author, note, created_at",
             order_by="id desc", limit=limit))
+
+
+def normalised(kind: str, item_id: str, content: str) -> str:
+    """A version's text as the editor writes it, so a diff shows what changed, not how a hand-written
+    file happened to be laid out (quoting, indentation)."""
+    from pathlib import Path
+
+    from kb.loader import KnowledgeBaseError, parse_item, render_article, render_faq
+
+    try:
+        item = parse_item(kind, Path(f"{item_id}.{'md' if kind == 'article' else 'yml'}"), content)
+    except KnowledgeBaseError:
+        return content
+    return render_article(item) if kind == "article" else render_faq(item)
 
 
 def diff(old: str, new: str) -> str:

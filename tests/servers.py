@@ -67,7 +67,7 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
     env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVICE_HOURS": service_hours,
            "KEFU_CONFIG": str(workdir / "none.toml")}
     with open(workdir / "actions.log", "w") as a_log, open(workdir / "rasa.log", "w") as r_log:
-        actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+        actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--endpoints", "bot/endpoints.yml",
                                     "--port", str(action_port)], cwd=ROOT, env=env, stdout=a_log,
                                    stderr=subprocess.STDOUT)
         rasa = subprocess.Popen([str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints",

@@ -175,3 +175,18 @@ def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_a
     messages, events = run(ActionHandoff(broken), tracker("转人工", intent="request_human"))
     assert messages[0]["response"] == "utter_handoff_next" and ConversationPaused() in events
     assert services.desk.handoffs()[0]["passages"] == []
+
+
+def test_candidate_buttons_are_distinct_and_say_where_and_what():
+    from types import SimpleNamespace
+
+    from actions.replies import answer_text, candidate_buttons
+
+    def hit(ref, text, section="基本要求", clause=None, kind="passage", question=None):
+        return SimpleNamespace(kind=kind, ref=ref, section=section, title="规范", clause=clause, snippet=text,
+                               text=text, question=question, article_id="a")
+    buttons = candidate_buttons([hit("p:1", "服务时间原则上应为 7*24 小时"), hit("p:2", "人工服务选项便于寻觅"),
+                                 hit("p:3", "服务时间原则上应为 7*24 小时"), hit("f:1", "答", kind="faq", question="几点下班？")])
+    assert [b["title"] for b in buttons] == ["基本要求：服务时间原则上应为7*24小…", "基本要求：人工服务选项便于寻觅…", "几点下班？"]
+    assert "\n\n" not in answer_text(SimpleNamespace(kind="faq", text="第一段\n\n第二段", snippet="", title="规范",
+                                                     section="基本要求", clause="1.1"))

@@ -124,3 +124,12 @@ def test_a_failed_index_update_puts_the_old_file_back(kb, settings, encoder, mon
         ed.save_article(dataclasses.replace(article, body=article.body + "\n新的一段。\n"), "cur1")
     assert (settings.kb_dir / "articles" / "call-centre.md").read_text(encoding="utf-8") == before
     assert [r["action"] for r in ed.revisions.history("article", "call-centre")] == ["initial"]
+
+
+def test_history_diffs_show_changed_fields_not_a_hand_written_layout(kb):
+    _, editor = kb
+    entry = editor().item("faq", "faq-complaint-callback")  # its file quotes the clause and indents differently
+    editor().save_faq(dataclasses.replace(entry, answer="会，三天内回访。", updated="2026-11-27"), "cur1")
+    [latest, _] = editor().revisions.history("faq", "faq-complaint-callback")
+    changed = [line for line in latest["diff"].splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-answer: 会。合理的投诉解决后营业厅会进行回访，确保您满意。", "+answer: 会，三天内回访。"]

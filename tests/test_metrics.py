@@ -96,3 +96,10 @@ def test_dashboard_page_shows_figures_charts_and_top_gaps(curator):  # noqa: F81
     assert figures["series"]["conversations"][-1] == 2
     assert client.get("/curator/dashboard?days=abc").status_code == 200
     assert client.get("/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
+
+
+def test_stamps_are_shown_in_local_time():
+    from web import local_time
+
+    assert local_time("2026-11-27T05:54:03+00:00", "Asia/Shanghai") == "2026-11-27 13:54"
+    assert local_time(None, "Asia/Shanghai") == "" and local_time("not a time", "UTC") == "not a time"

@@ -176,3 +176,12 @@ def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_sett
     ticket = Desk(Store.open(settings.db_path)).open_handoff("sugg1", "asked", "客服热线是24小时的吗")
     suggestion = agent.get(f"/api/agent/tickets/{ticket.id}/suggest").get_json()
     assert suggestion["question"] == "客服热线是24小时的吗" and "7*24" in suggestion["hits"][0]["text"]
+
+
+def test_suggestions_follow_the_latest_real_question():
+    from web.agent import latest_question
+
+    said = [{"from": "customer", "text": t} for t in ("营业厅几点开门", "转人工", "👍", "在吗")]
+    assert latest_question(said, "ticket question") == "营业厅几点开门"
+    assert latest_question(said[1:], "ticket question") == "ticket question"
+    assert latest_question(said + [{"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"

@@ -1,8 +1,25 @@
 """The Flask web app: create_app() builds it; one blueprint per audience."""
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+
+PAGE_ERRORS = {400: "请求有误，请返回重试。", 403: "你的账号没有权限打开这个页面。", 404: "找不到这个页面。",
+               405: "不支持这种访问方式。", 413: "提交的内容太大。", 429: "操作太频繁，请稍后再试。"}
+
+
+def local_time(stamp: str | None, timezone: str) -> str:
+    """'2026-11-27T05:54:03+00:00' -> '2026-11-27 13:54' in the given time zone ('' for none)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not stamp:
+        return ""
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -33,11 +50,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
-    def json_errors_for_the_api(exc: HTTPException):
-        """API callers get JSON errors, never an HTML error page."""
+    def errors(exc: HTTPException):
+        """API callers get JSON errors; people get a page in Chinese with a way back."""
         if request.path.startswith("/api/") or request.path == "/healthz":
             return jsonify(error=exc.description), exc.code
+        if exc.code in PAGE_ERRORS:
+            return render_template("error.html", code=exc.code, message=PAGE_ERRORS[exc.code]), exc.code
         return exc
+
+    @app.template_filter("localtime")
+    def localtime(stamp: str | None) -> str:
+        """A stored UTC stamp as local time (setting timezone), to the minute."""
+        return local_time(stamp, app.config["KEFU_SETTINGS"].timezone)
 
     @app.teardown_appcontext
     def close_store(exc: BaseException | None) -> None:

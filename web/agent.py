@@ -147,6 +147,17 @@ def lookup():
 def suggest(ticket_id: int):
     """Passages for the customer's latest message in this chat."""
     t = _ticket_or_404(ticket_id)
-    said = [m for m in Conversations(store()).messages(t["conversation_id"]) if m["from"] == "customer"]
-    question = said[-1]["text"] if said else t["question"]
-    return jsonify(question=question, **_lookup(question or "", k=3))
+    question = latest_question(Conversations(store()).messages(t["conversation_id"]), t["question"] or "")
+    return jsonify(question=question, **_lookup(question, k=3))
+
+
+def latest_question(messages: list[dict], fallback: str) -> str:
+    """The customer's latest message that asks something: not a bare request for a human, a button
+    press or a greeting ('转人工', '👍', '在吗'); the ticket's question when there is none."""
+    for m in reversed(messages):
+        text = m["text"].strip()
+        letters = [c for c in text if c.isalnum()]
+        if m["from"] != "customer" or len(letters) <= 3 or (len(text) <= 8 and "人工" in text):
+            continue
+        return text
+    return fallback

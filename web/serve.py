@@ -33,6 +33,18 @@ def purge_daily(settings, stop: threading.Event) -> None:
         stop.wait(DAY)
 
 
+def warm_up(app) -> None:
+    """Load the retriever (models and indexes, seconds) before staff need it: the first policy lookup
+    or gap list is then as fast as the rest."""
+    try:
+        with app.app_context():
+            from web.chat import retriever
+            retriever()
+        log.info("retriever loaded")
+    except Exception:  # the pages say what is wrong when used; never stop the server for this
+        log.exception("could not load the retriever ahead of use")
+
+
 def main() -> None:
     from waitress import serve
 
@@ -43,6 +55,7 @@ def main() -> None:
     settings = load_settings()
     app = create_app({"KEFU_SETTINGS": settings})
     stop = threading.Event()
+    threading.Thread(target=warm_up, args=(app,), name="kefu-warm-up", daemon=True).start()
     if settings.retention_days:
         threading.Thread(target=purge_daily, args=(settings, stop), name="kefu-retention", daemon=True).start()
     started = time.strftime("%H:%M:%S")
