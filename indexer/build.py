@@ -180,6 +180,10 @@ class Indexer:
         started = time.perf_counter()
         self.report = BuildReport()
         stored = self.store.article_hashes()
+        stored_faqs = self.store.faq_hashes()
+        changed = [a for a in articles if stored.get(a.id) != a.hash]
+        changed_faqs = [e for e in faqs if stored_faqs.get(e.id) != e.hash]
+        self._encode_ahead(changed, changed_faqs)
         for article_id in sorted(set(stored) - {a.id for a in articles}):
             self.delete_article(article_id)
             self.report.removed.append(article_id)
@@ -187,7 +191,6 @@ class Indexer:
             if stored.get(article.id) != article.hash:
                 (self.report.changed if article.id in stored else self.report.added).append(article.id)
                 self.put_article(article)
-        stored_faqs = self.store.faq_hashes()
         for entry_id in sorted(set(stored_faqs) - {e.id for e in faqs}):
             self.delete_faq(entry_id)
             self.report.faqs_removed.append(entry_id)
@@ -201,6 +204,19 @@ class Indexer:
         self.report.phrasings = sum(len(e.phrasings) for e in self.store.faqs())
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
+
+    def _encode_ahead(self, articles: list[Article], faqs: list[FaqEntry]) -> None:
+        """Encode every new text first (into the embedding cache) and only then change the store and
+        indexes, which is quick: a build killed while encoding, the slow part, has changed nothing,
+        and the saved indexes keep matching the database."""
+        contexts = [p.context for a in articles
+                    for p in chunk_article(a, self.settings.chunk_min_chars, self.settings.chunk_max_chars)]
+        phrasings = [q for e in faqs for q in e.phrasings]
+        for leg in self.legs:
+            if contexts:
+                self._encode(leg, contexts, "passage", self.progress)
+            if phrasings:
+                self._encode(leg, phrasings, "faq")
 
     def save(self) -> None:
         """Save every leg's indexes atomically and record their metadata in the store."""

