@@ -56,29 +56,62 @@ class RunningBot:
             return json.loads(response.read())
 
 
-@contextlib.contextmanager
-def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00"):
-    """Start the action server and Rasa (model models/kefu.tar.gz) on free ports; stop them after."""
-    if not MODEL.is_file() or not RASA.is_file():
-        raise FileNotFoundError("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
-    rasa_port, action_port = free_port(), free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8")
-    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVICE_HOURS": service_hours,
-           "KEFU_CONFIG": str(workdir / "none.toml")}
-    with open(workdir / "actions.log", "w") as a_log, open(workdir / "rasa.log", "w") as r_log:
-        actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--endpoints", "bot/endpoints.yml",
-                                    "--port", str(action_port)], cwd=ROOT, env=env, stdout=a_log,
-                                   stderr=subprocess.STDOUT)
-        rasa = subprocess.Popen([str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints",
-                                 str(endpoints), "--credentials", "bot/credentials.yml", "--port", str(rasa_port)],
-                                cwd=ROOT, env=env, stdout=r_log, stderr=subprocess.STDOUT)
-        try:
-            wait_for(f"http://127.0.0.1:{action_port}/health", actions)
-            wait_for(f"http://127.0.0.1:{rasa_port}/status", rasa)
-            yield RunningBot(rasa, actions, f"http://127.0.0.1:{rasa_port}", (workdir / "actions.log", workdir / "rasa.log"))
-        finally:
-            for proc in (rasa, actions):
+class System:
+    """The action server, Rasa and the web app on fixed free ports, each started, killed (-9) and
+    restarted on its own: the end-to-end tests, the benchmarks and the fault drill use it."""
+
+    def __init__(self, data_dir: Path, workdir: Path, kb_dir: Path | None = None, service_hours: str = "00:00-24:00",
+                 extra_env: dict | None = None):
+        if not MODEL.is_file() or not RASA.is_file():
+            raise FileNotFoundError("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
+        self.workdir = workdir
+        self.ports = {"actions": free_port(), "rasa": free_port(), "web": free_port()}
+        self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
+        self.web_url = f"http://127.0.0.1:{self.ports['web']}"
+        self.endpoints = workdir / "endpoints.yml"
+        self.endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.ports["actions"]}/webhook"\n',
+                                  encoding="utf-8")
+        self.env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVICE_HOURS": service_hours,
+                    "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"),
+                    "KEFU_RASA_URL": self.rasa_url, "KEFU_WEB_PORT": str(self.ports["web"]),
+                    "KEFU_ACTIONS_URL": f"http://127.0.0.1:{self.ports['actions']}", **(extra_env or {})}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def command(self, name: str) -> list[str]:
+        port = str(self.ports[name])
+        if name == "actions":
+            return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--endpoints", "bot/endpoints.yml",
+                    "--port", port]
+        if name == "rasa":
+            return [str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints", str(self.endpoints),
+                    "--credentials", "bot/credentials.yml", "--port", port]
+        return [sys.executable, "-m", "web.serve"]
+
+    def health_url(self, name: str) -> str:
+        path = {"actions": "/health", "rasa": "/status", "web": "/login"}[name]
+        return f"http://127.0.0.1:{self.ports[name]}{path}"
+
+    @property
+    def logs(self) -> tuple[Path, ...]:
+        return tuple(self.workdir / f"{name}.log" for name in ("actions", "rasa", "web"))
+
+    def start(self, *names: str) -> None:
+        """Start these servers (appending to their logs) and wait until each answers."""
+        for name in names:
+            with open(self.workdir / f"{name}.log", "a") as log:
+                self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env, stdout=log,
+                                                    stderr=subprocess.STDOUT)
+        for name in names:
+            wait_for(self.health_url(name), self.procs[name])
+
+    def kill(self, name: str) -> None:
+        """kill -9: no shutdown code runs."""
+        self.procs[name].kill()
+        self.procs[name].wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
                 proc.terminate()
                 try:
                     proc.wait(timeout=30)
@@ -87,21 +120,23 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
 
 
 @contextlib.contextmanager
+def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00"):
+    """Start the action server and Rasa (model models/kefu.tar.gz) on free ports; stop them after."""
+    system = System(data_dir, workdir, service_hours=service_hours)
+    try:
+        system.start("actions", "rasa")
+        yield RunningBot(system.procs["rasa"], system.procs["actions"], system.rasa_url, system.logs[:2])
+    finally:
+        system.stop()
+
+
+@contextlib.contextmanager
 def running_web(data_dir: Path, rasa_url: str, workdir: Path, kb_dir: Path | None = None,
                 extra_env: dict | None = None):
     """The web app under waitress on a free port (the production server); yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_RASA_URL": rasa_url, "KEFU_WEB_PORT": str(port),
-           "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"), **(extra_env or {})}
-    with open(workdir / "web.log", "w") as log:
-        web = subprocess.Popen([sys.executable, "-m", "web.serve"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/login", web)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            web.terminate()
-            try:
-                web.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                web.kill()
+    system = System(data_dir, workdir, kb_dir, extra_env={"KEFU_RASA_URL": rasa_url, **(extra_env or {})})
+    try:
+        system.start("web")
+        yield system.web_url
+    finally:
+        system.stop()
