@@ -1,7 +1,8 @@
 """Load test: concurrent customer sessions through the chat API, on loopback.
 
 Each virtual customer opens a session, asks knowledge questions (dev.jsonl's, or a built-in list)
-with a think time between messages, and one session in ten then asks for a human. Sessions run
+with a think time between messages, and one session in ten then asks for a human. Customers
+arrive spread over the first think time, not all at once. Sessions run
 back to back for the length of each level. Prints, per level of concurrency: requests, throughput,
 p50/p95/p99 latency, errors (non-200, timeouts, refused connections) and degraded replies
 (the "bot unavailable" fallback).
@@ -49,6 +50,8 @@ class Tally:
     """What one level of load saw."""
 
     latencies: list[float] = field(default_factory=list)
+    bot: list[float] = field(default_factory=list)  # of which waiting for Rasa (Server-Timing)
+    app: list[float] = field(default_factory=list)  # and the web app's own work
     errors: dict[str, int] = field(default_factory=dict)
     degraded: int = 0
     handoffs: int = 0
@@ -59,7 +62,9 @@ class Tally:
 
 async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadline: float, think: tuple[float, float],
                    tally: Tally, rng: random.Random) -> None:
-    """One virtual customer after another until the deadline."""
+    """One virtual customer after another until the deadline. The first one arrives at a random moment
+    within one think time, as customers do: all of them at once would measure a burst, not a load."""
+    await asyncio.sleep(rng.uniform(0, think[1]))
     while time.perf_counter() < deadline:
         session = f"load-{uuid.uuid4().hex[:12]}"
         turns = [rng.choice(pool) for _ in range(rng.randint(1, 3))]
@@ -76,6 +81,10 @@ async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadli
                     tally.error(f"http {response.status_code}")
                 else:
                     tally.latencies.append(elapsed)
+                    timing = dict(part.strip().split(";dur=") for part in
+                                  response.headers.get("Server-Timing", "bot;dur=nan").split(","))
+                    tally.bot.append(float(timing.get("bot", "nan")))
+                    tally.app.append(float(timing.get("app", "nan")))
                     body = response.json()
                     if any(DEGRADED in m["text"] for m in body["messages"]):
                         tally.degraded += 1
@@ -107,23 +116,29 @@ async def level(base: str, sessions: int, seconds: float, think: tuple[float, fl
     return {"sessions": sessions, "requests": n + sum(tally.errors.values()), "ok": n,
             "throughput_rps": round(n / wall, 1), "p50_ms": round(percentile(tally.latencies, 0.50)),
             "p95_ms": round(percentile(tally.latencies, 0.95)), "p99_ms": round(percentile(tally.latencies, 0.99)),
-            "max_ms": round(max(tally.latencies, default=float("nan"))), "errors": sum(tally.errors.values()),
+            "max_ms": round(max(tally.latencies, default=float("nan"))),
+            "bot_p50_ms": round(percentile(tally.bot, 0.50)), "bot_p95_ms": round(percentile(tally.bot, 0.95)),
+            "app_p50_ms": round(percentile(tally.app, 0.50)), "app_p95_ms": round(percentile(tally.app, 0.95)), "errors": sum(tally.errors.values()),
             "error_kinds": tally.errors, "degraded": tally.degraded, "handoffs": tally.handoffs}
 
 
 @contextlib.contextmanager
-def system(url: str | None):
-    """The base URL: the given one, or a fresh system on a copy of var/."""
+def system(url: str | None, env: dict | None = None):
+    """The base URL: the given one, or a fresh system on a copy of var/ (env: extra environment)."""
     if url:
         yield url.rstrip("/")
         return
-    from servers import running_bot, running_web
-
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "var"
         shutil.copytree(ROOT / "var", data)
-        with running_bot(data, Path(tmp)) as bot, running_web(data, bot.rasa_url, Path(tmp)) as web:
-            yield web
+        # One address sends every session's messages here: lift the per-client limit (the per-session one stays).
+        from servers import System
+        bot = System(data, Path(tmp), extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0", **(env or {})})
+        try:
+            bot.start("actions", "rasa", "web")
+            yield bot.web_url
+        finally:
+            bot.stop()
 
 
 def main() -> None:
@@ -133,16 +148,23 @@ def main() -> None:
     parser.add_argument("--think", default="2,6", help="think time between a customer's messages, min,max seconds")
     parser.add_argument("--url", help="a running web app (default: start one on a copy of var/)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured load first")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the servers (e.g. a setting: KEFU_WEB_THREADS=8)")
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
-    with system(args.url) as base:
+    with system(args.url, dict(item.split("=", 1) for item in args.env)) as base:
         httpx.post(f"{base}/api/chat", json={"session": "warm-up", "text": "客服热线是24小时服务的吗"}, timeout=120)
+        if args.warmup:  # not measured: the servers finish loading (the web app warms its retriever in a thread)
+            asyncio.run(level(base, 10, args.warmup, think, args.seed + 1000))
         results = []
         for sessions in (int(x) for x in args.levels.split(",")):
             result = asyncio.run(level(base, sessions, args.seconds, think, args.seed))
             results.append(result)
             print(f"{sessions:>4} sessions: {result['requests']} requests, {result['throughput_rps']} req/s, "
-                  f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
+                  f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms "
+                  f"(in Rasa: p50 {result['bot_p50_ms']}, p95 {result['bot_p95_ms']}; web app's own: "
+                  f"p50 {result['app_p50_ms']}, p95 {result['app_p95_ms']}), "
                   f"errors {result['errors']} {result['error_kinds'] or ''}, degraded {result['degraded']}, "
                   f"handoffs {result['handoffs']}", flush=True)
     print(json.dumps({"think_seconds": think, "seconds_per_level": args.seconds, "levels": results},

@@ -170,8 +170,12 @@ def killed_reindex(data: Path, kb: Path, delays: list[float]) -> list[dict]:
         build.kill()
         build.wait()
         check = subprocess.run([kefu, "index", "check"], env=env, capture_output=True, text=True)
+        repaired = check
+        if check.returncode:  # what the servers do at start-up (scripts/run-servers)
+            repaired = subprocess.run([kefu, "index", "check", "--repair"], env=env, capture_output=True, text=True)
         results.append({"killed_after_s": delay, "build_had_finished": finished, "index_check": check.returncode == 0,
-                        "message": (check.stderr or check.stdout).strip()[:160]})
+                        "after_repair": repaired.returncode == 0,
+                        "message": (check.stderr or check.stdout).strip().replace(str(data), "var")[:200]})
     final = subprocess.run([kefu, "index", "build"], env=env, capture_output=True, text=True)
     check = subprocess.run([kefu, "index", "check"], env=env, capture_output=True, text=True)
     results.append({"killed_after_s": None, "build_had_finished": final.returncode == 0,

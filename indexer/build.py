@@ -7,6 +7,7 @@ leg with its own pair of indexes (passages, Q&A phrasings), saved atomically.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -220,6 +221,10 @@ class Indexer:
 
     def save(self) -> None:
         """Save every leg's indexes atomically and record their metadata in the store."""
+        with index_lock(self.settings.index_dir):
+            self._save()
+
+    def _save(self) -> None:
         for leg in self.legs:
             for path, index in zip(index_paths(self.settings.index_dir, leg.model), (leg.passages, leg.faq)):
                 if index is not None:
@@ -248,3 +253,29 @@ def check_index(store, settings) -> list[str]:
                 problems.append(f"the index {path} does not match the database ({len(index)} vectors for "
                                 f"{len(wanted)} items): run 'kefu index build'")
     return problems
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path):
+    """One writer of the index files at a time across processes (web app, action server, kefu)."""
+    import fcntl
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def repair_index(store, encoders: list, settings) -> bool:
+    """Rebuild any index that is missing, unreadable, another model's or out of step with the database,
+    from the database and the embedding cache (kb/ is not read); True if anything was rebuilt.
+    A build or an edit killed between its database commit and its index save leaves exactly this."""
+    with index_lock(settings.index_dir):
+        indexer = Indexer(store, encoders, settings)
+        rebuilt = indexer._rebuild_stale()
+        if rebuilt:
+            indexer._save()  # the lock is held already
+    return rebuilt

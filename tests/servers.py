@@ -98,8 +98,9 @@ class System:
     def start(self, *names: str) -> None:
         """Start these servers (appending to their logs) and wait until each answers."""
         for name in names:
+            env = self.env if name == "rasa" else {"OMP_NUM_THREADS": "1", **self.env}  # as scripts/run-servers
             with open(self.workdir / f"{name}.log", "a") as log:
-                self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env, stdout=log,
+                self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=env, stdout=log,
                                                     stderr=subprocess.STDOUT)
         for name in names:
             wait_for(self.health_url(name), self.procs[name])

@@ -141,3 +141,20 @@ def test_purge_reports_counts(kefu):
         "days": 30, "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0,
                                 "handoffs": 0, "gaps": 0}}
     assert "nothing is deleted" in kefu("purge", "--days", "0").output
+
+
+def test_index_check_repair_mends_an_index_left_behind_by_a_killed_build(kefu, tmp_path, settings, encoder):
+    from indexer.build import Indexer
+    from kb.loader import load_knowledge_base
+    from kb.store import Store
+
+    kefu("index", "build")
+    settings = settings.replace(data_dir=tmp_path / "var")
+    store = Store.open(settings.db_path)
+    article = load_knowledge_base(settings.kb_dir)[0][0]
+    changed = article.__class__(**{**article.__dict__, "body": article.body + "\n\n新增的一段规定，用于检验修复。\n"})
+    Indexer(store, [encoder], settings).put_article(changed)  # committed to the database, never saved: a kill
+    assert "does not match the database" in kefu("index", "check", expect=1).output
+    out = kefu("index", "check", "--repair").output
+    assert "repaired from the database" in out and "index ok" in out
+    assert "index ok" in kefu("index", "check").output

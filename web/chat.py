@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 
@@ -71,8 +72,12 @@ def chat():
     wait = per_session.hit(session)
     if wait:
         return _too_fast(wait)
-    service = ChatService(Conversations(store()), Desk(store()), rasa())
-    return jsonify(service.turn(session, message, is_payload))
+    started = time.perf_counter()
+    service = ChatService(Conversations(store()), Desk(store()), rasa(), current_app.config["KEFU_SETTINGS"])
+    response = jsonify(service.turn(session, message, is_payload))
+    total = (time.perf_counter() - started) * 1000
+    response.headers["Server-Timing"] = f"bot;dur={service.bot_ms:.1f}, app;dur={total - service.bot_ms:.1f}"
+    return response
 
 
 def _too_fast(wait: float):
