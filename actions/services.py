@@ -77,9 +77,16 @@ def _load_retriever(services: Services) -> None:
     from indexer.retriever import IndexStaleError, Retriever
     from indexer.vector_index import IndexError_
 
+    from indexer.build import repair_index
+
     stamp = services.desk.store.index_stamp()
     try:
-        services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
+        try:
+            services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
+        except IndexStaleError as exc:  # a build or edit died between its database commit and its index save
+            log.warning("kefu: %s; rebuilding it from the database", exc)
+            repair_index(services.desk.store, services.encoders, services.settings)
+            services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
         services.problem, services.failed_stamp = "", None
     except (IndexError_, IndexStaleError) as exc:
         services.problem, services.failed_stamp = str(exc), stamp

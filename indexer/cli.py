@@ -221,15 +221,23 @@ def _handoff_line(r: dict) -> str:
 
 
 @index.command("check")
+@click.option("--repair", is_flag=True, help="Rebuild what is wrong from the database and the embedding cache.")
 @click.pass_obj
-def index_check(settings) -> None:
+def index_check(settings, repair: bool) -> None:
     """Check that the saved indexes load and match the database (run before the servers start)."""
-    from indexer.build import check_index
+    from indexer.build import check_index, repair_index
     from kb.store import Store
 
-    problems = check_index(Store.open(settings.db_path), settings)
+    store = Store.open(settings.db_path)
+    problems = check_index(store, settings)
     for problem in problems:
         click.echo(f"kefu: index problem: {problem}", err=True)
+    if problems and repair and store.passages():
+        from indexer.encoder import Encoder
+        repair_index(store, Encoder.all_from_settings(settings), settings)
+        problems = check_index(store, settings)
+        click.echo("kefu: " + ("repaired from the database and the embedding cache" if not problems
+                               else "could not repair: " + "; ".join(problems)), err=True)
     if problems:
         raise SystemExit(1)
     click.echo(f"index ok ({', '.join(settings.models)})")
@@ -254,6 +262,22 @@ def purge_cmd(settings, days: int | None, as_json: bool) -> None:
         click.echo("retention_days is 0: nothing is deleted")
     else:
         click.echo(f"deleted records older than {days} days: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@main.command("demo-data")
+@click.option("--days", type=click.IntRange(1, 365), default=28, show_default=True)
+@click.option("--peak", type=click.FloatRange(0), default=30.0, show_default=True, help="Chats in a peak hour.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_obj
+def demo_data(settings, days: int, peak: float, seed: int) -> None:
+    """Fill the database with synthetic chats, handoffs and agent shifts (conversation ids 'demo-…')."""
+    from kb.demand import generate
+    from kb.store import Store
+
+    counts = generate(Store.open(settings.db_path), days=days, chats_per_peak_hour=peak,
+                      timezone=settings.timezone, seed=seed)
+    click.echo(f"added {counts['conversations']} chats, {counts['handoffs']} handoffs and "
+               f"{counts['status_changes']} agent status changes over {days} days")
 
 
 @main.group()
@@ -293,7 +317,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["agent", "curator", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["agent", "curator", "supervisor", "admin"]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
 @click.pass_obj
 def users_add(settings, name: str, role: str, password_stdin: bool) -> None:

@@ -68,6 +68,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("chat_limit_session", 20, "Chat messages one session may send per minute (0: no limit)."),
     Setting("chat_limit_client", 300, "Chat messages one client address may send per minute, all its "
             "sessions together (0: no limit; mind customers sharing an address behind carrier NAT)."),
+    Setting("staffing_target_share", 0.8, "Staffing: the share of handoffs an agent should take within "
+            "staffing_target_seconds (Erlang C)."),
+    Setting("staffing_target_seconds", 20.0, "Staffing: the target wait for a handoff, in seconds."),
+    Setting("staffing_max_occupancy", 1.0, "Staffing: the highest agent occupancy a plan may assume (0.7 keeps "
+            "the knowledge base's 70 % utilisation; 1: Erlang C alone)."),
+    Setting("default_handle_seconds", 300.0, "Handle time assumed for staffing and quoted waits until "
+            "handoffs have been handled."),
     Setting("retention_days", 90, "Conversations (transcripts, feedback, closed tickets and their notes, "
             "settled gaps) older than this many days are deleted (0: keep everything)."),
 )
@@ -108,6 +115,10 @@ class Settings:
     web_threads: int
     chat_limit_session: int
     chat_limit_client: int
+    staffing_target_share: float
+    staffing_target_seconds: float
+    staffing_max_occupancy: float
+    default_handle_seconds: float
     retention_days: int
 
     @property
@@ -184,6 +195,10 @@ def _build(values: Mapping[str, Any]) -> Settings:
     for name in ("chat_limit_session", "chat_limit_client", "retention_days"):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
+    if not 0 < resolved["staffing_target_share"] < 1 or not 0 < resolved["staffing_max_occupancy"] <= 1 \
+            or resolved["staffing_target_seconds"] < 0 or resolved["default_handle_seconds"] <= 0:
+        raise SettingsError("staffing_target_share must be in (0, 1), staffing_max_occupancy in (0, 1], "
+                            "staffing_target_seconds 0 or more and default_handle_seconds positive")
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kb.desk import now
 
-ROLES = ("agent", "curator", "admin")
+ROLES = ("agent", "curator", "supervisor", "admin")
 NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,32}$")
 MIN_PASSWORD = 8
 

@@ -61,8 +61,13 @@ def _v7(db: sqlite_utils.Database) -> None:
     migrate_v7(db)
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    from kb.supervision import migrate_v8
+    migrate_v8(db)
+
+
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 
 class Store:

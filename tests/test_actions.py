@@ -67,7 +67,7 @@ def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
 def test_second_abstain_in_a_row_hands_off(services):
     messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
     assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
-    assert messages[1]["response"] == "utter_handoff_next"
+    assert "您是下一位" in messages[1]["text"]
     assert events == [SlotSet("abstain_count", 0.0), SlotSet("last_question", "帮我订一张机票"),
                       SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
     [ticket] = services.desk.handoffs()
@@ -101,7 +101,8 @@ def test_request_for_a_human_opens_a_ticket_and_pauses(services):
     run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="other"))
     messages, events = run(ActionHandoff(services), tracker("我要投诉你们", intent="complaint",
                                                             last_question="营业厅几点开门"))
-    assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["ahead"] == 1
+    assert "您前面还有 1 位客户在等待" in messages[0]["text"] and messages[0]["custom"]["position"] == 2
+    assert "目前没有在线的人工客服" in messages[0]["text"]  # nobody has said they are available
     assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
     ticket = services.desk.handoffs()[0]
     assert ticket["reason"] == "complaint" and ticket["question"] == "我要投诉你们"
@@ -173,7 +174,7 @@ def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_a
     messages, events = run(ActionKbAnswer(broken), tracker("营业厅晚上几点关门？"))
     assert [m["response"] for m in messages] == ["utter_service_down"] and events == []
     messages, events = run(ActionHandoff(broken), tracker("转人工", intent="request_human"))
-    assert messages[0]["response"] == "utter_handoff_next" and ConversationPaused() in events
+    assert "您是下一位" in messages[0]["text"] and ConversationPaused() in events
     assert services.desk.handoffs()[0]["passages"] == []
 
 
@@ -190,3 +191,30 @@ def test_candidate_buttons_are_distinct_and_say_where_and_what():
     assert [b["title"] for b in buttons] == ["基本要求：服务时间原则上应为7*24小…", "基本要求：人工服务选项便于寻觅…", "几点下班？"]
     assert "\n\n" not in answer_text(SimpleNamespace(kind="faq", text="第一段\n\n第二段", snippet="", title="规范",
                                                      section="基本要求", clause="1.1"))
+
+
+def test_the_quoted_wait_comes_from_the_agents_available_and_the_handle_time(services):
+    from kb.supervision import Supervision
+
+    sup = Supervision(services.desk.store)
+    sup.set_status("a1", "available")
+    sup.set_status("a2", "available")
+    run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="first"))
+    messages, _ = run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="second"))
+    # Position 2, two agents, no handled chats yet: default_handle_seconds (300) x 2 / 2 = 5 minutes.
+    assert "您前面还有 1 位客户在等待，预计等待约 5 分钟" in messages[0]["text"]
+
+
+def test_a_restarted_action_server_mends_an_index_a_killed_build_left_behind(services, encoder):
+    from actions.services import _load_retriever
+    from indexer.build import check_index
+
+    store = services.desk.store
+    article = store.articles()[0]
+    changed = article.__class__(**{**article.__dict__, "body": article.body + "\n\n营业厅每周一上午进行设备检修。\n"})
+    Indexer(store, [encoder], services.settings).put_article(changed)  # committed, never saved: killed here
+    assert check_index(store, services.settings)
+    restarted = Services(services.settings, None, services.desk, [encoder])
+    _load_retriever(restarted)
+    assert restarted.retriever is not None and check_index(store, services.settings) == []
+    assert "设备检修" in restarted.retriever.search("营业厅什么时候检修设备").hits[0].text

@@ -81,7 +81,7 @@ def test_bot_down_gives_a_clear_reply_and_the_human_option(client, rasa, setting
     assert message["from"] == "system" and "暂时无法回答" in message["text"]
     assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
     body = client.post("/api/chat", json={"session": "s3", "payload": "/request_human"}).get_json()
-    assert body["state"] == "queued" and "排队第 1 位" in body["messages"][0]["text"]
+    assert body["state"] == "queued" and "您是下一位" in body["messages"][0]["text"]
     assert Desk(Store.open(settings.db_path)).handoffs()[0]["conversation_id"] == "s3"
 
 

@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
-    from web import agent, auth, chat, curator, kb_editor
+    from web import agent, auth, chat, curator, kb_editor, supervisor
     from web.limits import RateLimiter
 
     app = Flask(__name__)
@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
     app.extensions["kefu_chat_limiters"] = (RateLimiter(settings.chat_limit_session, 60),
                                             RateLimiter(settings.chat_limit_client, 60))
-    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp):
+    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, supervisor.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

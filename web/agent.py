@@ -30,7 +30,22 @@ def _ticket_or_404(ticket_id: int) -> dict:
 @role_required("agent")
 def console():
     """The console page."""
-    return render_template("agent.html", user=current_user())
+    from kb.supervision import Supervision
+    return render_template("agent.html", user=current_user(), status=Supervision(store()).status(current_user()["name"]))
+
+
+@bp.post("/api/agent/status")
+@role_required("agent")
+def set_status():
+    """The agent marks themselves available or away (the supervisor's staffing counts the available)."""
+    from kb.supervision import STATUSES, Supervision
+
+    body = request.get_json(silent=True)
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in STATUSES:
+        abort(400, "'status' must be 'available' or 'away'")
+    Supervision(store()).set_status(current_user()["name"], status)
+    return jsonify(status=status)
 
 
 @bp.get("/api/agent/queue")

@@ -64,7 +64,8 @@ def login():
             session.clear()
             session["token"] = Accounts(store()).start_session(user["id"])
             target = request.args.get("next", "")
-            home = url_for("curator.panel") if user["role"] == "curator" else url_for("agent.console")
+            home = {"curator": url_for("curator.panel"), "supervisor": url_for("supervisor.view")}.get(
+                user["role"], url_for("agent.console"))
             return redirect(target if target.startswith("/") and not target.startswith("//") else home)
         limiter.record(client)  # failures only
         error = "用户名或密码错误。"

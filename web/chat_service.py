@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 from kb.privacy import mask_personal_data
+from kb.supervision import queue_message
 from web.rasa_client import BotUnavailable, merge_replies
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -37,8 +39,9 @@ def validate(body: object) -> tuple[str, str, bool]:
 class ChatService:
     """Routes customer messages and keeps the transcript."""
 
-    def __init__(self, conversations, desk, rasa):
-        self.conversations, self.desk, self.rasa = conversations, desk, rasa
+    def __init__(self, conversations, desk, rasa, settings=None):
+        self.conversations, self.desk, self.rasa, self.settings = conversations, desk, rasa, settings
+        self.bot_ms = 0.0  # time spent waiting for the bot (Server-Timing)
 
     def turn(self, session: str, message: str, is_payload: bool) -> dict:
         """Handle one customer message; the conversation's state and the new messages."""
@@ -49,12 +52,15 @@ class ChatService:
             return {"session": session, "state": conv["state"], "messages": []}
         if conv["state"] == "closed":
             self.conversations.set_state(session, "bot")
+        started = time.perf_counter()
         try:
             # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker
             # and logs never hold them either.
             replies = merge_replies(self.rasa.send(session, message if is_payload else mask_personal_data(message)))
         except BotUnavailable:
             return self._bot_down(session, message, shown)
+        finally:
+            self.bot_ms = (time.perf_counter() - started) * 1000
         if not replies:  # Rasa is up but said nothing: its action server is down or failing
             return self._bot_down(session, message, shown)
         state = "bot"
@@ -69,12 +75,24 @@ class ChatService:
         return {"session": session, "state": state,
                 "messages": self.conversations.messages(session, after=first["id"], include_customer=False)}
 
+    def quoted_wait(self, position: int) -> float:
+        """The same expected wait the bot quotes (kb.supervision), for when the bot is down."""
+        import datetime as dt
+
+        from kb.supervision import Supervision
+
+        settings = self.settings
+        if settings is None:
+            return float("inf")
+        return Supervision(self.desk.store, settings.timezone).quoted_wait(
+            position, dt.datetime.now(dt.timezone.utc), default_aht=settings.default_handle_seconds)
+
     def _bot_down(self, session: str, message: str, shown: str) -> dict:
         """The bot is unreachable: a human is still one tap away, and asking for one works."""
         if message == "/request_human" or "人工" in message:
             ticket = self.desk.open_handoff(session, "asked", shown)
             self.conversations.set_state(session, "queued")
-            text = f"已为您转人工客服，当前排队第 {ticket.position or 1} 位，请稍候。"
+            text = queue_message(ticket.position or 1, self.quoted_wait(ticket.position or 1))
             reply = self.conversations.add(session, "system", text)
             return {"session": session, "state": "queued", "messages": [reply]}
         reply = self.conversations.add(session, "system", "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。",

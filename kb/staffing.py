@@ -1,0 +1,99 @@
+"""Erlang C: how many agents a queue of chats needs, and how long a customer will wait.
+
+The model (M/M/c): chats arrive at random at `rate` an hour, an agent handles one in `aht` seconds
+on average, customers wait in line until an agent is free and do not give up. Traffic in Erlangs
+is A = rate × aht / 3600; with c agents (c > A):
+
+    P(wait) = (A^c / c! · c/(c−A)) / (Σ_{k<c} A^k/k! + A^c / c! · c/(c−A))
+    service level within t = 1 − P(wait) · exp(−(c − A) · t / aht)
+    average speed of answer = P(wait) · aht / (c − A)
+
+Computed with the Erlang B recursion, which stays exact for hundreds of agents (no factorials).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+class StaffingError(ValueError):
+    """The figures cannot describe a queue (negative rates, no handle time…)."""
+
+
+def traffic(rate_per_hour: float, aht_seconds: float) -> float:
+    """Offered load in Erlangs: how many agents would be busy all the time."""
+    if rate_per_hour < 0 or aht_seconds <= 0:
+        raise StaffingError("the arrival rate must be 0 or more and the handle time positive")
+    return rate_per_hour * aht_seconds / 3600.0
+
+
+def erlang_b(a: float, agents: int) -> float:
+    """Blocking probability with `agents` servers and `a` Erlangs (the recursion B(k) = aB(k−1)/(k+aB(k−1)))."""
+    b = 1.0
+    for k in range(1, agents + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def wait_probability(a: float, agents: int) -> float:
+    """Erlang C: the share of customers who have to wait (1 when the agents cannot keep up)."""
+    if agents <= a:
+        return 1.0
+    if a == 0:
+        return 0.0
+    b = erlang_b(a, agents)
+    return agents * b / (agents - a * (1 - b))
+
+
+def service_level(a: float, agents: int, aht_seconds: float, target_seconds: float) -> float:
+    """The share of customers answered within target_seconds."""
+    if agents <= a:
+        return 0.0
+    return 1.0 - wait_probability(a, agents) * math.exp(-(agents - a) * target_seconds / aht_seconds)
+
+
+def average_wait(a: float, agents: int, aht_seconds: float) -> float:
+    """Average speed of answer in seconds over all customers (infinite when agents cannot keep up)."""
+    if agents <= a:
+        return math.inf
+    return wait_probability(a, agents) * aht_seconds / (agents - a)
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The agents one hour needs, and what they would achieve."""
+
+    rate_per_hour: float
+    aht_seconds: float
+    traffic: float
+    agents: int
+    service_level: float
+    average_wait: float
+    occupancy: float
+
+
+def agents_needed(rate_per_hour: float, aht_seconds: float, target_share: float = 0.8,
+                  target_seconds: float = 20.0, max_occupancy: float = 1.0) -> Staffing:
+    """The fewest agents that answer target_share of chats within target_seconds (and, if given, keep
+    occupancy at or under max_occupancy, e.g. the 0.7 the knowledge base recommends)."""
+    if not 0 < target_share < 1 or target_seconds < 0 or not 0 < max_occupancy <= 1:
+        raise StaffingError("the target share must be between 0 and 1, the target wait 0 or more, "
+                            "and the occupancy cap in (0, 1]")
+    a = traffic(rate_per_hour, aht_seconds)
+    if a == 0:
+        return Staffing(rate_per_hour, aht_seconds, 0.0, 0, 1.0, 0.0, 0.0)
+    agents = max(1, math.floor(a) + 1, math.ceil(a / max_occupancy))
+    while service_level(a, agents, aht_seconds, target_seconds) < target_share:
+        agents += 1
+    return Staffing(rate_per_hour, aht_seconds, a, agents, service_level(a, agents, aht_seconds, target_seconds),
+                    average_wait(a, agents, aht_seconds), a / agents)
+
+
+def expected_wait(position: int, agents_on_duty: int, aht_seconds: float) -> float:
+    """Seconds until the customer at `position` in the queue (1 = next) is likely answered: with every
+    agent busy, one frees up on average every aht/agents seconds (the M/M/c queue's service rate)."""
+    if position <= 0:
+        return 0.0
+    if agents_on_duty <= 0:
+        return math.inf
+    return position * aht_seconds / agents_on_duty
