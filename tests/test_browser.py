@@ -185,3 +185,24 @@ def test_curator_dashboard_draws_its_charts_and_the_editor_opens(system, real_kb
         shot(curator, "4-article-editor")
     finally:
         curator.quit()
+
+
+def test_supervisor_sees_demand_staffing_and_utilisation_charts(system, real_kb_settings):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kb.demand import generate
+
+    store = Store.open(real_kb_settings.db_path)
+    if not store.db.execute("SELECT 1 FROM conversations WHERE id LIKE 'demo-%' LIMIT 1").fetchone():
+        generate(store, days=14, chats_per_peak_hour=20, seed=9)
+    staff(real_kb_settings, "browser-boss", "boss-pass-9", "supervisor")
+    boss = make_browser()
+    try:
+        sign_in(boss, system, "browser-boss", "boss-pass-9")
+        WebDriverWait(boss, 30).until(lambda d: d.current_url.endswith("/supervisor/"))
+        WebDriverWait(boss, 60).until(lambda d: d.execute_script("return (window.kefuCharts || []).length") == 3)
+        rows = boss.find_elements("css selector", "#plan tr")
+        assert len(rows) == 13  # a header and the next 12 hours
+        shot(boss, "5-supervisor")
+    finally:
+        boss.quit()
