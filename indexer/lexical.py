@@ -65,6 +65,7 @@ class LexicalIndex:
     def build(self, ids: Sequence[int], texts: Sequence[str]) -> "LexicalIndex":
         """Index texts under ids (replacing what was there)."""
         import bm25s
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import: a line per build
 
         self.ids = np.asarray(list(ids), dtype=np.int64)
         self._bm25 = None
