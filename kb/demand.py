@@ -68,6 +68,8 @@ def generate(store, days: int = 28, chats_per_peak_hour: float = 30.0, handoff_s
                 messages.append({"conversation_id": cid, "sender": "bot", "text": "（演示数据）",
                                  "extra": '{"sources": [{"article_id": "demo"}]}', "created_at": iso(at)})
         hour += dt.timedelta(hours=1)
+    for a in agents:  # synthetic agents are never on duty now: they must not count in real staffing or waits
+        statuses.append({"agent": a, "status": "away", "at": iso(end)})
     with store.db.conn:
         store.db["conversations"].insert_all(conversations, pk="id", ignore=True)
         store.db["messages"].insert_all(messages, pk="id")

@@ -70,7 +70,10 @@ def test_handoff_queues_and_later_messages_go_to_the_agent_not_the_bot(client, r
     body = client.post("/api/chat", json={"session": "s2", "payload": "/request_human"}).get_json()
     assert body["state"] == "queued" and "人工" in body["messages"][0]["text"]
     body = client.post("/api/chat", json={"session": "s2", "text": "我等着呢"}).get_json()
-    assert body == {"session": "s2", "state": "queued", "messages": []}
+    [ack] = body["messages"]  # the first message while waiting is acknowledged with the place in the queue
+    assert body["state"] == "queued" and ack["from"] == "system" and "人工客服接入后会看到" in ack["text"]
+    body = client.post("/api/chat", json={"session": "s2", "text": "还要多久"}).get_json()
+    assert body == {"session": "s2", "state": "queued", "messages": []}  # not once per message
     assert [r["message"] for r in rasa.received] == ["/request_human"]
 
 

@@ -158,3 +158,15 @@ def test_importing_a_file_prefills_the_editor_and_saves_nothing(curator, setting
     assert client.post("/curator/kb/article/import", data={"file": (io.BytesIO(b"x"), "a.txt")},
                        content_type="multipart/form-data").status_code == 400  # no CSRF token
     assert sorted(p.name for p in (settings.kb_dir / "articles").iterdir()) == before
+
+
+def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_line_as_title():
+    from web.kb_editor import article_from_upload
+
+    text = "营业厅停车服务规定\n第一条 营业厅门前车位供办理业务的客户使用。\n第二条 超过两小时的按物业标准收费。\n第三条 夜间不得停放。\n"
+    article = article_from_upload("parking-rules.txt", text.encode("gb18030"))
+    assert article.title == "营业厅停车服务规定" and article.id == "parking-rules"
+    assert article.body.split("\n\n")[1] == "第二条 超过两小时的按物业标准收费。"
+    from indexer.chunker import clause_at
+    body = article.body
+    assert clause_at(body, body.index("超过两小时")) == "第二条"

@@ -40,6 +40,12 @@ def demo():
     return render_template("demo.html", widget_url=url_for("static", filename="kefu-widget.js", _external=True))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """No icon, and no 404 in every page's console."""
+    return "", 204
+
+
 def store() -> Store:
     """The request's store (closed on teardown)."""
     if "store" not in g:

@@ -12,6 +12,7 @@ SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 
 
 class ChatInputError(ValueError):
@@ -49,7 +50,10 @@ class ChatService:
         shown = message if not is_payload else _button_label(message)
         first = self.conversations.add(session, "customer", shown)
         if conv["state"] in ("queued", "agent"):
-            return {"session": session, "state": conv["state"], "messages": []}
+            replies = []
+            if conv["state"] == "queued" and not self._acknowledged(session):
+                replies = [self._still_queued(session)]  # once while waiting, not for every message
+            return {"session": session, "state": conv["state"], "messages": replies}
         if conv["state"] == "closed":
             self.conversations.set_state(session, "bot")
         started = time.perf_counter()
@@ -86,6 +90,23 @@ class ChatService:
             return float("inf")
         return Supervision(self.desk.store, settings.timezone).quoted_wait(
             position, dt.datetime.now(dt.timezone.utc), default_aht=settings.default_handle_seconds)
+
+    def _acknowledged(self, session: str) -> bool:
+        """Whether the customer was told their place since the bot or an agent last spoke."""
+        for m in reversed(self.conversations.messages(session)):
+            if m["from"] in ("bot", "agent"):
+                return False
+            if m["from"] == "system" and m["text"].startswith(QUEUED_ACK):
+                return True
+        return False
+
+    def _still_queued(self, session: str) -> dict:
+        ticket = self.desk.active_ticket(session)
+        position = (ticket.position if ticket else None) or 1
+        wait = self.quoted_wait(position)
+        when = "目前没有在线的人工客服，请耐心等待" if wait == float("inf") else f"预计等待约 {max(1, round(wait / 60))} 分钟"
+        return self.conversations.add(session, "system",
+                                      f"{QUEUED_ACK}您排在第 {position} 位，{when}。")
 
     def _bot_down(self, session: str, message: str, shown: str) -> dict:
         """The bot is unreachable: a human is still one tap away, and asking for one works."""

@@ -156,10 +156,16 @@ def article_from_upload(filename: str, data: bytes) -> Article:
         except KnowledgeBaseError:
             meta, body = {}, text
     stem = re.sub(r"[^a-z0-9-]+", "-", PurePath(filename.replace("\\", "/")).stem.lower()).strip("-")[:80]
+    lines = [line.strip() for line in body.strip().split("\n")]
     heading = re.search(r"^#{1,3}\s*(.+)$", body, re.M)
-    title = str(meta.get("title") or (heading.group(1).strip() if heading else PurePath(filename).stem))[:200]
+    title = meta.get("title") or (heading.group(1).strip() if heading else "")
+    if not title and lines and 0 < len(lines[0]) <= 40 and not re.match(r"^(第.{1,6}条|\d+(\.\d+)*)\s", lines[0]):
+        title, lines = lines[0], lines[1:]  # a plain text file's first short line is its title
+    body = "\n".join(lines)
+    if "\n\n" not in body:  # one paragraph per line, so each clause (第一条, 3.2.1 …) is cited as itself
+        body = "\n\n".join(line for line in lines if line)
     item_id = str(meta.get("id") or stem)
-    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=title,
+    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=str(title or PurePath(filename).stem)[:200],
                    category=str(meta.get("category") or "")[:80], source=str(meta.get("source") or filename)[:200],
                    updated="", body=body.strip()[:LIMITS["body"]])
 
