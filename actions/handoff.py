@@ -8,7 +8,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import KefuAction, Services, latest_intent
-from kb.supervision import queue_message
+from kb.supervision import queue_message, wait_now
 
 
 def _last_question(tracker: Tracker) -> str:
@@ -32,21 +32,9 @@ def handoff_events(services: Services, dispatcher: CollectingDispatcher, tracker
         return [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
     ticket = services.desk.open_handoff(tracker.sender_id, reason, question, passages, in_hours=True)
     position = ticket.position or 1
-    dispatcher.utter_message(text=queue_message(position, quoted_wait(services, position)),
+    dispatcher.utter_message(text=queue_message(position, wait_now(services.desk.store, services.settings, position)),
                              json_message={"ticket": ticket.id, "state": "queued", "position": position})
     return [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
-
-
-def quoted_wait(services: Services, position: int) -> float:
-    """The expected wait in seconds, from the agents available now and the observed handle time
-    (kb.supervision: the figures the supervisor's staffing uses)."""
-    import datetime as dt
-
-    from kb.supervision import Supervision
-
-    settings = services.settings
-    return Supervision(services.desk.store, settings.timezone).quoted_wait(
-        position, dt.datetime.now(dt.timezone.utc), default_aht=settings.default_handle_seconds)
 
 
 def take_callback_message(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker):

@@ -147,12 +147,21 @@ class Supervision:
         return expected_wait(position, len(self.available_agents()), aht)
 
 
+def wait_now(store, settings, position: int) -> float:
+    """The wait quoted now to the customer at `position`: the agents available and the handle time
+    observed over the last four weeks (settings.default_handle_seconds before there is any)."""
+    return Supervision(store, settings.timezone).quoted_wait(position, dt.datetime.now(dt.timezone.utc),
+                                                             default_aht=settings.default_handle_seconds)
+
+
+def wait_phrase(wait_seconds: float) -> str:
+    """The expected wait as a customer reads it."""
+    if wait_seconds == float("inf"):
+        return "目前没有在线的人工客服，接入可能需要较长时间，您也可以稍后再来"
+    return f"预计等待约 {max(1, round(wait_seconds / 60))} 分钟"
+
+
 def queue_message(position: int, wait_seconds: float) -> str:
     """What a customer who has just joined the queue is told: their place and the expected wait."""
     place = "您是下一位" if position <= 1 else f"您前面还有 {position - 1} 位客户在等待"
-    if wait_seconds == float("inf"):
-        wait = "目前没有在线的人工客服，接入可能需要较长时间，您也可以稍后再来"
-    else:
-        minutes = max(1, round(wait_seconds / 60))
-        wait = f"预计等待约 {minutes} 分钟"
-    return f"正在为您转接人工客服，{place}，{wait}。人工客服接入前，您可以先把问题描述清楚。"
+    return f"正在为您转接人工客服，{place}，{wait_phrase(wait_seconds)}。人工客服接入前，您可以先把问题描述清楚。"

@@ -5,7 +5,7 @@ import re
 import time
 
 from kb.privacy import mask_personal_data
-from kb.supervision import queue_message
+from kb.supervision import queue_message, wait_now, wait_phrase
 from web.rasa_client import BotUnavailable, merge_replies
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -80,16 +80,8 @@ class ChatService:
                 "messages": self.conversations.messages(session, after=first["id"], include_customer=False)}
 
     def quoted_wait(self, position: int) -> float:
-        """The same expected wait the bot quotes (kb.supervision), for when the bot is down."""
-        import datetime as dt
-
-        from kb.supervision import Supervision
-
-        settings = self.settings
-        if settings is None:
-            return float("inf")
-        return Supervision(self.desk.store, settings.timezone).quoted_wait(
-            position, dt.datetime.now(dt.timezone.utc), default_aht=settings.default_handle_seconds)
+        """The same expected wait the bot quotes, for when the bot is down or the customer is waiting."""
+        return wait_now(self.desk.store, self.settings, position) if self.settings else float("inf")
 
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""
@@ -103,10 +95,8 @@ class ChatService:
     def _still_queued(self, session: str) -> dict:
         ticket = self.desk.active_ticket(session)
         position = (ticket.position if ticket else None) or 1
-        wait = self.quoted_wait(position)
-        when = "目前没有在线的人工客服，请耐心等待" if wait == float("inf") else f"预计等待约 {max(1, round(wait / 60))} 分钟"
         return self.conversations.add(session, "system",
-                                      f"{QUEUED_ACK}您排在第 {position} 位，{when}。")
+                                      f"{QUEUED_ACK}您排在第 {position} 位，{wait_phrase(self.quoted_wait(position))}。")
 
     def _bot_down(self, session: str, message: str, shown: str) -> dict:
         """The bot is unreachable: a human is still one tap away, and asking for one works."""
