@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, current_app, render_template, request
 
 from kb.desk import Desk
-from kb.metrics import local_days, overview
+from kb.metrics import overview
 from kb.supervision import UTILISATION_TARGET, Supervision
 from web.auth import current_user, role_required
 from web.chat import store
@@ -35,5 +35,4 @@ def view():
                "containment": overview(store(), 7 * weeks, settings.timezone),
                "utilisation": sup.utilisation(at - dt.timedelta(days=7), at), "target": UTILISATION_TARGET}
     return render_template("supervisor.html", user=current_user(), weeks=weeks, queue=queue, available=available,
-                           times=times, plan=plan, figures=figures, settings=settings,
-                           days=local_days(7 * weeks, settings.timezone))
+                           times=times, plan=plan, figures=figures, settings=settings)
