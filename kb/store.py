@@ -31,43 +31,27 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["index_state"].create({"name": str, "meta": str}, pk="name")
 
 
-def _v2(db: sqlite_utils.Database) -> None:
-    from kb.desk import migrate_v2
-    migrate_v2(db)
-
-
-def _v3(db: sqlite_utils.Database) -> None:
-    from kb.conversations import migrate_v3
-    migrate_v3(db)
-
-
-def _v4(db: sqlite_utils.Database) -> None:
-    from kb.accounts import migrate_v4
-    migrate_v4(db)
-
-
-def _v5(db: sqlite_utils.Database) -> None:
-    from kb.revisions import migrate_v5
-    migrate_v5(db)
-
-
-def _v6(db: sqlite_utils.Database) -> None:
-    from kb.desk import migrate_v6
-    migrate_v6(db)
-
-
-def _v7(db: sqlite_utils.Database) -> None:
-    from kb.accounts import migrate_v7
-    migrate_v7(db)
-
-
-def _v8(db: sqlite_utils.Database) -> None:
-    from kb.supervision import migrate_v8
-    migrate_v8(db)
+def _elsewhere(module: str, name: str) -> Callable[[sqlite_utils.Database], None]:
+    """A migration that lives beside the tables it makes, imported only when it runs (those modules
+    import this one)."""
+    def migrate(db: sqlite_utils.Database) -> None:
+        import importlib
+        getattr(importlib.import_module(module), name)(db)
+    migrate.__name__ = name
+    return migrate
 
 
 # Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _elsewhere("kb.desk", "migrate_v2"),          # gaps, handoffs, feedback
+    _elsewhere("kb.conversations", "migrate_v3"),  # web conversations and messages
+    _elsewhere("kb.accounts", "migrate_v4"),      # staff accounts
+    _elsewhere("kb.revisions", "migrate_v5"),     # knowledge-base revisions
+    _elsewhere("kb.desk", "migrate_v6"),          # agents' notes on tickets
+    _elsewhere("kb.accounts", "migrate_v7"),      # server-side staff sessions
+    _elsewhere("kb.supervision", "migrate_v8"),   # agents' available/away
+]
 
 
 class Store:
