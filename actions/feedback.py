@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import KefuAction, latest_intent
+from kb.model import HitRecord
 
 
 class ActionFeedback(KefuAction):
@@ -21,11 +22,12 @@ class ActionFeedback(KefuAction):
         helpful = latest_intent(tracker) == "feedback_helpful"
         ref = next(tracker.get_latest_entity_values("ref"), None) or tracker.get_slot("last_answer_ref") or ""
         question = tracker.get_slot("last_question") or ""
-        services.desk.record_feedback(tracker.sender_id, helpful, question, ref)
+        services.desk.gaps.record_feedback(tracker.sender_id, helpful, question, ref)
         if helpful:
             dispatcher.utter_message(response="utter_feedback_thanks")
             return []
-        services.desk.log_gap(tracker.sender_id, question or "(未记录问题)", "negative_feedback",
-                              [{"id": ref, "kind": ref.partition(":")[0]}] if ref else [])
+        kind, _, ident = ref.partition(":")
+        services.desk.gaps.log(tracker.sender_id, question or "(未记录问题)", "negative_feedback",
+                               [HitRecord(kind=kind, id=ident)] if ref else [])
         dispatcher.utter_message(response="utter_feedback_sorry")
         return [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]

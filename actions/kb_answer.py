@@ -1,30 +1,29 @@
 """Answering from the knowledge base: answer with a source, clarify, or abstain and log a gap."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_events, take_callback_message
-from actions.replies import answer_text, candidate_buttons, close_runners_up, is_short, source_of, wants_human
+from actions.replies import answer_text, candidate_buttons, close_runners_up, is_short
 from actions.services import KefuAction, Services, latest_intent
+from kb.desk.rules import handoff_reason, wants_human
+
+if TYPE_CHECKING:
+    from indexer.retriever import Hit
 
 ABSTAINS_BEFORE_HANDOFF = 2
 
 
-def _hit_dicts(hits) -> list[dict]:
-    return [{"kind": h.kind, "id": h.id, "article_id": h.article_id, "title": h.title, "section": h.section,
-             "clause": h.clause, "score": round(h.score, 5), "dense": round(h.dense, 4), "snippet": h.snippet}
-            for h in hits]
-
-
-def answer_with(hit, dispatcher: CollectingDispatcher, question: str, runners_up=()) -> list[dict[str, Any]]:
+def answer_with(hit: Hit, dispatcher: CollectingDispatcher, question: str,
+                runners_up: Sequence[Hit] = ()) -> list[dict[str, Any]]:
     """Send one hit as an answer (with close candidates as buttons) and reset the abstain count."""
     buttons = candidate_buttons(runners_up)
     dispatcher.utter_message(text=answer_text(hit), buttons=buttons or None,
-                             json_message={"sources": [source_of(hit)], "answer_ref": hit.ref})
+                             json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref})
     return [SlotSet("last_answer_ref", hit.ref), SlotSet("last_question", question),
             SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
 
@@ -35,10 +34,11 @@ def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Track
     from indexer.retriever import QueryError
 
     text = tracker.latest_message.get("text") or ""
+    intent = latest_intent(tracker)
     if tracker.get_slot("handoff_reason") == "callback":
         return take_callback_message(services, dispatcher, tracker)
-    if wants_human(text):
-        return handoff_events(services, dispatcher, tracker, "asked")
+    if wants_human(text, intent):
+        return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
         dispatcher.utter_message(response="utter_service_down")
         return []
@@ -53,10 +53,10 @@ def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Track
         return [SlotSet("last_question", text)]
     if result.decision.answer and hits:
         return answer_with(hits[0], dispatcher, text, close_runners_up(hits))
-    services.desk.log_gap(tracker.sender_id, text, gap_reason, _hit_dicts(hits))
+    services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
     if count >= ABSTAINS_BEFORE_HANDOFF:
-        dispatcher.utter_message(text="抱歉，这个问题我连续没能回答上来，正在为您转人工客服。")
+        dispatcher.utter_message(response="utter_handoff_after_abstains")
         return [SlotSet("abstain_count", 0.0), SlotSet("last_question", text),
                 *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text)]
     dispatcher.utter_message(response="utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer")

@@ -1,24 +1,28 @@
-"""Shaping retrieval results into chat messages: plain functions, no Rasa."""
+"""Shaping retrieval results into chat messages: plain functions, no Rasa.
+
+An answer's bubble is composed here, not in a domain response: it is retrieved text, and Rasa's
+response interpolator gives the customer the raw template whenever a filled-in text contains "0["
+(rasa/core/nlg/interpolator.py), which knowledge-base text can. Everything else the bot says is a
+response in bot/domain.yml.
+"""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Sequence
 
-HUMAN_WORDS = re.compile(r"转人工|人工客服|人工服务|找人工|要人工|真人|human|agent", re.I)
+if TYPE_CHECKING:
+    from indexer.retriever import Hit
+
 MAX_BUBBLE = 160
 
 
-def wants_human(text: str) -> bool:
-    """Whether a message asks for a person, whatever intent NLU gave it."""
-    return bool(HUMAN_WORDS.search(text or ""))
-
-
-def source_line(hit) -> str:
+def source_line(hit: Hit) -> str:
     """'《title》section · clause' for citing a hit."""
     parts = [f"《{hit.title}》"] + [x for x in (hit.section, hit.clause) if x]
     return " ".join(parts[:2]) + (f" · {parts[2]}" if len(parts) > 2 else "")
 
 
-def answer_text(hit) -> str:
+def answer_text(hit: Hit) -> str:
     """A chat-bubble answer: the curated answer or the best-matching sentences, then the source."""
     body = hit.text if hit.kind == "faq" else hit.snippet or hit.text
     body = re.sub(r"\s*\n\s*", "\n", body.strip())
@@ -28,13 +32,7 @@ def answer_text(hit) -> str:
     return f"{body}\n来源：{source_line(hit)}"
 
 
-def source_of(hit) -> dict:
-    """The structured source the web widget shows under an answer."""
-    return {"ref": hit.ref, "article_id": hit.article_id, "title": hit.title, "section": hit.section,
-            "clause": hit.clause, "snippet": hit.snippet}
-
-
-def candidate_button(hit) -> dict:
+def candidate_button(hit: Hit) -> dict[str, str]:
     """A button that shows one candidate hit: the stored question, or where the passage is and how it starts."""
     if hit.kind == "faq" and hit.question:
         label = hit.question
@@ -45,7 +43,7 @@ def candidate_button(hit) -> dict:
     return {"title": label[:40], "payload": f'/choose_candidate{{"ref":"{hit.ref}"}}'}
 
 
-def candidate_buttons(hits) -> list[dict]:
+def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
     """Buttons for candidate hits, one per distinct label."""
     buttons = {}
     for hit in hits:
@@ -54,7 +52,7 @@ def candidate_buttons(hits) -> list[dict]:
     return list(buttons.values())
 
 
-def close_runners_up(hits, ratio: float = 0.9, most: int = 2) -> list:
+def close_runners_up(hits: Sequence[Hit], ratio: float = 0.9, most: int = 2) -> list[Hit]:
     """Hits after the first whose fused score is within ratio of it (a close decision)."""
     if len(hits) < 2 or hits[0].score <= 0:
         return []

@@ -1,45 +1,40 @@
-"""What the actions need (settings, retriever, desk), built on first use, once per action server."""
+"""What the actions need (settings, the store, the desk, the retriever), built on first use, once per
+action server; injected in tests."""
 from __future__ import annotations
 
 import abc
-import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
+
+if TYPE_CHECKING:  # the retriever pulls in FAISS and the models: never at import time (actions/ is imported at start)
+    from indexer.encoder import Encoder
+    from indexer.retriever import Retriever
+    from indexer.settings import Settings
+    from kb.desk.service import Desk
+    from kb.store import Store
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """The retriever and the desk the actions work with; injected in tests.
+    """The settings, store, desk and retriever the actions work with.
 
     retriever is None while the saved index cannot be loaded (problem says why): the bot then says
     it cannot answer right now and still hands over to a human, which needs only the desk.
     """
 
-    settings: object
-    retriever: object | None
-    desk: object
-    encoders: list = field(default_factory=list)
+    settings: Settings
+    store: Store
+    desk: Desk
+    retriever: Retriever | None = None
+    encoders: list[Encoder] = field(default_factory=list)
     problem: str = ""
     failed_stamp: str | None = None
-
-    def in_service_hours(self, when: dt.datetime | None = None) -> bool:
-        """Whether human agents are on duty now (service_hours in the configured time zone)."""
-        return in_hours(self.settings.service_hours, self.settings.timezone, when)
-
-
-def in_hours(hours: str, timezone: str, when: dt.datetime | None = None) -> bool:
-    """Whether a moment falls inside 'HH:MM-HH:MM' local time (an end of 24:00 means midnight)."""
-    local = (when or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(timezone))
-    start, end = hours.split("-")
-    minutes = local.hour * 60 + local.minute
-    to_min = lambda s: int(s[:2]) * 60 + int(s[3:])
-    return to_min(start) <= minutes < to_min(end)
 
 
 _lock = threading.Lock()
@@ -57,36 +52,37 @@ def get_services() -> Services:
         if _services is None:
             from indexer.encoder import Encoder
             from indexer.settings import load_settings
-            from kb.desk import Desk
+            from kb.database import Database
+            from kb.desk.service import Desk
             from kb.store import Store
 
             settings = load_settings()
-            _services = Services(settings, None, Desk(Store.open(settings.db_path)),
-                                 Encoder.all_from_settings(settings))
-            _load_retriever(_services)
+            db = Database.open(settings.db_path)
+            _services = Services(settings, Store(db), Desk(db, settings.desk_policy),
+                                 encoders=Encoder.all_from_settings(settings))
+            load_retriever(_services)
         else:
-            stamp = _services.desk.store.index_stamp()
+            stamp = _services.store.index_stamp()
             loaded = _services.retriever.stamp if _services.retriever is not None else None
             if stamp != loaded and stamp != _services.failed_stamp:
-                _load_retriever(_services)
+                load_retriever(_services)
         return _services
 
 
-def _load_retriever(services: Services) -> None:
+def load_retriever(services: Services) -> None:
     """(Re)load the retriever from the saved index; on failure keep the one serving, and say why once."""
+    from indexer.build import repair_index
     from indexer.retriever import IndexStaleError, Retriever
     from indexer.vector_index import IndexError_
 
-    from indexer.build import repair_index
-
-    stamp = services.desk.store.index_stamp()
+    stamp = services.store.index_stamp()
     try:
         try:
-            services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
+            services.retriever = Retriever.load(services.store, services.encoders, services.settings)
         except IndexStaleError as exc:  # a build or edit died between its database commit and its index save
             log.warning("kefu: %s; rebuilding it from the database", exc)
-            repair_index(services.desk.store, services.encoders, services.settings)
-            services.retriever = Retriever.load(services.desk.store, services.encoders, services.settings)
+            repair_index(services.store, services.encoders, services.settings)
+            services.retriever = Retriever.load(services.store, services.encoders, services.settings)
         services.problem, services.failed_stamp = "", None
     except (IndexError_, IndexStaleError) as exc:
         services.problem, services.failed_stamp = str(exc), stamp
@@ -96,7 +92,7 @@ def _load_retriever(services: Services) -> None:
             log.error("kefu: the new index did not load, the previous one keeps serving: %s", exc)
 
 
-def latest_intent(tracker) -> str | None:
+def latest_intent(tracker: Tracker) -> str | None:
     """The intent NLU (or a button's payload) gave the latest user message."""
     return (tracker.latest_message.get("intent") or {}).get("name")
 
@@ -109,7 +105,7 @@ class KefuAction(Action, abc.ABC):
 
     @property
     def services(self) -> Services:
-        """The retriever and desk this action works with."""
+        """The settings, store, desk and retriever this action works with."""
         return self._services or get_services()
 
     @abc.abstractmethod

@@ -22,6 +22,7 @@ from indexer.evaluate import load_questions
 from indexer.retriever import Retriever
 from indexer.settings import load_settings
 from kb.loader import load_knowledge_base
+from kb.database import Database
 from kb.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     encoders = Encoder.all_from_settings(settings)
-    retriever = Retriever.load(Store.open(settings.db_path), encoders, settings)
+    retriever = Retriever.load(Store(Database.open(settings.db_path)), encoders, settings)
     questions = [q.q for q in load_questions(args.questions)]
     retriever.search("预热")
     times = []

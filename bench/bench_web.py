@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_bot(ROOT / "var", Path(tmp)) as bot, \
-            running_web(ROOT / "var", bot.rasa_url, Path(tmp)) as web:
+            running_web(ROOT / "var", bot.rasa_port, Path(tmp)) as web:
         post(f"{web}/api/chat", {"session": "warm", "text": QUESTIONS[0]})
         direct, through = [], []
         for _ in range(args.rounds):

@@ -127,17 +127,18 @@ def check_data(system: System, data: Path, kb: Path, customers: Customers, curat
     """Nothing the system accepted is lost."""
     from indexer.build import check_index
     from indexer.settings import load_settings
-    from kb.conversations import Conversations
-    from kb.desk import Desk
+    from kb.database import Database
+    from kb.desk.conversations import Conversations
+    from kb.desk.tickets import Tickets
     from kb.store import Store
 
-    store = Store.open(data / "kefu.db")
-    conversations, desk = Conversations(store), Desk(store)
+    db = Database.open(data / "kefu.db")
+    store, conversations = Store(db), Conversations(db)
     accepted = [r for r in customers.records if r["outcome"] in ("answered", "degraded", "silent")]
     missing = [r for r in accepted if r["text"] not in
                {m["text"] for m in conversations.messages(r["session"]) if m["from"] == "customer"}]
     queued = {r["session"] for r in accepted if r.get("state") == "queued"}
-    tickets = {t["conversation_id"] for t in desk.handoffs(None, limit=100000)}
+    tickets = {t.conversation_id for t in Tickets(db).recent(None, limit=100000)}
     settings = load_settings(environ={"KEFU_DATA_DIR": str(data), "KEFU_KB_DIR": str(kb)})
     faqs = {e.id for e in store.faqs()}
     edits_missing = [e["id"] for e in curator.saved if e["id"] not in faqs or not (kb / "faq" / f"{e['id']}.yml").is_file()]
@@ -194,9 +195,9 @@ def main() -> None:
         data, kb = work / "var", work / "kb"
         shutil.copytree(ROOT / "var", data)
         shutil.copytree(ROOT / "kb", kb)
-        from kb.accounts import Accounts
-        from kb.store import Store
-        Accounts(Store.open(data / "kefu.db")).add("drill-curator", "drill-pass-1", "curator")
+        from kb.database import Database
+        from kb.desk.accounts import Accounts
+        Accounts(Database.open(data / "kefu.db")).add("drill-curator", "drill-pass-1", "curator")
         system = System(data, work, kb, extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0"})
         try:
             system.start("actions", "rasa", "web")

@@ -8,15 +8,23 @@ leg with its own pair of indexes (passages, Q&A phrasings), saved atomically.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
-from indexer.chunker import chunk_article, passage_context
+import numpy as np
+
+from indexer.chunker import chunk_article
+from indexer.encoder import Encoder
+from indexer.settings import Settings
 from indexer.vector_index import IndexError_, VectorIndex
 from kb.model import Article, FaqEntry, content_hash
+from kb.store import Store
+
+Progress = Callable[[int], Any]
 
 
 def phrasing_id(entry_id: str, phrasing: str) -> int:
@@ -32,9 +40,9 @@ def index_paths(index_dir: Path, model: str) -> tuple[Path, Path]:
 
 @dataclass
 class DenseLeg:
-    """One model with its passage index and Q&A-phrasing index."""
+    """One model with its passage index and Q&A-phrasing index (None until built)."""
 
-    encoder: object
+    encoder: Encoder
     passages: VectorIndex | None
     faq: VectorIndex | None
 
@@ -67,7 +75,7 @@ class BuildReport:
 class Indexer:
     """Applies knowledge-base changes to the store and every dense leg's indexes."""
 
-    def __init__(self, store, encoders: list, settings, progress: Callable[[int], None] | None = None):
+    def __init__(self, store: Store, encoders: list[Encoder], settings: Settings, progress: Progress | None = None):
         self.store, self.settings, self.progress = store, settings, progress
         self.report = BuildReport()
         self.legs = [DenseLeg(e, *self._load(e.model_name)) for e in encoders]
@@ -85,7 +93,7 @@ class Indexer:
         s = self.settings
         return VectorIndex.for_size(dim, count, s.index_kind, s.ann_threshold, s.ivf_nprobe, model=model)
 
-    def _encode(self, leg: DenseLeg, texts: list[str], kind: str, progress=None):
+    def _encode(self, leg: DenseLeg, texts: list[str], kind: str, progress: Progress | None = None) -> np.ndarray:
         before = leg.encoder.encoded
         vectors = leg.encoder.encode_cached(texts, kind, self.store, progress)
         self.report.encoded += leg.encoder.encoded - before
@@ -106,7 +114,7 @@ class Indexer:
                 leg.passages.remove(list(old - set(new_ids)))
                 if passages:
                     leg.passages.add(new_ids, vectors)
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.put_article(article)
             self.store.replace_passages(article.id, passages)
 
@@ -116,13 +124,13 @@ class Indexer:
         for leg in self.legs:
             if leg.passages is not None:
                 leg.passages.remove(ids)
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.delete_article(article_id)
 
     # Q&A entries ---------------------------------------------------------------
 
     def _stored_phrasing_ids(self, entry_id: str) -> set[int]:
-        stored = next((e for e in self.store.faqs() if e.id == entry_id), None)
+        stored = self.store.faq(entry_id)
         return {phrasing_id(stored.id, q) for q in stored.phrasings} if stored else set()
 
     def put_faq(self, entry: FaqEntry) -> None:
@@ -135,7 +143,7 @@ class Indexer:
                 leg.faq = VectorIndex(vectors.shape[1], "flat", model=leg.model)
             leg.faq.remove(list(old - set(ids)))
             leg.faq.add(ids, vectors)
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.put_faq(entry)
 
     def delete_faq(self, entry_id: str) -> None:
@@ -144,15 +152,29 @@ class Indexer:
         for leg in self.legs:
             if leg.faq is not None:
                 leg.faq.remove(old)
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.delete_faq(entry_id)
+
+    def put(self, item: Article | FaqEntry) -> None:
+        """Store and index an article or a Q&A entry."""
+        if isinstance(item, Article):
+            self.put_article(item)
+        else:
+            self.put_faq(item)
+
+    def delete(self, kind: str, item_id: str) -> None:
+        """Remove an article ('article') or a Q&A entry ('faq') and its vectors."""
+        if kind == "article":
+            self.delete_article(item_id)
+        else:
+            self.delete_faq(item_id)
 
     # Whole knowledge base ---------------------------------------------------------
 
     def _rebuild_stale(self) -> bool:
         """Rebuild, from cached vectors, any index that is missing, stale or the wrong kind."""
-        rows = self.store.passages()
-        ids = [r["id"] for r in rows]
+        passages = self.store.passages()
+        ids = [p.id for p in passages]
         want = self.settings.index_kind
         if want == "auto":
             want = "ivf" if len(ids) >= self.settings.ann_threshold else "flat"
@@ -162,8 +184,7 @@ class Indexer:
         for leg in self.legs:
             p = leg.passages
             if p is None or len(p) != len(ids) or p.kind != want or not all(i in p for i in ids):
-                contexts = [passage_context(r["title"], r["section"], r["text"]) for r in rows]
-                vectors = self._encode(leg, contexts, "passage", self.progress)
+                vectors = self._encode(leg, [p.context for p in passages], "passage", self.progress)
                 leg.passages = self._fresh(leg.model, len(ids), vectors.shape[1] if ids else 1)
                 if ids:
                     leg.passages.add(ids, vectors)
@@ -232,11 +253,11 @@ class Indexer:
                     self.store.set_index_state(path.name, index.meta)
 
 
-def check_index(store, settings) -> list[str]:
+def check_index(store: Store, settings: Settings) -> list[str]:
     """Problems that would stop the saved indexes from serving (empty when they are fine): a missing,
     unreadable or other-model file, or one that does not match the database. Loads no model."""
     problems = []
-    passage_ids = {r["id"] for r in store.passages()}
+    passage_ids = {p.id for p in store.passages()}
     phrasing_ids = {phrasing_id(e.id, q) for e in store.faqs() for q in e.phrasings}
     if not passage_ids:
         return ["the database holds no passages: run 'kefu index build'"]
@@ -256,10 +277,8 @@ def check_index(store, settings) -> list[str]:
 
 
 @contextlib.contextmanager
-def index_lock(index_dir: Path):
+def index_lock(index_dir: Path) -> Iterator[None]:
     """One writer of the index files at a time across processes (web app, action server, kefu)."""
-    import fcntl
-
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -269,7 +288,7 @@ def index_lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def repair_index(store, encoders: list, settings) -> bool:
+def repair_index(store: Store, encoders: list[Encoder], settings: Settings) -> bool:
     """Rebuild any index that is missing, unreadable, another model's or out of step with the database,
     from the database and the embedding cache (kb/ is not read); True if anything was rebuilt.
     A build or an edit killed between its database commit and its index save leaves exactly this."""

@@ -12,52 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.model import Article, content_hash
+from kb.model import Article, Passage
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # Clause numbers agents cite: "3.2.1", "第十六条", "8.2", "一、" style items are left to headings.
 CLAUSE = re.compile(r"^\s*(第[一二三四五六七八九十百零〇\d]+条|\d+(?:\.\d+)+)(?=\s|[^\d.]|$)")
 SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
 SOFT_BREAK = re.compile(r"[，,、：:]")
-
-
-def passage_context(title: str, section: str, text: str) -> str:
-    """What the encoder sees of a passage: article title, heading, then the text."""
-    head = f"{title} · {section}" if section else title
-    return f"{head}\n{text}"
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrievable piece of an article."""
-
-    article_id: str
-    ordinal: int
-    section: str
-    clauses: tuple[str, ...]
-    start: int
-    end: int
-    text: str
-    title: str
-
-    @property
-    def context(self) -> str:
-        """What the encoder sees: article title, heading, then the text."""
-        return passage_context(self.title, self.section, self.text)
-
-    @property
-    def clause(self) -> str | None:
-        """The clause number, or a range when the passage covers several."""
-        if not self.clauses:
-            return None
-        if len(self.clauses) == 1:
-            return self.clauses[0]
-        return f"{self.clauses[0]}–{self.clauses[-1]}"
-
-    @property
-    def id(self) -> int:
-        """A stable 63-bit id derived from the article and the passage's content."""
-        return int(content_hash(self.article_id, self.section, self.text)[:16], 16) >> 1
 
 
 def clause_at(text: str, position: int) -> str | None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from indexer.build import Indexer
 from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, write_item
 from kb.model import Article, FaqEntry, content_hash
 from kb.revisions import Revisions
+from kb.store import Store
 
 ORIGINAL_AUTHOR = "kb/ 文件"
 
@@ -51,9 +54,17 @@ def version_of(text: str | None) -> str:
 class KnowledgeEditor:
     """Changes to kb/ files, applied to the store, the indexes and the revision history together."""
 
-    def __init__(self, store, indexer, kb_dir: Path):
-        self.store, self.indexer, self.kb_dir = store, indexer, Path(kb_dir)
-        self.revisions = Revisions(store)
+    def __init__(self, store: Store, indexer: Indexer | None, kb_dir: Path):
+        """indexer None: a read-only editor (current_text, item) that loads no model."""
+        self.store, self._indexer, self.kb_dir = store, indexer, Path(kb_dir)
+        self.revisions = Revisions(store.db)
+
+    @property
+    def indexer(self) -> Indexer:
+        """The indexer changes go through (a read-only editor has none)."""
+        if self._indexer is None:
+            raise RuntimeError("this editor is read-only: it was made without an indexer")
+        return self._indexer
 
     def current_text(self, kind: str, item_id: str) -> str | None:
         """The item's file text, or None if there is no such item."""
@@ -90,8 +101,7 @@ class KnowledgeEditor:
         self._keep_original(kind, item_id, current)
         encoded_before = self.indexer.report.encoded
         write_item(self.kb_dir, kind, item_id, text)
-        self._index(kind, item_id, current, lambda: (self.indexer.put_article if kind == "article"
-                                                     else self.indexer.put_faq)(item))
+        self._index(kind, item_id, current, lambda: self.indexer.put(item))
         action = action or ("create" if current is None else "update")
         revision = self.revisions.record(kind, item_id, action, text, author, note)
         return EditResult(kind, item_id, action, revision, self.indexer.report.encoded - encoded_before,
@@ -111,8 +121,7 @@ class KnowledgeEditor:
                 raise KnowledgeBaseError(item_id, "Q&A entries rest on this article: " + ", ".join(users[:10]))
         self._keep_original(kind, item_id, current)
         item_path(self.kb_dir, kind, item_id).unlink()
-        self._index(kind, item_id, current, lambda: (self.indexer.delete_article if kind == "article"
-                                                     else self.indexer.delete_faq)(item_id))
+        self._index(kind, item_id, current, lambda: self.indexer.delete(kind, item_id))
         revision = self.revisions.record(kind, item_id, "delete", current, author, note)
         return EditResult(kind, item_id, "delete", revision, 0, round(time.perf_counter() - started, 3))
 
@@ -129,7 +138,7 @@ class KnowledgeEditor:
         if current is not None and not self.revisions.has_history(kind, item_id):
             self.revisions.record(kind, item_id, "initial", current, ORIGINAL_AUTHOR)
 
-    def _index(self, kind: str, item_id: str, previous: str | None, change) -> None:
+    def _index(self, kind: str, item_id: str, previous: str | None, change: Callable[[], None]) -> None:
         """Apply a change to the indexes and save them; if that fails, put the file back as it was."""
         try:
             change()

@@ -11,17 +11,22 @@ import re
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from indexer.build import DenseLeg, index_paths, phrasing_id
-from indexer.chunker import clause_at, passage_context
+from indexer.chunker import clause_at
 from indexer.decision import Calibration, Decision, features_for
+from indexer.encoder import Encoder
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
+from indexer.settings import Settings
 from indexer.snippets import Snippet, make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb.loader import user_dictionary
+from kb.model import FaqEntry, HitRecord, Passage
+from kb.store import Store
 
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 50
@@ -74,7 +79,18 @@ class Hit:
     @property
     def snippet_marked(self) -> str:
         """The snippet with matched words in 【】."""
-        return Snippet(self.snippet, tuple(map(tuple, self.highlights))).marked()
+        return Snippet(self.snippet, tuple((a, b) for a, b in self.highlights)).marked()
+
+    def record(self) -> HitRecord:
+        """What is kept and shown of this hit outside the retriever (on gaps, tickets, under answers)."""
+        return HitRecord(kind=self.kind, id=self.id, article_id=self.article_id, title=self.title,
+                         section=self.section, clause=self.clause, score=round(self.score, 5),
+                         dense=round(self.dense, 4), snippet=self.snippet)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole hit, JSON-ready, for staff's retrieval tools (kefu search --json, the agent's lookup):
+        every field, plus its ref and the snippet with matched words in 【】."""
+        return {**asdict(self), "ref": self.ref, "snippet_marked": self.snippet_marked}
 
 
 @dataclass
@@ -90,39 +106,60 @@ class SearchResult:
     def to_dict(self) -> dict:
         """JSON-ready form."""
         return {"query": self.query, "decision": asdict(self.decision), "ms": round(self.ms, 2),
-                "hits": [{**asdict(h), "snippet_marked": h.snippet_marked} for h in self.hits]}
+                "hits": [h.to_dict() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    """How the retriever ranks (the settings of the same names; see ``kefu settings``).
+
+    weights / english_weights: each dense leg's fusion weight for Chinese / other questions (None: 1 each);
+    fusion: 'rrf', 'dense' or 'bm25'; rrf_k: the RRF constant; lexical_weight / faq_lexical_weight: the
+    BM25 rankings' weights; top_k: hits returned; faq_match_cosine: a stored question this close is ranked
+    first."""
+
+    weights: list[float] | None = None
+    english_weights: list[float] | None = None
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    lexical_weight: float = 1.0
+    faq_lexical_weight: float = 1.0
+    top_k: int = 5
+    faq_match_cosine: float = 0.97
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RetrieverConfig":
+        """The configuration in force."""
+        return cls(settings.weights, settings.english_weights, settings.fusion, settings.rrf_k,
+                   settings.lexical_weight, settings.faq_lexical_weight, settings.top_k, settings.faq_match_cosine)
 
 
 class Retriever:
     """Searches the knowledge base; built once per process and shared."""
 
-    def __init__(self, legs: list[DenseLeg], passages: list[dict], faqs: list, tokenizer: Tokenizer,
-                 calibration: Calibration, weights: list[float] | None = None,
-                 english_weights: list[float] | None = None, fusion: str = "rrf",
-                 rrf_k: int = 60, lexical_weight: float = 1.0, faq_lexical_weight: float = 1.0, top_k: int = 5,
-                 faq_match_cosine: float = 0.97):
+    def __init__(self, legs: list[DenseLeg], passages: list[Passage], faqs: list[FaqEntry], tokenizer: Tokenizer,
+                 calibration: Calibration, config: RetrieverConfig | None = None):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
         set_search_threads(1)  # one query at a time: more threads only wait on each other
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
-        self.weights = weights or [1.0] * len(legs)
-        self.english_weights = english_weights or self.weights
-        self.fusion, self.rrf_k, self.top_k = fusion, rrf_k, top_k
-        self.lexical_weight, self.faq_lexical_weight = lexical_weight, faq_lexical_weight
+        self.config = config = config or RetrieverConfig()
+        self.weights = config.weights or [1.0] * len(legs)
+        self.english_weights = config.english_weights or self.weights
         self.stamp = ""  # the store's index stamp at load (see Retriever.load)
-        self.faq_match_cosine = faq_match_cosine
-        self.passages = {p["id"]: p for p in passages}
+        self.passages = {p.id: p for p in passages}
         self.faqs = {e.id: e for e in faqs}
         self.phrasing_owner = {phrasing_id(e.id, q): e.id for e in faqs for q in e.phrasings}
         self.quotes = {e.id: _quote_for(e, passages) for e in faqs}
-        self.passage_lexical = LexicalIndex(tokenizer).build(
-            list(self.passages), [passage_context(p["title"], p["section"], p["text"]) for p in passages])
+        self.passage_lexical = LexicalIndex(tokenizer).build(list(self.passages), [p.context for p in passages])
         self.faq_lexical = LexicalIndex(tokenizer).build(
             list(self.phrasing_owner), [q for e in faqs for q in e.phrasings])
 
     @classmethod
-    def load(cls, store, encoders: list, settings, calibration: Calibration | None = None) -> "Retriever":
-        """Load the saved indexes and the store's passages; refuse a stale or mismatched index."""
+    def load(cls, store: Store, encoders: list[Encoder], settings: Settings,
+             calibration: Calibration | None = None) -> "Retriever":
+        """Load the saved indexes and the store's passages; refuse a stale or mismatched index
+        (IndexStaleError) or an unreadable or other-model one (indexer.vector_index.IndexError_)."""
         passages, faqs = store.passages(), store.faqs()
         n_phrasings = sum(len(e.phrasings) for e in faqs)
         legs = []
@@ -130,7 +167,7 @@ class Retriever:
             p_path, f_path = index_paths(settings.index_dir, encoder.model_name)
             p_index = VectorIndex.load(p_path, model=encoder.model_name)
             p_index.nprobe = settings.ivf_nprobe
-            if len(p_index) != len(passages) or any(p["id"] not in p_index for p in passages):
+            if len(p_index) != len(passages) or any(p.id not in p_index for p in passages):
                 raise IndexStaleError(f"the index {p_path} does not match the database ({len(p_index)} vectors, "
                                       f"{len(passages)} passages): run 'kefu index build'")
             f_index = VectorIndex.load(f_path, model=encoder.model_name) if faqs else None
@@ -140,8 +177,7 @@ class Retriever:
         model_key = ",".join(e.model_name for e in encoders)
         calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
         retriever = cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
-                   settings.weights, settings.english_weights, settings.fusion, settings.rrf_k, settings.lexical_weight,
-                   settings.faq_lexical_weight, settings.top_k, settings.faq_match_cosine)
+                        RetrieverConfig.from_settings(settings))
         retriever.stamp = store.index_stamp()
         return retriever
 
@@ -149,13 +185,16 @@ class Retriever:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
         started = time.perf_counter()
         query = clean_query(query)
-        k = k or self.top_k
+        config = self.config
+        k = k or config.top_k
         tokens = self.tokenizer.tokens(query)
         # Lexical matching only helps where the question shares the documents' language.
         chinese = cjk_share(query) >= 0.5
-        dense_w = 0.0 if self.fusion == "bm25" else 1.0
-        lex_w = 1.0 if self.fusion == "bm25" else 0.0 if self.fusion == "dense" or not chinese else self.lexical_weight
-        faq_lex_w = 0.0 if self.fusion == "dense" or not chinese else (1.0 if self.fusion == "bm25" else self.faq_lexical_weight)
+        dense_w = 0.0 if config.fusion == "bm25" else 1.0
+        lex_w = (1.0 if config.fusion == "bm25" else 0.0 if config.fusion == "dense" or not chinese
+                 else config.lexical_weight)
+        faq_lex_w = (0.0 if config.fusion == "dense" or not chinese
+                     else 1.0 if config.fusion == "bm25" else config.faq_lexical_weight)
 
         # Where words cannot match (English against Chinese text), the cross-lingual encoder ranks too.
         weights = self.weights if chinese else self.english_weights
@@ -175,10 +214,10 @@ class Retriever:
         f_lex = self.faq_lexical.top(tokens, CANDIDATES)
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]),
                      (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
-        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)
+        fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
         best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
-        if best_faq and best_faq[1] >= self.faq_match_cosine and self.fusion != "bm25":
+        if best_faq and best_faq[1] >= config.faq_match_cosine and config.fusion != "bm25":
             fused.sort(key=lambda item: item[0] != best_faq[0])
 
         hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
@@ -211,12 +250,10 @@ class Retriever:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            snip = make_snippet(p["text"], tokens)
+            snip = make_snippet(p.text, tokens)
             # Cite the clause the snippet comes from; else the passage's range of clauses.
-            clause = clause_at(p["text"], p["text"].find(snip.text[:20])) or (
-                p["clauses"][0] if len(p["clauses"]) == 1 else
-                f"{p['clauses'][0]}–{p['clauses'][-1]}" if p["clauses"] else None)
-            return Hit("passage", str(ident), p["article_id"], p["title"], p["section"], clause, p["text"],
+            clause = clause_at(p.text, p.text.find(snip.text[:20])) or p.clause
+            return Hit("passage", str(ident), p.article_id, p.title, p.section, clause, p.text,
                        snip.text, list(snip.highlights), score, dense, lexical)
         e = self.faqs[ident]
         quote = self.quotes.get(e.id)
@@ -235,15 +272,15 @@ def _dense(qvec: np.ndarray, index: VectorIndex | None) -> tuple[np.ndarray, np.
     return scores[0][keep], ids[0][keep]
 
 
-def _quote_for(entry, passages: list[dict]) -> tuple[str, str] | None:
+def _quote_for(entry: FaqEntry, passages: list[Passage]) -> tuple[str, str] | None:
     """(article title, the paragraph a Q&A entry's answer rests on), found by clause or section."""
-    candidates = [p for p in passages if p["article_id"] == entry.article]
+    candidates = [p for p in passages if p.article_id == entry.article]
     if not candidates:
         return None
-    title = candidates[0]["title"]
+    title = candidates[0].title
     if entry.section:
-        candidates = [p for p in candidates if p["section"] == entry.section] or candidates
-    paragraphs = [para.strip() for p in candidates for para in re.split(r"\n\s*\n", p["text"]) if para.strip()]
+        candidates = [p for p in candidates if p.section == entry.section] or candidates
+    paragraphs = [para.strip() for p in candidates for para in re.split(r"\n\s*\n", p.text) if para.strip()]
     if entry.clause:
         exact = [para for para in paragraphs if para.startswith(entry.clause)]
         if exact:
@@ -252,12 +289,9 @@ def _quote_for(entry, passages: list[dict]) -> tuple[str, str] | None:
     return title, max(paragraphs, key=lambda para: len(answer & set(para)) / (1 + len(set(para)) ** 0.5))
 
 
-def question_pool_retriever(encoders: list, questions: list[str], store, tokenizer: Tokenizer,
-                            calibration: Calibration, weights: list[float], fusion: str = "rrf", rrf_k: int = 60,
-                            faq_lexical_weight: float = 1.0) -> Retriever:
+def question_pool_retriever(encoders: list[Encoder], questions: list[str], store: Store, tokenizer: Tokenizer,
+                            calibration: Calibration, config: RetrieverConfig) -> Retriever:
     """A retriever over bare questions (a FAQ pool), through the same Q&A path as curated entries."""
-    from kb.model import FaqEntry
-
     entries = [FaqEntry(id=f"q{i}", question=q, answer=q, article="pool") for i, q in enumerate(questions)]
     legs = []
     for encoder in encoders:
@@ -265,5 +299,4 @@ def question_pool_retriever(encoders: list, questions: list[str], store, tokeniz
         faq_index = VectorIndex(vectors.shape[1], "flat", model=encoder.model_name)
         faq_index.add([phrasing_id(e.id, e.question) for e in entries], vectors)
         legs.append(DenseLeg(encoder, VectorIndex(vectors.shape[1], "flat"), faq_index))
-    return Retriever(legs, [], entries, tokenizer, calibration, weights, None, fusion, rrf_k,
-                     faq_lexical_weight=faq_lexical_weight)
+    return Retriever(legs, [], entries, tokenizer, calibration, config)

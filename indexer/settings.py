@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from kb.desk.rules import DeskPolicy
 
 
 class SettingsError(ValueError):
@@ -59,8 +62,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("service_hours", "08:00-22:00", "When human agents take chats (HH:MM-HH:MM, local time); "
             "outside them a handoff takes a message for a callback."),
     Setting("timezone", "Asia/Shanghai", "Time zone of service_hours."),
-    Setting("rasa_url", "http://localhost:5005", "Where the web app reaches the Rasa server."),
-    Setting("actions_url", "http://localhost:5055", "Where the web app checks the action server's health."),
+    Setting("rasa_host", "localhost", "Host (name or address) where the web app reaches the Rasa server."),
+    Setting("rasa_port", 5005, "Port of the Rasa server (REST channel and HTTP API): scripts/run-servers starts "
+            "it there and the web app calls it there."),
+    Setting("actions_host", "localhost", "Host (name or address) where Rasa reaches the action server "
+            "(bot/endpoints.yml) and the web app checks its health."),
+    Setting("actions_port", 5055, "Port of the action server: scripts/run-servers starts it there, Rasa calls it "
+            "there (bot/endpoints.yml) and the web app checks its health there."),
     Setting("web_port", 8000, "Port of the web app."),
     Setting("web_host", "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."),
     Setting("web_threads", 16, "Waitress worker threads of the web app; most of a chat request is spent "
@@ -108,8 +116,10 @@ class Settings:
     top_k: int
     service_hours: str
     timezone: str
-    rasa_url: str
-    actions_url: str
+    rasa_host: str
+    rasa_port: int
+    actions_host: str
+    actions_port: int
     web_port: int
     web_host: str
     web_threads: int
@@ -120,6 +130,26 @@ class Settings:
     staffing_max_occupancy: float
     default_handle_seconds: float
     retention_days: int
+
+    @property
+    def rasa_url(self) -> str:
+        """Where the web app reaches the Rasa server."""
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Where the action server answers (its webhook is /webhook, its health check /health)."""
+        return f"http://{self.actions_host}:{self.actions_port}"
+
+    @property
+    def desk_policy(self) -> DeskPolicy:
+        """The service desk's configured rules: service hours, time zone, handle time before any data."""
+        return DeskPolicy(self.service_hours, self.timezone, self.default_handle_seconds)
+
+    def shell_exports(self) -> str:
+        """Every setting in force as shell lines 'export KEFU_NAME=value' (scripts/run-servers evaluates them,
+        and Rasa substitutes ${KEFU_…} in bot/endpoints.yml)."""
+        return "\n".join(f"export KEFU_{s.name.upper()}={shlex.quote(str(getattr(self, s.name)))}" for s in DECLARED)
 
     @property
     def db_path(self) -> Path:
@@ -199,6 +229,9 @@ def _build(values: Mapping[str, Any]) -> Settings:
             or resolved["staffing_target_seconds"] < 0 or resolved["default_handle_seconds"] <= 0:
         raise SettingsError("staffing_target_share must be in (0, 1), staffing_max_occupancy in (0, 1], "
                             "staffing_target_seconds 0 or more and default_handle_seconds positive")
+    for name in ("rasa_port", "actions_port", "web_port"):
+        if not 1 <= resolved[name] <= 65535:
+            raise SettingsError(f"{name} must be a port number from 1 to 65535, not {resolved[name]}")
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

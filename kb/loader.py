@@ -1,9 +1,12 @@
-"""Read and validate the knowledge base files: kb/articles/*.md and kb/faq/*.yml."""
+"""Read, validate and write the knowledge base files (kb/articles/*.md, kb/faq/*.yml), and turn an
+uploaded text file into an unsaved article."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-from pathlib import Path
+import tempfile
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -13,6 +16,7 @@ from kb.model import Article, FaqEntry
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 ARTICLE_FIELDS = ("id", "title", "category", "source", "updated")
 FAQ_FIELDS = ("id", "question", "answer", "article")
+MAX_BODY_CHARS = 200_000  # an article's body; about 200 pages of Chinese text
 
 
 class KnowledgeBaseError(ValueError):
@@ -38,7 +42,11 @@ def _require(path: Path, meta: dict, names: tuple[str, ...]) -> None:
         raise KnowledgeBaseError(path, "must be lower-case letters, digits and '-', at most 80", "id")
 
 
-def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
+class UploadError(ValueError):
+    """An uploaded file cannot become an article; the message (Chinese, for the curator) says why."""
+
+
+def split_front_matter(path: PurePath, text: str) -> tuple[dict, str]:
     """Return (front matter, body) of a Markdown file that starts with a '---' block."""
     text = text.lstrip("\ufeff")
     match = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*\n?", text, re.S)
@@ -151,9 +159,6 @@ def parse_item(kind: str, path: Path, text: str) -> Article | FaqEntry:
 
 def write_item(kb_dir: Path, kind: str, item_id: str, text: str) -> Article | FaqEntry:
     """Check that text parses, then write it (temp file, then rename); returns what was written."""
-    import os
-    import tempfile
-
     path = item_path(kb_dir, kind, item_id)
     item = parse_item(kind, path, text)  # refuse before touching the file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,3 +183,41 @@ def save_faq(kb_dir: Path, entry: FaqEntry) -> Path:
     """Write a Q&A entry as kb/faq/<id>.yml."""
     write_item(kb_dir, "faq", entry.id, render_faq(entry))
     return item_path(kb_dir, "faq", entry.id)
+
+
+def article_from_upload(filename: str, data: bytes) -> Article:
+    """An unsaved article from an uploaded file's bytes: its front matter if it has one, else the title from
+    the first heading (or a short first line, or the file name). The id is '' unless the front matter or
+    the file name gives a valid one. Raises UploadError for binary files and text in neither UTF-8 nor
+    GB18030."""
+    if b"\x00" in data[:8192]:
+        raise UploadError("这不是文本文件：请上传 .md 或 .txt。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UploadError("无法识别文件编码：请另存为 UTF-8 后再上传。")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta: dict = {}
+    body = text
+    if text.startswith("---"):
+        try:
+            meta, body = split_front_matter(PurePath(filename), text)
+        except KnowledgeBaseError:
+            meta, body = {}, text
+    stem = re.sub(r"[^a-z0-9-]+", "-", PurePath(filename.replace("\\", "/")).stem.lower()).strip("-")[:80]
+    lines = [line.strip() for line in body.strip().split("\n")]
+    heading = re.search(r"^#{1,3}\s*(.+)$", body, re.M)
+    title = meta.get("title") or (heading.group(1).strip() if heading else "")
+    if not title and lines and 0 < len(lines[0]) <= 40 and not re.match(r"^(第.{1,6}条|\d+(\.\d+)*)\s", lines[0]):
+        title, lines = lines[0], lines[1:]  # a plain text file's first short line is its title
+    body = "\n".join(lines)
+    if "\n\n" not in body:  # one paragraph per line, so each clause (第一条, 3.2.1 …) is cited as itself
+        body = "\n\n".join(line for line in lines if line)
+    item_id = str(meta.get("id") or stem)
+    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=str(title or PurePath(filename).stem)[:200],
+                   category=str(meta.get("category") or "")[:80], source=str(meta.get("source") or filename)[:200],
+                   updated="", body=body.strip()[:MAX_BODY_CHARS])

@@ -1,9 +1,12 @@
-"""The knowledge base's records: articles and curated Q&A entries."""
+"""The knowledge base's records: articles, curated Q&A entries, the passages articles are cut into, and
+what is kept of a retrieval hit once it leaves the retriever."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from typing import Any, Mapping
 
 
 def content_hash(*parts: str) -> str:
@@ -54,3 +57,75 @@ class FaqEntry:
     def hash(self) -> str:
         """Hash of the entry's content."""
         return content_hash(json.dumps(asdict(self), ensure_ascii=False, sort_keys=True))
+
+
+def passage_context(title: str, section: str, text: str) -> str:
+    """What the encoder sees of a passage: article title, heading, then the text."""
+    head = f"{title} · {section}" if section else title
+    return f"{head}\n{text}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of an article: its place (section, character offsets start..end in the body,
+    the clause numbers it covers) and its text. Made by indexer.chunker, kept by kb.store."""
+
+    article_id: str
+    ordinal: int
+    section: str
+    clauses: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+    title: str
+
+    @property
+    def context(self) -> str:
+        """What the encoder sees: article title, heading, then the text."""
+        return passage_context(self.title, self.section, self.text)
+
+    @property
+    def clause(self) -> str | None:
+        """The clause number, or a range when the passage covers several."""
+        if not self.clauses:
+            return None
+        if len(self.clauses) == 1:
+            return self.clauses[0]
+        return f"{self.clauses[0]}–{self.clauses[-1]}"
+
+    @cached_property
+    def id(self) -> int:
+        """A stable 63-bit id derived from the article and the passage's content."""
+        return int(content_hash(self.article_id, self.section, self.text)[:16], 16) >> 1
+
+
+@dataclass(frozen=True)
+class HitRecord:
+    """A retrieval hit as it is kept and shown outside the retriever: on a gap, on a ticket, under an
+    answer in the widget. kind is 'passage' or 'faq' (or 'agent' for an agent's answer offered to
+    curators); score is the fused rank score, dense the primary encoder's cosine; any field may be
+    unknown (None)."""
+
+    kind: str | None = None
+    id: str | None = None
+    article_id: str | None = None
+    title: str | None = None
+    section: str | None = None
+    clause: str | None = None
+    score: float | None = None
+    dense: float | None = None
+    snippet: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """'passage:<id>' or 'faq:<id>': what finds the hit again."""
+        return f"{self.kind}:{self.id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, the same keys every time."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "HitRecord":
+        """A record from a stored or received mapping; keys it does not know are dropped."""
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})

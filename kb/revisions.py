@@ -6,10 +6,11 @@ version can be shown, compared or restored.
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
-import sqlite_utils
-
-from kb.desk import now
+from kb.clock import now
+from kb.database import Database
+from kb.loader import KnowledgeBaseError, parse_item, render_article, render_faq
 
 KINDS = ("article", "faq")
 ACTIONS = ("initial", "create", "update", "delete", "revert")
@@ -19,18 +20,11 @@ class RevisionError(ValueError):
     """A revision operation got a value it cannot store."""
 
 
-def migrate_v5(db: sqlite_utils.Database) -> None:
-    """The revisions table."""
-    db["revisions"].create({"id": int, "kind": str, "item_id": str, "action": str, "content": str,
-                            "author": str, "note": str, "created_at": str}, pk="id")
-    db["revisions"].create_index(["kind", "item_id", "id"])
-
-
 class Revisions:
     """Versions of knowledge-base items in the shared SQLite store."""
 
-    def __init__(self, store):
-        self.db = store.db
+    def __init__(self, db: Database):
+        self.db = db
 
     def record(self, kind: str, item_id: str, action: str, content: str, author: str, note: str = "") -> int:
         """Keep one version; returns its revision id. A deletion keeps the last content."""
@@ -38,7 +32,7 @@ class Revisions:
             raise RevisionError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         if action not in ACTIONS:
             raise RevisionError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        with self.db.conn:
+        with self.db.transaction():
             return self.db["revisions"].insert({
                 "kind": kind, "item_id": item_id, "action": action, "content": content,
                 "author": author[:80], "note": note.strip()[:500], "created_at": now()}).last_pk
@@ -73,10 +67,6 @@ class Revisions:
 def normalised(kind: str, item_id: str, content: str) -> str:
     """A version's text as the editor writes it, so a diff shows what changed, not how a hand-written
     file happened to be laid out (quoting, indentation)."""
-    from pathlib import Path
-
-    from kb.loader import KnowledgeBaseError, parse_item, render_article, render_faq
-
     try:
         item = parse_item(kind, Path(f"{item_id}.{'md' if kind == 'article' else 'yml'}"), content)
     except KnowledgeBaseError:

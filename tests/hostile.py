@@ -154,20 +154,22 @@ class AnyRasa:
 def make_world(settings, encoder):
     """The app on an indexed small knowledge base, with staff accounts and one waiting ticket."""
     from indexer.build import Indexer
-    from kb.accounts import Accounts
-    from kb.conversations import Conversations
-    from kb.desk import Desk
+    from kb.database import Database
+    from kb.desk.accounts import Accounts
+    from kb.desk.conversations import Conversations
+    from kb.desk.tickets import Tickets
     from kb.loader import load_knowledge_base
     from kb.store import Store
     from web import create_app
 
-    store = Store.open(settings.db_path)
+    db = Database.open(settings.db_path)
+    store = Store(db)
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(settings.kb_dir))
-    accounts = Accounts(store)
+    accounts = Accounts(db)
     accounts.add("agent1", "agent-pass-1", "agent")
     accounts.add("curator1", "curator-pass-1", "curator")
-    Conversations(store).get_or_create("s1")
-    Desk(store).open_handoff("s1", "asked", "hi")
+    Conversations(db).get_or_create("s1")
+    Tickets(db).open("s1", "asked", "hi")
     app = create_app({"KEFU_SETTINGS": settings.replace(chat_limit_session=0, chat_limit_client=0),
                       "RASA_TRANSPORT": httpx.MockTransport(AnyRasa()), "SECRET_KEY": "t"})
     return app, store

@@ -44,8 +44,13 @@ class RunningBot:
 
     rasa: subprocess.Popen
     actions: subprocess.Popen
-    rasa_url: str
+    rasa_port: int
     logs: tuple[Path, ...] = ()
+
+    @property
+    def rasa_url(self) -> str:
+        """Rasa's base URL."""
+        return f"http://127.0.0.1:{self.rasa_port}"
 
     def say(self, sender: str, text: str) -> list[dict]:
         """Send one message over the REST channel; the bot's replies."""
@@ -68,13 +73,13 @@ class System:
         self.ports = {"actions": free_port(), "rasa": free_port(), "web": free_port()}
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.web_url = f"http://127.0.0.1:{self.ports['web']}"
-        self.endpoints = workdir / "endpoints.yml"
-        self.endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.ports["actions"]}/webhook"\n',
-                                  encoding="utf-8")
+        # The ports are Kefu settings, as scripts/run-servers exports them; Rasa reads the action server's
+        # address from bot/endpoints.yml through the same variables.
         self.env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVICE_HOURS": service_hours,
                     "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"),
-                    "KEFU_RASA_URL": self.rasa_url, "KEFU_WEB_PORT": str(self.ports["web"]),
-                    "KEFU_ACTIONS_URL": f"http://127.0.0.1:{self.ports['actions']}", **(extra_env or {})}
+                    "KEFU_RASA_HOST": "127.0.0.1", "KEFU_RASA_PORT": str(self.ports["rasa"]),
+                    "KEFU_WEB_PORT": str(self.ports["web"]), "KEFU_ACTIONS_HOST": "127.0.0.1",
+                    "KEFU_ACTIONS_PORT": str(self.ports["actions"]), **(extra_env or {})}
         self.procs: dict[str, subprocess.Popen] = {}
 
     def command(self, name: str) -> list[str]:
@@ -83,7 +88,7 @@ class System:
             return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--endpoints", "bot/endpoints.yml",
                     "--port", port]
         if name == "rasa":
-            return [str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints", str(self.endpoints),
+            return [str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
                     "--credentials", "bot/credentials.yml", "--port", port]
         return [sys.executable, "-m", "web.serve"]
 
@@ -126,16 +131,17 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
     system = System(data_dir, workdir, service_hours=service_hours)
     try:
         system.start("actions", "rasa")
-        yield RunningBot(system.procs["rasa"], system.procs["actions"], system.rasa_url, system.logs[:2])
+        yield RunningBot(system.procs["rasa"], system.procs["actions"], system.ports["rasa"], system.logs[:2])
     finally:
         system.stop()
 
 
 @contextlib.contextmanager
-def running_web(data_dir: Path, rasa_url: str, workdir: Path, kb_dir: Path | None = None,
+def running_web(data_dir: Path, rasa_port: int, workdir: Path, kb_dir: Path | None = None,
                 extra_env: dict | None = None):
-    """The web app under waitress on a free port (the production server); yields its base URL."""
-    system = System(data_dir, workdir, kb_dir, extra_env={"KEFU_RASA_URL": rasa_url, **(extra_env or {})})
+    """The web app under waitress on a free port (the production server), talking to Rasa on rasa_port;
+    yields its base URL."""
+    system = System(data_dir, workdir, kb_dir, extra_env={"KEFU_RASA_PORT": str(rasa_port), **(extra_env or {})})
     try:
         system.start("web")
         yield system.web_url

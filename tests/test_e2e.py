@@ -5,10 +5,13 @@ import uuid
 
 import pytest
 
-from kb.conversations import Conversations
-from kb.desk import Desk
-from kb.store import Store
 from servers import running_bot
+from staff import console_token, sign_in
+
+from kb.database import Database
+from kb.desk.accounts import Accounts
+from kb.desk.conversations import Conversations
+from kb.desk.service import Desk
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +33,12 @@ def bot(running):
 def web(running, real_kb_settings):
     """The real Flask app talking to the real Rasa server."""
     from web import create_app
-    settings = real_kb_settings.replace(rasa_url=running.rasa_url)
+    settings = real_kb_settings.replace(rasa_host="127.0.0.1", rasa_port=running.rasa_port)
     return create_app({"KEFU_SETTINGS": settings, "TESTING": True}).test_client()
 
 
 def desk(settings) -> Desk:
-    return Desk(Store.open(settings.db_path))
+    return Desk(Database.open(settings.db_path), settings.desk_policy)
 
 
 def conversation() -> str:
@@ -65,7 +68,7 @@ def test_abstention_logs_a_gap(bot, real_kb_settings):
     replies = bot(sender, "信用卡的年费怎么减免")
     assert "知识库里暂时没有" in texts(replies) or "超出了我能回答的范围" in texts(replies)
     assert any(b["payload"] == "/request_human" for r in replies for b in r.get("buttons", []))
-    assert [g["question"] for g in desk(real_kb_settings).gaps() if g["conversation_id"] == sender] == ["信用卡的年费怎么减免"]
+    assert [g["question"] for g in desk(real_kb_settings).gaps.recent() if g["conversation_id"] == sender] == ["信用卡的年费怎么减免"]
 
 
 @pytest.mark.parametrize("gibberish", ["asdkjqwe zxmn", "啊啊啊啊啊啊", "😀😀😀"])
@@ -79,9 +82,9 @@ def test_handoff_opens_a_ticket_and_pauses_the_bot(bot, real_kb_settings):
     bot(sender, "营业部的员工可以泄露客户信息吗")
     replies = bot(sender, "转人工")
     assert "人工客服" in texts(replies) and ("下一位" in texts(replies) or "等待" in texts(replies))
-    [ticket] = [t for t in desk(real_kb_settings).handoffs() if t["conversation_id"] == sender]
-    assert ticket["status"] == "queued" and ticket["reason"] == "asked"
-    assert ticket["question"] == "营业部的员工可以泄露客户信息吗" and ticket["passages"]
+    [ticket] = [t for t in desk(real_kb_settings).tickets.recent() if t.conversation_id == sender]
+    assert ticket.status == "queued" and ticket.reason == "asked"
+    assert ticket.question == "营业部的员工可以泄露客户信息吗" and ticket.passages
     assert bot(sender, "在吗？") == []  # paused: an agent has the conversation now
 
 
@@ -100,15 +103,12 @@ def test_web_chat_api_through_the_real_bot(web):
 @pytest.fixture
 def app(running, real_kb_settings):
     from web import create_app
-    settings = real_kb_settings.replace(rasa_url=running.rasa_url)
+    settings = real_kb_settings.replace(rasa_host="127.0.0.1", rasa_port=running.rasa_port)
     return create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "e2e"})
 
 
 def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_still_reachable(app, real_kb_settings):
-    from kb.accounts import Accounts
-    from test_web_agent import console_token, sign_in
-
-    accounts = Accounts(Store.open(real_kb_settings.db_path))
+    accounts = Accounts(Database.open(real_kb_settings.db_path))
     if not accounts.by_name("e2e-agent"):
         accounts.add("e2e-agent", "e2e-agent-pass", "agent")
     customer, agent = app.test_client(), app.test_client()
@@ -137,6 +137,6 @@ def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_re
         assert response.status_code == 200 and response.get_json()["messages"], text
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in running.logs)
     assert "13812345678" not in logs and "110101199003071234" not in logs
-    stored = [m["text"] for m in Conversations(Store.open(web.application.config["KEFU_SETTINGS"].db_path))
+    stored = [m["text"] for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path))
               .messages(sender) if m["from"] == "customer"]
     assert "我的手机号是[手机号]，身份证[身份证号]，请回电" in stored

@@ -1,8 +1,14 @@
-"""The Flask web app: create_app() builds it; one blueprint per audience."""
+"""The Flask web app: create_app() builds it; one blueprint per audience (chat, auth, agent, curator,
+kb_editor, supervisor), each reaching Kefu's services through web.db and checking roles through
+web.access; the web app's own wording is in web.wording."""
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 
 PAGE_ERRORS = {400: "请求有误，请返回重试。", 403: "你的账号没有权限打开这个页面。", 404: "找不到这个页面。",
@@ -11,9 +17,6 @@ PAGE_ERRORS = {400: "请求有误，请返回重试。", 403: "你的账号没�
 
 def local_time(stamp: str | None, timezone: str) -> str:
     """'2026-11-27T05:54:03+00:00' -> '2026-11-27 13:54' in the given time zone ('' for none)."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
     if not stamp:
         return ""
     try:
@@ -22,12 +25,16 @@ def local_time(stamp: str | None, timezone: str) -> str:
         return stamp
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """The application factory: settings once, services per request, blueprints."""
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The application factory: settings once (KEFU_SETTINGS, else read from kefu.toml and the
+    environment), services per request (web.db), blueprints."""
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
-    from web import agent, auth, chat, curator, kb_editor, supervisor
+    from kb.desk import DeskError
+    from kb.desk.service import TicketNotFound, TicketStateError
+    from web import agent, auth, chat, curator, db, kb_editor, supervisor
+    from web.access import secret_key
     from web.limits import RateLimiter
 
     app = Flask(__name__)
@@ -39,18 +46,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["KEFU_SETTINGS"] is None:
         app.config["KEFU_SETTINGS"] = load_settings()
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = auth.secret_key(app.config["KEFU_SETTINGS"].data_dir)
+        app.config["SECRET_KEY"] = secret_key(app.config["KEFU_SETTINGS"].data_dir)
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     settings = app.config["KEFU_SETTINGS"]
     app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
     app.extensions["kefu_chat_limiters"] = (RateLimiter(settings.chat_limit_session, 60),
                                             RateLimiter(settings.chat_limit_client, 60))
+    db.init_app(app)
     for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, supervisor.bp):
         app.register_blueprint(blueprint)
 
+    @app.errorhandler(DeskError)
+    def desk_errors(exc: DeskError) -> Any:
+        """The desk's named errors as HTTP: no such ticket 404, a ticket in the wrong state 409, else 400."""
+        code = 404 if isinstance(exc, TicketNotFound) else 409 if isinstance(exc, TicketStateError) else 400
+        return errors(default_exceptions[code](str(exc)))
+
     @app.errorhandler(HTTPException)
-    def errors(exc: HTTPException):
+    def errors(exc: HTTPException) -> Any:
         """API callers get JSON errors; people get a page in Chinese with a way back."""
         if request.path.startswith("/api/") or request.path == "/healthz":
             return jsonify(error=exc.description), exc.code
@@ -62,11 +76,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     def localtime(stamp: str | None) -> str:
         """A stored UTC stamp as local time (setting timezone), to the minute."""
         return local_time(stamp, app.config["KEFU_SETTINGS"].timezone)
-
-    @app.teardown_appcontext
-    def close_store(exc: BaseException | None) -> None:
-        store = g.pop("store", None)
-        if store is not None:
-            store.close()
 
     return app

@@ -1,178 +1,146 @@
-"""The agent console: the queue, claiming a chat, the transcript, replying live, closing."""
+"""The agent console: the queue, claiming a chat, the transcript, replying live, notes, closing, and
+policy lookups on the production retriever."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from kb.conversations import Conversations
-from kb.desk import Desk
-from web.auth import current_user, role_required
-from web.chat import rasa, retriever, store
+from kb.clock import parse
+from kb.desk.rules import latest_question
+from kb.desk.supervision import STATUSES, Supervision
+from web import wording
+from web.access import role_required, signed_in_user
+from web.db import database, desk, rasa, retriever
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
 MAX_REPLY = 2000
 
 
-def _waiting_seconds(created_at: str) -> int:
-    return int((dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(created_at)).total_seconds())
-
-
-def _ticket_or_404(ticket_id: int) -> dict:
-    ticket = Desk(store()).ticket(ticket_id)
-    if ticket is None:
-        abort(404, "no such ticket")
-    return ticket
+def _text_field(name: str = "text") -> str:
+    """A required text field of the JSON body, 1-MAX_REPLY characters (else 400)."""
+    body = request.get_json(silent=True)
+    text = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
+        abort(400, f"'{name}' must be 1-{MAX_REPLY} characters")
+    return text
 
 
 @bp.get("/agent/")
 @role_required("agent")
-def console():
+def console() -> str:
     """The console page."""
-    from kb.supervision import Supervision
-    return render_template("agent.html", user=current_user(), status=Supervision(store()).status(current_user()["name"]))
+    user = signed_in_user()
+    return render_template("agent.html", user=user, status=Supervision(database()).status(user["name"]))
 
 
 @bp.post("/api/agent/status")
 @role_required("agent")
-def set_status():
+def set_status() -> Response:
     """The agent marks themselves available or away (the supervisor's staffing counts the available)."""
-    from kb.supervision import STATUSES, Supervision
-
     body = request.get_json(silent=True)
     status = body.get("status") if isinstance(body, dict) else None
     if status not in STATUSES:
         abort(400, "'status' must be 'available' or 'away'")
-    Supervision(store()).set_status(current_user()["name"], status)
+    Supervision(database()).set_status(signed_in_user()["name"], status)
     return jsonify(status=status)
 
 
 @bp.get("/api/agent/queue")
 @role_required("agent")
-def queue():
+def queue() -> Response:
     """Waiting and claimed tickets, oldest first, with waiting time, reason and question."""
-    desk = Desk(store())
-    rows = [t for status in ("queued", "callback", "claimed") for t in desk.handoffs(status, limit=200)]
-    rows.sort(key=lambda t: t["id"])
+    tickets = desk().tickets
+    rows = sorted((t for status in ("queued", "callback", "claimed") for t in tickets.recent(status, limit=200)),
+                  key=lambda t: t.id)
+    now = dt.datetime.now(dt.timezone.utc)
     return jsonify(tickets=[{
-        "id": t["id"], "status": t["status"], "reason": t["reason"], "question": t["question"],
-        "conversation_id": t["conversation_id"], "agent": t["agent"], "contact": t["contact"],
-        "waiting_seconds": _waiting_seconds(t["created_at"])} for t in rows])
+        "id": t.id, "status": t.status, "reason": t.reason, "question": t.question,
+        "conversation_id": t.conversation_id, "agent": t.agent, "contact": t.contact,
+        "waiting_seconds": int((now - parse(t.created_at)).total_seconds())} for t in rows])
 
 
 @bp.get("/api/agent/tickets/<int:ticket_id>")
 @role_required("agent")
-def ticket(ticket_id: int):
-    """A ticket with the whole transcript and the passages the bot found."""
-    t = _ticket_or_404(ticket_id)
-    return jsonify(ticket=t, messages=Conversations(store()).messages(t["conversation_id"]),
-                   notes=Desk(store()).notes(ticket_id))
+def ticket(ticket_id: int) -> Response:
+    """A ticket with the whole transcript, its notes and the passages the bot found."""
+    service = desk()
+    t = service.ticket(ticket_id)
+    return jsonify(ticket=t.as_dict(), messages=service.conversations.messages(t.conversation_id),
+                   notes=service.tickets.notes(ticket_id))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/notes")
 @role_required("agent")
-def add_note(ticket_id: int):
+def add_note(ticket_id: int) -> Response:
     """An internal note on the ticket (the customer never sees it); open or closed tickets alike."""
-    _ticket_or_404(ticket_id)
-    body = request.get_json(silent=True) or {}
-    text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
-        abort(400, f"'text' must be 1-{MAX_REPLY} characters")
-    return jsonify(note=Desk(store()).add_note(ticket_id, current_user()["name"], text))
+    service = desk()
+    service.ticket(ticket_id)  # 404 before looking at the body
+    text = _text_field()
+    return jsonify(note=service.tickets.add_note(ticket_id, signed_in_user()["name"], text))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/claim")
 @role_required("agent")
-def claim(ticket_id: int):
+def claim(ticket_id: int) -> Response:
     """Take a waiting chat: the customer is told an agent joined."""
-    t = _ticket_or_404(ticket_id)
-    user = current_user()
-    if not Desk(store()).claim_handoff(ticket_id, user["name"]):
-        abort(409, "this ticket is not waiting any more")
-    conversations = Conversations(store())
-    conversations.get_or_create(t["conversation_id"])
-    conversations.set_state(t["conversation_id"], "agent")
-    conversations.add(t["conversation_id"], "system", f"人工客服 {user['name']} 已接入，请问有什么可以帮您？")
+    agent = signed_in_user()["name"]
+    desk().claim_chat(ticket_id, agent, wording.agent_joined(agent))
     return jsonify(ok=True)
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/reply")
 @role_required("agent")
-def reply(ticket_id: int):
+def reply(ticket_id: int) -> Response:
     """Send the customer a message."""
-    t = _ticket_or_404(ticket_id)
-    if t["status"] != "claimed" or t["agent"] != current_user()["name"]:
-        abort(409, "claim this ticket before replying")
-    body = request.get_json(silent=True) or {}
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
-        abort(400, f"'text' must be 1-{MAX_REPLY} characters")
-    message = Conversations(store()).add(t["conversation_id"], "agent", text.strip())
-    return jsonify(message=message)
+    text = _text_field()
+    return jsonify(message=desk().reply(ticket_id, signed_in_user()["name"], text))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/close")
 @role_required("agent")
-def close(ticket_id: int):
+def close(ticket_id: int) -> Response:
     """End the human part: the ticket closes and the bot takes the conversation back."""
-    t = _ticket_or_404(ticket_id)
-    if t["status"] == "closed":
-        abort(409, "this ticket is closed already")
-    Desk(store()).close_handoff(ticket_id, current_user()["name"])
-    conversations = Conversations(store())
-    conversations.get_or_create(t["conversation_id"])
-    replies = [m["text"] for m in conversations.messages(t["conversation_id"]) if m["from"] == "agent"]
-    if replies and t["question"]:  # offer the agent's answer to curators as a candidate Q&A entry
-        Desk(store()).log_gap(t["conversation_id"], t["question"], "agent_answer",
-                              [{"kind": "agent", "title": f"人工客服 {current_user()['name']} 的回答",
-                                "snippet": "\n".join(replies)[:2000]}])
-    conversations.set_state(t["conversation_id"], "closed")
-    conversations.add(t["conversation_id"], "system", "人工服务已结束，智能客服将继续为您服务。")
-    try:
-        rasa().resume(t["conversation_id"])
-        resumed = True
-    except BotUnavailable:
-        current_app.logger.warning("could not resume conversation %s in Rasa", t["conversation_id"])
-        resumed = False
+    resumed = desk().close_chat(ticket_id, signed_in_user()["name"], wording.CHAT_ENDED, _resume_bot)
     return jsonify(ok=True, bot_resumed=resumed)
 
 
-def _lookup(question: str, k: int = 5) -> dict:
+def _resume_bot(conversation_id: str) -> bool:
+    """Give the conversation back to the bot; False (and a warning) if Rasa cannot be reached."""
+    try:
+        rasa().resume(conversation_id)
+        return True
+    except BotUnavailable:
+        current_app.logger.warning("could not resume conversation %s in Rasa", conversation_id)
+        return False
+
+
+def _lookup(question: str, k: int = 5) -> dict[str, Any]:
     from indexer.retriever import QueryError
+
     try:
         result = retriever().search(question, k=k)
     except QueryError as exc:
         abort(400, str(exc))
     return {"decision": {"answer": result.decision.answer, "confidence": result.decision.confidence},
-            "hits": [{"title": h.title, "section": h.section, "clause": h.clause, "snippet": h.snippet,
-                      "highlights": h.highlights, "text": h.quote or h.text, "kind": h.kind, "ref": h.ref,
-                      "score": round(h.score, 4)} for h in result.hits]}
+            "hits": [h.to_dict() for h in result.hits]}
 
 
 @bp.get("/api/agent/lookup")
 @role_required("agent")
-def lookup():
+def lookup() -> Response:
     """Policy lookup with the production retriever: passages with source, clause and matched words."""
     return jsonify(_lookup(request.args.get("q", "")))
 
 
 @bp.get("/api/agent/tickets/<int:ticket_id>/suggest")
 @role_required("agent")
-def suggest(ticket_id: int):
-    """Passages for the customer's latest message in this chat."""
-    t = _ticket_or_404(ticket_id)
-    question = latest_question(Conversations(store()).messages(t["conversation_id"]), t["question"] or "")
+def suggest(ticket_id: int) -> Response:
+    """Passages for the customer's latest question in this chat."""
+    service = desk()
+    t = service.ticket(ticket_id)
+    question = latest_question(service.conversations.messages(t.conversation_id), t.question)
     return jsonify(question=question, **_lookup(question, k=3))
 
-
-def latest_question(messages: list[dict], fallback: str) -> str:
-    """The customer's latest message that asks something: not a bare request for a human, a button
-    press or a greeting ('转人工', '👍', '在吗'); the ticket's question when there is none."""
-    for m in reversed(messages):
-        text = m["text"].strip()
-        letters = [c for c in text if c.isalnum()]
-        if m["from"] != "customer" or len(letters) <= 3 or (len(text) <= 8 and "人工" in text):
-            continue
-        return text
-    return fallback

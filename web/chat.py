@@ -4,13 +4,12 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+import httpx
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
-from kb.conversations import Conversations
-from kb.desk import Desk
-from kb.store import Store
+from indexer.build import index_paths
 from web.chat_service import SESSION, ChatInputError, ChatService, validate
-from web.rasa_client import RasaClient
+from web.db import database, desk, rasa, settings
 
 bp = Blueprint("chat", __name__)
 
@@ -19,13 +18,13 @@ CHAT_MAX_BYTES = 64 * 1024  # a chat message is at most 2,000 characters; staff 
 
 
 @bp.before_request
-def small_bodies_only():
+def small_bodies_only() -> None:
     """The public API takes small bodies; anything larger is refused (413) before it is read."""
     request.max_content_length = CHAT_MAX_BYTES
 
 
 @bp.after_app_request
-def allow_the_widget_anywhere(response):
+def allow_the_widget_anywhere(response: Response) -> Response:
     """The widget runs on other sites' pages: the customer API takes cross-origin calls (no cookies)."""
     if request.path.startswith("/api/chat"):
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -35,36 +34,19 @@ def allow_the_widget_anywhere(response):
 
 
 @bp.get("/")
-def demo():
+def demo() -> str:
     """A demo page that embeds the widget with its one script tag."""
     return render_template("demo.html", widget_url=url_for("static", filename="kefu-widget.js", _external=True))
 
 
 @bp.get("/favicon.ico")
-def favicon():
+def favicon() -> tuple[str, int]:
     """No icon, and no 404 in every page's console."""
     return "", 204
 
 
-def store() -> Store:
-    """The request's store (closed on teardown)."""
-    if "store" not in g:
-        g.store = Store.open(current_app.config["KEFU_SETTINGS"].db_path)
-    return g.store
-
-
-def rasa() -> RasaClient:
-    """The app's client for the configured Rasa server (one per app: its connections are reused)."""
-    client = current_app.extensions.get("kefu_rasa")
-    if client is None:
-        settings = current_app.config["KEFU_SETTINGS"]
-        client = RasaClient(settings.rasa_url, transport=current_app.config["RASA_TRANSPORT"])
-        current_app.extensions["kefu_rasa"] = client
-    return client
-
-
 @bp.post("/api/chat")
-def chat():
+def chat() -> Response | tuple[Response, int]:
     """One customer message; returns the conversation state and what the bot (or system) said."""
     per_session, per_client = current_app.extensions["kefu_chat_limiters"]
     client = request.remote_addr or "?"
@@ -79,14 +61,14 @@ def chat():
     if wait:
         return _too_fast(wait)
     started = time.perf_counter()
-    service = ChatService(Conversations(store()), Desk(store()), rasa(), current_app.config["KEFU_SETTINGS"])
+    service = ChatService(desk(), rasa())
     response = jsonify(service.turn(session, message, is_payload))
     total = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = f"bot;dur={service.bot_ms:.1f}, app;dur={total - service.bot_ms:.1f}"
     return response
 
 
-def _too_fast(wait: float):
+def _too_fast(wait: float) -> tuple[Response, int]:
     seconds = math.ceil(wait)
     response = jsonify(error=f"您发送得太快了，请 {seconds} 秒后再试。", retry_after=seconds)
     response.headers["Retry-After"] = str(seconds)
@@ -94,12 +76,12 @@ def _too_fast(wait: float):
 
 
 @bp.get("/api/chat/<session>/messages")
-def messages(session: str):
+def messages(session: str) -> Response | tuple[Response, int]:
     """What the bot, agents or the system said after a message id (polling)."""
     after = request.args.get("after", "0")
     if not after.isdigit():
         return jsonify(error="'after' must be a message id"), 400
-    conversations = Conversations(store())
+    conversations = desk().conversations
     conv = conversations.get(session) if SESSION.match(session) else None
     if conv is None:
         return jsonify(error="unknown session"), 404
@@ -108,35 +90,18 @@ def messages(session: str):
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> tuple[Response, int]:
     """Rasa, actions, index and database: each ok or not; 503 if any is not."""
-    import httpx
-
-    settings = current_app.config["KEFU_SETTINGS"]
+    configured = settings()
     checks = {"rasa": rasa().healthy()}
     try:
-        checks["actions"] = httpx.get(f"{settings.actions_url}/health", timeout=2.0).status_code == 200
+        checks["actions"] = httpx.get(f"{configured.actions_url}/health", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         checks["actions"] = False
     try:
-        checks["database"] = store().schema_version > 0
+        checks["database"] = database().schema_version > 0
     except Exception:  # any database failure is "not ok" here, never a 500
         checks["database"] = False
-    from indexer.build import index_paths
-    checks["index"] = all(p.is_file() for m in settings.models for p in index_paths(settings.index_dir, m)[:1])
+    checks["index"] = all(p.is_file() for m in configured.models for p in index_paths(configured.index_dir, m)[:1])
     ok = all(checks.values())
     return jsonify(ok=ok, checks=checks), 200 if ok else 503
-
-
-def retriever():
-    """The production retriever, loaded once per process on first use (models and indexes: seconds)."""
-    from indexer.encoder import Encoder
-    from indexer.retriever import Retriever
-
-    loaded = current_app.extensions.get("kefu_retriever")
-    if loaded is None or loaded.stamp != store().index_stamp():  # first use, or re-indexed since
-        settings = current_app.config["KEFU_SETTINGS"]
-        encoders = [leg.encoder for leg in loaded.legs] if loaded else Encoder.all_from_settings(settings)
-        loaded = Retriever.load(store(), encoders, settings)
-        current_app.extensions["kefu_retriever"] = loaded
-    return loaded

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
-from kb.privacy import mask_personal_data
-from kb.supervision import queue_message, wait_now, wait_phrase
-from web.rasa_client import BotUnavailable, merge_replies
+from kb.desk.privacy import mask_personal_data
+from kb.desk.rules import wants_human
+from kb.desk.service import Desk
+from web import wording
+from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
-QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 
 
 class ChatInputError(ValueError):
@@ -40,14 +41,14 @@ def validate(body: object) -> tuple[str, str, bool]:
 class ChatService:
     """Routes customer messages and keeps the transcript."""
 
-    def __init__(self, conversations, desk, rasa, settings=None):
-        self.conversations, self.desk, self.rasa, self.settings = conversations, desk, rasa, settings
+    def __init__(self, desk: Desk, rasa: RasaClient):
+        self.desk, self.conversations, self.rasa = desk, desk.conversations, rasa
         self.bot_ms = 0.0  # time spent waiting for the bot (Server-Timing)
 
-    def turn(self, session: str, message: str, is_payload: bool) -> dict:
+    def turn(self, session: str, message: str, is_payload: bool) -> dict[str, Any]:
         """Handle one customer message; the conversation's state and the new messages."""
         conv = self.conversations.get_or_create(session)
-        shown = message if not is_payload else _button_label(message)
+        shown = message if not is_payload else wording.button_label(message)
         first = self.conversations.add(session, "customer", shown)
         if conv["state"] in ("queued", "agent"):
             replies = []
@@ -62,11 +63,11 @@ class ChatService:
             # and logs never hold them either.
             replies = merge_replies(self.rasa.send(session, message if is_payload else mask_personal_data(message)))
         except BotUnavailable:
-            return self._bot_down(session, message, shown)
+            return self._bot_down(session, message, shown, is_payload)
         finally:
             self.bot_ms = (time.perf_counter() - started) * 1000
         if not replies:  # Rasa is up but said nothing: its action server is down or failing
-            return self._bot_down(session, message, shown)
+            return self._bot_down(session, message, shown, is_payload)
         state = "bot"
         for reply in replies:
             custom = reply["custom"]
@@ -79,38 +80,39 @@ class ChatService:
         return {"session": session, "state": state,
                 "messages": self.conversations.messages(session, after=first["id"], include_customer=False)}
 
-    def quoted_wait(self, position: int) -> float:
-        """The same expected wait the bot quotes, for when the bot is down or the customer is waiting."""
-        return wait_now(self.desk.store, self.settings, position) if self.settings else float("inf")
-
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""
         for m in reversed(self.conversations.messages(session)):
             if m["from"] in ("bot", "agent"):
                 return False
-            if m["from"] == "system" and m["text"].startswith(QUEUED_ACK):
+            if m["from"] == "system" and m["text"].startswith(wording.QUEUED_ACK):
                 return True
         return False
 
     def _still_queued(self, session: str) -> dict:
-        ticket = self.desk.active_ticket(session)
+        ticket = self.desk.tickets.active(session)
         position = (ticket.position if ticket else None) or 1
-        return self.conversations.add(session, "system",
-                                      f"{QUEUED_ACK}您排在第 {position} 位，{wait_phrase(self.quoted_wait(position))}。")
+        return self.conversations.add(session, "system", wording.still_queued(position, self.desk.quoted_wait(position)))
 
-    def _bot_down(self, session: str, message: str, shown: str) -> dict:
-        """The bot is unreachable: a human is still one tap away, and asking for one works."""
-        if message == "/request_human" or "人工" in message:
-            ticket = self.desk.open_handoff(session, "asked", shown)
+    def _bot_down(self, session: str, message: str, shown: str, is_payload: bool) -> dict[str, Any]:
+        """The bot is unreachable: a human is still one tap away and asking for one works, by the desk's
+        rules (queued in service hours, a message for a callback outside them)."""
+        intent = message.split("{")[0].lstrip("/") if is_payload else None
+        ticket = self.desk.tickets.active(session)
+        if ticket is not None and ticket.status == "callback" and not ticket.contact and not is_payload:
+            self.desk.leave_callback_message(session, message)
+            reply = self.conversations.add(session, "system", wording.CALLBACK_NOTED)
+            return {"session": session, "state": "bot", "messages": [reply]}
+        if wants_human(shown, intent):
+            ticket = self.desk.request_human(session, "asked", shown)
+            if ticket.status == "callback":
+                reply = self.conversations.add(session, "system",
+                                               wording.callback_offer(self.desk.policy.service_hours))
+                return {"session": session, "state": "bot", "messages": [reply]}
             self.conversations.set_state(session, "queued")
-            text = queue_message(ticket.position or 1, self.quoted_wait(ticket.position or 1))
-            reply = self.conversations.add(session, "system", text)
+            position = ticket.position or 1
+            reply = self.conversations.add(session, "system",
+                                           wording.queue_message(position, self.desk.quoted_wait(position)))
             return {"session": session, "state": "queued", "messages": [reply]}
-        reply = self.conversations.add(session, "system", "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。",
-                                       {"buttons": [HUMAN_BUTTON]})
+        reply = self.conversations.add(session, "system", wording.BOT_DOWN, {"buttons": [wording.HUMAN_BUTTON]})
         return {"session": session, "state": "bot", "messages": [reply]}
-
-
-def _button_label(payload: str) -> str:
-    labels = {"/request_human": "转人工", "/feedback_helpful": "👍", "/feedback_unhelpful": "👎", "/deny": "不用了"}
-    return labels.get(payload.split("{")[0], payload.split("{")[0].lstrip("/"))

@@ -1,57 +1,57 @@
-"""The curator panel: knowledge gaps grouped by similar question, turned into Q&A entries or dismissed."""
+"""The curator panel: knowledge gaps grouped by similar question, turned into Q&A entries or dismissed;
+the dashboard; the hit test."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from indexer.clustering import gap_groups
-from kb.desk import Desk
+from kb.desk.gaps import gap_groups
+from kb.desk.metrics import local_days, overview
 from kb.loader import KnowledgeBaseError
-from kb.metrics import local_days, overview
 from kb.model import FaqEntry
-from web.auth import current_user, role_required
-from web.chat import retriever, store
+from web.access import role_required, signed_in_user
+from web.db import database, desk, editing, retriever, settings, store
 
 bp = Blueprint("curator", __name__)
 
 
 @bp.get("/curator/")
 @role_required("curator")
-def panel():
+def panel() -> str:
     """The gaps page."""
-    return render_template("curator.html", user=current_user(), articles=store().articles())
+    return render_template("curator.html", user=signed_in_user(), articles=store().articles())
 
 
 @bp.get("/api/curator/gaps")
 @role_required("curator")
-def gaps():
+def gaps() -> Response:
     """Open gaps grouped by similar question: count, first and last seen, trend, conversations, top hit."""
     return jsonify(groups=_gap_groups())
 
 
-def _gap_groups(limit: int = 1000) -> list[dict]:
-    rows = Desk(store()).gaps("open", limit=limit)
+def _gap_groups(limit: int = 1000) -> list[dict[str, Any]]:
+    rows = desk().gaps.recent("open", limit=limit)
     if not rows:
         return []
-    settings = current_app.config["KEFU_SETTINGS"]
+    timezone = settings().timezone
     vectors = retriever().legs[0].encoder.encode_cached([r["question"] for r in rows], "faq", store())
-    return gap_groups(rows, vectors, local_days(14, settings.timezone), settings.timezone)
+    return gap_groups(rows, vectors, local_days(14, timezone), timezone)
 
 
 @bp.get("/curator/dashboard")
 @role_required("curator")
-def dashboard():
+def dashboard() -> str:
     """Conversations, containment, handoff rate, abstentions and top gaps, with charts."""
-    settings = current_app.config["KEFU_SETTINGS"]
-    days = request.args.get("days", "14")
-    days = int(days) if days.isdigit() and 1 <= int(days) <= 90 else 14
-    figures = overview(store(), days, settings.timezone)
-    return render_template("dashboard.html", user=current_user(), figures=figures, days=days,
+    days_arg = request.args.get("days", "14")
+    days = int(days_arg) if days_arg.isdigit() and 1 <= int(days_arg) <= 90 else 14
+    figures = overview(database(), days, settings().timezone)
+    return render_template("dashboard.html", user=signed_in_user(), figures=figures, days=days,
                            top_gaps=_gap_groups()[:8])
 
 
-def _body() -> dict:
+def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "send a JSON object")
@@ -61,11 +61,8 @@ def _body() -> dict:
     return body
 
 
-@bp.post("/api/curator/gaps/faq")
-@role_required("curator")
-def gaps_to_faq():
-    """Write a new Q&A entry from a group of gaps; indexed at once, so the bot answers it."""
-    body = _body()
+def _faq_from_body(body: dict[str, Any]) -> FaqEntry:
+    """The new Q&A entry a curator wrote for a group of gaps (400 if a field is not text)."""
     texts = {k: body.get(k) for k in ("question", "answer", "article", "section", "clause")}
     alternatives = body.get("alternatives") or []
     if not all(isinstance(v, str) or v is None for v in texts.values()) or not isinstance(alternatives, list) \
@@ -73,69 +70,78 @@ def gaps_to_faq():
         abort(400, "question, answer, article, section and clause must be text; alternatives a list of text")
     if texts["article"] not in {a.id for a in store().articles()}:
         abort(400, f"no article {texts['article']!r}")
-    entry = FaqEntry(id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
-                     question=(texts["question"] or "").strip()[:300], answer=(texts["answer"] or "").strip()[:2000],
-                     article=texts["article"], section=(texts["section"] or "").strip() or None,
-                     clause=(texts["clause"] or "").strip() or None, updated=dt.date.today().isoformat(),
-                     alternatives=tuple(a.strip()[:300] for a in alternatives[:20]))
-    _apply_faq(entry, f"由知识缺口新建（{len(body['gap_ids'])} 次提问）")
-    Desk(store()).set_gap_status(body["gap_ids"], "resolved", f"Q&A {entry.id} by {current_user()['name']}")
+    return FaqEntry(id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
+                    question=(texts["question"] or "").strip()[:300], answer=(texts["answer"] or "").strip()[:2000],
+                    article=str(texts["article"]), section=(texts["section"] or "").strip() or None,
+                    clause=(texts["clause"] or "").strip() or None, updated=dt.date.today().isoformat(),
+                    alternatives=tuple(a.strip()[:300] for a in alternatives[:20]))
+
+
+def _save_faq(entry: FaqEntry, note: str, gap_ids: list[int], resolution: str) -> None:
+    """Save a Q&A entry through the editor (kb/faq/ file, only it indexed, a revision kept), then mark the
+    gaps it answers resolved."""
+    with editing() as editor:
+        try:
+            editor.save_faq(entry, signed_in_user()["name"], note)
+        except KnowledgeBaseError as exc:
+            abort(400, str(exc))
+    desk().gaps.set_status(gap_ids, "resolved", resolution)
+
+
+@bp.post("/api/curator/gaps/faq")
+@role_required("curator")
+def gaps_to_faq() -> Response:
+    """Write a new Q&A entry from a group of gaps; indexed at once, so the bot answers it."""
+    body = _body()
+    entry = _faq_from_body(body)
+    _save_faq(entry, f"由知识缺口新建（{len(body['gap_ids'])} 次提问）", body["gap_ids"],
+              f"Q&A {entry.id} by {signed_in_user()['name']}")
     return jsonify(ok=True, faq_id=entry.id)
 
 
 @bp.post("/api/curator/gaps/dismiss")
 @role_required("curator")
-def dismiss():
+def dismiss() -> Response:
     """Dismiss a group of gaps with a reason."""
     body = _body()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         abort(400, "give a reason for dismissing")
-    changed = Desk(store()).set_gap_status(body["gap_ids"], "dismissed", f"{reason.strip()} ({current_user()['name']})")
+    changed = desk().gaps.set_status(body["gap_ids"], "dismissed", f"{reason.strip()} ({signed_in_user()['name']})")
     return jsonify(ok=True, dismissed=changed)
-
-
-def _apply_faq(entry: FaqEntry, note: str) -> None:
-    """Save a Q&A entry through the editor: kb/faq/ file, only it indexed, a revision kept."""
-    from web.kb_editor import edit_lock, editor
-
-    with edit_lock():
-        try:
-            editor().save_faq(entry, current_user()["name"], note)
-        except KnowledgeBaseError as exc:
-            abort(400, str(exc))
 
 
 @bp.post("/api/curator/gaps/attach")
 @role_required("curator")
-def attach():
+def attach() -> Response:
     """Add a group's questions as alternative phrasings of an existing Q&A entry."""
     body = _body()
-    entry = next((e for e in store().faqs() if e.id == body.get("faq_id")), None)
+    entry = store().faq(str(body.get("faq_id")))
     if entry is None:
         abort(400, f"no Q&A entry {body.get('faq_id')!r}")
-    desk = Desk(store())
     wanted = set(body["gap_ids"])
-    questions = [g["question"] for g in desk.gaps("open", limit=1000) if g["id"] in wanted]
+    questions = [g["question"] for g in desk().gaps.recent("open", limit=1000) if g["id"] in wanted]
     known = set(entry.phrasings)
     added = tuple(dict.fromkeys(q for q in questions if q not in known))
     updated = FaqEntry(**{**entry.__dict__, "alternatives": entry.alternatives + added,
                           "updated": dt.date.today().isoformat()})
-    _apply_faq(updated, f"并入 {len(added)} 个缺口问法")
-    desk.set_gap_status(body["gap_ids"], "resolved", f"phrasings of {entry.id} ({current_user()['name']})")
+    _save_faq(updated, f"并入 {len(added)} 个缺口问法", body["gap_ids"],
+              f"phrasings of {entry.id} ({signed_in_user()['name']})")
     return jsonify(ok=True, faq_id=entry.id, added=list(added))
 
 
 @bp.get("/curator/hit-test")
 @role_required("curator")
-def hit_test():
+def hit_test() -> str:
     """Runs exactly the production retriever on a question and shows its decision and scores."""
-    from indexer.retriever import QueryError
+    from indexer.retriever import QueryError, SearchResult
 
-    question, result, error = request.args.get("q", ""), None, None
+    question = request.args.get("q", "")
+    result: SearchResult | None = None
+    error: str | None = None
     if question:
         try:
             result = retriever().search(question, k=10)
         except QueryError as exc:
             error = str(exc)
-    return render_template("hit_test.html", user=current_user(), question=question, result=result, error=error)
+    return render_template("hit_test.html", user=signed_in_user(), question=question, result=result, error=error)

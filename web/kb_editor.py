@@ -6,41 +6,22 @@ file under kb/, re-indexes only that item and records a revision; the bot answer
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from typing import Sequence
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
-from indexer.editor import EditConflict, ItemNotFound, KnowledgeEditor, version_of
-from kb.desk import Desk
-from kb.loader import ID_PATTERN, KnowledgeBaseError
+from indexer.editor import EditConflict, ItemNotFound, version_of
+from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError, UploadError, article_from_upload
 from kb.model import Article, FaqEntry
 from kb.revisions import Revisions
-from web.auth import current_user, role_required
-from web.chat import retriever, store
+from web.access import role_required, signed_in_user
+from web.db import database, desk, editing, reader, store
 
 bp = Blueprint("kb_editor", __name__)
 KINDS = {"article": "文章", "faq": "问答"}
-LIMITS = {"id": 80, "title": 200, "category": 80, "source": 200, "body": 200_000, "question": 300,
+LIMITS = {"id": 80, "title": 200, "category": 80, "source": 200, "body": MAX_BODY_CHARS, "question": 300,
           "answer": 4000, "section": 200, "clause": 40, "note": 500, "alternatives": 20_000}
-
-
-def editor() -> KnowledgeEditor:
-    """An editor over the request's store and the production retriever's models."""
-    from indexer.build import Indexer
-
-    settings = current_app.config["KEFU_SETTINGS"]
-    indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings)
-    return KnowledgeEditor(store(), indexer, settings.kb_dir)
-
-
-def reader() -> KnowledgeEditor:
-    """The editor's read side, without loading models or indexes."""
-    return KnowledgeEditor(store(), None, current_app.config["KEFU_SETTINGS"].kb_dir)
-
-
-def edit_lock() -> threading.Lock:
-    """One change at a time in this process: each change loads, updates and saves the whole index."""
-    return current_app.extensions.setdefault("kefu_edit_lock", threading.Lock())
 
 
 def _kind_or_404(kind: str) -> str:
@@ -73,28 +54,29 @@ def _gap_ids(raw: str) -> list[int]:
 
 @bp.get("/curator/kb")
 @role_required("curator")
-def index():
+def index() -> str:
     """Every article and Q&A entry, filterable, with the latest changes."""
     q = request.args.get("q", "").strip()[:100]
     articles, faqs = store().articles(), store().faqs()
     if q:
         articles = [a for a in articles if q in a.id or q in a.title or q in a.category]
         faqs = [e for e in faqs if q in e.id or any(q in p for p in e.phrasings) or q in e.answer]
-    return render_template("kb_list.html", user=current_user(), q=q, articles=articles, faqs=faqs,
-                           titles={a.id: a.title for a in store().articles()}, recent=Revisions(store()).recent(15))
+    return render_template("kb_list.html", user=signed_in_user(), q=q, articles=articles, faqs=faqs,
+                           titles={a.id: a.title for a in store().articles()}, recent=Revisions(database()).recent(15))
 
 
 @bp.get("/curator/kb/<kind>/new")
 @role_required("curator")
-def new(kind: str):
+def new(kind: str) -> tuple[str, int]:
     """A blank editor, or one prefilled from a group of knowledge gaps (?gaps=1,2,3)."""
     kind = _kind_or_404(kind)
     gap_ids = _gap_ids(request.args.get("gaps", ""))
     wanted = set(gap_ids)
-    gaps = [g for g in Desk(store()).gaps("open", limit=1000) if g["id"] in wanted]
+    gaps = [g for g in desk().gaps.recent("open", limit=1000) if g["id"] in wanted]
     questions = list(dict.fromkeys(g["question"] for g in gaps))
     agent_answers = [h["snippet"] for g in gaps if g["reason"] == "agent_answer" for h in g["hits"][:1]]
     found = next((h for g in gaps for h in g["hits"] if h.get("article_id")), None)
+    item: Article | FaqEntry
     if kind == "article":
         body = ""
         if questions:
@@ -113,7 +95,7 @@ MAX_UPLOAD = 2 * 1024 * 1024
 
 @bp.post("/curator/kb/article/import")
 @role_required("curator")
-def import_article():
+def import_article() -> tuple[str, int]:
     """Open the new-article editor prefilled from an uploaded .md or .txt file (UTF-8 or GB18030).
     Nothing is saved until the curator saves the form."""
     upload = request.files.get("file")
@@ -125,54 +107,14 @@ def import_article():
         return _editor_page("article", blank, "", error="文件太大：最多 2 MB。", status=413)
     try:
         item = article_from_upload(upload.filename or "", data)
-    except ValueError as exc:
+    except UploadError as exc:
         return _editor_page("article", blank, "", error=str(exc), status=400)
     return _editor_page("article", item, "")
 
 
-def article_from_upload(filename: str, data: bytes) -> Article:
-    """An unsaved article from a file's bytes: its front matter if it has one, else title from the first
-    heading (or the file name). Refuses binary files and text in neither UTF-8 nor GB18030."""
-    import re
-    from pathlib import PurePath
-
-    from kb.loader import split_front_matter
-
-    if b"\x00" in data[:8192]:
-        raise ValueError("这不是文本文件：请上传 .md 或 .txt。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValueError("无法识别文件编码：请另存为 UTF-8 后再上传。")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta, body = {}, text
-    if text.startswith("---"):
-        try:
-            meta, body = split_front_matter(PurePath(filename), text)
-        except KnowledgeBaseError:
-            meta, body = {}, text
-    stem = re.sub(r"[^a-z0-9-]+", "-", PurePath(filename.replace("\\", "/")).stem.lower()).strip("-")[:80]
-    lines = [line.strip() for line in body.strip().split("\n")]
-    heading = re.search(r"^#{1,3}\s*(.+)$", body, re.M)
-    title = meta.get("title") or (heading.group(1).strip() if heading else "")
-    if not title and lines and 0 < len(lines[0]) <= 40 and not re.match(r"^(第.{1,6}条|\d+(\.\d+)*)\s", lines[0]):
-        title, lines = lines[0], lines[1:]  # a plain text file's first short line is its title
-    body = "\n".join(lines)
-    if "\n\n" not in body:  # one paragraph per line, so each clause (第一条, 3.2.1 …) is cited as itself
-        body = "\n\n".join(line for line in lines if line)
-    item_id = str(meta.get("id") or stem)
-    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=str(title or PurePath(filename).stem)[:200],
-                   category=str(meta.get("category") or "")[:80], source=str(meta.get("source") or filename)[:200],
-                   updated="", body=body.strip()[:LIMITS["body"]])
-
-
 @bp.get("/curator/kb/<kind>/<item_id>")
 @role_required("curator")
-def edit(kind: str, item_id: str):
+def edit(kind: str, item_id: str) -> tuple[str, int]:
     """The editor for one article or Q&A entry."""
     kind = _kind_or_404(kind)
     ed = reader()
@@ -183,16 +125,17 @@ def edit(kind: str, item_id: str):
     return _editor_page(kind, item, base=version_of(ed.current_text(kind, item_id)))
 
 
-def _editor_page(kind: str, item, base: str, gap_ids: list[int] = (), error: str | None = None, status: int = 200):
+def _editor_page(kind: str, item: Article | FaqEntry, base: str, gap_ids: Sequence[int] = (),
+                 error: str | None = None, status: int = 200) -> tuple[str, int]:
     new_item = base == ""
-    return render_template("kb_edit.html", user=current_user(), kind=kind, kind_name=KINDS[kind], item=item,
+    return render_template("kb_edit.html", user=signed_in_user(), kind=kind, kind_name=KINDS[kind], item=item,
                            base=base, new=new_item, gap_ids=",".join(map(str, gap_ids)), error=error,
                            articles=store().articles()), status
 
 
 @bp.post("/curator/kb/<kind>/save")
 @role_required("curator")
-def save(kind: str):
+def save(kind: str) -> Response | tuple[str, int]:
     """Save from the editor form; on success the bot answers from the new text at once."""
     kind = _kind_or_404(kind)
     base = request.form.get("base", "")
@@ -204,23 +147,20 @@ def save(kind: str):
         return _editor_page(kind, _blank(kind, item_id), base, gap_ids, str(exc), 400)
     if not ID_PATTERN.match(item_id):
         return _editor_page(kind, item, base, gap_ids, "编号只能用小写字母、数字和“-”，最长 80 个字符（例如 faq-parking-fee）。", 400)
-    user = current_user()["name"]
-    with edit_lock():
-        ed = editor()
+    user = signed_in_user()["name"]
+    with editing() as ed:
         if base == "" and ed.current_text(kind, item_id) is not None:
             return _editor_page(kind, item, base, gap_ids, f"编号 {item_id} 已被占用，请换一个。", 409)
         try:
-            if kind == "article":
-                result = ed.save_article(item, user, request.form.get("note", "")[:500], base)
-            else:
-                result = ed.save_faq(item, user, request.form.get("note", "")[:500], base)
+            result = (ed.save_article(item, user, request.form.get("note", "")[:500], base)
+                      if isinstance(item, Article) else ed.save_faq(item, user, request.form.get("note", "")[:500], base))
         except EditConflict:
             return _editor_page(kind, item, base, gap_ids,
                                 "保存失败：你打开之后，别人已经修改了这一条。请复制你的改动，重新打开后再改。", 409)
         except KnowledgeBaseError as exc:
             return _editor_page(kind, item, base, gap_ids, f"保存失败：{exc}", 400)
     if gap_ids:
-        Desk(store()).set_gap_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
+        desk().gaps.set_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
     if result.changed:
         flash(f"已保存并生效：重新编码 {result.encoded} 段文本，用时 {result.seconds:.1f} 秒。机器人现在就按新内容回答。")
     else:
@@ -228,7 +168,7 @@ def save(kind: str):
     return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))
 
 
-def _blank(kind: str, item_id: str):
+def _blank(kind: str, item_id: str) -> Article | FaqEntry:
     if kind == "article":
         return Article(id=item_id, title="", category="", source="", updated="", body="")
     return FaqEntry(id=item_id, question="", answer="", article="")
@@ -236,12 +176,12 @@ def _blank(kind: str, item_id: str):
 
 @bp.post("/curator/kb/<kind>/<item_id>/delete")
 @role_required("curator")
-def delete(kind: str, item_id: str):
+def delete(kind: str, item_id: str) -> Response:
     """Delete an item (it stays in the history and can be restored)."""
     kind = _kind_or_404(kind)
-    with edit_lock():
+    with editing() as ed:
         try:
-            editor().delete(kind, item_id, current_user()["name"], request.form.get("note", "")[:500],
+            ed.delete(kind, item_id, signed_in_user()["name"], request.form.get("note", "")[:500],
                             request.form.get("base"))
         except ItemNotFound:
             abort(404)
@@ -254,32 +194,32 @@ def delete(kind: str, item_id: str):
 
 @bp.get("/curator/kb/<kind>/<item_id>/history")
 @role_required("curator")
-def history(kind: str, item_id: str):
+def history(kind: str, item_id: str) -> str:
     """Every saved version of an item with what changed, newest first."""
     kind = _kind_or_404(kind)
     if not ID_PATTERN.match(item_id):
         abort(404)
-    revisions = Revisions(store()).history(kind, item_id)
+    revisions = Revisions(database()).history(kind, item_id)
     ed = reader()
     exists = ed.current_text(kind, item_id) is not None
     if not revisions and not exists:
         abort(404)
-    return render_template("kb_history.html", user=current_user(), kind=kind, kind_name=KINDS[kind],
+    return render_template("kb_history.html", user=signed_in_user(), kind=kind, kind_name=KINDS[kind],
                            item_id=item_id, revisions=revisions, exists=exists,
                            base=version_of(ed.current_text(kind, item_id)))
 
 
 @bp.post("/curator/kb/revisions/<int:revision_id>/restore")
 @role_required("curator")
-def restore(revision_id: int):
+def restore(revision_id: int) -> Response:
     """Make an earlier version current again."""
-    with edit_lock():
+    with editing() as ed:
         try:
-            result = editor().revert(revision_id, current_user()["name"], request.form.get("base"))
+            result = ed.revert(revision_id, signed_in_user()["name"], request.form.get("base"))
         except ItemNotFound:
             abort(404)
         except (EditConflict, KnowledgeBaseError) as exc:
-            revision = Revisions(store()).get(revision_id)
+            revision = Revisions(database()).get(revision_id) or abort(404)
             flash(f"没有恢复：{exc}")
             return redirect(url_for("kb_editor.history", kind=revision["kind"], item_id=revision["item_id"]))
     flash(f"已恢复到版本 #{revision_id} 并生效。" if result.changed else "当前内容已与该版本相同。")

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m web.serve      # web_host, web_port, web_threads from settings
 
-Also deletes records past retention_days once a day (kb/retention.py).
+Also deletes records past retention_days once a day (kb/desk/retention.py).
 """
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ DAY = 24 * 3600
 
 def purge_daily(settings, stop: threading.Event) -> None:
     """Delete what is older than retention_days now and then once a day, until stop is set."""
-    from kb.retention import purge
-    from kb.store import Store
+    from kb.database import Database
+    from kb.desk.retention import purge
 
     while not stop.is_set():
         try:
-            store = Store.open(settings.db_path)
+            db = Database.open(settings.db_path)
             try:
-                counts = purge(store, settings.retention_days)
+                counts = purge(db, settings.retention_days)
             finally:
-                store.close()
+                db.close()
             if any(counts.values()):
                 log.info("retention: deleted %s", counts)
         except Exception:  # housekeeping must never take the web app down; try again tomorrow
@@ -38,7 +38,7 @@ def warm_up(app) -> None:
     or gap list is then as fast as the rest."""
     try:
         with app.app_context():
-            from web.chat import retriever
+            from web.db import retriever
             retriever()
         log.info("retriever loaded")
     except Exception:  # the pages say what is wrong when used; never stop the server for this

@@ -1,0 +1,19 @@
+"""The service desk: what happens around the bot's answers, kept in the same SQLite file as the knowledge
+base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
+
+- ``tickets``: handoff tickets (queued, claimed, callback, closed) and agents' notes on them;
+- ``gaps``: questions the bot could not serve, grouped for curators, and 👍/👎 feedback;
+- ``conversations``: the web conversations' state and transcripts;
+- ``accounts``: staff accounts and their signed-in sessions;
+- ``rules``: the desk's rules in one place (service hours, who wants a human, which message is the question);
+- ``service``: the Desk, the workflows that span records (ask for a human, claim, close, leave a message);
+- ``privacy``: masking personal numbers before anything is stored; ``retention``: deleting what is old;
+- ``metrics``, ``staffing`` (Erlang C), ``supervision``, ``demand``: figures for the dashboards.
+
+Customer-facing wording is not here: the bot's is in bot/domain.yml, the web app's in web/wording.py.
+The desk imports only kb.database, kb.clock and kb.model from the rest of Kefu.
+"""
+
+
+class DeskError(ValueError):
+    """A desk operation got a value it cannot store or a request it cannot do (the message says which)."""

@@ -1,0 +1,74 @@
+"""Conversations and their messages as the web app sees them: who said what, and who holds the chat.
+
+States: 'bot' (the bot answers), 'queued' (waiting for an agent), 'agent' (an agent holds it),
+'closed' (an agent closed it; the next customer message goes to the bot again).
+"""
+from __future__ import annotations
+
+import json
+
+from kb.clock import now
+from kb.database import Database
+from kb.desk import DeskError
+from kb.desk.privacy import mask_personal_data
+
+STATES = ("bot", "queued", "agent", "closed")
+SENDERS = ("customer", "bot", "agent", "system")
+
+
+class ConversationError(DeskError):
+    """A conversation operation got a value it cannot store."""
+
+
+class Conversations:
+    """Conversation state and transcript in the database."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, conversation_id: str) -> dict | None:
+        """The conversation, or None."""
+        row = self.db.execute("SELECT id, state FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        return {"id": row[0], "state": row[1]} if row else None
+
+    def get_or_create(self, conversation_id: str) -> dict:
+        """The conversation, created in state 'bot' if new."""
+        found = self.get(conversation_id)
+        if found:
+            return found
+        stamp = now()
+        with self.db.transaction():
+            self.db["conversations"].insert({"id": conversation_id, "state": "bot", "created_at": stamp,
+                                             "updated_at": stamp}, ignore=True)
+        return {"id": conversation_id, "state": "bot"}
+
+    def set_state(self, conversation_id: str, state: str) -> None:
+        """Move a conversation to another state."""
+        if state not in STATES:
+            raise ConversationError(f"state must be one of {', '.join(STATES)}, not {state!r}")
+        with self.db.transaction():
+            self.db["conversations"].update(conversation_id, {"state": state, "updated_at": now()})
+
+    def add(self, conversation_id: str, sender: str, text: str, extra: dict | None = None) -> dict:
+        """Append a message (customer text is masked before it is stored); returns it."""
+        if sender not in SENDERS:
+            raise ConversationError(f"sender must be one of {', '.join(SENDERS)}, not {sender!r}")
+        stored = mask_personal_data(text) if sender == "customer" else text
+        with self.db.transaction():
+            message_id = self.db["messages"].insert({
+                "conversation_id": conversation_id, "sender": sender, "text": stored,
+                "extra": json.dumps(extra or {}, ensure_ascii=False), "created_at": now()}).last_pk
+        return self._shape({"id": message_id, "sender": sender, "text": stored,
+                            "extra": json.dumps(extra or {}, ensure_ascii=False)})
+
+    def messages(self, conversation_id: str, after: int = 0, include_customer: bool = True) -> list[dict]:
+        """Messages after an id, oldest first."""
+        where = "conversation_id = ? AND id > ?" + ("" if include_customer else " AND sender != 'customer'")
+        rows = self.db["messages"].rows_where(where, [conversation_id, after], order_by="id")
+        return [self._shape(r) for r in rows]
+
+    @staticmethod
+    def _shape(row: dict) -> dict:
+        extra = json.loads(row["extra"] or "{}")
+        return {"id": row["id"], "from": row["sender"], "text": row["text"] or "",
+                "sources": extra.get("sources", []), "buttons": extra.get("buttons", [])}

@@ -1,0 +1,149 @@
+"""Handoff tickets: a conversation waiting for an agent (queued), taken by one (claimed), waiting for a
+call back outside service hours (callback), or done (closed); and agents' notes on them.
+
+Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from kb.clock import now
+from kb.database import Database
+from kb.desk import DeskError
+from kb.desk.privacy import mask_personal_data
+from kb.desk.rules import HANDOFF_REASONS
+from kb.model import HitRecord
+
+STATUSES = ("queued", "claimed", "callback", "closed")
+OPEN_STATUSES = ("queued", "claimed", "callback")
+KEPT_HITS = 5
+
+
+def hits_json(hits: Sequence[HitRecord] | None) -> str:
+    """How the passages the bot found are stored with a record: the first few, as JSON."""
+    return json.dumps([h.as_dict() for h in (hits or [])][:KEPT_HITS], ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A handoff ticket. Times are stored stamps (kb.clock); passages are HitRecord dicts; position is the
+    place in the queue (1 = next) while queued, else None."""
+
+    id: int
+    conversation_id: str
+    reason: str
+    question: str
+    status: str
+    contact: str = ""
+    created_at: str = ""
+    claimed_at: str | None = None
+    closed_at: str | None = None
+    agent: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    position: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form."""
+        return asdict(self)
+
+
+class Tickets:
+    """Handoff tickets and their notes in the database."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def open(self, conversation_id: str, reason: str, question: str, passages: Sequence[HitRecord] | None = None,
+             in_hours: bool = True, contact: str = "") -> Ticket:
+        """Queue a conversation for a human (or, out of hours, for a callback); the conversation's open
+        ticket if it has one already. Raises DeskError for an unknown reason."""
+        if reason not in HANDOFF_REASONS:
+            raise DeskError(f"handoff reason must be one of {', '.join(HANDOFF_REASONS)}, not {reason!r}")
+        existing = self.active(conversation_id)
+        if existing:
+            return existing
+        with self.db.transaction():
+            ticket_id = self.db["handoffs"].insert({
+                "conversation_id": conversation_id, "reason": reason, "question": mask_personal_data(question)[:2000],
+                "passages": hits_json(passages), "status": "queued" if in_hours else "callback",
+                "contact": mask_personal_data(contact)[:500], "created_at": now(), "claimed_at": None,
+                "closed_at": None, "agent": None}).last_pk
+        return self._require(ticket_id)
+
+    def active(self, conversation_id: str) -> Ticket | None:
+        """The conversation's ticket that is still open, if any."""
+        row = self.db.execute(f"SELECT id FROM handoffs WHERE conversation_id = ? AND status IN {OPEN_STATUSES} "
+                              "ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
+        return self.get(row[0]) if row else None
+
+    def queue_position(self, ticket_id: int) -> int | None:
+        """1 for the next ticket an agent will take; None once claimed or closed."""
+        row = self.db.execute("SELECT status FROM handoffs WHERE id = ?", [ticket_id]).fetchone()
+        if not row or row[0] != "queued":
+            return None
+        return int(self.db.execute("SELECT COUNT(*) FROM handoffs WHERE status = 'queued' AND id <= ?",
+                                   [ticket_id]).fetchone()[0])
+
+    def set_contact(self, ticket_id: int, contact: str) -> None:
+        """Keep the customer's message for a callback ticket (masked)."""
+        with self.db.transaction():
+            self.db["handoffs"].update(ticket_id, {"contact": mask_personal_data(contact)[:500]})
+
+    def claim(self, ticket_id: int, agent: str) -> bool:
+        """An agent takes a waiting ticket; False if it was not waiting (claimed or closed already)."""
+        with self.db.transaction():
+            cursor = self.db.execute("UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
+                                     "WHERE id = ? AND status IN ('queued', 'callback')", [now(), agent, ticket_id])
+        return cursor.rowcount == 1
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        """One ticket, or None."""
+        rows = list(self.db["handoffs"].rows_where("id = ?", [ticket_id]))
+        return _ticket(rows[0], self.queue_position(ticket_id)) if rows else None
+
+    def close(self, ticket_id: int, agent: str | None = None) -> None:
+        """Close a ticket (the bot resumes the conversation)."""
+        with self.db.transaction():
+            self.db["handoffs"].update(ticket_id, {"status": "closed", "closed_at": now(), "agent": agent})
+
+    def recent(self, status: str | None = None, limit: int = 100) -> list[Ticket]:
+        """Tickets, newest first; only those in a status if given."""
+        where, args = ("status = ?", [status]) if status else (None, None)
+        rows = list(self.db["handoffs"].rows_where(where, args, order_by="id desc", limit=limit))
+        queued = [r[0] for r in self.db.execute("SELECT id FROM handoffs WHERE status = 'queued' ORDER BY id")]
+        positions = {ticket_id: place for place, ticket_id in enumerate(queued, start=1)}
+        return [_ticket(r, positions.get(r["id"])) for r in rows]
+
+    def count(self, status: str) -> int:
+        """How many tickets are in a status."""
+        return int(self.db.execute("SELECT COUNT(*) FROM handoffs WHERE status = ?", [status]).fetchone()[0])
+
+    def add_note(self, ticket_id: int, author: str, text: str) -> dict:
+        """An agent's note on a ticket (masked; never shown to the customer); returns it."""
+        text = (text or "").strip()
+        if not text:
+            raise DeskError("a note needs some text")
+        row: dict[str, Any] = {"handoff_id": ticket_id, "author": author[:80], "text": mask_personal_data(text)[:2000],
+                               "created_at": now()}
+        with self.db.transaction():
+            row["id"] = self.db["ticket_notes"].insert(row).last_pk
+        return row
+
+    def notes(self, ticket_id: int) -> list[dict]:
+        """A ticket's notes, oldest first."""
+        return list(self.db["ticket_notes"].rows_where("handoff_id = ?", [ticket_id], order_by="id"))
+
+    def _require(self, ticket_id: int) -> Ticket:
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise DeskError(f"no ticket #{ticket_id}")
+        return ticket
+
+
+def _ticket(row: dict[str, Any], position: int | None) -> Ticket:
+    return Ticket(id=row["id"], conversation_id=row["conversation_id"], reason=row["reason"],
+                  question=row["question"] or "", status=row["status"], contact=row["contact"] or "",
+                  created_at=row["created_at"], claimed_at=row["claimed_at"], closed_at=row["closed_at"],
+                  agent=row["agent"], passages=json.loads(row["passages"] or "[]"), position=position)

@@ -1,0 +1,214 @@
+"""Rasa actions with a real Tracker, CollectingDispatcher, retriever and SQLite desk; whole event lists."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from domain import rendered
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.feedback import ActionFeedback
+from actions.handoff import ActionHandoff
+from actions.kb_answer import ActionKbAnswer, ActionKefuFallback
+from actions.services import Services
+from indexer.build import Indexer
+from indexer.retriever import Retriever
+from kb.database import Database
+from kb.desk.service import Desk
+from kb.loader import load_knowledge_base
+from kb.store import Store
+
+SLOTS = {"offered_human": False, "handoff_reason": None, "abstain_count": 0.0, "last_answer_ref": None,
+         "last_question": None, "ref": None}
+
+
+@pytest.fixture
+def services(settings, encoder):
+    settings = settings.replace(service_hours="00:00-24:00")
+    db = Database.open(settings.db_path)
+    store = Store(db)
+    articles, faqs = load_knowledge_base(settings.kb_dir)
+    Indexer(store, [encoder], settings).sync(articles, faqs)
+    return Services(settings, store, Desk(db, settings.desk_policy), Retriever.load(store, [encoder], settings))
+
+
+def tracker(text: str, intent: str = "ask_kb", entities=(), sender="c1", **slots) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
+    return Tracker(sender, {**SLOTS, **slots}, message, [], False, None, None, "action_listen")
+
+
+def run(action, t: Tracker):
+    """The messages as the customer reads them (responses filled from the domain) and the events."""
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    return [rendered(m) for m in dispatcher.messages], events
+
+
+def test_answer_cites_its_source_and_resets_counters(services):
+    messages, events = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？", abstain_count=1.0))
+    [message] = messages
+    assert "晚上六点关门" in message["text"]
+    assert message["text"].endswith("来源：《营业厅工作手册》 3.3 营业时间 · 3.3.1")
+    [source] = message["custom"]["sources"]
+    assert source["article_id"] == "hall-manual" and source["clause"] == "3.3.1"
+    ref = message["custom"]["answer_ref"]
+    assert events == [SlotSet("last_answer_ref", ref), SlotSet("last_question", "营业厅晚上几点关门？"),
+                      SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
+
+
+def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张去北京的机票，电话13812345678"))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"]
+    assert events == [SlotSet("abstain_count", 1.0), SlotSet("last_question", "帮我订一张去北京的机票，电话13812345678"),
+                      SlotSet("offered_human", True), SlotSet("handoff_reason", "could_not_answer")]
+    [gap] = services.desk.gaps.recent()
+    assert gap["question"] == "帮我订一张去北京的机票，电话[手机号]" and gap["reason"] == "abstain"
+    assert gap["conversation_id"] == "c1" and gap["hits"] and "score" in gap["hits"][0]
+
+
+def test_second_abstain_in_a_row_hands_off(services):
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
+    assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
+    assert "您是下一位" in messages[1]["text"]
+    assert events == [SlotSet("abstain_count", 0.0), SlotSet("last_question", "帮我订一张机票"),
+                      SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    [ticket] = services.desk.tickets.recent()
+    assert ticket.reason == "could_not_answer" and ticket.status == "queued"
+
+
+def test_fallback_logs_an_nlu_fallback_gap(services):
+    run(ActionKefuFallback(services), tracker("asdkjh qweoiu", intent="nlu_fallback"))
+    assert services.desk.gaps.recent()[0]["reason"] == "nlu_fallback"
+
+
+def test_short_question_gets_clarifying_buttons(services):
+    messages, events = run(ActionKbAnswer(services), tracker("服务"))
+    [message] = messages
+    assert message["response"] == "utter_clarify" and 2 <= len(message["buttons"]) <= 3
+    assert all(b["payload"].startswith('/choose_candidate{"ref":"') for b in message["buttons"])
+    assert events == [SlotSet("last_question", "服务")]
+
+
+def test_choosing_a_candidate_shows_it(services):
+    hit = services.retriever.search("客服中心的服务时间").hits[0]
+    messages, events = run(ActionKbAnswer(services), tracker(
+        "", intent="choose_candidate", entities=[{"entity": "ref", "value": hit.ref}], last_question="服务"))
+    assert "来源：《" in messages[0]["text"] and events[0] == SlotSet("last_answer_ref", hit.ref)
+    messages, events = run(ActionKbAnswer(services), tracker(
+        "", intent="choose_candidate", entities=[{"entity": "ref", "value": "passage:1"}]))
+    assert messages[0]["response"] == "utter_default" and events == []
+
+
+def test_request_for_a_human_opens_a_ticket_and_pauses(services):
+    run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="other"))
+    messages, events = run(ActionHandoff(services), tracker("我要投诉你们", intent="complaint",
+                                                            last_question="营业厅几点开门"))
+    assert "您前面还有 1 位客户在等待" in messages[0]["text"] and messages[0]["custom"]["position"] == 2
+    assert "目前没有在线的人工客服" in messages[0]["text"]  # nobody has said they are available
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    ticket = services.desk.tickets.recent()[0]
+    assert ticket.reason == "complaint" and ticket.question == "我要投诉你们"
+    assert ticket.conversation_id == "c1" and ticket.status == "queued"
+
+
+def test_human_words_reach_a_ticket_whatever_the_intent(services):
+    messages, events = run(ActionKbAnswer(services), tracker("别废话了，给我转人工", intent="ask_kb"))
+    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "asked"
+
+
+def test_accepting_the_offer_keeps_the_reason_and_the_found_passages(services):
+    messages, events = run(ActionHandoff(services), tracker(
+        "好的", intent="affirm", offered_human=True, handoff_reason="negative_feedback", last_question="营业厅几点开门"))
+    ticket = services.desk.tickets.recent()[0]
+    assert ticket.reason == "negative_feedback" and ticket.question == "营业厅几点开门"
+    assert ticket.passages and ticket.passages[0]["article_id"] == "hall-manual"
+
+
+def test_out_of_hours_takes_a_message_for_a_callback(services):
+    services.desk.policy = dataclasses.replace(services.desk.policy, service_hours="00:00-00:01")
+    messages, events = run(ActionHandoff(services), tracker("转人工", intent="request_human"))
+    assert messages[0]["response"] == "utter_handoff_callback" and messages[0]["hours"] == "00:00-00:01"
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
+    messages, events = run(ActionKbAnswer(services), tracker("请回电13812345678", handoff_reason="callback"))
+    assert messages[0]["response"] == "utter_callback_noted" and events == [SlotSet("handoff_reason", None)]
+    assert services.desk.tickets.recent()[0].contact == "请回电[手机号]"
+
+
+def test_feedback(services):
+    messages, events = run(ActionFeedback(services), tracker("👍", intent="feedback_helpful", last_answer_ref="faq:x"))
+    assert messages[0]["response"] == "utter_feedback_thanks" and events == []
+    messages, events = run(ActionFeedback(services), tracker(
+        "没用", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"))
+    assert messages[0]["response"] == "utter_feedback_sorry"
+    assert events == [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]
+    assert services.desk.gaps.recent()[0]["reason"] == "negative_feedback"
+    rows = list(services.desk.db["feedback"].rows)
+    assert [(r["helpful"], r["answer_ref"]) for r in rows] == [(1, "faq:x"), (0, "passage:7")]
+
+
+def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_allows_a_human(services, encoder):
+    from actions.services import load_retriever
+    from indexer.build import index_paths
+
+    serving = services.retriever
+    services.encoders = [encoder]
+    passages_file = index_paths(services.settings.index_dir, encoder.model_name)[0]
+    passages_file.write_bytes(b"not an index")
+    services.store.set_index_state(passages_file.name, {"built_at": 1.0})  # as a new save would move the stamp
+    load_retriever(services)
+    assert services.retriever is serving and "unreadable" in services.problem  # still answering from the old one
+    messages, _ = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？"))
+    assert "晚上六点关门" in messages[0]["text"]
+
+    broken = Services(services.settings, services.store, services.desk, None, [encoder])  # a fresh action server
+    load_retriever(broken)
+    assert broken.retriever is None and "kefu index build" in broken.problem
+    messages, events = run(ActionKbAnswer(broken), tracker("营业厅晚上几点关门？"))
+    assert [m["response"] for m in messages] == ["utter_service_down"] and events == []
+    messages, events = run(ActionHandoff(broken), tracker("转人工", intent="request_human"))
+    assert "您是下一位" in messages[0]["text"] and ConversationPaused() in events
+    assert services.desk.tickets.recent()[0].passages == []
+
+
+def test_candidate_buttons_are_distinct_and_say_where_and_what():
+    from types import SimpleNamespace
+
+    from actions.replies import answer_text, candidate_buttons
+
+    def hit(ref, text, section="基本要求", clause=None, kind="passage", question=None):
+        return SimpleNamespace(kind=kind, ref=ref, section=section, title="规范", clause=clause, snippet=text,
+                               text=text, question=question, article_id="a")
+    buttons = candidate_buttons([hit("p:1", "服务时间原则上应为 7*24 小时"), hit("p:2", "人工服务选项便于寻觅"),
+                                 hit("p:3", "服务时间原则上应为 7*24 小时"), hit("f:1", "答", kind="faq", question="几点下班？")])
+    assert [b["title"] for b in buttons] == ["基本要求：服务时间原则上应为7*24小…", "基本要求：人工服务选项便于寻觅…", "几点下班？"]
+    assert "\n\n" not in answer_text(SimpleNamespace(kind="faq", text="第一段\n\n第二段", snippet="", title="规范",
+                                                     section="基本要求", clause="1.1"))
+
+
+def test_the_quoted_wait_comes_from_the_agents_available_and_the_handle_time(services):
+    from kb.desk.supervision import Supervision
+
+    sup = Supervision(services.desk.db)
+    sup.set_status("a1", "available")
+    sup.set_status("a2", "available")
+    run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="first"))
+    messages, _ = run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="second"))
+    # Position 2, two agents, no handled chats yet: default_handle_seconds (300) x 2 / 2 = 5 minutes.
+    assert "您前面还有 1 位客户在等待，预计等待约 5 分钟" in messages[0]["text"]
+
+
+def test_a_restarted_action_server_mends_an_index_a_killed_build_left_behind(services, encoder):
+    from actions.services import load_retriever
+    from indexer.build import check_index
+
+    store = services.store
+    article = store.articles()[0]
+    changed = article.__class__(**{**article.__dict__, "body": article.body + "\n\n营业厅每周一上午进行设备检修。\n"})
+    Indexer(store, [encoder], services.settings).put_article(changed)  # committed, never saved: killed here
+    assert check_index(store, services.settings)
+    restarted = Services(services.settings, store, services.desk, None, [encoder])
+    load_retriever(restarted)
+    assert restarted.retriever is not None and check_index(store, services.settings) == []
+    assert "设备检修" in restarted.retriever.search("营业厅什么时候检修设备").hits[0].text

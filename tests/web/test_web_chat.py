@@ -1,0 +1,211 @@
+"""The chat API through Flask's test client, with Rasa behind a mock transport (and down)."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from kb.database import Database
+from kb.desk.conversations import Conversations
+from kb.desk.tickets import Tickets
+from web import create_app
+
+
+class FakeRasa:
+    """Rasa's REST channel as seen on the wire: records what it got, answers as told."""
+
+    def __init__(self):
+        self.received, self.down, self.silent = [], False, False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if self.silent:  # what Rasa answers when its action server is down
+            return httpx.Response(200, json=[])
+        if request.url.path == "/status":
+            return httpx.Response(200, json={})
+        body = json.loads(request.content)
+        self.received.append(body)
+        if body["message"] in ("/request_human", "转人工"):
+            return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": "正在为您转接人工客服，您是下一位"},
+                                             {"recipient_id": body["sender"], "custom": {"state": "queued", "ticket": 1}}])
+        return httpx.Response(200, json=[
+            {"recipient_id": body["sender"], "text": "服务时间原则上应为 7*24 小时。\n\n来源：《规范》 基本要求",
+             "buttons": [{"title": "相关条款", "payload": '/choose_candidate{"ref":"passage:1"}'}]},
+            {"recipient_id": body["sender"], "custom": {"sources": [{"title": "规范", "section": "基本要求"}]}}])
+
+
+@pytest.fixture
+def rasa():
+    return FakeRasa()
+
+
+@pytest.fixture
+def app(settings, rasa):
+    settings = settings.replace(actions_host="127.0.0.1", actions_port=9)  # nothing listens there
+    return create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(rasa), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_answer_with_sources_and_buttons(client, rasa, settings):
+    response = client.post("/api/chat", json={"session": "s1", "text": "客服几点下班？"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["session"] == "s1" and body["state"] == "bot"
+    [message] = body["messages"]
+    assert message["from"] == "bot" and "7*24 小时" in message["text"]
+    assert message["sources"] == [{"title": "规范", "section": "基本要求"}]
+    assert message["buttons"][0]["payload"].startswith("/choose_candidate")
+    assert rasa.received == [{"sender": "s1", "message": "客服几点下班？"}]
+    transcript = Conversations(Database.open(settings.db_path)).messages("s1")
+    assert [m["from"] for m in transcript] == ["customer", "bot"]
+
+
+def test_handoff_queues_and_later_messages_go_to_the_agent_not_the_bot(client, rasa):
+    body = client.post("/api/chat", json={"session": "s2", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued" and "人工" in body["messages"][0]["text"]
+    body = client.post("/api/chat", json={"session": "s2", "text": "我等着呢"}).get_json()
+    [ack] = body["messages"]  # the first message while waiting is acknowledged with the place in the queue
+    assert body["state"] == "queued" and ack["from"] == "system" and "人工客服接入后会看到" in ack["text"]
+    body = client.post("/api/chat", json={"session": "s2", "text": "还要多久"}).get_json()
+    assert body == {"session": "s2", "state": "queued", "messages": []}  # not once per message
+    assert [r["message"] for r in rasa.received] == ["/request_human"]
+
+
+def test_bot_down_gives_a_clear_reply_and_the_human_option(client, rasa, settings):
+    rasa.down = True
+    body = client.post("/api/chat", json={"session": "s3", "text": "客服几点下班？"}).get_json()
+    [message] = body["messages"]
+    assert message["from"] == "system" and "暂时无法回答" in message["text"]
+    assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    body = client.post("/api/chat", json={"session": "s3", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued" and "您是下一位" in body["messages"][0]["text"]
+    assert Tickets(Database.open(settings.db_path)).recent()[0].conversation_id == "s3"
+
+
+def test_bot_down_out_of_hours_offers_a_callback_not_a_queue_place(settings, rasa):
+    closed = settings.replace(service_hours="00:00-00:00", actions_host="127.0.0.1", actions_port=9)  # never open
+    client = create_app({"KEFU_SETTINGS": closed, "RASA_TRANSPORT": httpx.MockTransport(rasa),
+                         "TESTING": True}).test_client()
+    rasa.down = True
+    body = client.post("/api/chat", json={"session": "night", "text": "转人工"}).get_json()
+    [offer] = body["messages"]
+    assert body["state"] == "bot" and "下班时间" in offer["text"] and "请留下您的问题和联系方式" in offer["text"]
+    assert not any(words in offer["text"] for words in ("您是下一位", "前面还有", "排在第", "预计等待"))
+    tickets = Tickets(Database.open(closed.db_path))
+    [ticket] = tickets.recent()
+    assert ticket.status == "callback" and ticket.conversation_id == "night" and ticket.position is None
+    body = client.post("/api/chat", json={"session": "night", "text": "请明天上午回电 13812345678"}).get_json()
+    assert body["state"] == "bot" and "已记录您的留言" in body["messages"][0]["text"]
+    assert tickets.recent()[0].contact == "请明天上午回电 [手机号]"  # kept on the ticket, masked
+    body = client.post("/api/chat", json={"session": "night", "text": "还有一个问题"}).get_json()
+    assert "暂时无法回答" in body["messages"][0]["text"]  # one message is taken; later ones get the usual reply
+
+
+def test_bot_down_a_typed_request_for_a_human_queues_too(client, rasa):
+    rasa.down = True
+    body = client.post("/api/chat", json={"session": "typed", "text": "人工"}).get_json()
+    assert body["state"] == "queued" and "您是下一位" in body["messages"][0]["text"]
+
+
+def test_a_silent_bot_still_gets_the_customer_a_reply(client, rasa):
+    rasa.silent = True
+    [message] = client.post("/api/chat", json={"session": "s6", "text": "客服几点下班？"}).get_json()["messages"]
+    assert "暂时无法回答" in message["text"] and message["buttons"][0]["payload"] == "/request_human"
+
+
+def test_polling_returns_later_messages(client, settings):
+    client.post("/api/chat", json={"session": "s4", "text": "你好"})
+    conversations = Conversations(Database.open(settings.db_path))
+    last = conversations.messages("s4")[-1]["id"]
+    conversations.add("s4", "agent", "您好，我是客服小王")
+    body = client.get(f"/api/chat/s4/messages?after={last}").get_json()
+    assert [(m["from"], m["text"]) for m in body["messages"]] == [("agent", "您好，我是客服小王")]
+    assert client.get("/api/chat/nobody/messages").status_code == 404
+    assert client.get("/api/chat/s4/messages?after=x").status_code == 400
+
+
+@pytest.mark.parametrize("body, status", [
+    (None, 400), ([], 400), ({"session": "s"}, 400), ({"session": "s", "text": ""}, 400),
+    ({"session": "s", "text": "x" * 2001}, 400), ({"session": "../etc", "text": "hi"}, 400),
+    ({"session": "s", "text": 5}, 400), ({"session": "s", "payload": "<script>"}, 400),
+])
+def test_bad_input_is_a_clear_400(client, body, status):
+    response = client.post("/api/chat", data=json.dumps(body) if body is not None else b"\xff\xfe",
+                           content_type="application/json")
+    assert response.status_code == status and "error" in response.get_json()
+
+
+def test_oversized_request_is_refused(client):
+    response = client.post("/api/chat", data=b"{" + b" " * 70_000 + b"}", content_type="application/json")
+    assert response.status_code == 413 and "error" in response.get_json()
+    assert client.get("/api/chat").status_code == 405 and "error" in client.get("/api/chat").get_json()
+
+
+def test_customer_text_is_masked_in_the_transcript(client, settings):
+    client.post("/api/chat", json={"session": "s5", "text": "我的手机13812345678"})
+    assert Conversations(Database.open(settings.db_path)).messages("s5")[0]["text"] == "我的手机[手机号]"
+
+
+def test_healthz_reports_each_part(client, rasa):
+    body = client.get("/healthz").get_json()
+    assert body["checks"]["rasa"] is True and body["checks"]["database"] is True
+    assert body["checks"]["actions"] is False and body["checks"]["index"] is False  # neither runs here
+    rasa.down = True
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["checks"]["rasa"] is False
+
+
+def test_demo_page_embeds_the_widget_with_one_script_tag(client):
+    page = client.get("/").get_data(as_text=True)
+    assert page.count("<script") == 1 and "/static/kefu-widget.js" in page and 'lang="zh-CN"' in page
+    widget = client.get("/static/kefu-widget.js")
+    assert widget.status_code == 200 and "转人工" in widget.get_data(as_text=True)
+    assert "innerHTML" not in widget.get_data(as_text=True).split("root.innerHTML =", 1)[1]  # text only via textContent
+
+
+def test_chat_api_allows_cross_origin_calls(client):
+    response = client.options("/api/chat", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_rate_limiter_window_and_memory():
+    from web.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
+    assert limiter.hit("a") == 60 and limiter.hit("b") == 0  # per key
+    now[0] = 30.0
+    assert limiter.retry_after("a") == 30
+    now[0] = 60.5
+    assert limiter.hit("a") == 0
+    assert RateLimiter(0, 60).hit("x") == 0 and len(RateLimiter(0, 60)) == 0  # 0: no limit
+    for i in range(2000):
+        limiter.record(f"k{i}")
+    now[0] = 1000.0
+    for i in range(1000):
+        limiter.record("fresh")
+    assert len(limiter) < 10  # quiet keys are forgotten
+
+
+def test_chat_is_rate_limited_per_session_and_per_client(settings):
+    limited = settings.replace(chat_limit_session=3, chat_limit_client=5)
+    app = create_app({"KEFU_SETTINGS": limited, "SECRET_KEY": "t",
+                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[{"text": "好的"}]))})
+    client = app.test_client()
+    codes = [client.post("/api/chat", json={"session": "fast", "text": "你好"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.post("/api/chat", json={"session": "fast", "text": "你好"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0 and "太快" in refused.get_json()["error"]
+    other = client.post("/api/chat", json={"session": "other", "text": "你好"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200  # another customer is not held up
+    codes = [client.post("/api/chat", json={"session": f"s{i}", "text": "你好"}).status_code for i in range(3)]
+    assert codes[-1] == 429  # one address, many sessions: the per-client limit
+    messages = [m["text"] for m in client.get("/api/chat/fast/messages?after=0").get_json()["messages"]]
+    assert messages.count("好的") == 3  # refused messages never reached the bot

@@ -1,0 +1,117 @@
+"""The curator panel: grouped gaps, a gap turned into a Q&A entry the retriever then answers, dismissing;
+the dashboard; the hit test. (The signed-in `curator` fixture is in conftest.py.)"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from staff import sign_in
+
+from kb.loader import load_knowledge_base
+from web import local_time
+
+
+def test_agents_cannot_reach_the_curator_side(curator):
+    _, _, _, app = curator
+    agent = app.test_client()
+    sign_in(agent, "agent2", "agent-pass-2")
+    assert agent.get("/api/curator/gaps").status_code == 403
+    token = agent.get("/agent/").get_data(as_text=True).split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = agent.post("/api/curator/gaps/dismiss", json={"gap_ids": [1], "reason": "x"},
+                          headers={"X-CSRFToken": token})
+    assert response.status_code == 403
+
+
+def test_gap_becomes_a_faq_and_is_answered_at_once(curator, settings):
+    client, headers, desk, app = curator
+    for q in ("营业厅停车要收费吗", "营业厅停车收费吗", "营业厅停车要钱吗"):
+        desk.gaps.log("c", q, "abstain")
+    desk.gaps.log("c", "RACI模型是什么", "abstain")
+    groups = client.get("/api/curator/gaps").get_json()["groups"]
+    parking = groups[0]
+    assert parking["count"] == 3 and len(parking["gap_ids"]) == 3 and len(groups) == 2
+    body = {"gap_ids": parking["gap_ids"], "question": "营业厅停车收费吗？", "answer": "营业厅门前车位免费停车一小时。",
+            "article": "hall-manual", "section": "3.3 营业时间", "clause": "", "alternatives": parking["questions"]}
+    assert client.post("/api/curator/gaps/faq", json=body).status_code == 400  # no CSRF token
+    response = client.post("/api/curator/gaps/faq", json=body, headers=headers)
+    assert response.status_code == 200
+    faq_id = response.get_json()["faq_id"]
+    assert (settings.kb_dir / "faq" / f"{faq_id}.yml").is_file()
+    assert [g["count"] for g in client.get("/api/curator/gaps").get_json()["groups"]] == [1]
+    with app.app_context():
+        from web.db import retriever
+        hits = retriever().search("营业厅门口停车要钱吗").hits
+        hit = hits[0]
+    assert hit.kind == "faq" and hit.id == faq_id and "免费停车一小时" in hit.text
+    _, faqs = load_knowledge_base(settings.kb_dir)
+    assert faq_id in {e.id for e in faqs}
+
+
+@pytest.mark.parametrize("body", [
+    {"gap_ids": [], "reason": "x"}, {"gap_ids": ["1"], "reason": "x"}, {"gap_ids": [1]}, [],
+])
+def test_dismiss_validates(curator, body):
+    client, headers, _, _ = curator
+    assert client.post("/api/curator/gaps/dismiss", json=body, headers=headers).status_code == 400
+
+
+def test_dismiss_and_bad_faq(curator):
+    client, headers, desk, _ = curator
+    gap = desk.gaps.log("c", "今天天气如何", "out_of_scope")
+    r = client.post("/api/curator/gaps/dismiss", json={"gap_ids": [gap], "reason": "闲聊"}, headers=headers)
+    assert r.get_json() == {"ok": True, "dismissed": 1}
+    assert desk.gaps.recent("dismissed")[0]["note"].startswith("闲聊")
+    bad = {"gap_ids": [gap], "question": "问", "answer": "答", "article": "nowhere", "alternatives": []}
+    assert client.post("/api/curator/gaps/faq", json=bad, headers=headers).status_code == 400
+
+
+def test_attach_questions_as_phrasings_of_an_existing_entry(curator, settings):
+    client, headers, desk, app = curator
+    gap = desk.gaps.log("c", "投诉搞定了会不会回电话", "abstain")
+    r = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "faq-complaint-callback"},
+                    headers=headers)
+    assert r.get_json() == {"ok": True, "faq_id": "faq-complaint-callback", "added": ["投诉搞定了会不会回电话"]}
+    _, faqs = load_knowledge_base(settings.kb_dir)
+    entry = next(e for e in faqs if e.id == "faq-complaint-callback")
+    assert entry.alternatives[-1] == "投诉搞定了会不会回电话" and desk.gaps.recent("open") == []
+    with app.app_context():
+        from web.db import retriever
+        assert retriever().search("投诉搞定了会不会回电话").hits[0].id == "faq-complaint-callback"
+    bad = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "nope"}, headers=headers)
+    assert bad.status_code == 400
+
+
+def test_hit_test_page_shows_decision_and_scores_escaped(curator):
+    client, _, _, _ = curator
+    page = client.get("/curator/hit-test?q=营业厅几点开门").get_data(as_text=True)
+    assert "3.3 营业时间" in page and "融合分" in page and ("回答" in page) and "<mark>" in page
+    assert any(r in page for r in ("置信度达到阈值", "知识库中没有足够匹配的内容", "模型未校准"))  # reason, in Chinese
+    page = client.get("/curator/hit-test?q=<script>alert(1)</script>").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "the question is empty" in client.get("/curator/hit-test?q=%20").get_data(as_text=True)
+
+
+def test_dashboard_page_shows_figures_charts_and_top_gaps(curator):
+    client, _, desk, app = curator
+    conversations = desk.conversations
+    for cid in ("s1", "s2"):
+        conversations.get_or_create(cid)
+        conversations.add(cid, "customer", "营业厅几点开门")
+        conversations.add(cid, "bot", "上午九点。", {"sources": [{"article_id": "hall-manual"}]})
+    desk.tickets.open("s2", "asked", "转人工")
+    desk.gaps.log("s1", "<b>营业厅停车收费吗</b>", "abstain")
+    page = client.get("/curator/dashboard").get_data(as_text=True)
+    assert re.search(r'id="kpi-conversations">2<', page) and re.search(r'id="kpi-containment">50%<', page)
+    assert re.search(r'id="kpi-handoff">50%<', page) and re.search(r'id="kpi-abstain">33%<', page)
+    assert "chart-4.6.1.umd.min.js" in page and 'id="chart-volume"' in page
+    assert "&lt;b&gt;营业厅停车收费吗&lt;/b&gt;" in page and "<b>营业厅停车收费吗</b>" not in page
+    figures = json.loads(page.split('id="figures">', 1)[1].split("</script>", 1)[0])
+    assert figures["series"]["conversations"][-1] == 2
+    assert client.get("/curator/dashboard?days=abc").status_code == 200
+    assert client.get("/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
+
+
+def test_stamps_are_shown_in_local_time():
+    assert local_time("2026-11-27T05:54:03+00:00", "Asia/Shanghai") == "2026-11-27 13:54"
+    assert local_time(None, "Asia/Shanghai") == "" and local_time("not a time", "UTC") == "not a time"

@@ -1,0 +1,58 @@
+"""Who is signed in and what their role lets them open: used by every staff blueprint."""
+from __future__ import annotations
+
+import functools
+import secrets
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from flask import abort, g, redirect, request, session, url_for
+
+from kb.desk.accounts import Accounts
+from web.db import database
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def secret_key(data_dir: Path) -> str:
+    """The app's session-signing key, made once and kept beside the database."""
+    path = Path(data_dir) / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def current_user() -> dict | None:
+    """The signed-in staff member (the users row), or None."""
+    if "user" not in g:
+        g.user = Accounts(database()).session_user(session.get("token"))
+    user: dict | None = g.user
+    return user
+
+
+def signed_in_user() -> dict:
+    """The signed-in staff member, inside a view that role_required guards."""
+    user = current_user()
+    if user is None:
+        abort(401, "sign in first")
+    return user
+
+
+def role_required(*roles: str) -> Callable[[View], View]:
+    """Only signed-in staff with one of these roles (admins pass everywhere); others are sent to sign in
+    (pages) or get 401 (API), and the wrong role gets 403."""
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    abort(401, "sign in first")
+                return redirect(url_for("auth.login", next=request.path))
+            if user["role"] not in roles and user["role"] != "admin":
+                abort(403, "your role does not allow this")
+            return view(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate

@@ -1,0 +1,97 @@
+"""The web app's one door to Kefu's services (flaskr's db.py, grown): the settings, the request's database
+and what sits on it (store, desk), the process's retriever and Rasa client, and the knowledge editor.
+Blueprints get their services from here and nowhere else."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Iterator
+
+from flask import Flask, current_app, g
+
+from indexer.settings import Settings
+from kb.database import Database
+from kb.desk.service import Desk
+from kb.store import Store
+from web.rasa_client import RasaClient
+
+if TYPE_CHECKING:  # models and FAISS load on first use, not when the app is built
+    from indexer.editor import KnowledgeEditor
+    from indexer.retriever import Retriever
+
+
+def settings() -> Settings:
+    """The settings the app was created with."""
+    configured: Settings = current_app.config["KEFU_SETTINGS"]
+    return configured
+
+
+def database() -> Database:
+    """The request's database connection (closed on teardown)."""
+    if "db" not in g:
+        g.db = Database.open(settings().db_path)
+    opened: Database = g.db
+    return opened
+
+
+def store() -> Store:
+    """The knowledge content in the request's database."""
+    return Store(database())
+
+
+def desk() -> Desk:
+    """The service desk on the request's database, under the configured rules."""
+    return Desk(database(), settings().desk_policy)
+
+
+def rasa() -> RasaClient:
+    """The app's client for the configured Rasa server (one per app: its connections are reused)."""
+    client: RasaClient | None = current_app.extensions.get("kefu_rasa")
+    if client is None:
+        client = RasaClient(settings().rasa_url, transport=current_app.config["RASA_TRANSPORT"])
+        current_app.extensions["kefu_rasa"] = client
+    return client
+
+
+def retriever() -> Retriever:
+    """The production retriever, loaded once per process on first use (models and indexes: seconds) and
+    again whenever the index is re-saved (a curator's edit)."""
+    from indexer.encoder import Encoder
+    from indexer.retriever import Retriever
+
+    loaded: Retriever | None = current_app.extensions.get("kefu_retriever")
+    if loaded is None or loaded.stamp != store().index_stamp():
+        encoders = [leg.encoder for leg in loaded.legs] if loaded else Encoder.all_from_settings(settings())
+        loaded = Retriever.load(store(), encoders, settings())
+        current_app.extensions["kefu_retriever"] = loaded
+    return loaded
+
+
+@contextlib.contextmanager
+def editing() -> Iterator[KnowledgeEditor]:
+    """The knowledge editor over the request's store and the production retriever's models, one change at
+    a time in this process (each change loads, updates and saves the whole index)."""
+    from indexer.build import Indexer
+    from indexer.editor import KnowledgeEditor
+
+    lock: threading.Lock = current_app.extensions.setdefault("kefu_edit_lock", threading.Lock())
+    with lock:
+        indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings())
+        yield KnowledgeEditor(store(), indexer, settings().kb_dir)
+
+
+def reader() -> KnowledgeEditor:
+    """The editor's read side (current file text, history), without loading models or indexes."""
+    from indexer.editor import KnowledgeEditor
+
+    return KnowledgeEditor(store(), None, settings().kb_dir)
+
+
+def init_app(app: Flask) -> None:
+    """Close the request's database when the request ends."""
+
+    @app.teardown_appcontext
+    def close_database(exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
