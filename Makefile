@@ -10,7 +10,7 @@ RASA := .venv-rasa/bin
 MODEL := models/kefu.tar.gz
 BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*') config.yml kb/jieba/userdict.txt
 
-.PHONY: run test setup index clean browser
+.PHONY: run test setup index clean browser lint
 
 setup: .venv/.installed .venv-rasa/.installed
 
@@ -46,7 +46,13 @@ index: .venv/.installed
 run: setup index $(MODEL)
 	scripts/run-servers
 
-test: setup browser $(MODEL)
+# The habits that keep the layout: lint and format (ruff), types (mypy over kb, indexer, actions, web).
+lint: .venv/.installed
+	$(APP)/ruff check .
+	$(APP)/ruff format --check .
+	$(APP)/mypy
+
+test: setup browser $(MODEL) lint
 	$(APP)/python -m pytest -q --durations=15
 
 clean:

@@ -1,4 +1,5 @@
 """👍/👎 on an answer: recorded against it; 👎 logs a gap and offers a human."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,7 +28,11 @@ class ActionFeedback(KefuAction):
             dispatcher.utter_message(response="utter_feedback_thanks")
             return []
         kind, _, ident = ref.partition(":")
-        services.desk.gaps.log(tracker.sender_id, question or "(未记录问题)", "negative_feedback",
-                               [HitRecord(kind=kind, id=ident)] if ref else [])
+        services.desk.gaps.log(
+            tracker.sender_id,
+            question or "(未记录问题)",
+            "negative_feedback",
+            [HitRecord(kind=kind, id=ident)] if ref else [],
+        )
         dispatcher.utter_message(response="utter_feedback_sorry")
         return [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]

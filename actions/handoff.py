@@ -1,5 +1,6 @@
 """Handing a conversation to a human: a ticket, the queue position and wait, and the bot paused; outside
 service hours a callback ticket instead (kb.desk decides which)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,10 +25,16 @@ def queue_response(position: int, minutes: int | None) -> tuple[str, dict[str, i
     """The domain response (and its variables) that tells a queued customer their place (1 = next) and
     the wait in minutes (None: no agent is available)."""
     if minutes is None:
-        return ("utter_handoff_next_no_agent", {}) if position <= 1 else \
-            ("utter_handoff_queued_no_agent", {"ahead": position - 1})
-    return ("utter_handoff_next", {"minutes": minutes}) if position <= 1 else \
-        ("utter_handoff_queued", {"ahead": position - 1, "minutes": minutes})
+        return (
+            ("utter_handoff_next_no_agent", {})
+            if position <= 1
+            else ("utter_handoff_queued_no_agent", {"ahead": position - 1})
+        )
+    return (
+        ("utter_handoff_next", {"minutes": minutes})
+        if position <= 1
+        else ("utter_handoff_queued", {"ahead": position - 1, "minutes": minutes})
+    )
 
 
 def _passages_found(services: Services, question: str) -> list[HitRecord]:
@@ -40,24 +47,30 @@ def _passages_found(services: Services, question: str) -> list[HitRecord]:
         return []
 
 
-def handoff_events(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
-                   question: str | None = None) -> list[dict[str, Any]]:
+def handoff_events(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, question: str | None = None
+) -> list[dict[str, Any]]:
     """Open (or find) the conversation's ticket, tell the customer, and pause the bot while they wait."""
     question = question or _last_question(tracker)
     ticket = services.desk.request_human(tracker.sender_id, reason, question, _passages_found(services, question))
     if ticket.status == "callback":
-        dispatcher.utter_message(response="utter_handoff_callback", hours=services.desk.policy.service_hours,
-                                 json_message={"ticket": ticket.id, "state": "callback"})
+        dispatcher.utter_message(
+            response="utter_handoff_callback",
+            hours=services.desk.policy.service_hours,
+            json_message={"ticket": ticket.id, "state": "callback"},
+        )
         return [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
     position = ticket.position or 1
     response, values = queue_response(position, quoted_minutes(services.desk.quoted_wait(position)))
-    dispatcher.utter_message(response=response, **values,
-                             json_message={"ticket": ticket.id, "state": "queued", "position": position})
+    dispatcher.utter_message(
+        response=response, **values, json_message={"ticket": ticket.id, "state": "queued", "position": position}
+    )
     return [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
 
 
-def take_callback_message(services: Services, dispatcher: CollectingDispatcher,
-                          tracker: Tracker) -> list[dict[str, Any]]:
+def take_callback_message(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[dict[str, Any]]:
     """Out of hours: keep the customer's message on their callback ticket."""
     services.desk.leave_callback_message(tracker.sender_id, tracker.latest_message.get("text") or "")
     dispatcher.utter_message(response="utter_callback_noted")

@@ -1,7 +1,9 @@
 """Answering from the knowledge base: answer with a source, clarify, or abstain and log a gap."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -18,18 +20,27 @@ if TYPE_CHECKING:
 ABSTAINS_BEFORE_HANDOFF = 2
 
 
-def answer_with(hit: Hit, dispatcher: CollectingDispatcher, question: str,
-                runners_up: Sequence[Hit] = ()) -> list[dict[str, Any]]:
+def answer_with(
+    hit: Hit, dispatcher: CollectingDispatcher, question: str, runners_up: Sequence[Hit] = ()
+) -> list[dict[str, Any]]:
     """Send one hit as an answer (with close candidates as buttons) and reset the abstain count."""
     buttons = candidate_buttons(runners_up)
-    dispatcher.utter_message(text=answer_text(hit), buttons=buttons or None,
-                             json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref})
-    return [SlotSet("last_answer_ref", hit.ref), SlotSet("last_question", question),
-            SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
+    dispatcher.utter_message(
+        text=answer_text(hit),
+        buttons=buttons or None,
+        json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref},
+    )
+    return [
+        SlotSet("last_answer_ref", hit.ref),
+        SlotSet("last_question", question),
+        SlotSet("abstain_count", 0.0),
+        SlotSet("offered_human", False),
+    ]
 
 
-def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
-            gap_reason: str = "abstain") -> list[dict[str, Any]]:
+def respond(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str = "abstain"
+) -> list[dict[str, Any]]:
     """The whole knowledge-base turn for the latest user message."""
     from indexer.retriever import QueryError
 
@@ -57,11 +68,18 @@ def respond(services: Services, dispatcher: CollectingDispatcher, tracker: Track
     count = (tracker.get_slot("abstain_count") or 0) + 1
     if count >= ABSTAINS_BEFORE_HANDOFF:
         dispatcher.utter_message(response="utter_handoff_after_abstains")
-        return [SlotSet("abstain_count", 0.0), SlotSet("last_question", text),
-                *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text)]
+        return [
+            SlotSet("abstain_count", 0.0),
+            SlotSet("last_question", text),
+            *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text),
+        ]
     dispatcher.utter_message(response="utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer")
-    return [SlotSet("abstain_count", float(count)), SlotSet("last_question", text),
-            SlotSet("offered_human", True), SlotSet("handoff_reason", "could_not_answer")]
+    return [
+        SlotSet("abstain_count", float(count)),
+        SlotSet("last_question", text),
+        SlotSet("offered_human", True),
+        SlotSet("handoff_reason", "could_not_answer"),
+    ]
 
 
 class ActionKbAnswer(KefuAction):

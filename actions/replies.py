@@ -5,10 +5,12 @@ response interpolator gives the customer the raw template whenever a filled-in t
 (rasa/core/nlg/interpolator.py), which knowledge-base text can. Everything else the bot says is a
 response in bot/domain.yml.
 """
+
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from indexer.retriever import Hit
@@ -27,7 +29,7 @@ def answer_text(hit: Hit) -> str:
     body = hit.text if hit.kind == "faq" else hit.snippet or hit.text
     body = re.sub(r"\s*\n\s*", "\n", body.strip())
     if len(body) > MAX_BUBBLE:
-        body = body[:MAX_BUBBLE - 1] + "…"
+        body = body[: MAX_BUBBLE - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
     return f"{body}\n来源：{source_line(hit)}"
 
@@ -45,7 +47,7 @@ def candidate_button(hit: Hit) -> dict[str, str]:
 
 def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
     """Buttons for candidate hits, one per distinct label."""
-    buttons = {}
+    buttons: dict[str, dict[str, str]] = {}
     for hit in hits:
         button = candidate_button(hit)
         buttons.setdefault(button["title"], button)
@@ -56,7 +58,7 @@ def close_runners_up(hits: Sequence[Hit], ratio: float = 0.9, most: int = 2) -> 
     """Hits after the first whose fused score is within ratio of it (a close decision)."""
     if len(hits) < 2 or hits[0].score <= 0:
         return []
-    return [h for h in hits[1:1 + most] if h.score >= ratio * hits[0].score]
+    return [h for h in hits[1 : 1 + most] if h.score >= ratio * hits[0].score]
 
 
 def is_short(text: str) -> bool:

@@ -1,5 +1,6 @@
 """What the actions need (settings, the store, the desk, the retriever), built on first use, once per
 action server; injected in tests."""
+
 from __future__ import annotations
 
 import abc
@@ -58,8 +59,9 @@ def get_services() -> Services:
 
             settings = load_settings()
             db = Database.open(settings.db_path)
-            _services = Services(settings, Store(db), Desk(db, settings.desk_policy),
-                                 encoders=Encoder.all_from_settings(settings))
+            _services = Services(
+                settings, Store(db), Desk(db, settings.desk_policy), encoders=Encoder.all_from_settings(settings)
+            )
             load_retriever(_services)
         else:
             stamp = _services.store.index_stamp()

@@ -5,6 +5,7 @@ or `make setup index models/kefu.tar.gz`).
 
     .venv/bin/python bench/bench_bot.py [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from servers import MODEL, RASA, running_bot  # noqa: E402
 
-QUESTIONS = ["客服热线是24小时服务的吗", "营业部的员工可以泄露客户信息吗", "考核不合格的员工怎么处理",
-             "服务能力利用率多少最合适", "RACI模型是什么", "投诉处理完会回访吗", "公司的服务宗旨是什么",
-             "What is the best capacity utilization rate?"]
+QUESTIONS = [
+    "客服热线是24小时服务的吗",
+    "营业部的员工可以泄露客户信息吗",
+    "考核不合格的员工怎么处理",
+    "服务能力利用率多少最合适",
+    "RACI模型是什么",
+    "投诉处理完会回访吗",
+    "公司的服务宗旨是什么",
+    "What is the best capacity utilization rate?",
+]
 
 
 def rss_mb(pid: int) -> float:
@@ -41,13 +49,24 @@ def rss_mb(pid: int) -> float:
 
 
 def nlu_accuracy(out: Path) -> dict:
-    subprocess.run([str(RASA), "test", "nlu", "--model", str(MODEL), "--nlu", "bot/tests/nlu_heldout.yml",
-                    "--out", str(out)], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(
+        [str(RASA), "test", "nlu", "--model", str(MODEL), "--nlu", "bot/tests/nlu_heldout.yml", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
     report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
-    errors = json.loads((out / "intent_errors.json").read_text(encoding="utf-8")) if (out / "intent_errors.json").exists() else []
-    return {"accuracy": round(report["accuracy"], 4), "weighted_f1": round(report["weighted avg"]["f1-score"], 4),
-            "examples": report["weighted avg"]["support"],
-            "errors": [(e["text"], e["intent"], e["intent_prediction"]["name"]) for e in errors]}
+    errors = (
+        json.loads((out / "intent_errors.json").read_text(encoding="utf-8"))
+        if (out / "intent_errors.json").exists()
+        else []
+    )
+    return {
+        "accuracy": round(report["accuracy"], 4),
+        "weighted_f1": round(report["weighted avg"]["f1-score"], 4),
+        "examples": report["weighted avg"]["support"],
+        "errors": [(e["text"], e["intent"], e["intent_prediction"]["name"]) for e in errors],
+    }
 
 
 def main() -> None:
@@ -65,8 +84,11 @@ def main() -> None:
                     replies = bot.say(f"bench-{uuid.uuid4().hex[:8]}", q)
                     times.append((time.perf_counter() - started) * 1000)
                     assert replies, q
-            results["rest_round_trip_ms"] = {"n": len(times), "p50": round(float(np.percentile(times, 50)), 1),
-                                             "p95": round(float(np.percentile(times, 95)), 1)}
+            results["rest_round_trip_ms"] = {
+                "n": len(times),
+                "p50": round(float(np.percentile(times, 50)), 1),
+                "p95": round(float(np.percentile(times, 95)), 1),
+            }
             results["rss_mb"] = {"rasa": rss_mb(bot.rasa.pid), "actions": rss_mb(bot.actions.pid)}
     for key, value in results.items():
         print(f"{key:20} {value}")

@@ -34,6 +34,7 @@ Usage: python bench/bench_faiss.py [--sizes 10000,100000,1000000] [--queries 300
        [--nprobe-sweep 8,16,32,64] [--seed 0] [--nlist N] [--train-size auto|all|N]
        [--recipe topics|shared] ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,14 +53,15 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from indexer.vector_index import VectorIndex  # noqa: E402
+from indexer.vector_index import VectorIndex
 
-DIM = 384          # dimension of the default model (multilingual-e5-small)
-K = 10             # top-k of every query
-CHUNK = 100_000    # rows generated at a time
+DIM = 384  # dimension of the default model (multilingual-e5-small)
+K = 10  # top-k of every query
+CHUNK = 100_000  # rows generated at a time
 
 
 # Measurement helpers ---------------------------------------------------------------------
+
 
 def _status_kb(field: str) -> int | None:
     try:
@@ -123,6 +125,7 @@ def cpu_model() -> str:
 
 # Synthetic data ---------------------------------------------------------------------------
 
+
 class Synth:
     """Sentence-embedding-like vectors: a mixture of Gaussian "topics" on a shared offset.
 
@@ -146,8 +149,20 @@ class Synth:
     cosine ~0.8).
     """
 
-    def __init__(self, seed: int, dim: int, clusters: int, noise: float, query_noise: float, iso: float,
-                 subspace: int, spectrum: float, centre_spectrum: float, common: float, recipe: str = "topics"):
+    def __init__(
+        self,
+        seed: int,
+        dim: int,
+        clusters: int,
+        noise: float,
+        query_noise: float,
+        iso: float,
+        subspace: int,
+        spectrum: float,
+        centre_spectrum: float,
+        common: float,
+        recipe: str = "topics",
+    ):
         if recipe not in ("topics", "shared"):
             raise ValueError(f"recipe must be 'topics' or 'shared', not {recipe!r}")
         self.seed, self.dim, self.clusters, self.recipe_name = seed, dim, clusters, recipe
@@ -163,8 +178,9 @@ class Synth:
         if recipe == "topics":
             spec = np.arange(1, subspace + 1, dtype=np.float64) ** -spectrum
             spec /= np.linalg.norm(spec)
-            self.basis = (rng.standard_normal((clusters, subspace, dim)) / math.sqrt(dim)
-                          * spec[None, :, None]).astype(np.float32)
+            self.basis = (rng.standard_normal((clusters, subspace, dim)) / math.sqrt(dim) * spec[None, :, None]).astype(
+                np.float32
+            )
         else:
             rot, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
             spec = np.arange(1, dim + 1, dtype=np.float64) ** -spectrum
@@ -187,7 +203,7 @@ class Synth:
                 bounds = np.searchsorted(k[order], np.arange(self.clusters + 1))
                 x = np.empty((b, self.dim), dtype=np.float32)
                 for c in np.flatnonzero(np.diff(bounds)):
-                    rows = order[bounds[c]:bounds[c + 1]]
+                    rows = order[bounds[c] : bounds[c + 1]]
                     x[rows] = g[rows] @ self.basis[c]
             del g
             x *= np.float32(noise)
@@ -195,8 +211,8 @@ class Synth:
             if self.iso:
                 x += rng.standard_normal((b, self.dim), dtype=np.float32) * np.float32(self.iso / math.sqrt(self.dim))
             x /= np.linalg.norm(x, axis=1, keepdims=True)
-            out[start:start + b] = x
-            topics[start:start + b] = k
+            out[start : start + b] = x
+            topics[start : start + b] = k
             del x, k
         return out, topics
 
@@ -211,24 +227,40 @@ class Synth:
 
     def recipe(self) -> str:
         if self.recipe_name == "topics":
-            var = (f"B_k: per topic {self.subspace} N(0,1/{self.dim}) directions weighted s_j = j^-{self.spectrum} "
-                   f"(unit norm), g ~ N(0,I_{self.subspace})")
+            var = (
+                f"B_k: per topic {self.subspace} N(0,1/{self.dim}) directions weighted s_j = j^-{self.spectrum} "
+                f"(unit norm), g ~ N(0,I_{self.subspace})"
+            )
         else:
-            var = (f"B: ONE random orthogonal basis shared by all topics, weighted s_j = j^-{self.spectrum} "
-                   f"(unit norm), g ~ N(0,I_{self.dim})")
-        return (f"recipe '{self.recipe_name}': x = normalise({self.common}*m + C_k + {self.noise}*g@B_k + "
-                f"{self.iso}*e/sqrt({self.dim})), k ~ Uniform{{0..{self.clusters - 1}}}, e ~ N(0,I); "
-                f"m: one N(0,I) direction, L2-normalised; C_k = normalise((h_k*c)@Rc.T), h_k ~ N(0,I), "
-                f"c_j = j^-{self.centre_spectrum}, Rc random orthogonal (QR of N(0,1)); {var}; parameters from "
-                f"numpy default_rng([{self.seed},0]); data of size n from default_rng([{self.seed},1,n]) in "
-                f"{CHUNK}-row chunks; queries from default_rng([{self.seed},2]), warm-up queries from "
-                f"default_rng([{self.seed},3]), both with noise {self.query_noise} (never copies of data rows)")
+            var = (
+                f"B: ONE random orthogonal basis shared by all topics, weighted s_j = j^-{self.spectrum} "
+                f"(unit norm), g ~ N(0,I_{self.dim})"
+            )
+        return (
+            f"recipe '{self.recipe_name}': x = normalise({self.common}*m + C_k + {self.noise}*g@B_k + "
+            f"{self.iso}*e/sqrt({self.dim})), k ~ Uniform{{0..{self.clusters - 1}}}, e ~ N(0,I); "
+            f"m: one N(0,I) direction, L2-normalised; C_k = normalise((h_k*c)@Rc.T), h_k ~ N(0,I), "
+            f"c_j = j^-{self.centre_spectrum}, Rc random orthogonal (QR of N(0,1)); {var}; parameters from "
+            f"numpy default_rng([{self.seed},0]); data of size n from default_rng([{self.seed},1,n]) in "
+            f"{CHUNK}-row chunks; queries from default_rng([{self.seed},2]), warm-up queries from "
+            f"default_rng([{self.seed},3]), both with noise {self.query_noise} (never copies of data rows)"
+        )
 
     def as_dict(self) -> dict:
-        return {"recipe_name": self.recipe_name, "seed": self.seed, "dim": self.dim, "clusters": self.clusters,
-                "noise": self.noise, "query_noise": self.query_noise, "iso": self.iso, "subspace": self.subspace,
-                "spectrum": self.spectrum, "centre_spectrum": self.centre_spectrum, "common": self.common,
-                "recipe": self.recipe()}
+        return {
+            "recipe_name": self.recipe_name,
+            "seed": self.seed,
+            "dim": self.dim,
+            "clusters": self.clusters,
+            "noise": self.noise,
+            "query_noise": self.query_noise,
+            "iso": self.iso,
+            "subspace": self.subspace,
+            "spectrum": self.spectrum,
+            "centre_spectrum": self.centre_spectrum,
+            "common": self.common,
+            "recipe": self.recipe(),
+        }
 
 
 def neighbourhood_stats(X: np.ndarray, Q: np.ndarray, gt_scores: np.ndarray, same_topic: float) -> dict:
@@ -238,13 +270,18 @@ def neighbourhood_stats(X: np.ndarray, Q: np.ndarray, gt_scores: np.ndarray, sam
     random_cos = float((Q @ sample.T).mean())
     dist = np.sqrt(np.maximum(2.0 - 2.0 * gt_scores.astype(np.float64), 1e-12))  # unit vectors
     lid = -1.0 / np.minimum(np.mean(np.log(dist / dist[:, -1:]), axis=1), -1e-12)  # MLE on the top 10
-    return {"cos_top1": float(gt_scores[:, 0].mean()), "cos_top10": float(gt_scores[:, K - 1].mean()),
-            "cos_random": random_cos, "lid_median": float(np.median(lid)),
-            "relative_contrast": float(np.sqrt(2 - 2 * random_cos) / dist[:, 0].mean()),
-            "top10_same_topic": same_topic}
+    return {
+        "cos_top1": float(gt_scores[:, 0].mean()),
+        "cos_top10": float(gt_scores[:, K - 1].mean()),
+        "cos_random": random_cos,
+        "lid_median": float(np.median(lid)),
+        "relative_contrast": float(np.sqrt(2 - 2 * random_cos) / dist[:, 0].mean()),
+        "top10_same_topic": same_topic,
+    }
 
 
 # The benchmark ----------------------------------------------------------------------------
+
 
 def ivf_of(vi: VectorIndex):
     return faiss.extract_index_ivf(vi._index)
@@ -346,15 +383,19 @@ def fmt(v, spec: str, none: str = "-") -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'n':>9} {'kind':<4} {'nlist':>5} {'nprobe':>6} {'n_train':>8} {'train s':>8} {'add s':>7} "
-            f"{'build s':>8} {'RSS +MB':>8} {'peak +MB':>9} {'file MB':>8} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>9}")
+    head = (
+        f"{'n':>9} {'kind':<4} {'nlist':>5} {'nprobe':>6} {'n_train':>8} {'train s':>8} {'add s':>7} "
+        f"{'build s':>8} {'RSS +MB':>8} {'peak +MB':>9} {'file MB':>8} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['n']:>9} {r['kind']:<4} {fmt(r.get('nlist'), 'd'):>5} {fmt(r.get('nprobe'), 'd'):>6} "
-              f"{r['n_train']:>8} {r['train_s']:>8.2f} {r['add_s']:>7.2f} {r['build_s']:>8.2f} "
-              f"{r['rss_growth_mb']:>8.0f} {fmt(r['rss_peak_growth_mb'], '.0f'):>9} {r['file_mb']:>8.0f} "
-              f"{r['p50_ms']:>8.3f} {r['p95_ms']:>8.3f} {fmt(r.get('recall_at_10'), '.4f', 'exact'):>9}")
+        print(
+            f"{r['n']:>9} {r['kind']:<4} {fmt(r.get('nlist'), 'd'):>5} {fmt(r.get('nprobe'), 'd'):>6} "
+            f"{r['n_train']:>8} {r['train_s']:>8.2f} {r['add_s']:>7.2f} {r['build_s']:>8.2f} "
+            f"{r['rss_growth_mb']:>8.0f} {fmt(r['rss_peak_growth_mb'], '.0f'):>9} {r['file_mb']:>8.0f} "
+            f"{r['p50_ms']:>8.3f} {r['p95_ms']:>8.3f} {fmt(r.get('recall_at_10'), '.4f', 'exact'):>9}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -364,47 +405,82 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=30, help="untimed queries before each timed run")
     ap.add_argument("--nprobe", type=int, default=32, help="ivf nprobe of the per-size table (ivf_nprobe setting)")
     ap.add_argument("--nprobe-sweep", default="8,16,32,64", help="nprobe values swept at the largest size")
-    ap.add_argument("--nlist", type=int, default=0,
-                    help="override nlist (bypasses VectorIndex.for_size's 4*sqrt(n)); for exploration only")
-    ap.add_argument("--train-size", default="auto",
-                    help="ivf training sample: 'auto' = min(n, max(100000, 40*nlist)), 'all', or a number")
+    ap.add_argument(
+        "--nlist",
+        type=int,
+        default=0,
+        help="override nlist (bypasses VectorIndex.for_size's 4*sqrt(n)); for exploration only",
+    )
+    ap.add_argument(
+        "--train-size",
+        default="auto",
+        help="ivf training sample: 'auto' = min(n, max(100000, 40*nlist)), 'all', or a number",
+    )
     ap.add_argument("--kinds", default="flat,ivf", help="'flat,ivf' (flat is needed for recall)")
     ap.add_argument("--omp-threads", type=int, default=0, help="FAISS OpenMP threads (0: FAISS's default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--recipe", choices=("topics", "shared"), default="topics",
-                    help="synthetic data: 'topics' (default) or 'shared' (a stress case; see Synth)")
+    ap.add_argument(
+        "--recipe",
+        choices=("topics", "shared"),
+        default="topics",
+        help="synthetic data: 'topics' (default) or 'shared' (a stress case; see Synth)",
+    )
     ap.add_argument("--clusters", type=int, default=2000, help="number of topic centres")
     ap.add_argument("--noise", type=float, default=1.0, help="within-topic variation (norm, centres have norm 1)")
-    ap.add_argument("--query-noise", type=float, default=None, help="within-topic variation of the queries "
-                    "(default: --noise)")
+    ap.add_argument(
+        "--query-noise", type=float, default=None, help="within-topic variation of the queries (default: --noise)"
+    )
     ap.add_argument("--iso", type=float, default=0.5, help="norm of the isotropic noise added to every vector")
     ap.add_argument("--subspace", type=int, default=16, help="directions of variation per topic ('topics')")
     ap.add_argument("--spectrum", type=float, default=0.5, help="decay exponent of the within-topic variation")
-    ap.add_argument("--centre-spectrum", type=float, default=1.0,
-                    help="decay exponent of the centres' spectrum (0 = independent isotropic centres)")
+    ap.add_argument(
+        "--centre-spectrum",
+        type=float,
+        default=1.0,
+        help="decay exponent of the centres' spectrum (0 = independent isotropic centres)",
+    )
     ap.add_argument("--common", type=float, default=2.83, help="weight of the shared offset direction")
     args = ap.parse_args(argv)
 
-    started, started_wall = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
+    started, started_wall = time.perf_counter(), dt.datetime.now(dt.UTC)
     cpu0 = cpu_busy_s()
     if args.omp_threads > 0:
         faiss.omp_set_num_threads(args.omp_threads)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     sweep = [int(s) for s in args.nprobe_sweep.split(",") if s]
     kinds = [k for k in args.kinds.split(",") if k]
-    synth = Synth(args.seed, DIM, args.clusters, args.noise,
-                  args.noise if args.query_noise is None else args.query_noise, args.iso, args.subspace,
-                  args.spectrum, args.centre_spectrum, args.common, args.recipe)
-    machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "faiss": faiss.__version__, "numpy": np.__version__,
-               "python": platform.python_version(), "omp_threads": faiss.omp_get_max_threads(),
-               "faiss_simd": faiss.get_compile_options(), "loadavg_at_start": os.getloadavg()}
+    synth = Synth(
+        args.seed,
+        DIM,
+        args.clusters,
+        args.noise,
+        args.noise if args.query_noise is None else args.query_noise,
+        args.iso,
+        args.subspace,
+        args.spectrum,
+        args.centre_spectrum,
+        args.common,
+        args.recipe,
+    )
+    machine = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "omp_threads": faiss.omp_get_max_threads(),
+        "faiss_simd": faiss.get_compile_options(),
+        "loadavg_at_start": os.getloadavg(),
+    }
     print(f"# bench_faiss  {started_wall.isoformat(timespec='seconds')}  command: {' '.join(sys.argv)}")
     print(f"# machine: {machine}")
     print(f"# data: {synth.recipe()}")
-    print(f"# queries: {args.queries} timed single-vector search(q[None], {K}) calls after {args.warmup} warm-up "
-          f"calls; ivf nprobe {args.nprobe}; train sample {args.train_size}"
-          + (f"; nlist override {args.nlist}" if args.nlist else "; nlist from VectorIndex.for_size (4*sqrt(n))"),
-          flush=True)
+    print(
+        f"# queries: {args.queries} timed single-vector search(q[None], {K}) calls after {args.warmup} warm-up "
+        f"calls; ivf nprobe {args.nprobe}; train sample {args.train_size}"
+        + (f"; nlist override {args.nlist}" if args.nlist else "; nlist from VectorIndex.for_size (4*sqrt(n))"),
+        flush=True,
+    )
 
     (Q, q_topics), W = synth.queries(args.queries), synth.warmup(args.warmup)
     rows, sweep_rows, stats, phases = [], [], {}, []
@@ -413,8 +489,11 @@ def main(argv: list[str] | None = None) -> int:
         t_gen = time.perf_counter()
         X, x_topics = synth.data(n)
         phases.append({"n": n, "phase": "generate", "s": time.perf_counter() - t_gen})
-        print(f"\n## n = {n}: data generated in {phases[-1]['s']:.1f} s ({X.nbytes / 2**20:.0f} MB), "
-              f"RSS {rss_mb():.0f} MB", flush=True)
+        print(
+            f"\n## n = {n}: data generated in {phases[-1]['s']:.1f} s ({X.nbytes / 2**20:.0f} MB), "
+            f"RSS {rss_mb():.0f} MB",
+            flush=True,
+        )
         gt = None
         for kind in kinds:
             t_kind = time.perf_counter()
@@ -433,66 +512,99 @@ def main(argv: list[str] | None = None) -> int:
                 row["ndis_per_query"] = faiss.cvar.indexIVF_stats.ndis / (len(Q) + len(W))
                 row["recall_at_10"] = recall_at_k(gt, ids) if gt is not None else None
             rows.append(row)
-            print(f"  {kind}: build {row['build_s']:.2f} s (train {row['train_s']:.2f} on {row['n_train']}, "
-                  f"add {row['add_s']:.2f}), RSS +{row['rss_growth_mb']:.0f} MB "
-                  f"(peak +{fmt(row['rss_peak_growth_mb'], '.0f')}, Python id set ~{row['ids_set_mb']:.0f}), "
-                  f"file {row['file_mb']:.0f} MB (save {row['save_s']:.1f} s, peak +"
-                  f"{fmt(row['save_peak_extra_mb'], '.0f')} MB), p50 {row['p50_ms']:.3f} ms, "
-                  f"p95 {row['p95_ms']:.3f} ms" + (f", recall@10 {row['recall_at_10']:.4f}"
-                                                    if row.get('recall_at_10') is not None else ""), flush=True)
+            print(
+                f"  {kind}: build {row['build_s']:.2f} s (train {row['train_s']:.2f} on {row['n_train']}, "
+                f"add {row['add_s']:.2f}), RSS +{row['rss_growth_mb']:.0f} MB "
+                f"(peak +{fmt(row['rss_peak_growth_mb'], '.0f')}, Python id set ~{row['ids_set_mb']:.0f}), "
+                f"file {row['file_mb']:.0f} MB (save {row['save_s']:.1f} s, peak +"
+                f"{fmt(row['save_peak_extra_mb'], '.0f')} MB), p50 {row['p50_ms']:.3f} ms, "
+                f"p95 {row['p95_ms']:.3f} ms"
+                + (f", recall@10 {row['recall_at_10']:.4f}" if row.get("recall_at_10") is not None else ""),
+                flush=True,
+            )
             if kind == "ivf" and n == sizes[-1] and sweep:
                 for p in sweep:
                     set_nprobe(vi, p)
                     faiss.cvar.indexIVF_stats.reset()
                     lat, _, ids = time_queries(vi, Q, W)
-                    sr = {"n": n, "nlist": row["nlist"], "nprobe": p, "p50_ms": pct(lat, 50),
-                          "p95_ms": pct(lat, 95), "mean_ms": float(np.mean(lat)),
-                          "ndis_per_query": faiss.cvar.indexIVF_stats.ndis / (len(Q) + len(W)),
-                          "recall_at_10": recall_at_k(gt, ids) if gt is not None else None}
+                    sr = {
+                        "n": n,
+                        "nlist": row["nlist"],
+                        "nprobe": p,
+                        "p50_ms": pct(lat, 50),
+                        "p95_ms": pct(lat, 95),
+                        "mean_ms": float(np.mean(lat)),
+                        "ndis_per_query": faiss.cvar.indexIVF_stats.ndis / (len(Q) + len(W)),
+                        "recall_at_10": recall_at_k(gt, ids) if gt is not None else None,
+                    }
                     sweep_rows.append(sr)
-                    print(f"  sweep nprobe {p}: p50 {sr['p50_ms']:.3f} ms, p95 {sr['p95_ms']:.3f} ms, "
-                          f"recall@10 {fmt(sr['recall_at_10'], '.4f')}, "
-                          f"{sr['ndis_per_query']:.0f} vectors scanned/query", flush=True)
+                    print(
+                        f"  sweep nprobe {p}: p50 {sr['p50_ms']:.3f} ms, p95 {sr['p95_ms']:.3f} ms, "
+                        f"recall@10 {fmt(sr['recall_at_10'], '.4f')}, "
+                        f"{sr['ndis_per_query']:.0f} vectors scanned/query",
+                        flush=True,
+                    )
             del vi
             gc.collect()
             phases.append({"n": n, "phase": kind, "s": time.perf_counter() - t_kind})
         if n in stats:
             st = stats[n]
-            print(f"  data difficulty: query-top1 cos {st['cos_top1']:.3f}, top10 {st['cos_top10']:.3f}, random "
-                  f"{st['cos_random']:.3f}; LID (MLE, top 10) median {st['lid_median']:.1f}; relative contrast "
-                  f"{st['relative_contrast']:.2f}; exact top 10 in the query's topic {st['top10_same_topic']:.2f}",
-                  flush=True)
+            print(
+                f"  data difficulty: query-top1 cos {st['cos_top1']:.3f}, top10 {st['cos_top10']:.3f}, random "
+                f"{st['cos_random']:.3f}; LID (MLE, top 10) median {st['lid_median']:.1f}; relative contrast "
+                f"{st['relative_contrast']:.2f}; exact top 10 in the query's topic {st['top10_same_topic']:.2f}",
+                flush=True,
+            )
         del X, x_topics, gt
         gc.collect()
 
     total_s = time.perf_counter() - started
-    print("\n# Results (latency: one query per search call; RSS +MB: resident-set growth from building; "
-          "file MB: size written by save())")
+    print(
+        "\n# Results (latency: one query per search call; RSS +MB: resident-set growth from building; "
+        "file MB: size written by save())"
+    )
     print_table(rows)
     if sweep_rows:
         print(f"\n# nprobe sweep, ivf, n = {sweep_rows[0]['n']}, nlist = {sweep_rows[0]['nlist']}")
-        print(f"{'nprobe':>6} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>9} {'scanned/q':>10}  target p95<=10ms & recall>=0.95")
+        print(
+            f"{'nprobe':>6} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>9} {'scanned/q':>10}"
+            "  target p95<=10ms & recall>=0.95"
+        )
         for s in sweep_rows:
             ok = s["recall_at_10"] is not None and s["p95_ms"] <= 10 and s["recall_at_10"] >= 0.95
-            print(f"{s['nprobe']:>6} {s['p50_ms']:>8.3f} {s['p95_ms']:>8.3f} {fmt(s['recall_at_10'], '.4f'):>9} "
-                  f"{s['ndis_per_query']:>10.0f}  {'yes' if ok else 'no'}")
+            print(
+                f"{s['nprobe']:>6} {s['p50_ms']:>8.3f} {s['p95_ms']:>8.3f} {fmt(s['recall_at_10'], '.4f'):>9} "
+                f"{s['ndis_per_query']:>10.0f}  {'yes' if ok else 'no'}"
+            )
     if nprobe_attr_reaches_faiss is False:
-        print("\n# NOTE: setting VectorIndex.nprobe did not change the FAISS index's nprobe; the benchmark set "
-              "it on the FAISS index directly (the retriever's `passage_index.nprobe = settings.ivf_nprobe` "
-              "has no effect).")
+        print(
+            "\n# NOTE: setting VectorIndex.nprobe did not change the FAISS index's nprobe; the benchmark set "
+            "it on the FAISS index directly (the retriever's `passage_index.nprobe = settings.ivf_nprobe` "
+            "has no effect)."
+        )
     machine["loadavg_at_end"] = os.getloadavg()
     cpu1 = cpu_busy_s()
     machine["own_cores_used_avg"] = (cpu1[1] - cpu0[1]) / total_s
     machine["other_cores_used_avg"] = max(0.0, (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / total_s
-    print(f"\n# total run time {total_s:.1f} s; this process used {machine['own_cores_used_avg']:.2f} cores on "
-          f"average, other processes {machine['other_cores_used_avg']:.2f} of the {machine['nproc']} "
-          f"(load average at start {machine['loadavg_at_start'][0]:.2f}, at end {machine['loadavg_at_end'][0]:.2f})")
-    result = {"started": started_wall.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-              "args": vars(args), "machine": machine, "data": synth.as_dict(), "k": K,
-              "results": rows, "nprobe_sweep": sweep_rows,
-              "data_stats": {str(k): v for k, v in stats.items()},
-              "nprobe_attribute_reaches_faiss": nprobe_attr_reaches_faiss,
-              "phases": phases, "total_s": total_s}
+    print(
+        f"\n# total run time {total_s:.1f} s; this process used {machine['own_cores_used_avg']:.2f} cores on "
+        f"average, other processes {machine['other_cores_used_avg']:.2f} of the {machine['nproc']} "
+        f"(load average at start {machine['loadavg_at_start'][0]:.2f}, at end {machine['loadavg_at_end'][0]:.2f})"
+    )
+    result = {
+        "started": started_wall.isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "args": vars(args),
+        "machine": machine,
+        "data": synth.as_dict(),
+        "k": K,
+        "results": rows,
+        "nprobe_sweep": sweep_rows,
+        "data_stats": {str(k): v for k, v in stats.items()},
+        "nprobe_attribute_reaches_faiss": nprobe_attr_reaches_faiss,
+        "phases": phases,
+        "total_s": total_s,
+    }
     print(json.dumps(result, default=float), flush=True)
     return 0
 

@@ -6,6 +6,7 @@ encodes the knowledge base's passages (with context) without the cache.
 
     .venv/bin/python bench/bench_latency.py [--questions ../shared/eval/dev.jsonl] [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,20 @@ from indexer.encoder import Encoder
 from indexer.evaluate import load_questions
 from indexer.retriever import Retriever
 from indexer.settings import load_settings
-from kb.loader import load_knowledge_base
 from kb.database import Database
+from kb.loader import load_knowledge_base
 from kb.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentiles(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2), "max_ms": round(max(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "max_ms": round(max(ms), 2),
+    }
 
 
 def main() -> None:
@@ -67,8 +72,10 @@ def main() -> None:
             encoder.encode(contexts, "passage")
             runs.append(len(contexts) / (time.perf_counter() - started))
         results[f"encode_throughput_{encoder.model_name}"] = {
-            "passages": len(contexts), "median_passages_per_s": round(statistics.median(runs), 1),
-            "mean_chars": round(sum(map(len, contexts)) / len(contexts), 1)}
+            "passages": len(contexts),
+            "median_passages_per_s": round(statistics.median(runs), 1),
+            "mean_chars": round(sum(map(len, contexts)) / len(contexts), 1),
+        }
     for name, r in results.items():
         print(f"{name:34} {r}")
     print(json.dumps(results))

@@ -12,6 +12,7 @@ load's conversations do not land in your database); --url points it at a running
 
     .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6] [--url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,6 @@ import contextlib
 import json
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -33,8 +33,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 DEGRADED = "智能客服暂时无法回答"
-FALLBACK_QUESTIONS = ["客服热线是24小时服务的吗", "营业部的员工可以泄露客户信息吗", "考核不合格的员工怎么处理",
-                      "服务能力利用率多少最合适", "RACI模型是什么", "投诉处理完会回访吗"]
+FALLBACK_QUESTIONS = [
+    "客服热线是24小时服务的吗",
+    "营业部的员工可以泄露客户信息吗",
+    "考核不合格的员工怎么处理",
+    "服务能力利用率多少最合适",
+    "RACI模型是什么",
+    "投诉处理完会回访吗",
+]
 
 
 def questions() -> list[str]:
@@ -60,8 +66,15 @@ class Tally:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadline: float, think: tuple[float, float],
-                   tally: Tally, rng: random.Random) -> None:
+async def customer(
+    client: httpx.AsyncClient,
+    base: str,
+    pool: list[str],
+    deadline: float,
+    think: tuple[float, float],
+    tally: Tally,
+    rng: random.Random,
+) -> None:
     """One virtual customer after another until the deadline. The first one arrives at a random moment
     within one think time, as customers do: all of them at once would measure a burst, not a load."""
     await asyncio.sleep(rng.uniform(0, think[1]))
@@ -81,8 +94,10 @@ async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadli
                     tally.error(f"http {response.status_code}")
                 else:
                     tally.latencies.append(elapsed)
-                    timing = dict(part.strip().split(";dur=") for part in
-                                  response.headers.get("Server-Timing", "bot;dur=nan").split(","))
+                    timing = dict(
+                        part.strip().split(";dur=")
+                        for part in response.headers.get("Server-Timing", "bot;dur=nan").split(",")
+                    )
                     tally.bot.append(float(timing.get("bot", "nan")))
                     tally.app.append(float(timing.get("app", "nan")))
                     body = response.json()
@@ -99,7 +114,7 @@ async def customer(client: httpx.AsyncClient, base: str, pool: list[str], deadli
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 async def level(base: str, sessions: int, seconds: float, think: tuple[float, float], seed: int) -> dict:
@@ -109,17 +124,29 @@ async def level(base: str, sessions: int, seconds: float, think: tuple[float, fl
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         deadline = time.perf_counter() + seconds
         started = time.perf_counter()
-        await asyncio.gather(*(customer(client, base, pool, deadline, think, tally, random.Random(seed + i))
-                               for i in range(sessions)))
+        await asyncio.gather(
+            *(customer(client, base, pool, deadline, think, tally, random.Random(seed + i)) for i in range(sessions))
+        )
         wall = time.perf_counter() - started
     n = len(tally.latencies)
-    return {"sessions": sessions, "requests": n + sum(tally.errors.values()), "ok": n,
-            "throughput_rps": round(n / wall, 1), "p50_ms": round(percentile(tally.latencies, 0.50)),
-            "p95_ms": round(percentile(tally.latencies, 0.95)), "p99_ms": round(percentile(tally.latencies, 0.99)),
-            "max_ms": round(max(tally.latencies, default=float("nan"))),
-            "bot_p50_ms": round(percentile(tally.bot, 0.50)), "bot_p95_ms": round(percentile(tally.bot, 0.95)),
-            "app_p50_ms": round(percentile(tally.app, 0.50)), "app_p95_ms": round(percentile(tally.app, 0.95)), "errors": sum(tally.errors.values()),
-            "error_kinds": tally.errors, "degraded": tally.degraded, "handoffs": tally.handoffs}
+    return {
+        "sessions": sessions,
+        "requests": n + sum(tally.errors.values()),
+        "ok": n,
+        "throughput_rps": round(n / wall, 1),
+        "p50_ms": round(percentile(tally.latencies, 0.50)),
+        "p95_ms": round(percentile(tally.latencies, 0.95)),
+        "p99_ms": round(percentile(tally.latencies, 0.99)),
+        "max_ms": round(max(tally.latencies, default=float("nan"))),
+        "bot_p50_ms": round(percentile(tally.bot, 0.50)),
+        "bot_p95_ms": round(percentile(tally.bot, 0.95)),
+        "app_p50_ms": round(percentile(tally.app, 0.50)),
+        "app_p95_ms": round(percentile(tally.app, 0.95)),
+        "errors": sum(tally.errors.values()),
+        "error_kinds": tally.errors,
+        "degraded": tally.degraded,
+        "handoffs": tally.handoffs,
+    }
 
 
 @contextlib.contextmanager
@@ -133,6 +160,7 @@ def system(url: str | None, env: dict | None = None):
         shutil.copytree(ROOT / "var", data)
         # One address sends every session's messages here: lift the per-client limit (the per-session one stays).
         from servers import System
+
         bot = System(data, Path(tmp), extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0", **(env or {})})
         try:
             bot.start("actions", "rasa", "web")
@@ -149,8 +177,13 @@ def main() -> None:
     parser.add_argument("--url", help="a running web app (default: start one on a copy of var/)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured load first")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the servers (e.g. a setting: KEFU_WEB_THREADS=8)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the servers (e.g. a setting: KEFU_WEB_THREADS=8)",
+    )
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     with system(args.url, dict(item.split("=", 1) for item in args.env)) as base:
@@ -161,14 +194,18 @@ def main() -> None:
         for sessions in (int(x) for x in args.levels.split(",")):
             result = asyncio.run(level(base, sessions, args.seconds, think, args.seed))
             results.append(result)
-            print(f"{sessions:>4} sessions: {result['requests']} requests, {result['throughput_rps']} req/s, "
-                  f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms "
-                  f"(in Rasa: p50 {result['bot_p50_ms']}, p95 {result['bot_p95_ms']}; web app's own: "
-                  f"p50 {result['app_p50_ms']}, p95 {result['app_p95_ms']}), "
-                  f"errors {result['errors']} {result['error_kinds'] or ''}, degraded {result['degraded']}, "
-                  f"handoffs {result['handoffs']}", flush=True)
-    print(json.dumps({"think_seconds": think, "seconds_per_level": args.seconds, "levels": results},
-                     ensure_ascii=False))
+            print(
+                f"{sessions:>4} sessions: {result['requests']} requests, {result['throughput_rps']} req/s, "
+                f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms "
+                f"(in Rasa: p50 {result['bot_p50_ms']}, p95 {result['bot_p95_ms']}; web app's own: "
+                f"p50 {result['app_p50_ms']}, p95 {result['app_p95_ms']}), "
+                f"errors {result['errors']} {result['error_kinds'] or ''}, degraded {result['degraded']}, "
+                f"handoffs {result['handoffs']}",
+                flush=True,
+            )
+    print(
+        json.dumps({"think_seconds": think, "seconds_per_level": args.seconds, "levels": results}, ensure_ascii=False)
+    )
 
 
 if __name__ == "__main__":

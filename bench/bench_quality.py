@@ -6,6 +6,7 @@ plus one JSON object.
 
     .venv/bin/python bench/bench_quality.py [--eval-dir ../shared/eval] [--config NAME=--set,a=b ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def run(sets: list[str], *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
-    parser.add_argument("--config", action="append", default=[],
-                        help="extra configuration NAME=setting=value[;setting=value]")
+    parser.add_argument(
+        "--config", action="append", default=[], help="extra configuration NAME=setting=value[;setting=value]"
+    )
     args = parser.parse_args()
     configs = dict(CONFIGS)
     for spec in args.config:
@@ -48,15 +50,27 @@ def main() -> None:
         bq = run(sets, "eval-faq", "--pairs", str(args.eval_dir / "bq_dev.tsv"))
         results[name] = {"dev": dev, "bq": bq, "settings": sets}
         print(name, json.dumps(results[name], ensure_ascii=False), flush=True)
-    cols = [("dev", "recall_at_1"), ("dev", "recall_at_5"), ("dev", "mrr"), ("dev", "answer_accuracy"),
-            ("dev", "false_abstain_rate"), ("dev", "abstain_rate_unanswerable"), ("dev", "p95_ms"),
-            ("bq", "recall_at_1"), ("bq", "recall_at_5"), ("bq", "mrr"), ("bq", "p95_ms")]
+    cols = [
+        ("dev", "recall_at_1"),
+        ("dev", "recall_at_5"),
+        ("dev", "mrr"),
+        ("dev", "answer_accuracy"),
+        ("dev", "false_abstain_rate"),
+        ("dev", "abstain_rate_unanswerable"),
+        ("dev", "p95_ms"),
+        ("bq", "recall_at_1"),
+        ("bq", "recall_at_5"),
+        ("bq", "mrr"),
+        ("bq", "p95_ms"),
+    ]
     print(f"{'configuration':24}" + "".join(f"{f'{a}.{b}':>16}" for a, b in cols))
     for name, r in results.items():
         print(f"{name:24}" + "".join(f"{r[a][b]:>16}" for a, b in cols))
     base, fused = results["bm25"]["bq"], results["fused (default)"]["bq"]
-    print(f"bq fused - bm25: recall_at_5 {fused['recall_at_5'] - base['recall_at_5']:+.4f}, "
-          f"mrr {fused['mrr'] - base['mrr']:+.4f}")
+    print(
+        f"bq fused - bm25: recall_at_5 {fused['recall_at_5'] - base['recall_at_5']:+.4f}, "
+        f"mrr {fused['mrr'] - base['mrr']:+.4f}"
+    )
     print(json.dumps(results, ensure_ascii=False))
 
 

@@ -7,6 +7,7 @@ the index in var/ (`make run` makes both).
 
     .venv/bin/python bench/bench_web.py [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from servers import running_bot, running_web  # noqa: E402
 
-QUESTIONS = ["客服热线是24小时服务的吗", "营业部的员工可以泄露客户信息吗", "考核不合格的员工怎么处理",
-             "服务能力利用率多少最合适", "RACI模型是什么", "投诉处理完会回访吗"]
+QUESTIONS = [
+    "客服热线是24小时服务的吗",
+    "营业部的员工可以泄露客户信息吗",
+    "考核不合格的员工怎么处理",
+    "服务能力利用率多少最合适",
+    "RACI模型是什么",
+    "投诉处理完会回访吗",
+]
 
 
 def post(url: str, body: dict) -> float:
@@ -46,20 +53,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running_bot(ROOT / "var", Path(tmp)) as bot, \
-            running_web(ROOT / "var", bot.rasa_port, Path(tmp)) as web:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_bot(ROOT / "var", Path(tmp)) as bot,
+        running_web(ROOT / "var", bot.rasa_port, Path(tmp)) as web,
+    ):
         post(f"{web}/api/chat", {"session": "warm", "text": QUESTIONS[0]})
         direct, through = [], []
         for _ in range(args.rounds):
             for q in QUESTIONS:
-                direct.append(post(f"{bot.rasa_url}/webhooks/rest/webhook",
-                                   {"sender": f"d{uuid.uuid4().hex[:10]}", "message": q}))
+                direct.append(
+                    post(f"{bot.rasa_url}/webhooks/rest/webhook", {"sender": f"d{uuid.uuid4().hex[:10]}", "message": q})
+                )
                 through.append(post(f"{web}/api/chat", {"session": f"w{uuid.uuid4().hex[:10]}", "text": q}))
         pages = {path: statistics.median(get(web + path) for _ in range(20)) for path in ("/", "/login")}
-    results = {"n": len(direct), "rasa_direct_median_ms": round(statistics.median(direct), 1),
-               "via_web_median_ms": round(statistics.median(through), 1),
-               "web_adds_median_ms": round(statistics.median(through) - statistics.median(direct), 1),
-               "page_median_ms": {k: round(v, 1) for k, v in pages.items()}}
+    results = {
+        "n": len(direct),
+        "rasa_direct_median_ms": round(statistics.median(direct), 1),
+        "via_web_median_ms": round(statistics.median(through), 1),
+        "web_adds_median_ms": round(statistics.median(through) - statistics.median(direct), 1),
+        "page_median_ms": {k: round(v, 1) for k, v in pages.items()},
+    }
     for key, value in results.items():
         print(f"{key:24} {value}")
     print(json.dumps(results, ensure_ascii=False))

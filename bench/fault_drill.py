@@ -12,6 +12,7 @@ and the index still matches the database after each killed re-index.
 
     .venv/bin/python bench/fault_drill.py [--customers 20] [--down 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ class Customers:
         self.records: list[dict] = []
         self.lock, self.stop = threading.Lock(), threading.Event()
         self.pool = questions()
-        self.threads = [threading.Thread(target=self.run, args=(random.Random(seed + i),), daemon=True)
-                        for i in range(count)]
+        self.threads = [
+            threading.Thread(target=self.run, args=(random.Random(seed + i),), daemon=True) for i in range(count)
+        ]
 
     def run(self, rng: random.Random) -> None:
         with httpx.Client(timeout=30.0) as client:
@@ -103,9 +105,14 @@ class Curator:
                 self.sign_in()
                 page = self.client.get("/curator/kb/faq/new")
             token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
-            entry = {"id": f"faq-drill-{n}", "question": f"演练问题第{n}号营业厅停车收费吗",
-                     "answer": f"演练答案{n}：门前车位免费停车一小时。", "article": "china-mobile-business-hall-manual",
-                     "base": "", "csrf_token": token}
+            entry = {
+                "id": f"faq-drill-{n}",
+                "question": f"演练问题第{n}号营业厅停车收费吗",
+                "answer": f"演练答案{n}：门前车位免费停车一小时。",
+                "article": "china-mobile-business-hall-manual",
+                "base": "",
+                "csrf_token": token,
+            }
             response = self.client.post("/curator/kb/faq/save", data=entry)
         except httpx.HTTPError:
             return False
@@ -135,37 +142,58 @@ def check_data(system: System, data: Path, kb: Path, customers: Customers, curat
     db = Database.open(data / "kefu.db")
     store, conversations = Store(db), Conversations(db)
     accepted = [r for r in customers.records if r["outcome"] in ("answered", "degraded", "silent")]
-    missing = [r for r in accepted if r["text"] not in
-               {m["text"] for m in conversations.messages(r["session"]) if m["from"] == "customer"}]
+    missing = [
+        r
+        for r in accepted
+        if r["text"] not in {m["text"] for m in conversations.messages(r["session"]) if m["from"] == "customer"}
+    ]
     queued = {r["session"] for r in accepted if r.get("state") == "queued"}
     tickets = {t.conversation_id for t in Tickets(db).recent(None, limit=100000)}
     settings = load_settings(environ={"KEFU_DATA_DIR": str(data), "KEFU_KB_DIR": str(kb)})
     faqs = {e.id for e in store.faqs()}
-    edits_missing = [e["id"] for e in curator.saved if e["id"] not in faqs or not (kb / "faq" / f"{e['id']}.yml").is_file()]
+    edits_missing = [
+        e["id"] for e in curator.saved if e["id"] not in faqs or not (kb / "faq" / f"{e['id']}.yml").is_file()
+    ]
     answered = 0
     with httpx.Client(timeout=60.0) as client:
         for entry in curator.saved:
-            body = client.post(f"{system.web_url}/api/chat",
-                               json={"session": f"check-{uuid.uuid4().hex[:8]}", "text": entry["question"]}).json()
+            body = client.post(
+                f"{system.web_url}/api/chat",
+                json={"session": f"check-{uuid.uuid4().hex[:8]}", "text": entry["question"]},
+            ).json()
             answered += any(entry["answer"][:8] in m["text"] for m in body["messages"])
-    return {"messages_accepted": len(accepted), "messages_missing": len(missing),
-            "handoffs_queued": len(queued), "tickets_missing": len(queued - tickets),
-            "edits_saved": len(curator.saved), "edits_missing": edits_missing, "edits_answered": answered,
-            "index_problems": check_index(store, settings)}
+    return {
+        "messages_accepted": len(accepted),
+        "messages_missing": len(missing),
+        "handoffs_queued": len(queued),
+        "tickets_missing": len(queued - tickets),
+        "edits_saved": len(curator.saved),
+        "edits_missing": edits_missing,
+        "edits_answered": answered,
+        "index_problems": check_index(store, settings),
+    }
 
 
 def killed_reindex(data: Path, kb: Path, delays: list[float]) -> list[dict]:
     """Change an article, start `kefu index build`, kill -9 it after each delay; check the index each time."""
     article = kb / "articles" / "company-service-policy.md"
     text = article.read_text(encoding="utf-8")
-    env = {"KEFU_DATA_DIR": str(data), "KEFU_KB_DIR": str(kb), "KEFU_CONFIG": str(data / "none.toml"),
-           "PATH": str(ROOT / ".venv" / "bin")}
+    env = {
+        "KEFU_DATA_DIR": str(data),
+        "KEFU_KB_DIR": str(kb),
+        "KEFU_CONFIG": str(data / "none.toml"),
+        "PATH": str(ROOT / ".venv" / "bin"),
+    }
     kefu = str(ROOT / ".venv" / "bin" / "kefu")
     results = []
     for i, delay in enumerate(delays):
-        article.write_text(text + f"\n\n## 演练附则{i}\n\n第九十九条 本制度第{i}次演练修订，所有员工应当熟知本制度。\n",
-                           encoding="utf-8")
-        build = subprocess.Popen([kefu, "index", "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        article.write_text(
+            text + f"\n\n## 演练附则{i}\n\n第九十九条 本制度第{i}次演练修订，所有员工应当熟知本制度。\n",
+            encoding="utf-8",
+        )
+        build = subprocess.Popen(
+            [kefu, "index", "build"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(delay)
         finished = build.poll() is not None
         build.kill()
@@ -174,13 +202,25 @@ def killed_reindex(data: Path, kb: Path, delays: list[float]) -> list[dict]:
         repaired = check
         if check.returncode:  # what the servers do at start-up (scripts/run-servers)
             repaired = subprocess.run([kefu, "index", "check", "--repair"], env=env, capture_output=True, text=True)
-        results.append({"killed_after_s": delay, "build_had_finished": finished, "index_check": check.returncode == 0,
-                        "after_repair": repaired.returncode == 0,
-                        "message": (check.stderr or check.stdout).strip().replace(str(data), "var")[:200]})
+        results.append(
+            {
+                "killed_after_s": delay,
+                "build_had_finished": finished,
+                "index_check": check.returncode == 0,
+                "after_repair": repaired.returncode == 0,
+                "message": (check.stderr or check.stdout).strip().replace(str(data), "var")[:200],
+            }
+        )
     final = subprocess.run([kefu, "index", "build"], env=env, capture_output=True, text=True)
     check = subprocess.run([kefu, "index", "check"], env=env, capture_output=True, text=True)
-    results.append({"killed_after_s": None, "build_had_finished": final.returncode == 0,
-                    "index_check": check.returncode == 0, "message": check.stdout.strip()[:160]})
+    results.append(
+        {
+            "killed_after_s": None,
+            "build_had_finished": final.returncode == 0,
+            "index_check": check.returncode == 0,
+            "message": check.stdout.strip()[:160],
+        }
+    )
     return results
 
 
@@ -197,14 +237,18 @@ def main() -> None:
         shutil.copytree(ROOT / "kb", kb)
         from kb.database import Database
         from kb.desk.accounts import Accounts
+
         Accounts(Database.open(data / "kefu.db")).add("drill-curator", "drill-pass-1", "curator")
         system = System(data, work, kb, extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0"})
         try:
             system.start("actions", "rasa", "web")
-            httpx.post(f"{system.web_url}/api/chat", json={"session": "warm", "text": "客服热线是24小时服务的吗"},
-                       timeout=120)
-            customers, curator = Customers(system.web_url, args.customers), Curator(system.web_url, "drill-curator",
-                                                                                   "drill-pass-1")
+            httpx.post(
+                f"{system.web_url}/api/chat", json={"session": "warm", "text": "客服热线是24小时服务的吗"}, timeout=120
+            )
+            customers, curator = (
+                Customers(system.web_url, args.customers),
+                Curator(system.web_url, "drill-curator", "drill-pass-1"),
+            )
             curator.sign_in()
             customers.start()
             timeline, edit = [], 0
@@ -232,14 +276,20 @@ def main() -> None:
             system.stop()
     print("phase                      requests  answered  degraded  refused  error  silent")
     for row in phase_table(customers.records):
-        print(f"{row['phase']:<26} {row['requests']:>8} {row.get('answered', 0):>9} {row.get('degraded', 0):>9} "
-              f"{row.get('refused', 0):>8} {row.get('error', 0):>6} {row.get('silent', 0):>7}")
+        print(
+            f"{row['phase']:<26} {row['requests']:>8} {row.get('answered', 0):>9} {row.get('degraded', 0):>9} "
+            f"{row.get('refused', 0):>8} {row.get('error', 0):>6} {row.get('silent', 0):>7}"
+        )
     print("servers down (kill -9 to answering again):", timeline)
     print("checks:", json.dumps(checks, ensure_ascii=False))
     for row in reindex:
         print("re-index:", json.dumps(row, ensure_ascii=False))
-    print(json.dumps({"phases": phase_table(customers.records), "timeline": timeline, "checks": checks,
-                      "reindex": reindex}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"phases": phase_table(customers.records), "timeline": timeline, "checks": checks, "reindex": reindex},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

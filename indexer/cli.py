@@ -2,13 +2,15 @@
 
 This module has the knowledge-base and retrieval commands; indexer/cli_desk.py the service desk's.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,6 +27,7 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 def _fail_cleanly(fn: Command) -> Command:
     """Turn the library's named errors into a one-line message and exit code 1."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from indexer.encoder import EncoderError
@@ -32,11 +35,20 @@ def _fail_cleanly(fn: Command) -> Command:
         from indexer.retriever import IndexStaleError, QueryError
         from indexer.vector_index import IndexError_
         from kb.loader import KnowledgeBaseError
+
         try:
             return fn(*args, **kwargs)
-        except (SettingsError, KnowledgeBaseError, IndexError_, IndexStaleError, QueryError,
-                EncoderError, EvalDataError) as exc:
+        except (
+            SettingsError,
+            KnowledgeBaseError,
+            IndexError_,
+            IndexStaleError,
+            QueryError,
+            EncoderError,
+            EvalDataError,
+        ) as exc:
             raise click.ClickException(str(exc)) from None
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -51,8 +63,9 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.group()
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Override a setting for this run (see 'kefu settings').")
+@click.option(
+    "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a setting for this run (see 'kefu settings')."
+)
 @click.pass_context
 def main(ctx: click.Context, sets: tuple[str, ...]) -> None:
     """Kefu (客服): a Chinese customer-service knowledge-base assistant."""
@@ -63,8 +76,12 @@ def main(ctx: click.Context, sets: tuple[str, ...]) -> None:
 
 
 @main.command("settings")
-@click.option("--export", "export", is_flag=True,
-              help="Print 'export KEFU_NAME=value' shell lines of the values in force (scripts/run-servers).")
+@click.option(
+    "--export",
+    "export",
+    is_flag=True,
+    help="Print 'export KEFU_NAME=value' shell lines of the values in force (scripts/run-servers).",
+)
 @click.pass_obj
 def settings_cmd(settings: Settings, export: bool) -> None:
     """List every setting: name, value in force, default and meaning."""
@@ -80,11 +97,13 @@ def _open(settings: Settings) -> tuple[Store, list[Encoder]]:
     from indexer.encoder import Encoder
     from kb.database import Database
     from kb.store import Store
+
     return Store(Database.open(settings.db_path)), Encoder.all_from_settings(settings)
 
 
 def _retriever(settings: Settings) -> Retriever:
     from indexer.retriever import Retriever
+
     store, encoders = _open(settings)
     return Retriever.load(store, encoders, settings)
 
@@ -112,9 +131,11 @@ def index_build(settings: Settings, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
-    click.echo(f"{len(articles)} articles ({len(report.added)} added, {len(report.changed)} changed, "
-               f"{len(report.removed)} removed), {len(faqs)} Q&A entries; {report.passages} passages, "
-               f"{report.phrasings} Q&A phrasings; {report.encoded} texts encoded in {report.seconds}s")
+    click.echo(
+        f"{len(articles)} articles ({len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed), {len(faqs)} Q&A entries; {report.passages} passages, "
+        f"{report.phrasings} Q&A phrasings; {report.encoded} texts encoded in {report.seconds}s"
+    )
 
 
 @main.command()
@@ -175,10 +196,15 @@ def eval_faq_cmd(settings: Settings, pairs: Path, as_json: bool) -> None:
 
     pool, queries = faq_protocol(load_pairs(pairs))
     store, encoders = _open(settings)
-    config = RetrieverConfig(weights=settings.weights, fusion=settings.fusion, rrf_k=settings.rrf_k,
-                             faq_lexical_weight=settings.faq_lexical_weight)
-    retriever = question_pool_retriever(encoders, pool, store, Tokenizer(user_dictionary(settings.kb_dir)),
-                                        Calibration({}, 0.0), config)
+    config = RetrieverConfig(
+        weights=settings.weights,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        faq_lexical_weight=settings.faq_lexical_weight,
+    )
+    retriever = question_pool_retriever(
+        encoders, pool, store, Tokenizer(user_dictionary(settings.kb_dir)), Calibration({}, 0.0), config
+    )
 
     def rank_pool(query: str, k: int) -> tuple[list[str | None], float]:
         result = retriever.search(query, k=k)
@@ -188,10 +214,17 @@ def eval_faq_cmd(settings: Settings, pairs: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Labelled questions (dev.jsonl format).")
-@click.option("--negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Extra questions to abstain on, one per line [default: kb/calibration-negatives.txt].")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Labelled questions (dev.jsonl format).",
+)
+@click.option(
+    "--negatives",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Extra questions to abstain on, one per line [default: kb/calibration-negatives.txt].",
+)
 @click.pass_obj
 @_fail_cleanly
 def calibrate(settings: Settings, questions: Path, negatives: Path | None) -> None:
@@ -204,13 +237,13 @@ def calibrate(settings: Settings, questions: Path, negatives: Path | None) -> No
     model_key = ",".join(settings.models)
     retriever = Retriever.load(store, encoders, settings, Calibration({}, 0.0, model=model_key))
     negatives = negatives or settings.kb_dir / "calibration-negatives.txt"
-    rows, labels = calibration_examples(retriever, load_questions(questions),
-                                        load_negatives(negatives) if negatives.is_file() else [])
+    rows, labels = calibration_examples(
+        retriever, load_questions(questions), load_negatives(negatives) if negatives.is_file() else []
+    )
     fit = functools.partial(fit_calibration, model=model_key)
     cal = fit(rows, labels)
     held_out = leave_one_out(rows, labels, fit, cal.threshold)
-    path = cal.save(settings.kb_dir, {"fitted_on": [str(questions), str(negatives)], "examples": len(rows),
-                                      **held_out})
+    path = cal.save(settings.kb_dir, {"fitted_on": [str(questions), str(negatives)], "examples": len(rows), **held_out})
     click.echo(f"{len(rows)} examples ({sum(labels)} answerable); held out: {held_out}")
     click.echo(f"saved to {path}")
 
@@ -230,10 +263,18 @@ def index_check(settings: Settings, repair: bool) -> None:
         click.echo(f"kefu: index problem: {problem}", err=True)
     if problems and repair and store.passages():
         from indexer.encoder import Encoder
+
         repair_index(store, Encoder.all_from_settings(settings), settings)
         problems = check_index(store, settings)
-        click.echo("kefu: " + ("repaired from the database and the embedding cache" if not problems
-                               else "could not repair: " + "; ".join(problems)), err=True)
+        click.echo(
+            "kefu: "
+            + (
+                "repaired from the database and the embedding cache"
+                if not problems
+                else "could not repair: " + "; ".join(problems)
+            ),
+            err=True,
+        )
     if problems:
         raise SystemExit(1)
     click.echo(f"index ok ({', '.join(settings.models)})")

@@ -1,10 +1,12 @@
 """The service desk's operator commands on ``kefu`` (attached by indexer/cli.py): gaps and handoff
 tickets listed, staff accounts, retention, synthetic demand. A thin click shell over kb.desk."""
+
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -27,7 +29,9 @@ def _gap_line(r: dict[str, Any]) -> str:
 
 def _handoff_line(r: dict[str, Any]) -> str:
     message = f"  (message: {r['contact']})" if r["contact"] else ""
-    return f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: {r['question']}{message}"
+    return (
+        f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: {r['question']}{message}"
+    )
 
 
 @click.command("purge")
@@ -57,10 +61,13 @@ def demo_data(settings: Settings, days: int, peak: float, seed: int) -> None:
     """Fill the database with synthetic chats, handoffs and agent shifts (conversation ids 'demo-…')."""
     from kb.desk.demand import generate
 
-    counts = generate(Database.open(settings.db_path), days=days, chats_per_peak_hour=peak,
-                      timezone=settings.timezone, seed=seed)
-    click.echo(f"added {counts['conversations']} chats, {counts['handoffs']} handoffs and "
-               f"{counts['status_changes']} agent status changes over {days} days")
+    counts = generate(
+        Database.open(settings.db_path), days=days, chats_per_peak_hour=peak, timezone=settings.timezone, seed=seed
+    )
+    click.echo(
+        f"added {counts['conversations']} chats, {counts['handoffs']} handoffs and "
+        f"{counts['status_changes']} agent status changes over {days} days"
+    )
 
 
 @click.group()

@@ -7,20 +7,30 @@ question's wording the top hit covers, and whether both legs agree; the weights
 are fitted by logistic regression (``kefu calibrate``) and kept per model in
 ``kb/calibration.json``.
 """
+
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from indexer.lexical import cjk_share
 
-FEATURES = ("top_dense", "dense_margin", "coverage", "bigram_coverage", "agree", "english",
-            "top_dense_en", "dense_margin_en")
+FEATURES = (
+    "top_dense",
+    "dense_margin",
+    "coverage",
+    "bigram_coverage",
+    "agree",
+    "english",
+    "top_dense_en",
+    "dense_margin_en",
+)
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -35,7 +45,7 @@ class Decision:
 
 def _bigrams(text: str) -> set[str]:
     chars = [c for c in text if c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:])}
+    return {a + b for a, b in itertools.pairwise(chars)}
 
 
 def _top_and_margin(scores) -> tuple[float, float]:
@@ -49,7 +59,7 @@ def _top_and_margin(scores) -> tuple[float, float]:
 def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: Sequence) -> dict[str, float]:
     """The decision's inputs: a question, its ranked hits, and each dense leg's passage scores."""
     english = 1.0 - cjk_share(query)
-    feats = {name: 0.0 for name in FEATURES}
+    feats = dict.fromkeys(FEATURES, 0.0)
     for j, scores in enumerate(leg_scores[1:], start=1):
         feats[f"top_dense_{j}"], feats[f"dense_margin_{j}"] = _top_and_margin(scores)
     feats["english"] = english
@@ -59,16 +69,18 @@ def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: 
     found_in = f"{top.title} {top.section} {top.question or ''} {top.text}".lower()
     q_bigrams = _bigrams(query.lower())
     _, margin = _top_and_margin(leg_scores[0]) if leg_scores else (0.0, 0.0)
-    feats.update({
-        "top_dense": float(top.dense),
-        "dense_margin": margin,
-        "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
-        "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
-        "agree": float(top.dense > 0 and top.lexical > 0),
-        # Cross-lingual cosines run lower and no words can match: English gets its own scale.
-        "top_dense_en": float(top.dense) * english,
-        "dense_margin_en": margin * english,
-    })
+    feats.update(
+        {
+            "top_dense": float(top.dense),
+            "dense_margin": margin,
+            "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
+            "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
+            "agree": float(top.dense > 0 and top.lexical > 0),
+            # Cross-lingual cosines run lower and no words can match: English gets its own scale.
+            "top_dense_en": float(top.dense) * english,
+            "dense_margin_en": margin * english,
+        }
+    )
     return feats
 
 
@@ -91,15 +103,18 @@ class Calibration:
         if not self.weights:
             # Uncalibrated model: answer only when the wording clearly matches.
             ok = feats.get("coverage", 0.0) >= 0.6 and feats.get("agree", 0.0) > 0
-            return Decision(ok, float(feats.get("coverage", 0.0)),
-                            "uncalibrated model: run 'kefu calibrate'" if ok else "uncalibrated model, weak match")
+            return Decision(
+                ok,
+                float(feats.get("coverage", 0.0)),
+                "uncalibrated model: run 'kefu calibrate'" if ok else "uncalibrated model, weak match",
+            )
         c = self.confidence(feats)
         if c >= self.threshold:
             return Decision(True, round(c, 4), "confident match")
         return Decision(False, round(c, 4), "nothing in the knowledge base matches well enough")
 
     @classmethod
-    def load(cls, kb_dir: Path, model: str, threshold: float | None = None) -> "Calibration":
+    def load(cls, kb_dir: Path, model: str, threshold: float | None = None) -> Calibration:
         """The calibration saved for a model (empty weights when there is none)."""
         path = Path(kb_dir) / CALIBRATION_FILE
         table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -5,12 +5,13 @@ The files under kb/ stay the source of truth (`kefu index build` reads them); ea
 file, indexes just the changed item, saves the indexes (which moves the index stamp that long-running
 processes watch) and records a revision.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from indexer.build import Indexer
 from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, write_item
@@ -86,8 +87,16 @@ class KnowledgeEditor:
         """Create or update a Q&A entry."""
         return self.save("faq", entry.id, render_faq(entry), author, note, base)
 
-    def save(self, kind: str, item_id: str, text: str, author: str, note: str = "", base: str | None = None,
-             action: str | None = None) -> EditResult:
+    def save(
+        self,
+        kind: str,
+        item_id: str,
+        text: str,
+        author: str,
+        note: str = "",
+        base: str | None = None,
+        action: str | None = None,
+    ) -> EditResult:
         """Write an item's new file text; base, if given, must be the version the editor started from."""
         started = time.perf_counter()
         current = self.current_text(kind, item_id)
@@ -104,8 +113,14 @@ class KnowledgeEditor:
         self._index(kind, item_id, current, lambda: self.indexer.put(item))
         action = action or ("create" if current is None else "update")
         revision = self.revisions.record(kind, item_id, action, text, author, note)
-        return EditResult(kind, item_id, action, revision, self.indexer.report.encoded - encoded_before,
-                          round(time.perf_counter() - started, 3))
+        return EditResult(
+            kind,
+            item_id,
+            action,
+            revision,
+            self.indexer.report.encoded - encoded_before,
+            round(time.perf_counter() - started, 3),
+        )
 
     def delete(self, kind: str, item_id: str, author: str, note: str = "", base: str | None = None) -> EditResult:
         """Remove an item (its last text stays in the history, so it can be restored)."""
@@ -130,8 +145,15 @@ class KnowledgeEditor:
         revision = self.revisions.get(revision_id)
         if revision is None or revision["action"] == "delete":
             raise ItemNotFound(f"no version #{revision_id} to restore")
-        return self.save(revision["kind"], revision["item_id"], revision["content"], author,
-                         f"恢复到版本 #{revision_id}", base, action="revert")
+        return self.save(
+            revision["kind"],
+            revision["item_id"],
+            revision["content"],
+            author,
+            f"恢复到版本 #{revision_id}",
+            base,
+            action="revert",
+        )
 
     def _keep_original(self, kind: str, item_id: str, current: str | None) -> None:
         """Before the first change made here, keep the file as it was, so the history starts from it."""

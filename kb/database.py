@@ -4,12 +4,14 @@ The knowledge content (kb.store), the revision history (kb.revisions) and the se
 each take a Database and work on their own tables; writes that belong together go in one
 ``with db.transaction():`` block.
 """
+
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import Table
@@ -24,7 +26,7 @@ class Database:
         self._db = db
 
     @classmethod
-    def open(cls, path: Path | str) -> "Database":
+    def open(cls, path: Path | str) -> Database:
         """Open (creating and migrating as needed) the database file at path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ class Database:
         return database
 
     @classmethod
-    def memory(cls) -> "Database":
+    def memory(cls) -> Database:
         """An in-memory database, for tests and one-off evaluations."""
         database = cls(sqlite_utils.Database(memory=True))
         database.migrate()
@@ -47,6 +49,13 @@ class Database:
     def __getitem__(self, table: str) -> Table:
         """A table, for sqlite-utils' row operations (insert, upsert, rows_where, update, delete_where)."""
         return self._db.table(table)
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row into a table with an integer id; returns the new row's id."""
+        row_id = self[table].insert(row).last_pk
+        if row_id is None:
+            raise RuntimeError(f"the insert into {table} returned no id")
+        return int(row_id)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> sqlite3.Cursor:
         """Run one SQL statement."""

@@ -1,5 +1,6 @@
 """Read, validate and write the knowledge base files (kb/articles/*.md, kb/faq/*.yml), and turn an
 uploaded text file into an unsaved article."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,7 @@ MAX_BODY_CHARS = 200_000  # an article's body; about 200 pages of Chinese text
 class KnowledgeBaseError(ValueError):
     """A knowledge-base file is malformed; the message names the file and the field."""
 
-    def __init__(self, path: Path | str, message: str, field: str | None = None):
+    def __init__(self, path: PurePath | str, message: str, field: str | None = None):
         self.path, self.field = str(path), field
         where = f"{path}: field '{field}'" if field else str(path)
         super().__init__(f"{where}: {message}")
@@ -58,7 +59,7 @@ def split_front_matter(path: PurePath, text: str) -> tuple[dict, str]:
         raise KnowledgeBaseError(path, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(meta, dict):
         raise KnowledgeBaseError(path, "front matter must be a mapping of field: value")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def parse_article(path: Path, text: str) -> Article:
@@ -135,10 +136,22 @@ def render_article(article: Article) -> str:
 
 def render_faq(entry: FaqEntry) -> str:
     """A Q&A entry as the file text parse_faq reads back."""
-    data = {"id": entry.id, "question": entry.question, "alternatives": list(entry.alternatives),
-            "answer": entry.answer, "article": entry.article, "section": entry.section,
-            "clause": entry.clause, "updated": entry.updated}
+    data = {
+        "id": entry.id,
+        "question": entry.question,
+        "alternatives": list(entry.alternatives),
+        "answer": entry.answer,
+        "article": entry.article,
+        "section": entry.section,
+        "clause": entry.clause,
+        "updated": entry.updated,
+    }
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def render_item(item: Article | FaqEntry) -> str:
+    """An article's or a Q&A entry's file text."""
+    return render_article(item) if isinstance(item, Article) else render_faq(item)
 
 
 def item_path(kb_dir: Path, kind: str, item_id: str) -> Path:
@@ -218,6 +231,11 @@ def article_from_upload(filename: str, data: bytes) -> Article:
     if "\n\n" not in body:  # one paragraph per line, so each clause (第一条, 3.2.1 …) is cited as itself
         body = "\n\n".join(line for line in lines if line)
     item_id = str(meta.get("id") or stem)
-    return Article(id=item_id if ID_PATTERN.match(item_id) else "", title=str(title or PurePath(filename).stem)[:200],
-                   category=str(meta.get("category") or "")[:80], source=str(meta.get("source") or filename)[:200],
-                   updated="", body=body.strip()[:MAX_BODY_CHARS])
+    return Article(
+        id=item_id if ID_PATTERN.match(item_id) else "",
+        title=str(title or PurePath(filename).stem)[:200],
+        category=str(meta.get("category") or "")[:80],
+        source=str(meta.get("source") or filename)[:200],
+        updated="",
+        body=body.strip()[:MAX_BODY_CHARS],
+    )

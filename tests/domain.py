@@ -1,4 +1,5 @@
 """The bot's domain as the tests read it: its responses, filled in the way Rasa fills them."""
+
 from __future__ import annotations
 
 import re
@@ -6,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
+
 from servers import ROOT
 
 

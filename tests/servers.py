@@ -1,4 +1,5 @@
 """Starting the real Rasa server and action server on free ports (used by end-to-end tests and bench/)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -55,8 +56,9 @@ class RunningBot:
     def say(self, sender: str, text: str) -> list[dict]:
         """Send one message over the REST channel; the bot's replies."""
         body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(f"{self.rasa_url}/webhooks/rest/webhook", body,
-                                         {"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
@@ -65,8 +67,14 @@ class System:
     """The action server, Rasa and the web app on fixed free ports, each started, killed (-9) and
     restarted on its own: the end-to-end tests, the benchmarks and the fault drill use it."""
 
-    def __init__(self, data_dir: Path, workdir: Path, kb_dir: Path | None = None, service_hours: str = "00:00-24:00",
-                 extra_env: dict | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        workdir: Path,
+        kb_dir: Path | None = None,
+        service_hours: str = "00:00-24:00",
+        extra_env: dict | None = None,
+    ):
         if not MODEL.is_file() or not RASA.is_file():
             raise FileNotFoundError("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
         self.workdir = workdir
@@ -75,21 +83,49 @@ class System:
         self.web_url = f"http://127.0.0.1:{self.ports['web']}"
         # The ports are Kefu settings, as scripts/run-servers exports them; Rasa reads the action server's
         # address from bot/endpoints.yml through the same variables.
-        self.env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVICE_HOURS": service_hours,
-                    "KEFU_CONFIG": str(workdir / "none.toml"), "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"),
-                    "KEFU_RASA_HOST": "127.0.0.1", "KEFU_RASA_PORT": str(self.ports["rasa"]),
-                    "KEFU_WEB_PORT": str(self.ports["web"]), "KEFU_ACTIONS_HOST": "127.0.0.1",
-                    "KEFU_ACTIONS_PORT": str(self.ports["actions"]), **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "KEFU_DATA_DIR": str(data_dir),
+            "KEFU_SERVICE_HOURS": service_hours,
+            "KEFU_CONFIG": str(workdir / "none.toml"),
+            "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"),
+            "KEFU_RASA_HOST": "127.0.0.1",
+            "KEFU_RASA_PORT": str(self.ports["rasa"]),
+            "KEFU_WEB_PORT": str(self.ports["web"]),
+            "KEFU_ACTIONS_HOST": "127.0.0.1",
+            "KEFU_ACTIONS_PORT": str(self.ports["actions"]),
+            **(extra_env or {}),
+        }
         self.procs: dict[str, subprocess.Popen] = {}
 
     def command(self, name: str) -> list[str]:
         port = str(self.ports[name])
         if name == "actions":
-            return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--endpoints", "bot/endpoints.yml",
-                    "--port", port]
+            return [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--port",
+                port,
+            ]
         if name == "rasa":
-            return [str(RASA), "run", "--enable-api", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
-                    "--credentials", "bot/credentials.yml", "--port", port]
+            return [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+                "--port",
+                port,
+            ]
         return [sys.executable, "-m", "web.serve"]
 
     def health_url(self, name: str) -> str:
@@ -105,8 +141,9 @@ class System:
         for name in names:
             env = self.env if name == "rasa" else {"OMP_NUM_THREADS": "1", **self.env}  # as scripts/run-servers
             with open(self.workdir / f"{name}.log", "a") as log:
-                self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=env, stdout=log,
-                                                    stderr=subprocess.STDOUT)
+                self.procs[name] = subprocess.Popen(
+                    self.command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
         for name in names:
             wait_for(self.health_url(name), self.procs[name])
 
@@ -137,8 +174,9 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
 
 
 @contextlib.contextmanager
-def running_web(data_dir: Path, rasa_port: int, workdir: Path, kb_dir: Path | None = None,
-                extra_env: dict | None = None):
+def running_web(
+    data_dir: Path, rasa_port: int, workdir: Path, kb_dir: Path | None = None, extra_env: dict | None = None
+):
     """The web app under waitress on a free port (the production server), talking to Rasa on rasa_port;
     yields its base URL."""
     system = System(data_dir, workdir, kb_dir, extra_env={"KEFU_RASA_PORT": str(rasa_port), **(extra_env or {})})

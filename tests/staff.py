@@ -1,4 +1,5 @@
 """Staff helpers for the web tests: sign in through the form, read a page's CSRF token."""
+
 from __future__ import annotations
 
 import re

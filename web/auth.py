@@ -1,5 +1,6 @@
 """Staff sign-in and sign-out: hashed passwords, server-side sessions, rate-limited failures
 (roles on every endpoint: web/access.py)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
@@ -29,7 +30,8 @@ def login() -> BaseResponse | tuple[str, int]:
             session["token"] = accounts.start_session(user["id"])
             target = request.args.get("next", "")
             home = {"curator": url_for("curator.panel"), "supervisor": url_for("supervisor.view")}.get(
-                user["role"], url_for("agent.console"))
+                user["role"], url_for("agent.console")
+            )
             return redirect(target if target.startswith("/") and not target.startswith("//") else home)
         limiter.record(client)  # failures only
         error = "用户名或密码错误。"

@@ -1,4 +1,5 @@
 """The chat API (the widget's backend and the one door to the bot) and the health check."""
+
 from __future__ import annotations
 
 import math
@@ -85,8 +86,11 @@ def messages(session: str) -> Response | tuple[Response, int]:
     conv = conversations.get(session) if SESSION.match(session) else None
     if conv is None:
         return jsonify(error="unknown session"), 404
-    return jsonify(session=session, state=conv["state"],
-                   messages=conversations.messages(session, after=int(after), include_customer=False))
+    return jsonify(
+        session=session,
+        state=conv["state"],
+        messages=conversations.messages(session, after=int(after), include_customer=False),
+    )
 
 
 @bp.get("/healthz")

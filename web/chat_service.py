@@ -1,4 +1,5 @@
 """One customer turn: to the bot or to the agent who holds the chat; a graceful reply if the bot is down."""
+
 from __future__ import annotations
 
 import re
@@ -73,12 +74,16 @@ class ChatService:
             custom = reply["custom"]
             if custom.get("state") == "queued":
                 state = "queued"
-            self.conversations.add(session, "bot", reply["text"] or "",
-                                   {"sources": custom.get("sources", []), "buttons": reply["buttons"]})
+            self.conversations.add(
+                session, "bot", reply["text"] or "", {"sources": custom.get("sources", []), "buttons": reply["buttons"]}
+            )
         if state != "bot":
             self.conversations.set_state(session, state)
-        return {"session": session, "state": state,
-                "messages": self.conversations.messages(session, after=first["id"], include_customer=False)}
+        return {
+            "session": session,
+            "state": state,
+            "messages": self.conversations.messages(session, after=first["id"], include_customer=False),
+        }
 
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""
@@ -92,7 +97,9 @@ class ChatService:
     def _still_queued(self, session: str) -> dict:
         ticket = self.desk.tickets.active(session)
         position = (ticket.position if ticket else None) or 1
-        return self.conversations.add(session, "system", wording.still_queued(position, self.desk.quoted_wait(position)))
+        return self.conversations.add(
+            session, "system", wording.still_queued(position, self.desk.quoted_wait(position))
+        )
 
     def _bot_down(self, session: str, message: str, shown: str, is_payload: bool) -> dict[str, Any]:
         """The bot is unreachable: a human is still one tap away and asking for one works, by the desk's
@@ -106,13 +113,15 @@ class ChatService:
         if wants_human(shown, intent):
             ticket = self.desk.request_human(session, "asked", shown)
             if ticket.status == "callback":
-                reply = self.conversations.add(session, "system",
-                                               wording.callback_offer(self.desk.policy.service_hours))
+                reply = self.conversations.add(
+                    session, "system", wording.callback_offer(self.desk.policy.service_hours)
+                )
                 return {"session": session, "state": "bot", "messages": [reply]}
             self.conversations.set_state(session, "queued")
             position = ticket.position or 1
-            reply = self.conversations.add(session, "system",
-                                           wording.queue_message(position, self.desk.quoted_wait(position)))
+            reply = self.conversations.add(
+                session, "system", wording.queue_message(position, self.desk.quoted_wait(position))
+            )
             return {"session": session, "state": "queued", "messages": [reply]}
         reply = self.conversations.add(session, "system", wording.BOT_DOWN, {"buttons": [wording.HUMAN_BUTTON]})
         return {"session": session, "state": "bot", "messages": [reply]}

@@ -1,5 +1,6 @@
 """The curator panel: knowledge gaps grouped by similar question, turned into Q&A entries or dismissed;
 the dashboard; the hit test."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,9 @@ def dashboard() -> str:
     days_arg = request.args.get("days", "14")
     days = int(days_arg) if days_arg.isdigit() and 1 <= int(days_arg) <= 90 else 14
     figures = overview(database(), days, settings().timezone)
-    return render_template("dashboard.html", user=signed_in_user(), figures=figures, days=days,
-                           top_gaps=_gap_groups()[:8])
+    return render_template(
+        "dashboard.html", user=signed_in_user(), figures=figures, days=days, top_gaps=_gap_groups()[:8]
+    )
 
 
 def _body() -> dict[str, Any]:
@@ -65,16 +67,24 @@ def _faq_from_body(body: dict[str, Any]) -> FaqEntry:
     """The new Q&A entry a curator wrote for a group of gaps (400 if a field is not text)."""
     texts = {k: body.get(k) for k in ("question", "answer", "article", "section", "clause")}
     alternatives = body.get("alternatives") or []
-    if not all(isinstance(v, str) or v is None for v in texts.values()) or not isinstance(alternatives, list) \
-            or not all(isinstance(a, str) and a.strip() for a in alternatives):
+    if (
+        not all(isinstance(v, str) or v is None for v in texts.values())
+        or not isinstance(alternatives, list)
+        or not all(isinstance(a, str) and a.strip() for a in alternatives)
+    ):
         abort(400, "question, answer, article, section and clause must be text; alternatives a list of text")
     if texts["article"] not in {a.id for a in store().articles()}:
         abort(400, f"no article {texts['article']!r}")
-    return FaqEntry(id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
-                    question=(texts["question"] or "").strip()[:300], answer=(texts["answer"] or "").strip()[:2000],
-                    article=str(texts["article"]), section=(texts["section"] or "").strip() or None,
-                    clause=(texts["clause"] or "").strip() or None, updated=dt.date.today().isoformat(),
-                    alternatives=tuple(a.strip()[:300] for a in alternatives[:20]))
+    return FaqEntry(
+        id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
+        question=(texts["question"] or "").strip()[:300],
+        answer=(texts["answer"] or "").strip()[:2000],
+        article=str(texts["article"]),
+        section=(texts["section"] or "").strip() or None,
+        clause=(texts["clause"] or "").strip() or None,
+        updated=dt.date.today().isoformat(),
+        alternatives=tuple(a.strip()[:300] for a in alternatives[:20]),
+    )
 
 
 def _save_faq(entry: FaqEntry, note: str, gap_ids: list[int], resolution: str) -> None:
@@ -94,8 +104,12 @@ def gaps_to_faq() -> Response:
     """Write a new Q&A entry from a group of gaps; indexed at once, so the bot answers it."""
     body = _body()
     entry = _faq_from_body(body)
-    _save_faq(entry, f"由知识缺口新建（{len(body['gap_ids'])} 次提问）", body["gap_ids"],
-              f"Q&A {entry.id} by {signed_in_user()['name']}")
+    _save_faq(
+        entry,
+        f"由知识缺口新建（{len(body['gap_ids'])} 次提问）",
+        body["gap_ids"],
+        f"Q&A {entry.id} by {signed_in_user()['name']}",
+    )
     return jsonify(ok=True, faq_id=entry.id)
 
 
@@ -123,10 +137,15 @@ def attach() -> Response:
     questions = [g["question"] for g in desk().gaps.recent("open", limit=1000) if g["id"] in wanted]
     known = set(entry.phrasings)
     added = tuple(dict.fromkeys(q for q in questions if q not in known))
-    updated = FaqEntry(**{**entry.__dict__, "alternatives": entry.alternatives + added,
-                          "updated": dt.date.today().isoformat()})
-    _save_faq(updated, f"并入 {len(added)} 个缺口问法", body["gap_ids"],
-              f"phrasings of {entry.id} ({signed_in_user()['name']})")
+    updated = FaqEntry(
+        **{**entry.__dict__, "alternatives": entry.alternatives + added, "updated": dt.date.today().isoformat()}
+    )
+    _save_faq(
+        updated,
+        f"并入 {len(added)} 个缺口问法",
+        body["gap_ids"],
+        f"phrasings of {entry.id} ({signed_in_user()['name']})",
+    )
     return jsonify(ok=True, faq_id=entry.id, added=list(added))
 
 

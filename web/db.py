@@ -1,11 +1,13 @@
 """The web app's one door to Kefu's services (flaskr's db.py, grown): the settings, the request's database
 and what sits on it (store, desk), the process's retriever and Rasa client, and the knowledge editor.
 Blueprints get their services from here and nowhere else."""
+
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 

@@ -3,10 +3,11 @@
 Plain server-rendered forms. Saving goes through indexer.editor.KnowledgeEditor, which writes the
 file under kb/, re-indexes only that item and records a revision; the bot answers from it at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -20,8 +21,19 @@ from web.db import database, desk, editing, reader, store
 
 bp = Blueprint("kb_editor", __name__)
 KINDS = {"article": "文章", "faq": "问答"}
-LIMITS = {"id": 80, "title": 200, "category": 80, "source": 200, "body": MAX_BODY_CHARS, "question": 300,
-          "answer": 4000, "section": 200, "clause": 40, "note": 500, "alternatives": 20_000}
+LIMITS = {
+    "id": 80,
+    "title": 200,
+    "category": 80,
+    "source": 200,
+    "body": MAX_BODY_CHARS,
+    "question": 300,
+    "answer": 4000,
+    "section": 200,
+    "clause": 40,
+    "note": 500,
+    "alternatives": 20_000,
+}
 
 
 def _kind_or_404(kind: str) -> str:
@@ -40,12 +52,25 @@ def _form(name: str) -> str:
 def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
     today = dt.date.today().isoformat()
     if kind == "article":
-        return Article(id=item_id, title=_form("title"), category=_form("category"),
-                       source=_form("source") or "curator", updated=today, body=_form("body"))
+        return Article(
+            id=item_id,
+            title=_form("title"),
+            category=_form("category"),
+            source=_form("source") or "curator",
+            updated=today,
+            body=_form("body"),
+        )
     alternatives = tuple(dict.fromkeys(line.strip() for line in _form("alternatives").split("\n") if line.strip()))
-    return FaqEntry(id=item_id, question=_form("question"), answer=_form("answer"), article=_form("article"),
-                    section=_form("section") or None, clause=_form("clause") or None, updated=today,
-                    alternatives=alternatives)
+    return FaqEntry(
+        id=item_id,
+        question=_form("question"),
+        answer=_form("answer"),
+        article=_form("article"),
+        section=_form("section") or None,
+        clause=_form("clause") or None,
+        updated=today,
+        alternatives=alternatives,
+    )
 
 
 def _gap_ids(raw: str) -> list[int]:
@@ -61,8 +86,15 @@ def index() -> str:
     if q:
         articles = [a for a in articles if q in a.id or q in a.title or q in a.category]
         faqs = [e for e in faqs if q in e.id or any(q in p for p in e.phrasings) or q in e.answer]
-    return render_template("kb_list.html", user=signed_in_user(), q=q, articles=articles, faqs=faqs,
-                           titles={a.id: a.title for a in store().articles()}, recent=Revisions(database()).recent(15))
+    return render_template(
+        "kb_list.html",
+        user=signed_in_user(),
+        q=q,
+        articles=articles,
+        faqs=faqs,
+        titles={a.id: a.title for a in store().articles()},
+        recent=Revisions(database()).recent(15),
+    )
 
 
 @bp.get("/curator/kb/<kind>/new")
@@ -81,12 +113,19 @@ def new(kind: str) -> tuple[str, int]:
         body = ""
         if questions:
             body = f"## {questions[0]}\n\n" + ("\n\n".join(agent_answers) or "（在这里写答案。）") + "\n"
-        item = Article(id="", title=questions[0] if questions else "", category="", source="curator",
-                       updated="", body=body)
+        item = Article(
+            id="", title=questions[0] if questions else "", category="", source="curator", updated="", body=body
+        )
     else:
-        item = FaqEntry(id="", question=questions[0] if questions else "", answer="\n".join(agent_answers),
-                        article=(found or {}).get("article_id") or "", section=(found or {}).get("section"),
-                        clause=(found or {}).get("clause"), alternatives=tuple(questions[1:]))
+        item = FaqEntry(
+            id="",
+            question=questions[0] if questions else "",
+            answer="\n".join(agent_answers),
+            article=(found or {}).get("article_id") or "",
+            section=(found or {}).get("section"),
+            clause=(found or {}).get("clause"),
+            alternatives=tuple(questions[1:]),
+        )
     return _editor_page(kind, item, base="", gap_ids=gap_ids)
 
 
@@ -99,14 +138,14 @@ def import_article() -> tuple[str, int]:
     """Open the new-article editor prefilled from an uploaded .md or .txt file (UTF-8 or GB18030).
     Nothing is saved until the curator saves the form."""
     upload = request.files.get("file")
-    data = upload.read(MAX_UPLOAD + 1) if upload else b""
+    filename, data = (upload.filename or "", upload.read(MAX_UPLOAD + 1)) if upload else ("", b"")
     blank = Article(id="", title="", category="", source="", updated="", body="")
     if not data:
         return _editor_page("article", blank, "", error="请选择一个 .md 或 .txt 文件。", status=400)
     if len(data) > MAX_UPLOAD:
         return _editor_page("article", blank, "", error="文件太大：最多 2 MB。", status=413)
     try:
-        item = article_from_upload(upload.filename or "", data)
+        item = article_from_upload(filename, data)
     except UploadError as exc:
         return _editor_page("article", blank, "", error=str(exc), status=400)
     return _editor_page("article", item, "")
@@ -125,12 +164,27 @@ def edit(kind: str, item_id: str) -> tuple[str, int]:
     return _editor_page(kind, item, base=version_of(ed.current_text(kind, item_id)))
 
 
-def _editor_page(kind: str, item: Article | FaqEntry, base: str, gap_ids: Sequence[int] = (),
-                 error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _editor_page(
+    kind: str,
+    item: Article | FaqEntry,
+    base: str,
+    gap_ids: Sequence[int] = (),
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     new_item = base == ""
-    return render_template("kb_edit.html", user=signed_in_user(), kind=kind, kind_name=KINDS[kind], item=item,
-                           base=base, new=new_item, gap_ids=",".join(map(str, gap_ids)), error=error,
-                           articles=store().articles()), status
+    return render_template(
+        "kb_edit.html",
+        user=signed_in_user(),
+        kind=kind,
+        kind_name=KINDS[kind],
+        item=item,
+        base=base,
+        new=new_item,
+        gap_ids=",".join(map(str, gap_ids)),
+        error=error,
+        articles=store().articles(),
+    ), status
 
 
 @bp.post("/curator/kb/<kind>/save")
@@ -146,23 +200,36 @@ def save(kind: str) -> Response | tuple[str, int]:
     except KnowledgeBaseError as exc:
         return _editor_page(kind, _blank(kind, item_id), base, gap_ids, str(exc), 400)
     if not ID_PATTERN.match(item_id):
-        return _editor_page(kind, item, base, gap_ids, "编号只能用小写字母、数字和“-”，最长 80 个字符（例如 faq-parking-fee）。", 400)
+        return _editor_page(
+            kind, item, base, gap_ids, "编号只能用小写字母、数字和“-”，最长 80 个字符（例如 faq-parking-fee）。", 400
+        )
     user = signed_in_user()["name"]
     with editing() as ed:
         if base == "" and ed.current_text(kind, item_id) is not None:
             return _editor_page(kind, item, base, gap_ids, f"编号 {item_id} 已被占用，请换一个。", 409)
         try:
-            result = (ed.save_article(item, user, request.form.get("note", "")[:500], base)
-                      if isinstance(item, Article) else ed.save_faq(item, user, request.form.get("note", "")[:500], base))
+            result = (
+                ed.save_article(item, user, request.form.get("note", "")[:500], base)
+                if isinstance(item, Article)
+                else ed.save_faq(item, user, request.form.get("note", "")[:500], base)
+            )
         except EditConflict:
-            return _editor_page(kind, item, base, gap_ids,
-                                "保存失败：你打开之后，别人已经修改了这一条。请复制你的改动，重新打开后再改。", 409)
+            return _editor_page(
+                kind,
+                item,
+                base,
+                gap_ids,
+                "保存失败：你打开之后，别人已经修改了这一条。请复制你的改动，重新打开后再改。",
+                409,
+            )
         except KnowledgeBaseError as exc:
             return _editor_page(kind, item, base, gap_ids, f"保存失败：{exc}", 400)
     if gap_ids:
         desk().gaps.set_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
     if result.changed:
-        flash(f"已保存并生效：重新编码 {result.encoded} 段文本，用时 {result.seconds:.1f} 秒。机器人现在就按新内容回答。")
+        flash(
+            f"已保存并生效：重新编码 {result.encoded} 段文本，用时 {result.seconds:.1f} 秒。机器人现在就按新内容回答。"
+        )
     else:
         flash("内容没有变化，未保存新版本。")
     return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))
@@ -181,8 +248,9 @@ def delete(kind: str, item_id: str) -> Response:
     kind = _kind_or_404(kind)
     with editing() as ed:
         try:
-            ed.delete(kind, item_id, signed_in_user()["name"], request.form.get("note", "")[:500],
-                            request.form.get("base"))
+            ed.delete(
+                kind, item_id, signed_in_user()["name"], request.form.get("note", "")[:500], request.form.get("base")
+            )
         except ItemNotFound:
             abort(404)
         except (EditConflict, KnowledgeBaseError) as exc:
@@ -204,9 +272,16 @@ def history(kind: str, item_id: str) -> str:
     exists = ed.current_text(kind, item_id) is not None
     if not revisions and not exists:
         abort(404)
-    return render_template("kb_history.html", user=signed_in_user(), kind=kind, kind_name=KINDS[kind],
-                           item_id=item_id, revisions=revisions, exists=exists,
-                           base=version_of(ed.current_text(kind, item_id)))
+    return render_template(
+        "kb_history.html",
+        user=signed_in_user(),
+        kind=kind,
+        kind_name=KINDS[kind],
+        item_id=item_id,
+        revisions=revisions,
+        exists=exists,
+        base=version_of(ed.current_text(kind, item_id)),
+    )
 
 
 @bp.post("/curator/kb/revisions/<int:revision_id>/restore")

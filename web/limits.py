@@ -1,10 +1,11 @@
 """Sliding-window rate limits kept in the web process (waitress runs one process with threads)."""
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 
 class RateLimiter:

@@ -1,4 +1,5 @@
 """The web app's door to the bot: Rasa's REST channel over httpx (transport injectable for tests)."""
+
 from __future__ import annotations
 
 import httpx
@@ -40,9 +41,11 @@ class RasaClient:
         """Un-pause a conversation after an agent closed it, as if the bot had just started listening:
         the handoff's slots cleared and an action_listen, so the rules match the customer's next message
         (without it the policies saw an unknown state and the fallback action ran in a loop)."""
-        events = [{"event": "resume"},
-                  *({"event": "slot", "name": name, "value": value} for name, value in RESET_SLOTS.items()),
-                  {"event": "action", "name": "action_listen"}]
+        events = [
+            {"event": "resume"},
+            *({"event": "slot", "name": name, "value": value} for name, value in RESET_SLOTS.items()),
+            {"event": "action", "name": "action_listen"},
+        ]
         try:
             self._http.post(f"/conversations/{sender}/tracker/events", json=events).raise_for_status()
         except httpx.HTTPError as exc:

@@ -4,17 +4,24 @@
 
 Also deletes records past retention_days once a day (kb/desk/retention.py).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from indexer.settings import Settings
 
 log = logging.getLogger("kefu.web")
 DAY = 24 * 3600
 
 
-def purge_daily(settings, stop: threading.Event) -> None:
+def purge_daily(settings: Settings, stop: threading.Event) -> None:
     """Delete what is older than retention_days now and then once a day, until stop is set."""
     from kb.database import Database
     from kb.desk.retention import purge
@@ -33,12 +40,13 @@ def purge_daily(settings, stop: threading.Event) -> None:
         stop.wait(DAY)
 
 
-def warm_up(app) -> None:
+def warm_up(app: Flask) -> None:
     """Load the retriever (models and indexes, seconds) before staff need it: the first policy lookup
     or gap list is then as fast as the rest."""
     try:
         with app.app_context():
             from web.db import retriever
+
             retriever()
         log.info("retriever loaded")
     except Exception:  # the pages say what is wrong when used; never stop the server for this
@@ -59,11 +67,23 @@ def main() -> None:
     if settings.retention_days:
         threading.Thread(target=purge_daily, args=(settings, stop), name="kefu-retention", daemon=True).start()
     started = time.strftime("%H:%M:%S")
-    log.info("web app on http://%s:%s/ with %s threads (started %s)", settings.web_host, settings.web_port,
-             settings.web_threads, started)
+    log.info(
+        "web app on http://%s:%s/ with %s threads (started %s)",
+        settings.web_host,
+        settings.web_port,
+        settings.web_threads,
+        started,
+    )
     try:
-        serve(app, host=settings.web_host, port=settings.web_port, threads=settings.web_threads,
-              connection_limit=max(100, settings.web_threads * 50), backlog=2048, ident="kefu")
+        serve(
+            app,
+            host=settings.web_host,
+            port=settings.web_port,
+            threads=settings.web_threads,
+            connection_limit=max(100, settings.web_threads * 50),
+            backlog=2048,
+            ident="kefu",
+        )
     finally:
         stop.set()
 

@@ -1,5 +1,6 @@
 """The supervisor view (role supervisor; admins too): demand, handle times, utilisation, the queue now,
 and Erlang C staffing for the coming hours beside the agents available."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,14 @@ def view() -> str:
     weeks_arg = request.args.get("weeks", "4")
     weeks = int(weeks_arg) if weeks_arg.isdigit() and 1 <= int(weeks_arg) <= 12 else 4
     configured = settings()
-    figures = supervisor_view(database(), configured.timezone, dt.datetime.now(dt.timezone.utc), weeks,
-                              configured.staffing_target_share, configured.staffing_target_seconds,
-                              configured.default_handle_seconds, configured.staffing_max_occupancy)
+    figures = supervisor_view(
+        database(),
+        configured.timezone,
+        dt.datetime.now(dt.UTC),
+        weeks,
+        configured.staffing_target_share,
+        configured.staffing_target_seconds,
+        configured.default_handle_seconds,
+        configured.staffing_max_occupancy,
+    )
     return render_template("supervisor.html", user=signed_in_user(), weeks=weeks, settings=configured, **figures)

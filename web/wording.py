@@ -4,6 +4,7 @@ The web app speaks when the bot cannot: Rasa is down or silent, the customer is 
 an agent joins or leaves. Where it says what the bot would say (the queue, a callback), the sentences
 are the domain's responses word for word; tests/web/test_wording.py holds them together.
 """
+
 from __future__ import annotations
 
 from kb.desk.supervision import quoted_minutes

@@ -1,4 +1,5 @@
 """Staff accounts: agents, curators and admins, with hashed passwords."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,9 +45,10 @@ class Accounts:
             raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
         if self.by_name(name):
             raise AccountError(f"an account named {name!r} exists already")
-        with self.db.transaction():
-            return self.db["users"].insert({"name": name, "password_hash": generate_password_hash(password),
-                                            "role": role, "created_at": now()}).last_pk
+        return self.db.insert(
+            "users",
+            {"name": name, "password_hash": generate_password_hash(password), "role": role, "created_at": now()},
+        )
 
     def by_name(self, name: str) -> dict | None:
         """The account with this name, or None."""
@@ -70,28 +72,28 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         stamp = now()
         with self.db.transaction():
-            self.db["staff_sessions"].insert({"token_hash": _token_hash(token), "user_id": user_id,
-                                              "created_at": stamp, "last_seen": stamp})
+            self.db["staff_sessions"].insert(
+                {"token_hash": _token_hash(token), "user_id": user_id, "created_at": stamp, "last_seen": stamp}
+            )
         return token
 
-    def session_user(self, token: str, at: dt.datetime | None = None) -> dict | None:
+    def session_user(self, token: str | None, at: dt.datetime | None = None) -> dict | None:
         """The account signed in with this token, unless signed out or idle too long."""
         if not isinstance(token, str) or not token:
             return None
         rows = list(self.db["staff_sessions"].rows_where("token_hash = ?", [_token_hash(token)], limit=1))
         if not rows:
             return None
-        moment = at or dt.datetime.now(dt.timezone.utc)
+        moment = at or dt.datetime.now(dt.UTC)
         if moment - dt.datetime.fromisoformat(rows[0]["last_seen"]) > SESSION_IDLE:
             self.end_session(token)
             return None
         if moment - dt.datetime.fromisoformat(rows[0]["last_seen"]) > dt.timedelta(minutes=1):
             with self.db.transaction():
-                self.db["staff_sessions"].update(rows[0]["token_hash"],
-                                                 {"last_seen": stamp(moment)})
+                self.db["staff_sessions"].update(rows[0]["token_hash"], {"last_seen": stamp(moment)})
         return self.get(rows[0]["user_id"])
 
-    def end_session(self, token: str) -> None:
+    def end_session(self, token: str | None) -> None:
         """Sign out: the token stops working, even if someone kept a copy of the cookie."""
         if isinstance(token, str) and token:
             with self.db.transaction():

@@ -3,6 +3,7 @@
 States: 'bot' (the bot answers), 'queued' (waiting for an agent), 'agent' (an agent holds it),
 'closed' (an agent closed it; the next customer message goes to the bot again).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,9 @@ class Conversations:
         if found:
             return found
         stamp = now()
-        with self.db.transaction():
-            self.db["conversations"].insert({"id": conversation_id, "state": "bot", "created_at": stamp,
-                                             "updated_at": stamp}, ignore=True)
+        self.db["conversations"].insert(
+            {"id": conversation_id, "state": "bot", "created_at": stamp, "updated_at": stamp}, ignore=True
+        )
         return {"id": conversation_id, "state": "bot"}
 
     def set_state(self, conversation_id: str, state: str) -> None:
@@ -54,12 +55,19 @@ class Conversations:
         if sender not in SENDERS:
             raise ConversationError(f"sender must be one of {', '.join(SENDERS)}, not {sender!r}")
         stored = mask_personal_data(text) if sender == "customer" else text
-        with self.db.transaction():
-            message_id = self.db["messages"].insert({
-                "conversation_id": conversation_id, "sender": sender, "text": stored,
-                "extra": json.dumps(extra or {}, ensure_ascii=False), "created_at": now()}).last_pk
-        return self._shape({"id": message_id, "sender": sender, "text": stored,
-                            "extra": json.dumps(extra or {}, ensure_ascii=False)})
+        message_id = self.db.insert(
+            "messages",
+            {
+                "conversation_id": conversation_id,
+                "sender": sender,
+                "text": stored,
+                "extra": json.dumps(extra or {}, ensure_ascii=False),
+                "created_at": now(),
+            },
+        )
+        return self._shape(
+            {"id": message_id, "sender": sender, "text": stored, "extra": json.dumps(extra or {}, ensure_ascii=False)}
+        )
 
     def messages(self, conversation_id: str, after: int = 0, include_customer: bool = True) -> list[dict]:
         """Messages after an id, oldest first."""
@@ -70,5 +78,10 @@ class Conversations:
     @staticmethod
     def _shape(row: dict) -> dict:
         extra = json.loads(row["extra"] or "{}")
-        return {"id": row["id"], "from": row["sender"], "text": row["text"] or "",
-                "sources": extra.get("sources", []), "buttons": extra.get("buttons", [])}
+        return {
+            "id": row["id"],
+            "from": row["sender"],
+            "text": row["text"] or "",
+            "sources": extra.get("sources", []),
+            "buttons": extra.get("buttons", []),
+        }

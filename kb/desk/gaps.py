@@ -3,11 +3,13 @@ grouped by similar question.
 
 What a customer typed is masked (kb.desk.privacy) before it is stored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,11 +35,18 @@ class Gaps:
         """Record a question the bot could not serve, with what it found; returns the gap id."""
         if reason not in REASONS:
             raise DeskError(f"gap reason must be one of {', '.join(REASONS)}, not {reason!r}")
-        with self.db.transaction():
-            return int(self.db["gaps"].insert({
-                "conversation_id": conversation_id, "question": mask_personal_data(question)[:2000],
-                "reason": reason, "hits": hits_json(hits), "created_at": now(), "status": "open", "note": ""},
-            ).last_pk)
+        return self.db.insert(
+            "gaps",
+            {
+                "conversation_id": conversation_id,
+                "question": mask_personal_data(question)[:2000],
+                "reason": reason,
+                "hits": hits_json(hits),
+                "created_at": now(),
+                "status": "open",
+                "note": "",
+            },
+        )
 
     def recent(self, status: str | None = "open", limit: int = 100) -> list[dict]:
         """Gaps, newest first (each with its hits as HitRecord dicts); only those in a status if given."""
@@ -52,17 +61,23 @@ class Gaps:
         with self.db.transaction():
             changed = 0
             for gap_id in gap_ids:
-                changed += self.db.execute("UPDATE gaps SET status = ?, note = ? WHERE id = ?",
-                                           [status, note[:500], int(gap_id)]).rowcount
+                changed += self.db.execute(
+                    "UPDATE gaps SET status = ?, note = ? WHERE id = ?", [status, note[:500], int(gap_id)]
+                ).rowcount
         return changed
 
     def record_feedback(self, conversation_id: str, helpful: bool, question: str, answer_ref: str) -> int:
         """Record 👍/👎 on an answer; returns its id."""
-        with self.db.transaction():
-            return int(self.db["feedback"].insert({
-                "conversation_id": conversation_id, "helpful": int(bool(helpful)),
-                "question": mask_personal_data(question)[:2000], "answer_ref": answer_ref[:200],
-                "created_at": now()}).last_pk)
+        return self.db.insert(
+            "feedback",
+            {
+                "conversation_id": conversation_id,
+                "helpful": int(bool(helpful)),
+                "question": mask_personal_data(question)[:2000],
+                "answer_ref": answer_ref[:200],
+                "created_at": now(),
+            },
+        )
 
 
 def group_by_similarity(vectors: np.ndarray, threshold: float = 0.92) -> list[list[int]]:
@@ -93,11 +108,20 @@ def gap_groups(rows: list[dict[str, Any]], vectors: np.ndarray, days: list[dt.da
         items = [rows[i] for i in members]
         stamps = sorted(r["created_at"] for r in items)
         trend = daily_counts(stamps, days, timezone)
-        groups.append({"question": items[0]["question"], "count": len(items), "first_seen": stamps[0],
-                       "last_seen": stamps[-1], "gap_ids": [r["id"] for r in items],
-                       "questions": sorted({r["question"] for r in items}),
-                       "conversations": sorted({r["conversation_id"] for r in items}),
-                       "reasons": sorted({r["reason"] for r in items}),
-                       "best_hit": next((h for r in items for h in r["hits"][:1]), None),
-                       "trend": trend, "last_7": sum(trend[-7:]), "previous_7": sum(trend[-14:-7])})
+        groups.append(
+            {
+                "question": items[0]["question"],
+                "count": len(items),
+                "first_seen": stamps[0],
+                "last_seen": stamps[-1],
+                "gap_ids": [r["id"] for r in items],
+                "questions": sorted({r["question"] for r in items}),
+                "conversations": sorted({r["conversation_id"] for r in items}),
+                "reasons": sorted({r["reason"] for r in items}),
+                "best_hit": next((h for r in items for h in r["hits"][:1]), None),
+                "trend": trend,
+                "last_7": sum(trend[-7:]),
+                "previous_7": sum(trend[-14:-7]),
+            }
+        )
     return groups

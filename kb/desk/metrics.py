@@ -7,11 +7,12 @@ Definitions (all over web conversations that began in the window):
   (gaps logged as abstain, nlu_fallback or out_of_scope) rather than answering with a source;
 - helpful: share of 👍 among 👍/👎 given.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from kb.clock import parse, stamp
@@ -46,19 +47,37 @@ def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", toda
     """Daily series and window totals for the dashboard."""
     day_list = local_days(days, timezone, today)
     since = window_start(day_list[0], timezone)
-    conversations = dict(db.execute(
-        "SELECT id, created_at FROM conversations WHERE created_at >= ? AND id IN "
-        "(SELECT conversation_id FROM messages WHERE sender = 'customer')", [since]).fetchall())
-    handed = dict(db.execute("SELECT conversation_id, MIN(created_at) FROM handoffs WHERE created_at >= ? "
-                             "GROUP BY conversation_id", [since]).fetchall())
+    conversations = dict(
+        db.execute(
+            "SELECT id, created_at FROM conversations WHERE created_at >= ? AND id IN "
+            "(SELECT conversation_id FROM messages WHERE sender = 'customer')",
+            [since],
+        ).fetchall()
+    )
+    handed = dict(
+        db.execute(
+            "SELECT conversation_id, MIN(created_at) FROM handoffs WHERE created_at >= ? GROUP BY conversation_id",
+            [since],
+        ).fetchall()
+    )
     marks = ",".join("?" * len(ABSTAIN_REASONS))
-    abstentions = [r[0] for r in db.execute(
-        f"SELECT created_at FROM gaps WHERE created_at >= ? AND reason IN ({marks})", [since, *ABSTAIN_REASONS])]
-    answers = [r[0] for r in db.execute(
-        "SELECT created_at FROM messages WHERE sender = 'bot' AND created_at >= ? AND "
-        "json_array_length(json_extract(extra, '$.sources')) > 0", [since])]
-    helpful = db.execute("SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE created_at >= ?",
-                         [since]).fetchone()
+    abstentions = [
+        r[0]
+        for r in db.execute(
+            f"SELECT created_at FROM gaps WHERE created_at >= ? AND reason IN ({marks})", [since, *ABSTAIN_REASONS]
+        )
+    ]
+    answers = [
+        r[0]
+        for r in db.execute(
+            "SELECT created_at FROM messages WHERE sender = 'bot' AND created_at >= ? AND "
+            "json_array_length(json_extract(extra, '$.sources')) > 0",
+            [since],
+        )
+    ]
+    helpful = db.execute(
+        "SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE created_at >= ?", [since]
+    ).fetchone()
     with_handoff = sum(1 for c in conversations if c in handed)
     n = len(conversations)
     return {
@@ -70,9 +89,14 @@ def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", toda
             "abstentions": daily_counts(abstentions, day_list, timezone),
         },
         "totals": {
-            "conversations": n, "handoffs": len(handed), "answers": len(answers), "abstentions": len(abstentions),
-            "containment": _share(n - with_handoff, n), "handoff_rate": _share(with_handoff, n),
+            "conversations": n,
+            "handoffs": len(handed),
+            "answers": len(answers),
+            "abstentions": len(abstentions),
+            "containment": _share(n - with_handoff, n),
+            "handoff_rate": _share(with_handoff, n),
             "abstention_rate": _share(len(abstentions), len(abstentions) + len(answers)),
-            "feedback": helpful[1], "helpful": _share(helpful[0], helpful[1]),
+            "feedback": helpful[1],
+            "helpful": _share(helpful[0], helpful[1]),
         },
     }

@@ -1,4 +1,5 @@
 """Masking personal data (phone, ID-card and bank-card numbers, e-mail) before anything is stored."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,12 @@ import re
 _SEP = r"[ \-]?"
 # Order matters: the longer, more specific numbers first.
 _PATTERNS = [
-    ("身份证号", re.compile(r"(?<![\dA-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])")),
+    (
+        "身份证号",
+        re.compile(
+            r"(?<![\dA-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
+        ),
+    ),
     ("银行卡号", re.compile(rf"(?<!\d)(?:\d{{4}}{_SEP}){{3}}\d{{4}}(?:{_SEP}?\d{{1,3}})?(?!\d)")),
     ("手机号", re.compile(rf"(?<!\d)(?:\+?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)")),
     ("电话", re.compile(rf"(?<!\d)0\d{{2,3}}{_SEP}\d{{7,8}}(?!\d)")),

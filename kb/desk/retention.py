@@ -5,6 +5,7 @@ closed handoff tickets and their notes, and gaps a curator has settled (resolved
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ from kb.database import Database
 
 def cutoff(days: int, now: dt.datetime | None = None) -> str:
     """The UTC ISO stamp `days` days before now (stored stamps compare as text)."""
-    moment = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=days)
+    moment = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
     return stamp(moment)
 
 
@@ -32,9 +33,12 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             "feedback": db.execute("DELETE FROM feedback WHERE created_at < ?", [before]).rowcount,
             "ticket_notes": db.execute(
                 "DELETE FROM ticket_notes WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
-                "AND COALESCE(closed_at, created_at) < ?)", [before]).rowcount,
-            "handoffs": db.execute("DELETE FROM handoffs WHERE status = 'closed' AND COALESCE(closed_at, created_at) < ?",
-                                   [before]).rowcount,
+                "AND COALESCE(closed_at, created_at) < ?)",
+                [before],
+            ).rowcount,
+            "handoffs": db.execute(
+                "DELETE FROM handoffs WHERE status = 'closed' AND COALESCE(closed_at, created_at) < ?", [before]
+            ).rowcount,
             "gaps": db.execute("DELETE FROM gaps WHERE status != 'open' AND created_at < ?", [before]).rowcount,
         }
     return counts

@@ -1,12 +1,13 @@
 """The desk's rules, decided in one place for the bot (actions/) and the web app (web/): whether agents
 are on duty, whether a message asks for a person, why a handoff happens, and which customer message
 an agent should look things up for."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 HUMAN_WORDS = re.compile(r"转人工|人工客服|人工服务|找人工|要人工|真人|human|agent", re.I)
@@ -17,7 +18,7 @@ HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback"
 def in_service_hours(hours: str, timezone: str, when: dt.datetime | None = None) -> bool:
     """Whether a moment (default now) falls inside 'HH:MM-HH:MM' local time in timezone (an end of 24:00
     means midnight; a window whose end is not after its start is never open)."""
-    local = (when or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(timezone))
+    local = (when or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
     start, end = hours.split("-")
     minutes = local.hour * 60 + local.minute
 

@@ -2,10 +2,11 @@
 (actions/) and the web app (web/) do each thing the same way: asking for a human (queued in service
 hours, a callback outside them), the quoted wait, leaving a message for a callback, and an agent
 claiming, answering and closing a chat."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from kb.database import Database
 from kb.desk import DeskError
@@ -41,18 +42,26 @@ class Desk:
             raise TicketNotFound(f"no ticket #{ticket_id}")
         return ticket
 
-    def request_human(self, conversation_id: str, reason: str, question: str,
-                      passages: Sequence[HitRecord] | None = None, when: dt.datetime | None = None) -> Ticket:
+    def request_human(
+        self,
+        conversation_id: str,
+        reason: str,
+        question: str,
+        passages: Sequence[HitRecord] | None = None,
+        when: dt.datetime | None = None,
+    ) -> Ticket:
         """Hand a conversation to a human: queued while agents are on duty, a callback ticket outside
         service hours (the one rule, kb.desk.rules). The conversation's open ticket if it has one."""
-        return self.tickets.open(conversation_id, reason, question, passages,
-                                 in_hours=self.policy.in_service_hours(when))
+        return self.tickets.open(
+            conversation_id, reason, question, passages, in_hours=self.policy.in_service_hours(when)
+        )
 
     def quoted_wait(self, position: int, at: dt.datetime | None = None) -> float:
         """Seconds the customer at `position` in the queue can expect to wait (inf: no agent available),
         from the agents available and the handle time observed over the last four weeks."""
         return Supervision(self.db, self.policy.timezone).quoted_wait(
-            position, at or dt.datetime.now(dt.timezone.utc), default_aht=self.policy.default_handle_seconds)
+            position, at or dt.datetime.now(dt.UTC), default_aht=self.policy.default_handle_seconds
+        )
 
     def leave_callback_message(self, conversation_id: str, text: str) -> bool:
         """Keep the customer's message on their open ticket (masked); False if they have none."""

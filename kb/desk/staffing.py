@@ -10,6 +10,7 @@ is A = rate × aht / 3600; with c agents (c > A):
 
 Computed with the Erlang B recursion, which stays exact for hundreds of agents (no factorials).
 """
+
 from __future__ import annotations
 
 import math
@@ -72,21 +73,34 @@ class Staffing:
     occupancy: float
 
 
-def agents_needed(rate_per_hour: float, aht_seconds: float, target_share: float = 0.8,
-                  target_seconds: float = 20.0, max_occupancy: float = 1.0) -> Staffing:
+def agents_needed(
+    rate_per_hour: float,
+    aht_seconds: float,
+    target_share: float = 0.8,
+    target_seconds: float = 20.0,
+    max_occupancy: float = 1.0,
+) -> Staffing:
     """The fewest agents that answer target_share of chats within target_seconds (and, if given, keep
     occupancy at or under max_occupancy, e.g. the 0.7 the knowledge base recommends)."""
     if not 0 < target_share < 1 or target_seconds < 0 or not 0 < max_occupancy <= 1:
-        raise StaffingError("the target share must be between 0 and 1, the target wait 0 or more, "
-                            "and the occupancy cap in (0, 1]")
+        raise StaffingError(
+            "the target share must be between 0 and 1, the target wait 0 or more, and the occupancy cap in (0, 1]"
+        )
     a = traffic(rate_per_hour, aht_seconds)
     if a == 0:
         return Staffing(rate_per_hour, aht_seconds, 0.0, 0, 1.0, 0.0, 0.0)
     agents = max(1, math.floor(a) + 1, math.ceil(a / max_occupancy))
     while service_level(a, agents, aht_seconds, target_seconds) < target_share:
         agents += 1
-    return Staffing(rate_per_hour, aht_seconds, a, agents, service_level(a, agents, aht_seconds, target_seconds),
-                    average_wait(a, agents, aht_seconds), a / agents)
+    return Staffing(
+        rate_per_hour,
+        aht_seconds,
+        a,
+        agents,
+        service_level(a, agents, aht_seconds, target_seconds),
+        average_wait(a, agents, aht_seconds),
+        a / agents,
+    )
 
 
 def expected_wait(position: int, agents_on_duty: int, aht_seconds: float) -> float:

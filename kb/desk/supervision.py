@@ -5,6 +5,7 @@ Figures only: how they are worded for a customer is in bot/domain.yml and web/wo
 Handoff tickets carry created_at (arrival), claimed_at, closed_at and agent; agents' available/away
 changes are kept in agent_status (migration v8).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,14 +45,17 @@ class Supervision:
 
     def status(self, agent: str) -> str:
         """An agent's current status ('away' until they say otherwise)."""
-        row = self.db.execute("SELECT status FROM agent_status WHERE agent = ? ORDER BY at DESC, id DESC LIMIT 1",
-                              [agent]).fetchone()
+        row = self.db.execute(
+            "SELECT status FROM agent_status WHERE agent = ? ORDER BY at DESC, id DESC LIMIT 1", [agent]
+        ).fetchone()
         return row[0] if row else "away"
 
     def available_agents(self) -> list[str]:
         """Agents whose latest status is available."""
-        rows = self.db.execute("SELECT agent, status FROM agent_status a WHERE id = (SELECT id FROM agent_status b "
-                               "WHERE b.agent = a.agent ORDER BY at DESC, id DESC LIMIT 1)").fetchall()
+        rows = self.db.execute(
+            "SELECT agent, status FROM agent_status a WHERE id = (SELECT id FROM agent_status b "
+            "WHERE b.agent = a.agent ORDER BY at DESC, id DESC LIMIT 1)"
+        ).fetchall()
         return sorted(agent for agent, status in rows if status == "available")
 
     def available_seconds(self, since: dt.datetime, until: dt.datetime) -> dict[str, float]:
@@ -62,7 +66,7 @@ class Supervision:
         for agent, status, at in rows:
             by_agent[agent].append((status, parse(at)))
         for agent, changes in by_agent.items():
-            for (status, start), nxt in zip(changes, changes[1:] + [(None, until)]):
+            for (status, start), nxt in zip(changes, [*changes[1:], (None, until)]):
                 end = nxt[1]
                 if status == "available":
                     spans[agent] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
@@ -71,18 +75,31 @@ class Supervision:
     # Tickets ---------------------------------------------------------------------
 
     def _tickets(self, since: dt.datetime) -> list[dict]:
-        return [dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status"), r)) for r in self.db.execute(
-            "SELECT created_at, claimed_at, closed_at, agent, status FROM handoffs WHERE created_at >= ?",
-            [stamp(since)])]
+        return [
+            dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status"), r))
+            for r in self.db.execute(
+                "SELECT created_at, claimed_at, closed_at, agent, status FROM handoffs WHERE created_at >= ?",
+                [stamp(since)],
+            )
+        ]
 
     def handle_times(self, since: dt.datetime) -> dict:
         """Average handle time (claim to close) and average wait (arrival to claim), in seconds."""
-        handled = [(parse(t["closed_at"]) - parse(t["claimed_at"])).total_seconds() for t in self._tickets(since)
-                   if t["claimed_at"] and t["closed_at"]]
-        waited = [(parse(t["claimed_at"]) - parse(t["created_at"])).total_seconds() for t in self._tickets(since)
-                  if t["claimed_at"]]
-        return {"handled": len(handled), "aht_seconds": sum(handled) / len(handled) if handled else None,
-                "asa_seconds": sum(waited) / len(waited) if waited else None}
+        handled = [
+            (parse(t["closed_at"]) - parse(t["claimed_at"])).total_seconds()
+            for t in self._tickets(since)
+            if t["claimed_at"] and t["closed_at"]
+        ]
+        waited = [
+            (parse(t["claimed_at"]) - parse(t["created_at"])).total_seconds()
+            for t in self._tickets(since)
+            if t["claimed_at"]
+        ]
+        return {
+            "handled": len(handled),
+            "aht_seconds": sum(handled) / len(handled) if handled else None,
+            "asa_seconds": sum(waited) / len(waited) if waited else None,
+        }
 
     def utilisation(self, since: dt.datetime, until: dt.datetime) -> list[dict]:
         """Per agent: time available, time handling chats, and the share (target 70 %)."""
@@ -92,11 +109,17 @@ class Supervision:
             if t["agent"] and t["claimed_at"]:
                 start, end = parse(t["claimed_at"]), parse(t["closed_at"]) if t["closed_at"] else until
                 handling[t["agent"]] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
-        return [{"agent": agent, "available_seconds": round(available.get(agent, 0.0)),
-                 "handling_seconds": round(handling.get(agent, 0.0)),
-                 "utilisation": (round(handling.get(agent, 0.0) / available[agent], 3)
-                                 if available.get(agent) else None)}
-                for agent in sorted(set(available) | set(handling))]
+        return [
+            {
+                "agent": agent,
+                "available_seconds": round(available.get(agent, 0.0)),
+                "handling_seconds": round(handling.get(agent, 0.0)),
+                "utilisation": (
+                    round(handling.get(agent, 0.0) / available[agent], 3) if available.get(agent) else None
+                ),
+            }
+            for agent in sorted(set(available) | set(handling))
+        ]
 
     # Demand ----------------------------------------------------------------------
 
@@ -105,8 +128,10 @@ class Supervision:
         last `weeks` weeks, in local time."""
         since = at - dt.timedelta(weeks=weeks)
         grids = {}
-        for name, sql in (("chats", "SELECT created_at FROM conversations WHERE created_at >= ?"),
-                          ("handoffs", "SELECT created_at FROM handoffs WHERE created_at >= ?")):
+        for name, sql in (
+            ("chats", "SELECT created_at FROM conversations WHERE created_at >= ?"),
+            ("handoffs", "SELECT created_at FROM handoffs WHERE created_at >= ?"),
+        ):
             grid = [[0.0] * 24 for _ in range(7)]
             for (created,) in self.db.execute(sql, [stamp(since)]):
                 local = parse(created).astimezone(self.zone)
@@ -114,8 +139,16 @@ class Supervision:
             grids[name] = [[round(v, 2) for v in row] for row in grid]
         return grids
 
-    def staffing(self, at: dt.datetime, hours: int = 12, weeks: int = 4, target_share: float = 0.8,
-                 target_seconds: float = 20.0, default_aht: float = 300.0, max_occupancy: float = 1.0) -> list[dict]:
+    def staffing(
+        self,
+        at: dt.datetime,
+        hours: int = 12,
+        weeks: int = 4,
+        target_share: float = 0.8,
+        target_seconds: float = 20.0,
+        default_aht: float = 300.0,
+        max_occupancy: float = 1.0,
+    ) -> list[dict]:
         """For each coming hour: the expected handoffs (the average of that weekday and hour over the
         last weeks), the agents Erlang C says answer target_share within target_seconds, and what
         they would achieve. The handle time is the observed average, or default_aht without data."""
@@ -127,10 +160,18 @@ class Supervision:
             hour = local + dt.timedelta(hours=h)
             rate = handoffs[hour.weekday()][hour.hour]
             need = agents_needed(rate, aht, target_share, target_seconds, max_occupancy)
-            plan.append({"hour": hour.strftime("%m-%d %H:00"), "handoffs_per_hour": rate, "aht_seconds": round(aht),
-                         "traffic": round(need.traffic, 2), "agents_needed": need.agents,
-                         "service_level": round(need.service_level, 3),
-                         "average_wait_seconds": round(need.average_wait, 1), "occupancy": round(need.occupancy, 3)})
+            plan.append(
+                {
+                    "hour": hour.strftime("%m-%d %H:00"),
+                    "handoffs_per_hour": rate,
+                    "aht_seconds": round(aht),
+                    "traffic": round(need.traffic, 2),
+                    "agents_needed": need.agents,
+                    "service_level": round(need.service_level, 3),
+                    "average_wait_seconds": round(need.average_wait, 1),
+                    "occupancy": round(need.occupancy, 3),
+                }
+            )
         return plan
 
     def quoted_wait(self, position: int, at: dt.datetime, weeks: int = 4, default_aht: float = 300.0) -> float:
@@ -140,22 +181,41 @@ class Supervision:
         return expected_wait(position, len(self.available_agents()), aht)
 
 
-def supervisor_view(db: Database, timezone: str, at: dt.datetime, weeks: int, target_share: float,
-                    target_seconds: float, default_aht: float, max_occupancy: float) -> dict[str, Any]:
+def supervisor_view(
+    db: Database,
+    timezone: str,
+    at: dt.datetime,
+    weeks: int,
+    target_share: float,
+    target_seconds: float,
+    default_aht: float,
+    max_occupancy: float,
+) -> dict[str, Any]:
     """Everything a supervisor needs to staff the human queue at `at`, over the last `weeks` weeks: the
     queue now (tickets by status), the agents available, handle and wait times, the 12-hour staffing plan,
     and the figures the charts draw (demand, containment, 7-day utilisation against the 70 % target)."""
     sup, tickets = Supervision(db, timezone), Tickets(db)
-    plan = sup.staffing(at, hours=12, weeks=weeks, target_share=target_share, target_seconds=target_seconds,
-                        default_aht=default_aht, max_occupancy=max_occupancy)
+    plan = sup.staffing(
+        at,
+        hours=12,
+        weeks=weeks,
+        target_share=target_share,
+        target_seconds=target_seconds,
+        default_aht=default_aht,
+        max_occupancy=max_occupancy,
+    )
     return {
         "queue": {status: tickets.count(status) for status in ("queued", "claimed", "callback")},
         "available": sup.available_agents(),
         "times": sup.handle_times(at - dt.timedelta(weeks=weeks)),
         "plan": plan,
-        "figures": {"demand": sup.demand(weeks, at), "plan": plan,
-                    "containment": overview(db, 7 * weeks, timezone),
-                    "utilisation": sup.utilisation(at - dt.timedelta(days=7), at), "target": UTILISATION_TARGET},
+        "figures": {
+            "demand": sup.demand(weeks, at),
+            "plan": plan,
+            "containment": overview(db, 7 * weeks, timezone),
+            "utilisation": sup.utilisation(at - dt.timedelta(days=7), at),
+            "target": UTILISATION_TARGET,
+        },
     }
 
 

@@ -3,11 +3,13 @@ call back outside service hours (callback), or done (closed); and agents' notes 
 
 Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from kb.clock import now
 from kb.database import Database
@@ -55,8 +57,15 @@ class Tickets:
     def __init__(self, db: Database):
         self.db = db
 
-    def open(self, conversation_id: str, reason: str, question: str, passages: Sequence[HitRecord] | None = None,
-             in_hours: bool = True, contact: str = "") -> Ticket:
+    def open(
+        self,
+        conversation_id: str,
+        reason: str,
+        question: str,
+        passages: Sequence[HitRecord] | None = None,
+        in_hours: bool = True,
+        contact: str = "",
+    ) -> Ticket:
         """Queue a conversation for a human (or, out of hours, for a callback); the conversation's open
         ticket if it has one already. Raises DeskError for an unknown reason."""
         if reason not in HANDOFF_REASONS:
@@ -65,17 +74,29 @@ class Tickets:
         if existing:
             return existing
         with self.db.transaction():
-            ticket_id = self.db["handoffs"].insert({
-                "conversation_id": conversation_id, "reason": reason, "question": mask_personal_data(question)[:2000],
-                "passages": hits_json(passages), "status": "queued" if in_hours else "callback",
-                "contact": mask_personal_data(contact)[:500], "created_at": now(), "claimed_at": None,
-                "closed_at": None, "agent": None}).last_pk
+            ticket_id = self.db.insert(
+                "handoffs",
+                {
+                    "conversation_id": conversation_id,
+                    "reason": reason,
+                    "question": mask_personal_data(question)[:2000],
+                    "passages": hits_json(passages),
+                    "status": "queued" if in_hours else "callback",
+                    "contact": mask_personal_data(contact)[:500],
+                    "created_at": now(),
+                    "claimed_at": None,
+                    "closed_at": None,
+                    "agent": None,
+                },
+            )
         return self._require(ticket_id)
 
     def active(self, conversation_id: str) -> Ticket | None:
         """The conversation's ticket that is still open, if any."""
-        row = self.db.execute(f"SELECT id FROM handoffs WHERE conversation_id = ? AND status IN {OPEN_STATUSES} "
-                              "ORDER BY id DESC LIMIT 1", [conversation_id]).fetchone()
+        row = self.db.execute(
+            f"SELECT id FROM handoffs WHERE conversation_id = ? AND status IN {OPEN_STATUSES} ORDER BY id DESC LIMIT 1",
+            [conversation_id],
+        ).fetchone()
         return self.get(row[0]) if row else None
 
     def queue_position(self, ticket_id: int) -> int | None:
@@ -83,8 +104,11 @@ class Tickets:
         row = self.db.execute("SELECT status FROM handoffs WHERE id = ?", [ticket_id]).fetchone()
         if not row or row[0] != "queued":
             return None
-        return int(self.db.execute("SELECT COUNT(*) FROM handoffs WHERE status = 'queued' AND id <= ?",
-                                   [ticket_id]).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM handoffs WHERE status = 'queued' AND id <= ?", [ticket_id]
+            ).fetchone()[0]
+        )
 
     def set_contact(self, ticket_id: int, contact: str) -> None:
         """Keep the customer's message for a callback ticket (masked)."""
@@ -94,8 +118,11 @@ class Tickets:
     def claim(self, ticket_id: int, agent: str) -> bool:
         """An agent takes a waiting ticket; False if it was not waiting (claimed or closed already)."""
         with self.db.transaction():
-            cursor = self.db.execute("UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
-                                     "WHERE id = ? AND status IN ('queued', 'callback')", [now(), agent, ticket_id])
+            cursor = self.db.execute(
+                "UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
+                "WHERE id = ? AND status IN ('queued', 'callback')",
+                [now(), agent, ticket_id],
+            )
         return cursor.rowcount == 1
 
     def get(self, ticket_id: int) -> Ticket | None:
@@ -125,10 +152,14 @@ class Tickets:
         text = (text or "").strip()
         if not text:
             raise DeskError("a note needs some text")
-        row: dict[str, Any] = {"handoff_id": ticket_id, "author": author[:80], "text": mask_personal_data(text)[:2000],
-                               "created_at": now()}
+        row: dict[str, Any] = {
+            "handoff_id": ticket_id,
+            "author": author[:80],
+            "text": mask_personal_data(text)[:2000],
+            "created_at": now(),
+        }
         with self.db.transaction():
-            row["id"] = self.db["ticket_notes"].insert(row).last_pk
+            row["id"] = self.db.insert("ticket_notes", row)
         return row
 
     def notes(self, ticket_id: int) -> list[dict]:
@@ -143,7 +174,17 @@ class Tickets:
 
 
 def _ticket(row: dict[str, Any], position: int | None) -> Ticket:
-    return Ticket(id=row["id"], conversation_id=row["conversation_id"], reason=row["reason"],
-                  question=row["question"] or "", status=row["status"], contact=row["contact"] or "",
-                  created_at=row["created_at"], claimed_at=row["claimed_at"], closed_at=row["closed_at"],
-                  agent=row["agent"], passages=json.loads(row["passages"] or "[]"), position=position)
+    return Ticket(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        reason=row["reason"],
+        question=row["question"] or "",
+        status=row["status"],
+        contact=row["contact"] or "",
+        created_at=row["created_at"],
+        claimed_at=row["claimed_at"],
+        closed_at=row["closed_at"],
+        agent=row["agent"],
+        passages=json.loads(row["passages"] or "[]"),
+        position=position,
+    )

@@ -1,10 +1,10 @@
 """Rasa actions with a real Tracker, CollectingDispatcher, retriever and SQLite desk; whole event lists."""
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
-from domain import rendered
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,8 +20,16 @@ from kb.desk.service import Desk
 from kb.loader import load_knowledge_base
 from kb.store import Store
 
-SLOTS = {"offered_human": False, "handoff_reason": None, "abstain_count": 0.0, "last_answer_ref": None,
-         "last_question": None, "ref": None}
+from domain import rendered
+
+SLOTS = {
+    "offered_human": False,
+    "handoff_reason": None,
+    "abstain_count": 0.0,
+    "last_answer_ref": None,
+    "last_question": None,
+    "ref": None,
+}
 
 
 @pytest.fixture
@@ -54,15 +62,23 @@ def test_answer_cites_its_source_and_resets_counters(services):
     [source] = message["custom"]["sources"]
     assert source["article_id"] == "hall-manual" and source["clause"] == "3.3.1"
     ref = message["custom"]["answer_ref"]
-    assert events == [SlotSet("last_answer_ref", ref), SlotSet("last_question", "营业厅晚上几点关门？"),
-                      SlotSet("abstain_count", 0.0), SlotSet("offered_human", False)]
+    assert events == [
+        SlotSet("last_answer_ref", ref),
+        SlotSet("last_question", "营业厅晚上几点关门？"),
+        SlotSet("abstain_count", 0.0),
+        SlotSet("offered_human", False),
+    ]
 
 
 def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
     messages, events = run(ActionKbAnswer(services), tracker("帮我订一张去北京的机票，电话13812345678"))
     assert [m["response"] for m in messages] == ["utter_kb_no_answer"]
-    assert events == [SlotSet("abstain_count", 1.0), SlotSet("last_question", "帮我订一张去北京的机票，电话13812345678"),
-                      SlotSet("offered_human", True), SlotSet("handoff_reason", "could_not_answer")]
+    assert events == [
+        SlotSet("abstain_count", 1.0),
+        SlotSet("last_question", "帮我订一张去北京的机票，电话13812345678"),
+        SlotSet("offered_human", True),
+        SlotSet("handoff_reason", "could_not_answer"),
+    ]
     [gap] = services.desk.gaps.recent()
     assert gap["question"] == "帮我订一张去北京的机票，电话[手机号]" and gap["reason"] == "abstain"
     assert gap["conversation_id"] == "c1" and gap["hits"] and "score" in gap["hits"][0]
@@ -72,8 +88,13 @@ def test_second_abstain_in_a_row_hands_off(services):
     messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
     assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
     assert "您是下一位" in messages[1]["text"]
-    assert events == [SlotSet("abstain_count", 0.0), SlotSet("last_question", "帮我订一张机票"),
-                      SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    assert events == [
+        SlotSet("abstain_count", 0.0),
+        SlotSet("last_question", "帮我订一张机票"),
+        SlotSet("offered_human", False),
+        SlotSet("handoff_reason", None),
+        ConversationPaused(),
+    ]
     [ticket] = services.desk.tickets.recent()
     assert ticket.reason == "could_not_answer" and ticket.status == "queued"
 
@@ -93,18 +114,23 @@ def test_short_question_gets_clarifying_buttons(services):
 
 def test_choosing_a_candidate_shows_it(services):
     hit = services.retriever.search("客服中心的服务时间").hits[0]
-    messages, events = run(ActionKbAnswer(services), tracker(
-        "", intent="choose_candidate", entities=[{"entity": "ref", "value": hit.ref}], last_question="服务"))
+    messages, events = run(
+        ActionKbAnswer(services),
+        tracker("", intent="choose_candidate", entities=[{"entity": "ref", "value": hit.ref}], last_question="服务"),
+    )
     assert "来源：《" in messages[0]["text"] and events[0] == SlotSet("last_answer_ref", hit.ref)
-    messages, events = run(ActionKbAnswer(services), tracker(
-        "", intent="choose_candidate", entities=[{"entity": "ref", "value": "passage:1"}]))
+    messages, events = run(
+        ActionKbAnswer(services),
+        tracker("", intent="choose_candidate", entities=[{"entity": "ref", "value": "passage:1"}]),
+    )
     assert messages[0]["response"] == "utter_default" and events == []
 
 
 def test_request_for_a_human_opens_a_ticket_and_pauses(services):
     run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="other"))
-    messages, events = run(ActionHandoff(services), tracker("我要投诉你们", intent="complaint",
-                                                            last_question="营业厅几点开门"))
+    messages, events = run(
+        ActionHandoff(services), tracker("我要投诉你们", intent="complaint", last_question="营业厅几点开门")
+    )
     assert "您前面还有 1 位客户在等待" in messages[0]["text"] and messages[0]["custom"]["position"] == 2
     assert "目前没有在线的人工客服" in messages[0]["text"]  # nobody has said they are available
     assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
@@ -119,8 +145,16 @@ def test_human_words_reach_a_ticket_whatever_the_intent(services):
 
 
 def test_accepting_the_offer_keeps_the_reason_and_the_found_passages(services):
-    messages, events = run(ActionHandoff(services), tracker(
-        "好的", intent="affirm", offered_human=True, handoff_reason="negative_feedback", last_question="营业厅几点开门"))
+    messages, events = run(
+        ActionHandoff(services),
+        tracker(
+            "好的",
+            intent="affirm",
+            offered_human=True,
+            handoff_reason="negative_feedback",
+            last_question="营业厅几点开门",
+        ),
+    )
     ticket = services.desk.tickets.recent()[0]
     assert ticket.reason == "negative_feedback" and ticket.question == "营业厅几点开门"
     assert ticket.passages and ticket.passages[0]["article_id"] == "hall-manual"
@@ -139,8 +173,10 @@ def test_out_of_hours_takes_a_message_for_a_callback(services):
 def test_feedback(services):
     messages, events = run(ActionFeedback(services), tracker("👍", intent="feedback_helpful", last_answer_ref="faq:x"))
     assert messages[0]["response"] == "utter_feedback_thanks" and events == []
-    messages, events = run(ActionFeedback(services), tracker(
-        "没用", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"))
+    messages, events = run(
+        ActionFeedback(services),
+        tracker("没用", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"),
+    )
     assert messages[0]["response"] == "utter_feedback_sorry"
     assert events == [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]
     assert services.desk.gaps.recent()[0]["reason"] == "negative_feedback"
@@ -178,13 +214,34 @@ def test_candidate_buttons_are_distinct_and_say_where_and_what():
     from actions.replies import answer_text, candidate_buttons
 
     def hit(ref, text, section="基本要求", clause=None, kind="passage", question=None):
-        return SimpleNamespace(kind=kind, ref=ref, section=section, title="规范", clause=clause, snippet=text,
-                               text=text, question=question, article_id="a")
-    buttons = candidate_buttons([hit("p:1", "服务时间原则上应为 7*24 小时"), hit("p:2", "人工服务选项便于寻觅"),
-                                 hit("p:3", "服务时间原则上应为 7*24 小时"), hit("f:1", "答", kind="faq", question="几点下班？")])
-    assert [b["title"] for b in buttons] == ["基本要求：服务时间原则上应为7*24小…", "基本要求：人工服务选项便于寻觅…", "几点下班？"]
-    assert "\n\n" not in answer_text(SimpleNamespace(kind="faq", text="第一段\n\n第二段", snippet="", title="规范",
-                                                     section="基本要求", clause="1.1"))
+        return SimpleNamespace(
+            kind=kind,
+            ref=ref,
+            section=section,
+            title="规范",
+            clause=clause,
+            snippet=text,
+            text=text,
+            question=question,
+            article_id="a",
+        )
+
+    buttons = candidate_buttons(
+        [
+            hit("p:1", "服务时间原则上应为 7*24 小时"),
+            hit("p:2", "人工服务选项便于寻觅"),
+            hit("p:3", "服务时间原则上应为 7*24 小时"),
+            hit("f:1", "答", kind="faq", question="几点下班？"),
+        ]
+    )
+    assert [b["title"] for b in buttons] == [
+        "基本要求：服务时间原则上应为7*24小…",
+        "基本要求：人工服务选项便于寻觅…",
+        "几点下班？",
+    ]
+    assert "\n\n" not in answer_text(
+        SimpleNamespace(kind="faq", text="第一段\n\n第二段", snippet="", title="规范", section="基本要求", clause="1.1")
+    )
 
 
 def test_the_quoted_wait_comes_from_the_agents_available_and_the_handle_time(services):

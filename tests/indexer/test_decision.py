@@ -1,4 +1,5 @@
 """The answer/abstain decision: features, fitting, saving per model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,13 @@ def test_features_with_a_second_leg_and_no_hits():
 
 def test_fit_separates_and_is_monotone_in_evidence():
     rng = np.random.default_rng(0)
-    rows = [{"coverage": float(c), "dense_margin": float(m)} for c, m in
-            zip(np.r_[rng.uniform(0.6, 1, 30), rng.uniform(0, 0.4, 30)],
-                np.r_[rng.uniform(0.03, 0.1, 30), rng.uniform(0, 0.03, 30)])]
+    rows = [
+        {"coverage": float(c), "dense_margin": float(m)}
+        for c, m in zip(
+            np.r_[rng.uniform(0.6, 1, 30), rng.uniform(0, 0.4, 30)],
+            np.r_[rng.uniform(0.03, 0.1, 30), rng.uniform(0, 0.03, 30)],
+        )
+    ]
     labels = [1] * 30 + [0] * 30
     cal = fit_calibration(rows, labels, "m")
     assert cal.weights["coverage"] > 0 and cal.weights["dense_margin"] > 0

@@ -1,4 +1,5 @@
 """Editing the knowledge base: files, store, index and revision history move together."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,9 +10,9 @@ from indexer.build import Indexer
 from indexer.editor import EditConflict, ItemNotFound, KnowledgeEditor, version_of
 from indexer.encoder import Encoder
 from indexer.retriever import Retriever
+from kb.database import Database
 from kb.loader import KnowledgeBaseError, load_knowledge_base, parse_article, render_article, render_faq
 from kb.model import FaqEntry
-from kb.database import Database
 from kb.store import Store
 
 
@@ -34,8 +35,10 @@ def search(store, encoder, settings, question: str):
 def test_rendered_items_load_back_unchanged(settings):
     articles, faqs = load_knowledge_base(settings.kb_dir)
     for article in articles:
-        assert parse_article(settings.kb_dir / "articles" / f"{article.id}.md", render_article(article)).body.strip() \
+        assert (
+            parse_article(settings.kb_dir / "articles" / f"{article.id}.md", render_article(article)).body.strip()
             == article.body.strip()
+        )
     assert "alternatives:" in render_faq(faqs[0]) and "投诉解决后还有人联系我吗" in render_faq(faqs[0])
 
 
@@ -77,8 +80,13 @@ def test_a_stale_editor_cannot_overwrite_a_newer_version(kb):
 
 def test_new_faq_answers_at_once_and_revert_and_delete_restore_earlier_states(kb, settings, encoder):
     store, editor = kb
-    entry = FaqEntry(id="faq-parking", question="营业厅停车收费吗？", answer="门前车位免费停一小时。",
-                     article="hall-manual", alternatives=("营业厅停车要钱吗",))
+    entry = FaqEntry(
+        id="faq-parking",
+        question="营业厅停车收费吗？",
+        answer="门前车位免费停一小时。",
+        article="hall-manual",
+        alternatives=("营业厅停车要钱吗",),
+    )
     created = editor().save_faq(entry, "cur1", base="")
     assert created.action == "create" and created.encoded == 2
     assert search(store, encoder, settings, "营业厅门口停车要钱吗")[0].id == "faq-parking"
@@ -93,16 +101,24 @@ def test_new_faq_answers_at_once_and_revert_and_delete_restore_earlier_states(kb
         editor().revert(deleted.revision_id, "cur2")  # a deletion is not a version to restore
     editor().revert(created.revision_id, "cur2")  # an earlier version brings the entry back
     assert search(store, encoder, settings, "营业厅停车收费吗")[0].id == "faq-parking"
-    assert [r["action"] for r in editor().revisions.history("faq", "faq-parking")] == \
-        ["revert", "delete", "revert", "update", "create"]
+    assert [r["action"] for r in editor().revisions.history("faq", "faq-parking")] == [
+        "revert",
+        "delete",
+        "revert",
+        "update",
+        "create",
+    ]
 
 
 def test_bad_edits_are_refused_and_leave_files_store_and_index_alone(kb, settings):
     store, editor = kb
     before = (settings.kb_dir / "faq" / "faq-complaint-callback.yml").read_text(encoding="utf-8")
     entry = editor().item("faq", "faq-complaint-callback")
-    for bad in (dataclasses.replace(entry, answer="  "), dataclasses.replace(entry, article="no-such-article"),
-                dataclasses.replace(entry, id="../../etc/passwd")):
+    for bad in (
+        dataclasses.replace(entry, answer="  "),
+        dataclasses.replace(entry, article="no-such-article"),
+        dataclasses.replace(entry, id="../../etc/passwd"),
+    ):
         with pytest.raises(KnowledgeBaseError):
             editor().save_faq(bad, "cur1")
     with pytest.raises(KnowledgeBaseError, match="faq-complaint-callback"):

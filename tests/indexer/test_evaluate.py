@@ -1,4 +1,5 @@
 """Evaluation metrics on tiny fixtures, with the README's definitions."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,16 @@ import json
 import pytest
 
 from indexer.decision import Decision
-from indexer.evaluate import (EvalDataError, answers, evaluate_faq, evaluate_questions, faq_protocol,
-                              load_pairs, load_questions, normalise)
+from indexer.evaluate import (
+    EvalDataError,
+    answers,
+    evaluate_faq,
+    evaluate_questions,
+    faq_protocol,
+    load_pairs,
+    load_questions,
+    normalise,
+)
 from indexer.retriever import Hit, SearchResult
 
 
@@ -30,17 +39,26 @@ def test_normalise_ignores_width_case_space_and_punctuation():
 
 
 def test_question_metrics():
-    questions = load_questions_from([
-        {"q": "a", "expect": ["答案甲"]},        # rank 1, answered
-        {"q": "b", "expect": ["答案乙"]},        # rank 3, answered (top is wrong)
-        {"q": "c", "expect": ["答案丙"]},        # rank 1, abstained
-        {"q": "d", "expect": ["答案丁"]},        # not found
-        {"q": "x", "expect": None},             # abstained: right
-        {"q": "y", "expect": None},             # answered: wrong
-    ])
-    r = CannedRetriever({
-        "a": (["答案甲在此"], True), "b": (["无", "无", "答案乙"], True), "c": (["答案丙"], False),
-        "d": (["无"], True), "x": (["无"], False), "y": (["无"], True)})
+    questions = load_questions_from(
+        [
+            {"q": "a", "expect": ["答案甲"]},  # rank 1, answered
+            {"q": "b", "expect": ["答案乙"]},  # rank 3, answered (top is wrong)
+            {"q": "c", "expect": ["答案丙"]},  # rank 1, abstained
+            {"q": "d", "expect": ["答案丁"]},  # not found
+            {"q": "x", "expect": None},  # abstained: right
+            {"q": "y", "expect": None},  # answered: wrong
+        ]
+    )
+    r = CannedRetriever(
+        {
+            "a": (["答案甲在此"], True),
+            "b": (["无", "无", "答案乙"], True),
+            "c": (["答案丙"], False),
+            "d": (["无"], True),
+            "x": (["无"], False),
+            "y": (["无"], True),
+        }
+    )
     m, rows = evaluate_questions(r, questions)
     assert m["n_answerable"] == 4 and m["n_unanswerable"] == 2
     assert m["recall_at_1"] == 0.5 and m["recall_at_5"] == 0.75
@@ -48,18 +66,30 @@ def test_question_metrics():
     assert m["answer_accuracy"] == 0.25
     assert m["false_abstain_rate"] == 0.25 and m["abstain_rate_unanswerable"] == 0.5
     assert m["p50_ms"] == 2.0 and len(rows) == 6
-    assert set(m) == {"n_answerable", "n_unanswerable", "recall_at_1", "recall_at_5", "mrr", "answer_accuracy",
-                      "false_abstain_rate", "abstain_rate_unanswerable", "p50_ms", "p95_ms"}
+    assert set(m) == {
+        "n_answerable",
+        "n_unanswerable",
+        "recall_at_1",
+        "recall_at_5",
+        "mrr",
+        "answer_accuracy",
+        "false_abstain_rate",
+        "abstain_rate_unanswerable",
+        "p50_ms",
+        "p95_ms",
+    }
 
 
 def load_questions_from(rows, tmp=None):
-    import tempfile, pathlib
+    import pathlib
+    import tempfile
+
     path = pathlib.Path(tempfile.mkdtemp()) / "q.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     return load_questions(path)
 
 
-@pytest.mark.parametrize("line", ['{"q": "a"}', 'not json', '{"q": 1, "expect": null}', '{"q": "a", "expect": []}'])
+@pytest.mark.parametrize("line", ['{"q": "a"}', "not json", '{"q": 1, "expect": null}', '{"q": "a", "expect": []}'])
 def test_bad_question_lines_name_the_line(tmp_path, line):
     (tmp_path / "q.jsonl").write_text('{"q": "ok", "expect": null}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(EvalDataError, match=r"q\.jsonl:2"):
@@ -68,13 +98,15 @@ def test_bad_question_lines_name_the_line(tmp_path, line):
 
 def test_faq_protocol_and_metrics(tmp_path):
     (tmp_path / "p.tsv").write_text(
-        "怎么还款\t如何还款\t1\n怎么还款\t还款方式\t1\n额度多少\t如何还款\t0\n如何还款\t怎么还款\t1\n", encoding="utf-8")
+        "怎么还款\t如何还款\t1\n怎么还款\t还款方式\t1\n额度多少\t如何还款\t0\n如何还款\t怎么还款\t1\n", encoding="utf-8"
+    )
     pool, queries = faq_protocol(load_pairs(tmp_path / "p.tsv"))
     assert pool == ["如何还款", "还款方式", "怎么还款"]
     assert queries == [("怎么还款", {"如何还款", "还款方式"})] * 2 + [("如何还款", {"怎么还款"})]
 
     def rank_pool(q, k):  # the query itself ranks first and must be skipped
         return [q, "还款方式", "如何还款", "怎么还款"], 1.0
+
     m = evaluate_faq(rank_pool, pool, queries)
     assert m["n_queries"] == 3 and m["pool_size"] == 3
     assert m["recall_at_1"] == pytest.approx(2 / 3, abs=1e-4)

@@ -1,4 +1,5 @@
 """BM25 over jieba tokens, the user dictionary, and reciprocal rank fusion."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,9 @@ def test_user_dictionary_keeps_domain_terms_whole(tmp_path):
 
 
 def test_bm25_ranks_the_matching_text_first():
-    index = LexicalIndex(Tokenizer()).build([11, 22, 33], [
-        "营业厅每天上午九点开门。", "客户投诉要及时记录并回访。", "系统设计应充分考虑冗余。"])
+    index = LexicalIndex(Tokenizer()).build(
+        [11, 22, 33], ["营业厅每天上午九点开门。", "客户投诉要及时记录并回访。", "系统设计应充分考虑冗余。"]
+    )
     scores, ids = index.search("投诉以后会回访吗", 3)
     assert ids.tolist() == [22] and scores[0] > 0
     assert index.search("完全无关的天气", 3)[1].tolist() == []
@@ -60,5 +62,5 @@ def test_snippet_picks_the_matching_sentence_and_marks_words():
     text = "第一句讲营业时间。第二句讲客户投诉的回访要求。第三句讲系统冗余。"
     snip = make_snippet(text, ["投诉", "回访"], max_chars=14)
     assert snip.text.startswith("第二句讲客户投诉的回访要求。")
-    assert snip.marked() .startswith("第二句讲客户【投诉】的【回访】要求。")
+    assert snip.marked().startswith("第二句讲客户【投诉】的【回访】要求。")
     assert make_snippet("", ["x"]).text == ""

@@ -1,4 +1,5 @@
 """The shipped knowledge base, indexed for real with the default models: answers, sources, abstentions."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,12 +19,15 @@ def retriever(real_kb_settings):
     return Retriever.load(store, Encoder.all_from_settings(real_kb_settings), real_kb_settings)
 
 
-@pytest.mark.parametrize("question, expected, title", [
-    ("客服热线是24小时的吗", "7*24 小时", "中国银行业客户服务中心服务规范"),
-    ("营业部的员工可以泄露客户信息吗", "严禁私自泄露", "中国移动集团营业部工作执行手册"),
-    ("考核不合格的员工怎么处理", "进行培训或调整岗位", "营运公司服务管理制度"),
-    ("Is the customer service line open around the clock?", "7*24 小时", "中国银行业客户服务中心服务规范"),
-])
+@pytest.mark.parametrize(
+    "question, expected, title",
+    [
+        ("客服热线是24小时的吗", "7*24 小时", "中国银行业客户服务中心服务规范"),
+        ("营业部的员工可以泄露客户信息吗", "严禁私自泄露", "中国移动集团营业部工作执行手册"),
+        ("考核不合格的员工怎么处理", "进行培训或调整岗位", "营运公司服务管理制度"),
+        ("Is the customer service line open around the clock?", "7*24 小时", "中国银行业客户服务中心服务规范"),
+    ],
+)
 def test_answers_with_source(retriever, question, expected, title):
     result = retriever.search(question)
     assert result.decision.answer, result.features
@@ -36,8 +40,19 @@ def test_cited_clause_is_reported(retriever):
     assert top.clause and "第十七条" in top.clause
 
 
-@pytest.mark.parametrize("question", ["你好", "谢谢", "asdkjqwe zxmn", "哈哈哈哈", "帮我订一张去北京的机票",
-                                      "信用卡怎么提额", "What's the weather tomorrow?", "<script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "你好",
+        "谢谢",
+        "asdkjqwe zxmn",
+        "哈哈哈哈",
+        "帮我订一张去北京的机票",
+        "信用卡怎么提额",
+        "What's the weather tomorrow?",
+        "<script>alert(1)</script>",
+    ],
+)
 def test_abstains_on_greetings_gibberish_and_unknowns(retriever, question):
     result = retriever.search(question)
     assert not result.decision.answer, (question, result.decision, result.features)

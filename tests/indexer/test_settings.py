@@ -1,4 +1,5 @@
 """Settings: declared once, read from defaults, kefu.toml, the environment and overrides."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,16 +22,19 @@ def test_precedence_file_then_environment_then_overrides(tmp_path):
     assert (s.top_k, s.rrf_k, s.fusion) == (7, 20, "rrf")
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"top_k": "many"}, "wants a int"),
-    ({"nope": 1}, "unknown setting"),
-    ({"fusion": "magic"}, "fusion must be"),
-    ({"index_kind": "hnsw"}, "index_kind must be"),
-    ({"chunk_min_chars": 500, "chunk_max_chars": 100}, "chunk_min_chars"),
-    ({"service_hours": "9-5"}, "service_hours"),
-    ({"model": " , "}, "at least one encoder"),
-    ({"model_weights": "a,b"}, "model_weights"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"top_k": "many"}, "wants a int"),
+        ({"nope": 1}, "unknown setting"),
+        ({"fusion": "magic"}, "fusion must be"),
+        ({"index_kind": "hnsw"}, "index_kind must be"),
+        ({"chunk_min_chars": 500, "chunk_max_chars": 100}, "chunk_min_chars"),
+        ({"service_hours": "9-5"}, "service_hours"),
+        ({"model": " , "}, "at least one encoder"),
+        ({"model_weights": "a,b"}, "model_weights"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, overrides, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides=overrides)

@@ -1,10 +1,11 @@
 """The vector index on small hand-written vectors, with exact numpy search as the oracle."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from indexer.vector_index import (IndexCorruptError, IndexMissingError, IndexModelMismatchError, VectorIndex)
+from indexer.vector_index import IndexCorruptError, IndexMissingError, IndexModelMismatchError, VectorIndex
 
 
 def unit(rows) -> np.ndarray:
@@ -86,7 +87,7 @@ def test_save_and_load_round_trip(index, data, tmp_path):
 
 def test_load_refuses_another_model(index, tmp_path):
     index.save(tmp_path / "p.kfi")
-    with pytest.raises(IndexModelMismatchError, match="built with model 'm'.*'other'.*kefu index build"):
+    with pytest.raises(IndexModelMismatchError, match=r"built with model 'm'.*'other'.*kefu index build"):
         VectorIndex.load(tmp_path / "p.kfi", model="other")
     with pytest.raises(IndexModelMismatchError, match="8-dimensional"):
         VectorIndex.load(tmp_path / "p.kfi", model="m", dim=384)
@@ -111,9 +112,13 @@ def test_nprobe_reaches_faiss_after_load(tmp_path, data):
     assert loaded.search(q, 5)[1].tolist() == [oracle(ids, vectors, x, 5)[0] for x in q]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"dim": 0}, "dim must be positive"), ({"dim": 4, "kind": "hnsw"}, "kind must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dim": 0}, "dim must be positive"),
+        ({"dim": 4, "kind": "hnsw"}, "kind must be"),
+    ],
+)
 def test_bad_constructor_values_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         VectorIndex(**kwargs)

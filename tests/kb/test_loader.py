@@ -1,11 +1,13 @@
 """Loading the knowledge base: valid files load; anything wrong names its file and field."""
+
 from __future__ import annotations
 
 import pytest
 
-from conftest import ARTICLES, FAQS, write_kb
 from indexer.chunker import clause_at
 from kb.loader import KnowledgeBaseError, UploadError, article_from_upload, load_knowledge_base
+
+from conftest import ARTICLES, FAQS, write_kb
 
 
 def test_loads_articles_and_entries(kb_dir):
@@ -21,12 +23,15 @@ def test_shipped_knowledge_base_loads():
     assert len(articles) == 10 and len(faqs) >= 25
 
 
-@pytest.mark.parametrize("broken, field, words", [
-    (ARTICLES["hall-manual"].replace("        title: 营业厅工作手册\n", ""), "title", "missing"),
-    (ARTICLES["hall-manual"].replace("id: hall-manual", "id: other-name"), "id", "file name"),
-    (ARTICLES["hall-manual"].replace("id: hall-manual", "id: Bad_ID"), "id", "lower-case"),
-    (ARTICLES["hall-manual"].split("        ---\n\n", 1)[0] + "        ---\n", "body", "no text"),
-])
+@pytest.mark.parametrize(
+    "broken, field, words",
+    [
+        (ARTICLES["hall-manual"].replace("        title: 营业厅工作手册\n", ""), "title", "missing"),
+        (ARTICLES["hall-manual"].replace("id: hall-manual", "id: other-name"), "id", "file name"),
+        (ARTICLES["hall-manual"].replace("id: hall-manual", "id: Bad_ID"), "id", "lower-case"),
+        (ARTICLES["hall-manual"].split("        ---\n\n", 1)[0] + "        ---\n", "body", "no text"),
+    ],
+)
 def test_bad_article_names_file_and_field(tmp_path, broken, field, words):
     kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": broken}, FAQS)
     with pytest.raises(KnowledgeBaseError) as err:
@@ -60,10 +65,13 @@ def test_faq_pointing_at_missing_article(tmp_path):
         load_knowledge_base(kb)
 
 
-@pytest.mark.parametrize("old, new, field", [
-    ("alternatives:\n          - 投诉解决后还有人联系我吗", "alternatives: 不是列表", "alternatives"),
-    ("answer: 会。合理的投诉解决后营业厅会进行回访，确保您满意。", "answer: ''", "answer"),
-])
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("alternatives:\n          - 投诉解决后还有人联系我吗", "alternatives: 不是列表", "alternatives"),
+        ("answer: 会。合理的投诉解决后营业厅会进行回访，确保您满意。", "answer: ''", "answer"),
+    ],
+)
 def test_bad_faq_fields(tmp_path, old, new, field):
     faq = FAQS["faq-complaint-callback"].replace(old, new)
     assert faq != FAQS["faq-complaint-callback"]
@@ -86,8 +94,9 @@ def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_lin
     assert clause_at(body, body.index("超过两小时")) == "第二条"
 
 
-@pytest.mark.parametrize("data, message", [(b"\x89PNG\r\n\x1a\n\x00\x00", "不是文本文件"),
-                                           (b"\xff\xfe\xfa\x80\x81", "无法识别文件编码")])
+@pytest.mark.parametrize(
+    "data, message", [(b"\x89PNG\r\n\x1a\n\x00\x00", "不是文本文件"), (b"\xff\xfe\xfa\x80\x81", "无法识别文件编码")]
+)
 def test_an_upload_that_is_not_text_is_refused_with_a_reason(data, message):
     with pytest.raises(UploadError, match=message):
         article_from_upload("x.txt", data)

@@ -1,4 +1,5 @@
 """The database (migrations, WAL) and the knowledge content store: round trips, passages, embedding cache."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,9 @@ def test_open_migrates_and_uses_wal(tmp_path):
 def test_a_transaction_commits_together_or_not_at_all():
     store = Store(Database.memory())
     a = Article("x", "标题", "类", "src", "2026-11-27", "正文。")
-    with pytest.raises(RuntimeError):
-        with store.transaction():
-            store.put_article(a)
-            raise RuntimeError("killed half way")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_article(a)
+        raise RuntimeError("killed half way")
     assert store.articles() == []
     with store.transaction():
         store.put_article(a)

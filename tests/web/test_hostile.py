@@ -1,13 +1,16 @@
 """Hostile input on every endpoint (the table in docs/RELIABILITY.md) and a property-based fuzz of the JSON API."""
+
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
-from hostile import CASES, clients, make_world, send
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from kb.desk.conversations import Conversations
 from kb.loader import load_knowledge_base
+
+from hostile import CASES, clients, make_world, send
 
 
 @pytest.fixture
@@ -45,12 +48,19 @@ def test_every_hostile_request_gets_a_clear_answer_and_nothing_is_lost(world, se
     assert not list(settings.kb_dir.parent.glob("**/passwd*"))
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=12)
-CHAT_BODIES = JSON | st.fixed_dictionaries({}, optional={
-    "session": JSON | st.from_regex(r"[A-Za-z0-9_-]{1,70}", fullmatch=True),
-    "text": JSON | st.text(max_size=2100), "payload": JSON | st.text(max_size=60)})
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+CHAT_BODIES = JSON | st.fixed_dictionaries(
+    {},
+    optional={
+        "session": JSON | st.from_regex(r"[A-Za-z0-9_-]{1,70}", fullmatch=True),
+        "text": JSON | st.text(max_size=2100),
+        "payload": JSON | st.text(max_size=60),
+    },
+)
 FUZZ = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -77,8 +87,18 @@ def test_fuzz_polling_never_fails(world, session, after):
 
 
 @FUZZ
-@given(path=st.sampled_from(["/api/agent/tickets/1/reply", "/api/agent/tickets/1/notes", "/api/curator/gaps/faq",
-                             "/api/curator/gaps/dismiss", "/api/curator/gaps/attach"]), body=JSON)
+@given(
+    path=st.sampled_from(
+        [
+            "/api/agent/tickets/1/reply",
+            "/api/agent/tickets/1/notes",
+            "/api/curator/gaps/faq",
+            "/api/curator/gaps/dismiss",
+            "/api/curator/gaps/attach",
+        ]
+    ),
+    body=JSON,
+)
 def test_fuzz_staff_json_api_never_fails(world, path, body):
     _, _, callers = world
     client, token = callers["curator" if "curator" in path else "agent"]

@@ -1,9 +1,9 @@
 """Staff sign-in, roles, CSRF and the agent's handoff flow through Flask's test client."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
-from staff import console_token, sign_in
 
 from kb.database import Database
 from kb.desk.accounts import Accounts
@@ -11,6 +11,8 @@ from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.tickets import Tickets
 from web import create_app
+
+from staff import console_token, sign_in
 
 
 @pytest.fixture
@@ -25,6 +27,7 @@ def app(settings, resumed):
             resumed.append(request.url.path)
             return httpx.Response(200, json={})
         return httpx.Response(200, json=[{"text": "正在为您转接人工客服", "custom": {"state": "queued"}}])
+
     app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
     accounts = Accounts(Database.open(settings.db_path))
     accounts.add("agent1", "agent-pass-1", "agent")
@@ -73,12 +76,21 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 400  # no CSRF token
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 409
-    assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"},
-                      headers=headers).status_code == 200
+    assert (
+        agent.post(
+            f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"}, headers=headers
+        ).status_code
+        == 200
+    )
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": ""}, headers=headers).status_code == 400
     polled = customer.get("/api/chat/cust1/messages?after=0").get_json()
     assert polled["state"] == "agent" and polled["messages"][-1] == {
-        "id": polled["messages"][-1]["id"], "from": "agent", "text": "您好，我来帮您", "sources": [], "buttons": []}
+        "id": polled["messages"][-1]["id"],
+        "from": "agent",
+        "text": "您好，我来帮您",
+        "sources": [],
+        "buttons": [],
+    }
     assert customer.post("/api/chat", json={"session": "cust1", "text": "好的谢谢"}).get_json()["messages"] == []
     transcript = agent.get(f"/api/agent/tickets/{ticket['id']}").get_json()["messages"]
     assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
@@ -137,7 +149,7 @@ def test_sessions_end_after_idling(settings):
     accounts = Accounts(Database.open(settings.db_path))
     user_id = accounts.add("idle1", "idle-pass-1", "agent")
     token = accounts.start_session(user_id)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert accounts.session_user(token, now + dt.timedelta(hours=7))["name"] == "idle1"
     assert accounts.session_user(token, now + dt.timedelta(hours=14)) is not None  # 7 h after the last activity
     assert accounts.session_user(token, now + dt.timedelta(hours=22, minutes=1)) is None  # 8 h idle
@@ -148,8 +160,13 @@ def test_sessions_end_after_idling(settings):
 @pytest.mark.slow
 def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_settings):
     settings = real_kb_settings
-    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
-                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    app = create_app(
+        {
+            "KEFU_SETTINGS": settings,
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+        }
+    )
     accounts = Accounts(Database.open(settings.db_path))
     if not accounts.by_name("lookup1"):
         accounts.add("lookup1", "lookup-pass-1", "agent")
@@ -171,4 +188,4 @@ def test_suggestions_follow_the_latest_real_question():
     said = [{"from": "customer", "text": t} for t in ("营业厅几点开门", "转人工", "👍", "在吗")]
     assert latest_question(said, "ticket question") == "营业厅几点开门"
     assert latest_question(said[1:], "ticket question") == "ticket question"
-    assert latest_question(said + [{"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"
+    assert latest_question([*said, {"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"

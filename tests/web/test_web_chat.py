@@ -1,4 +1,5 @@
 """The chat API through Flask's test client, with Rasa behind a mock transport (and down)."""
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,24 @@ class FakeRasa:
         body = json.loads(request.content)
         self.received.append(body)
         if body["message"] in ("/request_human", "转人工"):
-            return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": "正在为您转接人工客服，您是下一位"},
-                                             {"recipient_id": body["sender"], "custom": {"state": "queued", "ticket": 1}}])
-        return httpx.Response(200, json=[
-            {"recipient_id": body["sender"], "text": "服务时间原则上应为 7*24 小时。\n\n来源：《规范》 基本要求",
-             "buttons": [{"title": "相关条款", "payload": '/choose_candidate{"ref":"passage:1"}'}]},
-            {"recipient_id": body["sender"], "custom": {"sources": [{"title": "规范", "section": "基本要求"}]}}])
+            return httpx.Response(
+                200,
+                json=[
+                    {"recipient_id": body["sender"], "text": "正在为您转接人工客服，您是下一位"},
+                    {"recipient_id": body["sender"], "custom": {"state": "queued", "ticket": 1}},
+                ],
+            )
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "recipient_id": body["sender"],
+                    "text": "服务时间原则上应为 7*24 小时。\n\n来源：《规范》 基本要求",
+                    "buttons": [{"title": "相关条款", "payload": '/choose_candidate{"ref":"passage:1"}'}],
+                },
+                {"recipient_id": body["sender"], "custom": {"sources": [{"title": "规范", "section": "基本要求"}]}},
+            ],
+        )
 
 
 @pytest.fixture
@@ -90,8 +103,9 @@ def test_bot_down_gives_a_clear_reply_and_the_human_option(client, rasa, setting
 
 def test_bot_down_out_of_hours_offers_a_callback_not_a_queue_place(settings, rasa):
     closed = settings.replace(service_hours="00:00-00:00", actions_host="127.0.0.1", actions_port=9)  # never open
-    client = create_app({"KEFU_SETTINGS": closed, "RASA_TRANSPORT": httpx.MockTransport(rasa),
-                         "TESTING": True}).test_client()
+    client = create_app(
+        {"KEFU_SETTINGS": closed, "RASA_TRANSPORT": httpx.MockTransport(rasa), "TESTING": True}
+    ).test_client()
     rasa.down = True
     body = client.post("/api/chat", json={"session": "night", "text": "转人工"}).get_json()
     [offer] = body["messages"]
@@ -130,14 +144,23 @@ def test_polling_returns_later_messages(client, settings):
     assert client.get("/api/chat/s4/messages?after=x").status_code == 400
 
 
-@pytest.mark.parametrize("body, status", [
-    (None, 400), ([], 400), ({"session": "s"}, 400), ({"session": "s", "text": ""}, 400),
-    ({"session": "s", "text": "x" * 2001}, 400), ({"session": "../etc", "text": "hi"}, 400),
-    ({"session": "s", "text": 5}, 400), ({"session": "s", "payload": "<script>"}, 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (None, 400),
+        ([], 400),
+        ({"session": "s"}, 400),
+        ({"session": "s", "text": ""}, 400),
+        ({"session": "s", "text": "x" * 2001}, 400),
+        ({"session": "../etc", "text": "hi"}, 400),
+        ({"session": "s", "text": 5}, 400),
+        ({"session": "s", "payload": "<script>"}, 400),
+    ],
+)
 def test_bad_input_is_a_clear_400(client, body, status):
-    response = client.post("/api/chat", data=json.dumps(body) if body is not None else b"\xff\xfe",
-                           content_type="application/json")
+    response = client.post(
+        "/api/chat", data=json.dumps(body) if body is not None else b"\xff\xfe", content_type="application/json"
+    )
     assert response.status_code == status and "error" in response.get_json()
 
 
@@ -170,7 +193,9 @@ def test_demo_page_embeds_the_widget_with_one_script_tag(client):
 
 
 def test_chat_api_allows_cross_origin_calls(client):
-    response = client.options("/api/chat", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/api/chat", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    )
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
@@ -189,21 +214,30 @@ def test_rate_limiter_window_and_memory():
     for i in range(2000):
         limiter.record(f"k{i}")
     now[0] = 1000.0
-    for i in range(1000):
+    for _ in range(1000):
         limiter.record("fresh")
     assert len(limiter) < 10  # quiet keys are forgotten
 
 
 def test_chat_is_rate_limited_per_session_and_per_client(settings):
     limited = settings.replace(chat_limit_session=3, chat_limit_client=5)
-    app = create_app({"KEFU_SETTINGS": limited, "SECRET_KEY": "t",
-                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[{"text": "好的"}]))})
+    app = create_app(
+        {
+            "KEFU_SETTINGS": limited,
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[{"text": "好的"}])),
+        }
+    )
     client = app.test_client()
     codes = [client.post("/api/chat", json={"session": "fast", "text": "你好"}).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     refused = client.post("/api/chat", json={"session": "fast", "text": "你好"})
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0 and "太快" in refused.get_json()["error"]
-    other = client.post("/api/chat", json={"session": "other", "text": "你好"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert (
+        refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0 and "太快" in refused.get_json()["error"]
+    )
+    other = client.post(
+        "/api/chat", json={"session": "other", "text": "你好"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert other.status_code == 200  # another customer is not held up
     codes = [client.post("/api/chat", json={"session": f"s{i}", "text": "你好"}).status_code for i in range(3)]
     assert codes[-1] == 429  # one address, many sessions: the per-client limit

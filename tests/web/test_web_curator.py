@@ -1,15 +1,17 @@
 """The curator panel: grouped gaps, a gap turned into a Q&A entry the retriever then answers, dismissing;
 the dashboard; the hit test. (The signed-in `curator` fixture is in conftest.py.)"""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-from staff import sign_in
 
 from kb.loader import load_knowledge_base
 from web import local_time
+
+from staff import sign_in
 
 
 def test_agents_cannot_reach_the_curator_side(curator):
@@ -18,8 +20,9 @@ def test_agents_cannot_reach_the_curator_side(curator):
     sign_in(agent, "agent2", "agent-pass-2")
     assert agent.get("/api/curator/gaps").status_code == 403
     token = agent.get("/agent/").get_data(as_text=True).split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    response = agent.post("/api/curator/gaps/dismiss", json={"gap_ids": [1], "reason": "x"},
-                          headers={"X-CSRFToken": token})
+    response = agent.post(
+        "/api/curator/gaps/dismiss", json={"gap_ids": [1], "reason": "x"}, headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 403
 
 
@@ -31,8 +34,15 @@ def test_gap_becomes_a_faq_and_is_answered_at_once(curator, settings):
     groups = client.get("/api/curator/gaps").get_json()["groups"]
     parking = groups[0]
     assert parking["count"] == 3 and len(parking["gap_ids"]) == 3 and len(groups) == 2
-    body = {"gap_ids": parking["gap_ids"], "question": "营业厅停车收费吗？", "answer": "营业厅门前车位免费停车一小时。",
-            "article": "hall-manual", "section": "3.3 营业时间", "clause": "", "alternatives": parking["questions"]}
+    body = {
+        "gap_ids": parking["gap_ids"],
+        "question": "营业厅停车收费吗？",
+        "answer": "营业厅门前车位免费停车一小时。",
+        "article": "hall-manual",
+        "section": "3.3 营业时间",
+        "clause": "",
+        "alternatives": parking["questions"],
+    }
     assert client.post("/api/curator/gaps/faq", json=body).status_code == 400  # no CSRF token
     response = client.post("/api/curator/gaps/faq", json=body, headers=headers)
     assert response.status_code == 200
@@ -41,6 +51,7 @@ def test_gap_becomes_a_faq_and_is_answered_at_once(curator, settings):
     assert [g["count"] for g in client.get("/api/curator/gaps").get_json()["groups"]] == [1]
     with app.app_context():
         from web.db import retriever
+
         hits = retriever().search("营业厅门口停车要钱吗").hits
         hit = hits[0]
     assert hit.kind == "faq" and hit.id == faq_id and "免费停车一小时" in hit.text
@@ -48,9 +59,15 @@ def test_gap_becomes_a_faq_and_is_answered_at_once(curator, settings):
     assert faq_id in {e.id for e in faqs}
 
 
-@pytest.mark.parametrize("body", [
-    {"gap_ids": [], "reason": "x"}, {"gap_ids": ["1"], "reason": "x"}, {"gap_ids": [1]}, [],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"gap_ids": [], "reason": "x"},
+        {"gap_ids": ["1"], "reason": "x"},
+        {"gap_ids": [1]},
+        [],
+    ],
+)
 def test_dismiss_validates(curator, body):
     client, headers, _, _ = curator
     assert client.post("/api/curator/gaps/dismiss", json=body, headers=headers).status_code == 400
@@ -69,14 +86,16 @@ def test_dismiss_and_bad_faq(curator):
 def test_attach_questions_as_phrasings_of_an_existing_entry(curator, settings):
     client, headers, desk, app = curator
     gap = desk.gaps.log("c", "投诉搞定了会不会回电话", "abstain")
-    r = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "faq-complaint-callback"},
-                    headers=headers)
+    r = client.post(
+        "/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "faq-complaint-callback"}, headers=headers
+    )
     assert r.get_json() == {"ok": True, "faq_id": "faq-complaint-callback", "added": ["投诉搞定了会不会回电话"]}
     _, faqs = load_knowledge_base(settings.kb_dir)
     entry = next(e for e in faqs if e.id == "faq-complaint-callback")
     assert entry.alternatives[-1] == "投诉搞定了会不会回电话" and desk.gaps.recent("open") == []
     with app.app_context():
         from web.db import retriever
+
         assert retriever().search("投诉搞定了会不会回电话").hits[0].id == "faq-complaint-callback"
     bad = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "nope"}, headers=headers)
     assert bad.status_code == 400

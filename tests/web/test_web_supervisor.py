@@ -1,16 +1,18 @@
 """The supervisor view through Flask's test client: roles, the agent's status, the page's figures."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import httpx
-from staff import console_token, sign_in
 
 from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.demand import generate
 from web import create_app
+
+from staff import console_token, sign_in
 
 
 def test_supervisor_page_and_agent_status(settings):
@@ -19,8 +21,13 @@ def test_supervisor_page_and_agent_status(settings):
     accounts = Accounts(db)
     accounts.add("boss1", "boss-pass-1", "supervisor")
     accounts.add("agent9", "agent-pass-9", "agent")
-    app = create_app({"KEFU_SETTINGS": settings, "SECRET_KEY": "t",
-                      "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[]))})
+    app = create_app(
+        {
+            "KEFU_SETTINGS": settings,
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+        }
+    )
     agent = app.test_client()
     sign_in(agent, "agent9", "agent-pass-9")
     headers = {"X-CSRFToken": console_token(agent)}
@@ -28,7 +35,8 @@ def test_supervisor_page_and_agent_status(settings):
     assert agent.post("/api/agent/status", json={"status": "napping"}, headers=headers).status_code == 400
     assert agent.post("/api/agent/status", json={"status": "available"}).status_code == 400  # no CSRF token
     assert agent.post("/api/agent/status", json={"status": "available"}, headers=headers).get_json() == {
-        "status": "available"}
+        "status": "available"
+    }
     assert "在线 · 点此离开" in agent.get("/agent/").get_data(as_text=True)
     boss = app.test_client()
     r = sign_in(boss, "boss1", "boss-pass-1")

@@ -1,17 +1,18 @@
 """The web app's own wording says what the bot says where they overlap (the queue, a callback), word for
 word: the web app speaks for the bot when Rasa is down."""
+
 from __future__ import annotations
 
 import pytest
-from domain import response_text
 
 from actions.handoff import queue_response
 from kb.desk.supervision import quoted_minutes
 from web import wording
 
+from domain import response_text
 
-@pytest.mark.parametrize("position, wait_seconds", [(1, 240), (3, 10), (2, float("inf")), (1, float("inf")),
-                                                    (7, 1500)])
+
+@pytest.mark.parametrize("position, wait_seconds", [(1, 240), (3, 10), (2, float("inf")), (1, float("inf")), (7, 1500)])
 def test_the_queue_message_is_the_bots(position, wait_seconds):
     name, values = queue_response(position, quoted_minutes(wait_seconds))
     assert wording.queue_message(position, wait_seconds) == response_text(name, **values)
@@ -19,11 +20,14 @@ def test_the_queue_message_is_the_bots(position, wait_seconds):
 
 def test_the_callback_wording_is_the_bots():
     assert wording.callback_offer("08:00-22:00") == response_text("utter_handoff_callback", hours="08:00-22:00")
-    assert wording.CALLBACK_NOTED == response_text("utter_callback_noted")
+    assert response_text("utter_callback_noted") == wording.CALLBACK_NOTED
 
 
 def test_queue_message():
-    assert wording.queue_message(1, 240) == "正在为您转接人工客服，您是下一位，预计等待约 4 分钟。人工客服接入前，您可以先把问题描述清楚。"
+    assert (
+        wording.queue_message(1, 240)
+        == "正在为您转接人工客服，您是下一位，预计等待约 4 分钟。人工客服接入前，您可以先把问题描述清楚。"
+    )
     assert "前面还有 2 位" in wording.queue_message(3, 10) and "约 1 分钟" in wording.queue_message(3, 10)
     assert "没有在线的人工客服" in wording.queue_message(2, float("inf"))
 

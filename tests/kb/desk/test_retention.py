@@ -1,4 +1,5 @@
 """Retention: old conversations and settled records go; live chats, open tickets and open gaps stay."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,7 @@ from kb.desk.gaps import Gaps
 from kb.desk.retention import cutoff, purge
 from kb.desk.tickets import Tickets
 
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 OLD, NEW = "2026-08-01T00:00:00+00:00", "2026-11-20T00:00:00+00:00"
 
 
@@ -49,6 +50,6 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
     assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []
     assert [g["id"] for g in gaps.recent("open")] == [backlog] and len(gaps.recent(None)) == 1
-    assert purge(db, 90, NOW) == {k: 0 for k in counts}
+    assert purge(db, 90, NOW) == dict.fromkeys(counts, 0)
     assert purge(db, 0, NOW) == {}
     assert purge(db, 1, NOW + dt.timedelta(days=30))["conversations"] == 1  # "new" ages out in its turn

@@ -1,5 +1,6 @@
 """The desk's rules, one place for the bot and the web app: service hours, who wants a human, why, and
 which message is the customer's question."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,29 +10,35 @@ import pytest
 from kb.desk.rules import DeskPolicy, handoff_reason, in_service_hours, latest_question, wants_human
 
 
-@pytest.mark.parametrize("hours, hour_utc, expected", [
-    ("08:00-22:00", 1, True),    # 09:00 in Shanghai
-    ("08:00-22:00", 15, False),  # 23:00 in Shanghai
-    ("00:00-24:00", 15, True),
-    ("00:00-00:00", 1, False),   # never open
-])
+@pytest.mark.parametrize(
+    "hours, hour_utc, expected",
+    [
+        ("08:00-22:00", 1, True),  # 09:00 in Shanghai
+        ("08:00-22:00", 15, False),  # 23:00 in Shanghai
+        ("00:00-24:00", 15, True),
+        ("00:00-00:00", 1, False),  # never open
+    ],
+)
 def test_service_hours_use_the_configured_time_zone(hours, hour_utc, expected):
-    when = dt.datetime(2026, 11, 27, hour_utc, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 27, hour_utc, 0, tzinfo=dt.UTC)
     assert in_service_hours(hours, "Asia/Shanghai", when) is expected
     assert DeskPolicy(hours, "Asia/Shanghai", 300.0).in_service_hours(when) is expected
 
 
-@pytest.mark.parametrize("text, intent, expected", [
-    ("转人工", None, True),
-    ("别废话了，给我转人工", "ask_kb", True),
-    ("人工", None, True),
-    ("人工呢", None, True),
-    ("I want a human agent", None, True),
-    ("", "request_human", True),
-    ("你们太差了", "complaint", True),
-    ("营业厅几点开门", "ask_kb", False),
-    ("人工智能可以办理开户吗", None, False),
-])
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("转人工", None, True),
+        ("别废话了，给我转人工", "ask_kb", True),
+        ("人工", None, True),
+        ("人工呢", None, True),
+        ("I want a human agent", None, True),
+        ("", "request_human", True),
+        ("你们太差了", "complaint", True),
+        ("营业厅几点开门", "ask_kb", False),
+        ("人工智能可以办理开户吗", None, False),
+    ],
+)
 def test_wants_human_in_words_or_by_intent(text, intent, expected):
     assert wants_human(text, intent) is expected
 

@@ -1,12 +1,20 @@
 """Erlang C against published values and closed forms."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from kb.desk.staffing import (StaffingError, agents_needed, average_wait, expected_wait, service_level, traffic,
-                         wait_probability)
+from kb.desk.staffing import (
+    StaffingError,
+    agents_needed,
+    average_wait,
+    expected_wait,
+    service_level,
+    traffic,
+    wait_probability,
+)
 
 
 def test_the_textbook_example_360_calls_a_half_hour_4_minutes_55_agents():
@@ -25,7 +33,7 @@ def test_the_textbook_example_360_calls_a_half_hour_4_minutes_55_agents():
 @pytest.mark.parametrize("rho", [0.1, 0.5, 0.7, 0.95])
 def test_closed_forms_for_one_and_two_agents(rho):
     assert wait_probability(rho, 1) == pytest.approx(rho)  # M/M/1: an arrival waits when the agent is busy
-    assert wait_probability(2 * rho, 2) == pytest.approx(2 * rho ** 2 / (1 + rho))  # M/M/2
+    assert wait_probability(2 * rho, 2) == pytest.approx(2 * rho**2 / (1 + rho))  # M/M/2
     assert average_wait(rho, 1, 60) == pytest.approx(rho * 60 / (1 - rho))  # M/M/1 mean wait in queue
 
 

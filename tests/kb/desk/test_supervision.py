@@ -1,4 +1,5 @@
 """The supervisor's figures: availability, handle times, utilisation, demand, staffing; the page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ from kb.desk.demand import generate
 from kb.desk.supervision import Supervision, SupervisionError, quoted_minutes
 from kb.desk.tickets import Tickets
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, a Friday
 
 
@@ -30,10 +31,16 @@ def test_availability_and_utilisation(tmp_path):
     assert sup.available_agents() == ["a2"] and sup.status("a1") == "away"
     ticket = tickets.open("c1", "asked", "q")
     with db.transaction():
-        db["handoffs"].update(ticket.id, {"created_at": stamp(NOW - dt.timedelta(hours=3, minutes=1)),
-                                                "claimed_at": stamp(NOW - dt.timedelta(hours=3)),
-                                                "closed_at": stamp(NOW - dt.timedelta(hours=2, minutes=36)),
-                                                "agent": "a1", "status": "closed"})
+        db["handoffs"].update(
+            ticket.id,
+            {
+                "created_at": stamp(NOW - dt.timedelta(hours=3, minutes=1)),
+                "claimed_at": stamp(NOW - dt.timedelta(hours=3)),
+                "closed_at": stamp(NOW - dt.timedelta(hours=2, minutes=36)),
+                "agent": "a1",
+                "status": "closed",
+            },
+        )
     times = sup.handle_times(NOW - dt.timedelta(days=1))
     assert times == {"handled": 1, "aht_seconds": 1440.0, "asa_seconds": 60.0}
     rows = {r["agent"]: r for r in sup.utilisation(NOW - dt.timedelta(hours=5), NOW)}

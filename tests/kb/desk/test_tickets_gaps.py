@@ -1,4 +1,5 @@
 """Gaps, handoff tickets and feedback in SQLite, with personal data masked before storing; gaps grouped."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,17 +19,20 @@ from kb.model import HitRecord
 TODAY = dt.date(2026, 11, 27)
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("我的手机13812345678", "我的手机[手机号]"),
-    ("手机 +86 138-1234-5678 打我", "手机 [手机号] 打我"),
-    ("身份证110101199003071234号", "身份证[身份证号]号"),
-    ("身份证 11010119900307123X", "身份证 [身份证号]"),
-    ("卡号6222 0212 3456 7890 123", "卡号[银行卡号]"),
-    ("卡号6222021234567890", "卡号[银行卡号]"),
-    ("座机010-12345678", "座机[电话]"),
-    ("邮箱 a.b@example.com", "邮箱 [邮箱]"),
-    ("服务时间 7*24 小时，第3.2.1条，2026年", "服务时间 7*24 小时，第3.2.1条，2026年"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("我的手机13812345678", "我的手机[手机号]"),
+        ("手机 +86 138-1234-5678 打我", "手机 [手机号] 打我"),
+        ("身份证110101199003071234号", "身份证[身份证号]号"),
+        ("身份证 11010119900307123X", "身份证 [身份证号]"),
+        ("卡号6222 0212 3456 7890 123", "卡号[银行卡号]"),
+        ("卡号6222021234567890", "卡号[银行卡号]"),
+        ("座机010-12345678", "座机[电话]"),
+        ("邮箱 a.b@example.com", "邮箱 [邮箱]"),
+        ("服务时间 7*24 小时，第3.2.1条，2026年", "服务时间 7*24 小时，第3.2.1条，2026年"),
+    ],
+)
 def test_masking(text, masked):
     assert mask_personal_data(text) == masked
 
@@ -40,12 +44,27 @@ def desk(tmp_path):
 
 
 def test_gap_is_stored_masked_with_hits(desk):
-    gap_id = desk.gaps.log("c1", "我的卡6222021234567890被盗刷了", "abstain", [HitRecord.from_dict(
-        {"id": "9", "title": "规范", "score": 0.01, "snippet": "…", "extra": "dropped"})])
+    gap_id = desk.gaps.log(
+        "c1",
+        "我的卡6222021234567890被盗刷了",
+        "abstain",
+        [HitRecord.from_dict({"id": "9", "title": "规范", "score": 0.01, "snippet": "…", "extra": "dropped"})],
+    )
     [gap] = desk.gaps.recent()
     assert gap["id"] == gap_id and gap["question"] == "我的卡[银行卡号]被盗刷了"
-    assert gap["hits"] == [{"kind": None, "id": "9", "article_id": None, "title": "规范", "section": None,
-                            "clause": None, "score": 0.01, "dense": None, "snippet": "…"}]
+    assert gap["hits"] == [
+        {
+            "kind": None,
+            "id": "9",
+            "article_id": None,
+            "title": "规范",
+            "section": None,
+            "clause": None,
+            "score": 0.01,
+            "dense": None,
+            "snippet": "…",
+        }
+    ]
     assert gap["reason"] == "abstain" and gap["status"] == "open" and gap["created_at"].endswith("+00:00")
     with pytest.raises(DeskError, match="gap reason"):
         desk.gaps.log("c1", "x", "because")
@@ -83,12 +102,24 @@ def test_group_by_similarity_on_hand_written_vectors():
 
 
 def test_gap_groups_carry_a_daily_trend():
-    rows = [{"id": i, "question": q, "conversation_id": f"c{i}", "reason": "abstain", "hits": [],
-             "created_at": stamp} for i, (q, stamp) in enumerate([
-                 ("停车收费吗", "2026-11-27T01:00:00+00:00"), ("停车要钱吗", "2026-11-26T01:00:00+00:00"),
-                 ("停车收费吗", "2026-11-15T01:00:00+00:00"), ("几点开门", "2026-11-27T01:00:00+00:00")])]
+    rows = [
+        {"id": i, "question": q, "conversation_id": f"c{i}", "reason": "abstain", "hits": [], "created_at": stamp}
+        for i, (q, stamp) in enumerate(
+            [
+                ("停车收费吗", "2026-11-27T01:00:00+00:00"),
+                ("停车要钱吗", "2026-11-26T01:00:00+00:00"),
+                ("停车收费吗", "2026-11-15T01:00:00+00:00"),
+                ("几点开门", "2026-11-27T01:00:00+00:00"),
+            ]
+        )
+    ]
     vectors = np.array([[1, 0], [1, 0], [1, 0], [0, 1]], dtype=np.float32)
     days = local_days(14, "Asia/Shanghai", TODAY)
     parking, opening = gap_groups(rows, vectors, days, "Asia/Shanghai")
-    assert parking["count"] == 3 and parking["trend"][-2:] == [1, 1] and parking["trend"][1] == 1 and sum(parking["trend"]) == 3
+    assert (
+        parking["count"] == 3
+        and parking["trend"][-2:] == [1, 1]
+        and parking["trend"][1] == 1
+        and sum(parking["trend"]) == 3
+    )
     assert (parking["last_7"], parking["previous_7"]) == (2, 1) and opening["count"] == 1
