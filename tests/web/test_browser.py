@@ -2,19 +2,20 @@
 
 Screenshots are kept in tests/artifacts/ (not committed) as test artefacts.
 """
+
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
-
-from servers import ROOT, running_bot, running_web
 
 from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.tickets import Tickets
+
+from servers import ROOT, running_bot, running_web
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -27,8 +28,10 @@ def system(real_kb_settings, tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
     kb_copy = work / "kb"
     shutil.copytree(ROOT / "kb", kb_copy)  # curators write here, not the repo
-    with running_bot(real_kb_settings.data_dir, work) as bot, \
-            running_web(real_kb_settings.data_dir, bot.rasa_port, work, kb_copy) as base:
+    with (
+        running_bot(real_kb_settings.data_dir, work) as bot,
+        running_web(real_kb_settings.data_dir, bot.rasa_port, work, kb_copy) as base,
+    ):
         yield base
 
 
@@ -40,9 +43,16 @@ def make_browser():
         pytest.fail("chromium and chromium-driver are not installed: run 'make test' (it installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1100,800",
-                 f"--user-data-dir=/tmp/kefu-chrome-{uuid.uuid4().hex[:8]}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,800",
+        f"--user-data-dir=/tmp/kefu-chrome-{uuid.uuid4().hex[:8]}",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
@@ -62,6 +72,7 @@ def shot(driver, name: str) -> None:
 def widget(driver):
     """The widget's shadow root."""
     from selenium.webdriver.common.by import By
+
     return driver.find_element(By.ID, "kefu-widget").shadow_root
 
 
@@ -73,7 +84,8 @@ def wait_text(driver, css: str, text: str | tuple[str, ...], seconds: float = 30
     wanted = (text,) if isinstance(text, str) else text
     try:
         WebDriverWait(driver, seconds).until(
-            lambda d: any(w in e.text for e in widget(d).find_elements("css selector", css) for w in wanted))
+            lambda d: any(w in e.text for e in widget(d).find_elements("css selector", css) for w in wanted)
+        )
     except TimeoutException:
         shot(driver, f"failed-waiting-for-{abs(hash(wanted)) % 10**6}")
         shown = [e.text for e in widget(driver).find_elements("css selector", ".msg .bubble")]
@@ -94,6 +106,10 @@ def test_customer_asks_gets_a_cited_answer_then_asks_for_a_human(system, browser
     wait_text(browser, ".msg.bot .bubble", "7*24 小时")
     wait_text(browser, ".msg.bot .bubble", "来源：《中国银行业客户服务中心服务规范》")
     shot(browser, "1-customer-answer")
+    widget(browser).find_element("css selector", ".msg.bot .rate button").click()  # 👍 under the answer
+    wait_text(browser, ".msg.bot .bubble", "感谢您的反馈")
+    refs = [r[0] for r in Database.open(real_kb_settings.db_path).execute("SELECT answer_ref FROM feedback")]
+    assert any(re.fullmatch(r"(passage|faq):[\w-]+", ref) for ref in refs), refs  # the 👍 names the answer
     widget(browser).find_element("css selector", ".head .human").click()
     wait_text(browser, ".state", "正在为您转接人工客服")
     shot(browser, "1-customer-queued")
@@ -125,7 +141,10 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         wait_text(customer, ".state", "正在为您转接人工客服")
         sign_in(agent, system, "browser-agent", "agent-pass-9")
         from selenium.webdriver.support.ui import WebDriverWait
-        WebDriverWait(agent, 20).until(lambda d: any("例会" in e.text for e in d.find_elements("css selector", ".ticket")))
+
+        WebDriverWait(agent, 20).until(
+            lambda d: any("例会" in e.text for e in d.find_elements("css selector", ".ticket"))
+        )
         next(e for e in agent.find_elements("css selector", ".ticket") if "例会" in e.text).click()
         agent.find_element("id", "claim").click()
         # Suggested passages for the customer's latest message, and an internal note.
@@ -134,8 +153,10 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         agent.find_element("id", "add-note").click()
         # The console redraws the ticket every 3 s: an element read mid-redraw is stale, so look again.
         from selenium.common.exceptions import StaleElementReferenceException
+
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: any("例会频率" in e.text for e in d.find_elements("css selector", ".note")))
+            lambda d: any("例会频率" in e.text for e in d.find_elements("css selector", ".note"))
+        )
         agent.find_element("id", "text").send_keys("您好，营业部每月初召开工作例会。")
         agent.find_element("id", "send").click()
         shot(agent, "2-agent-console")
@@ -158,13 +179,19 @@ def test_curator_turns_a_gap_into_a_qa_entry_and_the_bot_then_answers_it(system,
         wait_text(customer, ".msg.bot .bubble", ("知识库里暂时没有", "超出了我能回答的范围"))
         sign_in(curator, system, "browser-curator", "curator-pass-9")
         # The panel's first call loads the encoders into the web process: allow for a slow machine.
-        WebDriverWait(curator, 120).until(lambda d: any("停车" in e.text for e in d.find_elements("css selector", ".group")))
+        WebDriverWait(curator, 120).until(
+            lambda d: any("停车" in e.text for e in d.find_elements("css selector", ".group"))
+        )
         group = next(e for e in curator.find_elements("css selector", ".group") if "停车" in e.text)
         next(b for b in group.find_elements("css selector", "button") if b.text == "写成问答").click()
-        group.find_element("css selector", "textarea[name=answer]").send_keys("营业厅门前车位可免费停车一小时，超时按物业标准收费。")
+        group.find_element("css selector", "textarea[name=answer]").send_keys(
+            "营业厅门前车位可免费停车一小时，超时按物业标准收费。"
+        )
         shot(curator, "3-curator-writes-qa")
         next(b for b in group.find_elements("css selector", "button") if b.text == "保存并生效").click()
-        WebDriverWait(curator, 60).until(lambda d: not any("停车" in e.text for e in d.find_elements("css selector", ".group")))
+        WebDriverWait(curator, 60).until(
+            lambda d: not any("停车" in e.text for e in d.find_elements("css selector", ".group"))
+        )
         ask(customer, "营业厅门口停车收费吗")
         wait_text(customer, ".msg.bot .bubble", "免费停车一小时", seconds=90)
         shot(customer, "3-bot-answers-new-qa")
@@ -182,12 +209,17 @@ def test_curator_dashboard_draws_its_charts_and_the_editor_opens(system, real_kb
         sign_in(curator, system, "browser-curator", "curator-pass-9")
         curator.get(system + "/curator/dashboard")
         from selenium.common.exceptions import TimeoutException
+
         try:
-            WebDriverWait(curator, 120).until(lambda d: d.execute_script("return (window.kefuCharts || []).length") == 2)
+            WebDriverWait(curator, 120).until(
+                lambda d: d.execute_script("return (window.kefuCharts || []).length") == 2
+            )
         except TimeoutException:  # keep what the browser saw, for whoever reads the CI log
             shot(curator, "4-dashboard-failed")
-            raise AssertionError(f"charts never drew; browser log: {curator.get_log('browser')}; "
-                                 f"page starts: {curator.page_source[:300]!r}") from None
+            raise AssertionError(
+                f"charts never drew; browser log: {curator.get_log('browser')}; "
+                f"page starts: {curator.page_source[:300]!r}"
+            ) from None
         assert curator.find_element("id", "kpi-conversations").text.isdigit()
         shot(curator, "4-dashboard")
         curator.get(system + "/curator/kb/article/bank-call-centre-standard")

@@ -1,0 +1,75 @@
+"""The Desk's workflows, which the bot and the web app both call: asking for a human in and out of service
+hours, the quoted wait, a message for a callback, and an agent claiming, answering and closing a chat."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kb.database import Database
+from kb.desk.rules import DeskPolicy
+from kb.desk.service import Desk, TicketNotFound, TicketStateError
+from kb.desk.supervision import Supervision
+from kb.model import HitRecord
+
+OPEN, CLOSED = DeskPolicy("00:00-24:00", "Asia/Shanghai", 300.0), DeskPolicy("00:00-00:00", "Asia/Shanghai", 300.0)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return Database.open(tmp_path / "kefu.db")
+
+
+def test_asking_for_a_human_queues_in_hours_and_takes_a_callback_outside(db):
+    found = [HitRecord(kind="passage", id="7", title="规范", score=0.03)]
+    queued = Desk(db, OPEN).request_human("c1", "asked", "营业厅几点开门", found)
+    assert (queued.status, queued.position) == ("queued", 1) and queued.passages[0]["title"] == "规范"
+    callback = Desk(db, CLOSED).request_human("c2", "asked", "请回电")
+    assert (callback.status, callback.position) == ("callback", None)
+    assert Desk(db, CLOSED).request_human("c1", "asked", "again").id == queued.id  # the open ticket, not a new one
+
+
+def test_the_hours_are_those_of_the_moment_asked(db):
+    daytime = DeskPolicy("08:00-22:00", "Asia/Shanghai", 300.0)
+    at_night = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)  # 23:00 in Shanghai
+    assert Desk(db, daytime).request_human("c3", "asked", "q", when=at_night).status == "callback"
+
+
+def test_the_quoted_wait_follows_the_agents_available(db):
+    desk = Desk(db, OPEN)
+    assert desk.quoted_wait(1) == float("inf")  # nobody on duty
+    Supervision(db).set_status("a1", "available")
+    assert desk.quoted_wait(2) == 600.0  # two places, one agent, 300 s each
+
+
+def test_a_callback_message_is_kept_masked_on_the_open_ticket(db):
+    desk = Desk(db, CLOSED)
+    assert desk.leave_callback_message("nobody", "x") is False
+    ticket = desk.request_human("c4", "asked", "转人工")
+    assert desk.leave_callback_message("c4", "明天上午打13812345678") is True
+    assert desk.ticket(ticket.id).contact == "明天上午打[手机号]"
+
+
+def test_claim_reply_and_close(db):
+    desk = Desk(db, OPEN)
+    ticket = desk.request_human("c5", "asked", "扣费不对")
+    with pytest.raises(TicketStateError, match="claim this ticket"):
+        desk.reply(ticket.id, "王", "您好")
+    assert desk.claim_chat(ticket.id, "王", "人工客服 王 已接入").status == "claimed"
+    with pytest.raises(TicketStateError, match="not waiting"):
+        desk.claim_chat(ticket.id, "李", "人工客服 李 已接入")
+    with pytest.raises(TicketStateError, match="claim this ticket"):
+        desk.reply(ticket.id, "李", "我来")  # someone else's chat
+    desk.reply(ticket.id, "王", "已为您退款，电话 13812345678 可联系我")
+    resumed = []
+    assert desk.close_chat(ticket.id, "王", "人工服务已结束", lambda c: resumed.append(c) or True) is True
+    assert resumed == ["c5"] and desk.conversations.get("c5")["state"] == "closed"
+    said = [(m["from"], m["text"]) for m in desk.conversations.messages("c5")]
+    assert said[0] == ("system", "人工客服 王 已接入") and said[-1] == ("system", "人工服务已结束")
+    [candidate] = desk.gaps.recent()
+    assert candidate["reason"] == "agent_answer" and candidate["question"] == "扣费不对"
+    assert candidate["hits"][0]["kind"] == "agent" and "已为您退款" in candidate["hits"][0]["snippet"]
+    with pytest.raises(TicketStateError, match="closed already"):
+        desk.close_chat(ticket.id, "王", "x", lambda c: True)
+    with pytest.raises(TicketNotFound):
+        desk.claim_chat(999, "王", "x")
