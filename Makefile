@@ -52,7 +52,7 @@ lint: .venv/.installed
 	$(APP)/ruff format --check .
 	$(APP)/mypy
 
-test: setup browser $(MODEL) lint
+test: setup lint browser $(MODEL)  # lint first: a fresh machine fails in seconds, not after training
 	$(APP)/python -m pytest -q --durations=15
 
 clean:

@@ -27,12 +27,11 @@ class ActionFeedback(KefuAction):
         if helpful:
             dispatcher.utter_message(response="utter_feedback_thanks")
             return []
-        kind, _, ident = ref.partition(":")
         services.desk.gaps.log(
             tracker.sender_id,
             question or "(未记录问题)",
             "negative_feedback",
-            [HitRecord(kind=kind, id=ident)] if ref else [],
+            [HitRecord.from_ref(ref)] if ref else [],
         )
         dispatcher.utter_message(response="utter_feedback_sorry")
         return [SlotSet("offered_human", True), SlotSet("handoff_reason", "negative_feedback")]

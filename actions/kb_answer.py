@@ -12,10 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import handoff_events, take_callback_message
 from actions.replies import answer_text, candidate_buttons, close_runners_up, is_short
 from actions.services import KefuAction, Services, latest_intent
+from indexer.hits import QueryError
 from kb.desk.rules import handoff_reason, wants_human
 
 if TYPE_CHECKING:
-    from indexer.retriever import Hit
+    from indexer.hits import Hit
 
 ABSTAINS_BEFORE_HANDOFF = 2
 
@@ -42,8 +43,6 @@ def respond(
     services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str = "abstain"
 ) -> list[dict[str, Any]]:
     """The whole knowledge-base turn for the latest user message."""
-    from indexer.retriever import QueryError
-
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
     if tracker.get_slot("handoff_reason") == "callback":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from indexer.retriever import Hit
+    from indexer.hits import Hit
 
 MAX_BUBBLE = 160
 

@@ -32,7 +32,8 @@ def _fail_cleanly(fn: Command) -> Command:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from indexer.encoder import EncoderError
         from indexer.evaluate import EvalDataError
-        from indexer.retriever import IndexStaleError, QueryError
+        from indexer.hits import QueryError
+        from indexer.retriever import IndexStaleError
         from indexer.vector_index import IndexError_
         from kb.loader import KnowledgeBaseError
 

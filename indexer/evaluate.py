@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from indexer.retriever import SearchResult
+    from indexer.hits import SearchResult
 
 
 class Searcher(Protocol):

@@ -10,117 +10,31 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from indexer.build import DenseLeg, index_paths, phrasing_id
 from indexer.chunker import clause_at
-from indexer.decision import Calibration, Decision, features_for
+from indexer.decision import Calibration, features_for
 from indexer.encoder import Encoder
 from indexer.fusion import reciprocal_rank_fusion
+from indexer.hits import Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
 from indexer.settings import Settings
-from indexer.snippets import Snippet, make_snippet
+from indexer.snippets import make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb.loader import user_dictionary
 from kb.model import FaqEntry, HitRecord, Passage
 from kb.store import Store
 
 Key = tuple[str, Any]  # ("p", passage id) or ("f", Q&A entry id): one candidate in the fused ranking
-MAX_QUERY_CHARS = 1000
 CANDIDATES = 50
-
-
-class QueryError(ValueError):
-    """The question cannot be searched (for example, it is empty)."""
 
 
 class IndexStaleError(RuntimeError):
     """The saved index does not match the store: it needs a rebuild."""
-
-
-def clean_query(text: object) -> str:
-    """Normalise a question: text only, no control characters, trimmed, at most MAX_QUERY_CHARS."""
-    if not isinstance(text, str):
-        raise QueryError("the question must be text")
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        raise QueryError("the question is empty")
-    return text[:MAX_QUERY_CHARS]
-
-
-@dataclass
-class Hit:
-    """One ranked answer candidate: a passage, or a curated Q&A entry."""
-
-    kind: str
-    id: str
-    article_id: str
-    title: str
-    section: str
-    clause: str | None
-    text: str
-    snippet: str
-    highlights: list[tuple[int, int]]
-    score: float
-    dense: float
-    lexical: float
-    question: str | None = None
-    quote: str | None = None
-
-    @property
-    def ref(self) -> str:
-        """A reference that finds this hit again: 'passage:<id>' or 'faq:<id>'."""
-        return f"{self.kind}:{self.id}"
-
-    @property
-    def snippet_marked(self) -> str:
-        """The snippet with matched words in 【】."""
-        return Snippet(self.snippet, tuple((a, b) for a, b in self.highlights)).marked()
-
-    def record(self) -> HitRecord:
-        """What is kept and shown of this hit outside the retriever (on gaps, tickets, under answers)."""
-        return HitRecord(
-            kind=self.kind,
-            id=self.id,
-            article_id=self.article_id,
-            title=self.title,
-            section=self.section,
-            clause=self.clause,
-            score=round(self.score, 5),
-            dense=round(self.dense, 4),
-            snippet=self.snippet,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The whole hit, JSON-ready, for staff's retrieval tools (kefu search --json, the agent's lookup):
-        every field, plus its ref and the snippet with matched words in 【】."""
-        return {**asdict(self), "ref": self.ref, "snippet_marked": self.snippet_marked}
-
-
-@dataclass
-class SearchResult:
-    """Ranked hits and the decision to answer or abstain."""
-
-    query: str
-    hits: list[Hit]
-    decision: Decision
-    ms: float = 0.0
-    features: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {
-            "query": self.query,
-            "decision": asdict(self.decision),
-            "ms": round(self.ms, 2),
-            "hits": [h.to_dict() for h in self.hits],
-        }
 
 
 @dataclass(frozen=True)
@@ -144,16 +58,8 @@ class RetrieverConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrieverConfig:
         """The configuration in force."""
-        return cls(
-            settings.weights,
-            settings.english_weights,
-            settings.fusion,
-            settings.rrf_k,
-            settings.lexical_weight,
-            settings.faq_lexical_weight,
-            settings.top_k,
-            settings.faq_match_cosine,
-        )
+        names = [f.name for f in fields(cls)]
+        return cls(**{name: getattr(settings, name) for name in names})
 
 
 class Retriever:
@@ -220,6 +126,11 @@ class Retriever:
         retriever.stamp = store.index_stamp()
         return retriever
 
+    @property
+    def encoders(self) -> list[Encoder]:
+        """The loaded encoders, primary first (the editor and the gap grouping reuse them)."""
+        return [leg.encoder for leg in self.legs]
+
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
         started = time.perf_counter()
@@ -282,7 +193,8 @@ class Retriever:
 
     def hit_for(self, ref: str, query: str = "") -> Hit | None:
         """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
-        kind, _, ident = str(ref).partition(":")
+        named = HitRecord.from_ref(ref)
+        kind, ident = named.kind, named.id or ""
         tokens = self.tokenizer.tokens(query) if query else []
         if kind == "passage" and ident.isdigit() and int(ident) in self.passages:
             return self._hit(("p", int(ident)), 0.0, 0.0, 0.0, tokens)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.desk.rules import DeskPolicy
+from kb.desk.staffing import StaffingTargets
 
 
 class SettingsError(ValueError):
@@ -150,6 +151,9 @@ DECLARED: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
+# Addresses derived from the settings above: exported for the servers (KEFU_RASA_URL, KEFU_ACTIONS_URL) and
+# read by bot/endpoints.yml, never set on their own. Before the host/port settings they were settings.
+DERIVED = {"rasa_url": "rasa_host and rasa_port", "actions_url": "actions_host and actions_port"}
 
 
 @dataclass(frozen=True)
@@ -204,14 +208,26 @@ class Settings:
         return f"http://{self.actions_host}:{self.actions_port}"
 
     @property
+    def staffing_targets(self) -> StaffingTargets:
+        """What the supervisor's staffing plan aims at."""
+        return StaffingTargets(
+            self.staffing_target_share,
+            self.staffing_target_seconds,
+            self.staffing_max_occupancy,
+            self.default_handle_seconds,
+        )
+
+    @property
     def desk_policy(self) -> DeskPolicy:
         """The service desk's configured rules: service hours, time zone, handle time before any data."""
         return DeskPolicy(self.service_hours, self.timezone, self.default_handle_seconds)
 
     def shell_exports(self) -> str:
-        """Every setting in force as shell lines 'export KEFU_NAME=value' (scripts/run-servers evaluates them,
-        and Rasa substitutes ${KEFU_…} in bot/endpoints.yml)."""
-        return "\n".join(f"export KEFU_{s.name.upper()}={shlex.quote(str(getattr(self, s.name)))}" for s in DECLARED)
+        """Every setting in force, and the addresses derived from them (KEFU_RASA_URL, KEFU_ACTIONS_URL), as
+        shell lines 'export KEFU_NAME=value': scripts/run-servers evaluates them, and Rasa substitutes
+        ${KEFU_ACTIONS_URL} in bot/endpoints.yml."""
+        names = [s.name for s in DECLARED] + list(DERIVED)
+        return "\n".join(f"export KEFU_{name.upper()}={shlex.quote(str(getattr(self, name)))}" for name in names)
 
     @property
     def db_path(self) -> Path:
@@ -267,7 +283,8 @@ def _coerce(setting: Setting, value: Any) -> Any:
 def _build(values: Mapping[str, Any]) -> Settings:
     unknown = set(values) - set(_BY_NAME)
     if unknown:
-        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        hints = [f"{name} is now set through {DERIVED[name]}" for name in sorted(unknown & set(DERIVED))]
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}" + "".join(f"; {h}" for h in hints))
     resolved = {name: _coerce(_BY_NAME[name], v) for name, v in values.items()}
     resolved["kb_dir"] = Path(resolved["kb_dir"])
     resolved["data_dir"] = Path(resolved["data_dir"])
@@ -327,4 +344,12 @@ def load_settings(
         if key in environ:
             values[s.name] = environ[key]
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _build(values)
+    settings = _build(values)
+    for name, source in DERIVED.items():  # exported by scripts/run-servers; a different value is a mistake
+        given = environ.get(f"KEFU_{name.upper()}")
+        if given is not None and given != getattr(settings, name):
+            raise SettingsError(
+                f"KEFU_{name.upper()}={given} disagrees with {getattr(settings, name)}: {name} is "
+                f"derived from {source}; set those instead"
+            )
+    return settings

@@ -123,6 +123,12 @@ class HitRecord:
         """'passage:<id>' or 'faq:<id>': what finds the hit again."""
         return f"{self.kind}:{self.id}"
 
+    @classmethod
+    def from_ref(cls, ref: str) -> HitRecord:
+        """The record a ref names (kind and id only): the inverse of ``ref``."""
+        kind, _, ident = str(ref).partition(":")
+        return cls(kind=kind or None, id=ident or None)
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready form, the same keys every time."""
         return asdict(self)

@@ -94,6 +94,7 @@ class System:
             "KEFU_WEB_PORT": str(self.ports["web"]),
             "KEFU_ACTIONS_HOST": "127.0.0.1",
             "KEFU_ACTIONS_PORT": str(self.ports["actions"]),
+            "KEFU_ACTIONS_URL": f"http://127.0.0.1:{self.ports['actions']}",  # what bot/endpoints.yml reads
             **(extra_env or {}),
         }
         self.procs: dict[str, subprocess.Popen] = {}

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
-from kb.desk.accounts import Accounts
-from web.db import database
+from web.db import accounts
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -29,7 +28,7 @@ def secret_key(data_dir: Path) -> str:
 def current_user() -> dict | None:
     """The signed-in staff member (the users row), or None."""
     if "user" not in g:
-        g.user = Accounts(database()).session_user(session.get("token"))
+        g.user = accounts().session_user(session.get("token"))
     user: dict | None = g.user
     return user
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
+from indexer.hits import QueryError
 from kb.clock import parse
 from kb.desk.rules import latest_question
-from kb.desk.supervision import STATUSES, Supervision
+from kb.desk.supervision import STATUSES
 from web import wording
 from web.access import role_required, signed_in_user
-from web.db import database, desk, rasa, retriever
+from web.db import desk, rasa, retriever, supervision
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
@@ -34,7 +35,7 @@ def _text_field(name: str = "text") -> str:
 def console() -> str:
     """The console page."""
     user = signed_in_user()
-    return render_template("agent.html", user=user, status=Supervision(database()).status(user["name"]))
+    return render_template("agent.html", user=user, status=supervision().status(user["name"]))
 
 
 @bp.post("/api/agent/status")
@@ -45,7 +46,7 @@ def set_status() -> Response:
     status = body.get("status") if isinstance(body, dict) else None
     if status not in STATUSES:
         abort(400, "'status' must be 'available' or 'away'")
-    Supervision(database()).set_status(signed_in_user()["name"], status)
+    supervision().set_status(signed_in_user()["name"], status)
     return jsonify(status=status)
 
 
@@ -112,8 +113,9 @@ def claim(ticket_id: int) -> Response:
 @role_required("agent")
 def reply(ticket_id: int) -> Response:
     """Send the customer a message."""
-    text = _text_field()
-    return jsonify(message=desk().reply(ticket_id, signed_in_user()["name"], text))
+    service, agent = desk(), signed_in_user()["name"]
+    service.held_by(ticket_id, agent)  # no such ticket (404) or not this agent's chat (409) before the body (400)
+    return jsonify(message=service.reply(ticket_id, agent, _text_field()))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/close")
@@ -135,8 +137,6 @@ def _resume_bot(conversation_id: str) -> bool:
 
 
 def _lookup(question: str, k: int = 5) -> dict[str, Any]:
-    from indexer.retriever import QueryError
-
     try:
         result = retriever().search(question, k=k)
     except QueryError as exc:

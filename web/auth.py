@@ -6,8 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from kb.desk.accounts import Accounts
-from web.db import database
+from web.db import accounts
 from web.limits import RateLimiter
 
 bp = Blueprint("auth", __name__)
@@ -23,11 +22,11 @@ def login() -> BaseResponse | tuple[str, int]:
         client = request.remote_addr or "?"
         if limiter.retry_after(client):
             return render_template("login.html", error="尝试次数过多，请 5 分钟后再试。"), 429
-        accounts = Accounts(database())
-        user = accounts.verify(request.form.get("name", ""), request.form.get("password", ""))
+        staff = accounts()
+        user = staff.verify(request.form.get("name", ""), request.form.get("password", ""))
         if user:
             session.clear()
-            session["token"] = accounts.start_session(user["id"])
+            session["token"] = staff.start_session(user["id"])
             target = request.args.get("next", "")
             home = {"curator": url_for("curator.panel"), "supervisor": url_for("supervisor.view")}.get(
                 user["role"], url_for("agent.console")
@@ -41,6 +40,6 @@ def login() -> BaseResponse | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response | BaseResponse:
     """Sign out: the session ends server-side, so a kept copy of the old cookie stops working."""
-    Accounts(database()).end_session(session.get("token"))
+    accounts().end_session(session.get("token"))
     session.clear()
     return redirect(url_for("auth.login"))

@@ -9,6 +9,7 @@ import httpx
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from indexer.build import index_paths
+from web import wording
 from web.chat_service import SESSION, ChatInputError, ChatService, validate
 from web.db import database, desk, rasa, settings
 
@@ -71,7 +72,7 @@ def chat() -> Response | tuple[Response, int]:
 
 def _too_fast(wait: float) -> tuple[Response, int]:
     seconds = math.ceil(wait)
-    response = jsonify(error=f"您发送得太快了，请 {seconds} 秒后再试。", retry_after=seconds)
+    response = jsonify(error=wording.too_fast(seconds), retry_after=seconds)
     response.headers["Retry-After"] = str(seconds)
     return response, 429
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from indexer.hits import QueryError, SearchResult
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview
 from kb.loader import KnowledgeBaseError
@@ -37,7 +38,7 @@ def _gap_groups(limit: int = 1000) -> list[dict[str, Any]]:
     if not rows:
         return []
     timezone = settings().timezone
-    vectors = retriever().legs[0].encoder.encode_cached([r["question"] for r in rows], "faq", store())
+    vectors = retriever().encoders[0].encode_cached([r["question"] for r in rows], "faq", store())
     return gap_groups(rows, vectors, local_days(14, timezone), timezone)
 
 
@@ -153,8 +154,6 @@ def attach() -> Response:
 @role_required("curator")
 def hit_test() -> str:
     """Runs exactly the production retriever on a question and shows its decision and scores."""
-    from indexer.retriever import QueryError, SearchResult
-
     question = request.args.get("q", "")
     result: SearchResult | None = None
     error: str | None = None

@@ -13,7 +13,10 @@ from flask import Flask, current_app, g
 
 from indexer.settings import Settings
 from kb.database import Database
+from kb.desk.accounts import Accounts
 from kb.desk.service import Desk
+from kb.desk.supervision import Supervision
+from kb.revisions import Revisions
 from kb.store import Store
 from web.rasa_client import RasaClient
 
@@ -46,6 +49,21 @@ def desk() -> Desk:
     return Desk(database(), settings().desk_policy)
 
 
+def accounts() -> Accounts:
+    """Staff accounts and their sessions on the request's database."""
+    return Accounts(database())
+
+
+def supervision() -> Supervision:
+    """The supervisor's figures and agents' availability on the request's database."""
+    return Supervision(database(), settings().timezone)
+
+
+def revisions() -> Revisions:
+    """The knowledge base's revision history on the request's database."""
+    return Revisions(database())
+
+
 def rasa() -> RasaClient:
     """The app's client for the configured Rasa server (one per app: its connections are reused)."""
     client: RasaClient | None = current_app.extensions.get("kefu_rasa")
@@ -63,7 +81,7 @@ def retriever() -> Retriever:
 
     loaded: Retriever | None = current_app.extensions.get("kefu_retriever")
     if loaded is None or loaded.stamp != store().index_stamp():
-        encoders = [leg.encoder for leg in loaded.legs] if loaded else Encoder.all_from_settings(settings())
+        encoders = loaded.encoders if loaded else Encoder.all_from_settings(settings())
         loaded = Retriever.load(store(), encoders, settings())
         current_app.extensions["kefu_retriever"] = loaded
     return loaded
@@ -78,7 +96,7 @@ def editing() -> Iterator[KnowledgeEditor]:
 
     lock: threading.Lock = current_app.extensions.setdefault("kefu_edit_lock", threading.Lock())
     with lock:
-        indexer = Indexer(store(), [leg.encoder for leg in retriever().legs], settings())
+        indexer = Indexer(store(), retriever().encoders, settings())
         yield KnowledgeEditor(store(), indexer, settings().kb_dir)
 
 

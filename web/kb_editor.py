@@ -15,9 +15,8 @@ from werkzeug.wrappers import Response
 from indexer.editor import EditConflict, ItemNotFound, version_of
 from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError, UploadError, article_from_upload
 from kb.model import Article, FaqEntry
-from kb.revisions import Revisions
 from web.access import role_required, signed_in_user
-from web.db import database, desk, editing, reader, store
+from web.db import desk, editing, reader, revisions, store
 
 bp = Blueprint("kb_editor", __name__)
 KINDS = {"article": "文章", "faq": "问答"}
@@ -93,7 +92,7 @@ def index() -> str:
         articles=articles,
         faqs=faqs,
         titles={a.id: a.title for a in store().articles()},
-        recent=Revisions(database()).recent(15),
+        recent=revisions().recent(15),
     )
 
 
@@ -267,10 +266,10 @@ def history(kind: str, item_id: str) -> str:
     kind = _kind_or_404(kind)
     if not ID_PATTERN.match(item_id):
         abort(404)
-    revisions = Revisions(database()).history(kind, item_id)
+    versions = revisions().history(kind, item_id)
     ed = reader()
     exists = ed.current_text(kind, item_id) is not None
-    if not revisions and not exists:
+    if not versions and not exists:
         abort(404)
     return render_template(
         "kb_history.html",
@@ -278,7 +277,7 @@ def history(kind: str, item_id: str) -> str:
         kind=kind,
         kind_name=KINDS[kind],
         item_id=item_id,
-        revisions=revisions,
+        revisions=versions,
         exists=exists,
         base=version_of(ed.current_text(kind, item_id)),
     )
@@ -294,7 +293,7 @@ def restore(revision_id: int) -> Response:
         except ItemNotFound:
             abort(404)
         except (EditConflict, KnowledgeBaseError) as exc:
-            revision = Revisions(database()).get(revision_id) or abort(404)
+            revision = revisions().get(revision_id) or abort(404)
             flash(f"没有恢复：{exc}")
             return redirect(url_for("kb_editor.history", kind=revision["kind"], item_id=revision["item_id"]))
     flash(f"已恢复到版本 #{revision_id} 并生效。" if result.changed else "当前内容已与该版本相同。")

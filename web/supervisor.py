@@ -22,13 +22,6 @@ def view() -> str:
     weeks = int(weeks_arg) if weeks_arg.isdigit() and 1 <= int(weeks_arg) <= 12 else 4
     configured = settings()
     figures = supervisor_view(
-        database(),
-        configured.timezone,
-        dt.datetime.now(dt.UTC),
-        weeks,
-        configured.staffing_target_share,
-        configured.staffing_target_seconds,
-        configured.default_handle_seconds,
-        configured.staffing_max_occupancy,
+        database(), configured.timezone, dt.datetime.now(dt.UTC), weeks, configured.staffing_targets
     )
     return render_template("supervisor.html", user=signed_in_user(), weeks=weeks, settings=configured, **figures)

@@ -18,6 +18,11 @@ CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"
 CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # = utter_callback_noted
 
 
+def too_fast(seconds: int) -> str:
+    """A customer over the chat rate limit."""
+    return f"您发送得太快了，请 {seconds} 秒后再试。"
+
+
 def agent_joined(agent: str) -> str:
     """An agent has claimed the chat."""
     return f"人工客服 {agent} 已接入，请问有什么可以帮您？"

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-HUMAN_WORDS = re.compile(r"转人工|人工客服|人工服务|找人工|要人工|真人|human|agent", re.I)
+HUMAN_WORDS = re.compile(r"转(?:个|接)?人工|人工客服|人工服务|找(?:个)?人工|要(?:个)?人工|真人|human|agent", re.I)
 HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 

@@ -39,7 +39,7 @@ class Desk:
         """One ticket; TicketNotFound if there is none."""
         ticket = self.tickets.get(ticket_id)
         if ticket is None:
-            raise TicketNotFound(f"no ticket #{ticket_id}")
+            raise TicketNotFound("no such ticket")
         return ticket
 
     def request_human(
@@ -73,20 +73,26 @@ class Desk:
 
     def claim_chat(self, ticket_id: int, agent: str, announcement: str) -> Ticket:
         """An agent takes a waiting chat; the customer reads `announcement`. TicketStateError if it is not
-        waiting any more."""
+        waiting any more. The ticket and the conversation change together or not at all."""
         ticket = self.ticket(ticket_id)
-        if not self.tickets.claim(ticket_id, agent):
-            raise TicketStateError("this ticket is not waiting any more")
-        self.conversations.get_or_create(ticket.conversation_id)
-        self.conversations.set_state(ticket.conversation_id, "agent")
-        self.conversations.add(ticket.conversation_id, "system", announcement)
+        with self.db.transaction():
+            if not self.tickets.claim(ticket_id, agent):
+                raise TicketStateError("this ticket is not waiting any more")
+            self.conversations.get_or_create(ticket.conversation_id)
+            self.conversations.set_state(ticket.conversation_id, "agent")
+            self.conversations.add(ticket.conversation_id, "system", announcement)
         return self.ticket(ticket_id)
 
-    def reply(self, ticket_id: int, agent: str, text: str) -> dict:
-        """An agent's message to the customer; TicketStateError unless the agent holds the chat."""
+    def held_by(self, ticket_id: int, agent: str) -> Ticket:
+        """The ticket, if this agent holds its chat; TicketNotFound or TicketStateError otherwise."""
         ticket = self.ticket(ticket_id)
         if ticket.status != "claimed" or ticket.agent != agent:
             raise TicketStateError("claim this ticket before replying")
+        return ticket
+
+    def reply(self, ticket_id: int, agent: str, text: str) -> dict:
+        """An agent's message to the customer; TicketStateError unless the agent holds the chat."""
+        ticket = self.held_by(ticket_id, agent)
         return self.conversations.add(ticket.conversation_id, "agent", text.strip())
 
     def close_chat(self, ticket_id: int, agent: str, announcement: str, resume: Callable[[str], bool]) -> bool:
@@ -96,13 +102,14 @@ class Desk:
         ticket = self.ticket(ticket_id)
         if ticket.status == "closed":
             raise TicketStateError("this ticket is closed already")
-        self.tickets.close(ticket_id, agent)
         conversation_id = ticket.conversation_id
-        self.conversations.get_or_create(conversation_id)
-        replies = [m["text"] for m in self.conversations.messages(conversation_id) if m["from"] == "agent"]
-        if replies and ticket.question:
-            answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet="\n".join(replies)[:2000])
-            self.gaps.log(conversation_id, ticket.question, "agent_answer", [answer])
-        self.conversations.set_state(conversation_id, "closed")
-        self.conversations.add(conversation_id, "system", announcement)
+        with self.db.transaction():  # all of it or none; the bot (another server) is called after
+            self.tickets.close(ticket_id, agent)
+            self.conversations.get_or_create(conversation_id)
+            replies = [m["text"] for m in self.conversations.messages(conversation_id) if m["from"] == "agent"]
+            if replies and ticket.question:
+                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet="\n".join(replies)[:2000])
+                self.gaps.log(conversation_id, ticket.question, "agent_answer", [answer])
+            self.conversations.set_state(conversation_id, "closed")
+            self.conversations.add(conversation_id, "system", announcement)
         return resume(conversation_id)

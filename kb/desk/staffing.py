@@ -61,6 +61,18 @@ def average_wait(a: float, agents: int, aht_seconds: float) -> float:
 
 
 @dataclass(frozen=True)
+class StaffingTargets:
+    """What a staffing plan aims at (settings staffing_target_share, staffing_target_seconds,
+    staffing_max_occupancy, default_handle_seconds): answer `share` of handoffs within `seconds`, keep
+    occupancy at or under `max_occupancy`, and assume `default_handle_seconds` until handoffs are handled."""
+
+    share: float
+    seconds: float
+    max_occupancy: float
+    default_handle_seconds: float
+
+
+@dataclass(frozen=True)
 class Staffing:
     """The agents one hour needs, and what they would achieve."""
 

@@ -17,7 +17,7 @@ from kb.clock import now, parse, stamp
 from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.metrics import overview
-from kb.desk.staffing import agents_needed, expected_wait
+from kb.desk.staffing import StaffingTargets, agents_needed, expected_wait
 from kb.desk.tickets import Tickets
 
 STATUSES = ("available", "away")
@@ -182,14 +182,7 @@ class Supervision:
 
 
 def supervisor_view(
-    db: Database,
-    timezone: str,
-    at: dt.datetime,
-    weeks: int,
-    target_share: float,
-    target_seconds: float,
-    default_aht: float,
-    max_occupancy: float,
+    db: Database, timezone: str, at: dt.datetime, weeks: int, targets: StaffingTargets
 ) -> dict[str, Any]:
     """Everything a supervisor needs to staff the human queue at `at`, over the last `weeks` weeks: the
     queue now (tickets by status), the agents available, handle and wait times, the 12-hour staffing plan,
@@ -199,10 +192,10 @@ def supervisor_view(
         at,
         hours=12,
         weeks=weeks,
-        target_share=target_share,
-        target_seconds=target_seconds,
-        default_aht=default_aht,
-        max_occupancy=max_occupancy,
+        target_share=targets.share,
+        target_seconds=targets.seconds,
+        default_aht=targets.default_handle_seconds,
+        max_occupancy=targets.max_occupancy,
     )
     return {
         "queue": {status: tickets.count(status) for status in ("queued", "claimed", "callback")},

@@ -107,3 +107,23 @@ def test_rasa_test_stories_pass(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert not (tmp_path / "failed_test_stories.yml").read_text(encoding="utf-8").strip().startswith("- story")
+
+
+@pytest.mark.slow
+def test_rasa_reads_the_action_servers_address_from_the_settings_and_refuses_to_start_without_it():
+    read = (
+        "from rasa.utils.endpoints import read_endpoint_config;"
+        "print(read_endpoint_config('bot/endpoints.yml', 'action_endpoint').url)"
+    )
+    python = str(ROOT / ".venv-rasa" / "bin" / "python")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
+    given = subprocess.run(
+        [python, "-c", read],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "KEFU_ACTIONS_URL": "http://127.0.0.1:6055"},
+    )
+    assert given.returncode == 0 and given.stdout.strip().endswith("http://127.0.0.1:6055/webhook"), given.stderr[-500:]
+    missing = subprocess.run([python, "-c", read], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert missing.returncode != 0 and "KEFU_ACTIONS_URL" in missing.stderr

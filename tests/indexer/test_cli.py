@@ -207,11 +207,15 @@ def test_settings_export_gives_the_start_script_every_value_in_force(kefu):
     import subprocess
 
     out = kefu("--set", "rasa_port=6001", "--set", "actions_host=10.0.0.2", "settings", "--export").output
-    assert {line.split("=", 1)[0] for line in out.splitlines()} == {f"export KEFU_{s.name.upper()}" for s in DECLARED}
+    exported = {line.split("=", 1)[0] for line in out.splitlines()}
+    assert exported == {f"export KEFU_{s.name.upper()}" for s in DECLARED} | {
+        "export KEFU_RASA_URL",
+        "export KEFU_ACTIONS_URL",
+    }
     shown = subprocess.run(
-        ["bash", "-c", out + '\necho "$KEFU_RASA_PORT|$KEFU_ACTIONS_HOST|$KEFU_ACTIONS_PORT|$KEFU_QUERY_PROMPT|"'],
+        ["bash", "-c", out + '\necho "$KEFU_RASA_PORT|$KEFU_ACTIONS_URL|$KEFU_QUERY_PROMPT|"'],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    assert shown == "6001|10.0.0.2|5055|query: |"  # quoted for the shell: the prompt keeps its trailing space
+    assert shown == "6001|http://10.0.0.2:5055|query: |"  # quoted for the shell: the prompt keeps its trailing space

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from indexer.decision import Calibration, features_for, fit_calibration, load_negatives
-from indexer.retriever import Hit
+from indexer.hits import Hit
 
 
 def hit(text="客户投诉要及时回访。", dense=0.9, lexical=1.0, question=None):

@@ -17,7 +17,7 @@ from indexer.evaluate import (
     load_questions,
     normalise,
 )
-from indexer.retriever import Hit, SearchResult
+from indexer.hits import Hit, SearchResult
 
 
 class CannedRetriever:

@@ -44,3 +44,16 @@ def test_bad_config_file(tmp_path):
     (tmp_path / "kefu.toml").write_text("[kefu\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(environ={"KEFU_CONFIG": str(tmp_path / "kefu.toml")})
+
+
+def test_addresses_are_declared_once_and_the_old_url_settings_say_what_replaced_them(tmp_path):
+    s = load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_RASA_PORT": "6005"})
+    assert (s.rasa_url, s.actions_url) == ("http://localhost:6005", "http://localhost:5055")
+    agreeing = {"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_ACTIONS_URL": "http://localhost:5055"}
+    assert load_settings(environ=agreeing).actions_url == "http://localhost:5055"  # as run-servers exports it
+    with pytest.raises(SettingsError, match=r"KEFU_RASA_URL=http://rasa:5005 disagrees.*rasa_host and rasa_port"):
+        load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_RASA_URL": "http://rasa:5005"})
+    with pytest.raises(SettingsError, match="actions_url is now set through actions_host and actions_port"):
+        load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides={"actions_url": "http://x:1"})
+    with pytest.raises(SettingsError, match="rasa_port must be a port number"):
+        load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides={"rasa_port": 70000})

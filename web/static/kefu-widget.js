@@ -80,7 +80,7 @@
         btn.setAttribute("aria-label", pair[0] === "👍" ? "有帮助" : "没帮助");
         btn.addEventListener("click", function () {
           rate.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-          var src = m.sources[0], ref = src.kind && src.id ? src.kind + ":" + src.id : "";  // a HitRecord
+          var src = m.sources[0], ref = src.ref || (src.kind && src.id ? src.kind + ":" + src.id : "");  // a HitRecord
           send(null, pair[1] + (ref ? '{"ref":"' + ref + '"}' : ""), pair[0]);
         });
         rate.appendChild(btn);

@@ -32,6 +32,8 @@ def test_service_hours_use_the_configured_time_zone(hours, hour_utc, expected):
         ("别废话了，给我转人工", "ask_kb", True),
         ("人工", None, True),
         ("人工呢", None, True),
+        ("请给我转个人工", None, True),
+        ("能不能转接人工", None, True),
         ("I want a human agent", None, True),
         ("", "request_human", True),
         ("你们太差了", "complaint", True),

@@ -74,3 +74,22 @@ def test_claim_reply_and_close(db):
         desk.close_chat(ticket.id, "王", "x", lambda c: True)
     with pytest.raises(TicketNotFound):
         desk.claim_chat(999, "王", "x")
+
+
+def test_a_claim_or_close_that_fails_half_way_changes_nothing(db, monkeypatch):
+    desk = Desk(db, OPEN)
+    ticket = desk.request_human("c6", "asked", "转人工")
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(desk.conversations, "add", fails)
+    with pytest.raises(RuntimeError):
+        desk.claim_chat(ticket.id, "王", "人工客服 王 已接入")
+    assert desk.ticket(ticket.id).status == "queued" and desk.conversations.get("c6") is None
+    monkeypatch.undo()
+    desk.claim_chat(ticket.id, "王", "人工客服 王 已接入")
+    monkeypatch.setattr(desk.conversations, "add", fails)
+    with pytest.raises(RuntimeError):
+        desk.close_chat(ticket.id, "王", "人工服务已结束", lambda c: True)
+    assert desk.ticket(ticket.id).status == "claimed" and desk.conversations.get("c6")["state"] == "agent"
