@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kb.model import table_cells, table_row_text
+
 if TYPE_CHECKING:
     from indexer.hits import Hit
 
@@ -19,19 +21,32 @@ MAX_BUBBLE = 160
 
 
 def source_line(hit: Hit) -> str:
-    """'《title》section · clause' for citing a hit."""
+    """'《title》section · clause' for citing a hit ('' for a Q&A entry that rests on no article)."""
+    if not hit.title:
+        return ""
     parts = [f"《{hit.title}》"] + [x for x in (hit.section, hit.clause) if x]
     return " ".join(parts[:2]) + (f" · {parts[2]}" if len(parts) > 2 else "")
 
 
+def answer_body(hit: Hit) -> str:
+    """What an answer says: the curated answer; a table row under its column names; or the best-matching
+    sentences, after the clause's number and lead sentence when the passage is a later part of a long clause."""
+    if hit.kind == "faq":
+        return hit.text
+    if table_cells(hit.text):
+        return table_row_text(hit.lead, hit.text)
+    body = hit.snippet or hit.text
+    return f"{hit.lead}\n{body}" if hit.lead else body
+
+
 def answer_text(hit: Hit) -> str:
-    """A chat-bubble answer: the curated answer or the best-matching sentences, then the source."""
-    body = hit.text if hit.kind == "faq" else hit.snippet or hit.text
-    body = re.sub(r"\s*\n\s*", "\n", body.strip())
+    """A chat-bubble answer: answer_body, then the source (none for an entry that rests on no article)."""
+    body = re.sub(r"\s*\n\s*", "\n", answer_body(hit).strip())
     if len(body) > MAX_BUBBLE:
         body = body[: MAX_BUBBLE - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
-    return f"{body}\n来源：{source_line(hit)}"
+    source = source_line(hit)
+    return f"{body}\n来源：{source}" if source else body
 
 
 def candidate_button(hit: Hit) -> dict[str, str]:

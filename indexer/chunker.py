@@ -1,11 +1,13 @@
-"""Chinese-aware chunking: articles into passages that never break a sentence.
+"""Chinese-aware chunking: articles into passages that never break a sentence or a numbered clause.
 
-A passage stays inside one section (the text under one Markdown heading), is
-built from whole paragraphs where it can, and from whole sentences (ending in
-。！？；) where a paragraph is too long. Only a single sentence longer than the
-limit is cut, preferably at a comma. Each passage keeps its character offsets
-in the article body, the clause numbers it covers, and its context (article
-title and heading) for encoding.
+A numbered clause (第十二条, 3.2.1) with everything under it up to the next clause (its later paragraphs,
+its items （一）, a)) is one passage: the end of one clause never shares a passage with the start of the
+next. A clause longer than the limit is split at paragraph, then sentence ends, and every later part keeps
+the clause's number and lead sentence as its lead, so it is understood and cited on its own. A Markdown
+table gives one passage per row, with the header row as its lead. Paragraphs outside any clause are packed
+as before: whole paragraphs where they fit, whole sentences (ending in 。！？；) where a paragraph is too
+long, a single over-long sentence cut at a comma. A passage stays inside one section (the text under one
+heading) and keeps its character offsets in the body and the clause numbers it covers.
 """
 
 from __future__ import annotations
@@ -93,22 +95,107 @@ def _sentences(body: str, span: _Span, max_chars: int) -> list[_Span]:
     return out
 
 
+@dataclass(frozen=True)
+class _Piece:
+    spans: list[_Span]
+    clauses: tuple[str, ...]
+    lead: str = ""
+
+
+LEAD_CHARS = 120
+TABLE_RULE = re.compile(r"^\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
+
+
+def _lead_of(text: str) -> str:
+    """A clause's lead: its first paragraph if short, else its first sentence (at most LEAD_CHARS)."""
+    first = text.split("\n\n", 1)[0].strip()
+    if len(first) > LEAD_CHARS:
+        end = re.search(r"[。！？；：:]", first)
+        first = first[: end.end()] if end and end.end() <= LEAD_CHARS else first[:LEAD_CHARS] + "…"
+    return first
+
+
+def _table_rows(body: str, para: _Span) -> tuple[str, list[_Span]] | None:
+    """(header line, one span per data row) when a paragraph is a Markdown table, else None."""
+    text = body[para.start : para.end]
+    lines = text.split("\n")
+    if len(lines) < 3 or not all(line.strip().startswith("|") for line in lines) or not TABLE_RULE.match(lines[1]):
+        return None
+    rows, offset = [], para.start + len(lines[0]) + 1 + len(lines[1]) + 1
+    for line in lines[2:]:
+        if line.strip():
+            rows.append(_trim(body, offset, offset + len(line)))
+        offset += len(line) + 1
+    return lines[0].strip(), rows
+
+
+def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_chars: int) -> list[_Piece]:
+    """One section's paragraphs as passage pieces: clauses whole (or split with their lead), table rows
+    under their header, free paragraphs packed."""
+    pieces: list[_Piece] = []
+    free: list[_Span] = []
+    group: list[_Span] = []
+    clause, lead, from_start = "", "", False
+
+    def units(spans: list[_Span]) -> list[_Span]:
+        return [u for p in spans for u in ([p] if p.end - p.start <= max_chars else _sentences(body, p, max_chars))]
+
+    def flush_free() -> None:
+        pieces.extend(_Piece(run, ()) for run in _pack(units(free), min_chars, max_chars))
+        free.clear()
+
+    def flush_group() -> None:
+        if not group:
+            return
+        if group[-1].end - group[0].start <= max_chars:
+            runs = [list(group)]
+        else:
+            runs = _pack(units(group), max_chars, max_chars)  # as full as the limit allows
+        for i, run in enumerate(runs):
+            pieces.append(_Piece(run, (clause,), "" if i == 0 and from_start else lead))
+        group.clear()
+
+    for para in paragraphs:
+        text = body[para.start : para.end]
+        table = _table_rows(body, para)
+        if table is not None:
+            flush_free()
+            flush_group()
+            header, rows = table
+            pieces.extend(_Piece([row], (clause,) if clause else (), header) for row in rows)
+            from_start = False  # what follows the table still belongs to the clause, under its lead
+        elif (m := CLAUSE.match(text)) is not None:
+            flush_free()
+            flush_group()
+            clause, lead, from_start = m.group(1), _lead_of(text), True
+            group.append(para)
+        elif clause:
+            group.append(para)
+        else:
+            free.append(para)
+    flush_free()
+    flush_group()
+    return pieces
+
+
 def chunk_article(article: Article, min_chars: int = 100, max_chars: int = 400) -> list[Passage]:
-    """Split an article into passages of about min_chars..max_chars characters."""
+    """Split an article into passages: numbered clauses whole (or in parts that keep their lead), table rows
+    with their header, other paragraphs packed to about min_chars..max_chars characters."""
     body = article.body
-    groups: list[tuple[str, list[_Span]]] = []
+    sections: list[tuple[str, list[_Span]]] = []
     for section, para in _paragraphs(body):
-        units = [para] if para.end - para.start <= max_chars else _sentences(body, para, max_chars)
-        if not groups or groups[-1][0] != section:
-            groups.append((section, []))
-        groups[-1][1].extend(units)
+        if not sections or sections[-1][0] != section:
+            sections.append((section, []))
+        sections[-1][1].append(para)
 
     passages: list[Passage] = []
     seen: set[int] = set()
-    for section, units in groups:
-        for run in _pack(units, min_chars, max_chars):
-            start, end = run[0].start, run[-1].end
-            clauses = tuple(m.group(1) for u in run if (m := CLAUSE.match(body[u.start : u.end])))
+    for section, paragraphs in sections:
+        for piece in _section_pieces(body, paragraphs, min_chars, max_chars):
+            start, end = piece.spans[0].start, piece.spans[-1].end
+            clauses = piece.clauses or tuple(
+                m.group(1) for u in piece.spans if (m := CLAUSE.match(body[u.start : u.end]))
+            )
             passage = Passage(
                 article_id=article.id,
                 ordinal=len(passages),
@@ -118,6 +205,7 @@ def chunk_article(article: Article, min_chars: int = 100, max_chars: int = 400) 
                 end=end,
                 text=body[start:end],
                 title=article.title,
+                lead=piece.lead,
             )
             if passage.id not in seen:  # a repeated passage (boilerplate) adds nothing and would share its id
                 seen.add(passage.id)

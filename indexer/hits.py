@@ -49,6 +49,7 @@ class Hit:
     lexical: float
     question: str | None = None
     quote: str | None = None
+    lead: str = ""
 
     @property
     def ref(self) -> str:

@@ -232,6 +232,7 @@ class Retriever:
                 score,
                 dense,
                 lexical,
+                lead=p.lead,
             )
         e = self.faqs[ident]
         quote = self.quotes.get(e.id)
@@ -239,8 +240,8 @@ class Retriever:
         return Hit(
             "faq",
             e.id,
-            e.article,
-            quote[0] if quote else e.article,
+            e.article or "",
+            quote[0] if quote else e.article or "",
             e.section or "",
             e.clause,
             e.answer,
@@ -265,7 +266,7 @@ def _dense(qvec: np.ndarray, index: VectorIndex | None) -> tuple[np.ndarray, np.
 
 def _quote_for(entry: FaqEntry, passages: list[Passage]) -> tuple[str, str] | None:
     """(article title, the paragraph a Q&A entry's answer rests on), found by clause or section."""
-    candidates = [p for p in passages if p.article_id == entry.article]
+    candidates = [p for p in passages if p.article_id == entry.article] if entry.article else []
     if not candidates:
         return None
     title = candidates[0].title

@@ -16,7 +16,7 @@ from kb.model import Article, FaqEntry
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 ARTICLE_FIELDS = ("id", "title", "category", "source", "updated")
-FAQ_FIELDS = ("id", "question", "answer", "article")
+FAQ_FIELDS = ("id", "question", "answer")  # article, section, clause, alternatives, source: optional
 MAX_BODY_CHARS = 200_000  # an article's body; about 200 pages of Chinese text
 
 
@@ -91,11 +91,12 @@ def parse_faq(path: Path, text: str) -> FaqEntry:
         id=str(meta["id"]),
         question=_text(meta["question"]).strip(),
         answer=_text(meta["answer"]).strip(),
-        article=_text(meta["article"]).strip(),
+        article=_text(meta.get("article")).strip() or None,
         section=_text(meta.get("section")).strip() or None,
         clause=_text(meta.get("clause")).strip() or None,
         updated=_text(meta.get("updated")),
         alternatives=tuple(a.strip() for a in alternatives),
+        source=_text(meta.get("source")).strip(),
     )
 
 
@@ -115,7 +116,7 @@ def load_knowledge_base(kb_dir: Path) -> tuple[list[Article], list[FaqEntry]]:
     faqs = [parse_faq(p, _read(p)) for p in sorted((Path(kb_dir) / "faq").glob("*.yml"))]
     known = {a.id for a in articles}
     for entry in faqs:
-        if entry.article not in known:
+        if entry.article is not None and entry.article not in known:
             path = Path(kb_dir) / "faq" / f"{entry.id}.yml"
             raise KnowledgeBaseError(path, f"names article '{entry.article}', which does not exist", "article")
     return articles, faqs
@@ -146,6 +147,8 @@ def render_faq(entry: FaqEntry) -> str:
         "clause": entry.clause,
         "updated": entry.updated,
     }
+    if entry.source:  # only imported entries carry it, so curators' files read as they always did
+        data["source"] = entry.source
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 

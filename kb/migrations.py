@@ -156,6 +156,29 @@ def v8_agent_status(db: sqlite_utils.Database) -> None:
     db.table("agent_status").create_index(["agent", "at"])
 
 
+def v9_import(db: sqlite_utils.Database) -> None:
+    """Imported documents: a passage's lead (a split clause's number and lead sentence, a table's header),
+    the file a Q&A entry came from (kb.store), and import jobs run from the curator's page (kb.importing.jobs)."""
+    db.table("passages").add_column("lead", str, not_null_default="")
+    db.table("faqs").add_column("source", str, not_null_default="")
+    db.table("import_jobs").create(
+        {
+            "id": str,
+            "author": str,
+            "status": str,
+            "done": int,
+            "total": int,
+            "message": str,
+            "files": str,
+            "result": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db.table("import_jobs").create_index(["created_at"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -165,4 +188,5 @@ MIGRATIONS: list[Migration] = [
     v6_ticket_notes,
     v7_staff_sessions,
     v8_agent_status,
+    v9_import,
 ]

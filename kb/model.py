@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
@@ -39,16 +40,19 @@ class Article:
 
 @dataclass(frozen=True)
 class FaqEntry:
-    """A curated question with its phrasings, its answer, and where the answer rests."""
+    """A curated question with its phrasings, its answer, and where the answer rests: an article (and
+    section, clause), or nothing (article None: the answer stands on its own and is shown with no source).
+    source names the file an imported entry came from ('' for one written by a curator)."""
 
     id: str
     question: str
     answer: str
-    article: str
+    article: str | None = None
     section: str | None = None
     clause: str | None = None
     updated: str = ""
     alternatives: tuple[str, ...] = field(default_factory=tuple)
+    source: str = ""
 
     @property
     def phrasings(self) -> list[str]:
@@ -57,8 +61,11 @@ class FaqEntry:
 
     @property
     def hash(self) -> str:
-        """Hash of the entry's content."""
-        return content_hash(json.dumps(asdict(self), ensure_ascii=False, sort_keys=True))
+        """Hash of the entry's content (unchanged for entries written before source existed)."""
+        data = asdict(self)
+        if not self.source:
+            data.pop("source")
+        return content_hash(json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
 def passage_context(title: str, section: str, text: str) -> str:
@@ -70,7 +77,9 @@ def passage_context(title: str, section: str, text: str) -> str:
 @dataclass(frozen=True)
 class Passage:
     """A retrievable piece of an article: its place (section, character offsets start..end in the body,
-    the clause numbers it covers) and its text. Made by indexer.chunker, kept by kb.store."""
+    the clause numbers it covers) and its text. lead is what the text needs to be understood and is not
+    in it: the number and lead sentence of a clause split into parts, or a table's header row. Made by
+    indexer.chunker, kept by kb.store."""
 
     article_id: str
     ordinal: int
@@ -80,11 +89,12 @@ class Passage:
     end: int
     text: str
     title: str
+    lead: str = ""
 
     @property
     def context(self) -> str:
-        """What the encoder sees: article title, heading, then the text."""
-        return passage_context(self.title, self.section, self.text)
+        """What the encoder sees: article title, heading, the lead if any, then the text."""
+        return passage_context(self.title, self.section, f"{self.lead}\n{self.text}" if self.lead else self.text)
 
     @property
     def clause(self) -> str | None:
@@ -98,7 +108,30 @@ class Passage:
     @cached_property
     def id(self) -> int:
         """A stable 63-bit id derived from the article and the passage's content."""
-        return int(content_hash(self.article_id, self.section, self.text)[:16], 16) >> 1
+        parts = (self.article_id, self.section, self.text) + ((self.lead,) if self.lead else ())
+        return int(content_hash(*parts)[:16], 16) >> 1
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of one Markdown table row ('| a | b |' -> ['a', 'b']); [] for a line that is not one."""
+    line = line.strip()
+    if not (line.startswith("|") and line.endswith("|") and len(line) > 1):
+        return []
+    cells = re.split(r"(?<!\\)\|", line[1:-1])
+    return [c.strip().replace("\\|", "|") for c in cells]
+
+
+def table_row_text(header: str, row: str) -> str:
+    """A table row as a person reads it, under its column names: '网点 · 营业时间' then '朝阳网点 · 工作日 9:00-17:00'
+    (empty cells left out); the row as it is when it is not a table row."""
+    cells = table_cells(row)
+    if not cells:
+        return row
+    names = table_cells(header)
+    kept = [i for i, c in enumerate(cells) if c]
+    if not names:
+        return " · ".join(cells[i] for i in kept)
+    return " · ".join(names[i] for i in kept if i < len(names)) + "\n" + " · ".join(cells[i] for i in kept)
 
 
 @dataclass(frozen=True)

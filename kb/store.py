@@ -137,11 +137,12 @@ def _faq_from_row(r: dict[str, Any]) -> FaqEntry:
         id=r["id"],
         question=r["question"],
         answer=r["answer"],
-        article=r["article"],
+        article=r["article"] or None,
         section=r["section"],
         clause=r["clause"],
         updated=r["updated"] or "",
         alternatives=tuple(json.loads(r["alternatives"] or "[]")),
+        source=r.get("source") or "",
     )
 
 
@@ -155,4 +156,5 @@ def _passage_from_row(r: dict[str, Any]) -> Passage:
         end=r["end"],
         text=r["text"],
         title=r["title"],
+        lead=r.get("lead") or "",
     )

@@ -64,7 +64,7 @@ def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
         id=item_id,
         question=_form("question"),
         answer=_form("answer"),
-        article=_form("article"),
+        article=_form("article") or None,
         section=_form("section") or None,
         clause=_form("clause") or None,
         updated=today,

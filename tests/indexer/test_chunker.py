@@ -14,18 +14,59 @@ def article(body: str) -> Article:
 
 def test_passages_keep_offsets_heading_and_clauses():
     body = "## 第三章 客户服务\n\n### 3.2 客户投诉处理\n\n3.2.1 对于客户的投诉,要及时进行记录。\n\n3.2.2 对于客户的合理投诉,要及时回访。\n"
-    [p] = chunk_article(article(body), min_chars=100, max_chars=400)
-    assert p.section == "3.2 客户投诉处理"
-    assert p.clauses == ("3.2.1", "3.2.2")
-    assert p.clause == "3.2.1–3.2.2"
-    assert body[p.start : p.end] == p.text
-    assert p.context.startswith("标题 · 3.2 客户投诉处理\n")
+    first, second = chunk_article(article(body), min_chars=100, max_chars=400)
+    assert first.section == second.section == "3.2 客户投诉处理"
+    assert (first.clauses, second.clauses) == (("3.2.1",), ("3.2.2",))  # one clause each, however short
+    assert (first.clause, second.clause) == ("3.2.1", "3.2.2")
+    assert all(body[p.start : p.end] == p.text for p in (first, second))
+    assert first.context.startswith("标题 · 3.2 客户投诉处理\n") and first.lead == ""
 
 
 def test_chinese_article_clause_numbers_are_found():
     body = "## 第六章 监督与考核\n\n第十六条 定期对员工进行服务考核。\n\n第十七条 对考核不合格的员工,进行培训或调整岗位。\n"
-    [p] = chunk_article(article(body))
-    assert p.clauses == ("第十六条", "第十七条")
+    assert [p.clauses for p in chunk_article(article(body))] == [("第十六条",), ("第十七条",)]
+
+
+def test_a_clause_keeps_its_items_and_never_shares_a_passage_with_the_next():
+    body = (
+        "## 第二章 经营者\n\n第十二条 经营者应当遵守下列规定：\n\n（一）明码标价；\n\n（二）出具发票。\n\n"
+        "违反前款规定的，依法处理。\n\n第十三条 经营者不得拒绝退款。\n"
+    )
+    twelve, thirteen = chunk_article(article(body))
+    assert (
+        twelve.clause == "第十二条"
+        and twelve.text.endswith("违反前款规定的，依法处理。")
+        and "（二）出具发票" in twelve.text
+    )
+    assert thirteen.text == "第十三条 经营者不得拒绝退款。" and thirteen.clause == "第十三条"
+
+
+def test_a_long_clause_is_split_and_every_part_keeps_its_number_and_lead():
+    items = "\n\n".join(
+        f"（{n}）第{n}项具体要求的内容写在这里，要求经营者在规定期限内完成整改并书面报告。" for n in range(1, 13)
+    )
+    body = f"## 章\n\n第九十八条 物业管理区域内有下列行为之一的，由有关主管部门予以查处：\n\n{items}\n\n第九十九条 附则。\n"
+    parts = chunk_article(article(body), max_chars=200)
+    clause_parts = [p for p in parts if p.clause == "第九十八条"]
+    assert len(clause_parts) > 2 and all(len(p.text) <= 200 for p in clause_parts)
+    assert clause_parts[0].text.startswith("第九十八条") and clause_parts[0].lead == ""
+    assert all(
+        p.lead == "第九十八条 物业管理区域内有下列行为之一的，由有关主管部门予以查处：" for p in clause_parts[1:]
+    )
+    assert all(p.context.split("\n")[1] == p.lead for p in clause_parts[1:])  # the encoder sees the lead
+    assert parts[-1].clause == "第九十九条" and "第九十九条" not in "".join(p.text for p in clause_parts)
+
+
+def test_each_table_row_is_a_passage_under_its_header():
+    body = (
+        "## 服务网点\n\n5.2.1 各网点营业时间如下表：\n\n| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |\n"
+        "| 海淀网点 | 每天 9:00-18:00 |\n\n节假日另行公告。\n"
+    )
+    lead_in, chaoyang, haidian, after = chunk_article(article(body))
+    assert lead_in.text == "5.2.1 各网点营业时间如下表："
+    assert chaoyang.text == "| 朝阳网点 | 工作日 9:00-17:00 |" and chaoyang.lead == "| 网点 | 营业时间 |"
+    assert chaoyang.clause == haidian.clause == "5.2.1" and body[chaoyang.start : chaoyang.end] == chaoyang.text
+    assert after.text == "节假日另行公告。" and after.lead == "5.2.1 各网点营业时间如下表：" and after.clause == "5.2.1"
 
 
 def test_passages_never_cross_headings():
