@@ -10,7 +10,7 @@ RASA := .venv-rasa/bin
 MODEL := models/kefu.tar.gz
 BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*') config.yml kb/jieba/userdict.txt
 
-.PHONY: run test setup index clean browser lint
+.PHONY: run test setup index clean browser office lint
 
 setup: .venv/.installed .venv-rasa/.installed
 
@@ -19,6 +19,12 @@ browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list | grep -q "Noto Sans CJK" \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
 	       fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
+
+# Word, WPS, RTF and OpenDocument files are read through LibreOffice (headless, Debian's package): it renders
+# the numbers Word generates (第十二条, 5.3, a)) that no Python library computes.
+office:
+	command -v soffice >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
 
 # The app venv: Python 3.11 with the CPU torch wheel from pip's local find-links (never a CUDA build).
 .venv/.installed: pyproject.toml
@@ -43,7 +49,7 @@ $(MODEL): .venv-rasa/.installed $(BOT_DATA)
 index: .venv/.installed
 	$(APP)/kefu index build
 
-run: setup index $(MODEL)
+run: setup office index $(MODEL)
 	scripts/run-servers
 
 # The habits that keep the layout: lint and format (ruff), types (mypy over kb, indexer, actions, web).
@@ -52,7 +58,7 @@ lint: .venv/.installed
 	$(APP)/ruff format --check .
 	$(APP)/mypy
 
-test: setup lint browser $(MODEL)  # lint first: a fresh machine fails in seconds, not after training
+test: setup lint browser office $(MODEL)  # lint first: a fresh machine fails in seconds, not after training
 	$(APP)/python -m pytest -q --durations=15
 
 clean:

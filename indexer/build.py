@@ -207,7 +207,7 @@ class Indexer:
         stored_faqs = self.store.faq_hashes()
         changed = [a for a in articles if stored.get(a.id) != a.hash]
         changed_faqs = [e for e in faqs if stored_faqs.get(e.id) != e.hash]
-        self._encode_ahead(changed, changed_faqs)
+        self.encode_ahead(changed, changed_faqs)
         for article_id in sorted(set(stored) - {a.id for a in articles}):
             self.delete_article(article_id)
             self.report.removed.append(article_id)
@@ -229,7 +229,7 @@ class Indexer:
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
 
-    def _encode_ahead(self, articles: list[Article], faqs: list[FaqEntry]) -> None:
+    def encode_ahead(self, articles: list[Article], faqs: list[FaqEntry]) -> None:
         """Encode every new text first (into the embedding cache) and only then change the store and
         indexes, which is quick: a build killed while encoding, the slow part, has changed nothing,
         and the saved indexes keep matching the database."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from indexer import cli_desk
+from indexer import cli_desk, cli_import
 from indexer.settings import DECLARED, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -281,6 +281,7 @@ def index_check(settings: Settings, repair: bool) -> None:
     click.echo(f"index ok ({', '.join(settings.models)})")
 
 
+main.add_command(cli_import.import_cmd)
 # The service desk's operator commands, on the same group.
 for _command in (cli_desk.gaps, cli_desk.handoffs, cli_desk.users, cli_desk.purge_cmd, cli_desk.demo_data):
     main.add_command(_command)

@@ -9,12 +9,12 @@ processes watch) and records a revision.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.build import Indexer
-from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, write_item
+from indexer.build import Indexer, Progress
+from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, render_item, write_item
 from kb.model import Article, FaqEntry, content_hash
 from kb.revisions import Revisions
 from kb.store import Store
@@ -103,7 +103,7 @@ class KnowledgeEditor:
         if base is not None and base != version_of(current):
             raise EditConflict(f"{item_id} was changed by someone else after you opened it; reload and edit again")
         item = parse_item(kind, item_path(self.kb_dir, kind, item_id), text)
-        if isinstance(item, FaqEntry) and item.article not in {a.id for a in self.store.articles()}:
+        if isinstance(item, FaqEntry) and item.article and item.article not in {a.id for a in self.store.articles()}:
             raise KnowledgeBaseError(item_id, f"names article '{item.article}', which does not exist", "article")
         if text == current:
             return EditResult(kind, item_id, "unchanged", None, 0, 0.0)
@@ -139,6 +139,73 @@ class KnowledgeEditor:
         self._index(kind, item_id, current, lambda: self.indexer.delete(kind, item_id))
         revision = self.revisions.record(kind, item_id, "delete", current, author, note)
         return EditResult(kind, item_id, "delete", revision, 0, round(time.perf_counter() - started, 3))
+
+    def save_many(
+        self,
+        items: Sequence[Article | FaqEntry],
+        removals: Sequence[tuple[str, str]],
+        author: str,
+        note: str = "",
+        progress: Progress | None = None,
+    ) -> list[EditResult]:
+        """Save several items and remove others (kind, id) as one change, as an import does: every new text
+        is encoded first, then the files are written and the indexes updated and saved once, and each change
+        gets a revision. Items whose text is unchanged are left alone. If indexing fails, every file is put
+        back as it was. progress(n) is called as texts are encoded."""
+        started = time.perf_counter()
+        planned: list[tuple[str, str, Article | FaqEntry | None, str | None]] = []
+        results: list[EditResult] = []
+        for item in items:
+            kind = "article" if isinstance(item, Article) else "faq"
+            current = self.current_text(kind, item.id)
+            if render_item(item) == current:
+                results.append(EditResult(kind, item.id, "unchanged", None, 0, 0.0))
+            else:
+                planned.append((kind, item.id, item, current))
+        for kind, item_id in removals:
+            current = self.current_text(kind, item_id)
+            if current is not None:
+                planned.append((kind, item_id, None, current))
+        self._check_references([item for _, _, item, _ in planned if item is not None])
+        indexer = self.indexer
+        indexer.progress = progress
+        encoded_before = indexer.report.encoded
+        indexer.encode_ahead(
+            [i for _, _, i, _ in planned if isinstance(i, Article)],
+            [i for _, _, i, _ in planned if isinstance(i, FaqEntry)],
+        )
+        done: list[tuple[str, str, str | None]] = []
+        try:
+            for kind, item_id, new, current in planned:
+                self._keep_original(kind, item_id, current)
+                done.append((kind, item_id, current))
+                if new is None:
+                    item_path(self.kb_dir, kind, item_id).unlink()
+                    indexer.delete(kind, item_id)
+                else:
+                    write_item(self.kb_dir, kind, item_id, render_item(new))
+                    indexer.put(new)
+            indexer.save()
+        except BaseException:
+            for kind, item_id, current in reversed(done):
+                self._restore(kind, item_id, current)
+            raise
+        encoded = indexer.report.encoded - encoded_before
+        for kind, item_id, new, current in planned:
+            action = "delete" if new is None else "create" if current is None else "update"
+            content = render_item(new) if new is not None else current or ""
+            revision = self.revisions.record(kind, item_id, action, content, author, note)
+            results.append(
+                EditResult(kind, item_id, action, revision, encoded, round(time.perf_counter() - started, 3))
+            )
+        return results
+
+    def _check_references(self, items: Sequence[Article | FaqEntry]) -> None:
+        """Every Q&A entry's article exists, or comes in the same change."""
+        known = {a.id for a in self.store.articles()} | {i.id for i in items if isinstance(i, Article)}
+        for item in items:
+            if isinstance(item, FaqEntry) and item.article and item.article not in known:
+                raise KnowledgeBaseError(item.id, f"names article '{item.article}', which does not exist", "article")
 
     def revert(self, revision_id: int, author: str, base: str | None = None) -> EditResult:
         """Make an earlier version the current one (itself a new revision)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from kb.desk.rules import DeskPolicy
 from kb.desk.staffing import StaffingTargets
+from kb.importing.guard import ImportLimits
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,8 @@ class Setting:
     default: Any
     help: str
 
+
+_LIMITS = ImportLimits()  # the import limits' defaults are declared beside the code that applies them
 
 DECLARED: tuple[Setting, ...] = (
     Setting("kb_dir", "kb", "Folder with articles/ and faq/ (the knowledge base)."),
@@ -148,6 +151,15 @@ DECLARED: tuple[Setting, ...] = (
         "Conversations (transcripts, feedback, closed tickets and their notes, "
         "settled gaps) older than this many days are deleted (0: keep everything).",
     ),
+    Setting("import_max_mb", _LIMITS.max_mb, "Importing documents: the largest file accepted, in MB."),
+    Setting("import_max_pages", _LIMITS.max_pages, "Importing documents: the most pages a PDF may have."),
+    Setting(
+        "import_max_ocr_pages",
+        _LIMITS.max_ocr_pages,
+        "Importing documents: the most pages or pictures "
+        "read by OCR in one file (about 2-3 s each on this machine's CPU).",
+    ),
+    Setting("import_max_rows", _LIMITS.max_rows, "Importing documents: the most Q&A rows one FAQ sheet may have."),
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
@@ -196,6 +208,10 @@ class Settings:
     staffing_max_occupancy: float
     default_handle_seconds: float
     retention_days: int
+    import_max_mb: int
+    import_max_pages: int
+    import_max_ocr_pages: int
+    import_max_rows: int
 
     @property
     def rasa_url(self) -> str:
@@ -206,6 +222,11 @@ class Settings:
     def actions_url(self) -> str:
         """Where the action server answers (its webhook is /webhook, its health check /health)."""
         return f"http://{self.actions_host}:{self.actions_port}"
+
+    @property
+    def import_limits(self) -> ImportLimits:
+        """What one import will take (file size, PDF pages, pages read by OCR, sheet rows)."""
+        return ImportLimits(self.import_max_mb, self.import_max_pages, self.import_max_ocr_pages, self.import_max_rows)
 
     @property
     def staffing_targets(self) -> StaffingTargets:
@@ -301,9 +322,12 @@ def _build(values: Mapping[str, Any]) -> Settings:
             _weights(resolved[name], 0)
         except ValueError:
             raise SettingsError(f"{name} must be comma-separated numbers, not {resolved[name]!r}") from None
-    for name in ("chat_limit_session", "chat_limit_client", "retention_days"):
+    for name in ("chat_limit_session", "chat_limit_client", "retention_days", "import_max_ocr_pages"):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
+    for name in ("import_max_mb", "import_max_pages", "import_max_rows"):
+        if resolved[name] < 1:
+            raise SettingsError(f"{name} must be 1 or more, not {resolved[name]}")
     if (
         not 0 < resolved["staffing_target_share"] < 1
         or not 0 < resolved["staffing_max_occupancy"] <= 1

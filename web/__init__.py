@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from indexer.settings import load_settings
     from kb.desk import DeskError
     from kb.desk.service import TicketNotFound, TicketStateError
-    from web import agent, auth, chat, curator, db, kb_editor, supervisor
+    from web import agent, auth, chat, curator, db, kb_editor, kb_import, supervisor
     from web.access import secret_key
     from web.limits import RateLimiter
 
@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RateLimiter(settings.chat_limit_client, 60),
     )
     db.init_app(app)
-    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, supervisor.bp):
+    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, kb_import.bp, supervisor.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(DeskError)

@@ -219,3 +219,24 @@ def test_settings_export_gives_the_start_script_every_value_in_force(kefu):
         check=True,
     ).stdout.strip()
     assert shown == "6001|http://10.0.0.2:5055|query: |"  # quoted for the shell: the prompt keeps its trailing space
+
+
+def test_import_dry_run_then_import_with_a_failed_file(kefu, kb_dir, tmp_path):
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+    txt, sheet = fixtures / "信用卡服务须知-gbk.txt", fixtures / "常见问题.xlsx"
+    before = sorted(p.name for p in (kb_dir / "articles").iterdir())
+    out = kefu("import", str(txt), str(sheet), "--dry-run").output
+    assert (
+        "ok    信用卡服务须知-gbk.txt: 《信用卡服务须知》 2 sections, 3 clauses, 0 tables -> xin-yong-ka-fu-wu-xu-zhi (create)"
+        in out
+    )
+    assert "第 5 行缺少问题" in out and "dry run: would save 1 articles and 2 Q&A entries" in out
+    assert sorted(p.name for p in (kb_dir / "articles").iterdir()) == before  # nothing written
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a docx")
+    result = kefu("import", str(txt), str(broken), "--json", expect=1)
+    summary = json.loads(result.output)
+    assert summary["saved"]["create"] == 1 and [f["name"] for f in summary["failed"]] == ["broken.docx"]
+    assert "损坏" in summary["failed"][0]["reason"]
+    assert "第三条" in last_json(kefu("search", "信用卡年费是多少", "--json").output)["hits"][0]["clause"]
+    assert "--columns" in kefu("import", str(txt), "--columns", "nonsense", expect=2).output

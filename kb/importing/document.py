@@ -1,0 +1,121 @@
+"""What reading a file gives: an article body in Markdown, or a sheet's Q&A rows, with the figures a
+curator checks before saving (title, sections, clause count, tables, pages read by OCR, rejected rows)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CLAUSE_LINE = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+条|\d+(?:\.\d+)+)(?=\s|[^\d.]|$)", re.M)
+HEADING_LINE = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.M)
+TABLE_RULE = re.compile(r"^\|(?:\s*:?-{3,}:?\s*\|)+\s*$", re.M)
+OCR_MARK = "〔以下文字由图片识别〕"
+
+
+@dataclass(frozen=True)
+class FaqRow:
+    """One Q&A row of a sheet (row is the sheet's 1-based row number)."""
+
+    row: int
+    question: str
+    answer: str
+    alternatives: tuple[str, ...] = ()
+    article: str | None = None
+    clause: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A sheet row that was not imported, and why (Chinese, for the curator)."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class ParsedFile:
+    """One file read: kind 'article' (title and a Markdown body) or 'faq' (rows). pages: PDF pages read;
+    ocr_pages: pages or pictures read by OCR; warnings: what the curator should know (Chinese)."""
+
+    name: str
+    kind: str
+    title: str = ""
+    body: str = ""
+    pages: int = 0
+    ocr_pages: int = 0
+    faqs: list[FaqRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def sections(self) -> list[str]:
+        """The body's headings, in order."""
+        return [m.group(2) for m in HEADING_LINE.finditer(self.body)]
+
+    @property
+    def clauses(self) -> int:
+        """How many numbered clauses (第十二条, 3.2.1) begin a paragraph."""
+        return len(CLAUSE_LINE.findall(self.body))
+
+    @property
+    def tables(self) -> int:
+        """How many Markdown tables the body holds."""
+        return len(TABLE_RULE.findall(self.body))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything read, JSON-ready (kept between an import's preview and its save)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParsedFile:
+        """A ParsedFile from to_dict's form."""
+        return cls(
+            **{
+                **data,
+                "faqs": [FaqRow(**{**f, "alternatives": tuple(f["alternatives"])}) for f in data["faqs"]],
+                "rejected": [RejectedRow(**r) for r in data["rejected"]],
+            }
+        )
+
+    def preview(self) -> dict[str, Any]:
+        """The figures shown before saving, JSON-ready."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "title": self.title,
+            "sections": self.sections,
+            "clauses": self.clauses,
+            "tables": self.tables,
+            "pages": self.pages,
+            "ocr_pages": self.ocr_pages,
+            "chars": len(self.body),
+            "faqs": len(self.faqs),
+            "rejected": [asdict(r) for r in self.rejected],
+            "warnings": list(self.warnings),
+        }
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; cells on one line, '|' escaped; rows padded to the header's width."""
+
+    def cell(text: str) -> str:
+        return re.sub(r"\s+", " ", text or "").strip().replace("|", "\\|")
+
+    width = max([len(header), *(len(r) for r in rows)])
+    lines = ["| " + " | ".join(cell(c) for c in (header + [""] * (width - len(header)))) + " |", "|" + "---|" * width]
+    lines += ["| " + " | ".join(cell(c) for c in (r + [""] * (width - len(r)))) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def ocr_text(lines: list[str], where: str = "") -> str:
+    """Text recognised in a picture, marked as such in the article (one paragraph per line)."""
+    mark = OCR_MARK if not where else OCR_MARK.replace("〕", f"：{where}〕")
+    return "\n\n".join([mark, *(line for line in lines if line.strip())])
+
+
+def tidy(body: str) -> str:
+    """A Markdown body without invisible characters, trailing spaces or runs of blank lines."""
+    body = re.sub(r"[\u200b\u200c\u200d\ufeff\u00ad]", "", body).replace("\r\n", "\n").replace("\r", "\n")
+    body = re.sub(r"[ \t\u3000]+\n", "\n", body)
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"

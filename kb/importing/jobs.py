@@ -1,0 +1,68 @@
+"""Imports run from the curator's page: a job reads the uploaded files (status 'reading', then 'ready' with
+a preview), and on the curator's word saves them ('saving', then 'done'), or ends 'failed' with a message.
+Progress (step, done, total) is kept in the database, so any request can show it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from kb.clock import now
+from kb.database import Database
+
+STATUSES = ("reading", "ready", "saving", "done", "failed")
+
+
+class ImportJobs:
+    """Import jobs in the database (table import_jobs, migration v9)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, author: str, files: list[str]) -> str:
+        """A new job reading these files; returns its id (unguessable: it is also the job's folder name)."""
+        job_id = secrets.token_hex(12)
+        stamp = now()
+        self.db["import_jobs"].insert(
+            {
+                "id": job_id,
+                "author": author[:80],
+                "status": "reading",
+                "done": 0,
+                "total": len(files),
+                "message": "",
+                "files": json.dumps(files, ensure_ascii=False),
+                "result": "{}",
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+        return job_id
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job with its files and result decoded, or None."""
+        rows = list(self.db["import_jobs"].rows_where("id = ?", [job_id], limit=1))
+        if not rows:
+            return None
+        row = rows[0]
+        return {**row, "files": json.loads(row["files"] or "[]"), "result": json.loads(row["result"] or "{}")}
+
+    def progress(self, job_id: str, step: str, done: int, total: int, status: str | None = None) -> None:
+        """Record how far the job is (and its status, when it moves on)."""
+        values: dict[str, Any] = {"message": step[:200], "done": done, "total": total, "updated_at": now()}
+        if status:
+            values["status"] = status
+        self.db["import_jobs"].update(job_id, values)
+
+    def finish(self, job_id: str, status: str, result: dict[str, Any], message: str = "") -> None:
+        """The job's outcome: 'ready' (read, waiting for the curator), 'done' or 'failed'."""
+        self.db["import_jobs"].update(
+            job_id,
+            {
+                "status": status,
+                "result": json.dumps(result, ensure_ascii=False),
+                "message": message[:500],
+                "updated_at": now(),
+            },
+        )
