@@ -9,6 +9,7 @@ and saves nothing; the others go in.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from kb.importing.document import OCR_MARK, ParsedFile
 from kb.importing.guard import ImportLimits, safe_name
 from kb.importing.ids import article_id, slug, stem_of, unique
 from kb.importing.reader import SUPPORTED, read_file
+from kb.loader import ID_PATTERN
 from kb.model import Article, FaqEntry
 from kb.store import Store
 
@@ -129,6 +131,22 @@ class _Ids:
         return chosen
 
 
+def draft_article(parsed: ParsedFile, today: str = "") -> Article:
+    """The article a file gives, unsaved: its title (else its first short line, else its file name), the id
+    its front matter gives or one made from the title, its category and source from the front matter."""
+    title = parsed.title or _first_line(parsed.body) or stem_of(parsed.name)
+    given = parsed.meta.get("id", "")
+    item_id = given if ID_PATTERN.fullmatch(given) else article_id(title, parsed.name)
+    return Article(
+        item_id,
+        title[:200],
+        parsed.meta.get("category", "")[:80],
+        (parsed.meta.get("source") or parsed.name)[:200],
+        today,
+        parsed.body,
+    )
+
+
 def plan(
     parsed: list[ParsedFile], store: Store, kb_dir: Path, category: str | None = None, today: dt.date | None = None
 ) -> ImportPlan:
@@ -143,21 +161,14 @@ def plan(
     for file in sorted(parsed, key=lambda f: f.kind != "article"):
         planned = PlannedFile(file)
         if file.kind == "article":
+            draft = draft_article(file, date)
             before = by_source.get(file.name)
-            title = file.title = file.title or _first_line(file.body) or stem_of(file.name)
-            item_id = before.id if before else ids.claim(article_id(title, file.name))
-            planned.items.append(
-                Article(
-                    item_id,
-                    title[:200],
-                    (category or (before.category if before else "") or DEFAULT_CATEGORY)[:80],
-                    file.name,
-                    date,
-                    file.body,
-                )
-            )
+            item_id = before.id if before else ids.claim(draft.id)
+            chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
+            planned.items.append(dataclasses.replace(draft, id=item_id, category=chosen[:80], source=file.name))
             planned.actions[item_id] = "update" if before else "create"
-            titles[title] = item_id
+            file.title = draft.title
+            titles[draft.title] = item_id
         else:
             _plan_faqs(planned, store, ids, titles, date)
         result.files.append(planned)

@@ -1,5 +1,5 @@
-"""Read, validate and write the knowledge base files (kb/articles/*.md, kb/faq/*.yml), and turn an
-uploaded text file into an unsaved article."""
+"""Read, validate and write the knowledge base files: kb/articles/*.md and kb/faq/*.yml (other formats:
+kb.importing)."""
 
 from __future__ import annotations
 
@@ -41,10 +41,6 @@ def _require(path: Path, meta: dict, names: tuple[str, ...]) -> None:
             raise KnowledgeBaseError(path, "is missing or empty", name)
     if not ID_PATTERN.match(str(meta["id"])):
         raise KnowledgeBaseError(path, "must be lower-case letters, digits and '-', at most 80", "id")
-
-
-class UploadError(ValueError):
-    """An uploaded file cannot become an article; the message (Chinese, for the curator) says why."""
 
 
 def split_front_matter(path: PurePath, text: str) -> tuple[dict, str]:
@@ -199,46 +195,3 @@ def save_faq(kb_dir: Path, entry: FaqEntry) -> Path:
     """Write a Q&A entry as kb/faq/<id>.yml."""
     write_item(kb_dir, "faq", entry.id, render_faq(entry))
     return item_path(kb_dir, "faq", entry.id)
-
-
-def article_from_upload(filename: str, data: bytes) -> Article:
-    """An unsaved article from an uploaded file's bytes: its front matter if it has one, else the title from
-    the first heading (or a short first line, or the file name). The id is '' unless the front matter or
-    the file name gives a valid one. Raises UploadError for binary files and text in neither UTF-8 nor
-    GB18030."""
-    if b"\x00" in data[:8192]:
-        raise UploadError("这不是文本文件：请上传 .md 或 .txt。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UploadError("无法识别文件编码：请另存为 UTF-8 后再上传。")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta: dict = {}
-    body = text
-    if text.startswith("---"):
-        try:
-            meta, body = split_front_matter(PurePath(filename), text)
-        except KnowledgeBaseError:
-            meta, body = {}, text
-    stem = re.sub(r"[^a-z0-9-]+", "-", PurePath(filename.replace("\\", "/")).stem.lower()).strip("-")[:80]
-    lines = [line.strip() for line in body.strip().split("\n")]
-    heading = re.search(r"^#{1,3}\s*(.+)$", body, re.M)
-    title = meta.get("title") or (heading.group(1).strip() if heading else "")
-    if not title and lines and 0 < len(lines[0]) <= 40 and not re.match(r"^(第.{1,6}条|\d+(\.\d+)*)\s", lines[0]):
-        title, lines = lines[0], lines[1:]  # a plain text file's first short line is its title
-    body = "\n".join(lines)
-    if "\n\n" not in body:  # one paragraph per line, so each clause (第一条, 3.2.1 …) is cited as itself
-        body = "\n\n".join(line for line in lines if line)
-    item_id = str(meta.get("id") or stem)
-    return Article(
-        id=item_id if ID_PATTERN.match(item_id) else "",
-        title=str(title or PurePath(filename).stem)[:200],
-        category=str(meta.get("category") or "")[:80],
-        source=str(meta.get("source") or filename)[:200],
-        updated="",
-        body=body.strip()[:MAX_BODY_CHARS],
-    )

@@ -17,6 +17,23 @@ SQL = "'; DROP TABLE messages; --"
 SCRIPT = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 TRAVERSAL = "../../../etc/passwd"
 HUGE = "客" * (100 * 1024 // 3)  # 100 KB of UTF-8 text
+
+
+def _zip_bomb() -> bytes:
+    """A .docx-shaped zip that says it unpacks to 2 GB (refused by its declared size, before reading)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (4 << 20))
+    data = bytearray(out.getvalue())
+    central = data.rfind(b"PK\x01\x02")  # the central directory entry's uncompressed size, at offset 24
+    data[central + 24 : central + 28] = (2**31).to_bytes(4, "little")
+    return bytes(data)
+
+
+ZIP_BOMB = _zip_bomb()
 BAD_UTF8 = b'{"session": "s1", "text": "\xff\xfe\xfa"}'
 MALFORMED = b'{"session": "s1", "text": '
 
@@ -351,6 +368,58 @@ CASES = [
         "/curator/kb/article/import",
         {"data": {"file": (b"a" * 3_000_000, "big.txt")}, "content_type": "multipart/form-data"},
         ok=(413,),
+    ),
+    Case(
+        "POST /api/curator/import",
+        "no files",
+        "curator",
+        "POST",
+        "/api/curator/import",
+        {"data": {}, "content_type": "multipart/form-data"},
+    ),
+    Case(
+        "POST /api/curator/import",
+        "a zip bomb named .docx (refused when read)",
+        "curator",
+        "POST",
+        "/api/curator/import",
+        {"data": {"files": (ZIP_BOMB, "report.docx")}, "content_type": "multipart/form-data"},
+        ok=(202,),
+    ),
+    Case(
+        "POST /api/curator/import",
+        "path traversal file name",
+        "curator",
+        "POST",
+        "/api/curator/import",
+        {"data": {"files": ("第一条 正文。".encode(), "../../etc/passwd.txt")}, "content_type": "multipart/form-data"},
+        ok=(202,),
+    ),
+    Case(
+        "POST /api/curator/import",
+        "an agent",
+        "agent",
+        "POST",
+        "/api/curator/import",
+        {"data": {"files": (b"x", "a.txt")}, "content_type": "multipart/form-data"},
+        ok=(403,),
+    ),
+    Case(
+        "GET /api/curator/import/<job>",
+        "path in the job id",
+        "curator",
+        "GET",
+        "/api/curator/import/..%2F..%2Fetc",
+        ok=(404,),
+    ),
+    Case(
+        "POST /api/curator/import/<job>/save",
+        "unknown job",
+        "curator",
+        "POST",
+        "/api/curator/import/0123456789abcdef01234567/save",
+        _json({}),
+        ok=(404,),
     ),
     Case(
         "POST /curator/kb/revisions/<id>/restore",

@@ -13,10 +13,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from indexer.editor import EditConflict, ItemNotFound, version_of
-from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError, UploadError, article_from_upload
+from indexer.importer import draft_article
+from kb.importing import ImportFailed
+from kb.importing.reader import read_file
+from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError
 from kb.model import Article, FaqEntry
 from web.access import role_required, signed_in_user
-from web.db import desk, editing, reader, revisions, store
+from web.db import desk, editing, reader, revisions, settings, store
 
 bp = Blueprint("kb_editor", __name__)
 KINDS = {"article": "文章", "faq": "问答"}
@@ -134,20 +137,22 @@ MAX_UPLOAD = 2 * 1024 * 1024
 @bp.post("/curator/kb/article/import")
 @role_required("curator")
 def import_article() -> tuple[str, int]:
-    """Open the new-article editor prefilled from an uploaded .md or .txt file (UTF-8 or GB18030).
-    Nothing is saved until the curator saves the form."""
+    """Open the new-article editor prefilled from one uploaded document (any format the import reads; at
+    most 2 MB here, larger ones through the import page). Nothing is saved until the curator saves the form."""
     upload = request.files.get("file")
     filename, data = (upload.filename or "", upload.read(MAX_UPLOAD + 1)) if upload else ("", b"")
     blank = Article(id="", title="", category="", source="", updated="", body="")
     if not data:
-        return _editor_page("article", blank, "", error="请选择一个 .md 或 .txt 文件。", status=400)
+        return _editor_page("article", blank, "", error="请选择一个文件。", status=400)
     if len(data) > MAX_UPLOAD:
-        return _editor_page("article", blank, "", error="文件太大：最多 2 MB。", status=413)
+        return _editor_page("article", blank, "", error="文件太大：最多 2 MB（更大的文件请用“导入文档”）。", status=413)
     try:
-        item = article_from_upload(filename, data)
-    except UploadError as exc:
-        return _editor_page("article", blank, "", error=str(exc), status=400)
-    return _editor_page("article", item, "")
+        parsed = read_file(filename, data, settings().import_limits)
+    except ImportFailed as exc:
+        return _editor_page("article", blank, "", error=exc.reason, status=400)
+    if parsed.kind != "article":
+        return _editor_page("article", blank, "", error="常见问题表格请用“导入文档”页面导入。", status=400)
+    return _editor_page("article", draft_article(parsed), "")
 
 
 @bp.get("/curator/kb/<kind>/<item_id>")

@@ -71,8 +71,8 @@ def upload() -> tuple[Response, int]:
     job_id = _jobs().create(signed_in_user()["name"], names)
     folder = _folder(job_id)
     (folder / "files").mkdir(parents=True)
-    for name, upload_file in zip(names, uploads):
-        upload_file.save(folder / "files" / name)
+    for n, upload_file in enumerate(uploads):  # on disk by number: a name never chooses a path
+        upload_file.save(folder / "files" / f"{n:04d}")
     _start(_read_job, job_id)
     return jsonify(job=job_id), 202
 
@@ -123,7 +123,8 @@ def _in_context(app: Flask, work: Any, job_id: str, *args: Any) -> None:
 def _read_job(job_id: str) -> None:
     folder = _folder(job_id)
     jobs = _jobs()
-    files = [(p.name, p.read_bytes()) for p in sorted((folder / "files").iterdir())]
+    names = (jobs.get(job_id) or {}).get("files", [])
+    files = [(name, (folder / "files" / f"{n:04d}").read_bytes()) for n, name in enumerate(names)]
     parsed, failed = read_all(
         files, settings().import_limits, step=lambda what, done, total: jobs.progress(job_id, what, done, total)
     )

@@ -47,6 +47,7 @@ class ParsedFile:
     faqs: list[FaqRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)  # a Markdown file's front matter (id, category, source …)
 
     @property
     def sections(self) -> list[str]:

@@ -141,5 +141,4 @@ def read_markdown(name: str, data: bytes) -> ParsedFile:
         body = "\n\n".join(line for line in body.split("\n") if line.strip())
     if not body.strip():
         raise ImportFailed(name, "文件里没有正文。")
-    parsed = ParsedFile(name, "article", title=title, body=tidy(body.replace("<!-- INFO END -->", "")))
-    return parsed
+    return ParsedFile(name, "article", title=title, body=tidy(body.replace("<!-- INFO END -->", "")), meta=meta)

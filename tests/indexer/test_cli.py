@@ -108,6 +108,7 @@ def test_every_setting_and_command_is_documented(kefu):
         "gaps list",
         "handoffs list",
         "users add",
+        "import",
     ]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
 

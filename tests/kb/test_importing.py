@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from indexer.chunker import clause_at
+from indexer.importer import draft_article
 from kb.importing import ImportFailed
 from kb.importing.document import OCR_MARK
 from kb.importing.reader import read_file
@@ -14,6 +16,17 @@ from kb.importing.reader import read_file
 from servers import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "import"
+
+
+def fixture_tools():
+    """tests/fixtures/import/make_fixtures.py, the tools that made the fixtures."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read(name: str, **kwargs):
@@ -44,6 +57,29 @@ def test_word_numbering_and_outline_headings_come_out_as_text():
         "| 服务项目 | 收费标准 | 计费方式 |" in parsed.body
         and "| 住宅物业服务费 | 每月每平方米2.5元 | 按建筑面积 |" in parsed.body
     )
+
+
+@pytest.mark.slow  # LibreOffice
+def test_a_word_file_too_long_for_the_styled_export_is_read_as_text_with_its_numbers(tmp_path):
+    """LibreOffice's XHTML export gives up on one list of about 600 numbered paragraphs or more (a long
+    regulation); the import falls back to its text export, which still writes Word's numbers."""
+    from docx import Document
+
+    make_fixtures = fixture_tools()
+    doc = Document()
+    doc.add_paragraph("长条例", style="Title")
+    chapter = make_fixtures.outline_style(doc, "章标题", 0, 16)
+    articles = make_fixtures.add_numbering(doc, 51, [("chineseCounting", "第%1条"), ("chineseCounting", "（%2）")])
+    doc.add_paragraph("第一章 总则", style=chapter)
+    for n in range(1, 801):
+        make_fixtures.num_pr(doc.add_paragraph(f"第{n}项规定的内容。")._p, articles, 0)
+    doc.save(tmp_path / "long.docx")
+    parsed = read_file("long.docx", (tmp_path / "long.docx").read_bytes())
+    paras = paragraphs(parsed.body)
+    assert parsed.title == "长条例" and parsed.sections == ["第一章 总则"]
+    assert "第一条 第1项规定的内容。" in paras and "第八百条 第800项规定的内容。" in paras
+    assert parsed.clauses == 800
+    assert parsed.warnings and "太长" in parsed.warnings[0]
 
 
 @pytest.mark.slow  # LibreOffice and OCR
@@ -132,3 +168,12 @@ def test_an_english_utf16_csv_and_columns_mapped_by_hand():
     assert [(f.question, f.answer, f.alternatives) for f in mapped.faqs] == [
         ("怎么挂失", "打客服热线挂失", ("打电话",))
     ]
+
+
+def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_line_as_title():
+    text = "营业厅停车服务规定\n第一条 营业厅门前车位供办理业务的客户使用。\n第二条 超过两小时的按物业标准收费。\n第三条 夜间不得停放。\n"
+    article = draft_article(read_file("parking-rules.txt", text.encode("gb18030")))
+    assert article.title == "营业厅停车服务规定" and article.id == "parking-rules"
+    assert article.body.split("\n\n")[1] == "第二条 超过两小时的按物业标准收费。"
+    body = article.body
+    assert clause_at(body, body.index("超过两小时")) == "第二条"

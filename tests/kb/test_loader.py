@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.chunker import clause_at
-from kb.loader import KnowledgeBaseError, UploadError, article_from_upload, load_knowledge_base
+from kb.loader import KnowledgeBaseError, load_knowledge_base
 
 from conftest import ARTICLES, FAQS, write_kb
 
@@ -83,20 +82,3 @@ def test_bad_faq_fields(tmp_path, old, new, field):
 def test_missing_articles_folder(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="articles"):
         load_knowledge_base(tmp_path)
-
-
-def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_line_as_title():
-    text = "营业厅停车服务规定\n第一条 营业厅门前车位供办理业务的客户使用。\n第二条 超过两小时的按物业标准收费。\n第三条 夜间不得停放。\n"
-    article = article_from_upload("parking-rules.txt", text.encode("gb18030"))
-    assert article.title == "营业厅停车服务规定" and article.id == "parking-rules"
-    assert article.body.split("\n\n")[1] == "第二条 超过两小时的按物业标准收费。"
-    body = article.body
-    assert clause_at(body, body.index("超过两小时")) == "第二条"
-
-
-@pytest.mark.parametrize(
-    "data, message", [(b"\x89PNG\r\n\x1a\n\x00\x00", "不是文本文件"), (b"\xff\xfe\xfa\x80\x81", "无法识别文件编码")]
-)
-def test_an_upload_that_is_not_text_is_refused_with_a_reason(data, message):
-    with pytest.raises(UploadError, match=message):
-        article_from_upload("x.txt", data)

@@ -248,3 +248,42 @@ def test_supervisor_sees_demand_staffing_and_utilisation_charts(system, real_kb_
         shot(boss, "5-supervisor")
     finally:
         boss.quit()
+
+
+def test_curator_imports_documents_sees_the_preview_saves_and_the_bot_answers_from_them(system, real_kb_settings):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff(real_kb_settings, "browser-curator", "curator-pass-9", "curator")
+    fixtures = ROOT / "tests" / "fixtures" / "import"
+    broken = ARTIFACTS / "损坏的文件.pdf"
+    ARTIFACTS.mkdir(exist_ok=True)
+    broken.write_bytes(b"%PDF-1.4 cut short")
+    curator, customer = make_browser(), make_browser()
+    try:
+        sign_in(curator, system, "browser-curator", "curator-pass-9")
+        curator.get(system + "/curator/import")
+        chooser = curator.find_element("id", "pick")
+        curator.execute_script("arguments[0].hidden = false", chooser)  # what the file dialog would fill in
+        chooser.send_keys(
+            "\n".join(str(p) for p in (fixtures / "branch-standard.docx", fixtures / "常见问题.xlsx", broken))
+        )
+        curator.find_element("id", "preview").click()
+        WebDriverWait(curator, 180).until(lambda d: d.find_element("id", "result").is_displayed())
+        preview = curator.find_element("id", "files").text
+        assert "《银行营业网点服务规范》" in preview and "1 个表格" in preview and "1 页/图片经文字识别" in preview
+        assert (
+            "第 5 行缺少问题" in preview and "损坏的文件.pdf" in preview and "无法导入：PDF 已损坏或不完整" in preview
+        )
+        shot(curator, "6-import-preview")
+        curator.find_element("id", "save").click()
+        WebDriverWait(curator, 180).until(lambda d: "已保存并生效" in d.find_element("id", "done").text)
+        assert "新建 3 条" in curator.find_element("id", "done").text
+        shot(curator, "6-import-saved")
+        customer.get(system + "/")
+        widget(customer).find_element("css selector", ".launcher").click()
+        ask(customer, "朝阳网点营业时间是几点到几点")
+        wait_text(customer, ".msg.bot .bubble", "朝阳网点 · 工作日 9:00-17:00", seconds=90)
+        shot(customer, "6-bot-answers-from-a-table-row")
+    finally:
+        curator.quit()
+        customer.quit()
