@@ -34,6 +34,7 @@ def import_cmd(
     from indexer.importer import apply, collect, plan, read_all
     from kb.database import Database
     from kb.importing.sheets import parse_columns
+    from kb.revisions import Revisions
     from kb.store import Store
 
     try:
@@ -44,14 +45,14 @@ def import_cmd(
     quiet = as_json or None
     with tqdm(total=len(files), desc="reading", unit="file", disable=quiet, file=sys.stderr) as bar:
         parsed, failed = read_all(
-            ((str(p.name), p.read_bytes()) for p in files),
+            ((key, path.read_bytes()) for key, path in files),
             settings.import_limits,
             mapping,
             lambda what, done, total: bar.update(done - bar.n),
         )
     store = Store(Database.open(settings.db_path))
-    import_plan = plan(parsed, store, settings.kb_dir, category)
-    import_plan.failures = failed
+    import_plan = plan(parsed, settings.kb_dir, Revisions(store.db), category)
+    import_plan.failures = failed + import_plan.failures
     summary = import_plan.summary()
     results = []
     if not dry_run and import_plan.items:
@@ -76,34 +77,46 @@ def import_cmd(
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         _print_summary(summary)
-    if failed:
+    if import_plan.failures:
         raise SystemExit(1)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _print_summary(summary: dict) -> None:
     for f in summary["files"]:
         if f["kind"] == "faq":
-            what = f"{f['faqs']} Q&A entries" + (f", {len(f['rejected'])} rows rejected" if f["rejected"] else "")
+            what = _count(f["faqs"], "Q&A entry", "Q&A entries") + (
+                f", {_count(len(f['rejected']), 'row')} rejected" if f["rejected"] else ""
+            )
         else:
             what = (
-                f"《{f['title']}》 {len(f['sections'])} sections, {f['clauses']} clauses, {f['tables']} tables"
-                + (f", {f['pages']} pages" if f["pages"] else "")
+                f"《{f['title']}》 {_count(len(f['sections']), 'section')}, {_count(f['clauses'], 'clause')}, "
+                f"{_count(f['tables'], 'table')}"
+                + (f", {_count(f['pages'], 'page')}" if f["pages"] else "")
                 + (f", {f['ocr_pages']} read by OCR" if f["ocr_pages"] else "")
             )
         ids = ", ".join(f"{i['id']} ({i['action']})" for i in f["items"][:3]) + (" …" if len(f["items"]) > 3 else "")
         click.echo(f"ok    {f['name']}: {what} -> {ids}")
         for line in [r["reason"] for r in f["rejected"]] + f["warnings"]:
             click.echo(f"      {line}")
+        for gone in f["removes"]:
+            click.echo(f"      {'would remove' if summary['dry_run'] else 'removed'} {gone['id']}: {gone['question']}")
     for failure in summary["failed"]:
         click.echo(f"FAIL  {failure['name']}: {failure['reason']}")
+    changes = summary["changes"]
     if summary["dry_run"]:
         click.echo(
-            f"dry run: would save {summary['articles']} articles and {summary['faqs']} Q&A entries"
-            f" and remove {summary['removes']}; nothing written"
+            f"dry run: {_count(summary['articles'], 'article')} and "
+            f"{_count(summary['faqs'], 'Q&A entry', 'Q&A entries')}: would create {changes['create']}, "
+            f"update {changes['update']}, leave {changes['unchanged']} unchanged and remove {summary['removes']};"
+            " nothing written"
         )
     else:
         saved = summary["saved"]
         click.echo(
             f"saved: {saved['create']} created, {saved['update']} updated, {saved['unchanged']} unchanged, "
-            f"{saved['delete']} removed; {summary['encoded']} texts encoded"
+            f"{saved['delete']} removed; {_count(summary['encoded'], 'text')} encoded"
         )

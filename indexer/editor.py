@@ -8,8 +8,9 @@ processes watch) and records a revision.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from kb.revisions import Revisions
 from kb.store import Store
 
 ORIGINAL_AUTHOR = "kb/ 文件"
+log = logging.getLogger(__name__)
 
 
 class EditConflict(Exception):
@@ -147,11 +149,13 @@ class KnowledgeEditor:
         author: str,
         note: str = "",
         progress: Progress | None = None,
+        notes: Mapping[tuple[str, str], str] | None = None,
     ) -> list[EditResult]:
         """Save several items and remove others (kind, id) as one change, as an import does: every new text
         is encoded first, then the files are written and the indexes updated and saved once, and each change
-        gets a revision. Items whose text is unchanged are left alone. If indexing fails, every file is put
-        back as it was. progress(n) is called as texts are encoded."""
+        gets a revision (noted notes[(kind, id)], else note). Items whose text is unchanged are left alone.
+        If writing or indexing fails, every file, database row and index entry is put back as it was and the
+        error raised. progress(n) is called as texts are encoded."""
         started = time.perf_counter()
         planned: list[tuple[str, str, Article | FaqEntry | None, str | None]] = []
         results: list[EditResult] = []
@@ -189,16 +193,34 @@ class KnowledgeEditor:
         except BaseException:
             for kind, item_id, current in reversed(done):
                 self._restore(kind, item_id, current)
+            self._reindex(done)
             raise
         encoded = indexer.report.encoded - encoded_before
         for kind, item_id, new, current in planned:
             action = "delete" if new is None else "create" if current is None else "update"
             content = render_item(new) if new is not None else current or ""
-            revision = self.revisions.record(kind, item_id, action, content, author, note)
+            revision = self.revisions.record(
+                kind, item_id, action, content, author, (notes or {}).get((kind, item_id), note)
+            )
             results.append(
                 EditResult(kind, item_id, action, revision, encoded, round(time.perf_counter() - started, 3))
             )
         return results
+
+    def _reindex(self, restored: Sequence[tuple[str, str, str | None]]) -> None:
+        """After a failed change, bring the database and indexes back to the restored files (their vectors
+        are cached: nothing is encoded) and save the indexes. A failure here is logged: the saved indexes
+        then disagree with the database, which the retriever reports and 'kefu index build' mends."""
+        indexer = self.indexer
+        try:
+            for kind, item_id, previous in reversed(restored):
+                if previous is None:
+                    indexer.delete(kind, item_id)
+                else:
+                    indexer.put(parse_item(kind, item_path(self.kb_dir, kind, item_id), previous))
+            indexer.save()
+        except Exception:
+            log.exception("could not put the database and indexes back after a failed change")
 
     def _check_references(self, items: Sequence[Article | FaqEntry]) -> None:
         """Every Q&A entry's article exists, or comes in the same change."""

@@ -11,47 +11,62 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexer.build import Indexer
 from indexer.editor import EditResult, KnowledgeEditor
 from kb.importing import ImportFailed
 from kb.importing.document import OCR_MARK, ParsedFile
 from kb.importing.guard import ImportLimits, safe_name
 from kb.importing.ids import article_id, slug, stem_of, unique
 from kb.importing.reader import SUPPORTED, read_file
-from kb.loader import ID_PATTERN
+from kb.loader import ID_PATTERN, item_path, load_knowledge_base, render_item
 from kb.model import Article, FaqEntry
-from kb.store import Store
+from kb.revisions import Revisions
 
 DEFAULT_CATEGORY = "导入文档"
+IMPORT_NOTE = "导入 "  # how an import's revisions are noted: "导入 北京/规定.txt"
+EXCERPT_CHARS = 400  # of each item, shown in the preview
+log = logging.getLogger(__name__)
 Step = Callable[[str, int, int], Any]  # (what is happening, done, total)
 
 
 @dataclass
 class PlannedFile:
-    """One file read, and what it will save: an article, or Q&A entries (and entries it will remove)."""
+    """One file read, and what it will save: an article, or Q&A entries (and entries it will remove).
+    actions: item id -> 'create', 'update' or 'unchanged'; edited: item id -> who changed the item after the
+    file was last imported ('…，时间'), which saving will overwrite; notices: what the curator should know."""
 
     parsed: ParsedFile
     items: list[Article | FaqEntry] = field(default_factory=list)
-    removals: list[str] = field(default_factory=list)
-    actions: dict[str, str] = field(default_factory=dict)  # item id -> 'create' or 'update'
+    removals: list[FaqEntry] = field(default_factory=list)
+    actions: dict[str, str] = field(default_factory=dict)
+    edited: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """The preview of the file and the ids it will save, JSON-ready."""
+        """The preview of the file, what it will save (with an excerpt to check) and remove, JSON-ready."""
+        preview = self.parsed.preview()
         return {
-            **self.parsed.preview(),
+            **preview,
+            "warnings": preview["warnings"] + self.notices,
             "items": [
                 {
                     "kind": "article" if isinstance(i, Article) else "faq",
                     "id": i.id,
+                    "name": i.title if isinstance(i, Article) else i.question,
                     "action": self.actions.get(i.id, "create"),
+                    "edited": self.edited.get(i.id, ""),
+                    "excerpt": (i.body if isinstance(i, Article) else i.answer)[:EXCERPT_CHARS],
                 }
                 for i in self.items
             ],
-            "removes": list(self.removals),
+            "removes": [{"id": e.id, "question": e.question} for e in self.removals],
         }
 
 
@@ -69,31 +84,36 @@ class ImportPlan:
 
     def summary(self) -> dict[str, Any]:
         """Files, failures and totals, JSON-ready."""
-        items = self.items
+        items = [(f, i) for f in self.files for i in f.items]
         return {
             "files": [f.summary() for f in self.files],
             "failed": [{"name": e.name, "reason": e.reason} for e in self.failures],
-            "articles": sum(isinstance(i, Article) for i in items),
-            "faqs": sum(isinstance(i, FaqEntry) for i in items),
+            "articles": sum(isinstance(i, Article) for _, i in items),
+            "faqs": sum(isinstance(i, FaqEntry) for _, i in items),
+            "changes": {
+                action: sum(f.actions.get(i.id) == action for f, i in items)
+                for action in ("create", "update", "unchanged")
+            },
             "removes": sum(len(f.removals) for f in self.files),
         }
 
 
-def collect(paths: Iterable[Path]) -> list[Path]:
-    """Files to import from paths: files as given, folders searched recursively for supported files
-    (hidden ones skipped), in name order."""
-    found: list[Path] = []
+def collect(paths: Iterable[Path]) -> list[tuple[str, Path]]:
+    """(key, file) for each file to import from paths: a file as given, keyed by its name; a folder searched
+    recursively for supported files (hidden ones skipped), each keyed by its path within the folder
+    ('北京/规定.txt'), in name order. The key is what a later import of the same file matches on."""
+    found: list[tuple[str, Path]] = []
     for path in paths:
         if path.is_dir():
             found += sorted(
-                p
+                (p.relative_to(path).as_posix(), p)
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SUPPORTED
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
-            found.append(path)
+            found.append((path.name, path))
     return found
 
 
@@ -103,19 +123,38 @@ def read_all(
     columns: Mapping[str, str] | None = None,
     step: Step | None = None,
 ) -> tuple[list[ParsedFile], list[ImportFailed]]:
-    """Read every (name, bytes): the files read and the files that failed."""
+    """Read every (key, bytes): the files read (named by their key) and the files that failed. A reader's
+    unexpected error fails that file alone (logged), never the import."""
     files = list(files)
     parsed, failed = [], []
-    for n, (name, data) in enumerate(files):
+    for n, (key, data) in enumerate(files):
+        key = file_key(key)
+        pages = None
         if step:
-            step(f"读取 {safe_name(name)}", n, len(files))
+            step(f"读取 {key}", n, len(files))
+            pages = _pages_told(step, key, n, len(files))
         try:
-            parsed.append(read_file(name, data, limits, columns))
+            parsed.append(dataclasses.replace(read_file(key, data, limits, columns, pages), name=key))
         except ImportFailed as exc:
-            failed.append(exc)
+            failed.append(ImportFailed(key, exc.reason))
+        except Exception:  # a reader's bug or a library's surprise: this file fails, the others go on
+            log.exception("reading %s failed", key)
+            failed.append(ImportFailed(key, "读取时出现意外错误（已记入日志）；请检查文件，或另存为其他格式再试。"))
     if step:
         step("读取完成", len(files), len(files))
     return parsed, failed
+
+
+def _pages_told(step: Step, key: str, n: int, files: int) -> Callable[[int, int], None]:
+    """progress(done, total) for a file's pages or pictures, told through step as part of the n-th file."""
+    return lambda done, total: step(f"读取 {key}（{done}/{total}）", n, files)
+
+
+def file_key(name: str) -> str:
+    """A file's key as given ('北京/规定.txt'), made safe: forward slashes, no '..', empty or hidden parts,
+    each part a safe file name."""
+    parts = [p for p in re.split(r"[\\/]+", str(name or "")) if p not in ("", ".", "..")]
+    return "/".join(safe_name(p) for p in parts[-6:]) or "file"
 
 
 class _Ids:
@@ -147,32 +186,132 @@ def draft_article(parsed: ParsedFile, today: str = "") -> Article:
     )
 
 
+def editor_draft(parsed: ParsedFile, kb_dir: Path) -> tuple[Article, str]:
+    """The new article the editor opens from one file: a free readable id, the default category, the file it
+    came from; and what an earlier import of that file made ('文章 <id>', '' when none; the draft then does not
+    claim the file, so that a later import still updates the earlier article)."""
+    articles, _ = load_knowledge_base(kb_dir)
+    by_key = {a.imported_from: a.id for a in articles if a.imported_from}
+    try:
+        found = by_key.get(_earlier(parsed.name, set(by_key)) or "", "")
+        earlier = f"文章 {found}" if found else ""
+    except ImportFailed:
+        earlier = "多篇同名文件"
+    draft = draft_article(parsed)
+    return (
+        dataclasses.replace(
+            draft,
+            id=_Ids(kb_dir).claim(draft.id),
+            category=draft.category or DEFAULT_CATEGORY,
+            source=parsed.meta.get("source") or safe_name(parsed.name),
+            imported_from="" if earlier else parsed.name,
+        ),
+        earlier,
+    )
+
+
 def plan(
-    parsed: list[ParsedFile], store: Store, kb_dir: Path, category: str | None = None, today: dt.date | None = None
+    parsed: list[ParsedFile],
+    kb_dir: Path,
+    revisions: Revisions | None = None,
+    category: str | None = None,
+    today: dt.date | None = None,
 ) -> ImportPlan:
-    """The articles and entries these files give, with their ids: a file imported before keeps its ids."""
+    """The articles and entries these files give, with their ids, matched against the files under kb_dir
+    (the source of truth): a file imported before (same key, or the same name when only one earlier import
+    had it) keeps its ids; an item whose content is unchanged keeps its date and is left alone. With
+    revisions, an item changed by anyone since its file was last imported is named in edited. Two files
+    with the same key, or a name that matches several earlier imports, fail with the reason."""
     date = (today or dt.date.today()).isoformat()
+    articles, faqs = load_knowledge_base(kb_dir)
     ids = _Ids(kb_dir)
-    articles = store.articles()
-    by_source = {a.source: a for a in articles}
+    by_key = {a.imported_from: a for a in articles if a.imported_from}
     titles = {a.title: a.id for a in articles}
+    sheet_keys = {e.source for e in faqs if e.source}
     result = ImportPlan()
+    seen: set[str] = set()
     # Articles first, so a sheet's row can rest on an article that comes in the same import.
     for file in sorted(parsed, key=lambda f: f.kind != "article"):
+        if file.name in seen:
+            result.failures.append(ImportFailed(file.name, "这次导入里已有同名文件，这一个没有导入；请改名后再导入。"))
+            continue
+        seen.add(file.name)
         planned = PlannedFile(file)
-        if file.kind == "article":
-            draft = draft_article(file, date)
-            before = by_source.get(file.name)
-            item_id = before.id if before else ids.claim(draft.id)
-            chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
-            planned.items.append(dataclasses.replace(draft, id=item_id, category=chosen[:80], source=file.name))
-            planned.actions[item_id] = "update" if before else "create"
-            file.title = draft.title
-            titles[draft.title] = item_id
-        else:
-            _plan_faqs(planned, store, ids, titles, date)
+        try:
+            if file.kind == "article":
+                before = by_key.get(_earlier(file.name, set(by_key)) or "")
+                draft = draft_article(file, date)
+                item_id = before.id if before else ids.claim(draft.id)
+                chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
+                item = dataclasses.replace(
+                    draft,
+                    id=item_id,
+                    category=chosen[:80],
+                    source=file.meta.get("source") or (before.source if before else "") or safe_name(file.name),
+                    imported_from=file.name,
+                )
+                planned.items.append(_keep_date(item, before, planned))
+                file.title = draft.title
+                titles[draft.title] = item_id
+            else:
+                key = _earlier(file.name, sheet_keys) or file.name
+                _plan_faqs(planned, [e for e in faqs if e.source == key], ids, titles, date)
+        except ImportFailed as exc:
+            result.failures.append(exc)
+            continue
+        if revisions is not None:
+            _note_edits(planned, revisions, kb_dir)
         result.files.append(planned)
     return result
+
+
+def _earlier(key: str, keys: set[str]) -> str | None:
+    """The key an earlier import of this file used: the same key; else, by file name alone (a file uploaded
+    on the page has no folder), the one earlier key with that name. ImportFailed when several have it."""
+    if key in keys:
+        return key
+    name = key.rsplit("/", 1)[-1]
+    same = sorted(k for k in keys if k.rsplit("/", 1)[-1] == name)
+    if len(same) > 1:
+        raise ImportFailed(
+            key,
+            f"以前导入过多个同名文件（{'、'.join(same[:5])}），无法确定要更新哪一个；"
+            "请用 kefu import 从所在文件夹导入，或先删除不要的那份。",
+        )
+    return same[0] if same else None
+
+
+def _keep_date(item: Article | FaqEntry, before: Article | FaqEntry | None, planned: PlannedFile) -> Article | FaqEntry:
+    """item, marked create, update or unchanged against before; unchanged keeps its date, so nothing is saved."""
+    if before is None:
+        planned.actions[item.id] = "create"
+        return item
+    kept = dataclasses.replace(item, updated=before.updated)
+    unchanged = render_item(kept) == render_item(before)
+    planned.actions[item.id] = "unchanged" if unchanged else "update"
+    return kept if unchanged else item
+
+
+def _note_edits(planned: PlannedFile, revisions: Revisions, kb_dir: Path) -> None:
+    """Name, for each item to update, who changed it since its file was last imported (saving overwrites it;
+    the overwritten version stays in its history)."""
+    for item in planned.items:
+        if planned.actions.get(item.id) != "update":
+            continue
+        kind = "article" if isinstance(item, Article) else "faq"
+        history = revisions.history(kind, item.id)  # newest first
+        last_import = next((n for n, r in enumerate(history) if r["note"].startswith(IMPORT_NOTE)), None)
+        path = item_path(kb_dir, kind, item.id)
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if last_import is None or current is None or history[last_import]["content"] == current:
+            continue
+        later = history[:last_import]
+        who = f"{later[0]['author']}，{later[0]['created_at'][:16].replace('T', ' ')}" if later else "直接改了文件"
+        planned.edited[item.id] = who
+        name = item.title if isinstance(item, Article) else item.question
+        planned.notices.append(
+            f"“{name}”在上次导入后被修改过（{who}）：保存会用文件内容覆盖这些修改，覆盖前的版本留在历史里。"
+        )
 
 
 def _first_line(body: str) -> str:
@@ -184,43 +323,92 @@ def _first_line(body: str) -> str:
     return ""
 
 
-def _plan_faqs(planned: PlannedFile, store: Store, ids: _Ids, titles: dict[str, str], date: str) -> None:
-    """A sheet's rows as Q&A entries: an entry it gave before keeps its id; questions gone are removed."""
+def _plan_faqs(
+    planned: PlannedFile, before_entries: list[FaqEntry], ids: _Ids, titles: dict[str, str], date: str
+) -> None:
+    """A sheet's rows as Q&A entries: an entry it gave before (matched by question) keeps its id; questions
+    no longer in the sheet are removed."""
     file = planned.parsed
-    before = {e.question: e for e in store.faqs() if e.source == file.name}
+    before = {e.question: e for e in before_entries}
     known_articles = set(titles.values())
     seen: dict[str, int] = {}
     for row in file.faqs:
         if row.question in seen:
-            file.warnings.append(f"第 {row.row} 行与第 {seen[row.question]} 行问题相同，只导入了第一行。")
+            planned.notices.append(f"第 {row.row} 行与第 {seen[row.question]} 行问题相同，只导入了第一行。")
             continue
         seen[row.question] = row.row
         article = row.article if row.article in known_articles else titles.get(row.article or "")
         if row.article and not article:
-            file.warnings.append(f"第 {row.row} 行的依据“{row.article}”不是已有文章的编号或标题，这条问答不带出处。")
+            planned.notices.append(f"第 {row.row} 行的依据“{row.article}”不是已有文章的编号或标题，这条问答不带出处。")
         old = before.get(row.question)
         entry_id = old.id if old else ids.claim("faq-" + (slug(row.question, 50) or "entry"))
-        planned.items.append(
-            FaqEntry(
-                entry_id,
-                row.question,
-                row.answer,
-                article,
-                None,
-                row.clause if article else None,
-                date,
-                row.alternatives,
-                file.name,
-            )
+        entry = FaqEntry(
+            entry_id,
+            row.question,
+            row.answer,
+            article,
+            None,
+            row.clause if article else None,
+            date,
+            row.alternatives,
+            file.name,
         )
-        planned.actions[entry_id] = "update" if old else "create"
-    planned.removals = sorted(e.id for q, e in before.items() if q not in seen)
+        planned.items.append(_keep_date(entry, old, planned))
+    planned.removals = [e for q, e in sorted(before.items()) if q not in seen]
 
 
 def apply(
     import_plan: ImportPlan, editor: KnowledgeEditor, author: str, progress: Callable[[int], Any] | None = None
 ) -> list[EditResult]:
-    """Save the plan's items and removals as one change; the results of each."""
-    removals = [("faq", item_id) for f in import_plan.files for item_id in f.removals]
-    note = "导入 " + "、".join(f.parsed.name for f in import_plan.files)[:400]
-    return editor.save_many(import_plan.items, removals, author, note, progress)
+    """Save the plan's items and removals as one change (unchanged items are left alone); each revision's
+    note names the file the item came from. Returns the result for each item."""
+    removals = [("faq", e.id) for f in import_plan.files for e in f.removals]
+    notes = {
+        (("article" if isinstance(i, Article) else "faq"), i.id): f"{IMPORT_NOTE}{f.parsed.name}"
+        for f in import_plan.files
+        for i in f.items
+    }
+    notes |= {
+        ("faq", e.id): f"{IMPORT_NOTE}{f.parsed.name}（表格里已没有这个问题）"
+        for f in import_plan.files
+        for e in f.removals
+    }
+    return editor.save_many(import_plan.items, removals, author, IMPORT_NOTE.strip(), progress, notes)
+
+
+def preview(
+    files: Iterable[tuple[str, bytes]],
+    limits: ImportLimits,
+    kb_dir: Path,
+    revisions: Revisions | None = None,
+    columns: Mapping[str, str] | None = None,
+    step: Step | None = None,
+) -> tuple[list[ParsedFile], ImportPlan]:
+    """Read every (key, bytes) and plan it against the knowledge base: what was read (kept for save) and
+    the plan to show, with every file that failed."""
+    parsed, failed = read_all(files, limits, columns, step)
+    import_plan = plan(parsed, kb_dir, revisions)
+    import_plan.failures = failed + import_plan.failures
+    return parsed, import_plan
+
+
+def save(
+    parsed: list[ParsedFile],
+    editor: KnowledgeEditor,
+    author: str,
+    category: str | None = None,
+    leave_out: Iterable[str] = (),
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[ImportPlan, list[EditResult]]:
+    """Plan the files read (except those named in leave_out) against the knowledge base as it is now, and
+    save them: the plan and the result for each item."""
+    skipped = set(leave_out)
+    import_plan = plan([p for p in parsed if p.name not in skipped], editor.kb_dir, editor.revisions, category)
+    return import_plan, apply(import_plan, editor, author, progress)
+
+
+def encode_ahead(import_plan: ImportPlan, indexer: Indexer) -> None:
+    """Encode the plan's new texts into the embedding cache (the slow part), so that saving it, under the
+    edit lock, is quick."""
+    items = [i for f in import_plan.files for i in f.items if f.actions.get(i.id) != "unchanged"]
+    indexer.encode_ahead([i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, FaqEntry)])

@@ -17,7 +17,9 @@ from kb.model import Article, FaqEntry
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 ARTICLE_FIELDS = ("id", "title", "category", "source", "updated")
 FAQ_FIELDS = ("id", "question", "answer")  # article, section, clause, alternatives, source: optional
-MAX_BODY_CHARS = 200_000  # an article's body; about 200 pages of Chinese text
+# An article's body, about 400 pages of Chinese text: the most the editor's form can send (the web app takes
+# 4 MB a request; a Chinese character is 9 bytes form-encoded).
+MAX_BODY_CHARS = 400_000
 
 
 class KnowledgeBaseError(ValueError):
@@ -66,7 +68,11 @@ def parse_article(path: Path, text: str) -> Article:
         raise KnowledgeBaseError(path, f"'{meta['id']}' must equal the file name '{path.stem}'", "id")
     if not body.strip():
         raise KnowledgeBaseError(path, "the article has no text after its front matter", "body")
-    return Article(body=body, **{name: _text(meta[name]).strip() for name in ARTICLE_FIELDS})
+    return Article(
+        body=body,
+        imported_from=_text(meta.get("imported_from")).strip(),
+        **{name: _text(meta[name]).strip() for name in ARTICLE_FIELDS},
+    )
 
 
 def parse_faq(path: Path, text: str) -> FaqEntry:
@@ -127,6 +133,8 @@ def user_dictionary(kb_dir: Path) -> Path | None:
 def render_article(article: Article) -> str:
     """An article as the file text parse_article reads back."""
     meta = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    if article.imported_from:  # only imported articles carry it, so curators' files read as they always did
+        meta["imported_from"] = article.imported_from
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
     return f"---\n{front}---\n\n{article.body.strip()}\n"
 

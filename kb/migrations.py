@@ -179,6 +179,11 @@ def v9_import(db: sqlite_utils.Database) -> None:
     db.table("import_jobs").create_index(["created_at"])
 
 
+def v10_imported_from(db: sqlite_utils.Database) -> None:
+    """The file an imported article came from (kb.model.Article.imported_from), apart from its 来源."""
+    db.table("articles").add_column("imported_from", str, not_null_default="")
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -189,4 +194,5 @@ MIGRATIONS: list[Migration] = [
     v7_staff_sessions,
     v8_agent_status,
     v9_import,
+    v10_imported_from,
 ]

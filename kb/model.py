@@ -23,7 +23,9 @@ def content_hash(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class Article:
-    """One knowledge-base article: front matter plus a Markdown body."""
+    """One knowledge-base article: front matter plus a Markdown body. source is the 来源 shown to people;
+    imported_from names the file an imported article came from (its path within the folder imported, or its
+    name), which a later import of that file matches on ('' for an article written by a curator)."""
 
     id: str
     title: str
@@ -31,6 +33,7 @@ class Article:
     source: str
     updated: str
     body: str
+    imported_from: str = ""
 
     @property
     def hash(self) -> str:

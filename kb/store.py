@@ -63,7 +63,10 @@ class Store:
     def articles(self) -> list[Article]:
         """All stored articles, by id."""
         return [
-            Article(**{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")})
+            Article(
+                **{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")},
+                imported_from=r.get("imported_from") or "",
+            )
             for r in self.db["articles"].rows_where(order_by="id")
         ]
 

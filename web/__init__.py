@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["KEFU_SETTINGS"] = load_settings()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config["KEFU_SETTINGS"].data_dir)
+    app.before_request(kb_import.upload_limit)  # before CSRF protection, which reads the form under the limit
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     settings = app.config["KEFU_SETTINGS"]

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from indexer.editor import EditConflict, ItemNotFound, version_of
-from indexer.importer import draft_article
+from indexer.importer import editor_draft, file_key
 from kb.importing import ImportFailed
 from kb.importing.reader import read_file
 from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError
@@ -51,9 +51,21 @@ def _form(name: str) -> str:
     return value.replace("\r\n", "\n").strip()
 
 
+def _current(kind: str, item_id: str) -> Article | FaqEntry | None:
+    """The item as its file has it now, or None for a new one."""
+    try:
+        return reader().item(kind, item_id) if ID_PATTERN.match(item_id) else None
+    except (ItemNotFound, KnowledgeBaseError):
+        return None
+
+
 def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
+    """The item the form describes. The file an imported item came from is kept from the item as it is (a new
+    article opened from a file carries it in the form), so a later import of that file still finds it."""
     today = dt.date.today().isoformat()
+    current = _current(kind, item_id)
     if kind == "article":
+        imported_from = current.imported_from if isinstance(current, Article) else file_key(_form("imported_from"))
         return Article(
             id=item_id,
             title=_form("title"),
@@ -61,6 +73,7 @@ def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
             source=_form("source") or "curator",
             updated=today,
             body=_form("body"),
+            imported_from=imported_from if current is not None or _form("imported_from") else "",
         )
     alternatives = tuple(dict.fromkeys(line.strip() for line in _form("alternatives").split("\n") if line.strip()))
     return FaqEntry(
@@ -72,6 +85,7 @@ def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
         clause=_form("clause") or None,
         updated=today,
         alternatives=alternatives,
+        source=current.source if isinstance(current, FaqEntry) else "",
     )
 
 
@@ -152,7 +166,11 @@ def import_article() -> tuple[str, int]:
         return _editor_page("article", blank, "", error=exc.reason, status=400)
     if parsed.kind != "article":
         return _editor_page("article", blank, "", error="常见问题表格请用“导入文档”页面导入。", status=400)
-    return _editor_page("article", draft_article(parsed), "")
+    draft, earlier = editor_draft(parsed, settings().kb_dir)
+    notice = None
+    if earlier:
+        notice = f"这个文件以前导入过（{earlier}）。这里会另建一篇新文章；要更新原来那篇，请用“导入文档”再导入它。"
+    return _editor_page("article", draft, "", error=notice)
 
 
 @bp.get("/curator/kb/<kind>/<item_id>")
@@ -188,6 +206,7 @@ def _editor_page(
         gap_ids=",".join(map(str, gap_ids)),
         error=error,
         articles=store().articles(),
+        max_body=MAX_BODY_CHARS,
     ), status
 
 
@@ -231,9 +250,8 @@ def save(kind: str) -> Response | tuple[str, int]:
     if gap_ids:
         desk().gaps.set_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
     if result.changed:
-        flash(
-            f"已保存并生效：重新编码 {result.encoded} 段文本，用时 {result.seconds:.1f} 秒。机器人现在就按新内容回答。"
-        )
+        encoded = f"，重新编码 {result.encoded} 段文本" if result.encoded else ""
+        flash(f"已保存并生效（用时 {result.seconds:.1f} 秒{encoded}）。机器人现在就按新内容回答。")
     else:
         flash("内容没有变化，未保存新版本。")
     return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))

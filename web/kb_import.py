@@ -1,9 +1,15 @@
 """Importing documents from the curator's page (role curator): several files uploaded at once, read in the
 background (OCR can take seconds a page) into a preview of what each gives, then saved and indexed with
-progress. A file that cannot be read is listed with its reason and saves nothing; the others go in."""
+progress. A file that cannot be read is listed with its reason and saves nothing; the others go in.
+
+Jobs run in threads of the web process, at most READERS reading at once (LibreOffice and OCR are heavy);
+a job that stops reporting progress and is not running in this process (the server restarted) is shown
+as interrupted. Uploaded files are deleted once the job is saved or fails, and after KEEP_HOURS in any case.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import shutil
@@ -13,17 +19,27 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
-from indexer.importer import apply, plan, read_all
+from indexer import importer
+from indexer.build import Indexer
+from kb.clock import stamp
 from kb.importing.document import ParsedFile
 from kb.importing.guard import safe_name
-from kb.importing.jobs import ImportJobs
+from kb.importing.jobs import RUNNING, ImportJobs
 from kb.importing.reader import SUPPORTED
 from web.access import role_required, signed_in_user
-from web.db import database, editing, settings, store
+from web.db import database, editing, retriever, revisions, settings, store
 
 bp = Blueprint("kb_import", __name__)
 log = logging.getLogger(__name__)
 MAX_FILES = 50
+READERS = 2  # jobs reading at once in this process
+KEEP_HOURS = 24  # uploads of a preview never saved are deleted after this
+STALLED_SECONDS = 120  # a running job silent this long, and not running here, was interrupted
+INTERRUPTED = "导入中断（服务重启或出错）：请重新上传这些文件。"
+
+_readers = threading.BoundedSemaphore(READERS)
+_live: set[str] = set()  # jobs running in this process
+_live_lock = threading.Lock()
 
 
 def _folder(job_id: str) -> Path:
@@ -34,10 +50,11 @@ def _jobs() -> ImportJobs:
     return ImportJobs(database())
 
 
-@bp.before_request
-def big_uploads() -> None:
-    """Documents are larger than forms: up to MAX_FILES files, the whole upload at most 4 × import_max_mb."""
-    request.max_content_length = 4 * settings().import_limits.max_bytes + 1024 * 1024
+def upload_limit() -> None:
+    """Documents are larger than forms: the upload endpoint takes up to MAX_FILES files, at most
+    4 × import_max_mb in all. Registered on the app before CSRF protection, which reads the form."""
+    if request.endpoint == "kb_import.upload":
+        request.max_content_length = 4 * settings().import_limits.max_bytes + 1024 * 1024
 
 
 @bp.get("/curator/import")
@@ -62,12 +79,8 @@ def upload() -> tuple[Response, int]:
         abort(400, "选择要导入的文件（可以一次选多个）。")
     if len(uploads) > MAX_FILES:
         abort(400, f"一次最多导入 {MAX_FILES} 个文件。")
-    names = []
-    for upload_file in uploads:  # two files of the same name: the second is renamed, not lost
-        name = safe_name(upload_file.filename or "")
-        while name in names:
-            name = f"副本-{name}"
-        names.append(name)
+    _sweep()
+    names = [safe_name(u.filename or "") for u in uploads]  # two of one name: the plan refuses the second
     job_id = _jobs().create(signed_in_user()["name"], names)
     folder = _folder(job_id)
     (folder / "files").mkdir(parents=True)
@@ -81,34 +94,70 @@ def upload() -> tuple[Response, int]:
 @role_required("curator")
 def status(job_id: str) -> Response:
     """A job's status, progress and, once read, its preview (and once saved, what it saved)."""
-    job = _jobs().get(job_id)
+    jobs = _jobs()
+    job = jobs.get(job_id)
     if job is None:
         abort(404, "no such import")
+    if job["status"] in RUNNING and _interrupted(job):
+        jobs.finish(job_id, "failed", job["result"], INTERRUPTED)
+        shutil.rmtree(_folder(job_id), ignore_errors=True)
+        job = jobs.get(job_id) or job
     return jsonify(job)
 
 
 @bp.post("/api/curator/import/<job_id>/save")
 @role_required("curator")
 def save(job_id: str) -> tuple[Response, int]:
-    """Save and index what the job read (JSON body: optional 'category')."""
-    job = _jobs().get(job_id)
-    if job is None:
-        abort(404, "no such import")
-    if job["status"] != "ready":
-        abort(409, "this import is not waiting to be saved")
+    """Save and index what the job read (JSON body: optional 'category' for its articles, optional 'leave_out',
+    the names of files not to save)."""
     body = request.get_json(silent=True)
-    category = body.get("category") if isinstance(body, dict) else None
+    body = body if isinstance(body, dict) else {}
+    category, leave_out = body.get("category"), body.get("leave_out") or []
     if category is not None and (not isinstance(category, str) or len(category) > 80):
         abort(400, "'category' must be text of at most 80 characters")
-    _jobs().progress(job_id, "准备保存", 0, 0, status="saving")
-    _start(_save_job, job_id, (category or "").strip() or None, signed_in_user()["name"])
+    if not isinstance(leave_out, list) or not all(isinstance(n, str) for n in leave_out) or len(leave_out) > 500:
+        abort(400, "'leave_out' must be a list of file names")
+    jobs = _jobs()
+    if jobs.get(job_id) is None:
+        abort(404, "no such import")
+    if not jobs.claim(job_id, "ready", "saving", "准备保存"):  # one save, however many clicks
+        abort(409, "this import is not waiting to be saved")
+    _start(_save_job, job_id, (category or "").strip() or None, leave_out, signed_in_user()["name"])
     return jsonify(job=job_id), 202
 
 
-def _start(work: Any, *args: Any) -> None:
-    """Run work(app, *args) in a thread of its own, inside an app context (its own database connection)."""
+def _interrupted(job: dict[str, Any]) -> bool:
+    with _live_lock:
+        if job["id"] in _live:
+            return False
+    silent_since = now_minus(STALLED_SECONDS)
+    return job["updated_at"] < silent_since
+
+
+def now_minus(seconds: float) -> str:
+    """The stored stamp of seconds ago."""
+    return stamp(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds))
+
+
+def _sweep() -> None:
+    """Delete the uploads of jobs older than KEEP_HOURS (a preview never saved keeps documents otherwise)."""
+    root = settings().data_dir / "imports"
+    if not root.is_dir():
+        return
+    old = set(_jobs().created_before(now_minus(KEEP_HOURS * 3600)))
+    with _live_lock:
+        old -= _live
+    for job_id in old:
+        if (root / job_id).is_dir():
+            shutil.rmtree(root / job_id, ignore_errors=True)
+
+
+def _start(work: Any, job_id: str, *args: Any) -> None:
+    """Run work(job_id, *args) in a thread of its own, inside an app context (its own database connection)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(target=_in_context, args=(app, work, *args), name="kefu-import", daemon=True).start()
+    with _live_lock:
+        _live.add(job_id)
+    threading.Thread(target=_in_context, args=(app, work, job_id, *args), name="kefu-import", daemon=True).start()
 
 
 def _in_context(app: Flask, work: Any, job_id: str, *args: Any) -> None:
@@ -117,41 +166,57 @@ def _in_context(app: Flask, work: Any, job_id: str, *args: Any) -> None:
             work(job_id, *args)
         except Exception:  # the curator sees the failure; the details go to the log
             log.exception("import %s failed", job_id)
-            _jobs().finish(job_id, "failed", {}, "导入时出现意外错误，已记入服务器日志；知识库没有被改动。")
+            _jobs().finish(job_id, "failed", {}, "导入时出现意外错误，已记入服务器日志；这次导入没有保存任何内容。")
+            shutil.rmtree(_folder(job_id), ignore_errors=True)
+        finally:
+            with _live_lock:
+                _live.discard(job_id)
 
 
 def _read_job(job_id: str) -> None:
     folder = _folder(job_id)
     jobs = _jobs()
-    names = (jobs.get(job_id) or {}).get("files", [])
-    files = [(name, (folder / "files" / f"{n:04d}").read_bytes()) for n, name in enumerate(names)]
-    parsed, failed = read_all(
-        files, settings().import_limits, step=lambda what, done, total: jobs.progress(job_id, what, done, total)
-    )
+    with _readers:  # waits, 'queued', while other imports read
+        jobs.progress(job_id, "开始读取", 0, 0, status="reading")
+        names = (jobs.get(job_id) or {}).get("files", [])
+        files = [(name, (folder / "files" / f"{n:04d}").read_bytes()) for n, name in enumerate(names)]
+        parsed, import_plan = importer.preview(
+            files,
+            settings().import_limits,
+            settings().kb_dir,
+            revisions(),
+            step=lambda what, done, total: jobs.progress(job_id, what, done, total),
+        )
     (folder / "parsed.json").write_text(json.dumps([p.to_dict() for p in parsed], ensure_ascii=False), "utf-8")
-    import_plan = plan(parsed, store(), settings().kb_dir)
-    import_plan.failures = failed
+    shutil.rmtree(folder / "files", ignore_errors=True)  # what was read is kept; the uploads are not needed
     jobs.finish(job_id, "ready", import_plan.summary())
+    if not parsed:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _save_job(job_id: str, category: str | None, author: str) -> None:
+def _save_job(job_id: str, category: str | None, leave_out: list[str], author: str) -> None:
     folder = _folder(job_id)
     jobs = _jobs()
-    parsed = [ParsedFile.from_dict(d) for d in json.loads((folder / "parsed.json").read_text("utf-8"))]
-    job = jobs.get(job_id) or {}
-    failed = job.get("result", {}).get("failed", [])
+    read = folder / "parsed.json"
+    parsed = [ParsedFile.from_dict(d) for d in json.loads(read.read_text("utf-8"))] if read.is_file() else []
+    failed = (jobs.get(job_id) or {}).get("result", {}).get("failed", [])
     done = [0]
 
     def encoded(n: int) -> None:
         done[0] += n
         jobs.progress(job_id, f"已编码 {done[0]} 段文本", done[0], 0)
 
-    with editing() as editor:  # plans again under the edit lock: ids checked against the knowledge base now
-        import_plan = plan(parsed, editor.store, settings().kb_dir, category)
-        results = apply(import_plan, editor, author, encoded)
+    # The slow part, encoding, runs before the edit lock (other curators keep saving); under it the plan is
+    # made again against the knowledge base as it is then, and only cached vectors are used.
+    draft = importer.plan([p for p in parsed if p.name not in set(leave_out)], settings().kb_dir, None, category)
+    importer.encode_ahead(draft, Indexer(store(), retriever().encoders, settings(), progress=encoded))
+    jobs.progress(job_id, "写入知识库并更新索引", done[0], 0)
+    with editing() as editor:
+        import_plan, results = importer.save(parsed, editor, author, category, leave_out)
     summary = {
         **import_plan.summary(),
-        "failed": failed,
+        "failed": failed + [{"name": e.name, "reason": e.reason} for e in import_plan.failures],
+        "left_out": leave_out,
         "saved": {a: sum(r.action == a for r in results) for a in ("create", "update", "unchanged", "delete")},
         "encoded": done[0],
     }

@@ -13,6 +13,11 @@ indexer.importer turns parsed files into saved, indexed items.
 - ``ids``: readable, stable ids; ``guard``: limits and hostile files (zip bombs, path names).
 """
 
+from collections.abc import Callable
+
+Progress = Callable[[int, int], None]
+"""progress(done, total): told as a file's pages (or pictures) are read, so a long import shows movement."""
+
 
 class ImportFailed(ValueError):
     """A file cannot be imported. ``reason`` says why in Chinese, for the curator; str() names the file."""

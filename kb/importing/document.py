@@ -109,10 +109,31 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+NUMBERED_START = re.compile(
+    r"^(第[一二三四五六七八九十百零〇两\d]+[编章节条]|[一二三四五六七八九十]+[、.．]|\d+(?:\.\d+)*[.、．\s]"
+    r"|[（(][一二三四五六七八九十\d]+[）)]|[a-z\d][)）])"
+)
+LINE_END = "。！？；：…!?;:"
+
+
 def ocr_text(lines: list[str], where: str = "") -> str:
-    """Text recognised in a picture, marked as such in the article (one paragraph per line)."""
+    """Text recognised in a picture, marked as such in the article: one paragraph per line, except that a
+    line filling the picture's width (at least 80% of its longest, of three or more lines) and not ending a
+    sentence goes on in the next line, unless that one starts with a number (第十四条, 二、, （一）)."""
     mark = OCR_MARK if not where else OCR_MARK.replace("〕", f"：{where}〕")
-    return "\n\n".join([mark, *(line for line in lines if line.strip())])
+    kept = [line.strip() for line in lines if line.strip()]
+    full = max((len(line) for line in kept), default=0) * 0.8 if len(kept) >= 3 else float("inf")
+    paragraphs: list[str] = []
+    previous = ""  # the line before, as read
+    for line in kept:
+        goes_on = previous and len(previous) >= full and previous[-1] not in LINE_END
+        previous = line
+        line = re.sub(r"^(第[一二三四五六七八九十百零〇两\d]+条)(?=[^\s，,、])", r"\1 ", line)
+        if goes_on and not NUMBERED_START.match(line):
+            paragraphs[-1] += line
+        else:
+            paragraphs.append(line)
+    return "\n\n".join([mark, *paragraphs])
 
 
 def tidy(body: str) -> str:

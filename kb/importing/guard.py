@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 
 from kb.importing import ImportFailed
+from kb.loader import MAX_BODY_CHARS
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,18 @@ def check_size(name: str, data: bytes, limits: ImportLimits) -> None:
         raise ImportFailed(name, "文件是空的。")
     if len(data) > limits.max_bytes:
         raise ImportFailed(name, f"文件太大：{len(data) / 1048576:.1f} MB，上限 {limits.max_mb} MB。")
+
+
+def check_body(name: str, chars: int, pages_read: int = 0) -> None:
+    """Refuse an article longer than the editor can save (kb.loader.MAX_BODY_CHARS characters): chars is
+    its length, or, for a PDF still being read, what pages_read pages hold at least."""
+    if chars > MAX_BODY_CHARS:
+        so_far = f"读到第 {pages_read} 页已有" if pages_read else "有"
+        raise ImportFailed(
+            name,
+            f"正文{so_far} {chars:,} 字，超过一篇文章 {MAX_BODY_CHARS:,} 字的上限（更长的在编辑器里无法保存）："
+            "请把文档拆分成几个文件（例如按章）后再导入。",
+        )
 
 
 def check_zip(name: str, data: bytes) -> zipfile.ZipFile:

@@ -1,5 +1,6 @@
-"""Imports run from the curator's page: a job reads the uploaded files (status 'reading', then 'ready' with
-a preview), and on the curator's word saves them ('saving', then 'done'), or ends 'failed' with a message.
+"""Imports run from the curator's page: a job waits its turn ('queued'), reads the uploaded files ('reading',
+then 'ready' with a preview), and on the curator's word saves them ('saving', then 'done'), or ends 'failed'
+with a message.
 Progress (step, done, total) is kept in the database, so any request can show it."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 from kb.clock import now
 from kb.database import Database
 
-STATUSES = ("reading", "ready", "saving", "done", "failed")
+STATUSES = ("queued", "reading", "ready", "saving", "done", "failed")
+RUNNING = ("queued", "reading", "saving")
 
 
 class ImportJobs:
@@ -28,7 +30,7 @@ class ImportJobs:
             {
                 "id": job_id,
                 "author": author[:80],
-                "status": "reading",
+                "status": "queued",
                 "done": 0,
                 "total": len(files),
                 "message": "",
@@ -66,3 +68,26 @@ class ImportJobs:
                 "updated_at": now(),
             },
         )
+
+    def claim(self, job_id: str, was: str, becomes: str, step: str = "") -> bool:
+        """Move the job from status was to becomes, unless something else moved it first; whether it did."""
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE import_jobs SET status = ?, message = ?, updated_at = ? WHERE id = ? AND status = ?",
+                [becomes, step[:200], now(), job_id, was],
+            )
+        return cursor.rowcount == 1
+
+    def stalled(self, older_than: str) -> list[str]:
+        """Ids of jobs still running by their status whose progress was last recorded before older_than
+        (an ISO time)."""
+        rows = self.db.execute(
+            f"SELECT id FROM import_jobs WHERE status IN ({', '.join('?' * len(RUNNING))}) AND updated_at < ?",
+            [*RUNNING, older_than],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def created_before(self, before: str) -> list[str]:
+        """Ids of jobs created before an ISO time, whatever their status."""
+        rows = self.db.execute("SELECT id FROM import_jobs WHERE created_at < ?", [before]).fetchall()
+        return [r[0] for r in rows]

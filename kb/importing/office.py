@@ -8,13 +8,16 @@ numbering, and the curator is told."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
-from kb.importing import ImportFailed
+from kb.importing import ImportFailed, Progress
 from kb.importing.document import ParsedFile, tidy
 from kb.importing.guard import check_zip
 from kb.importing.text import structure
@@ -28,11 +31,11 @@ LONG_DOCUMENT = (
 )
 
 
-def soffice() -> str:
-    """The LibreOffice program; ImportFailed when the server has none."""
+def soffice(name: str) -> str:
+    """The LibreOffice program; ImportFailed for the file name when the server has none."""
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if not found:
-        raise ImportFailed("LibreOffice", "服务器上没有安装 LibreOffice，无法读取 Word 文件（make run 会安装它）。")
+        raise ImportFailed(name, "服务器上没有安装 LibreOffice，无法读取 Word 文件（make run 会安装它）。")
     return found
 
 
@@ -51,9 +54,14 @@ def _convert(name: str, program: str, work: str, source: Path, target: str) -> s
         str(out),
         str(source),
     ]
+    # soffice is a script that starts soffice.bin: in a session of its own, the whole group can be ended.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        process.wait(timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # (it may have ended just now)
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         raise ImportFailed(name, f"转换超过 {TIMEOUT_SECONDS} 秒仍未完成，已放弃。") from None
     written = list(out.glob("document.*")) if out.is_dir() else []
     if not written:
@@ -72,8 +80,8 @@ def export(name: str, data: bytes, suffix: str) -> tuple[str, str]:
     Raises ImportFailed when LibreOffice is missing, times out, or cannot open the file."""
     if suffix in ZIPPED:
         check_zip(name, data)
-    program = soffice()
-    with tempfile.TemporaryDirectory(prefix="kefu-office-") as work:
+    program = soffice(name)
+    with tempfile.TemporaryDirectory(prefix="kefu-office-", ignore_cleanup_errors=True) as work:
         source = Path(work) / f"document{suffix}"
         source.write_bytes(data)
         xhtml = _convert(name, program, work, source, "html:XHTML Writer File:UTF8")
@@ -95,9 +103,10 @@ def _title(xhtml: str) -> str:
     return "" if text.lower() in ("", "no title specified") else text
 
 
-def read_office(name: str, data: bytes, suffix: str, max_ocr: int) -> ParsedFile:
-    """A Word-family document as an article: title, Markdown body, pictures read by OCR. Raises
-    ImportFailed (see export) or when the document holds no text."""
+def read_office(name: str, data: bytes, suffix: str, max_ocr: int, progress: Progress | None = None) -> ParsedFile:
+    """A Word-family document as an article: title, Markdown body, at most max_ocr pictures read by OCR
+    (progress(done, total) after each picture). Raises ImportFailed (see export) or when the document
+    holds no text."""
     form, exported = export(name, data, suffix)
     if form == "text":
         title, body = structure(exported.lstrip("\ufeff"))
@@ -106,7 +115,7 @@ def read_office(name: str, data: bytes, suffix: str, max_ocr: int) -> ParsedFile
         return ParsedFile(name, "article", title=title, body=tidy(body), warnings=[LONG_DOCUMENT])
     title = _title(exported)
     xhtml = re.sub(r'<p class="Title"[^>]*>.*?</p>', "", exported, count=1, flags=re.S)
-    body, ocr = html_to_markdown(xhtml, max_ocr)
+    body, ocr, warnings = html_to_markdown(xhtml, max_ocr, progress)
     if not body.strip():
         raise ImportFailed(name, "文档里没有文字，图片中也没有识别出文字。")
-    return ParsedFile(name, "article", title=title, body=tidy(body), ocr_pages=ocr)
+    return ParsedFile(name, "article", title=title, body=tidy(body), ocr_pages=ocr, warnings=warnings)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePath
 
-from kb.importing import ImportFailed
+from kb.importing import ImportFailed, Progress
 from kb.importing.document import ParsedFile, ocr_text, tidy
-from kb.importing.guard import ImportLimits, check_size, safe_name
+from kb.importing.guard import ImportLimits, check_body, check_size, safe_name
 
 WORD = (".docx", ".doc", ".wps", ".rtf", ".odt")
 SHEETS = (".xlsx", ".csv")
@@ -37,10 +37,16 @@ def _check_content(name: str, data: bytes, suffix: str) -> None:
 
 
 def read_file(
-    name: str, data: bytes, limits: ImportLimits | None = None, columns: Mapping[str, str] | None = None
+    name: str,
+    data: bytes,
+    limits: ImportLimits | None = None,
+    columns: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> ParsedFile:
-    """Read one file; ImportFailed (with the file's name and the reason) when it cannot be imported.
-    columns maps a sheet's roles to its columns (see kb.importing.sheets.parse_columns)."""
+    """Read one file; ImportFailed (with the file's name and the reason) when it cannot be imported,
+    among others when its article would be longer than an article may be (guard.check_body).
+    columns maps a sheet's roles to its columns (see kb.importing.sheets.parse_columns); progress(done,
+    total) is told after each page of a PDF and each picture of a Word file or web page."""
     limits = limits or ImportLimits()
     name = safe_name(name)
     suffix = suffix_of(name)
@@ -50,14 +56,27 @@ def read_file(
         raise ImportFailed(name, f"不支持的文件类型 {suffix or '（无扩展名）'}{hint}；可以导入 {known} 等。")
     check_size(name, data, limits)
     _check_content(name, data, suffix)
+    parsed = _read(name, data, suffix, limits, columns, progress)
+    check_body(name, len(parsed.body))
+    return parsed
+
+
+def _read(
+    name: str,
+    data: bytes,
+    suffix: str,
+    limits: ImportLimits,
+    columns: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> ParsedFile:
     if suffix in WORD:
         from kb.importing.office import read_office
 
-        return read_office(name, data, suffix, limits.max_ocr_pages)
+        return read_office(name, data, suffix, limits.max_ocr_pages, progress)
     if suffix == ".pdf":
         from kb.importing.pdf import read_pdf
 
-        return read_pdf(name, data, limits)
+        return read_pdf(name, data, limits, progress)
     if suffix in SHEETS:
         from kb.importing.sheets import read_sheet
 
@@ -65,7 +84,7 @@ def read_file(
     if suffix in (".html", ".htm"):
         from kb.importing.web import read_web_page
 
-        return read_web_page(name, data, limits.max_ocr_pages)
+        return read_web_page(name, data, limits.max_ocr_pages, progress)
     if suffix in PICTURES:
         from kb.importing.ocr import recognise
 

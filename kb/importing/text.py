@@ -23,6 +23,8 @@ ARABIC_HEADING = re.compile(r"^(\d+(?:\.\d+)*)[.、．]?\s+\S")
 CLAUSE_OR_ITEM = re.compile(rf"^(第[{CN_NUM}\d]+条|\d+(?:\.\d+)+|[（(][{CN_NUM}\d]+[）)]|[a-z][)）]|\d+[)）])")
 SENTENCE_END = "。！？；：…!?;:"
 SHORT_HEADING = 30  # a numbered line this short, not ending a sentence, is a heading
+ITEM_KINDS = 3  # heading ranks from 一、 inward may be a list's items instead, after a lead ending in LEAD_END
+LEAD_END = "：:"
 
 
 def decode(name: str, data: bytes) -> str:
@@ -72,38 +74,58 @@ def heading_rank(line: str) -> int | None:
     return None
 
 
-def heading_levels(paragraphs: list[str]) -> dict[int, int]:
-    """Markdown heading levels (2-4) for the numbering kinds a document uses, outermost first."""
-    ranks = sorted({r for p in paragraphs if (r := heading_rank(p)) is not None})
-    return {rank: min(2 + i, 4) for i, rank in enumerate(ranks)}
+def join_lines(a: str, b: str) -> str:
+    """Two pieces of one paragraph, split by a line or page break: no space between Chinese characters,
+    one between Latin words, none after a hyphenated word's hyphen."""
+    if a.endswith("-") and b[:1].islower():
+        return a[:-1] + b
+    if a[-1:].isascii() and a[-1:].isalnum() and b[:1].isascii() and b[:1].isalnum():
+        return a + " " + b
+    return a + b
 
 
 def _paragraphs(text: str) -> list[str]:
-    """Paragraphs: blank-line separated where the file uses blank lines, else one per line, with lines
-    that were wrapped at a fixed width joined again."""
+    """Paragraphs. A clause, item or numbering line always starts one. Otherwise, where the file uses
+    blank lines, a block of lines is one paragraph wrapped at a width, unless most of its lines end a
+    sentence: such a block, like a file without blank lines, has a paragraph per line, with lines that
+    were wrapped at the file's width (long, not ending a sentence) joined again."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if re.search(r"\n[ \t\u3000]*\n", text):
-        return [
-            re.sub(r"\s*\n\s*", "", block).strip() for block in re.split(r"\n[ \t\u3000]*\n", text) if block.strip()
-        ]
-    lines = [line.strip() for line in text.split("\n")]
-    lengths = sorted(len(line) for line in lines if line)
+    blocks = re.split(r"\n[ \t\u3000]*\n", text)
+    lengths = sorted(len(line.strip()) for line in text.split("\n") if line.strip())
     wrap = lengths[int(len(lengths) * 0.9)] if len(lengths) >= 5 else 10**6
     out: list[str] = []
-    for line in lines:
-        if not line:
-            continue
-        joinable = out and len(out[-1]) >= 0.9 * wrap and out[-1][-1] not in SENTENCE_END
-        if joinable and not CLAUSE_OR_ITEM.match(line) and heading_rank(line) is None:
-            out[-1] += line
-        else:
-            out.append(line)
+    for block in blocks:
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        per_line = len(blocks) == 1 or sum(line[-1] in SENTENCE_END for line in lines) * 2 > len(lines)
+        for n, line in enumerate(lines):
+            wrapped = n > 0 and len(lines[n - 1]) >= 0.9 * wrap and lines[n - 1][-1] not in SENTENCE_END
+            numbered = CLAUSE_OR_ITEM.match(line) or heading_rank(line) is not None
+            if n == 0 or numbered or (per_line and not wrapped):
+                out.append(line)
+            else:
+                out[-1] = join_lines(out[-1], line)
     return out
+
+
+def _ranks(paragraphs: list[str]) -> list[int | None]:
+    """Each paragraph's heading rank (heading_rank), None for body text; a run of numbered lines of one
+    kind (一、, 1.) right after a lead ending in a colon are its items, not headings."""
+    ranks: list[int | None] = []
+    item_rank: int | None = None  # the kind of the items of the lead before, while the run goes on
+    for n, para in enumerate(paragraphs):
+        rank = heading_rank(para)
+        if rank is not None and rank >= ITEM_KINDS and n and paragraphs[n - 1][-1] in LEAD_END:
+            item_rank = rank
+        elif rank != item_rank:
+            item_rank = None
+        ranks.append(None if item_rank is not None else rank)
+    return ranks
 
 
 def structure(text: str) -> tuple[str, str]:
     """(title, Markdown body) of plain text: a short first line is the title; numbering lines become
-    headings; every other paragraph stays as it is, so each clause and item is its own paragraph."""
+    headings (except items under a lead ending in a colon); every other paragraph stays as it is, so
+    each clause and item is its own paragraph."""
     paragraphs = _paragraphs(text)
     title = ""
     if (
@@ -114,11 +136,9 @@ def structure(text: str) -> tuple[str, str]:
         and heading_rank(paragraphs[0]) is None
     ):
         title = paragraphs.pop(0).lstrip("#").strip()
-    levels = heading_levels(paragraphs)
-    blocks = []
-    for para in paragraphs:
-        rank = heading_rank(para)
-        blocks.append(f"{'#' * levels[rank]} {para}" if rank is not None else para)
+    ranks = _ranks(paragraphs)
+    levels = {rank: min(2 + i, 4) for i, rank in enumerate(sorted({r for r in ranks if r is not None}))}
+    blocks = [f"{'#' * levels[rank]} {para}" if rank is not None else para for para, rank in zip(paragraphs, ranks)]
     return title, "\n\n".join(blocks)
 
 

@@ -11,18 +11,20 @@ from typing import Any
 import charset_normalizer
 from markdownify import MarkdownConverter
 
-from kb.importing import ImportFailed
+from kb.importing import ImportFailed, Progress
 from kb.importing.document import ParsedFile, ocr_text, tidy
-from kb.importing.ocr import recognise
+from kb.importing.ocr import as_image, recognise
 
 
 class _Converter(MarkdownConverter):
     """markdownify as Kefu wants it: ATX headings, no list markers of its own (the numbers are in the text:
-    LibreOffice writes Word's generated numbers as labels), pictures replaced by their recognised text."""
+    LibreOffice writes Word's generated numbers as labels), pictures replaced by their recognised text (at
+    most max_ocr of them read; the others counted in skipped)."""
 
-    def __init__(self, ocr_budget: list[int], **options: Any):
+    def __init__(self, max_ocr: int, pictures: int, progress: Progress | None, **options: Any):
         super().__init__(heading_style="ATX", table_infer_header=True, strip=["a"], **options)
-        self.ocr_budget, self.ocr_done = ocr_budget, 0
+        self.max_ocr, self.pictures, self.progress = max_ocr, pictures, progress
+        self.seen = self.ocr_done = self.skipped = 0
 
     def convert_li(self, el: Any, text: str, parent_tags: Any = None, **kwargs: Any) -> str:
         return "\n\n" + text.strip() + "\n\n"
@@ -42,18 +44,22 @@ class _Converter(MarkdownConverter):
 
     def convert_img(self, el: Any, text: str, parent_tags: Any = None, **kwargs: Any) -> str:
         src = el.get("src") or ""
-        if not src.startswith("data:image/") or ";base64," not in src or self.ocr_budget[0] <= 0:
+        if not src.startswith("data:image/") or ";base64," not in src:
             return ""
+        self.seen += 1
         try:
-            picture = base64.b64decode(src.split(";base64,", 1)[1], validate=False)
+            image = as_image(base64.b64decode(src.split(";base64,", 1)[1], validate=False))
         except ValueError:
-            return ""
-        lines = recognise(picture)
-        if not lines:
-            return ""
-        self.ocr_budget[0] -= 1
-        self.ocr_done += 1
-        return "\n\n" + ocr_text(lines) + "\n\n"
+            image = None
+        lines: list[str] = []
+        if image is not None and self.ocr_done < self.max_ocr:  # every picture read counts, text or not
+            self.ocr_done += 1
+            lines = recognise(image)
+        elif image is not None:
+            self.skipped += 1
+        if self.progress:
+            self.progress(self.seen, self.pictures)
+        return "\n\n" + ocr_text(lines) + "\n\n" if lines else ""
 
 
 def _header_rows(html: str) -> str:
@@ -72,19 +78,23 @@ def _header_rows(html: str) -> str:
     return etree.tostring(root, encoding="unicode", method="html")
 
 
-def html_to_markdown(html: str, max_ocr: int) -> tuple[str, int]:
-    """(Markdown, pictures read by OCR) for an HTML document; at most max_ocr pictures are read. The
+def html_to_markdown(html: str, max_ocr: int, progress: Progress | None = None) -> tuple[str, int, list[str]]:
+    """(Markdown, pictures read by OCR, warnings) for an HTML document; at most max_ocr pictures are read,
+    a warning says how many more were not; progress(done, total) after each embedded picture. The
     outermost headings become '##', under the article's own title."""
     html = re.sub(r"^\s*<\?xml[^>]*\?>\s*(<!DOCTYPE[^>]*>)?", "", html, flags=re.I)
     if "<table" in html:
         html = _header_rows(html)
-    converter = _Converter([max_ocr])
+    converter = _Converter(max_ocr, len(re.findall(r"<img[^>]+src=[\"']data:image/", html, re.I)), progress)
     markdown = converter.convert(html)
     levels = [len(m.group(1)) for m in re.finditer(r"^(#{1,6})\s", markdown, re.M)]
     shift = 2 - min(levels) if levels and min(levels) < 2 else 0
     if shift:
         markdown = re.sub(r"^(#{1,6})(?=\s)", lambda m: "#" * min(6, len(m.group(1)) + shift), markdown, flags=re.M)
-    return tidy(markdown), converter.ocr_done
+    warnings = []
+    if converter.skipped:
+        warnings.append(f"还有 {converter.skipped} 张图片超出每个文件 {max_ocr} 张的识别上限，未识别。")
+    return tidy(markdown), converter.ocr_done, warnings
 
 
 def decode_html(name: str, data: bytes) -> str:
@@ -101,8 +111,9 @@ def decode_html(name: str, data: bytes) -> str:
     return str(best)
 
 
-def read_web_page(name: str, data: bytes, max_ocr: int) -> ParsedFile:
-    """A saved web page: its main content (no menus, sidebars or footers) as an article."""
+def read_web_page(name: str, data: bytes, max_ocr: int, progress: Progress | None = None) -> ParsedFile:
+    """A saved web page: its main content (no menus, sidebars or footers) as an article; at most max_ocr
+    of its embedded pictures read by OCR (progress as html_to_markdown)."""
     import trafilatura
 
     html = decode_html(name, data)
@@ -117,5 +128,5 @@ def read_web_page(name: str, data: bytes, max_ocr: int) -> ParsedFile:
     if heading:  # the page's own first heading is its title; the <title> often carries the site's name too
         title = re.sub(r"<[^>]+>", "", heading.group(1)).strip()
         main = main[: heading.start()] + main[heading.end() :]
-    body, ocr = html_to_markdown(main, max_ocr)
-    return ParsedFile(name, "article", title=title, body=tidy(body), ocr_pages=ocr)
+    body, ocr, warnings = html_to_markdown(main, max_ocr, progress)
+    return ParsedFile(name, "article", title=title, body=tidy(body), ocr_pages=ocr, warnings=warnings)

@@ -3,12 +3,15 @@ re-encoded, a re-import replacing what the file gave before, and answers cited f
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import pytest
 
 from actions.replies import answer_text
 from indexer.build import Indexer
 from indexer.editor import KnowledgeEditor
-from indexer.importer import apply, plan, read_all
+from indexer.importer import apply, editor_draft, plan, read_all
 from indexer.retriever import Retriever
 from kb.database import Database
 from kb.importing.guard import ImportLimits
@@ -28,12 +31,12 @@ def desk_kb(settings, encoder):
     store = Store(Database.open(settings.db_path))
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(settings.kb_dir))
 
-    def run(*files: tuple[str, bytes]):
+    def run(*files: tuple[str, bytes], author: str = "tester"):
         parsed, failed = read_all(files, ImportLimits())
-        import_plan = plan(parsed, store, settings.kb_dir, category="银行")
-        import_plan.failures = failed
+        import_plan = plan(parsed, settings.kb_dir, Revisions(store.db), category="银行")
+        import_plan.failures = failed + import_plan.failures
         editor = KnowledgeEditor(store, Indexer(store, [encoder], settings), settings.kb_dir)
-        return import_plan, apply(import_plan, editor, "tester")
+        return import_plan, apply(import_plan, editor, author)
 
     def ask(question: str):
         return Retriever.load(store, [encoder], settings).search(question)
@@ -58,7 +61,7 @@ def test_an_import_saves_articles_and_entries_that_are_answered_and_cited(desk_k
     assert answer_text(best).endswith("来源：《信用卡服务须知》 第二章 年费 · 第三条")  # the clause, exactly
     curated = ask("店倒闭了预付卡余额能拿回来吗").hits[0]
     assert curated.kind == "faq" and "来源" not in answer_text(curated)  # rests on no article: no source line
-    warnings = import_plan.files[1].parsed.warnings  # the sheet cites an article this knowledge base lacks
+    warnings = import_plan.files[1].summary()["warnings"]  # the sheet cites an article this knowledge base lacks
     assert any("上海市轨道交通管理条例" in w for w in warnings)
 
 
@@ -102,3 +105,137 @@ def test_ids_are_readable_unique_and_kept_by_the_file_that_made_them(desk_kb, se
     assert (settings.kb_dir / "articles" / "hall-manual.md").read_text(encoding="utf-8").count(
         "营业厅每天上午九点开门"
     ) == 1
+
+
+def test_files_of_one_name_in_different_folders_stay_apart_and_a_bare_name_that_could_be_either_is_refused(
+    desk_kb,
+):
+    store, run, _ = desk_kb
+    beijing, shanghai = (
+        "网点规定\n第一条 北京网点九点开门。\n".encode(),
+        "网点规定\n第一条 上海网点八点开门。\n".encode(),
+    )
+    run(("北京/规定.txt", beijing), ("上海/规定.txt", shanghai))
+    plan_again, results = run(
+        ("北京/规定.txt", beijing), ("上海/规定.txt", shanghai.replace("八点".encode(), "十点".encode()))
+    )
+    by_from = {a.imported_from: a for a in store.articles()}
+    assert "北京网点九点开门" in by_from["北京/规定.txt"].body and "上海网点十点开门" in by_from["上海/规定.txt"].body
+    assert sorted(r.action for r in results) == ["unchanged", "update"]
+    import_plan, results = run(("规定.txt", beijing))  # uploaded on the page: no folder to tell them apart
+    assert results == [] and "以前导入过多个同名文件" in import_plan.failures[0].reason
+    import_plan, _ = run(("a.txt", beijing), ("a.txt", shanghai))
+    assert [f.name for f in import_plan.failures] == ["a.txt"] and "同名文件" in import_plan.failures[0].reason
+
+
+def test_the_knowledge_base_files_not_the_database_say_what_a_file_made_before(desk_kb, settings, encoder):
+    store, run, _ = desk_kb
+    run(("信用卡服务须知-gbk.txt", TEXT))
+    fresh = Store(Database.open(settings.data_dir / "elsewhere.db"))  # the data folder lost, kb/ kept
+    parsed, _ = read_all([("信用卡服务须知-gbk.txt", TEXT)], ImportLimits())
+    import_plan = plan(parsed, settings.kb_dir, Revisions(fresh.db))
+    assert [(i.id, import_plan.files[0].actions[i.id]) for i in import_plan.items] == [
+        ("xin-yong-ka-fu-wu-xu-zhi", "unchanged")
+    ]
+
+
+def test_a_later_import_names_what_it_removes_and_overwrites_and_notes_the_file_in_history(desk_kb, settings, encoder):
+    store, run, _ = desk_kb
+    run(("faq.csv", "问题,答案\n怎么挂失,打客服热线\n年费多少,每年100元\n".encode()))
+    run(("信用卡服务须知-gbk.txt", TEXT))
+    editor = KnowledgeEditor(store, Indexer(store, [encoder], settings), settings.kb_dir)
+    article = editor.item("article", "xin-yong-ka-fu-wu-xu-zhi")
+    editor.save_article(dataclasses.replace(article, body=article.body + "\n\n补充：金卡年费另计。\n"), "小李", "补充")
+    assert editor.item("article", article.id).imported_from == "信用卡服务须知-gbk.txt"
+    changed = TEXT.decode("gbk").replace("每年100元", "每年200元").encode("gbk")
+    import_plan, results = run(
+        ("信用卡服务须知-gbk.txt", changed), ("faq.csv", "问题,答案\n怎么挂失,打客服热线\n".encode())
+    )
+    files = {f["name"]: f for f in import_plan.summary()["files"]}
+    assert files["faq.csv"]["removes"] == [{"id": "faq-nian-fei-duo-shao", "question": "年费多少"}]
+    assert files["faq.csv"]["items"][0]["action"] == "unchanged"
+    article_item = files["信用卡服务须知-gbk.txt"]["items"][0]
+    assert article_item["action"] == "update" and article_item["edited"].startswith("小李，")
+    assert any("在上次导入后被修改过（小李" in w for w in files["信用卡服务须知-gbk.txt"]["warnings"])
+    history = Revisions(store.db).history("article", article.id)
+    assert [(r["author"], r["note"]) for r in history] == [
+        ("tester", "导入 信用卡服务须知-gbk.txt"),
+        ("小李", "补充"),
+        ("tester", "导入 信用卡服务须知-gbk.txt"),
+    ]
+    assert "金卡年费另计" in history[1]["content"]  # what the import overwrote is kept
+    assert Revisions(store.db).history("faq", "faq-nian-fei-duo-shao")[0]["note"].startswith("导入 faq.csv")
+    assert sorted((r.item_id, r.action) for r in results) == [
+        ("faq-nian-fei-duo-shao", "delete"),
+        ("faq-zen-me-gua-shi", "unchanged"),
+        ("xin-yong-ka-fu-wu-xu-zhi", "update"),
+    ]
+
+
+def test_an_unchanged_file_imported_on_a_later_day_records_nothing(desk_kb, settings):
+    store, run, _ = desk_kb
+    run(("信用卡服务须知-gbk.txt", TEXT))
+    parsed, _ = read_all([("信用卡服务须知-gbk.txt", TEXT)], ImportLimits())
+    later = plan(parsed, settings.kb_dir, Revisions(store.db), today=dt.date(2031, 1, 1))
+    assert later.summary()["changes"] == {"create": 0, "update": 0, "unchanged": 1}
+    assert later.items[0].updated == dt.date.today().isoformat()
+
+
+def test_a_save_that_fails_puts_the_files_database_and_indexes_back(desk_kb, settings, encoder, monkeypatch):
+    store, run, ask = desk_kb
+    before = {a.id: a.body for a in store.articles()}
+    files_before = sorted(p.name for p in (settings.kb_dir / "articles").iterdir())
+
+    def disk_full(self):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Indexer, "save", disk_full)
+        with pytest.raises(OSError):
+            run(("信用卡服务须知-gbk.txt", TEXT))
+    assert sorted(p.name for p in (settings.kb_dir / "articles").iterdir()) == files_before
+    assert {a.id: a.body for a in store.articles()} == before
+    assert ask("营业厅几点开门").hits  # the saved indexes still match the database: no IndexStaleError
+
+
+def test_a_reader_that_breaks_fails_its_file_alone(desk_kb, monkeypatch):
+    import indexer.importer as importer
+
+    store, run, _ = desk_kb
+    real = importer.read_file
+
+    def fragile(name, data, *args):
+        if name.endswith(".csv"):
+            raise RuntimeError("a library's surprise")
+        return real(name, data, *args)
+
+    monkeypatch.setattr(importer, "read_file", fragile)
+    import_plan, results = run(
+        ("faq.csv", "问题,答案\n怎么挂失,打客服热线\n".encode()), ("信用卡服务须知-gbk.txt", TEXT)
+    )
+    assert [f.name for f in import_plan.failures] == ["faq.csv"] and "意外错误" in import_plan.failures[0].reason
+    assert [r.item_id for r in results] == ["xin-yong-ka-fu-wu-xu-zhi"]
+
+
+def test_the_editor_opening_a_file_imported_before_says_so_and_leaves_the_file_to_that_article(desk_kb, settings):
+    store, run, _ = desk_kb
+    parsed, _ = read_all([("信用卡服务须知-gbk.txt", TEXT)], ImportLimits())
+    fresh, earlier = editor_draft(parsed[0], settings.kb_dir)
+    assert (fresh.id, fresh.imported_from, earlier) == ("xin-yong-ka-fu-wu-xu-zhi", "信用卡服务须知-gbk.txt", "")
+    run(("信用卡服务须知-gbk.txt", TEXT))
+    again, earlier = editor_draft(parsed[0], settings.kb_dir)
+    assert (again.id, again.imported_from, earlier) == (
+        "xin-yong-ka-fu-wu-xu-zhi-2",
+        "",
+        "文章 xin-yong-ka-fu-wu-xu-zhi",
+    )
+
+
+def test_reading_tells_each_page_of_a_long_file():
+    told = []
+    read_all(
+        [("metro-rules.pdf", (FIXTURES / "metro-rules.pdf").read_bytes())],
+        ImportLimits(),
+        step=lambda what, done, total: told.append(what),
+    )
+    assert told[0] == "读取 metro-rules.pdf" and "读取 metro-rules.pdf（3/3）" in told and told[-1] == "读取完成"

@@ -177,3 +177,213 @@ def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_lin
     assert article.body.split("\n\n")[1] == "第二条 超过两小时的按物业标准收费。"
     body = article.body
     assert clause_at(body, body.index("超过两小时")) == "第二条"
+
+
+def test_blank_lines_elsewhere_do_not_glue_the_lines_of_a_block_together():
+    text = (
+        "营业厅须知\n\n第一章 总则\n\n第一条 营业时间为每天九点至十八点。\n第二条 节假日照常营业。\n\n"
+        "Opening hours\nare posted at the door.\n\n本须知自发布之日起施行。\n解释权归营业厅。\n"
+    )
+    parsed = read_file("notice.txt", text.encode())
+    assert paragraphs(parsed.body) == [
+        "## 第一章 总则",
+        "第一条 营业时间为每天九点至十八点。",
+        "第二条 节假日照常营业。",
+        "Opening hours are posted at the door.",
+        "本须知自发布之日起施行。",
+        "解释权归营业厅。",
+    ]
+    assert parsed.clauses == 2
+
+
+def test_short_numbered_lines_after_a_lead_ending_in_a_colon_are_its_items_not_headings():
+    text = "挂失须知\n第一章 办理\n办理挂失需要携带：\n1. 身份证\n2. 银行卡\n二、注意事项\n挂失后请尽快补卡。\n"
+    parsed = read_file("lost.txt", text.encode())
+    assert parsed.sections == ["第一章 办理", "二、注意事项"]
+    assert paragraphs(parsed.body)[1:4] == ["办理挂失需要携带：", "1. 身份证", "2. 银行卡"]
+
+
+@pytest.mark.slow  # LibreOffice
+def test_a_table_broken_over_pdf_pages_stays_one_table_under_its_header(tmp_path):
+    from docx import Document
+
+    make_fixtures = fixture_tools()
+    doc = Document()
+    doc.sections[0].header.paragraphs[0].text = "营业网点一览（内部）"
+    doc.add_paragraph("营业网点一览", style="Title")
+    doc.add_paragraph("各网点的营业时间和电话如下表：")
+    rows = [(f"第{n}网点", "工作日 9:00-17:00", f"010-{n:08d}") for n in range(1, 81)]
+    make_fixtures.table(doc, [("网点", "营业时间", "电话"), *rows])
+    doc.add_paragraph("以上时间如有调整，以网点公告为准。")
+    doc.save(tmp_path / "branches.docx")
+    pdf = make_fixtures.to_pdf(tmp_path / "branches.docx", tmp_path)
+    parsed = read_file("branches.pdf", pdf.read_bytes())
+    assert parsed.pages >= 2 and parsed.tables == 1
+    table = [line for line in parsed.body.splitlines() if line.startswith("|")]
+    assert table[0] == "| 网点 | 营业时间 | 电话 |" and len(table) == 2 + 80
+    assert table[-1] == "| 第80网点 | 工作日 9:00-17:00 | 010-00000080 |"
+    assert "内部" not in parsed.body and paragraphs(parsed.body)[-1] == "以上时间如有调整，以网点公告为准。"
+
+
+@pytest.mark.slow  # LibreOffice and OCR
+def test_a_picture_on_a_pdf_page_with_text_is_read_where_it_stands(tmp_path):
+    from docx import Document
+    from docx.shared import Cm
+
+    from kb.importing.guard import ImportLimits
+
+    make_fixtures = fixture_tools()
+    make_fixtures.picture(tmp_path / "notice.png", ["营业厅服务公告", "一、周六上午九点至十二点办理挂失业务。"])
+    doc = Document()
+    doc.add_paragraph("网点服务手册", style="Title")
+    doc.add_paragraph("第一条 网点应在醒目位置张贴服务公告。")
+    doc.add_picture(str(tmp_path / "notice.png"), width=Cm(14))
+    doc.add_paragraph("第二条 公告内容调整的，应提前十五日公告。")
+    doc.save(tmp_path / "manual.docx")
+    data = make_fixtures.to_pdf(tmp_path / "manual.docx", tmp_path).read_bytes()
+    told = []
+    parsed = read_file("manual.pdf", data, progress=lambda done, total: told.append((done, total)))
+    paras = paragraphs(parsed.body)
+    mark = OCR_MARK.replace("〕", "：第 1 页图片〕")
+    assert parsed.ocr_pages == 1 and mark in paras and told == [(1, 1)]
+    assert paras.index("第一条 网点应在醒目位置张贴服务公告。") < paras.index(mark)
+    assert paras.index(mark) < paras.index("一、周六上午九点至十二点办理挂失业务。")
+    assert paras.index("一、周六上午九点至十二点办理挂失业务。") < paras.index(
+        "第二条 公告内容调整的，应提前十五日公告。"
+    )
+    unread = read_file("manual.pdf", data, ImportLimits(max_ocr_pages=0))
+    assert OCR_MARK not in unread.body and unread.warnings == [
+        "还有 1 张图片超出每个文件 0 页（张）的识别上限，未识别。"
+    ]
+
+
+def test_progress_is_told_after_each_pdf_page():
+    told = []
+    read("metro-rules.pdf", progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.slow  # OCR
+def test_a_poster_sized_pdf_page_is_drawn_small_enough_to_read(tmp_path):
+    """A 14,400-point page at 200 dpi would be a 40,000-pixel square (6 GB); it is drawn at 4,000."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    make_fixtures = fixture_tools()
+    image = Image.new("L", (1240, 1240), 255)
+    ImageDraw.Draw(image).text(
+        (80, 560), "第十四条 单用途卡应当记名。", font=ImageFont.truetype(make_fixtures.FONT, 60)
+    )
+    image.convert("RGB").save(tmp_path / "poster.pdf", resolution=1240 / 200)  # 200 inches a side
+    parsed = read_file("poster.pdf", (tmp_path / "poster.pdf").read_bytes())
+    assert parsed.ocr_pages == 1 and "单用途卡应当记名" in parsed.body
+
+
+@pytest.mark.slow  # OCR
+def test_a_pdf_page_that_cannot_be_drawn_is_skipped_with_a_warning(monkeypatch):
+    """Drawing a page can run out of memory; the page is named and the others still import. (The
+    MemoryError is made up here: a real one would need gigabytes.)"""
+    import io
+
+    import pdfplumber.page
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for name in ("metro-rules.pdf", "scanned-page.pdf"):
+        for page in PdfReader(FIXTURES / name).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+
+    def out_of_memory(page, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(pdfplumber.page.Page, "to_image", out_of_memory)
+    parsed = read_file("merged.pdf", out.getvalue())
+    assert parsed.pages == 4 and parsed.warnings == ["第 4 页无法渲染成图片，其中的图片没有识别。"]
+    assert parsed.sections[:2] == ["第一章 总则", "第二章 规划和建设"] and OCR_MARK not in parsed.body
+
+
+@pytest.mark.slow  # LibreOffice and OCR
+def test_pictures_past_the_ocr_limit_are_not_read_and_the_curator_is_told(tmp_path):
+    """Photos hold no text, but reading each costs as much as reading a notice: every picture read counts."""
+    import io
+
+    import numpy as np
+    from docx import Document
+    from docx.shared import Cm
+    from PIL import Image
+
+    from kb.importing.guard import ImportLimits
+
+    noise = np.random.default_rng(0)
+    doc = Document()
+    doc.add_paragraph("网点照片", style="Title")
+    for n in range(30):
+        doc.add_paragraph(f"第{n + 1}网点门面：")
+        photo = io.BytesIO()
+        Image.fromarray((noise.random((96, 128, 3)) * 255).astype("uint8")).save(photo, "PNG")
+        doc.add_picture(io.BytesIO(photo.getvalue()), width=Cm(4))
+    doc.save(tmp_path / "photos.docx")
+    told = []
+    parsed = read_file(
+        "photos.docx",
+        (tmp_path / "photos.docx").read_bytes(),
+        ImportLimits(max_ocr_pages=2),
+        progress=lambda done, total: told.append((done, total)),
+    )
+    assert parsed.ocr_pages == 2 and parsed.warnings == ["还有 28 张图片超出每个文件 2 张的识别上限，未识别。"]
+    assert told[-1] == (30, 30)
+
+
+def sheet_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        page = book.create_sheet(title)
+        for row in rows:
+            page.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_every_worksheet_with_a_header_is_read_and_the_others_are_named():
+    data = sheet_bytes(
+        {
+            "银行卡": [["问题", "答案"], ["怎么挂失", "拨打客服热线挂失。"]],
+            "说明": [["本表由客服部维护，每季度更新。"]],
+            "网点": [
+                ["网点常见问题"],
+                ["标准问题", "相似问题", "答案"],
+                ["几点开门", "营业时间", "九点。"],
+                ["周末开吗", "", ""],
+            ],
+            "Sheet3": [],
+        }
+    )
+    parsed = read_file("faq.xlsx", data)
+    assert [(f.row, f.question) for f in parsed.faqs] == [(2, "怎么挂失"), (3, "几点开门")]
+    assert [(r.row, r.reason) for r in parsed.rejected] == [(4, "工作表「网点」第 4 行缺少答案")]
+    assert parsed.warnings == ["工作表「说明」没有找到表头（需要“问题”和“答案”两列），已跳过。"]
+
+
+def test_questions_and_answers_too_long_to_save_are_refused_by_row_not_cut():
+    long_similar = "、".join([f"问法{n}" for n in range(55)] + ["长" * 301])
+    rows = [
+        ["问题", "相似问题", "答案"],
+        ["问" * 301, "", "答案。"],
+        ["怎么挂失", "", "答" * 4001],
+        ["怎么补卡", long_similar, "到营业厅补办。"],
+    ]
+    parsed = read_file("faq.xlsx", sheet_bytes({"常见问题": rows}))
+    assert [(r.row, r.reason) for r in parsed.rejected] == [
+        (2, "第 2 行问题太长（301 字，上限 300 字）"),
+        (3, "第 3 行答案太长（4001 字，上限 4000 字）"),
+    ]
+    (entry,) = parsed.faqs
+    assert entry.row == 4 and entry.alternatives == tuple(f"问法{n}" for n in range(50))
+    assert parsed.warnings == ["第 4 行有 6 个相似问题未导入（每个至多 300 字，每行至多 50 个）。"]

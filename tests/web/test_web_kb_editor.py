@@ -155,13 +155,16 @@ def test_delete_refuses_an_article_in_use_and_a_deleted_entry_can_be_restored(cu
 def test_a_long_chinese_article_fits_through_the_form(curator, settings):
     client, _, _, _ = curator
     form = fields(client.get("/curator/kb/article/new").get_data(as_text=True))
-    body = "## 长文\n\n" + "客户服务中心应当按照规范受理客户咨询并及时回复。" * 1500  # 36,000 characters, ~1 MB encoded
+    from kb.loader import MAX_BODY_CHARS
+
+    sentence = "客户服务中心应当按照规范受理客户咨询并及时回复。"
+    body = "## 长文\n\n" + (sentence * (MAX_BODY_CHARS // len(sentence)))[: MAX_BODY_CHARS - 10]  # ~3.6 MB encoded
     r = client.post(
         "/curator/kb/article/save",
         data={**form, "id": "long-article", "title": "长文", "category": "测试", "body": body},
     )
     assert r.status_code == 302
-    assert len((settings.kb_dir / "articles" / "long-article.md").read_text(encoding="utf-8")) > 36_000
+    assert len((settings.kb_dir / "articles" / "long-article.md").read_text(encoding="utf-8")) > MAX_BODY_CHARS - 10
 
 
 def test_importing_a_file_prefills_the_editor_and_saves_nothing(curator, settings):
@@ -198,3 +201,6 @@ def test_importing_a_file_prefills_the_editor_and_saves_nothing(curator, setting
         == 400
     )  # no CSRF token
     assert sorted(p.name for p in (settings.kb_dir / "articles").iterdir()) == before
+    page = upload("hall-manual.txt", "营业厅工作手册\n第一条 另一本。\n".encode()).get_data(as_text=True)
+    assert 'value="hall-manual-2"' in page and 'value="导入文档"' in page  # a free id, and a category
+    assert 'name="imported_from" value="hall-manual.txt"' in page
