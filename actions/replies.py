@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kb.model import table_cells, table_row_text
+from kb.model import readable_tables, table_cells, table_row_text
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -35,7 +35,7 @@ def answer_body(hit: Hit) -> str:
         return hit.text
     if table_cells(hit.text):
         return table_row_text(hit.lead, hit.text)
-    body = hit.snippet or hit.text
+    body = hit.snippet or readable_tables(hit.text)
     return f"{hit.lead}\n{body}" if hit.lead else body
 
 
@@ -50,12 +50,18 @@ def answer_text(hit: Hit) -> str:
 
 
 def candidate_button(hit: Hit) -> dict[str, str]:
-    """A button that shows one candidate hit: the stored question, or where the passage is and how it starts."""
+    """A button that shows one candidate hit: the stored question, or where the passage is (section or
+    title, clause) and how it starts, a table row as its cells."""
     if hit.kind == "faq" and hit.question:
         label = hit.question
     else:
         where = " ".join(x for x in (hit.section or hit.title, hit.clause) if x)
-        start = re.sub(r"\s+", "", hit.snippet or hit.text)[:14]
+        text = hit.snippet or hit.text
+        cells = table_cells(text)
+        start = " · ".join(c for c in cells if c) if cells else re.sub(r"\s+", "", text)
+        if hit.clause and start.startswith(hit.clause):
+            start = start[len(hit.clause) :]
+        start = start.strip()[:14]
         label = f"{where}：{start}…" if start else where
     return {"title": label[:40], "payload": f'/choose_candidate{{"ref":"{hit.ref}"}}'}
 

@@ -1,13 +1,14 @@
 """Chinese-aware chunking: articles into passages that never break a sentence or a numbered clause.
 
-A numbered clause (第十二条, 3.2.1) with everything under it up to the next clause (its later paragraphs,
-its items （一）, a)) is one passage: the end of one clause never shares a passage with the start of the
-next. A clause longer than the limit is split at paragraph, then sentence ends, and every later part keeps
-the clause's number and lead sentence as its lead, so it is understood and cited on its own. A Markdown
-table gives one passage per row, with the header row as its lead. Paragraphs outside any clause are packed
-as before: whole paragraphs where they fit, whole sentences (ending in 。！？；) where a paragraph is too
-long, a single over-long sentence cut at a comma. A passage stays inside one section (the text under one
-heading) and keeps its character offsets in the body and the clause numbers it covers.
+A numbered clause (第十二条, 3.2.1) with everything under it up to the next clause (its later paragraphs, its items
+（一）, a)) is one passage: the end of one clause never shares a passage with the start of the next. A clause longer
+than the limit is split at paragraph, then sentence ends, and every later part keeps the clause's number and lead
+sentence as its lead, so it is understood and cited on its own. A Markdown table gives one passage per row, with
+the header row as its lead, except that a small table stays in the passage of the line that introduces it
+('…如下表：'). Text read from a picture (OCR) starts passages of its own. Paragraphs outside any clause are packed as
+before: whole paragraphs where they fit, whole sentences (ending in 。！？；) where a paragraph is too long, a single
+over-long sentence cut at a comma. A passage stays inside one section (the text under one heading) and keeps its
+character offsets in the body and the clause numbers it covers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kb.importing.document import OCR_MARK
 from kb.model import Article, Passage
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -115,6 +117,11 @@ def _lead_of(text: str) -> str:
     return first
 
 
+def _introduces(text: str) -> bool:
+    """Whether a paragraph introduces what follows it ('各网点营业时间如下表：')."""
+    return text.rstrip().endswith(("：", ":"))
+
+
 def _table_rows(body: str, para: _Span) -> tuple[str, list[_Span]] | None:
     """(header line, one span per data row) when a paragraph is a Markdown table, else None."""
     text = body[para.start : para.end]
@@ -158,12 +165,24 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
     for para in paragraphs:
         text = body[para.start : para.end]
         table = _table_rows(body, para)
-        if table is not None:
+        before = group or free
+        small = table is not None and bool(before) and para.end - before[0].start <= max_chars
+        if small and _introduces(body[before[-1].start : before[-1].end]):
+            # A small table right after the line that introduces it ('收费标准如下表：') stays with that line:
+            # one passage answers both the line's question and a row's (no near-copies splitting the votes).
+            before.append(para)
+        elif table is not None:
             flush_free()
             flush_group()
             header, rows = table
             pieces.extend(_Piece([row], (clause,) if clause else (), header) for row in rows)
             from_start = False  # what follows the table still belongs to the clause, under its lead
+        elif text.startswith(OCR_MARK[:-1]):
+            # Text read from a picture is its own passage: the picture sits under the clause, its text is not.
+            flush_free()
+            flush_group()
+            clause, lead, from_start = "", "", False
+            free.append(para)
         elif (m := CLAUSE.match(text)) is not None:
             flush_free()
             flush_group()

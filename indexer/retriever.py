@@ -26,7 +26,7 @@ from indexer.settings import Settings
 from indexer.snippets import make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb.loader import user_dictionary
-from kb.model import FaqEntry, HitRecord, Passage
+from kb.model import FaqEntry, HitRecord, Passage, readable_tables
 from kb.store import Store
 
 Key = tuple[str, Any]  # ("p", passage id) or ("f", Q&A entry id): one candidate in the fused ranking
@@ -216,7 +216,7 @@ class Retriever:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            snip = make_snippet(p.text, tokens)
+            snip = make_snippet(readable_tables(p.text), tokens)
             # Cite the clause the snippet comes from; else the passage's range of clauses.
             clause = clause_at(p.text, p.text.find(snip.text[:20])) or p.clause
             return Hit(

@@ -115,6 +115,9 @@ class Passage:
         return int(content_hash(*parts)[:16], 16) >> 1
 
 
+TABLE_RULE_LINE = re.compile(r"^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
+
+
 def table_cells(line: str) -> list[str]:
     """The cells of one Markdown table row ('| a | b |' -> ['a', 'b']); [] for a line that is not one."""
     line = line.strip()
@@ -135,6 +138,21 @@ def table_row_text(header: str, row: str) -> str:
     if not names:
         return " · ".join(cells[i] for i in kept)
     return " · ".join(names[i] for i in kept if i < len(names)) + "\n" + " · ".join(cells[i] for i in kept)
+
+
+def readable_tables(text: str) -> str:
+    """text with each Markdown table written as a person reads it: the column names, then one line per row,
+    cells joined by ' · ' (the rule line dropped). Text without tables comes back unchanged."""
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if TABLE_RULE_LINE.match(line) and i > 0 and table_cells(lines[i - 1]):
+            continue
+        cells = table_cells(line)
+        out.append(" · ".join(c for c in cells if c) if cells else line)
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)

@@ -269,3 +269,40 @@ def test_a_restarted_action_server_mends_an_index_a_killed_build_left_behind(ser
     load_retriever(restarted)
     assert restarted.retriever is not None and check_index(store, services.settings) == []
     assert "设备检修" in restarted.retriever.search("营业厅什么时候检修设备").hits[0].text
+
+
+def test_a_reply_carries_the_items_or_table_its_line_introduces_and_a_row_button_reads_as_cells():
+    from types import SimpleNamespace
+
+    from actions.replies import answer_text, candidate_button
+    from indexer.snippets import make_snippet
+    from kb.model import readable_tables
+
+    def hit(text, words, clause=None, section="5.2 节假日安排"):
+        snip = make_snippet(readable_tables(text), words).text
+        return SimpleNamespace(
+            kind="passage",
+            ref="p:1",
+            section=section,
+            title="规范",
+            clause=clause,
+            snippet=snip,
+            text=text,
+            lead="",
+            question=None,
+            article_id="a",
+        )
+
+    items = "5.2.1 节假日期间营业网点应做到：\n\na) 至少保留一个网点正常营业；\n\nb) 提前公告营业时间。"
+    reply = answer_text(hit(items, ["节假日", "营业网点"], "5.2.1"))
+    assert "应做到：" in reply and "a) 至少保留一个网点正常营业；" in reply and "b) 提前公告营业时间。" in reply
+    reply = answer_text(hit(items, ["公告"], "5.2.1"))  # an item brings the line that introduces it
+    assert reply.startswith("5.2.1 节假日期间营业网点应做到：")
+    table = "5.2.2 各网点营业时间如下表：\n\n| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |"
+    reply = answer_text(hit(table, ["营业时间"], "5.2.2"))
+    assert "网点 · 营业时间" in reply and "朝阳网点 · 工作日 9:00-17:00" in reply and "|" not in reply
+    row = hit("| 朝阳网点 | 工作日 9:00-17:00 |", [], "5.2.2")
+    row.snippet = row.text  # a row passage's snippet is the row as stored
+    assert candidate_button(row)["title"] == "5.2 节假日安排 5.2.2：朝阳网点 · 工作日 9:0…"
+    clause = hit("第一条 持卡人应妥善保管。", ["持卡人"], "第一条", section="")
+    assert candidate_button(clause)["title"] == "规范 第一条：持卡人应妥善保管。…"  # the number is not said twice

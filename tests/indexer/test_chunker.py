@@ -59,14 +59,27 @@ def test_a_long_clause_is_split_and_every_part_keeps_its_number_and_lead():
 
 def test_each_table_row_is_a_passage_under_its_header():
     body = (
-        "## 服务网点\n\n5.2.1 各网点营业时间如下表：\n\n| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |\n"
+        "## 服务网点\n\n5.2.1 各网点营业时间见公告。\n\n| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |\n"
         "| 海淀网点 | 每天 9:00-18:00 |\n\n节假日另行公告。\n"
     )
     lead_in, chaoyang, haidian, after = chunk_article(article(body))
-    assert lead_in.text == "5.2.1 各网点营业时间如下表："
+    assert lead_in.text == "5.2.1 各网点营业时间见公告。"
     assert chaoyang.text == "| 朝阳网点 | 工作日 9:00-17:00 |" and chaoyang.lead == "| 网点 | 营业时间 |"
     assert chaoyang.clause == haidian.clause == "5.2.1" and body[chaoyang.start : chaoyang.end] == chaoyang.text
-    assert after.text == "节假日另行公告。" and after.lead == "5.2.1 各网点营业时间如下表：" and after.clause == "5.2.1"
+    assert after.text == "节假日另行公告。" and after.lead == "5.2.1 各网点营业时间见公告。" and after.clause == "5.2.1"
+
+
+def test_a_small_table_stays_with_the_line_that_introduces_it():
+    table = "| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |\n| 海淀网点 | 每天 9:00-18:00 |"
+    body = f"## 服务网点\n\n5.2.1 各网点营业时间如下表：\n\n{table}\n\n5.2.2 节假日另行公告。\n"
+    whole, next_clause = chunk_article(article(body))
+    assert whole.text == f"5.2.1 各网点营业时间如下表：\n\n{table}" and whole.clause == "5.2.1"
+    assert next_clause.text == "5.2.2 节假日另行公告。"
+    rows = "\n".join(f"| 网点{n} | 每天 9:00-18:00，节假日另行公告 |" for n in range(40))  # too long to stay
+    big = chunk_article(
+        article(f"## 服务网点\n\n5.2.1 各网点营业时间如下表：\n\n| 网点 | 营业时间 |\n|---|---|\n{rows}\n")
+    )
+    assert big[0].text == "5.2.1 各网点营业时间如下表：" and len(big) == 41 and big[1].lead == "| 网点 | 营业时间 |"
 
 
 def test_passages_never_cross_headings():
@@ -142,3 +155,13 @@ def test_a_passage_repeated_in_one_section_is_kept_once_with_unique_ids():
     passages = chunk_article(article(body), min_chars=100, max_chars=400)
     assert len({p.id for p in passages}) == len(passages) == 1
     assert [p.ordinal for p in passages] == list(range(len(passages)))
+
+
+def test_text_read_from_a_picture_is_not_cited_as_the_clause_above_it():
+    body = (
+        "## 5.2 节假日安排\n\n5.2.2 各网点营业时间见公告。\n\n〔以下文字由图片识别〕\n\n营业时间调整通知\n\n"
+        "二、补办银行卡需携带本人有效身份证件。\n"
+    )
+    clause, picture = chunk_article(article(body))
+    assert clause.text == "5.2.2 各网点营业时间见公告。" and clause.clause == "5.2.2"
+    assert picture.text.startswith("〔以下文字由图片识别〕") and "补办银行卡" in picture.text and picture.clause is None

@@ -125,10 +125,22 @@ def staff(settings, name: str, password: str, role: str) -> None:
 
 
 def sign_in(driver, base: str, name: str, password: str) -> None:
+    """Sign in, and wait until the page it leads to has loaded (else the next driver.get can race the
+    redirect and end on the landing page instead)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     driver.get(base + "/login")
+    login_page = driver.find_element("tag name", "html")
     driver.find_element("id", "name").send_keys(name)
     driver.find_element("id", "password").send_keys(password)
     driver.find_element("css selector", "button[type=submit]").click()
+    WebDriverWait(driver, 60).until(
+        lambda d: (
+            "/login" not in d.current_url
+            and d.execute_script("return document.readyState") == "complete"
+            and d.find_element("tag name", "html") != login_page
+        )
+    )
 
 
 def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_settings):
@@ -270,7 +282,9 @@ def test_curator_imports_documents_sees_the_preview_saves_and_the_bot_answers_fr
         curator.find_element("id", "preview").click()
         WebDriverWait(curator, 180).until(lambda d: d.find_element("id", "result").is_displayed())
         preview = curator.find_element("id", "files").text
-        assert "《银行营业网点服务规范》" in preview and "1 个表格" in preview and "1 页/图片经文字识别" in preview
+        assert "《银行营业网点服务规范》" in preview and "1 个表格" in preview and "1 张图片经文字识别" in preview
+        curator.find_element("css selector", "#files details summary").click()  # the text, checked before saving
+        assert "营业时间" in curator.find_element("css selector", "#files details pre").text
         assert (
             "第 5 行缺少问题" in preview and "损坏的文件.pdf" in preview and "无法导入：PDF 已损坏或不完整" in preview
         )
@@ -284,6 +298,9 @@ def test_curator_imports_documents_sees_the_preview_saves_and_the_bot_answers_fr
         ask(customer, "朝阳网点营业时间是几点到几点")
         wait_text(customer, ".msg.bot .bubble", "朝阳网点 · 工作日 9:00-17:00", seconds=90)
         shot(customer, "6-bot-answers-from-a-table-row")
+        ask(customer, "节假日期间营业网点应该怎么安排")
+        wait_text(customer, ".msg.bot .bubble", "至少保留一个网点正常营业", seconds=90)  # the items, not only the lead
+        shot(customer, "6-bot-answers-with-the-items")
     finally:
         curator.quit()
         customer.quit()

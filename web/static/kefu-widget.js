@@ -59,6 +59,7 @@
     wrap.appendChild(el("div", "bubble", m.text));
     if (m.text.indexOf("来源：") < 0) {  // the bot's answers carry their source line already
       (m.sources || []).forEach(function (s) {
+        if (!s.title) return;  // a curated answer that rests on no article has no source to show
         wrap.appendChild(el("div", "sources", "来源：《" + (s.title || "") + "》" + [s.section, s.clause].filter(Boolean).join(" · ")));
       });
     }
