@@ -56,9 +56,8 @@ def candidate_button(hit: Hit) -> dict[str, str]:
         label = hit.question
     else:
         where = " ".join(x for x in (hit.section or hit.title, hit.clause) if x)
-        text = hit.snippet or hit.text
-        cells = table_cells(text)
-        start = " · ".join(c for c in cells if c) if cells else re.sub(r"\s+", "", text)
+        text = readable_tables(hit.snippet or hit.text)  # a table row as its cells: '朝阳网点 · 工作日 9:00'
+        start = " · ".join(re.sub(r"\s+", "", part) for part in text.split(" · "))
         if hit.clause and start.startswith(hit.clause):
             start = start[len(hit.clause) :]
         start = start.strip()[:14]

@@ -5,10 +5,11 @@ A numbered clause (第十二条, 3.2.1) with everything under it up to the next 
 than the limit is split at paragraph, then sentence ends, and every later part keeps the clause's number and lead
 sentence as its lead, so it is understood and cited on its own. A Markdown table gives one passage per row, with
 the header row as its lead, except that a small table stays in the passage of the line that introduces it
-('…如下表：'). Text read from a picture (OCR) starts passages of its own. Paragraphs outside any clause are packed as
-before: whole paragraphs where they fit, whole sentences (ending in 。！？；) where a paragraph is too long, a single
-over-long sentence cut at a comma. A passage stays inside one section (the text under one heading) and keeps its
-character offsets in the body and the clause numbers it covers.
+('…如下表：'). Text read from a picture in a document (between its OCR marks) is a passage of its own, and the clause
+the picture sat in goes on after it; a scanned page's text is the document's own. Paragraphs outside any clause are
+packed as before: whole paragraphs where they fit, whole sentences (ending in 。！？；) where a paragraph is too long,
+a single over-long sentence cut at a comma. A passage stays inside one section (the text under one heading) and
+keeps its character offsets in the body and the clause numbers it covers.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.importing.document import OCR_MARK
-from kb.model import Article, Passage
+from kb.importing.document import OCR_END, OCR_MARK, SCANNED_PAGE
+from kb.model import Article, Passage, readable_tables
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # Clause numbers agents cite: "3.2.1", "第十六条", "8.2", "一、" style items are left to headings.
@@ -105,6 +106,7 @@ class _Piece:
 
 
 LEAD_CHARS = 120
+KEEP_TABLE_CHARS = 160  # a table this short, as read, stays with the line introducing it (a reply's length)
 TABLE_RULE = re.compile(r"^\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
 
 
@@ -162,14 +164,35 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
             pieces.append(_Piece(run, (clause,), "" if i == 0 and from_start else lead))
         group.clear()
 
+    picture: tuple[str, str] | None = None  # inside a picture's text: the clause and lead it interrupts
     for para in paragraphs:
         text = body[para.start : para.end]
+        if SCANNED_PAGE.match(text):
+            continue  # a scanned page's text is the document's own: its clauses run on across pages
+        if picture is not None:
+            if text == OCR_END:  # the clause the picture sat in goes on, under its lead
+                flush_free()
+                (clause, lead), from_start, picture = picture, False, None
+            else:
+                free.append(para)
+            continue
+        if text.startswith(OCR_MARK[:-1]):
+            # A picture's text is a passage of its own: the picture sits in the clause, its text is not the clause.
+            flush_free()
+            flush_group()
+            picture = (clause, lead)
+            continue
         table = _table_rows(body, para)
         before = group or free
-        small = table is not None and bool(before) and para.end - before[0].start <= max_chars
-        if small and _introduces(body[before[-1].start : before[-1].end]):
+        if (
+            table is not None
+            and before
+            and _introduces(body[before[-1].start : before[-1].end])
+            and (len(readable_tables(body[before[0].start : para.end])) <= KEEP_TABLE_CHARS)
+        ):
             # A small table right after the line that introduces it ('收费标准如下表：') stays with that line:
-            # one passage answers both the line's question and a row's (no near-copies splitting the votes).
+            # one passage, shown whole in a reply, answers both the line's question and a row's (no near-copies
+            # splitting the votes). A larger table is a passage per row, under its header.
             before.append(para)
         elif table is not None:
             flush_free()
@@ -177,12 +200,6 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
             header, rows = table
             pieces.extend(_Piece([row], (clause,) if clause else (), header) for row in rows)
             from_start = False  # what follows the table still belongs to the clause, under its lead
-        elif text.startswith(OCR_MARK[:-1]):
-            # Text read from a picture is its own passage: the picture sits under the clause, its text is not.
-            flush_free()
-            flush_group()
-            clause, lead, from_start = "", "", False
-            free.append(para)
         elif (m := CLAUSE.match(text)) is not None:
             flush_free()
             flush_group()

@@ -250,12 +250,14 @@ class KnowledgeEditor:
             self.revisions.record(kind, item_id, "initial", current, ORIGINAL_AUTHOR)
 
     def _index(self, kind: str, item_id: str, previous: str | None, change: Callable[[], None]) -> None:
-        """Apply a change to the indexes and save them; if that fails, put the file back as it was."""
+        """Apply a change to the indexes and save them; if that fails, put the file, its database rows and
+        index entries back as they were."""
         try:
             change()
             self.indexer.save()
         except BaseException:
             self._restore(kind, item_id, previous)
+            self._reindex([(kind, item_id, previous)])
             raise
 
     def _restore(self, kind: str, item_id: str, previous: str | None) -> None:

@@ -25,7 +25,7 @@ from kb.importing.document import OCR_MARK, ParsedFile
 from kb.importing.guard import ImportLimits, safe_name
 from kb.importing.ids import article_id, slug, stem_of, unique
 from kb.importing.reader import SUPPORTED, read_file
-from kb.loader import ID_PATTERN, item_path, load_knowledge_base, render_item
+from kb.loader import ID_PATTERN, KnowledgeBaseError, item_path, load_knowledge_base, parse_faq, render_item
 from kb.model import Article, FaqEntry
 from kb.revisions import Revisions
 
@@ -99,21 +99,24 @@ class ImportPlan:
 
 
 def collect(paths: Iterable[Path]) -> list[tuple[str, Path]]:
-    """(key, file) for each file to import from paths: a file as given, keyed by its name; a folder searched
-    recursively for supported files (hidden ones skipped), each keyed by its path within the folder
-    ('北京/规定.txt'), in name order. The key is what a later import of the same file matches on."""
+    """(key, file) for each file to import from paths: a file as given, keyed by its folder's name and its own
+    ('北京/规定.txt'); a folder searched recursively for supported files (hidden ones skipped), each keyed by
+    the folder's name and its path in it ('docs/北京/规定.txt'), in name order. The key is what a later
+    import of the same file matches on (see plan)."""
     found: list[tuple[str, Path]] = []
     for path in paths:
         if path.is_dir():
+            root = path.resolve().name
             found += sorted(
-                (p.relative_to(path).as_posix(), p)
+                ("/".join(x for x in (root, p.relative_to(path).as_posix()) if x), p)
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SUPPORTED
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
-            found.append((path.name, path))
+            parent = path.resolve().parent.name
+            found.append(("/".join(x for x in (parent, path.name) if x), path))
     return found
 
 
@@ -218,10 +221,11 @@ def plan(
     today: dt.date | None = None,
 ) -> ImportPlan:
     """The articles and entries these files give, with their ids, matched against the files under kb_dir
-    (the source of truth): a file imported before (same key, or the same name when only one earlier import
-    had it) keeps its ids; an item whose content is unchanged keeps its date and is left alone. With
-    revisions, an item changed by anyone since its file was last imported is named in edited. Two files
-    with the same key, or a name that matches several earlier imports, fail with the reason."""
+    (the source of truth): a file imported before (see _earlier) keeps its ids; an item whose content is
+    unchanged keeps its date and is left alone. With revisions, an item changed by anyone since its file
+    was last imported is named in edited, and a sheet's entries are matched by the question as last imported.
+    Two files with one key, two files matching one earlier import, or a file matching several, fail with
+    the reason and save nothing."""
     date = (today or dt.date.today()).isoformat()
     articles, faqs = load_knowledge_base(kb_dir)
     ids = _Ids(kb_dir)
@@ -230,6 +234,7 @@ def plan(
     sheet_keys = {e.source for e in faqs if e.source}
     result = ImportPlan()
     seen: set[str] = set()
+    claimed: dict[str, str] = {}  # earlier key -> the file in this import that matched it
     # Articles first, so a sheet's row can rest on an article that comes in the same import.
     for file in sorted(parsed, key=lambda f: f.kind != "article"):
         if file.name in seen:
@@ -238,8 +243,18 @@ def plan(
         seen.add(file.name)
         planned = PlannedFile(file)
         try:
+            earlier = _earlier(file.name, set(by_key) if file.kind == "article" else sheet_keys)
+            if earlier in claimed:
+                raise ImportFailed(
+                    file.name,
+                    f"它和这次导入的 {claimed[earlier]} 都对应以前导入的 {earlier}，无法确定更新哪一个；"
+                    "请从共同的上级文件夹一起导入，或分开导入。",
+                )
+            if earlier:
+                claimed[earlier] = file.name
+            key = _more_specific(file.name, earlier)
             if file.kind == "article":
-                before = by_key.get(_earlier(file.name, set(by_key)) or "")
+                before = by_key.get(earlier or "")
                 draft = draft_article(file, date)
                 item_id = before.id if before else ids.claim(draft.id)
                 chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
@@ -248,14 +263,14 @@ def plan(
                     id=item_id,
                     category=chosen[:80],
                     source=file.meta.get("source") or (before.source if before else "") or safe_name(file.name),
-                    imported_from=file.name,
+                    imported_from=key,
                 )
                 planned.items.append(_keep_date(item, before, planned))
                 file.title = draft.title
                 titles[draft.title] = item_id
             else:
-                key = _earlier(file.name, sheet_keys) or file.name
-                _plan_faqs(planned, [e for e in faqs if e.source == key], ids, titles, date)
+                entries = [e for e in faqs if earlier and e.source == earlier]
+                _plan_faqs(planned, entries, key, ids, titles, date, revisions, kb_dir)
         except ImportFailed as exc:
             result.failures.append(exc)
             continue
@@ -265,13 +280,25 @@ def plan(
     return result
 
 
+def _parts(key: str) -> list[str]:
+    return key.split("/")
+
+
 def _earlier(key: str, keys: set[str]) -> str | None:
-    """The key an earlier import of this file used: the same key; else, by file name alone (a file uploaded
-    on the page has no folder), the one earlier key with that name. ImportFailed when several have it."""
+    """The key an earlier import of this file used: the same key; else the one earlier key that ends with
+    this one or that this one ends with, folder by folder ('规定.txt' uploaded on the page matches an
+    earlier '北京/规定.txt'; 'docs/北京/规定.txt' matches it too, '上海/规定.txt' does not). ImportFailed
+    when several match."""
     if key in keys:
         return key
-    name = key.rsplit("/", 1)[-1]
-    same = sorted(k for k in keys if k.rsplit("/", 1)[-1] == name)
+    mine = _parts(key)
+
+    def same_file(other: str) -> bool:
+        theirs = _parts(other)
+        n = min(len(mine), len(theirs))
+        return mine[-n:] == theirs[-n:]
+
+    same = sorted(k for k in keys if same_file(k))
     if len(same) > 1:
         raise ImportFailed(
             key,
@@ -279,6 +306,15 @@ def _earlier(key: str, keys: set[str]) -> str | None:
             "请用 kefu import 从所在文件夹导入，或先删除不要的那份。",
         )
     return same[0] if same else None
+
+
+def _more_specific(key: str, earlier: str | None) -> str:
+    """The key to keep for a file that matched an earlier import: the earlier one, unless that was a bare
+    name and this one names folders ('规定.txt' uploaded on the page, then 'docs/北京/规定.txt'): a bare name
+    kept would later match any folder's file of that name."""
+    if earlier and (len(_parts(earlier)) > 1 or len(_parts(key)) == 1):
+        return earlier
+    return key
 
 
 def _keep_date(item: Article | FaqEntry, before: Article | FaqEntry | None, planned: PlannedFile) -> Article | FaqEntry:
@@ -293,45 +329,65 @@ def _keep_date(item: Article | FaqEntry, before: Article | FaqEntry | None, plan
 
 
 def _note_edits(planned: PlannedFile, revisions: Revisions, kb_dir: Path) -> None:
-    """Name, for each item to update, who changed it since its file was last imported (saving overwrites it;
-    the overwritten version stays in its history)."""
+    """Name, for each item to update, who changed it since its file was last imported, or since it was
+    made if no import made it (saving overwrites the change; the overwritten version stays in its history)."""
     for item in planned.items:
         if planned.actions.get(item.id) != "update":
             continue
         kind = "article" if isinstance(item, Article) else "faq"
         history = revisions.history(kind, item.id)  # newest first
-        last_import = next((n for n, r in enumerate(history) if r["note"].startswith(IMPORT_NOTE)), None)
+        last_import = next((n for n, r in enumerate(history) if r["note"].startswith(IMPORT_NOTE)), len(history))
         path = item_path(kb_dir, kind, item.id)
         current = path.read_text(encoding="utf-8") if path.is_file() else None
-        if last_import is None or current is None or history[last_import]["content"] == current:
+        if current is None or (last_import < len(history) and history[last_import]["content"] == current):
             continue
-        later = history[:last_import]
-        who = f"{later[0]['author']}，{later[0]['created_at'][:16].replace('T', ' ')}" if later else "直接改了文件"
+        later = [r for r in history[:last_import] if r["action"] != "initial"]
+        if later:
+            who = f"{later[0]['author']}，{later[0]['created_at'][:16].replace('T', ' ')}"
+        elif last_import < len(history):
+            who = "直接改了文件"
+        else:
+            continue  # never imported and never edited here: nothing of anyone's to overwrite
         planned.edited[item.id] = who
         name = item.title if isinstance(item, Article) else item.question
-        planned.notices.append(
-            f"“{name}”在上次导入后被修改过（{who}）：保存会用文件内容覆盖这些修改，覆盖前的版本留在历史里。"
-        )
+        what = "在上次导入后被修改过" if last_import < len(history) else "是在编辑器里建立或修改的"
+        planned.notices.append(f"“{name}”{what}（{who}）：保存会用文件内容覆盖这些修改，覆盖前的版本留在历史里。")
 
 
 def _first_line(body: str) -> str:
     """A short first line of text (not a heading or the OCR mark): the title of a file that had none."""
     for line in body.splitlines():
         line = line.strip()
-        if line and not line.startswith(("#", "|", OCR_MARK[:4])):
+        if line and not line.startswith(("#", "|", OCR_MARK[:2])):  # OCR marks: 〔以下… 〔以上…
             return line if len(line) <= 30 else ""
     return ""
 
 
 def _plan_faqs(
-    planned: PlannedFile, before_entries: list[FaqEntry], ids: _Ids, titles: dict[str, str], date: str
+    planned: PlannedFile,
+    before_entries: list[FaqEntry],
+    key: str,
+    ids: _Ids,
+    titles: dict[str, str],
+    date: str,
+    revisions: Revisions | None,
+    kb_dir: Path,
 ) -> None:
-    """A sheet's rows as Q&A entries: an entry it gave before (matched by question) keeps its id; questions
-    no longer in the sheet are removed."""
+    """A sheet's rows as Q&A entries: an entry it gave before keeps its id, matched by its question as the
+    sheet last gave it (a curator may have reworded it since; the import then updates it, and says so) or as
+    it is now; entries whose question is no longer in the sheet are removed."""
     file = planned.parsed
-    before = {e.question: e for e in before_entries}
+    before: dict[str, FaqEntry] = {}
+    for entry in before_entries:
+        before.setdefault(entry.question, entry)
+        imported = _last_import(revisions, "faq", entry.id) if revisions is not None else None
+        if imported is not None:
+            question = _imported_question(kb_dir, entry.id, imported["content"])
+            if question:
+                before.setdefault(question, entry)
     known_articles = set(titles.values())
     seen: dict[str, int] = {}
+    kept: set[str] = set()
     for row in file.faqs:
         if row.question in seen:
             planned.notices.append(f"第 {row.row} 行与第 {seen[row.question]} 行问题相同，只导入了第一行。")
@@ -341,7 +397,10 @@ def _plan_faqs(
         if row.article and not article:
             planned.notices.append(f"第 {row.row} 行的依据“{row.article}”不是已有文章的编号或标题，这条问答不带出处。")
         old = before.get(row.question)
+        if old is not None and old.id in kept:  # two rows matching one entry: the second is a new entry
+            old = None
         entry_id = old.id if old else ids.claim("faq-" + (slug(row.question, 50) or "entry"))
+        kept.add(entry_id)
         entry = FaqEntry(
             entry_id,
             row.question,
@@ -351,10 +410,23 @@ def _plan_faqs(
             row.clause if article else None,
             date,
             row.alternatives,
-            file.name,
+            key,
         )
         planned.items.append(_keep_date(entry, old, planned))
-    planned.removals = [e for q, e in sorted(before.items()) if q not in seen]
+    planned.removals = sorted((e for e in before_entries if e.id not in kept), key=lambda e: e.id)
+
+
+def _last_import(revisions: Revisions, kind: str, item_id: str) -> dict[str, Any] | None:
+    """The item's latest revision made by an import, or None."""
+    return next((r for r in revisions.history(kind, item_id) if r["note"].startswith(IMPORT_NOTE)), None)
+
+
+def _imported_question(kb_dir: Path, entry_id: str, content: str) -> str:
+    """The question of a Q&A entry as a revision holds it ('' if the revision cannot be read)."""
+    try:
+        return parse_faq(item_path(kb_dir, "faq", entry_id), content).question
+    except KnowledgeBaseError:
+        return ""
 
 
 def apply(

@@ -35,9 +35,11 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 
 
 def make_snippet(text: str, words: list[str], max_chars: int = 160) -> Snippet:
-    """The best-matching run of sentences (by matched characters), up to max_chars: with the sentence that
-    introduces it when the best is an item or a table row on its own line, and with the items or rows that
-    follow when it introduces them (ends in '：'), as far as max_chars allows."""
+    """The best-matching run of sentences (by matched characters) within its paragraph, up to max_chars. A
+    list goes with its lead: when the best sentence is on an item's or a table row's line, the line that
+    introduces the list (ending in '：') comes first; when the run introduces a list, or starts from its
+    lead, the items or rows that follow come after it, as far as max_chars allows and no further than the
+    list goes."""
     sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
     if not sentences:
         return Snippet("", ())
@@ -47,25 +49,42 @@ def make_snippet(text: str, words: list[str], max_chars: int = 160) -> Snippet:
 
     best = max(range(len(sentences)), key=lambda i: (matched(*sentences[i]), -i))
     a, b = sentences[best]
-    for j in range(best - 1, -1, -1):  # an item or table row brings the line that introduces it, if it fits
-        if "\n" not in text[sentences[j][1] : sentences[j + 1][0]]:
-            break
-        if _introduces(text[sentences[j][0] : sentences[j][1]]):
-            if b - sentences[j][0] <= max_chars:
-                a = sentences[j][0]
-            break
-    listing = _introduces(text[a:b])
-    for j in range(best + 1, len(sentences)):  # extend within the paragraph, or down a list, while it fits
-        if sentences[j][1] - a > max_chars:
-            break
-        if "\n" in text[b : sentences[j][0]] and not listing:
+    for j in range(best + 1, len(sentences)):  # extend within the paragraph while sentences fit
+        if sentences[j][1] - a > max_chars or "\n" in text[b : sentences[j][0]]:
             break
         b = sentences[j][1]
-        listing = listing or _introduces(text[sentences[j][0] : b])
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    first = next(n for n, (s, e) in enumerate(lines) if s <= a < e)
+    last = next(n for n, (s, e) in enumerate(lines) if s < b <= e)
+    led = False
+    if _is_item(text[slice(*lines[first])]):  # back up the list to the line that introduces it, if any
+        for k in range(first - 1, -1, -1):
+            line = text[slice(*lines[k])]
+            if _introduces(line):
+                if b - lines[k][0] <= max_chars:
+                    a, led = lines[k][0], True
+                break
+            if not _is_item(line):
+                break
+    if led or _introduces(text[a:b]):  # down the list, to its end or as far as it fits
+        for k in range(last + 1, len(lines)):
+            if not _is_item(text[slice(*lines[k])]) or lines[k][1] - a > max_chars:
+                break
+            b = lines[k][1]
     piece = text[a:b].strip()
     if len(piece) > max_chars:
         piece = piece[: max_chars - 1] + "…"
     return Snippet(piece, tuple(_spans(piece, words)))
+
+
+# An item of a list ('（一）', '(1)', 'a)', '1)', '1.', '一、', '①', '- ') or a table row as read ('a · b').
+ITEM = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[a-zA-Z\d]{1,2}[)）、]|\d{1,2}\.(?!\d)|[一二三四五六七八九十]+、|[①-⑳]|[-•*]\s)"
+)
+
+
+def _is_item(line: str) -> bool:
+    return bool(ITEM.match(line)) or " · " in line
 
 
 def _introduces(sentence: str) -> bool:

@@ -3,8 +3,10 @@ background (OCR can take seconds a page) into a preview of what each gives, then
 progress. A file that cannot be read is listed with its reason and saves nothing; the others go in.
 
 Jobs run in threads of the web process, at most READERS reading at once (LibreOffice and OCR are heavy);
-a job that stops reporting progress and is not running in this process (the server restarted) is shown
-as interrupted. Uploaded files are deleted once the job is saved or fails, and after KEEP_HOURS in any case.
+a job that stops reporting progress for STALLED_SECONDS and is not running in this process (the server
+restarted) is shown as interrupted. This assumes one web process, as `make run` starts. The uploaded files
+are deleted once read; what was read, once the job is saved or fails; an import not saved within KEEP_HOURS
+expires (checked at every upload and hourly by web.serve) and its files are deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +39,10 @@ READERS = 2  # jobs reading at once in this process
 KEEP_HOURS = 24  # uploads of a preview never saved are deleted after this
 STALLED_SECONDS = 120  # a running job silent this long, and not running here, was interrupted
 INTERRUPTED = "导入中断（服务重启或出错）：请重新上传这些文件。"
+EXPIRED = f"这次导入的预览已过期（超过 {KEEP_HOURS} 小时没有保存），上传的文件已删除：请重新上传。"
 
 _readers = threading.BoundedSemaphore(READERS)
-_live: set[str] = set()  # jobs running in this process
+_live: Counter[str] = Counter()  # threads running each job in this process
 _live_lock = threading.Lock()
 
 
@@ -93,13 +97,14 @@ def upload() -> tuple[Response, int]:
 @bp.get("/api/curator/import/<job_id>")
 @role_required("curator")
 def status(job_id: str) -> Response:
-    """A job's status, progress and, once read, its preview (and once saved, what it saved)."""
+    """A job's status, progress and, once read, its preview (and once saved, what it saved). A job that stopped
+    reporting progress and is not running in this process is marked interrupted."""
     jobs = _jobs()
     job = jobs.get(job_id)
     if job is None:
         abort(404, "no such import")
-    if job["status"] in RUNNING and _interrupted(job):
-        jobs.finish(job_id, "failed", job["result"], INTERRUPTED)
+    stopped = job["status"] in RUNNING and not _running_here(job_id)
+    if stopped and jobs.interrupt(job_id, now_minus(STALLED_SECONDS), INTERRUPTED):
         shutil.rmtree(_folder(job_id), ignore_errors=True)
         job = jobs.get(job_id) or job
     return jsonify(job)
@@ -126,12 +131,9 @@ def save(job_id: str) -> tuple[Response, int]:
     return jsonify(job=job_id), 202
 
 
-def _interrupted(job: dict[str, Any]) -> bool:
+def _running_here(job_id: str) -> bool:
     with _live_lock:
-        if job["id"] in _live:
-            return False
-    silent_since = now_minus(STALLED_SECONDS)
-    return job["updated_at"] < silent_since
+        return _live[job_id] > 0
 
 
 def now_minus(seconds: float) -> str:
@@ -140,23 +142,22 @@ def now_minus(seconds: float) -> str:
 
 
 def _sweep() -> None:
-    """Delete the uploads of jobs older than KEEP_HOURS (a preview never saved keeps documents otherwise)."""
-    root = settings().data_dir / "imports"
-    if not root.is_dir():
-        return
-    old = set(_jobs().created_before(now_minus(KEEP_HOURS * 3600)))
-    with _live_lock:
-        old -= _live
-    for job_id in old:
-        if (root / job_id).is_dir():
-            shutil.rmtree(root / job_id, ignore_errors=True)
+    """Expire imports older than KEEP_HOURS: a preview never saved keeps its documents otherwise. (The web
+    server also runs this every hour, web.serve.housekeeping.)"""
+    expire_imports(settings().data_dir, _jobs())
+
+
+def expire_imports(data_dir: Path, jobs: ImportJobs) -> list[str]:
+    """Mark imports created more than KEEP_HOURS ago and not finished as expired, and delete what they kept
+    under data_dir/imports; the ids expired."""
+    return jobs.expire(data_dir / "imports", now_minus(KEEP_HOURS * 3600), EXPIRED)
 
 
 def _start(work: Any, job_id: str, *args: Any) -> None:
     """Run work(job_id, *args) in a thread of its own, inside an app context (its own database connection)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _live_lock:
-        _live.add(job_id)
+        _live[job_id] += 1
     threading.Thread(target=_in_context, args=(app, work, job_id, *args), name="kefu-import", daemon=True).start()
 
 
@@ -170,7 +171,9 @@ def _in_context(app: Flask, work: Any, job_id: str, *args: Any) -> None:
             shutil.rmtree(_folder(job_id), ignore_errors=True)
         finally:
             with _live_lock:
-                _live.discard(job_id)
+                _live[job_id] -= 1
+                if _live[job_id] <= 0:
+                    del _live[job_id]
 
 
 def _read_job(job_id: str) -> None:
@@ -194,11 +197,18 @@ def _read_job(job_id: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _failures(import_plan: importer.ImportPlan) -> list[dict[str, str]]:
+    return [{"name": e.name, "reason": e.reason} for e in import_plan.failures]
+
+
 def _save_job(job_id: str, category: str | None, leave_out: list[str], author: str) -> None:
     folder = _folder(job_id)
     jobs = _jobs()
     read = folder / "parsed.json"
-    parsed = [ParsedFile.from_dict(d) for d in json.loads(read.read_text("utf-8"))] if read.is_file() else []
+    if not read.is_file():  # expired (or nothing was read): saving would save nothing and say so wrongly
+        jobs.finish(job_id, "failed", {}, EXPIRED)
+        return
+    parsed = [ParsedFile.from_dict(d) for d in json.loads(read.read_text("utf-8"))]
     failed = (jobs.get(job_id) or {}).get("result", {}).get("failed", [])
     done = [0]
 
@@ -215,7 +225,7 @@ def _save_job(job_id: str, category: str | None, leave_out: list[str], author: s
         import_plan, results = importer.save(parsed, editor, author, category, leave_out)
     summary = {
         **import_plan.summary(),
-        "failed": failed + [{"name": e.name, "reason": e.reason} for e in import_plan.failures],
+        "failed": failed + [f for f in _failures(import_plan) if f not in failed],  # the read's, then new ones
         "left_out": leave_out,
         "saved": {a: sum(r.action == a for r in results) for a in ("create", "update", "unchanged", "delete")},
         "encoded": done[0],

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m web.serve      # web_host, web_port, web_threads from settings
 
-Also deletes records past retention_days once a day (kb/desk/retention.py).
+Also, every hour, expires imports left unsaved for a day (web/kb_import.py), and once a day deletes records
+past retention_days (kb/desk/retention.py).
 """
 
 from __future__ import annotations
@@ -19,25 +20,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kefu.web")
 DAY = 24 * 3600
+HOUR = 3600
 
 
-def purge_daily(settings: Settings, stop: threading.Event) -> None:
-    """Delete what is older than retention_days now and then once a day, until stop is set."""
+def housekeeping(settings: Settings, stop: threading.Event) -> None:
+    """Every hour until stop is set: expire curators' imports left unsaved for a day (their uploaded
+    documents are deleted); once a day, delete what is older than retention_days (0: never)."""
     from kb.database import Database
     from kb.desk.retention import purge
+    from kb.importing.jobs import ImportJobs
+    from web.kb_import import expire_imports
 
+    last_purge = -float("inf")
     while not stop.is_set():
         try:
             db = Database.open(settings.db_path)
             try:
-                counts = purge(db, settings.retention_days)
+                expired = expire_imports(settings.data_dir, ImportJobs(db))
+                if settings.retention_days and time.monotonic() - last_purge >= DAY:
+                    last_purge = time.monotonic()
+                    counts = purge(db, settings.retention_days)
+                    if any(counts.values()):
+                        log.info("retention: deleted %s", counts)
             finally:
                 db.close()
-            if any(counts.values()):
-                log.info("retention: deleted %s", counts)
-        except Exception:  # housekeeping must never take the web app down; try again tomorrow
-            log.exception("retention purge failed")
-        stop.wait(DAY)
+            if expired:
+                log.info("imports expired: %s", len(expired))
+        except Exception:  # housekeeping must never take the web app down; try again in an hour
+            log.exception("housekeeping failed")
+        stop.wait(HOUR)
 
 
 def warm_up(app: Flask) -> None:
@@ -64,8 +75,7 @@ def main() -> None:
     app = create_app({"KEFU_SETTINGS": settings})
     stop = threading.Event()
     threading.Thread(target=warm_up, args=(app,), name="kefu-warm-up", daemon=True).start()
-    if settings.retention_days:
-        threading.Thread(target=purge_daily, args=(settings, stop), name="kefu-retention", daemon=True).start()
+    threading.Thread(target=housekeeping, args=(settings, stop), name="kefu-housekeeping", daemon=True).start()
     started = time.strftime("%H:%M:%S")
     log.info(
         "web app on http://%s:%s/ with %s threads (started %s)",

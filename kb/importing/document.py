@@ -10,7 +10,9 @@ from typing import Any
 CLAUSE_LINE = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+条|\d+(?:\.\d+)+)(?=\s|[^\d.]|$)", re.M)
 HEADING_LINE = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.M)
 TABLE_RULE = re.compile(r"^\|(?:\s*:?-{3,}:?\s*\|)+\s*$", re.M)
-OCR_MARK = "〔以下文字由图片识别〕"
+OCR_MARK = "〔以下文字由图片识别〕"  # a picture's text starts; "〔以下文字由图片识别：第 3 页〕" a scanned page's
+OCR_END = "〔以上文字由图片识别〕"  # a picture's text ends (a scanned page's text is the page: it has no end)
+SCANNED_PAGE = re.compile(r"^〔以下文字由图片识别：第 \d+ 页〕$")
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,12 @@ NUMBERED_START = re.compile(
 LINE_END = "。！？；：…!?;:"
 
 
-def ocr_text(lines: list[str], where: str = "") -> str:
-    """Text recognised in a picture, marked as such in the article: one paragraph per line, except that a
-    line filling the picture's width (at least 80% of its longest, of three or more lines) and not ending a
-    sentence goes on in the next line, unless that one starts with a number (第十四条, 二、, （一）)."""
+def ocr_text(lines: list[str], where: str = "", page: bool = False) -> str:
+    """Text recognised in a picture, marked as such in the article: between OCR_MARK and OCR_END for a
+    picture within a document, after OCR_MARK naming the page for a scanned page (page=True; where is then
+    '第 N 页'). One paragraph per line, except that a line filling the picture's width (at least 80% of its
+    longest, of three or more lines) and not ending a sentence goes on in the next line, unless that one
+    starts with a number (第十四条, 二、, （一）)."""
     mark = OCR_MARK if not where else OCR_MARK.replace("〕", f"：{where}〕")
     kept = [line.strip() for line in lines if line.strip()]
     full = max((len(line) for line in kept), default=0) * 0.8 if len(kept) >= 3 else float("inf")
@@ -133,7 +137,7 @@ def ocr_text(lines: list[str], where: str = "") -> str:
             paragraphs[-1] += line
         else:
             paragraphs.append(line)
-    return "\n\n".join([mark, *paragraphs])
+    return "\n\n".join([mark, *paragraphs] + ([] if page else [OCR_END]))
 
 
 def tidy(body: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+from pathlib import Path
 from typing import Any
 
 from kb.clock import now
@@ -78,16 +80,27 @@ class ImportJobs:
             )
         return cursor.rowcount == 1
 
-    def stalled(self, older_than: str) -> list[str]:
-        """Ids of jobs still running by their status whose progress was last recorded before older_than
-        (an ISO time)."""
-        rows = self.db.execute(
-            f"SELECT id FROM import_jobs WHERE status IN ({', '.join('?' * len(RUNNING))}) AND updated_at < ?",
-            [*RUNNING, older_than],
-        ).fetchall()
-        return [r[0] for r in rows]
+    def interrupt(self, job_id: str, silent_since: str, message: str) -> bool:
+        """Mark a running job failed with message if its progress was last recorded before silent_since (an
+        ISO time), unless it moved on meanwhile; whether it did."""
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE import_jobs SET status = 'failed', message = ?, updated_at = ? "
+                f"WHERE id = ? AND updated_at < ? AND status IN ({', '.join('?' * len(RUNNING))})",
+                [message[:500], now(), job_id, silent_since, *RUNNING],
+            )
+        return cursor.rowcount == 1
 
-    def created_before(self, before: str) -> list[str]:
-        """Ids of jobs created before an ISO time, whatever their status."""
-        rows = self.db.execute("SELECT id FROM import_jobs WHERE created_at < ?", [before]).fetchall()
-        return [r[0] for r in rows]
+    def expire(self, folders: Path, created_before: str, message: str) -> list[str]:
+        """Jobs created before an ISO time: each not yet done is marked failed with message, and the uploads
+        and read text kept for each (folders/<job id>) are deleted. Returns the ids of the jobs expired."""
+        rows = self.db.execute("SELECT id, status FROM import_jobs WHERE created_at < ?", [created_before]).fetchall()
+        with self.db.transaction():
+            for job_id, status in rows:
+                if status not in ("done", "failed"):
+                    self.db["import_jobs"].update(
+                        job_id, {"status": "failed", "message": message[:500], "updated_at": now()}
+                    )
+        for job_id, _ in rows:
+            shutil.rmtree(Path(folders) / job_id, ignore_errors=True)
+        return [job_id for job_id, _ in rows]

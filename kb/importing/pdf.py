@@ -239,7 +239,7 @@ def _read_pictures(
         crop = image[int(top * scale) : int(bottom * scale), int(x0 * scale) : int(x1 * scale)]
         lines = recognise(np.ascontiguousarray(crop))
         if lines:
-            read.append((top, ocr_text(lines, where)))
+            read.append((top, ocr_text(lines, where, page=where.endswith("页"))))
     return read
 
 

@@ -91,7 +91,7 @@ def _read(
         lines = recognise(data)
         if not lines:
             raise ImportFailed(name, "图片里没有识别出文字。")
-        return ParsedFile(name, "article", body=tidy(ocr_text(lines)), ocr_pages=1)
+        return ParsedFile(name, "article", body=tidy(ocr_text(lines, "第 1 页", page=True)), ocr_pages=1)
     from kb.importing.text import read_markdown, read_text
 
     return read_markdown(name, data) if suffix in (".md", ".markdown") else read_text(name, data)

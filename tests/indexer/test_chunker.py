@@ -157,11 +157,23 @@ def test_a_passage_repeated_in_one_section_is_kept_once_with_unique_ids():
     assert [p.ordinal for p in passages] == list(range(len(passages)))
 
 
-def test_text_read_from_a_picture_is_not_cited_as_the_clause_above_it():
+def test_text_read_from_a_picture_is_its_own_passage_and_the_clause_goes_on_after_it():
     body = (
-        "## 5.2 节假日安排\n\n5.2.2 各网点营业时间见公告。\n\n〔以下文字由图片识别〕\n\n营业时间调整通知\n\n"
-        "二、补办银行卡需携带本人有效身份证件。\n"
+        "## 第二章 办理\n\n第五条 办理挂失需携带：\n\n（一）身份证；\n\n〔以下文字由图片识别〕\n\n营业时间调整通知\n\n"
+        "二、补办银行卡需携带本人有效身份证件。\n\n〔以上文字由图片识别〕\n\n（二）银行卡。\n\n第六条 挂失当日生效。\n"
     )
-    clause, picture = chunk_article(article(body))
-    assert clause.text == "5.2.2 各网点营业时间见公告。" and clause.clause == "5.2.2"
-    assert picture.text.startswith("〔以下文字由图片识别〕") and "补办银行卡" in picture.text and picture.clause is None
+    clause, picture, rest, next_clause = chunk_article(article(body))
+    assert clause.text == "第五条 办理挂失需携带：\n\n（一）身份证；" and clause.clause == "第五条"
+    assert picture.text == "营业时间调整通知\n\n二、补办银行卡需携带本人有效身份证件。" and picture.clause is None
+    assert rest.text == "（二）银行卡。" and rest.clause == "第五条" and rest.lead == "第五条 办理挂失需携带："
+    assert next_clause.clause == "第六条"
+
+
+def test_a_clause_on_scanned_pages_runs_on_across_the_page_break():
+    body = (
+        "〔以下文字由图片识别：第 1 页〕\n\n第五条 办理挂失需携带：\n\n（一）身份证；\n\n"
+        "〔以下文字由图片识别：第 2 页〕\n\n（二）银行卡。\n\n第六条 挂失当日生效。\n"
+    )
+    five, six = chunk_article(article(body))
+    assert five.clause == "第五条" and five.text.startswith("第五条") and five.text.endswith("（二）银行卡。")
+    assert six.text == "第六条 挂失当日生效。"

@@ -228,7 +228,7 @@ def test_import_dry_run_then_import_with_a_failed_file(kefu, kb_dir, tmp_path):
     before = sorted(p.name for p in (kb_dir / "articles").iterdir())
     out = kefu("import", str(txt), str(sheet), "--dry-run").output
     assert (
-        "ok    信用卡服务须知-gbk.txt: 《信用卡服务须知》 2 sections, 3 clauses, 0 tables -> xin-yong-ka-fu-wu-xu-zhi (create)"
+        "ok    import/信用卡服务须知-gbk.txt: 《信用卡服务须知》 2 sections, 3 clauses, 0 tables -> xin-yong-ka-fu-wu-xu-zhi (create)"
         in out
     )
     assert "第 5 行缺少问题" in out
@@ -238,7 +238,9 @@ def test_import_dry_run_then_import_with_a_failed_file(kefu, kb_dir, tmp_path):
     broken.write_bytes(b"PK\x03\x04 not really a docx")
     result = kefu("import", str(txt), str(broken), "--json", expect=1)
     summary = json.loads(result.output)
-    assert summary["saved"]["create"] == 1 and [f["name"] for f in summary["failed"]] == ["broken.docx"]
+    assert summary["saved"]["create"] == 1 and [f["name"] for f in summary["failed"]] == [
+        f"{tmp_path.name}/broken.docx"
+    ]
     assert "损坏" in summary["failed"][0]["reason"]
     assert "第三条" in last_json(kefu("search", "信用卡年费是多少", "--json").output)["hits"][0]["clause"]
     assert "--columns" in kefu("import", str(txt), "--columns", "nonsense", expect=2).output
@@ -250,13 +252,17 @@ def test_import_a_folder_keys_files_by_their_path_and_a_dry_run_names_what_it_wo
         (docs / city).mkdir(parents=True)
         (docs / city / "规定.txt").write_text(f"网点规定\n第一条 {city}网点{hour}开门。\n", encoding="utf-8")
     (docs / "faq.csv").write_text("问题,答案\n怎么挂失,打客服热线\n年费多少,每年100元\n", encoding="utf-8")
-    summary = json.loads(kefu("import", str(docs), "--json").output)
-    assert sorted(i["id"] for f in summary["files"] for i in f["items"] if i["kind"] == "article") == [
-        "wang-dian-gui-ding",
-        "wang-dian-gui-ding-2",
+    kefu("import", str(docs / "北京"))  # one folder, then the other: still two articles
+    kefu("import", str(docs / "上海"))
+    summary = json.loads(kefu("import", str(docs), "--json").output)  # then the whole: each finds its own
+    assert sorted((f["name"], f["items"][0]["id"], f["items"][0]["action"]) for f in summary["files"]) == [
+        ("docs/faq.csv", "faq-zen-me-gua-shi", "create"),
+        ("docs/上海/规定.txt", "wang-dian-gui-ding-2", "unchanged"),
+        ("docs/北京/规定.txt", "wang-dian-gui-ding", "unchanged"),
     ]
-    assert sorted(f["name"] for f in summary["files"]) == ["faq.csv", "上海/规定.txt", "北京/规定.txt"]
     (docs / "faq.csv").write_text("问题,答案\n怎么挂失,打客服热线\n", encoding="utf-8")
     out = kefu("import", str(docs), "--dry-run").output
     assert "would remove faq-nian-fei-duo-shao: 年费多少" in out
     assert "would create 0, update 0, leave 3 unchanged and remove 1" in out
+    out = kefu("import", str(docs / "北京" / "规定.txt"), "--dry-run").output  # a file given alone finds it too
+    assert "wang-dian-gui-ding (unchanged)" in out

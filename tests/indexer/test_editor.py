@@ -143,6 +143,26 @@ def test_a_failed_index_update_puts_the_old_file_back(kb, settings, encoder, mon
     assert [r["action"] for r in ed.revisions.history("article", "call-centre")] == ["initial"]
 
 
+def test_a_save_that_fails_after_the_database_changed_puts_the_database_and_indexes_back(
+    kb, settings, encoder, monkeypatch
+):
+    store, editor = kb
+    ed = editor()
+    article = ed.item("article", "call-centre")
+    stored_before = {p.id for p in store.passages()}
+
+    def disk_full(self):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Indexer, "save", disk_full)  # fails after the rows and vectors have changed
+        with pytest.raises(OSError):
+            ed.save_article(dataclasses.replace(article, body=article.body + "\n新的一段：周末照常服务。\n"), "cur1")
+    assert {p.id for p in store.passages()} == stored_before
+    assert "周末照常服务" not in next(a for a in store.articles() if a.id == "call-centre").body
+    assert search(store, encoder, settings, "周末照常服务吗")  # loads: the saved indexes match the database
+
+
 def test_history_diffs_show_changed_fields_not_a_hand_written_layout(kb):
     _, editor = kb
     entry = editor().item("faq", "faq-complaint-callback")  # its file quotes the clause and indents differently

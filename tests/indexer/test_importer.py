@@ -239,3 +239,41 @@ def test_reading_tells_each_page_of_a_long_file():
         step=lambda what, done, total: told.append(what),
     )
     assert told[0] == "读取 metro-rules.pdf" and "读取 metro-rules.pdf（3/3）" in told and told[-1] == "读取完成"
+
+
+def test_a_question_a_curator_reworded_is_updated_with_a_warning_not_removed(desk_kb, settings, encoder):
+    store, run, _ = desk_kb
+    sheet = "问题,答案\n怎么挂失,打客服热线\n".encode()
+    run(("faq.csv", sheet))
+    editor = KnowledgeEditor(store, Indexer(store, [encoder], settings), settings.kb_dir)
+    entry = editor.item("faq", "faq-zen-me-gua-shi")
+    editor.save_faq(dataclasses.replace(entry, question="信用卡怎么挂失"), "小李")
+    assert editor.item("faq", "faq-zen-me-gua-shi").source == "faq.csv"
+    import_plan, results = run(("faq.csv", sheet))
+    summary = import_plan.summary()["files"][0]
+    assert summary["removes"] == [] and summary["items"][0]["edited"].startswith("小李")
+    assert [(r.item_id, r.action) for r in results] == [("faq-zen-me-gua-shi", "update")]
+
+
+def test_two_files_matching_one_earlier_import_are_refused_not_merged(desk_kb):
+    store, run, _ = desk_kb
+    run(("规定.txt", "网点规定\n第一条 九点开门。\n".encode()))  # uploaded on the page: no folder
+    import_plan, results = run(
+        ("北京/规定.txt", "网点规定\n第一条 北京九点开门。\n".encode()),
+        ("上海/规定.txt", "网点规定\n第一条 上海八点开门。\n".encode()),
+    )
+    assert [f.name for f in import_plan.failures] == ["上海/规定.txt"]  # the first one matched it
+    assert "和这次导入的 北京/规定.txt 都对应以前导入的 规定.txt" in import_plan.failures[0].reason
+    assert [(r.item_id, r.action) for r in results] == [("wang-dian-gui-ding", "update")]
+    assert {a.imported_from for a in store.articles() if a.id == "wang-dian-gui-ding"} == {"北京/规定.txt"}
+
+
+def test_an_article_written_in_the_editor_from_a_file_is_not_overwritten_unannounced(desk_kb, settings, encoder):
+    store, run, _ = desk_kb
+    parsed, _ = read_all([("信用卡服务须知-gbk.txt", TEXT)], ImportLimits())
+    draft, _ = editor_draft(parsed[0], settings.kb_dir)
+    editor = KnowledgeEditor(store, Indexer(store, [encoder], settings), settings.kb_dir)
+    editor.save_article(dataclasses.replace(draft, body=draft.body + "\n\n补充说明。\n", updated="2026-11-29"), "小李")
+    import_plan, _ = run(("信用卡服务须知-gbk.txt", TEXT))
+    warnings = import_plan.summary()["files"][0]["warnings"]
+    assert any("是在编辑器里建立或修改的（小李" in w for w in warnings)

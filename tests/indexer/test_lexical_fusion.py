@@ -64,3 +64,17 @@ def test_snippet_picks_the_matching_sentence_and_marks_words():
     assert snip.text.startswith("第二句讲客户投诉的回访要求。")
     assert snip.marked().startswith("第二句讲客户【投诉】的【回访】要求。")
     assert make_snippet("", ["x"]).text == ""
+
+
+def test_a_snippet_takes_a_list_with_its_lead_and_nothing_that_is_not_the_list():
+    from indexer.snippets import make_snippet
+
+    items = "5.2.1 节假日期间营业网点应做到：\na) 至少保留一个网点正常营业；\nb) 提前公告营业安排。\n网点发生故障时应及时报修。"
+    assert make_snippet(items, ["节假日"]).text == (
+        "5.2.1 节假日期间营业网点应做到：\na) 至少保留一个网点正常营业；\nb) 提前公告营业安排。"
+    )  # down the list, and not into the paragraph after it
+    assert make_snippet(items, ["公告"]).text.startswith("5.2.1 节假日期间营业网点应做到：")  # an item brings its lead
+    contact = "联系方式：\n客服电话 95588\n\n网点营业时间为每天九点到五点。"
+    assert make_snippet(contact, ["营业时间"]).text == "网点营业时间为每天九点到五点。"  # not a list: no lead
+    notice = "办理须知如下：\n\n请带好身份证。\n\n挂失后七日内可补卡。"
+    assert make_snippet(notice, ["补卡"]).text == "挂失后七日内可补卡。"

@@ -174,3 +174,50 @@ def test_a_zip_bomb_fails_with_its_reason_and_a_path_in_a_name_chooses_nothing(c
     assert "解压" in ready["result"]["failed"][0]["reason"] or "压缩" in ready["result"]["failed"][0]["reason"]
     assert [f["name"] for f in ready["result"]["files"]] == ["passwd.txt"] and ready["files"][1] == "passwd.txt"
     assert not (settings.data_dir / "etc").exists() and not (settings.data_dir / "imports" / "etc").exists()
+
+
+def test_an_import_left_unsaved_for_a_day_expires_and_says_so_when_saved(curator, settings):
+    import threading
+
+    client, headers, _, app = curator
+    job = start(client, headers, ("信用卡服务须知-gbk.txt", (FIXTURES / "信用卡服务须知-gbk.txt").read_bytes()))
+    assert settled(client, job)["status"] == "ready" and (settings.data_dir / "imports" / job / "parsed.json").is_file()
+    with app.app_context():
+        from web.db import database
+
+        with database().transaction():
+            database().execute("UPDATE import_jobs SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [job])
+    from web.serve import housekeeping
+
+    stop = threading.Event()
+    worker = threading.Thread(target=housekeeping, args=(settings, stop), daemon=True)
+    worker.start()
+    try:
+        expired = settled_as(client, job, "failed")
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert "已过期" in expired["message"] and not (settings.data_dir / "imports" / job).exists()
+    assert client.post(f"/api/curator/import/{job}/save", json={}, headers=headers).status_code == 409
+    assert not list((settings.kb_dir / "articles").glob("xin-yong*"))
+
+
+def settled_as(client, job: str, status: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job_now = client.get(f"/api/curator/import/{job}").get_json()
+        if job_now["status"] == status:
+            return job_now
+        time.sleep(0.1)
+    raise TimeoutError(job)
+
+
+def test_a_failed_file_is_listed_once_when_saved(curator):
+    client, headers, _, _ = curator
+    text = (FIXTURES / "信用卡服务须知-gbk.txt").read_bytes()
+    job = start(client, headers, ("信用卡服务须知-gbk.txt", text), ("信用卡服务须知-gbk.txt", text))
+    ready = settled(client, job)
+    assert [f["name"] for f in ready["result"]["failed"]] == ["信用卡服务须知-gbk.txt"]
+    client.post(f"/api/curator/import/{job}/save", json={}, headers=headers)
+    done = settled(client, job)
+    assert done["status"] == "done" and len(done["result"]["failed"]) == 1
