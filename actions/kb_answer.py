@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
@@ -10,10 +9,11 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_events, take_callback_message
-from actions.replies import answer_text, candidate_buttons, close_runners_up, is_short
 from actions.services import KefuAction, Services, latest_intent
 from indexer.hits import QueryError
-from kb.desk.rules import handoff_reason, wants_human
+from indexer.normalize import has_words, is_pleasantry
+from indexer.replies import Reply, answer_text, reply_for
+from kb.desk.rules import explicitly_asks_for_human, handoff_reason, wants_human
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -22,12 +22,13 @@ ABSTAINS_BEFORE_HANDOFF = 2
 
 
 def answer_with(
-    hit: Hit, dispatcher: CollectingDispatcher, question: str, runners_up: Sequence[Hit] = ()
+    hit: Hit, dispatcher: CollectingDispatcher, question: str, reply: Reply | None = None
 ) -> list[dict[str, Any]]:
-    """Send one hit as an answer (with close candidates as buttons) and reset the abstain count."""
-    buttons = candidate_buttons(runners_up)
+    """Send one hit as an answer (reply_for's text and close candidates as buttons, or the hit's own text
+    for a chosen candidate) and reset the abstain count."""
+    buttons = reply.buttons if reply else []
     dispatcher.utter_message(
-        text=answer_text(hit),
+        text=reply.text if reply else answer_text(hit, question),
         buttons=buttons or None,
         json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref},
     )
@@ -42,14 +43,21 @@ def answer_with(
 def respond(
     services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str = "abstain"
 ) -> list[dict[str, Any]]:
-    """The whole knowledge-base turn for the latest user message."""
+    """The whole knowledge-base turn for the latest user message: a callback's message, a handoff, or the
+    reply indexer.replies.reply_for makes of the search (answer, clarify, abstain, or a prompt when the
+    message has no words)."""
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
     if tracker.get_slot("handoff_reason") == "callback":
         return take_callback_message(services, dispatcher, tracker)
-    if wants_human(text, intent):
+    if explicitly_asks_for_human(text):
         return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
+    if not has_words(text):  # emoji or punctuation alone: nothing to look up, a human one tap away
+        dispatcher.utter_message(response="utter_no_words")
+        return []
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
+        if wants_human(text, intent):
+            return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
         dispatcher.utter_message(response="utter_service_down")
         return []
     try:
@@ -57,12 +65,16 @@ def respond(
     except QueryError:
         dispatcher.utter_message(response="utter_default")
         return []
-    hits = result.hits
-    if hits and is_short(text) and len({h.article_id + h.section for h in hits[:3]}) > 1:
-        dispatcher.utter_message(response="utter_clarify", buttons=candidate_buttons(hits[:3]))
+    reply = reply_for(text, result)
+    # NLU's request for a person, against what the knowledge base can answer (kb.desk.rules.wants_human).
+    if wants_human(text, intent, answerable=reply.kind == "answer"):
+        return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
+    if reply.kind == "clarify":
+        dispatcher.utter_message(response="utter_clarify", buttons=reply.buttons)
         return [SlotSet("last_question", text)]
-    if result.decision.answer and hits:
-        return answer_with(hits[0], dispatcher, text, close_runners_up(hits))
+    if reply.kind == "answer" and reply.hit is not None:
+        return answer_with(reply.hit, dispatcher, text, reply=reply)
+    hits = result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
     if count >= ABSTAINS_BEFORE_HANDOFF:
@@ -123,3 +135,21 @@ def replied_since_last_message(tracker: Tracker) -> bool:
         if event.get("event") == "bot":
             return True
     return False
+
+
+class ActionPleasantry(KefuAction):
+    """A greeting or thanks: answered in kind, unless a question comes with it ('您好，想问下…'), which is
+    then answered; emoji or punctuation alone gets the short prompt."""
+
+    def name(self) -> str:
+        return "action_pleasantry"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        if not has_words(text):
+            dispatcher.utter_message(response="utter_no_words")
+            return []
+        if is_pleasantry(text):
+            dispatcher.utter_message(response="utter_thanks" if latest_intent(tracker) == "thanks" else "utter_greet")
+            return []
+        return respond(self.services, dispatcher, tracker)

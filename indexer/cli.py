@@ -167,19 +167,58 @@ def _metrics_out(metrics: dict, as_json: bool) -> None:
 
 
 @main.command("eval")
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    multiple=True,
+    help='dev.jsonl-style file; repeat to pool several (each row\'s domain: its "doc" field, else the file).',
+)
+@click.option(
+    "--leave-one-domain-out",
+    "lodo",
+    is_flag=True,
+    help="Judge each domain with a decision fitted on the others and the negatives (adds by_domain).",
+)
+@click.option(
+    "--negatives",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --leave-one-domain-out: questions to abstain on [default: kb/calibration-negatives.txt].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON metrics object.")
 @click.option("--details", type=click.Path(dir_okay=False, path_type=Path), help="Write per-question rows here.")
 @click.pass_obj
 @_fail_cleanly
-def eval_cmd(settings: Settings, questions: Path, as_json: bool, details: Path | None) -> None:
-    """Answer quality on a dev.jsonl-style file (metrics of shared/eval/README.md)."""
-    from indexer.evaluate import evaluate_questions, load_questions
+def eval_cmd(
+    settings: Settings,
+    questions: tuple[Path, ...],
+    lodo: bool,
+    negatives: Path | None,
+    as_json: bool,
+    details: Path | None,
+) -> None:
+    """Answer quality on dev.jsonl-style files (metrics of shared/eval/README.md)."""
+    from indexer.decision import fit_calibration
+    from indexer.evaluate import evaluate_questions, leave_one_domain_out, load_questions
 
-    metrics, rows = evaluate_questions(_retriever(settings), load_questions(questions))
+    items = [q for path in questions for q in load_questions(path)]
+    retriever = _retriever(settings)
+    if lodo:
+        fit = functools.partial(fit_calibration, model=retriever.calibration.model)
+        metrics, by_domain, rows = leave_one_domain_out(retriever, items, _negatives(settings, negatives), fit)
+        metrics = {**metrics, "by_domain": by_domain}
+    else:
+        metrics, rows = evaluate_questions(retriever, items)
     if details:
         details.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     _metrics_out(metrics, as_json)
+
+
+def _negatives(settings: Settings, path: Path | None) -> list[str]:
+    from indexer.decision import load_negatives
+
+    path = path or settings.kb_dir / "calibration-negatives.txt"
+    return load_negatives(path) if path.is_file() else []
 
 
 @main.command("eval-faq")
@@ -219,7 +258,8 @@ def eval_faq_cmd(settings: Settings, pairs: Path, as_json: bool) -> None:
     "--questions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     required=True,
-    help="Labelled questions (dev.jsonl format).",
+    multiple=True,
+    help="Labelled questions (dev.jsonl format); repeat to fit on several files.",
 )
 @click.option(
     "--negatives",
@@ -228,23 +268,22 @@ def eval_faq_cmd(settings: Settings, pairs: Path, as_json: bool) -> None:
 )
 @click.pass_obj
 @_fail_cleanly
-def calibrate(settings: Settings, questions: Path, negatives: Path | None) -> None:
+def calibrate(settings: Settings, questions: tuple[Path, ...], negatives: Path | None) -> None:
     """Fit the answer/abstain decision for the current model; saves kb/calibration.json."""
-    from indexer.decision import Calibration, fit_calibration, load_negatives
+    from indexer.decision import Calibration, fit_calibration
     from indexer.evaluate import calibration_examples, leave_one_out, load_questions
     from indexer.retriever import Retriever
 
     store, encoders = _open(settings)
     model_key = ",".join(settings.models)
     retriever = Retriever.load(store, encoders, settings, Calibration({}, 0.0, model=model_key))
-    negatives = negatives or settings.kb_dir / "calibration-negatives.txt"
-    rows, labels = calibration_examples(
-        retriever, load_questions(questions), load_negatives(negatives) if negatives.is_file() else []
-    )
+    items = [q for path in questions for q in load_questions(path)]
+    rows, labels = calibration_examples(retriever, items, _negatives(settings, negatives))
     fit = functools.partial(fit_calibration, model=model_key)
     cal = fit(rows, labels)
     held_out = leave_one_out(rows, labels, fit, cal.threshold)
-    path = cal.save(settings.kb_dir, {"fitted_on": [str(questions), str(negatives)], "examples": len(rows), **held_out})
+    fitted_on = [*map(str, questions), str(negatives or settings.kb_dir / "calibration-negatives.txt")]
+    path = cal.save(settings.kb_dir, {"fitted_on": fitted_on, "examples": len(rows), **held_out})
     click.echo(f"{len(rows)} examples ({sum(labels)} answerable); held out: {held_out}")
     click.echo(f"saved to {path}")
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from indexer.asks import asks_for, holds
 from indexer.lexical import cjk_share
 
 FEATURES = (
@@ -30,6 +31,10 @@ FEATURES = (
     "english",
     "top_dense_en",
     "dense_margin_en",
+    "idf_coverage",
+    "asks_kind",
+    "kind_found",
+    "fused_margin",
 )
 CALIBRATION_FILE = "calibration.json"
 
@@ -56,8 +61,17 @@ def _top_and_margin(scores) -> tuple[float, float]:
     return float(s[0]), float(s[0] - s[1:20].mean()) if len(s) > 1 else 0.0
 
 
-def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: Sequence) -> dict[str, float]:
-    """The decision's inputs: a question, its ranked hits, and each dense leg's passage scores."""
+def features_for(
+    query: str,
+    tokens: Sequence[str],
+    hits: Sequence,
+    leg_scores: Sequence,
+    idf: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """The decision's inputs: a question, its ranked hits, each dense leg's passage scores, and the
+    passages' inverse document frequency per token (absent tokens count as the rarest). None of them
+    depends on one knowledge base: cosines and their margin, how much of the question's wording (weighted
+    by how rare each word is) the top hit holds, and whether it holds what the question asks for."""
     english = 1.0 - cjk_share(query)
     feats = dict.fromkeys(FEATURES, 0.0)
     for j, scores in enumerate(leg_scores[1:], start=1):
@@ -67,6 +81,10 @@ def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: 
         return feats
     top = hits[0]
     found_in = f"{top.title} {top.section} {top.question or ''} {top.text}".lower()
+    idf = idf or {}
+    rarest = max(idf.values(), default=1.0)
+    weight = {t: idf.get(t, rarest) for t in tokens}
+    asked = asks_for(query)
     q_bigrams = _bigrams(query.lower())
     _, margin = _top_and_margin(leg_scores[0]) if leg_scores else (0.0, 0.0)
     feats.update(
@@ -79,9 +97,57 @@ def features_for(query: str, tokens: Sequence[str], hits: Sequence, leg_scores: 
             # Cross-lingual cosines run lower and no words can match: English gets its own scale.
             "top_dense_en": float(top.dense) * english,
             "dense_margin_en": margin * english,
+            "idf_coverage": sum(w for t, w in weight.items() if t in found_in) / sum(weight.values())
+            if weight
+            else 0.0,
+            "asks_kind": float(asked is not None),
+            "kind_found": float(holds(top.text, asked)),
+            "fused_margin": (top.score - hits[1].score) / top.score if len(hits) > 1 and top.score > 0 else 0.0,
         }
     )
     return feats
+
+
+KIND_WORDS = {
+    "duration": "时长或期限",
+    "amount": "金额或费用",
+    "count": "数量",
+    "time": "时间",
+    "phone": "电话号码",
+    "place": "地点或部门",
+    "list": "一组条目",
+}
+
+
+def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
+    """The confidence in words a curator reads on the hit-test page (Chinese, one sentence each), from the
+    decision's inputs (features_for) and what the question asks for (indexer.asks.asks_for)."""
+    out = []
+    share = feats.get("idf_coverage", 0.0)
+    out.append(
+        f"问题里的关键词（按少见程度加权）有 {share:.0%} 出现在第一条结果中"
+        + ("，用词很接近。" if share >= 0.7 else "，用词有一定差距。" if share >= 0.4 else "，用词差得较远。")
+    )
+    margin = feats.get("dense_margin", 0.0) + feats.get("dense_margin_en", 0.0)
+    out.append(
+        "按语义，第一条结果明显比其他内容更接近问题。"
+        if margin >= 0.06
+        else "按语义，第一条结果只比其他内容略接近问题。"
+        if margin >= 0.03
+        else "按语义，许多内容与问题差不多接近，没有突出的答案。"
+    )
+    if feats.get("asks_kind"):
+        kind = KIND_WORDS.get(asked or "", "特定信息")
+        out.append(
+            f"问题问的是{kind}，第一条结果里有。"
+            if feats.get("kind_found")
+            else f"问题问的是{kind}，但第一条结果里没有。"
+        )
+    if feats.get("agree"):
+        out.append("语义检索和关键词检索都找到了这条。")
+    if feats.get("english", 0.0) > 0.5:
+        out.append("问题是英文，只能靠跨语言的语义匹配，置信度通常偏低。")
+    return out
 
 
 @dataclass

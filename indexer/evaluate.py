@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from indexer.replies import reply_for
+
 if TYPE_CHECKING:
     from indexer.hits import SearchResult
 
@@ -39,22 +41,23 @@ class Question:
 
     q: str
     expect: tuple[str, ...] | None
+    domain: str = ""
 
 
 def load_questions(path: Path) -> list[Question]:
-    """Read a dev.jsonl-style file."""
+    """Read a dev.jsonl-style file; a row's domain is its "doc" field, else the file's name without suffix."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            q, expect = row["q"], row["expect"]
+            q, expect, domain = row["q"], row["expect"], row.get("doc", Path(path).stem)
             if not isinstance(q, str) or not (expect is None or (isinstance(expect, list) and expect)):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise EvalDataError(f'{path}:{n}: expected {{"q": text, "expect": [text, …] or null}}') from None
-        out.append(Question(q, tuple(expect) if expect is not None else None))
+        out.append(Question(q, tuple(expect) if expect is not None else None, str(domain)))
     return out
 
 
@@ -71,51 +74,85 @@ def _pct(values: list[float], q: float) -> float:
 def evaluate_questions(retriever: Searcher, questions: list[Question]) -> tuple[dict, list[dict]]:
     """Metrics over questions, plus one detail row per question."""
     retriever.search(questions[0].q if questions else "预热")  # warm-up, not timed
-    rows: list[dict[str, Any]] = []
-    times: list[float] = []
-    for item in questions:
-        result = retriever.search(item.q, k=10)
-        times.append(result.ms)
-        rank = None
-        if item.expect is not None:
-            rank = next(
-                (
-                    i
-                    for i, h in enumerate(result.hits, 1)
-                    if answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect))
-                ),
-                None,
-            )
-        rows.append(
-            {
-                "q": item.q,
-                "answerable": item.expect is not None,
-                "rank": rank,
-                "answered": result.decision.answer,
-                "confidence": result.decision.confidence,
-                "features": result.features,
-                "top": result.hits[0].text[:80] if result.hits else None,
-            }
+    rows = [question_row(retriever, item) for item in questions]
+    return summarize(rows), rows
+
+
+def question_row(retriever: Searcher, item: Question) -> dict[str, Any]:
+    """One question searched and replied to as the bot would: rank of the first answering hit (None: not
+    in the top 10), whether the bot answers, the reply's text and whether it holds an expected string."""
+    result = retriever.search(item.q, k=10)
+    reply = reply_for(item.q, result)
+    rank = None
+    if item.expect is not None:
+        rank = next(
+            (
+                i
+                for i, h in enumerate(result.hits, 1)
+                if answers(h.text, item.expect) or (h.quote and answers(h.quote, item.expect))
+            ),
+            None,
         )
+    return {
+        "q": item.q,
+        "domain": item.domain,
+        "answerable": item.expect is not None,
+        "rank": rank,
+        "answered": reply.kind == "answer",
+        "confidence": result.decision.confidence,
+        "reply": reply.body,
+        "reply_right": item.expect is not None and reply.kind == "answer" and answers(reply.body, item.expect),
+        "features": result.features,
+        "top": result.hits[0].text[:80] if result.hits else None,
+        "ms": result.ms,
+    }
+
+
+def summarize(rows: list[dict]) -> dict[str, Any]:
+    """The metrics of shared/eval/README.md over question rows (question_row)."""
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
+    times = [r["ms"] for r in rows]
 
     def share(xs: list[dict], f: Callable[[dict], bool]) -> float:
         return round(sum(1 for x in xs if f(x)) / len(xs), 4) if xs else 0.0
 
-    metrics = {
+    return {
         "n_answerable": len(ans),
         "n_unanswerable": len(una),
         "recall_at_1": share(ans, lambda r: r["rank"] == 1),
         "recall_at_5": share(ans, lambda r: r["rank"] is not None and r["rank"] <= 5),
         "mrr": round(sum(1 / r["rank"] for r in ans if r["rank"]) / len(ans), 4) if ans else 0.0,
         "answer_accuracy": share(ans, lambda r: r["answered"] and r["rank"] == 1),
+        "reply_accuracy": share(ans, lambda r: r["reply_right"]),
         "false_abstain_rate": share(ans, lambda r: not r["answered"]),
         "abstain_rate_unanswerable": share(una, lambda r: not r["answered"]),
         "p50_ms": _pct(times, 50),
         "p95_ms": _pct(times, 95),
     }
-    return metrics, rows
+
+
+def leave_one_domain_out(
+    retriever: Any, questions: list[Question], negatives: list[str], fit: Callable[[list, list], Any]
+) -> tuple[dict, dict[str, dict], list[dict]]:
+    """Each domain's questions judged by a decision fitted without them (on the other domains' questions
+    and the negatives): pooled metrics, metrics per domain, and the rows. The retriever's calibration is
+    swapped per domain and put back."""
+    rows, labels = calibration_examples(retriever, questions, negatives)
+    domains = [q.domain for q in questions] + ["negatives"] * len(negatives)
+    kept = retriever.calibration
+    out_rows: list[dict] = []
+    by_domain: dict[str, dict] = {}
+    try:
+        for domain in dict.fromkeys(q.domain for q in questions):
+            train = [i for i, d in enumerate(domains) if d != domain]
+            retriever.calibration = fit([rows[i] for i in train], [labels[i] for i in train])
+            held = [question_row(retriever, q) for q in questions if q.domain == domain]
+            by_domain[domain] = summarize(held)
+            out_rows += held
+    finally:
+        retriever.calibration = kept
+    return summarize(out_rows), by_domain, out_rows
 
 
 def load_pairs(path: Path) -> list[tuple[str, str, int]]:

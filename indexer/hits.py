@@ -83,18 +83,25 @@ class Hit:
 
 @dataclass
 class SearchResult:
-    """Ranked hits and the decision to answer or abstain."""
+    """Ranked hits and the decision to answer or abstain.
+
+    query: the question as searched (normalised: indexer.normalize); steps: what normalising did, in
+    words; expansion: the formal words the lexicon (kb.lexicon) added to the lexical search."""
 
     query: str
     hits: list[Hit]
     decision: Decision
     ms: float = 0.0
     features: dict = field(default_factory=dict)
+    steps: tuple[str, ...] = ()
+    expansion: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
         return {
             "query": self.query,
+            "steps": list(self.steps),
+            "expansion": list(self.expansion),
             "decision": asdict(self.decision),
             "ms": round(self.ms, 2),
             "hits": [h.to_dict() for h in self.hits],

@@ -53,6 +53,16 @@ class Tokenizer:
         return [w for w in (w.strip() for w in words) if w and WORD.search(w) and w not in STOPWORDS]
 
 
+def idf(documents: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Inverse document frequency, log((N + 1) / (df + 0.5)), of every token of tokenised documents."""
+    df: dict[str, int] = {}
+    for doc in documents:
+        for token in set(doc):
+            df[token] = df.get(token, 0) + 1
+    n = len(documents)
+    return {t: float(np.log((n + 1) / (d + 0.5))) for t, d in df.items()}
+
+
 def cjk_share(text: str) -> float:
     """Share of a text's letters that are CJK characters (0 for English, 1 for Chinese)."""
     letters = [c for c in text if c.isalpha()]
@@ -66,6 +76,7 @@ class LexicalIndex:
         self.tokenizer = tokenizer
         self.ids = np.zeros(0, dtype=np.int64)
         self._bm25: Any = None  # bm25s.BM25 once built
+        self.idf: dict[str, float] = {}  # token -> inverse document frequency over the indexed texts
 
     def build(self, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
         """Index texts under ids (replacing what was there)."""
@@ -79,6 +90,7 @@ class LexicalIndex:
             corpus = [self.tokenizer.tokens(t) or ["\u2205"] for t in texts]
             self._bm25 = bm25s.BM25()
             self._bm25.index(corpus, show_progress=False)
+        self.idf = idf(corpus) if len(self.ids) else {}
         return self
 
     def __len__(self) -> int:

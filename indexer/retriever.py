@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.asks import asks_for
 from indexer.build import DenseLeg, index_paths, phrasing_id
 from indexer.chunker import clause_at
 from indexer.decision import Calibration, features_for
@@ -22,9 +23,12 @@ from indexer.encoder import Encoder
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
+from indexer.normalize import normalize_query
 from indexer.settings import Settings
 from indexer.snippets import make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
+from kb import lexicon as lexicon_file
+from kb.lexicon import Lexicon
 from kb.loader import user_dictionary
 from kb.model import FaqEntry, HitRecord, Passage, readable_tables
 from kb.store import Store
@@ -44,7 +48,8 @@ class RetrieverConfig:
     weights / english_weights: each dense leg's fusion weight for Chinese / other questions (None: 1 each);
     fusion: 'rrf', 'dense' or 'bm25'; rrf_k: the RRF constant; lexical_weight / faq_lexical_weight: the
     BM25 rankings' weights; top_k: hits returned; faq_match_cosine: a stored question this close is ranked
-    first."""
+    first; faq_dense_offset: taken off a stored question's cosine when it is ranked among passages;
+    faq_lexical_coverage: share of the question's words a stored question needs to enter BM25 fusion."""
 
     weights: list[float] | None = None
     english_weights: list[float] | None = None
@@ -54,6 +59,8 @@ class RetrieverConfig:
     faq_lexical_weight: float = 1.0
     top_k: int = 5
     faq_match_cosine: float = 0.97
+    faq_dense_offset: float = 0.1
+    faq_lexical_coverage: float = 0.34
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrieverConfig:
@@ -73,11 +80,13 @@ class Retriever:
         tokenizer: Tokenizer,
         calibration: Calibration,
         config: RetrieverConfig | None = None,
+        lexicon: Lexicon | None = None,
     ):
         if not legs:
             raise ValueError("a retriever needs at least one dense leg")
         set_search_threads(1)  # one query at a time: more threads only wait on each other
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
+        self.lexicon = lexicon or Lexicon()
         self.config = config = config or RetrieverConfig()
         self.weights = config.weights or [1.0] * len(legs)
         self.english_weights = config.english_weights or self.weights
@@ -122,6 +131,7 @@ class Retriever:
             Tokenizer(user_dictionary(settings.kb_dir)),
             calibration,
             RetrieverConfig.from_settings(settings),
+            lexicon_file.load(settings.kb_dir),
         )
         retriever.stamp = store.index_stamp()
         return retriever
@@ -134,10 +144,14 @@ class Retriever:
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
         started = time.perf_counter()
-        query = clean_query(query)
+        normalized = normalize_query(clean_query(query))
+        query = normalized.text
+        expansion = self.lexicon.expansion(query)
         config = self.config
         k = k or config.top_k
         tokens = self.tokenizer.tokens(query)
+        # The documents' words for the customer's: searched by BM25 too (not in coverage or snippets).
+        search_tokens = tokens + [t for w in expansion for t in self.tokenizer.tokens(w) if t not in tokens]
         # Lexical matching only helps where the question shares the documents' language.
         chinese = cjk_share(query) >= 0.5
         dense_w = 0.0 if config.fusion == "bm25" else 1.0
@@ -168,38 +182,50 @@ class Retriever:
             leg_scores.append(p_scores)
             scores: dict[Key, float] = dense_of if j == 0 else {}
             scores.update({("p", int(i)): float(s) for s, i in zip(p_scores, p_ids)})
-            rankings += [
-                (dense_w * weights[j], [("p", int(i)) for i in p_ids]),
-                (dense_w * weights[j], self._faq_ranking(f_scores, f_ids, scores)),
-            ]
-        p_lex = self.passage_lexical.top(tokens, CANDIDATES)
+            faq_ranked = self._faq_ranking(f_scores, f_ids, scores)
+            # One ranking of passages and entries by cosine: an entry's own short list would put its best,
+            # however unrelated, level with the best passage in rank fusion.
+            merged = [("p", int(i)) for i in p_ids] + faq_ranked
+            adjusted = {key: scores[key] - (config.faq_dense_offset if key[0] == "f" else 0.0) for key in merged}
+            rankings.append((dense_w * weights[j], sorted(merged, key=lambda key: -adjusted[key])))
+        p_lex = self.passage_lexical.top(search_tokens, CANDIDATES)
         lex_of = {("p", int(i)): float(s) for s, i in zip(*p_lex)}
-        f_lex = self.faq_lexical.top(tokens, CANDIDATES)
-        rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, self._faq_ranking(*f_lex, lex_of))]
+        f_lex = self.faq_lexical.top(search_tokens, CANDIDATES)
+        faq_lex = [key for key in self._faq_ranking(*f_lex, lex_of) if self._covers(key[1], tokens)]
+        rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, faq_lex)]
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
         best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
         if best_faq and best_faq[1] >= config.faq_match_cosine and config.fusion != "bm25":
             fused.sort(key=lambda item: item[0] != best_faq[0])
 
+        asked = asks_for(query)
         hits = [
-            self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), tokens)
+            self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), search_tokens, asked)
             for key, score in fused[: max(k, 10)]
         ]
-        feats = features_for(query, tokens, hits, leg_scores)
+        feats = features_for(query, tokens, hits, leg_scores, self.passage_lexical.idf)
         return SearchResult(
-            query, hits[:k], self.calibration.decide(feats), (time.perf_counter() - started) * 1000, feats
+            query,
+            hits[:k],
+            self.calibration.decide(feats),
+            (time.perf_counter() - started) * 1000,
+            feats,
+            normalized.steps,
+            tuple(expansion),
         )
 
     def hit_for(self, ref: str, query: str = "") -> Hit | None:
         """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
         named = HitRecord.from_ref(ref)
         kind, ident = named.kind, named.id or ""
+        query = normalize_query(query).text if query.strip() else ""
         tokens = self.tokenizer.tokens(query) if query else []
+        tokens += [t for w in self.lexicon.expansion(query) for t in self.tokenizer.tokens(w) if t not in tokens]
         if kind == "passage" and ident.isdigit() and int(ident) in self.passages:
-            return self._hit(("p", int(ident)), 0.0, 0.0, 0.0, tokens)
+            return self._hit(("p", int(ident)), 0.0, 0.0, 0.0, tokens, asks_for(query))
         if kind == "faq" and ident in self.faqs:
-            return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens)
+            return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens, asks_for(query))
         return None
 
     def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:
@@ -212,11 +238,20 @@ class Retriever:
                 score_of[key] = float(s)
         return ranked
 
-    def _hit(self, key: Key, score: float, dense: float, lexical: float, tokens: list[str]) -> Hit:
+    def _covers(self, entry_id: str, tokens: list[str]) -> bool:
+        """Whether one of an entry's phrasings holds at least faq_lexical_coverage of the question's words."""
+        if not tokens:
+            return False
+        need = self.config.faq_lexical_coverage * len(tokens)
+        return any(sum(t in q.lower() for t in tokens) >= need for q in self.faqs[entry_id].phrasings)
+
+    def _hit(
+        self, key: Key, score: float, dense: float, lexical: float, tokens: list[str], asked: str | None = None
+    ) -> Hit:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            snip = make_snippet(readable_tables(p.text), tokens)
+            snip = make_snippet(readable_tables(p.text), tokens, asked=asked, weights=self.passage_lexical.idf)
             # Cite the clause the snippet comes from; else the passage's range of clauses.
             clause = clause_at(p.text, p.text.find(snip.text[:20])) or p.clause
             return Hit(
@@ -236,7 +271,7 @@ class Retriever:
             )
         e = self.faqs[ident]
         quote = self.quotes.get(e.id)
-        snip = make_snippet(e.answer, tokens)
+        snip = make_snippet(e.answer, tokens, asked=asked)
         return Hit(
             "faq",
             e.id,

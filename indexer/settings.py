@@ -85,6 +85,18 @@ DECLARED: tuple[Setting, ...] = (
         "A stored Q&A question this close (primary encoder's cosine) to the "
         "question is ranked first: the curated answer wins.",
     ),
+    Setting(
+        "faq_dense_offset",
+        0.1,
+        "Subtracted from a stored question's cosine before it is ranked among passages: a question "
+        "matched to a question scores higher than to a passage of the same meaning (docs/BENCHMARKS.md).",
+    ),
+    Setting(
+        "faq_lexical_coverage",
+        0.34,
+        "Share of the question's words a stored question must contain to take part in BM25 fusion, "
+        "so one shared word does not lift a curated entry above every passage.",
+    ),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
     Setting(
@@ -190,6 +202,8 @@ class Settings:
     lexical_weight: float
     faq_lexical_weight: float
     faq_match_cosine: float
+    faq_dense_offset: float
+    faq_lexical_coverage: float
     answer_threshold: float
     top_k: int
     service_hours: str

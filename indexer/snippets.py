@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from indexer.asks import holds
 
 SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*")
 
@@ -34,20 +37,39 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def make_snippet(text: str, words: list[str], max_chars: int = 160) -> Snippet:
+def make_snippet(
+    text: str,
+    words: list[str],
+    max_chars: int = 160,
+    asked: str | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> Snippet:
     """The best-matching run of sentences (by matched characters) within its paragraph, up to max_chars. A
     list goes with its lead: when the best sentence is on an item's or a table row's line, the line that
     introduces the list (ending in '：') comes first; when the run introduces a list, or starts from its
     lead, the items or rows that follow come after it, as far as max_chars allows and no further than the
-    list goes."""
+    list goes. asked (indexer.asks.asks_for of the question): a sentence that holds what the question
+    asks for (a duration, an amount, a list's lead …) counts half as much again. weights (a word's inverse
+    document frequency): a sentence scores the weights of the distinct words it holds instead of the
+    characters matched, so a rare word counts more than a common one."""
     sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
     if not sentences:
         return Snippet("", ())
 
-    def matched(a: int, b: int) -> int:
-        return sum(e - s for s, e in _spans(text[a:b], words))
+    def matched(a: int, b: int) -> float:
+        if weights is None:
+            return sum(e - s for s, e in _spans(text[a:b], words))
+        piece = text[a:b].lower()
+        rarest = max(weights.values(), default=1.0)
+        return sum(len(w) * weights.get(w, rarest) for w in set(words) if w.lower() in piece)
 
-    best = max(range(len(sentences)), key=lambda i: (matched(*sentences[i]), -i))
+    def score(i: int) -> float:
+        a, b = sentences[i]
+        sentence = text[a:b]
+        kind_here = _introduces(sentence) if asked == "list" else holds(sentence, asked)
+        return matched(a, b) * (1.5 if kind_here else 1.0)
+
+    best = max(range(len(sentences)), key=lambda i: (score(i), -i))
     a, b = sentences[best]
     for j in range(best + 1, len(sentences)):  # extend within the paragraph while sentences fit
         if sentences[j][1] - a > max_chars or "\n" in text[b : sentences[j][0]]:

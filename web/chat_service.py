@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+from indexer.normalize import has_words
 from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import wants_human
 from kb.desk.service import Desk
@@ -58,6 +59,9 @@ class ChatService:
             return {"session": session, "state": conv["state"], "messages": replies}
         if conv["state"] == "closed":
             self.conversations.set_state(session, "bot")
+        if not is_payload and not has_words(message):  # '🙏🙏', '。。。': nothing to look up or to classify
+            reply = self.conversations.add(session, "bot", wording.NO_WORDS, {"buttons": [wording.HUMAN_BUTTON]})
+            return {"session": session, "state": "bot", "messages": [reply]}
         started = time.perf_counter()
         try:
             # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker

@@ -8,13 +8,18 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from indexer.hits import QueryError, SearchResult
+from indexer.asks import asks_for
+from indexer.decision import explain
+from indexer.hits import QueryError, SearchResult, clean_query
+from indexer.normalize import has_words
+from indexer.replies import reply_for
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview
+from kb.desk.rules import explicitly_asks_for_human, wants_human
 from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
 from web.access import role_required, signed_in_user
-from web.db import database, desk, editing, retriever, settings, store
+from web.db import database, desk, editing, rasa, retriever, settings, store
 
 bp = Blueprint("curator", __name__)
 
@@ -153,13 +158,31 @@ def attach() -> Response:
 @bp.get("/curator/hit-test")
 @role_required("curator")
 def hit_test() -> str:
-    """Runs exactly the production retriever on a question and shows its decision and scores."""
+    """The whole decision the bot makes on a message: the intent NLU gives it, whether it would hand off,
+    the reply the customer would read, and the production retriever's ranking, scores and confidence
+    (explained in words)."""
     question = request.args.get("q", "")
     result: SearchResult | None = None
     error: str | None = None
+    verdict: dict[str, Any] = {}
     if question:
         try:
-            result = retriever().search(question, k=10)
+            result = retriever().search(question, k=10) if has_words(clean_query(question)) else None
         except QueryError as exc:
             error = str(exc)
-    return render_template("hit_test.html", user=signed_in_user(), question=question, result=result, error=error)
+        if error is None:
+            nlu = rasa().intent(question)
+            reply = reply_for(question, result)
+            intent = nlu[0] if nlu else None
+            verdict = {
+                "nlu": nlu,
+                "reply": reply,
+                "handoff": wants_human(question, intent, answerable=reply.kind == "answer"),
+                "handoff_why": "客户明确要求人工"
+                if explicitly_asks_for_human(question)
+                else "意图识别为要人工或投诉，知识库又答不了",
+                "explained": explain(result.features, asks_for(result.query)) if result else [],
+            }
+    return render_template(
+        "hit_test.html", user=signed_in_user(), question=question, result=result, error=error, **verdict
+    )

@@ -30,6 +30,17 @@ class RasaClient:
             raise BotUnavailable("the bot answered with something that is not a list of messages")
         return replies
 
+    def intent(self, text: str) -> tuple[str, float] | None:
+        """The intent Rasa's NLU gives a message and its confidence (0–1), through Rasa's /model/parse;
+        None when Rasa cannot be asked. Reads only: no conversation is touched."""
+        try:
+            response = self._http.post("/model/parse", json={"text": text}, timeout=5.0)
+            response.raise_for_status()
+            intent = response.json().get("intent") or {}
+            return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+            return None
+
     def healthy(self) -> bool:
         """Whether Rasa answers its status endpoint."""
         try:

@@ -12,6 +12,7 @@ from kb.desk.supervision import quoted_minutes
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 BUTTON_LABELS = {"/request_human": "转人工", "/feedback_helpful": "👍", "/feedback_unhelpful": "👎", "/deny": "不用了"}
 
+NO_WORDS = "请问有什么可以帮您？可以直接输入您的问题，或者点「转人工」。"
 BOT_DOWN = "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。"
 QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"

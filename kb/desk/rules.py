@@ -10,7 +10,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-HUMAN_WORDS = re.compile(r"转(?:个|接)?人工|人工客服|人工服务|找(?:个)?人工|要(?:个)?人工|真人|human|agent", re.I)
+# Asking for a person, in so many words: a verb of asking with 人工/真人/客服, a complaint being made, or English.
+HUMAN_WORDS = re.compile(
+    r"(?:转|接|找|要|换|叫|请|给我|联系|安排)(?:个|一下|一个)?(?:人工|真人|活人|客服)|人工客服|真人|"
+    r"我(?:要|想|得)?投诉|投诉你们|\b(?:human agent|real person|live agent)\b|"
+    r"\b(?:want|need|get me|give me|connect me(?: to)?|transfer me(?: to)?|talk to|speak to|speak with|talk with)"
+    r"\s+(?:(?:a|an|to|with|the)\s+)*(?:human|agent|person|operator|representative|someone)\b",
+    re.I,
+)
+# What a bare request looks like once politeness is gone: '人工', '人工呢', '人工服务吧', '客服！'.
+BARE_REQUEST = re.compile(
+    r"^(?:人工|人工服务|人工客服|客服|真人|human|agent|operator)[呢吧啊呀!！。.?？\s]*(?:please)?$", re.I
+)
+# A question word: the message asks how, when, where … (about a person), not only whether it may have one.
+WH_WORDS = re.compile(
+    r"几点|几个|几天|几号|多久|多长|多少|怎么|怎样|如何|哪|什么|为什么|为啥|\b(?:how|what|when|which|why|where)\b", re.I
+)
+# A sentence that asks about something rather than asks for it.
+ASKING = re.compile(
+    r"[?？]|吗|么|呢|几点|多久|多长|多少|几个|怎么|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|太|"
+    r"\b(?:how|what|when|why|is there|are there|do you)\b",
+    re.I,
+)
 HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
@@ -41,14 +62,37 @@ class DeskPolicy:
         return in_service_hours(self.service_hours, self.timezone, when)
 
 
-def wants_human(text: str, intent: str | None = None) -> bool:
-    """Whether a message asks for a person: NLU (or a button) gave it request_human or complaint, or it
-    says so in words (转人工, 人工客服, 真人, agent …, or a bare '人工' / '人工呢') whatever intent NLU gave."""
-    if intent in HUMAN_INTENTS:
+def explicitly_asks_for_human(text: str) -> bool:
+    """Whether a message asks for a person in so many words (转人工, 能不能转人工, 我要投诉, 'talk to a
+    human', a bare '人工'), or is a button's request_human or complaint payload. Words that ask how, when
+    or where ('找人工要按哪个键') make it a question about human service instead."""
+    text = (text or "").strip()
+    if text.startswith(("/request_human", "/complaint")):
         return True
-    text = text or ""
-    letters = [c for c in text if c.isalnum()]
-    return bool(HUMAN_WORDS.search(text)) or ("人工" in text and len(letters) <= 4)
+    core = re.sub(r"^(?:您好|你好|请问|麻烦|帮我|我要|我想|给我)[，,\s]*", "", text)
+    return bool(BARE_REQUEST.match(core) or (HUMAN_WORDS.search(text) and not WH_WORDS.search(text)))
+
+
+def wants_human(text: str, intent: str | None = None, answerable: bool = False) -> bool:
+    """Whether to hand a message to a person. One decision for the bot and the web app, from the words, the
+    intent NLU gave and whether the knowledge base can answer it:
+
+    - asked for in so many words (explicitly_asks_for_human): always;
+    - NLU says request_human or complaint but the message asks *about* human service or complaints
+      ('人工坐席一般几点下班', '你们投诉一般多久给答复'): only when the knowledge base cannot answer it
+      (answerable False); else it is answered;
+    - anything else: never (it is a question for the knowledge base)."""
+    if explicitly_asks_for_human(text):
+        return True
+    if intent in HUMAN_INTENTS:
+        return not (answerable and asks_about(text))
+    return False
+
+
+def asks_about(text: str) -> bool:
+    """Whether a message asks something or remarks on something (a question word, a question mark, 太…),
+    rather than only making a request."""
+    return bool(ASKING.search(text or "") or WH_WORDS.search(text or ""))
 
 
 def handoff_reason(intent: str | None, offered_for: str | None = None) -> str:

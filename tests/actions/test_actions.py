@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionFeedback
 from actions.handoff import ActionHandoff
-from actions.kb_answer import ActionKbAnswer, ActionKefuFallback
+from actions.kb_answer import ActionKbAnswer, ActionKefuFallback, ActionPleasantry
 from actions.services import Services
 from indexer.build import Indexer
 from indexer.retriever import Retriever
@@ -20,7 +20,7 @@ from kb.desk.service import Desk
 from kb.loader import load_knowledge_base
 from kb.store import Store
 
-from domain import rendered
+from domain import domain, rendered
 
 SLOTS = {
     "offered_human": False,
@@ -170,6 +170,47 @@ def test_out_of_hours_takes_a_message_for_a_callback(services):
     assert services.desk.tickets.recent()[0].contact == "请回电[手机号]"
 
 
+def test_a_greeting_with_a_question_in_it_answers_the_question(services):
+    messages, _ = run(ActionPleasantry(services), tracker("哈喽～麻烦问下，营业厅晚上几点下班呀", intent="greet"))
+    [message] = messages
+    assert "晚上六点关门" in message["text"] and "来源：《营业厅工作手册》" in message["text"]
+    messages, _ = run(ActionPleasantry(services), tracker("你好呀", intent="greet"))
+    assert [m["response"] for m in messages] == ["utter_greet"]
+    messages, _ = run(ActionPleasantry(services), tracker("多谢啦", intent="thanks"))
+    assert [m["response"] for m in messages] == ["utter_thanks"]
+
+
+@pytest.mark.parametrize("text, intent", [("🙏🙏", "thanks"), ("？？？", "nlu_fallback"), ("……", "ask_kb")])
+def test_a_message_without_words_gets_a_prompt_and_the_human_button_not_candidates(services, text, intent):
+    action = {"thanks": ActionPleasantry, "nlu_fallback": ActionKefuFallback, "ask_kb": ActionKbAnswer}[intent]
+    messages, _ = run(action(services), tracker(text, intent=intent))
+    [message] = messages
+    assert message["response"] == "utter_no_words" and "转人工" in message["text"]
+    assert [b["payload"] for b in domain()["responses"]["utter_no_words"][0]["buttons"]] == ["/request_human"]
+    assert services.desk.gaps.recent() == [] and services.desk.tickets.recent() == []
+
+
+def test_a_question_about_human_service_is_answered_and_a_request_for_one_hands_off(services):
+    # NLU hears 人工 and says request_human; the knowledge base answers the question, so it is answered.
+    messages, events = run(ActionKbAnswer(services), tracker("人工服务选项好找吗", intent="request_human"))
+    assert "人工服务选项便于寻觅" in messages[0]["text"] and services.desk.tickets.recent() == []
+    assert ConversationPaused() not in events
+    # asking for one, in words, hands off whatever NLU said
+    messages, events = run(ActionKbAnswer(services), tracker("麻烦帮我接个人工吧", intent="ask_kb"))
+    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "asked"
+
+
+def test_traditional_characters_and_a_long_message_are_answered_like_the_plain_question(services):
+    messages, _ = run(ActionKbAnswer(services), tracker("請問營業廳晚上幾點關門？"))
+    assert "晚上六点关门" in messages[0]["text"]
+    long_message = (
+        "我昨天下班以后专门跑过去想办业务，结果到了门口发现已经关了，白跑一趟，路上还堵了四十分钟，"
+        "心情很不好。想确认一下营业厅晚上到底几点关门？"
+    )
+    messages, _ = run(ActionKbAnswer(services), tracker(long_message))
+    assert "晚上六点关门" in messages[0]["text"]
+
+
 def test_feedback(services):
     messages, events = run(ActionFeedback(services), tracker("👍", intent="feedback_helpful", last_answer_ref="faq:x"))
     assert messages[0]["response"] == "utter_feedback_thanks" and events == []
@@ -211,7 +252,7 @@ def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_a
 def test_candidate_buttons_are_distinct_and_say_where_and_what():
     from types import SimpleNamespace
 
-    from actions.replies import answer_text, candidate_buttons
+    from indexer.replies import answer_text, candidate_buttons
 
     def hit(ref, text, section="基本要求", clause=None, kind="passage", question=None):
         return SimpleNamespace(
@@ -274,7 +315,7 @@ def test_a_restarted_action_server_mends_an_index_a_killed_build_left_behind(ser
 def test_a_reply_carries_the_items_or_table_its_line_introduces_and_a_row_button_reads_as_cells():
     from types import SimpleNamespace
 
-    from actions.replies import answer_text, candidate_button
+    from indexer.replies import answer_text, candidate_button
     from indexer.snippets import make_snippet
     from kb.model import readable_tables
 

@@ -73,11 +73,30 @@ def test_question_metrics():
         "recall_at_5",
         "mrr",
         "answer_accuracy",
+        "reply_accuracy",
         "false_abstain_rate",
         "abstain_rate_unanswerable",
         "p50_ms",
         "p95_ms",
     }
+
+
+def test_reply_accuracy_judges_the_sentences_the_customer_reads_not_the_passage():
+    class QuotesTheOtherSentence(CannedRetriever):
+        def search(self, q, k=10):
+            text = "第五条 退款申请应当在收到商品之日起七日内提出。经营者应当在十五日内退还货款。"
+            snippet = "第五条 退款申请应当在收到商品之日起七日内提出。"
+            hit = Hit("passage", "1", "a", "退货规定", "s", "第五条", text, snippet, [], 1.0, 0.9, 0.0)
+            return SearchResult(q, [hit], Decision(True, 0.9, ""), ms=1.0)
+
+    questions = load_questions_from(
+        [{"q": "退款多久到账", "expect": ["十五日内退还"]}, {"q": "多久内可以申请退款", "expect": ["七日内提出"]}]
+    )
+    m, rows = evaluate_questions(QuotesTheOtherSentence({}), questions)
+    assert m["answer_accuracy"] == 1.0  # the passage holds both answers
+    assert m["reply_accuracy"] == 0.5  # the customer reads only the first sentence
+    assert [r["reply_right"] for r in rows] == [False, True]
+    assert rows[0]["reply"].startswith("第五条 退款申请")
 
 
 def load_questions_from(rows, tmp=None):

@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
-from actions.replies import answer_text
 from indexer.build import Indexer
 from indexer.editor import KnowledgeEditor
 from indexer.importer import apply, editor_draft, plan, read_all
+from indexer.replies import answer_text
 from indexer.retriever import Retriever
 from kb.database import Database
 from kb.importing.guard import ImportLimits

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from kb.loader import load_knowledge_base
@@ -105,7 +106,9 @@ def test_hit_test_page_shows_decision_and_scores_escaped(curator):
     client, _, _, _ = curator
     page = client.get("/curator/hit-test?q=营业厅几点开门").get_data(as_text=True)
     assert "3.3 营业时间" in page and "融合分" in page and ("回答" in page) and "<mark>" in page
-    assert any(r in page for r in ("置信度达到阈值", "知识库中没有足够匹配的内容", "模型未校准"))  # reason, in Chinese
+    assert "问题里的关键词" in page and "按语义" in page  # the confidence in words, not feature names only
+    assert "客户看到的" in page and "来源：《" in page  # the reply the customer would read, with its source
+    assert "Rasa 未连接" in page  # this app's Rasa answers nothing: the page says so instead of guessing
     page = client.get("/curator/hit-test?q=<script>alert(1)</script>").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "the question is empty" in client.get("/curator/hit-test?q=%20").get_data(as_text=True)
@@ -134,3 +137,19 @@ def test_dashboard_page_shows_figures_charts_and_top_gaps(curator):
 def test_stamps_are_shown_in_local_time():
     assert local_time("2026-11-27T05:54:03+00:00", "Asia/Shanghai") == "2026-11-27 13:54"
     assert local_time(None, "Asia/Shanghai") == "" and local_time("not a time", "UTC") == "not a time"
+
+
+def test_hit_test_page_shows_what_nlu_said_and_whether_the_bot_would_hand_off(curator):
+    client, _, _, app = curator
+    from web.rasa_client import RasaClient
+
+    def nlu(request):  # Rasa's /model/parse, as Rasa answers it
+        text = json.loads(request.content)["text"]
+        name = "request_human" if "人工" in text else "ask_kb"
+        return httpx.Response(200, json={"text": text, "intent": {"name": name, "confidence": 0.93}})
+
+    app.extensions["kefu_rasa"] = RasaClient("http://rasa", transport=httpx.MockTransport(nlu))
+    page = client.get("/curator/hit-test?q=帮我转人工").get_data(as_text=True)
+    assert "request_human · 0.93" in page and "转人工" in page and "客户明确要求人工" in page
+    page = client.get("/curator/hit-test?q=🙏🙏").get_data(as_text=True)
+    assert "提示客户输入问题" in page and "融合分" not in page  # nothing to search

@@ -23,6 +23,10 @@ def test_the_callback_wording_is_the_bots():
     assert response_text("utter_callback_noted") == wording.CALLBACK_NOTED
 
 
+def test_the_prompt_for_a_message_without_words_is_the_bots():
+    assert response_text("utter_no_words") == wording.NO_WORDS
+
+
 def test_queue_message():
     assert (
         wording.queue_message(1, 240)

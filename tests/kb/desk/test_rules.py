@@ -45,6 +45,35 @@ def test_wants_human_in_words_or_by_intent(text, intent, expected):
     assert wants_human(text, intent) is expected
 
 
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("坐席晚上几点就没人了", "request_human"),
+        ("打电话找人工要按哪个键啊", "request_human"),
+        ("语音导航里人工那一项太难找了", "request_human"),
+        ("投诉之后大概几天有结果", "complaint"),
+        ("what hours are your agents available?", "request_human"),
+    ],
+)
+def test_a_question_about_human_service_is_answered_when_the_knowledge_base_can(text, intent):
+    assert wants_human(text, intent, answerable=True) is False
+    assert wants_human(text, intent, answerable=False) is True  # nothing to answer with: a person helps
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("麻烦帮我接人工", "ask_kb"),
+        ("我要投诉你们网点的经理", "complaint"),
+        ("can I speak to a real person please", "ask_kb"),
+        ("/request_human", "request_human"),
+        ("客服！", "greet"),
+    ],
+)
+def test_asking_for_a_person_in_words_hands_off_even_when_the_knowledge_base_could_answer(text, intent):
+    assert wants_human(text, intent, answerable=True) is True
+
+
 def test_handoff_reason():
     assert handoff_reason("complaint") == "complaint"
     assert handoff_reason("affirm", "could_not_answer") == "could_not_answer"

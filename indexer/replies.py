@@ -1,4 +1,5 @@
-"""Shaping retrieval results into chat messages: plain functions, no Rasa.
+"""Shaping retrieval results into what the customer reads: plain functions, no Rasa. The bot's action, the
+evaluation's reply_accuracy and the hit-test page all go through reply_for.
 
 An answer's bubble is composed here, not in a domain response: it is retrieved text, and Rasa's
 response interpolator gives the customer the raw template whenever a filled-in text contains "0["
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from indexer.normalize import has_words
 from kb.model import readable_tables, table_cells, table_row_text
 
 if TYPE_CHECKING:
-    from indexer.hits import Hit
+    from indexer.hits import Hit, SearchResult
 
 MAX_BUBBLE = 160
 
@@ -39,7 +42,7 @@ def answer_body(hit: Hit) -> str:
     return f"{hit.lead}\n{body}" if hit.lead else body
 
 
-def answer_text(hit: Hit) -> str:
+def answer_text(hit: Hit, question: str = "") -> str:
     """A chat-bubble answer: answer_body, then the source (none for an entry that rests on no article)."""
     body = re.sub(r"\s*\n\s*", "\n", answer_body(hit).strip())
     if len(body) > MAX_BUBBLE:
@@ -85,3 +88,36 @@ def is_short(text: str) -> bool:
     """A question too short to be sure what is meant (a word or two)."""
     letters = [c for c in text if c.isalnum()]
     return len(letters) <= 4 if any("\u4e00" <= c <= "\u9fff" for c in letters) else len(text.split()) <= 1
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot does with a searched message, before any Rasa or desk concern.
+
+    kind: 'answer' (text is the bubble, hit what it cites, buttons close runners-up), 'clarify' (a short
+    question that several places could answer: buttons name them), 'abstain' (nothing matches well
+    enough) or 'prompt' (no words at all: emoji or punctuation)."""
+
+    kind: str
+    text: str = ""
+    hit: Hit | None = None
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        """What the customer reads of an answer, without its source line ('' for other kinds)."""
+        return self.text.split("\n来源：", 1)[0] if self.kind == "answer" else ""
+
+
+def reply_for(message: str, result: SearchResult | None) -> Reply:
+    """The bot's reply to a message and its search result (None when the message has no words and was
+    not searched): the action sends it, the evaluation scores it and the hit-test page shows it."""
+    if result is None or not has_words(message):
+        return Reply("prompt")
+    hits = result.hits
+    if hits and is_short(result.query) and len({h.article_id + h.section for h in hits[:3]}) > 1:
+        return Reply("clarify", buttons=candidate_buttons(hits[:3]))
+    if result.decision.answer and hits:
+        runners_up = close_runners_up(hits)
+        return Reply("answer", answer_text(hits[0], result.query), hits[0], candidate_buttons(runners_up))
+    return Reply("abstain")

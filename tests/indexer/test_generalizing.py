@@ -1,0 +1,101 @@
+"""Retrieval that does not lean on one knowledge base: the lexicon's formal words searched beside the
+customer's, Traditional characters, curated entries that do not swamp passages, replies that hold what the
+question asks for. A real encoder, FAISS and BM25 over a small knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.build import Indexer
+from indexer.replies import reply_for
+from indexer.retriever import Retriever
+from indexer.snippets import make_snippet
+from kb.database import Database
+from kb.loader import load_knowledge_base
+from kb.store import Store
+
+from conftest import write_kb
+
+RULES = {
+    "card-rules": """\
+        ---
+        id: card-rules
+        title: 预付卡管理规定
+        category: 消费
+        source: test
+        updated: 2026-11-29
+        ---
+
+        ## 第二章 经营者义务
+
+        第十条 经营者因停业、歇业等原因不能继续兑付的，应当提前三十日告知持卡人，并退还预付款余额。
+
+        第十一条 经营者应当向持卡人提供余额和交易记录查询服务。
+
+        第十二条 持卡人要求退卡的，有下列情形之一的，经营者应当退还余额：
+
+        （一）经营者擅自变更服务内容的；
+
+        （二）经营者降低服务质量的；
+
+        （三）合同约定的其他情形。
+        """,
+}
+BANK_FAQS = {
+    f"faq-bank-{i}": f"""\
+        id: faq-bank-{i}
+        question: 信用卡{topic}怎么办理
+        answer: 请携带身份证到银行网点办理信用卡{topic}。
+        updated: 2026-11-29
+        """
+    for i, topic in enumerate(["挂失", "销户", "分期", "提额", "换卡"])
+}
+
+
+@pytest.fixture
+def retriever(tmp_path, settings, encoder):
+    kb_dir = write_kb(tmp_path / "kb2", RULES, BANK_FAQS)
+    (kb_dir / "lexicon.txt").write_text("跑路 = 停业，歇业\n", encoding="utf-8")
+    settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var2")
+    store = Store(Database.open(settings.db_path))
+    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
+    return Retriever.load(store, [encoder], settings)
+
+
+def test_a_colloquial_question_reaches_the_formal_clause_through_the_lexicon(retriever):
+    result = retriever.search("老板跑路了卡里的钱还能退吗")
+    assert result.expansion == ("停业", "歇业")
+    assert result.hits[0].clause == "第十条" and result.hits[0].lexical > 0
+    # without the lexicon BM25 finds none of the clause's words, and the clause is not first
+    retriever.lexicon = type(retriever.lexicon)()
+    result = retriever.search("老板跑路了卡里的钱还能退吗")
+    assert result.expansion == () and result.hits[0].clause != "第十条"
+
+
+def test_curated_entries_of_another_domain_do_not_outrank_the_passage(retriever):
+    # five bank entries all share 卡 and 办理 with the question; the clause answers it
+    for question in ("预付卡能查余额吗", "办的卡想查一下交易记录"):
+        top = retriever.search(question).hits[0]
+        assert top.kind == "passage" and top.clause == "第十一条", question
+
+
+def test_traditional_characters_search_like_simplified(retriever):
+    simplified = retriever.search("商家停业了预付款余额怎么退")
+    traditional = retriever.search("商家停業了預付款餘額怎麼退")
+    assert traditional.query == simplified.query and "繁体转简体" in traditional.steps
+    assert [h.id for h in traditional.hits] == [h.id for h in simplified.hits]
+
+
+def test_a_which_question_gets_the_list_and_a_duration_question_the_sentence_with_the_duration():
+    text = "持卡人要求退卡的，经营者应当在七日内办理。下列情形之一的，经营者应当退还余额：\n（一）擅自变更服务内容的；\n（二）降低服务质量的。"
+    listed = make_snippet(text, ["退卡", "经营者", "退还", "余额"], asked="list").text
+    assert listed.startswith("下列情形之一的") and "（二）降低服务质量的" in listed
+    timed = make_snippet(text, ["退卡", "经营者", "退还", "余额"], asked="duration").text
+    assert timed.startswith("持卡人要求退卡的，经营者应当在七日内办理")
+
+
+def test_the_reply_to_a_which_question_lists_the_items(retriever):
+    reply = reply_for("哪些情况可以要求退卡退余额", retriever.search("哪些情况可以要求退卡退余额"))
+    assert reply.kind in ("answer", "abstain")
+    top = retriever.search("哪些情况可以要求退卡退余额").hits[0]
+    assert top.clause == "第十二条" and "（一）" in top.snippet and "（二）" in top.snippet
