@@ -35,7 +35,10 @@ FEATURES = (
     "asks_kind",
     "kind_found",
     "fused_margin",
+    "kind_missing",
 )
+# What a question asks for that a passage either states or does not (a list or a place is too loose to tell).
+SPECIFIC_KINDS = ("duration", "amount", "count", "phone", "time")
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -103,6 +106,7 @@ def features_for(
             "asks_kind": float(asked is not None),
             "kind_found": float(holds(top.text, asked)),
             "fused_margin": (top.score - hits[1].score) / top.score if len(hits) > 1 and top.score > 0 else 0.0,
+            "kind_missing": float(asked in SPECIFIC_KINDS and not holds(top.text, asked)),
         }
     )
     return feats

@@ -8,9 +8,11 @@ calibrated confidence (indexer.decision), not a raw cosine cut-off.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from kb.store import Store
 
 Key = tuple[str, Any]  # ("p", passage id) or ("f", Q&A entry id): one candidate in the fused ranking
 CANDIDATES = 50
+log = logging.getLogger(__name__)
 
 
 class IndexStaleError(RuntimeError):
@@ -87,6 +90,8 @@ class Retriever:
         set_search_threads(1)  # one query at a time: more threads only wait on each other
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
         self.lexicon = lexicon or Lexicon()
+        self.lexicon_path: Path | None = None  # kb/lexicon.txt, re-read when it changes (see load)
+        self._lexicon_stamp = 0
         self.config = config = config or RetrieverConfig()
         self.weights = config.weights or [1.0] * len(legs)
         self.english_weights = config.english_weights or self.weights
@@ -131,9 +136,10 @@ class Retriever:
             Tokenizer(user_dictionary(settings.kb_dir)),
             calibration,
             RetrieverConfig.from_settings(settings),
-            lexicon_file.load(settings.kb_dir),
         )
         retriever.stamp = store.index_stamp()
+        retriever.lexicon_path = Path(settings.kb_dir) / lexicon_file.LEXICON_FILE
+        retriever.refresh_lexicon()
         return retriever
 
     @property
@@ -144,6 +150,7 @@ class Retriever:
     def search(self, query: str, k: int | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer."""
         started = time.perf_counter()
+        self.refresh_lexicon()
         normalized = normalize_query(clean_query(query))
         query = normalized.text
         expansion = self.lexicon.expansion(query)
@@ -237,6 +244,23 @@ class Retriever:
                 ranked.append(key)
                 score_of[key] = float(s)
         return ranked
+
+    def refresh_lexicon(self) -> None:
+        """Pick up a change to kb/lexicon.txt (a curator's save; checked by modification time, one stat a
+        search). A malformed file keeps the list in use and is logged, so a bad hand edit cannot stop answers."""
+        if self.lexicon_path is None:
+            return
+        try:
+            stamp = self.lexicon_path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        if stamp == self._lexicon_stamp:
+            return
+        self._lexicon_stamp = stamp
+        try:
+            self.lexicon = lexicon_file.load(self.lexicon_path.parent)
+        except (lexicon_file.LexiconError, OSError, UnicodeDecodeError) as exc:
+            log.warning("kept the lexicon in use: %s: %s", self.lexicon_path, exc)
 
     def _covers(self, entry_id: str, tokens: list[str]) -> bool:
         """Whether one of an entry's phrasings holds at least faq_lexical_coverage of the question's words."""

@@ -1,18 +1,20 @@
 """The curator panel: knowledge gaps grouped by similar question, turned into Q&A entries or dismissed;
-the dashboard; the hit test."""
+the dashboard; the hit test; the colloquial-to-formal word list."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from indexer.asks import asks_for
 from indexer.decision import explain
 from indexer.hits import QueryError, SearchResult, clean_query
-from indexer.normalize import has_words
+from indexer.normalize import has_words, normalize_query
 from indexer.replies import reply_for
+from kb import lexicon
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview
 from kb.desk.rules import explicitly_asks_for_human, wants_human
@@ -186,3 +188,61 @@ def hit_test() -> str:
     return render_template(
         "hit_test.html", user=signed_in_user(), question=question, result=result, error=error, **verdict
     )
+
+
+@bp.get("/curator/lexicon")
+@role_required("curator")
+def lexicon_page() -> str:
+    """The colloquial-to-formal word list (kb/lexicon.txt) to edit, and what it adds to a sample question."""
+    path = settings().kb_dir / lexicon.LEXICON_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return _lexicon_page(text, saved=request.args.get("saved") == "1")
+
+
+def _lexicon_page(text: str, saved: bool = False, error: str | None = None) -> str:
+    q = request.args.get("q", "")[:200]
+    try:
+        current = lexicon.parse(text)
+    except lexicon.LexiconError:
+        current = lexicon.Lexicon()
+    return render_template(
+        "lexicon.html",
+        user=signed_in_user(),
+        text=text,
+        count=len(current.entries),
+        saved=saved,
+        error=error,
+        q=q,
+        expansion=current.expansion(normalize_query(q).text) if q.strip() else [],
+    )
+
+
+@bp.post("/curator/lexicon")
+@role_required("curator")
+def lexicon_save() -> BaseResponse | tuple[str, int]:
+    """Save the whole list; a malformed line names itself and nothing is written."""
+    text = request.form.get("text", "")
+    try:
+        lexicon.save(settings().kb_dir, text)
+    except lexicon.LexiconError as exc:
+        return _lexicon_page(text, error=str(exc)), 400
+    return redirect(url_for("curator.lexicon_page", saved=1))
+
+
+@bp.post("/api/curator/lexicon")
+@role_required("curator")
+def lexicon_add() -> Response:
+    """Add one entry, from a gap: {"colloquial": the customer's word, "formal": [the documents' words]}."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "send a JSON object")
+    colloquial, formal = body.get("colloquial"), body.get("formal")
+    if isinstance(formal, str):
+        formal = [w for w in lexicon.SEPARATORS.split(formal) if w.strip()]
+    if not isinstance(colloquial, str) or not colloquial.strip() or not isinstance(formal, list) or not formal:
+        abort(400, "give the customer's word and the documents' words")
+    try:
+        added = lexicon.add_entry(settings().kb_dir, colloquial, [str(w) for w in formal])
+    except lexicon.LexiconError as exc:
+        abort(400, str(exc))
+    return jsonify(ok=True, entries=len(added.entries))

@@ -99,3 +99,35 @@ def test_the_reply_to_a_which_question_lists_the_items(retriever):
     assert reply.kind in ("answer", "abstain")
     top = retriever.search("哪些情况可以要求退卡退余额").hits[0]
     assert top.clause == "第十二条" and "（一）" in top.snippet and "（二）" in top.snippet
+
+
+def _hit(text: str, snippet: str, clause: str = "第二条"):
+    from indexer.hits import Hit
+
+    return Hit("passage", "1", "a", "预付卡管理规定", "第二章", clause, text, snippet, [], 1.0, 0.9, 0.0)
+
+
+def test_a_short_clause_is_read_whole_and_only_the_clause_the_snippet_is_in():
+    from indexer.replies import answer_text
+
+    text = (
+        "第一条 为了规范预付卡管理，制定本规定。\n\n"
+        "第二条 持卡人可以要求退卡。经营者应当在十五日内退还余额。\n\n"
+        "第三条 本规定自公布之日起施行。"
+    )
+    reply = answer_text(_hit(text, "第二条 持卡人可以要求退卡。"), "退卡多久退钱")
+    assert reply.startswith("第二条 持卡人可以要求退卡。经营者应当在十五日内退还余额。")
+    assert "第一条" not in reply and "第三条" not in reply
+    assert reply.endswith("来源：《预付卡管理规定》 第二章 · 第二条")
+
+
+def test_an_english_question_gets_the_chinese_clause_framed_in_english():
+    from indexer.replies import ENGLISH_LEAD, Reply, answer_text
+
+    text = "第二条 持卡人可以要求退卡。经营者应当在十五日内退还余额。"
+    reply = answer_text(_hit(text, text), "How soon do I get my card balance back?")
+    lines = reply.split("\n")
+    assert lines[0] == ENGLISH_LEAD and "十五日内退还余额" in lines[1]
+    assert lines[-1] == "Source: 《预付卡管理规定》 第二章 · 第二条"
+    assert Reply("answer", reply).body == lines[1]  # what reply_accuracy reads: the quoted clause
+    assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》 第二章 · 第二条")

@@ -153,3 +153,33 @@ def test_hit_test_page_shows_what_nlu_said_and_whether_the_bot_would_hand_off(cu
     assert "request_human · 0.93" in page and "转人工" in page and "客户明确要求人工" in page
     page = client.get("/curator/hit-test?q=🙏🙏").get_data(as_text=True)
     assert "提示客户输入问题" in page and "融合分" not in page  # nothing to search
+
+
+def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator):
+    client, headers, _, app = curator
+    from web.db import retriever, settings
+
+    with app.app_context():
+        kb_dir = settings().kb_dir
+        assert retriever().search("营业厅几点打烊").expansion == ()
+    page = client.get("/curator/lexicon").get_data(as_text=True)
+    assert "同义词" in page and "当前 0 条" in page
+    token = headers["X-CSRFToken"]
+    bad = client.post("/curator/lexicon", data={"csrf_token": token, "text": "打烊 = 关门\n坏的一行\n"})
+    assert bad.status_code == 400 and "第 2 行" in bad.get_data(as_text=True)
+    assert "坏的一行" in bad.get_data(as_text=True)  # what was typed is kept on the page
+    assert not (kb_dir / "lexicon.txt").exists()  # and nothing was written
+    good = client.post("/curator/lexicon", data={"csrf_token": token, "text": "# 营业\n打烊 = 关门\n"})
+    assert good.status_code == 302 and (kb_dir / "lexicon.txt").read_text(encoding="utf-8") == "# 营业\n打烊 = 关门\n"
+    with app.app_context():
+        result = retriever().search("营业厅几点打烊")
+        assert result.expansion == ("关门",) and result.hits[0].clause == "3.3.1"
+    assert "会加上：<b>关门</b>" in client.get("/curator/lexicon?q=晚上几点打烊").get_data(as_text=True)
+    # from a gap: one entry added to the end; a bad one is refused with the reason
+    r = client.post("/api/curator/lexicon", json={"colloquial": "下班", "formal": "关门，营业时间"}, headers=headers)
+    assert r.get_json() == {"ok": True, "entries": 2}
+    with app.app_context():
+        assert retriever().search("营业厅几点下班").expansion == ("关门", "营业时间")
+    r = client.post("/api/curator/lexicon", json={"colloquial": "", "formal": []}, headers=headers)
+    assert r.status_code == 400
+    assert client.post("/api/curator/lexicon", json={"colloquial": "x"}).status_code == 400  # no CSRF token
