@@ -13,7 +13,7 @@ from actions.services import KefuAction, Services, latest_intent
 from indexer.hits import QueryError
 from indexer.normalize import has_words, is_pleasantry
 from indexer.replies import Reply, answer_text, reply_for
-from kb.desk.rules import explicitly_asks_for_human, handoff_reason, wants_human
+from kb.desk.rules import handoff_reason, wants_human
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -50,14 +50,12 @@ def respond(
     intent = latest_intent(tracker)
     if tracker.get_slot("handoff_reason") == "callback":
         return take_callback_message(services, dispatcher, tracker)
-    if explicitly_asks_for_human(text):
+    if wants_human(text, intent):  # asked for in words, or NLU's request or complaint that asks nothing
         return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
     if not has_words(text):  # emoji or punctuation alone: nothing to look up, a human one tap away
         dispatcher.utter_message(response="utter_no_words")
         return []
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
-        if wants_human(text, intent):
-            return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
         dispatcher.utter_message(response="utter_service_down")
         return []
     try:
@@ -66,9 +64,6 @@ def respond(
         dispatcher.utter_message(response="utter_default")
         return []
     reply = reply_for(text, result)
-    # NLU's request for a person, against what the knowledge base can answer (kb.desk.rules.wants_human).
-    if wants_human(text, intent, answerable=reply.kind == "answer"):
-        return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
     if reply.kind == "clarify":
         dispatcher.utter_message(response="utter_clarify", buttons=reply.buttons)
         return [SlotSet("last_question", text)]

@@ -26,12 +26,14 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(rf"{_NUM}\s*(?:个|次|人|名|家|项|条|户|位)|过半|半数|以上|以下"),
     ),
     "time": (
-        re.compile(r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|when|what time", re.I),
-        re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|时间|时段|小时|全天|24"),
+        re.compile(
+            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|半夜|夜里|周末|when|what time", re.I
+        ),
+        re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|全天|24\s*小时|工作日|节假日|时段"),
     ),
     "phone": (
-        re.compile(r"电话|号码|热线|联系方式|怎么联系|phone|hotline|call", re.I),
-        re.compile(r"\d{3,4}[-\s]?\d{4,8}|\b\d{5}\b|热线|电话"),
+        re.compile(r"电话(?:是|号码)?多少|号码|热线是|联系方式|怎么联系|phone number|hotline|call you", re.I),
+        re.compile(r"\d{3,4}[-\s]?\d{4,8}|\b\d{5}\b"),
     ),
     "place": (
         re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|where", re.I),

@@ -129,7 +129,7 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
     out = []
     share = feats.get("idf_coverage", 0.0)
     out.append(
-        f"问题里的关键词（按少见程度加权）有 {share:.0%} 出现在第一条结果中"
+        f"问题原话里的关键词（按少见程度加权，不算同义词）有 {share:.0%} 出现在第一条结果中"
         + ("，用词很接近。" if share >= 0.7 else "，用词有一定差距。" if share >= 0.4 else "，用词差得较远。")
     )
     margin = feats.get("dense_margin", 0.0) + feats.get("dense_margin_en", 0.0)

@@ -70,8 +70,10 @@ class Lexicon:
 
 
 def parse(text: str) -> Lexicon:
-    """A lexicon from the file's text; LexiconError names the first bad line."""
+    """A lexicon from the file's text; LexiconError names (and quotes) the first bad line: no '=', an empty
+    side, a word over MAX_WORD characters, a second '=', or a word already given on an earlier line."""
     entries: dict[str, Entry] = {}
+    line_of: dict[str, int] = {}
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -79,11 +81,16 @@ def parse(text: str) -> Lexicon:
         left, sep, right = line.partition("=")
         colloquial = left.strip()
         formal = tuple(dict.fromkeys(w.strip() for w in SEPARATORS.split(right) if w.strip()))
+        where = f"第 {n} 行「{raw.strip()[:40]}」"
         if not sep or not colloquial or not formal:
-            raise LexiconError(f"第 {n} 行：应写成「口语词 = 书面用语，书面用语」")
+            raise LexiconError(f"{where}：应写成「口语词 = 书面用语，书面用语」")
+        if "=" in right:
+            raise LexiconError(f"{where}：一行只能有一个「=」，右边的词用逗号分开")
         if len(colloquial) > MAX_WORD or any(len(w) > MAX_WORD for w in formal):
-            raise LexiconError(f"第 {n} 行：每个词不超过 {MAX_WORD} 个字")
-        entries[colloquial] = Entry(colloquial, formal)  # a later line for the same word wins
+            raise LexiconError(f"{where}：每个词不超过 {MAX_WORD} 个字")
+        if colloquial in entries:
+            raise LexiconError(f"{where}：「{colloquial}」在第 {line_of[colloquial]} 行已经有了，请合并成一行")
+        entries[colloquial], line_of[colloquial] = Entry(colloquial, formal), n
         if len(entries) > MAX_ENTRIES:
             raise LexiconError(f"同义词不能超过 {MAX_ENTRIES} 条")
     return Lexicon(tuple(entries.values()))
@@ -110,8 +117,17 @@ def save(kb_dir: Path, text: str) -> Lexicon:
 
 
 def add_entry(kb_dir: Path, colloquial: str, formal: list[str]) -> Lexicon:
-    """Add (or replace) one entry at the end of the file."""
+    """Add one entry at the end of the file; a word already listed gets the new formal words added to its
+    line instead (nothing it had is dropped). LexiconError when the result would be malformed."""
     path = Path(kb_dir) / LEXICON_FILE
     current = path.read_text(encoding="utf-8") if path.is_file() else ""
-    line = f"{colloquial.strip()} = {'，'.join(w.strip() for w in formal if w.strip())}"
-    return save(kb_dir, current.rstrip("\n") + "\n" + line + "\n")
+    colloquial = colloquial.strip()
+    words = [w.strip() for w in formal if w.strip()]
+    lines = current.splitlines()
+    for i, raw in enumerate(lines):
+        left, sep, right = raw.split("#", 1)[0].partition("=")
+        if sep and left.strip() == colloquial:
+            merged = dict.fromkeys([*(w.strip() for w in SEPARATORS.split(right) if w.strip()), *words])
+            lines[i] = f"{colloquial} = {'，'.join(merged)}"
+            return save(kb_dir, "\n".join(lines) + "\n")
+    return save(kb_dir, current.rstrip("\n") + "\n" + f"{colloquial} = {'，'.join(words)}" + "\n")

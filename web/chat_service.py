@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from indexer.normalize import has_words
+from indexer.normalize import has_words, to_simplified
 from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import wants_human
 from kb.desk.service import Desk
@@ -65,8 +65,9 @@ class ChatService:
         started = time.perf_counter()
         try:
             # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker
-            # and logs never hold them either.
-            replies = merge_replies(self.rasa.send(session, message if is_payload else mask_personal_data(message)))
+            # and logs never hold them either; in Simplified characters, which its NLU was trained on.
+            to_bot = message if is_payload else to_simplified(mask_personal_data(message))
+            replies = merge_replies(self.rasa.send(session, to_bot))
         except BotUnavailable:
             return self._bot_down(session, message, shown, is_payload)
         finally:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from indexer.asks import asks_for
 from indexer.decision import explain
 from indexer.hits import QueryError, SearchResult, clean_query
-from indexer.normalize import has_words, normalize_query
+from indexer.normalize import has_words, normalize_query, to_simplified
 from indexer.replies import reply_for
 from kb import lexicon
 from kb.desk.gaps import gap_groups
@@ -173,16 +173,19 @@ def hit_test() -> str:
         except QueryError as exc:
             error = str(exc)
         if error is None:
-            nlu = rasa().intent(question)
+            nlu = rasa().intent(to_simplified(question))  # as the chat API sends it
             reply = reply_for(question, result)
             intent = nlu[0] if nlu else None
             verdict = {
                 "nlu": nlu,
                 "reply": reply,
-                "handoff": wants_human(question, intent, answerable=reply.kind == "answer"),
+                "handoff": wants_human(question, intent),
                 "handoff_why": "客户明确要求人工"
                 if explicitly_asks_for_human(question)
-                else "意图识别为要人工或投诉，知识库又答不了",
+                else "意图识别为要人工或投诉，消息里没有提问",
+                "handoff_as": "排队等人工客服"
+                if desk().policy.in_service_hours()
+                else "不在服务时间，请客户留言等回电",
                 "explained": explain(result.features, asks_for(result.query)) if result else [],
             }
     return render_template(
@@ -200,20 +203,22 @@ def lexicon_page() -> str:
 
 
 def _lexicon_page(text: str, saved: bool = False, error: str | None = None) -> str:
+    """The page: the text being edited (the file, or what was typed when a save was refused) beside the
+    list in force, which also answers 试一试."""
     q = request.args.get("q", "")[:200]
     try:
-        current = lexicon.parse(text)
+        in_force = lexicon.load(settings().kb_dir)
     except lexicon.LexiconError:
-        current = lexicon.Lexicon()
+        in_force = lexicon.Lexicon()
     return render_template(
         "lexicon.html",
         user=signed_in_user(),
         text=text,
-        count=len(current.entries),
+        count=len(in_force.entries),
         saved=saved,
         error=error,
         q=q,
-        expansion=current.expansion(normalize_query(q).text) if q.strip() else [],
+        expansion=in_force.expansion(normalize_query(q).text) if q.strip() else [],
     )
 
 

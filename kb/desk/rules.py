@@ -26,9 +26,12 @@ BARE_REQUEST = re.compile(
 WH_WORDS = re.compile(
     r"几点|几个|几天|几号|多久|多长|多少|怎么|怎样|如何|哪|什么|为什么|为啥|\b(?:how|what|when|which|why|where)\b", re.I
 )
+# Remarks on the human service itself (its menu option, its agents), not a request for it.
+HUMAN_SERVICE_TOPIC = re.compile(r"人工(?:的)?(?:选项|那一?项|按键|键|菜单|入口|通道)|坐席|语音菜单|电话菜单|语音导航")
 # A sentence that asks about something rather than asks for it.
 ASKING = re.compile(
-    r"[?？]|吗|么|呢|几点|多久|多长|多少|几个|怎么|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|太|"
+    r"[?？]|吗|么|呢|几点|多久|多长|多少|几个|怎么|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|"
+    r"([\u4e00-\u9fff])不\1|"
     r"\b(?:how|what|when|why|is there|are there|do you)\b",
     re.I,
 )
@@ -73,26 +76,25 @@ def explicitly_asks_for_human(text: str) -> bool:
     return bool(BARE_REQUEST.match(core) or (HUMAN_WORDS.search(text) and not WH_WORDS.search(text)))
 
 
-def wants_human(text: str, intent: str | None = None, answerable: bool = False) -> bool:
-    """Whether to hand a message to a person. One decision for the bot and the web app, from the words, the
-    intent NLU gave and whether the knowledge base can answer it:
+def wants_human(text: str, intent: str | None = None) -> bool:
+    """Whether to hand a message to a person. One decision for the bot, the web app and the hit-test page:
 
     - asked for in so many words (explicitly_asks_for_human): always;
-    - NLU says request_human or complaint but the message asks *about* human service or complaints
-      ('人工坐席一般几点下班', '你们投诉一般多久给答复'): only when the knowledge base cannot answer it
-      (answerable False); else it is answered;
-    - anything else: never (it is a question for the knowledge base)."""
+    - NLU says request_human or complaint and the message does not ask anything ('你们服务太差了'): yes;
+    - a question, whatever NLU said ('人工坐席一般几点下班', '你们投诉一般多久给答复', '卖不卖…'): no; it
+      goes to the knowledge base, which answers it, or says it cannot and offers a person (and logs a gap);
+    - anything else: no."""
     if explicitly_asks_for_human(text):
         return True
-    if intent in HUMAN_INTENTS:
-        return not (answerable and asks_about(text))
-    return False
+    return intent in HUMAN_INTENTS and not asks_about(text)
 
 
 def asks_about(text: str) -> bool:
-    """Whether a message asks something or remarks on something (a question word, a question mark, 太…),
-    rather than only making a request."""
-    return bool(ASKING.search(text or "") or WH_WORDS.search(text or ""))
+    """Whether a message asks something (a question mark, a question word or particle, 'A不A' as in 卖不卖)
+    or remarks on the human service itself ('电话菜单的人工选项藏得太深了'), rather than only making a request
+    or a complaint."""
+    text = text or ""
+    return bool(ASKING.search(text) or WH_WORDS.search(text) or HUMAN_SERVICE_TOPIC.search(text))
 
 
 def handoff_reason(intent: str | None, offered_for: str | None = None) -> str:

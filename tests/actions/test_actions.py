@@ -200,6 +200,14 @@ def test_a_question_about_human_service_is_answered_and_a_request_for_one_hands_
     assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "asked"
 
 
+def test_a_question_nlu_hears_as_a_complaint_goes_to_the_knowledge_base_not_to_a_queue(services):
+    messages, events = run(ActionKbAnswer(services), tracker("你们卖不卖宠物粮", intent="complaint"))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"]  # 'no answer', a person offered
+    assert services.desk.tickets.recent() == [] and services.desk.gaps.recent()[0]["question"] == "你们卖不卖宠物粮"
+    messages, events = run(ActionKbAnswer(services), tracker("你们的服务态度太差了，气死我了", intent="complaint"))
+    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "complaint"
+
+
 def test_traditional_characters_and_a_long_message_are_answered_like_the_plain_question(services):
     messages, _ = run(ActionKbAnswer(services), tracker("請問營業廳晚上幾點關門？"))
     assert "晚上六点关门" in messages[0]["text"]

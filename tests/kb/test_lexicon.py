@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kb.lexicon import LexiconError, add_entry, load, parse, save
@@ -15,10 +17,25 @@ def test_entries_match_longest_first_and_expand_to_words_not_already_asked():
     assert lex.expansion("没有相关的词") == []
 
 
-@pytest.mark.parametrize("text", ["退钱", "= 退款", "退钱 = ", "退钱 = " + "长" * 21])
-def test_a_malformed_line_is_named(text):
-    with pytest.raises(LexiconError, match="第 1 行"):
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("退钱", "应写成"),
+        ("= 退款", "应写成"),
+        ("退钱 = ", "应写成"),
+        ("退钱 = " + "长" * 21, "不超过 20 个字"),
+        ("下班 = 营业时间=关门", "只能有一个「=」"),
+    ],
+)
+def test_a_malformed_line_is_named_and_quoted(text, reason):
+    with pytest.raises(LexiconError, match=f"第 1 行「{re.escape(text.strip()[:10])}") as caught:
         parse(text)
+    assert reason in str(caught.value)
+
+
+def test_a_word_given_twice_is_refused_not_silently_replaced():
+    with pytest.raises(LexiconError, match="第 3 行「押金 = 定金」：「押金」在第 1 行已经有了"):
+        parse("押金 = 保证金\n退钱 = 退款\n押金 = 定金\n")
 
 
 def test_save_checks_before_writing_and_add_entry_appends(tmp_path):
@@ -28,4 +45,6 @@ def test_save_checks_before_writing_and_add_entry_appends(tmp_path):
     assert (tmp_path / "lexicon.txt").read_text(encoding="utf-8") == "退钱 = 退款\n"  # nothing lost
     add_entry(tmp_path, "跑路", ["停业", "歇业"])
     assert load(tmp_path).expansion("老板跑路了") == ["停业", "歇业"]
+    add_entry(tmp_path, "退钱", ["退还", "退款"])  # a word already listed keeps what it had
+    assert (tmp_path / "lexicon.txt").read_text(encoding="utf-8") == "退钱 = 退款，退还\n跑路 = 停业，歇业\n"
     assert load(tmp_path / "none").entries == ()

@@ -10,7 +10,7 @@ import pytest
 from kb.database import Database
 from kb.desk.conversations import Conversations
 from kb.desk.tickets import Tickets
-from web import create_app
+from web import create_app, wording
 
 
 class FakeRasa:
@@ -243,3 +243,21 @@ def test_chat_is_rate_limited_per_session_and_per_client(settings):
     assert codes[-1] == 429  # one address, many sessions: the per-client limit
     messages = [m["text"] for m in client.get("/api/chat/fast/messages?after=0").get_json()["messages"]]
     assert messages.count("好的") == 3  # refused messages never reached the bot
+
+
+def test_the_bot_reads_traditional_characters_in_simplified_and_the_transcript_keeps_what_was_typed(app, client, rasa):
+    client.post("/api/chat", json={"session": "tw1", "text": "請問營業廳幾點關門？電話13812345678"})
+    assert rasa.received[-1]["message"] == "请问营业厅几点关门？电话[手机号]"  # what Rasa's NLU was trained on
+    with app.app_context():
+        from web.db import desk
+
+        first = desk().conversations.messages("tw1")[0]
+    assert first["from"] == "customer" and first["text"].startswith("請問營業廳幾點關門？")  # as typed
+
+
+@pytest.mark.parametrize("text", ["🙏🙏", "。。。", "？！"])
+def test_a_message_without_words_gets_the_prompt_without_asking_the_bot(client, rasa, text):
+    body = client.post("/api/chat", json={"session": "nw1", "text": text}).get_json()
+    [message] = body["messages"]
+    assert message["text"] == wording.NO_WORDS and message["buttons"] == [wording.HUMAN_BUTTON]
+    assert rasa.received == []

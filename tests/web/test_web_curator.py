@@ -106,7 +106,7 @@ def test_hit_test_page_shows_decision_and_scores_escaped(curator):
     client, _, _, _ = curator
     page = client.get("/curator/hit-test?q=营业厅几点开门").get_data(as_text=True)
     assert "3.3 营业时间" in page and "融合分" in page and ("回答" in page) and "<mark>" in page
-    assert "问题里的关键词" in page and "按语义" in page  # the confidence in words, not feature names only
+    assert "问题原话里的关键词" in page and "按语义" in page  # the confidence in words, not feature names only
     assert "客户看到的" in page and "来源：《" in page  # the reply the customer would read, with its source
     assert "Rasa 未连接" in page  # this app's Rasa answers nothing: the page says so instead of guessing
     page = client.get("/curator/hit-test?q=<script>alert(1)</script>").get_data(as_text=True)
@@ -163,10 +163,10 @@ def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator)
         kb_dir = settings().kb_dir
         assert retriever().search("营业厅几点打烊").expansion == ()
     page = client.get("/curator/lexicon").get_data(as_text=True)
-    assert "同义词" in page and "当前 0 条" in page
+    assert "同义词" in page and "生效中的列表共 0 条" in page
     token = headers["X-CSRFToken"]
     bad = client.post("/curator/lexicon", data={"csrf_token": token, "text": "打烊 = 关门\n坏的一行\n"})
-    assert bad.status_code == 400 and "第 2 行" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "第 2 行「坏的一行」" in bad.get_data(as_text=True)
     assert "坏的一行" in bad.get_data(as_text=True)  # what was typed is kept on the page
     assert not (kb_dir / "lexicon.txt").exists()  # and nothing was written
     good = client.post("/curator/lexicon", data={"csrf_token": token, "text": "# 营业\n打烊 = 关门\n"})

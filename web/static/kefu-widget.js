@@ -57,7 +57,7 @@
     var wrap = el("div", "msg " + m.from);
     wrap.appendChild(el("div", "who", names[m.from] || m.from));
     wrap.appendChild(el("div", "bubble", m.text));
-    if (m.text.indexOf("来源：") < 0) {  // the bot's answers carry their source line already
+    if (m.text.indexOf("来源：") < 0 && m.text.indexOf("\nSource: ") < 0) {  // the bot's answers carry their source line already
       (m.sources || []).forEach(function (s) {
         if (!s.title) return;  // a curated answer that rests on no article has no source to show
         wrap.appendChild(el("div", "sources", "来源：《" + (s.title || "") + "》" + [s.section, s.clause].filter(Boolean).join(" · ")));

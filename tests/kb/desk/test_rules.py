@@ -55,9 +55,8 @@ def test_wants_human_in_words_or_by_intent(text, intent, expected):
         ("what hours are your agents available?", "request_human"),
     ],
 )
-def test_a_question_about_human_service_is_answered_when_the_knowledge_base_can(text, intent):
-    assert wants_human(text, intent, answerable=True) is False
-    assert wants_human(text, intent, answerable=False) is True  # nothing to answer with: a person helps
+def test_a_question_about_human_service_goes_to_the_knowledge_base_whatever_nlu_said(text, intent):
+    assert wants_human(text, intent) is False  # answered, or 'no answer' with a person offered and a gap logged
 
 
 @pytest.mark.parametrize(
@@ -71,7 +70,20 @@ def test_a_question_about_human_service_is_answered_when_the_knowledge_base_can(
     ],
 )
 def test_asking_for_a_person_in_words_hands_off_even_when_the_knowledge_base_could_answer(text, intent):
-    assert wants_human(text, intent, answerable=True) is True
+    assert wants_human(text, intent) is True
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("你们卖不卖宠物粮", "complaint", False),  # 'A不A' asks
+        ("我上周去营业厅排了一个多小时队，态度也差。想问下营业厅晚上几点关门？", "complaint", False),
+        ("你们的服务态度太差了，气死我了", "complaint", True),  # a complaint that asks nothing: a person
+        ("没人管管吗", "complaint", False),
+    ],
+)
+def test_nlu_complaint_hands_off_only_a_message_that_asks_nothing(text, intent, expected):
+    assert wants_human(text, intent) is expected
 
 
 def test_handoff_reason():
