@@ -32,7 +32,11 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|全天|24\s*小时|工作日|节假日|时段"),
     ),
     "phone": (
-        re.compile(r"电话(?:是|号码)?多少|号码|热线是|联系方式|怎么联系|phone number|hotline|call you", re.I),
+        re.compile(
+            r"电话(?:是|号码)?多少|热线(?:电话)?(?:是)?多少|号码(?:是)?多少|联系方式|怎么联系|"
+            r"phone number|hotline number|what number|number to call",
+            re.I,
+        ),
         re.compile(r"\d{3,4}[-\s]?\d{4,8}|\b\d{5}\b"),
     ),
     "place": (

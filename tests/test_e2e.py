@@ -126,7 +126,7 @@ def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_
     agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     for question, expected in (
-        ("投诉一般多久处理完", "投诉"),
+        ("投诉解决以后会有人回访吗", "回访"),
         ("客服热线是24小时服务的吗", "7*24"),
         ("火星上能开户吗", "暂时没有"),
     ):

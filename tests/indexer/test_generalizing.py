@@ -131,3 +131,31 @@ def test_an_english_question_gets_the_chinese_clause_framed_in_english():
     assert lines[-1] == "Source: 《预付卡管理规定》 第二章 · 第二条"
     assert Reply("answer", reply).body == lines[1]  # what reply_accuracy reads: the quoted clause
     assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》 第二章 · 第二条")
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("客服热线是24小时的吗", None),  # about the hotline's hours, not its number
+        ("Is the customer service hotline open around the clock?", None),
+        ("客服电话半夜有人接吗", "time"),
+        ("你们的热线电话是多少", "phone"),
+        ("What is your phone number?", "phone"),
+        ("押金多久能退回来", "duration"),
+        ("违规停车罚多少钱", "amount"),
+        ("哪些情况可以退卡", "list"),
+        ("员工要严格遵守工作时间吗", None),
+    ],
+)
+def test_what_a_question_asks_for(question, kind):
+    from indexer.asks import asks_for
+
+    assert asks_for(question) == kind
+
+
+def test_a_text_holds_a_time_only_when_it_states_one():
+    from indexer.asks import holds
+
+    assert holds("服务时间原则上应为 7*24 小时", "time") and holds("每天上午九点开门", "time")
+    assert not holds("员工应严格遵守工作时间", "time")
+    assert holds("热线 95566 全天服务", "phone") and not holds("请拨打客服电话", "phone")
