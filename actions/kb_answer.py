@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import handoff_events, take_callback_message
 from actions.services import KefuAction, Services, latest_intent
 from indexer.hits import QueryError
-from indexer.normalize import has_words, is_pleasantry
+from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, reply_for
-from kb.desk.rules import handoff_reason, wants_human
+from kb.desk.rules import handoff_reason, route
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -43,17 +43,23 @@ def answer_with(
 def respond(
     services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str = "abstain"
 ) -> list[dict[str, Any]]:
-    """The whole knowledge-base turn for the latest user message: a callback's message, a handoff, or the
-    reply indexer.replies.reply_for makes of the search (answer, clarify, abstain, or a prompt when the
-    message has no words)."""
+    """The whole turn for the latest user message, whatever NLU called it (greeting, thanks, a request for a
+    person, a complaint, a question): a callback's message; else kb.desk.rules.route decides (a handoff, the
+    prompt for a message without words, a greeting or thanks in kind) and a knowledge question gets the
+    reply indexer.replies.reply_for makes of the search (answer, clarify, or abstain and offer a person)."""
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
     if tracker.get_slot("handoff_reason") == "callback":
         return take_callback_message(services, dispatcher, tracker)
-    if wants_human(text, intent):  # asked for in words, or NLU's request or complaint that asks nothing
-        return handoff_events(services, dispatcher, tracker, handoff_reason(intent))
-    if not has_words(text):  # emoji or punctuation alone: nothing to look up, a human one tap away
-        dispatcher.utter_message(response="utter_no_words")
+    decided = route(text, intent, is_pleasantry(text))
+    if decided == "handoff":  # asked for in words, or NLU's request or complaint that asks nothing
+        reason = handoff_reason(intent)
+        # A complaint is itself what the agent needs to read; otherwise the question before the request.
+        return handoff_events(services, dispatcher, tracker, reason, text if reason == "complaint" else None)
+    if decided != "knowledge":  # no words: a prompt with the human button; a greeting or thanks in kind
+        dispatcher.utter_message(
+            response={"no_words": "utter_no_words", "thanks": "utter_thanks"}.get(decided, "utter_greet")
+        )
         return []
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
         dispatcher.utter_message(response="utter_service_down")
@@ -134,17 +140,10 @@ def replied_since_last_message(tracker: Tracker) -> bool:
 
 class ActionPleasantry(KefuAction):
     """A greeting or thanks: answered in kind, unless a question comes with it ('您好，想问下…'), which is
-    then answered; emoji or punctuation alone gets the short prompt."""
+    then answered; emoji or punctuation alone gets the short prompt (respond decides)."""
 
     def name(self) -> str:
         return "action_pleasantry"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        text = tracker.latest_message.get("text") or ""
-        if not has_words(text):
-            dispatcher.utter_message(response="utter_no_words")
-            return []
-        if is_pleasantry(text):
-            dispatcher.utter_message(response="utter_thanks" if latest_intent(tracker) == "thanks" else "utter_greet")
-            return []
         return respond(self.services, dispatcher, tracker)

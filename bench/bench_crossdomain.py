@@ -7,6 +7,7 @@ Builds throwaway workspaces (a copy of kb/ with ../shared/kb-extra's four docume
   shipped base, each kb-extra document) judged by a decision fitted without it;
 - `kefu eval` on the shipped dev set with the shipped calibration, and the same questions converted to
   Traditional characters (OpenCC s2twp);
+- the same without kb/lexicon.txt (written knowing the four documents' subjects, though not their questions);
 - the same in the workspace with the distractors (what more knowledge does to every figure, and latency).
 
     .venv/bin/python bench/bench_crossdomain.py [--shared ../shared] [--skip-distractors] [--json OUT]
@@ -36,10 +37,13 @@ def kefu(env: dict[str, str], *args: str) -> dict:
     return json.loads(last) if last.startswith("{") else {}
 
 
-def workspace(base: Path, name: str, documents: list[Path]) -> dict[str, str]:
-    """A copy of kb/ with documents imported and indexed; the environment that points kefu at it."""
+def workspace(base: Path, name: str, documents: list[Path], lexicon: bool = True) -> dict[str, str]:
+    """A copy of kb/ (without kb/lexicon.txt when lexicon is False) with documents imported and indexed;
+    the environment that points kefu at it."""
     kb = base / name / "kb"
     shutil.copytree(ROOT / "kb", kb)
+    if not lexicon:
+        (kb / "lexicon.txt").unlink()
     env = {**os.environ, "KEFU_KB_DIR": str(kb), "KEFU_DATA_DIR": str(base / name / "var")}
     kefu(env, "index", "build")
     if documents:
@@ -92,6 +96,8 @@ def main() -> None:
         dev_tw = traditional(dev, base / "dev_traditional.jsonl")
         results["shipped base"] = figures(workspace(base, "shipped", []), dev, dev_tw, None)
         results["shipped + 4 documents"] = figures(workspace(base, "four", extra), dev, dev_tw, cross)
+        # The lexicon was written knowing the four documents' subjects (not their questions): without it.
+        results["shipped + 4, no lexicon"] = figures(workspace(base, "nolex", extra, lexicon=False), dev, dev_tw, cross)
         if not args.skip_distractors:
             env = workspace(base, "many", extra + distractors)
             results["shipped + 4 + 40 distractors"] = figures(env, dev, dev_tw, cross)

@@ -11,23 +11,26 @@ _NUM = r"[\d一二三四五六七八九十百千万两半]+"
 # kind: (the question asks for it, a text holds one)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (
-        re.compile(r"多久|多长时间|多长|几天|几个?月|几年|几个?小时|多少天|多少年|期限|时限|有效期|how long", re.I),
+        re.compile(r"多久|多长时间|多长|几天|几个?月|几年|几个?小时|多少天|多少年|期限|时限|有效期|\bhow long\b", re.I),
         re.compile(rf"{_NUM}\s*个?(?:工作日|日|天|小时|分钟|个月|月|年|周|星期)|日内|之日起|期限|期间|时限"),
     ),
     "amount": (
         re.compile(
-            r"多少钱|多少元|多少块|罚多少|赔多少|怎么赔|赔偿多少|收多少|费用?是?多少|价格|金额|how much|fine|fee|cost",
+            r"多少钱|多少元|多少块|罚多少|赔多少|怎么赔|赔偿多少|收多少|费用?是?多少|价格|金额|"
+            r"\bhow much\b|\bfines?\b|\bfees?\b|\bcosts?\b",
             re.I,
         ),
         re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|罚款|倍|赔偿|费用"),
     ),
     "count": (
-        re.compile(r"几个|几次|几名|几人|多少个|多少次|多少人|how many", re.I),
+        re.compile(r"几个|几次|几名|几人|多少个|多少次|多少人|\bhow many\b", re.I),
         re.compile(rf"{_NUM}\s*(?:个|次|人|名|家|项|条|户|位)|过半|半数|以上|以下"),
     ),
     "time": (
         re.compile(
-            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|半夜|夜里|周末|when|what time", re.I
+            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|半夜|夜里|周末|"
+            r"\bwhen\b|\bwhat time\b",
+            re.I,
         ),
         re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|全天|24\s*小时|工作日|节假日|时段"),
     ),
@@ -40,11 +43,11 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d{3,4}[-\s]?\d{4,8}|\b\d{5}\b"),
     ),
     "place": (
-        re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|where", re.I),
+        re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|\bwhere\b", re.I),
         re.compile(r"地址|位于|路\d|号楼|网点|窗口|柜台|部门|机构|委员会|中心"),
     ),
     "list": (
-        re.compile(r"哪些|有什么|有哪|包括什么|包括哪|都有啥|什么情况下|which|what are", re.I),
+        re.compile(r"哪些|有什么|有哪|包括什么|包括哪|都有啥|什么情况下|\bwhich\b|\bwhat are\b", re.I),
         re.compile(r"[（(][一二三四五六七八九十\d]+[）)]|[：:]\s*\n|^\s*\d+[.、]", re.M),
     ),
 }

@@ -200,15 +200,19 @@ def eval_cmd(
     """Answer quality on dev.jsonl-style files (metrics of shared/eval/README.md)."""
     from indexer.decision import fit_calibration
     from indexer.evaluate import evaluate_questions, leave_one_domain_out, load_questions
+    from kb.desk.rules import route
 
+    if negatives and not lodo:
+        raise click.UsageError("--negatives is for --leave-one-domain-out")
     items = [q for path in questions for q in load_questions(path)]
     retriever = _retriever(settings)
     if lodo:
         fit = functools.partial(fit_calibration, model=retriever.calibration.model)
-        metrics, by_domain, rows = leave_one_domain_out(retriever, items, _negatives(settings, negatives), fit)
+        negs = _negatives(settings, negatives)
+        metrics, by_domain, rows = leave_one_domain_out(retriever, items, negs, fit, route)
         metrics = {**metrics, "by_domain": by_domain}
     else:
-        metrics, rows = evaluate_questions(retriever, items)
+        metrics, rows = evaluate_questions(retriever, items, route)
     if details:
         details.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     _metrics_out(metrics, as_json)

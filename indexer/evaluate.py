@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from indexer.replies import reply_for
+from indexer.normalize import is_pleasantry
+from indexer.replies import Reply, reply_for
 
 if TYPE_CHECKING:
     from indexer.hits import SearchResult
@@ -71,18 +72,27 @@ def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2) if values else 0.0
 
 
-def evaluate_questions(retriever: Searcher, questions: list[Question]) -> tuple[dict, list[dict]]:
-    """Metrics over questions, plus one detail row per question."""
+Route = Callable[[str, "str | None", bool], str]  # kb.desk.rules.route: text, NLU intent, pleasantry -> action
+
+
+def evaluate_questions(
+    retriever: Searcher, questions: list[Question], route: Route | None = None
+) -> tuple[dict, list[dict]]:
+    """Metrics over questions, plus one detail row per question. route (kb.desk.rules.route, passed in by
+    the kefu command): the bot's decision before any search, so a question it would hand off or greet is
+    not counted as answered."""
     retriever.search(questions[0].q if questions else "预热")  # warm-up, not timed
-    rows = [question_row(retriever, item) for item in questions]
+    rows = [question_row(retriever, item, route) for item in questions]
     return summarize(rows), rows
 
 
-def question_row(retriever: Searcher, item: Question) -> dict[str, Any]:
-    """One question searched and replied to as the bot would: rank of the first answering hit (None: not
-    in the top 10), whether the bot answers, the reply's text and whether it holds an expected string."""
+def question_row(retriever: Searcher, item: Question, route: Route | None = None) -> dict[str, Any]:
+    """One question searched and replied to as the bot would (without NLU, which needs Rasa): rank of the
+    first answering hit (None: not in the top 10), what the bot does (answer, clarify, abstain, handoff …),
+    the reply's text and whether it holds an expected string."""
     result = retriever.search(item.q, k=10)
-    reply = reply_for(item.q, result)
+    decided = route(item.q, None, is_pleasantry(item.q)) if route else "knowledge"
+    reply = reply_for(item.q, result) if decided == "knowledge" else Reply(decided)
     rank = None
     if item.expect is not None:
         rank = next(
@@ -99,6 +109,9 @@ def question_row(retriever: Searcher, item: Question) -> dict[str, Any]:
         "answerable": item.expect is not None,
         "rank": rank,
         "answered": reply.kind == "answer",
+        "reply_kind": reply.kind,
+        # showing candidates is not abstaining: on a question it cannot answer, only saying so (or a person) is
+        "abstained": reply.kind not in ("answer", "clarify"),
         "confidence": result.decision.confidence,
         "reply": reply.body,
         "reply_right": item.expect is not None and reply.kind == "answer" and answers(reply.body, item.expect),
@@ -126,14 +139,18 @@ def summarize(rows: list[dict]) -> dict[str, Any]:
         "answer_accuracy": share(ans, lambda r: r["answered"] and r["rank"] == 1),
         "reply_accuracy": share(ans, lambda r: r["reply_right"]),
         "false_abstain_rate": share(ans, lambda r: not r["answered"]),
-        "abstain_rate_unanswerable": share(una, lambda r: not r["answered"]),
+        "abstain_rate_unanswerable": share(una, lambda r: r["abstained"]),
         "p50_ms": _pct(times, 50),
         "p95_ms": _pct(times, 95),
     }
 
 
 def leave_one_domain_out(
-    retriever: Any, questions: list[Question], negatives: list[str], fit: Callable[[list, list], Any]
+    retriever: Any,
+    questions: list[Question],
+    negatives: list[str],
+    fit: Callable[[list, list], Any],
+    route: Route | None = None,
 ) -> tuple[dict, dict[str, dict], list[dict]]:
     """Each domain's questions judged by a decision fitted without them (on the other domains' questions
     and the negatives): pooled metrics, metrics per domain, and the rows. The retriever's calibration is
@@ -147,7 +164,7 @@ def leave_one_domain_out(
         for domain in dict.fromkeys(q.domain for q in questions):
             train = [i for i, d in enumerate(domains) if d != domain]
             retriever.calibration = fit([rows[i] for i in train], [labels[i] for i in train])
-            held = [question_row(retriever, q) for q in questions if q.domain == domain]
+            held = [question_row(retriever, q, route) for q in questions if q.domain == domain]
             by_domain[domain] = summarize(held)
             out_rows += held
     finally:

@@ -16,31 +16,39 @@ from dataclasses import dataclass
 
 # Greetings, politeness and lead-ins a customer puts before (or after) the question; taken off the ends only.
 _LEAD = (
-    r"(?:您好|你好|你们好|哈喽|哈啰|嗨|早上好|上午好|下午好|晚上好|在吗|在不在|有人吗|"
+    r"(?:您好|你好|你们好|哈喽|哈啰|嗨(?![皮])|早上好|上午好|下午好(?!像)|晚上好|在吗|在不在|有人吗|"
     r"(?:客服|亲爱的|亲|小姐姐|小哥哥)(?=[\s，,。.!！?？~～、:：])|"
-    r"hi|hello|hey|dear|good (?:morning|afternoon|evening)|"
-    r"请问一下|请问下|请问|麻烦问一下|麻烦问下|麻烦一下|麻烦您|麻烦你|麻烦|打扰一下|打扰了|不好意思|"
-    r"我想问一下|我想问下|想问一下|想问下|想咨询一下|想咨询下|咨询一下|咨询下|问一下|问下|我想问|想问|"
+    r"\b(?:hi|hello|hey there|hey|dear|good (?:morning|afternoon|evening)|please|excuse me|sorry)\b|"
+    r"请问一下|请问下(?!午)|请问|麻烦问一下|麻烦问下(?!午)|麻烦一下|麻烦您|麻烦你|麻烦(?=[\s，,。!！])|"
+    r"打扰一下|打扰了|不好意思|"
+    r"我想问一下|我想问下(?!午)|想问一下|想问下(?!午)|想咨询一下|想咨询下(?!午)|咨询一下|咨询下(?!午)|"
+    r"我想咨询|想咨询|咨询(?=[\s，,。!！?？]|$)|"
+    r"问一下|问下(?![午载])|我想问|想问|"
     r"我想确认一下|想确认一下|确认一下|我想知道|想知道|想了解一下|想了解|了解一下|请教一下|请教|"
-    r"please|excuse me|sorry|"
-    r"谢谢|多谢|感谢|谢啦|thanks|thank you)"
+    r"谢谢您|谢谢你|谢谢|多谢|非常感谢|太感谢了|感谢(?![信])|谢啦|辛苦了|辛苦啦|好的谢谢|"
+    r"\b(?:thanks a lot|thanks|thank you)\b)"
 )
 _AFTER = r"[\s，,。.!！?？~～、:：…呀啊哈嘛哦噢啦]*"  # punctuation and particles after a greeting
 LEADING = re.compile(rf"^(?:\s*{_LEAD}{_AFTER})+", re.I)
 TRAILING = re.compile(
-    r"(?:[\s，,。.!！~～]*(?:谢谢|多谢|感谢|谢啦|thanks|thank you|please|急|在线等|急急急)[\s，,。.!！~～]*)+$", re.I
+    r"(?:[\s，,。.!！~～]{0,8}(?:谢谢|多谢|感谢|谢啦|\bthanks|\bthank you|\bplease|急|在线等|急急急)"
+    r"[\s，,。.!！~～]{0,8})+$",
+    re.I,
 )
 GREETING_ONLY = re.compile(rf"^(?:\s*{_LEAD}{_AFTER})+$", re.I)
 
 # A sentence that asks: a question mark, or a question word or particle.
 ASKS = re.compile(
     r"[?？]|吗|么|呢|怎么|怎样|如何|多少|多久|多长|几[点天个次号岁年月日分小]|什么|啥|哪|是否|能否|能不能|可不可以|"
-    r"可以.{0,8}[吗么]|有没有|会不会|要不要|\b(?:how|what|when|where|which|who|why|can|could|do|does|is|are)\b",
+    r"可以.{0,8}[吗么]|有没有|会不会|要不要|([\u4e00-\u9fff])不\1|"
+    r"\b(?:how|what|when|where|which|who|why|can|could|do|does|is|are)\b",
     re.I,
 )
 SENTENCES = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 LONG_MESSAGE = 50  # characters: a message longer than this is read for the sentence that asks
-SHORT_SENTENCE = 6  # a question sentence with fewer letters than this takes the sentence before it along
+SHORT_SENTENCE = 8  # a question sentence with fewer letters than this takes the sentence before it along
+# A question sentence whose subject is in the sentence before it: '这种情况…', '现在该怎么办'.
+DEICTIC = re.compile(r"^(?:那|这|此|现在|该|它|他们|这样|这种|那种|这个|那个|这些|那些)")
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,13 @@ def _converter():  # built on first use, never at import
 
 
 # Where OpenCC leaves a variant the documents do not use (帐户 for 账户), the documents' form.
-_VARIANTS = str.maketrans({"帳": "账", "帐": "账"})
 _VARIANT_WORDS = re.compile(r"帐(?=[户号单目务款])")
 
 
 def to_simplified(text: str) -> str:
-    """Traditional Chinese (Taiwan or Hong Kong usage) in Simplified with mainland wording; Simplified
-    text comes back unchanged."""
+    """Traditional Chinese (Taiwan or Hong Kong usage) in Simplified with mainland wording. Simplified text
+    keeps its characters, though OpenCC's phrase table also turns Taiwan wording into mainland wording
+    (支援 -> 支持, 程式 -> 程序)."""
     if not any("\u3400" <= c <= "\u9fff" for c in text):
         return text
     converted = _converter().convert(text)
@@ -90,12 +98,20 @@ def strip_pleasantries(text: str) -> str:
 
 
 def is_pleasantry(text: str) -> bool:
-    """Whether a message is only a greeting, politeness or thanks (nothing to look up)."""
-    return has_words(text) and not strip_pleasantries(unicodedata.normalize("NFKC", text))
+    """Whether a message is only a greeting, politeness or thanks (nothing to look up): all of it is, or it
+    starts with one and what is left is a word or two that asks nothing ('谢谢你', '你好呀小服')."""
+    text = unicodedata.normalize("NFKC", text)[:200]
+    if not has_words(text):
+        return False
+    inner = strip_pleasantries(text)
+    if not inner:
+        return True
+    return bool(LEADING.match(text)) and len(_letters(inner)) <= 3 and not ASKS.search(inner)
 
 
 def question_sentence(text: str) -> str:
-    """In a long message, the last sentence that asks (with the sentence before it when it is short);
+    """In a long message, the last sentence that asks (with the sentence before it when it is short or its
+    subject is there: '这种情况…', '现在该怎么办');
     a short message, or one that asks nowhere, comes back whole."""
     if len(text) <= LONG_MESSAGE:
         return text
@@ -105,7 +121,7 @@ def question_sentence(text: str) -> str:
         return text
     i = asking[-1]
     picked = strip_pleasantries(sentences[i]) or sentences[i]
-    if sum(c.isalnum() for c in picked) < SHORT_SENTENCE and i > 0:
+    if i > 0 and (sum(c.isalnum() for c in picked) < SHORT_SENTENCE or DEICTIC.match(picked)):
         picked = sentences[i - 1] + picked
     return picked
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.chunker import CLAUSE
-from indexer.lexical import cjk_share
+from indexer.lexical import CJK
 from indexer.normalize import has_words
 from kb.model import readable_tables, table_cells, table_row_text
 
@@ -53,7 +53,9 @@ def answer_body(hit: Hit) -> str:
 def _whole_clause(text: str, snippet: str) -> str:
     """The numbered clause of text (its paragraph and the items under it, up to the next number) that
     holds the snippet; the snippet's paragraph when the text has no numbered clauses; '' if not found."""
-    at = text.find(snippet[:20].rstrip("…"))
+    at = text.find(snippet.rstrip("…"))  # the whole snippet: a sentence of boilerplate recurs, a run of them rarely
+    if at < 0:
+        at = text.find(snippet[:20].rstrip("…"))
     if at < 0:
         return ""
     paragraphs = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n(?![ \t]*\n)[^\n]+)*", text)]
@@ -80,7 +82,7 @@ def answer_text(hit: Hit, question: str = "") -> str:
         body = body[: MAX_BUBBLE - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
     source = source_line(hit)
-    if question and has_words(question) and cjk_share(question) < 0.5:
+    if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question
         return f"{ENGLISH_LEAD}\n{body}" + (f"\nSource: {source}" if source else "")
     return f"{body}\n来源：{source}" if source else body
 

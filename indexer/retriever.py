@@ -91,7 +91,7 @@ class Retriever:
         self.legs, self.tokenizer, self.calibration = legs, tokenizer, calibration
         self.lexicon = lexicon or Lexicon()
         self.lexicon_path: Path | None = None  # kb/lexicon.txt, re-read when it changes (see load)
-        self._lexicon_stamp = 0
+        self._lexicon_stamp: tuple[int, ...] = ()
         self.config = config = config or RetrieverConfig()
         self.weights = config.weights or [1.0] * len(legs)
         self.english_weights = config.english_weights or self.weights
@@ -157,7 +157,7 @@ class Retriever:
         config = self.config
         k = k or config.top_k
         tokens = self.tokenizer.tokens(query)
-        # The documents' words for the customer's: searched by BM25 too (not in coverage or snippets).
+        # The documents' words for the customer's: searched by BM25 and marked in snippets (not in coverage).
         search_tokens = tokens + [t for w in expansion for t in self.tokenizer.tokens(w) if t not in tokens]
         # Lexical matching only helps where the question shares the documents' language.
         chinese = cjk_share(query) >= 0.5
@@ -251,9 +251,10 @@ class Retriever:
         if self.lexicon_path is None:
             return
         try:
-            stamp = self.lexicon_path.stat().st_mtime_ns
+            st = self.lexicon_path.stat()
+            stamp: tuple[int, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError:
-            stamp = -1
+            stamp = (-1,)
         if stamp == self._lexicon_stamp:
             return
         self._lexicon_stamp = stamp
@@ -277,7 +278,8 @@ class Retriever:
             p = self.passages[ident]
             snip = make_snippet(readable_tables(p.text), tokens, asked=asked, weights=self.passage_lexical.idf)
             # Cite the clause the snippet comes from; else the passage's range of clauses.
-            clause = clause_at(p.text, p.text.find(snip.text[:20])) or p.clause
+            at = p.text.find(snip.text.rstrip("…"))
+            clause = clause_at(p.text, at if at >= 0 else p.text.find(snip.text[:20])) or p.clause
             return Hit(
                 "passage",
                 str(ident),

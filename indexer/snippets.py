@@ -56,11 +56,12 @@ def make_snippet(
     if not sentences:
         return Snippet("", ())
 
+    rarest = max(weights.values(), default=1.0) if weights else 1.0
+
     def matched(a: int, b: int) -> float:
         if weights is None:
             return sum(e - s for s, e in _spans(text[a:b], words))
         piece = text[a:b].lower()
-        rarest = max(weights.values(), default=1.0)
         return sum(len(w) * weights.get(w, rarest) for w in set(words) if w.lower() in piece)
 
     def score(i: int) -> float:

@@ -10,11 +10,13 @@ edit the file on the 同义词 page (web/curator.py) or add an entry from a gap.
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kb.loader import write_atomically
 
 LEXICON_FILE = "lexicon.txt"
 MAX_ENTRIES = 5000
@@ -22,8 +24,20 @@ MAX_WORD = 20  # characters on either side of an entry
 SEPARATORS = re.compile(r"[，,、;；]")
 
 
+_WRITING = threading.Lock()  # one read-modify-write of the file at a time in this process
+
+
 class LexiconError(ValueError):
     """A lexicon line cannot be read; the message names the line and says what is wrong."""
+
+
+class LexiconConflict(LexiconError):
+    """The file changed since the text being saved was loaded (someone else saved, or a gap added a word)."""
+
+
+def version(text: str) -> str:
+    """A short fingerprint of the file's text, for saving only over the version that was edited."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -104,30 +118,42 @@ def load(kb_dir: Path) -> Lexicon:
     return parse(path.read_text(encoding="utf-8"))
 
 
-def save(kb_dir: Path, text: str) -> Lexicon:
-    """Check and write the lexicon file atomically; LexiconError (nothing written) when it is malformed."""
+def save(kb_dir: Path, text: str, based_on: str | None = None) -> Lexicon:
+    """Check and write the lexicon file atomically. LexiconError (nothing written) when it is malformed or has
+    no entry at all (an emptied box would wipe the list); LexiconConflict when based_on (version() of the
+    text the editor loaded) no longer matches the file."""
     lexicon = parse(text)
-    path = Path(kb_dir) / LEXICON_FILE
-    body = text.replace("\r\n", "\n").rstrip("\n") + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lexicon-", suffix=".txt")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(body)
-    os.replace(tmp, path)
+    if not lexicon.entries:
+        raise LexiconError("列表里一条同义词也没有，没有保存（整表清空请直接编辑 kb/lexicon.txt）")
+    with _WRITING:
+        path = Path(kb_dir) / LEXICON_FILE
+        if based_on is not None:
+            current = path.read_text(encoding="utf-8") if path.is_file() else ""
+            if version(current) != based_on:
+                raise LexiconConflict("同义词在您打开之后被别人改过（或从知识缺口加了词），请刷新后再改")
+        write_atomically(path, text.replace("\r\n", "\n").rstrip("\n") + "\n")
     return lexicon
 
 
 def add_entry(kb_dir: Path, colloquial: str, formal: list[str]) -> Lexicon:
     """Add one entry at the end of the file; a word already listed gets the new formal words added to its
-    line instead (nothing it had is dropped). LexiconError when the result would be malformed."""
-    path = Path(kb_dir) / LEXICON_FILE
-    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    line instead (nothing it had is dropped, its comment kept). LexiconError when the result is malformed."""
     colloquial = colloquial.strip()
     words = [w.strip() for w in formal if w.strip()]
-    lines = current.splitlines()
-    for i, raw in enumerate(lines):
-        left, sep, right = raw.split("#", 1)[0].partition("=")
-        if sep and left.strip() == colloquial:
-            merged = dict.fromkeys([*(w.strip() for w in SEPARATORS.split(right) if w.strip()), *words])
-            lines[i] = f"{colloquial} = {'，'.join(merged)}"
-            return save(kb_dir, "\n".join(lines) + "\n")
-    return save(kb_dir, current.rstrip("\n") + "\n" + f"{colloquial} = {'，'.join(words)}" + "\n")
+    with _WRITING:
+        path = Path(kb_dir) / LEXICON_FILE
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        lines = current.splitlines()
+        for i, raw in enumerate(lines):
+            body, hash_, comment = raw.partition("#")
+            left, sep, right = body.partition("=")
+            if sep and left.strip() == colloquial:
+                merged = dict.fromkeys([*(w.strip() for w in SEPARATORS.split(right) if w.strip()), *words])
+                lines[i] = f"{colloquial} = {'，'.join(merged)}" + (f"  #{comment}" if hash_ else "")
+                break
+        else:
+            lines.append(f"{colloquial} = {'，'.join(words)}")
+        text = "\n".join(lines).strip("\n") + "\n"
+        lexicon = parse(text)
+        write_atomically(path, text)
+    return lexicon

@@ -182,6 +182,13 @@ def write_item(kb_dir: Path, kind: str, item_id: str, text: str) -> Article | Fa
     path = item_path(kb_dir, kind, item_id)
     item = parse_item(kind, path, text)  # refuse before touching the file
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text)
+    return item
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a UTF-8 file so that readers see the old text or the new, never a part (temp file, rename);
+    the temp file is removed if anything fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -190,7 +197,6 @@ def write_item(kb_dir: Path, kind: str, item_id: str, text: str) -> Article | Fa
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return item
 
 
 def save_article(kb_dir: Path, article: Article) -> Path:

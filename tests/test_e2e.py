@@ -65,6 +65,14 @@ def test_english_question_gets_a_chinese_source(bot):
     assert "7*24 小时" in texts(bot(conversation(), "Is the customer service hotline open around the clock?"))
 
 
+@pytest.mark.parametrize("question", ["人工坐席一般几点下班", "你们投诉一般多久给答复", "你们卖不卖宠物粮"])
+def test_a_question_about_human_service_or_complaints_is_never_a_handoff(bot, real_kb_settings, question):
+    sender = conversation()
+    replies = bot(sender, question)  # NLU hears request_human or complaint in these
+    assert replies and not any(r.get("custom", {}).get("state") in ("queued", "callback") for r in replies)
+    assert not [t for t in desk(real_kb_settings).tickets.recent() if t.conversation_id == sender]
+
+
 def test_abstention_logs_a_gap(bot, real_kb_settings):
     sender = conversation()
     replies = bot(sender, "信用卡的年费怎么减免")
@@ -127,6 +135,7 @@ def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     for question, expected in (
         ("投诉解决以后会有人回访吗", "回访"),
+        ("投诉一般多久处理完", "暂时没有"),  # the passage it finds states no duration: said so, not guessed
         ("客服热线是24小时服务的吗", "7*24"),
         ("火星上能开户吗", "暂时没有"),
     ):

@@ -16,6 +16,7 @@ from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
+FEEDBACK_EMOJI = ("👍", "👎")
 
 
 class ChatInputError(ValueError):
@@ -59,7 +60,8 @@ class ChatService:
             return {"session": session, "state": conv["state"], "messages": replies}
         if conv["state"] == "closed":
             self.conversations.set_state(session, "bot")
-        if not is_payload and not has_words(message):  # '🙏🙏', '。。。': nothing to look up or to classify
+        if not is_payload and not has_words(message) and message not in FEEDBACK_EMOJI:  # '🙏🙏', '。。。'
+            # nothing to look up or to classify (a typed 👍/👎 is feedback: the bot's NLU knows it)
             reply = self.conversations.add(session, "bot", wording.NO_WORDS, {"buttons": [wording.HUMAN_BUTTON]})
             return {"session": session, "state": "bot", "messages": [reply]}
         started = time.perf_counter()

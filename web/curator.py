@@ -12,12 +12,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from indexer.asks import asks_for
 from indexer.decision import explain
 from indexer.hits import QueryError, SearchResult, clean_query
-from indexer.normalize import has_words, normalize_query, to_simplified
-from indexer.replies import reply_for
+from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simplified
+from indexer.replies import Reply, reply_for
 from kb import lexicon
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview
-from kb.desk.rules import explicitly_asks_for_human, wants_human
+from kb.desk.privacy import mask_personal_data
+from kb.desk.rules import explicitly_asks_for_human, route
 from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
 from web.access import role_required, signed_in_user
@@ -173,15 +174,16 @@ def hit_test() -> str:
         except QueryError as exc:
             error = str(exc)
         if error is None:
-            nlu = rasa().intent(to_simplified(question))  # as the chat API sends it
-            reply = reply_for(question, result)
-            intent = nlu[0] if nlu else None
+            as_sent = to_simplified(mask_personal_data(question))  # what the chat API sends the bot
+            nlu = rasa().intent(as_sent)
+            decided = route(as_sent, nlu[0] if nlu else None, is_pleasantry(as_sent))
             verdict = {
                 "nlu": nlu,
-                "reply": reply,
-                "handoff": wants_human(question, intent),
+                "decided": decided,
+                "reply": reply_for(question, result) if decided == "knowledge" else Reply("prompt"),
+                "handoff": decided == "handoff",
                 "handoff_why": "客户明确要求人工"
-                if explicitly_asks_for_human(question)
+                if explicitly_asks_for_human(as_sent)
                 else "意图识别为要人工或投诉，消息里没有提问",
                 "handoff_as": "排队等人工客服"
                 if desk().policy.in_service_hours()
@@ -210,10 +212,13 @@ def _lexicon_page(text: str, saved: bool = False, error: str | None = None) -> s
         in_force = lexicon.load(settings().kb_dir)
     except lexicon.LexiconError:
         in_force = lexicon.Lexicon()
+    path = settings().kb_dir / lexicon.LEXICON_FILE
+    on_disk = path.read_text(encoding="utf-8") if path.is_file() else ""
     return render_template(
         "lexicon.html",
         user=signed_in_user(),
         text=text,
+        version=request.form.get("version") if error else lexicon.version(on_disk),
         count=len(in_force.entries),
         saved=saved,
         error=error,
@@ -228,7 +233,9 @@ def lexicon_save() -> BaseResponse | tuple[str, int]:
     """Save the whole list; a malformed line names itself and nothing is written."""
     text = request.form.get("text", "")
     try:
-        lexicon.save(settings().kb_dir, text)
+        lexicon.save(settings().kb_dir, text, based_on=request.form.get("version", ""))
+    except lexicon.LexiconConflict as exc:
+        return _lexicon_page(text, error=str(exc)), 409
     except lexicon.LexiconError as exc:
         return _lexicon_page(text, error=str(exc)), 400
     return redirect(url_for("curator.lexicon_page", saved=1))

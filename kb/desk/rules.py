@@ -10,29 +10,36 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-# Asking for a person, in so many words: a verb of asking with 人工/真人/客服, a complaint being made, or English.
+# Asking for a person, in so many words: a verb of asking with 人工/真人 (客服 only after 转/接/换/给我), a
+# complaint being made, or English.
 HUMAN_WORDS = re.compile(
-    r"(?:转|接|找|要|换|叫|请|给我|联系|安排)(?:个|一下|一个)?(?:人工|真人|活人|客服)|人工客服|真人|"
+    r"(?:转|接|找|要|换|叫|请|给我|安排)(?:个|一下|一个)?(?:人工|真人|活人)|(?:转|接|换|给我|安排)(?:个|一下|一个)?客服|"
     r"我(?:要|想|得)?投诉|投诉你们|\b(?:human agent|real person|live agent)\b|"
     r"\b(?:want|need|get me|give me|connect me(?: to)?|transfer me(?: to)?|talk to|speak to|speak with|talk with)"
     r"\s+(?:(?:a|an|to|with|the)\s+)*(?:human|agent|person|operator|representative|someone)\b",
     re.I,
 )
+# Not wanting one: '不用转人工', '别转人工了'.
+DECLINED = re.compile(r"(?:不用|不要|别|无需|不需要|不必)(?:再)?(?:帮我)?(?:转|接|找)?(?:个)?(?:人工|客服|真人)")
+# A request phrased as a question is still a request: '能不能转人工', '可以帮我接人工吗', 'can I speak to …'.
+REQUEST_FORM = re.compile(
+    r"(?:能不能|能否|可不可以|可以|能|麻烦|帮我|请|给我)(?:帮我|给我)?(?:转接|转|接|找)(?:个|一下)?(?:人工|真人|客服)|"
+    r"\b(?:can|could|may) i (?:speak|talk)\b",
+    re.I,
+)
+# Rhetorical exasperation, not a question about anything: '怎么这么难', '为什么还不转'.
+RHETORICAL = re.compile(r"(?:怎么|为什么|为啥)(?:这么|那么|还|老是|总是)")
 # What a bare request looks like once politeness is gone: '人工', '人工呢', '人工服务吧', '客服！'.
 BARE_REQUEST = re.compile(
     r"^(?:人工|人工服务|人工客服|客服|真人|human|agent|operator)[呢吧啊呀!！。.?？\s]*(?:please)?$", re.I
-)
-# A question word: the message asks how, when, where … (about a person), not only whether it may have one.
-WH_WORDS = re.compile(
-    r"几点|几个|几天|几号|多久|多长|多少|怎么|怎样|如何|哪|什么|为什么|为啥|\b(?:how|what|when|which|why|where)\b", re.I
 )
 # Remarks on the human service itself (its menu option, its agents), not a request for it.
 HUMAN_SERVICE_TOPIC = re.compile(r"人工(?:的)?(?:选项|那一?项|按键|键|菜单|入口|通道)|坐席|语音菜单|电话菜单|语音导航")
 # A sentence that asks about something rather than asks for it.
 ASKING = re.compile(
-    r"[?？]|吗|么|呢|几点|多久|多长|多少|几个|怎么|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|"
+    r"[?？]|吗|么|呢|几点|几个|几天|几号|多久|多长|多少|怎么|怎样|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|"
     r"([\u4e00-\u9fff])不\1|"
-    r"\b(?:how|what|when|why|is there|are there|do you)\b",
+    r"\b(?:how|what|when|which|why|where|is there|are there|do you|does)\b",
     re.I,
 )
 HUMAN_INTENTS = ("request_human", "complaint")
@@ -66,18 +73,23 @@ class DeskPolicy:
 
 
 def explicitly_asks_for_human(text: str) -> bool:
-    """Whether a message asks for a person in so many words (转人工, 能不能转人工, 我要投诉, 'talk to a
-    human', a bare '人工'), or is a button's request_human or complaint payload. Words that ask how, when
-    or where ('找人工要按哪个键') make it a question about human service instead."""
+    """Whether a message asks for a person in so many words: a button's request_human or complaint payload;
+    a bare '人工'; or 转人工 / 我要投诉 / 'talk to a human' in a message that is not a question about the
+    human service ('人工客服周末上班吗') unless it is a request phrased as one ('能不能转人工'), and not a
+    refusal ('不用转人工'). Exasperation ('转人工！怎么这么难') is still a request."""
     text = (text or "").strip()
     if text.startswith(("/request_human", "/complaint")):
         return True
     core = re.sub(r"^(?:您好|你好|请问|麻烦|帮我|我要|我想|给我)[，,\s]*", "", text)
-    return bool(BARE_REQUEST.match(core) or (HUMAN_WORDS.search(text) and not WH_WORDS.search(text)))
+    if BARE_REQUEST.match(core):
+        return True
+    if DECLINED.search(text) or not HUMAN_WORDS.search(text):
+        return False
+    return bool(REQUEST_FORM.search(text)) or not asks_about(RHETORICAL.sub("", text))
 
 
 def wants_human(text: str, intent: str | None = None) -> bool:
-    """Whether to hand a message to a person. One decision for the bot, the web app and the hit-test page:
+    """Whether to hand a message to a person:
 
     - asked for in so many words (explicitly_asks_for_human): always;
     - NLU says request_human or complaint and the message does not ask anything ('你们服务太差了'): yes;
@@ -86,7 +98,22 @@ def wants_human(text: str, intent: str | None = None) -> bool:
     - anything else: no."""
     if explicitly_asks_for_human(text):
         return True
-    return intent in HUMAN_INTENTS and not asks_about(text)
+    return intent in HUMAN_INTENTS and not DECLINED.search(text or "") and not asks_about(text)
+
+
+def route(text: str, intent: str | None, pleasantry: bool) -> str:
+    """What the bot does with a customer's message, before any search: one decision for the bot's actions
+    and the hit-test page. text: as the bot receives it (Simplified, masked); intent: NLU's; pleasantry:
+    whether the message is only a greeting or thanks (indexer.normalize.is_pleasantry). Returns 'handoff'
+    (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), or
+    'knowledge' (search the knowledge base: answer, clarify, or abstain and offer a person)."""
+    if wants_human(text, intent):
+        return "handoff"
+    if not any(c.isalnum() for c in text or ""):
+        return "no_words"
+    if pleasantry:
+        return "thanks" if intent == "thanks" else "greet"
+    return "knowledge"
 
 
 def asks_about(text: str) -> bool:
@@ -94,7 +121,7 @@ def asks_about(text: str) -> bool:
     or remarks on the human service itself ('电话菜单的人工选项藏得太深了'), rather than only making a request
     or a complaint."""
     text = text or ""
-    return bool(ASKING.search(text) or WH_WORDS.search(text) or HUMAN_SERVICE_TOPIC.search(text))
+    return bool(ASKING.search(text) or HUMAN_SERVICE_TOPIC.search(text))
 
 
 def handoff_reason(intent: str | None, offered_for: str | None = None) -> str:

@@ -356,3 +356,28 @@ def test_a_reply_carries_the_items_or_table_its_line_introduces_and_a_row_button
     assert candidate_button(row)["title"] == "5.2 节假日安排 5.2.2：朝阳网点 · 工作日9:00…"
     clause = hit("第一条 持卡人应妥善保管。", ["持卡人"], "第一条", section="")
     assert candidate_button(clause)["title"] == "规范 第一条：持卡人应妥善保管。…"  # the number is not said twice
+
+
+def _nlu_examples(intent: str) -> list[str]:
+    import yaml
+
+    from servers import ROOT
+
+    data = yaml.safe_load((ROOT / "bot" / "data" / "nlu" / "chitchat.yml").read_text(encoding="utf-8"))
+    block = next(b for b in data["nlu"] if b.get("intent") == intent)
+    return [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.parametrize("intent", ["greet", "thanks"])
+def test_every_greeting_and_thanks_nlu_was_trained_on_is_answered_in_kind(services, intent):
+    for text in _nlu_examples(intent):
+        messages, _ = run(ActionPleasantry(services), tracker(text, intent=intent))
+        assert [m["response"] for m in messages] == [f"utter_{'thanks' if intent == 'thanks' else 'greet'}"], text
+    assert services.desk.gaps.recent() == []  # none of them logged as a question the bot could not answer
+
+
+def test_a_complaint_hands_off_through_the_knowledge_turn_with_its_own_words_on_the_ticket(services):
+    messages, events = run(ActionKbAnswer(services), tracker("你们营业厅的人态度太差了", intent="complaint"))
+    assert events[-1] == ConversationPaused()
+    ticket = services.desk.tickets.recent()[0]
+    assert ticket.reason == "complaint" and ticket.question == "你们营业厅的人态度太差了"

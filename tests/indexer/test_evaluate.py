@@ -137,3 +137,21 @@ def test_bad_pairs_file(tmp_path):
     (tmp_path / "p.tsv").write_text("a\tb\t1\na\tb\n", encoding="utf-8")
     with pytest.raises(EvalDataError, match=r"p\.tsv:2"):
         load_pairs(tmp_path / "p.tsv")
+
+
+def test_candidates_on_a_question_it_cannot_answer_are_not_an_abstention_and_a_handoff_is_not_an_answer():
+    class Canned(CannedRetriever):
+        def search(self, q, k=10):
+            hits = [
+                Hit("passage", str(i), f"a{i}", "t", f"s{i}", None, "无关", "无关", [], 1.0, 0.9, 0.0) for i in range(3)
+            ]
+            return SearchResult(q, hits, Decision(q == "帮我转人工", 0.9, ""), ms=1.0)
+
+    questions = load_questions_from([{"q": "年费", "expect": None}, {"q": "帮我转人工", "expect": ["无关"]}])
+
+    def route(text, intent, pleasantry):
+        return "handoff" if "人工" in text else "knowledge"
+
+    m, rows = evaluate_questions(Canned({}), questions, route)
+    assert rows[0]["reply_kind"] == "clarify" and m["abstain_rate_unanswerable"] == 0.0
+    assert rows[1]["reply_kind"] == "handoff" and m["answer_accuracy"] == 0.0 and m["reply_accuracy"] == 0.0

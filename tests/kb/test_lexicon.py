@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kb.lexicon import LexiconError, add_entry, load, parse, save
+from kb.lexicon import LexiconConflict, LexiconError, add_entry, load, parse, save, version
 
 
 def test_entries_match_longest_first_and_expand_to_words_not_already_asked():
@@ -48,3 +48,15 @@ def test_save_checks_before_writing_and_add_entry_appends(tmp_path):
     add_entry(tmp_path, "退钱", ["退还", "退款"])  # a word already listed keeps what it had
     assert (tmp_path / "lexicon.txt").read_text(encoding="utf-8") == "退钱 = 退款，退还\n跑路 = 停业，歇业\n"
     assert load(tmp_path / "none").entries == ()
+
+
+def test_a_save_over_a_changed_file_or_an_empty_box_is_refused_and_a_merge_keeps_comments(tmp_path):
+    save(tmp_path, "退钱 = 退款  # 常见\n")
+    seen = version((tmp_path / "lexicon.txt").read_text(encoding="utf-8"))
+    add_entry(tmp_path, "退钱", ["退还"])  # a gap adds a word meanwhile
+    assert (tmp_path / "lexicon.txt").read_text(encoding="utf-8") == "退钱 = 退款，退还  # 常见\n"
+    with pytest.raises(LexiconConflict):
+        save(tmp_path, "退钱 = 退款\n跑路 = 停业\n", based_on=seen)  # would drop 退还
+    with pytest.raises(LexiconError, match="一条同义词也没有"):
+        save(tmp_path, "# 全删了\n")
+    assert load(tmp_path).expansion("退钱") == ["退款", "退还"]

@@ -169,7 +169,10 @@ def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator)
     assert bad.status_code == 400 and "第 2 行「坏的一行」" in bad.get_data(as_text=True)
     assert "坏的一行" in bad.get_data(as_text=True)  # what was typed is kept on the page
     assert not (kb_dir / "lexicon.txt").exists()  # and nothing was written
-    good = client.post("/curator/lexicon", data={"csrf_token": token, "text": "# 营业\n打烊 = 关门\n"})
+    version = re.search(r'name="version" value="(\w+)"', page).group(1)
+    good = client.post(
+        "/curator/lexicon", data={"csrf_token": token, "text": "# 营业\n打烊 = 关门\n", "version": version}
+    )
     assert good.status_code == 302 and (kb_dir / "lexicon.txt").read_text(encoding="utf-8") == "# 营业\n打烊 = 关门\n"
     with app.app_context():
         result = retriever().search("营业厅几点打烊")
@@ -182,4 +185,8 @@ def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator)
         assert retriever().search("营业厅几点下班").expansion == ("关门", "营业时间")
     r = client.post("/api/curator/lexicon", json={"colloquial": "", "formal": []}, headers=headers)
     assert r.status_code == 400
+    # a save based on the version before the gap's addition would drop it: refused, the text kept
+    stale = client.post("/curator/lexicon", data={"csrf_token": token, "text": "打烊 = 关门\n", "version": version})
+    assert stale.status_code == 409 and "被别人改过" in stale.get_data(as_text=True)
+    assert "下班" in (kb_dir / "lexicon.txt").read_text(encoding="utf-8")
     assert client.post("/api/curator/lexicon", json={"colloquial": "x"}).status_code == 400  # no CSRF token

@@ -86,6 +86,38 @@ def test_nlu_complaint_hands_off_only_a_message_that_asks_nothing(text, intent, 
     assert wants_human(text, intent) is expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("人工客服周末上班吗", False),  # a question about the service
+        ("开户需要客服审核吗", False),
+        ("是真人在回复吗", False),
+        ("我已经联系客服了但是还没退款", False),  # a narrative
+        ("不用转人工，我自己看看", False),  # a refusal
+        ("别转人工了", False),
+        ("转人工转人工！！！怎么这么难", True),  # exasperation is still a request
+        ("能不能转接人工", True),  # a request phrased as a question
+        ("可以帮我接人工吗", True),
+        ("帮我转个人工吧", True),
+    ],
+)
+def test_asking_for_a_person_against_asking_about_one(text, expected):
+    from kb.desk.rules import explicitly_asks_for_human
+
+    assert explicitly_asks_for_human(text) is expected
+
+
+def test_route_is_the_one_decision_before_any_search():
+    from kb.desk.rules import route
+
+    assert route("转人工", "ask_kb", False) == "handoff"
+    assert route("你们太差了", "complaint", False) == "handoff"
+    assert route("投诉多久有结果", "complaint", False) == "knowledge"
+    assert route("🙏🙏", "thanks", False) == "no_words"
+    assert route("谢谢你", "thanks", True) == "thanks" and route("你好呀", "greet", True) == "greet"
+    assert route("你好，年费怎么收", "greet", False) == "knowledge"
+
+
 def test_handoff_reason():
     assert handoff_reason("complaint") == "complaint"
     assert handoff_reason("affirm", "could_not_answer") == "could_not_answer"
