@@ -21,9 +21,11 @@ HUMAN_WORDS = re.compile(
 )
 # Not wanting one: '不用转人工', '别转人工了'.
 DECLINED = re.compile(r"(?:不用|不要|别|无需|不需要|不必)(?:再)?(?:帮我)?(?:转|接|找)?(?:个)?(?:人工|客服|真人)")
-# A request phrased as a question is still a request: '能不能转人工', '可以帮我接人工吗', 'can I speak to …'.
+# A request phrased as a question is still a request ('能不能转人工', '可以帮我接人工吗', 'can I speak to …'), and
+# so is one said outright beside a question on something else ('我要找人工客服，问一下…').
 REQUEST_FORM = re.compile(
     r"(?:能不能|能否|可不可以|可以|能|麻烦|帮我|请|给我)(?:帮我|给我)?(?:转接|转|接|找)(?:个|一下)?(?:人工|真人|客服)|"
+    r"(?:我要|我想|我需要|我得)(?:转接|转|接|找|换)?(?:个|一下)?(?:人工|真人)|"
     r"\b(?:can|could|may) i (?:speak|talk)\b",
     re.I,
 )

@@ -99,6 +99,8 @@ def test_nlu_complaint_hands_off_only_a_message_that_asks_nothing(text, intent, 
         ("能不能转接人工", True),  # a request phrased as a question
         ("可以帮我接人工吗", True),
         ("帮我转个人工吧", True),
+        ("我要找人工客服，问一下营业部多久开一次例会", True),  # said outright, beside another question
+        ("我想问人工客服几点下班", False),
     ],
 )
 def test_asking_for_a_person_against_asking_about_one(text, expected):
