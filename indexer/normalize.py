@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from kb.phrasing import asks
+
 # Greetings, politeness and lead-ins a customer puts before (or after) the question; taken off the ends only.
 _LEAD = (
     r"(?:您好|你好|你们好|哈喽|哈啰|嗨(?![皮])|早上好|上午好|下午好(?!像)|晚上好|在吗|在不在|有人吗|"
@@ -37,13 +39,6 @@ TRAILING = re.compile(
 )
 GREETING_ONLY = re.compile(rf"^(?:\s*{_LEAD}{_AFTER})+$", re.I)
 
-# A sentence that asks: a question mark, or a question word or particle.
-ASKS = re.compile(
-    r"[?？]|吗|么|呢|怎么|怎样|如何|多少|多久|多长|几[点天个次号岁年月日分小]|什么|啥|哪|是否|能否|能不能|可不可以|"
-    r"可以.{0,8}[吗么]|有没有|会不会|要不要|([\u4e00-\u9fff])不\1|"
-    r"\b(?:how|what|when|where|which|who|why|can|could|do|does|is|are)\b",
-    re.I,
-)
 SENTENCES = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 LONG_MESSAGE = 50  # characters: a message longer than this is read for the sentence that asks
 SHORT_SENTENCE = 8  # a question sentence with fewer letters than this takes the sentence before it along
@@ -106,7 +101,7 @@ def is_pleasantry(text: str) -> bool:
     inner = strip_pleasantries(text)
     if not inner:
         return True
-    return bool(LEADING.match(text)) and len(_letters(inner)) <= 3 and not ASKS.search(inner)
+    return bool(LEADING.match(text)) and len(_letters(inner)) <= 3 and not asks(inner)
 
 
 def question_sentence(text: str) -> str:
@@ -116,7 +111,7 @@ def question_sentence(text: str) -> str:
     if len(text) <= LONG_MESSAGE:
         return text
     sentences = [m.group().strip() for m in SENTENCES.finditer(text) if has_words(m.group())]
-    asking = [i for i, s in enumerate(sentences) if ASKS.search(s)]
+    asking = [i for i, s in enumerate(sentences) if asks(s)]
     if not asking:
         return text
     i = asking[-1]

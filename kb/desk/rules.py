@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from kb.phrasing import asks
+
 # Asking for a person, in so many words: a verb of asking with 人工/真人 (客服 only after 转/接/换/给我), a
 # complaint being made, or English.
 HUMAN_WORDS = re.compile(
@@ -37,13 +39,6 @@ BARE_REQUEST = re.compile(
 )
 # Remarks on the human service itself (its menu option, its agents), not a request for it.
 HUMAN_SERVICE_TOPIC = re.compile(r"人工(?:的)?(?:选项|那一?项|按键|键|菜单|入口|通道)|坐席|语音菜单|电话菜单|语音导航")
-# A sentence that asks about something rather than asks for it.
-ASKING = re.compile(
-    r"[?？]|吗|么|呢|几点|几个|几天|几号|多久|多长|多少|怎么|怎样|如何|什么|哪|是否|能否|有没有|一般|为啥|为什么|"
-    r"([\u4e00-\u9fff])不\1|"
-    r"\b(?:how|what|when|which|why|where|is there|are there|do you|does)\b",
-    re.I,
-)
 HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
@@ -123,7 +118,7 @@ def asks_about(text: str) -> bool:
     or remarks on the human service itself ('电话菜单的人工选项藏得太深了'), rather than only making a request
     or a complaint."""
     text = text or ""
-    return bool(ASKING.search(text) or HUMAN_SERVICE_TOPIC.search(text))
+    return asks(text) or bool(HUMAN_SERVICE_TOPIC.search(text))
 
 
 def handoff_reason(intent: str | None, offered_for: str | None = None) -> str:

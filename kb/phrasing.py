@@ -1,0 +1,20 @@
+"""Whether a customer's sentence asks something: one pattern for the desk's rules (kb.desk.rules: a question
+about human service is not a request for it) and for reading a message (indexer.normalize: the sentence that
+asks in a long message). Plain regular expressions over Chinese and English."""
+
+from __future__ import annotations
+
+import re
+
+# A question mark; a question word or particle; 'A不A' (卖不卖, 是不是); a handful of English question words.
+QUESTION = re.compile(
+    r"[?？]|吗|么|呢|怎么|怎样|如何|多少|多久|多长|几[点天个次号岁年月日分小位]|什么|啥|哪|是否|能否|有没有|"
+    r"会不会|要不要|可以.{0,8}[吗么]|一般|为啥|为什么|([\u4e00-\u9fff])不\1|"
+    r"\b(?:how|what|when|where|which|who|why|is there|are there|do you|does)\b",
+    re.I,
+)
+
+
+def asks(text: str) -> bool:
+    """Whether text asks something (QUESTION)."""
+    return bool(QUESTION.search(text or ""))
