@@ -131,7 +131,9 @@ class Reply:
 
     kind: 'answer' (text is the bubble, hit what it cites, buttons close runners-up), 'clarify' (a short
     question that several places could answer: buttons name them), 'abstain' (nothing matches well
-    enough) or 'prompt' (no words at all: emoji or punctuation)."""
+    enough) or 'prompt' (no words at all: emoji or punctuation). The evaluation also records what
+    kb.desk.rules.route decided before any search ('handoff', 'greet', 'thanks', 'no_words') as the kind of a
+    reply without text."""
 
     kind: str
     text: str = ""
