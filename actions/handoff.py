@@ -10,6 +10,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import KefuAction, Services, latest_intent
+from indexer.followup import Topic
 from kb.desk.rules import handoff_reason
 from kb.desk.supervision import quoted_minutes
 from kb.model import HitRecord
@@ -59,13 +60,19 @@ def handoff_events(
             hours=services.desk.policy.service_hours,
             json_message={"ticket": ticket.id, "state": "callback"},
         )
-        return [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
+        return [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback"), *forget_topic()]
     position = ticket.position or 1
     response, values = queue_response(position, quoted_minutes(services.desk.quoted_wait(position)))
     dispatcher.utter_message(
         response=response, **values, json_message={"ticket": ticket.id, "state": "queued", "position": position}
     )
-    return [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    return [SlotSet("offered_human", False), SlotSet("handoff_reason", None), *forget_topic(), ConversationPaused()]
+
+
+def forget_topic() -> list[dict[str, Any]]:
+    """Slot events that forget what the conversation was about: a person takes it from here, and when the bot
+    speaks again it starts afresh (indexer.followup.Topic)."""
+    return [SlotSet(name, value) for name, value in Topic.cleared().items()]
 
 
 def take_callback_message(

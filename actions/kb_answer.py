@@ -10,9 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_events, take_callback_message
 from actions.services import KefuAction, Services, latest_intent
+from indexer.followup import Topic, Turn, converse, topic_after
 from indexer.hits import QueryError
 from indexer.normalize import is_pleasantry
-from indexer.replies import Reply, answer_text, reply_for
+from indexer.replies import Reply, answer_text, whole_text
 from kb.desk.rules import handoff_reason, route
 
 if TYPE_CHECKING:
@@ -22,18 +23,20 @@ ABSTAINS_BEFORE_HANDOFF = 2
 
 
 def answer_with(
-    hit: Hit, dispatcher: CollectingDispatcher, question: str, reply: Reply | None = None
+    hit: Hit, dispatcher: CollectingDispatcher, question: str, reply: Reply | None = None, topic: Topic | None = None
 ) -> list[dict[str, Any]]:
     """Send one hit as an answer (reply_for's text and close candidates as buttons, or the hit's own text
-    for a chosen candidate) and reset the abstain count."""
+    for a chosen candidate), keep what the conversation is now about (topic, indexer.followup) in the slots
+    and reset the abstain count."""
     buttons = reply.buttons if reply else []
     dispatcher.utter_message(
         text=reply.text if reply else answer_text(hit, question),
         buttons=buttons or None,
         json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref},
     )
+    topic = topic or Topic(hit.article_id, hit.title, hit.section, hit.clause or "", hit.ref)
     return [
-        SlotSet("last_answer_ref", hit.ref),
+        *[SlotSet(name, value) for name, value in topic.slots().items()],
         SlotSet("last_question", question),
         SlotSet("abstain_count", 0.0),
         SlotSet("offered_human", False),
@@ -52,6 +55,9 @@ def respond(
     if tracker.get_slot("handoff_reason") == "callback":
         return take_callback_message(services, dispatcher, tracker)
     decided = route(text, intent, is_pleasantry(text))
+    if decided == "ack":  # a plain yes or no that answers nothing asked: the bot asks what else it can do
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
     if decided == "handoff":  # asked for in words, or NLU's request or complaint that asks nothing
         reason = handoff_reason(intent)
         # A complaint is itself what the agent needs to read; otherwise the question before the request.
@@ -64,18 +70,18 @@ def respond(
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
         dispatcher.utter_message(response="utter_service_down")
         return []
-    try:
-        result = services.retriever.search(text)
+    topic = Topic.from_slots(tracker.current_slot_values())
+    try:  # the message read in its conversation: a follow-up searched with what the conversation is about
+        reply, turn, topic = converse(text, topic, services.retriever)
     except QueryError:
         dispatcher.utter_message(response="utter_default")
         return []
-    reply = reply_for(text, result)
     if reply.kind == "clarify":
         dispatcher.utter_message(response="utter_clarify", buttons=reply.buttons)
         return [SlotSet("last_question", text)]
     if reply.kind == "answer" and reply.hit is not None:
-        return answer_with(reply.hit, dispatcher, text, reply=reply)
-    hits = result.hits
+        return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
+    hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
     if count >= ABSTAINS_BEFORE_HANDOFF:
@@ -102,15 +108,35 @@ class ActionKbAnswer(KefuAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         services = self.services
-        if latest_intent(tracker) == "choose_candidate":
-            ref = next(tracker.get_latest_entity_values("ref"), None)
+        intent = latest_intent(tracker)
+        ref = next(tracker.get_latest_entity_values("ref"), None)
+        if intent == "show_all":  # the button names its answer; typed '查看全部' means the last one
+            ref = ref or tracker.get_slot("last_answer_ref")
+        if intent in ("choose_candidate", "show_all") and ref:
             question = tracker.get_slot("last_question") or ""
-            hit = services.retriever.hit_for(ref, question) if ref and services.retriever else None
-            if hit is None:
+            hit = services.retriever.hit_for(ref, question) if services.retriever else None
+            if hit is None or services.retriever is None:
                 dispatcher.utter_message(response="utter_default")
                 return []
-            return answer_with(hit, dispatcher, question)
+            if intent == "show_all":  # the whole clause or list an answer had to trim: the topic stays
+                dispatcher.utter_message(
+                    text=whole_text(hit), json_message={"sources": [hit.record().as_dict()], "answer_ref": hit.ref}
+                )
+                return []
+            # The picked candidate is now what the conversation is about, with the question's subject.
+            before = Topic.from_slots(tracker.current_slot_values())
+            terms = services.retriever.tokenizer.subject_terms(question) if question else []
+            topic = topic_after(Turn(_picked(hit)), before, terms)
+            return answer_with(hit, dispatcher, question, topic=topic)
         return respond(services, dispatcher, tracker)
+
+
+def _picked(hit: Hit):
+    """A search result holding only a hit the customer picked (for indexer.followup.topic_after)."""
+    from indexer.decision import Decision
+    from indexer.hits import SearchResult
+
+    return SearchResult("", [hit], Decision(True, 1.0, "picked by the customer"))
 
 
 class ActionKefuFallback(KefuAction):

@@ -170,9 +170,20 @@ def _metrics_out(metrics: dict, as_json: bool) -> None:
 @click.option(
     "--questions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
     multiple=True,
     help='dev.jsonl-style file; repeat to pool several (each row\'s domain: its "doc" field, else the file).',
+)
+@click.option(
+    "--conversations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Conversations file (follow-up questions, shared/eval/README.md), played turn by turn as the bot "
+    "plays them; repeat to pool several. Instead of --questions.",
+)
+@click.option(
+    "--each-turn-alone",
+    is_flag=True,
+    help="With --conversations: read every turn alone, without the conversation's topic (for comparison).",
 )
 @click.option(
     "--leave-one-domain-out",
@@ -192,21 +203,39 @@ def _metrics_out(metrics: dict, as_json: bool) -> None:
 def eval_cmd(
     settings: Settings,
     questions: tuple[Path, ...],
+    conversations: tuple[Path, ...],
+    each_turn_alone: bool,
     lodo: bool,
     negatives: Path | None,
     as_json: bool,
     details: Path | None,
 ) -> None:
-    """Answer quality on dev.jsonl-style files (metrics of shared/eval/README.md)."""
+    """Answer quality on dev.jsonl-style files, or on conversations with follow-up questions (metrics of
+    shared/eval/README.md)."""
     from indexer.decision import fit_calibration
-    from indexer.evaluate import evaluate_questions, leave_one_domain_out, load_questions
+    from indexer.evaluate import (
+        evaluate_conversations,
+        evaluate_questions,
+        leave_one_domain_out,
+        load_conversations,
+        load_questions,
+    )
     from kb.desk.rules import route
 
+    if bool(questions) == bool(conversations):
+        raise click.UsageError("give --questions or --conversations (one of them)")
+    if (negatives or lodo) and conversations:
+        raise click.UsageError("--leave-one-domain-out and --negatives are for --questions")
     if negatives and not lodo:
         raise click.UsageError("--negatives is for --leave-one-domain-out")
+    if each_turn_alone and not conversations:
+        raise click.UsageError("--each-turn-alone is for --conversations")
     items = [q for path in questions for q in load_questions(path)]
+    plays = [c for path in conversations for c in load_conversations(path)]
     retriever = _retriever(settings)
-    if lodo:
+    if plays:
+        metrics, rows = evaluate_conversations(retriever, plays, route, carry=not each_turn_alone)
+    elif lodo:
         fit = functools.partial(fit_calibration, model=retriever.calibration.model)
         negs = _negatives(settings, negatives)
         metrics, by_domain, rows = leave_one_domain_out(retriever, items, negs, fit, route)

@@ -172,6 +172,111 @@ def leave_one_domain_out(
     return summarize(out_rows), by_domain, out_rows
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """Turns a customer types, one after another; expect: strings the reply to the last turn should hold (None:
+    the last turn cannot be answered); new_subject: the last turn changes the subject."""
+
+    turns: tuple[str, ...]
+    expect: tuple[str, ...] | None
+    new_subject: bool = False
+    domain: str = ""
+    kind: str = ""
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """Read a conversations file (shared/eval/README.md: {"turns": [...], "expect": [...] or null,
+    "new_subject": bool}); a row's domain is its "doc" field, else the file's name without suffix."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            turns, expect = row["turns"], row["expect"]
+            if not (isinstance(turns, list) and turns and all(isinstance(t, str) and t.strip() for t in turns)):
+                raise TypeError
+            if not (
+                expect is None or (isinstance(expect, list) and expect and all(isinstance(e, str) for e in expect))
+            ):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise EvalDataError(
+                f'{path}:{n}: expected {{"turns": [text, …], "expect": [text, …] or null, "new_subject": bool}}'
+            ) from None
+        out.append(
+            Conversation(
+                tuple(turns),
+                tuple(expect) if expect is not None else None,
+                bool(row.get("new_subject", False)),
+                str(row.get("doc", Path(path).stem)),
+                str(row.get("kind", "")),
+            )
+        )
+    return out
+
+
+def conversation_row(
+    retriever: Any, item: Conversation, route: Route | None = None, carry: bool = True
+) -> dict[str, Any]:
+    """One conversation played as the bot plays it (indexer.followup.converse, the topic carried from turn to
+    turn as the bot's slots carry it; route's handoff forgets it): the last turn's reply and whether it is right.
+    carry False: every turn read alone, as the bot did before it kept a topic (the comparison)."""
+    from indexer.followup import Topic, converse
+
+    topic = Topic()
+    reply, how, replies = Reply("prompt"), "", []
+    for text in item.turns:
+        decided = route(text, None, is_pleasantry(text)) if route else "knowledge"
+        if decided != "knowledge":
+            reply, how = Reply(decided), ""
+            topic = Topic() if decided == "handoff" else topic
+        else:
+            reply, turn, topic = converse(text, topic if carry else Topic(), retriever)
+            how = turn.how
+        replies.append(reply.body or reply.kind)
+    right = reply.kind == "answer" and item.expect is not None and answers(reply.body, item.expect)
+    return {
+        "turns": list(item.turns),
+        "domain": item.domain,
+        "kind": item.kind,
+        "new_subject": item.new_subject,
+        "answerable": item.expect is not None,
+        "reply_kind": reply.kind,
+        "read": how,
+        "reply_right": right,
+        "abstained": reply.kind not in ("answer", "clarify"),
+        "replies": replies,
+    }
+
+
+def evaluate_conversations(
+    retriever: Any, conversations: list[Conversation], route: Route | None = None, carry: bool = True
+) -> tuple[dict[str, Any], list[dict]]:
+    """followup_accuracy (last-turn replies that hold an expected string, over answerable conversations that keep
+    the subject), subject_change_accuracy (the same over those that change it), abstain_rate_unanswerable (last
+    turns that cannot be answered and are abstained on), counts; and one row per conversation. carry: see
+    conversation_row."""
+    rows = [conversation_row(retriever, c, route, carry) for c in conversations]
+
+    def share(xs: list[dict], key: str) -> float:
+        return round(sum(1 for x in xs if x[key]) / len(xs), 4) if xs else 0.0
+
+    follow = [r for r in rows if r["answerable"] and not r["new_subject"]]
+    change = [r for r in rows if r["answerable"] and r["new_subject"]]
+    una = [r for r in rows if not r["answerable"]]
+    metrics = {
+        "n_conversations": len(rows),
+        "n_followup": len(follow),
+        "n_subject_change": len(change),
+        "n_unanswerable": len(una),
+        "followup_accuracy": share(follow, "reply_right"),
+        "subject_change_accuracy": share(change, "reply_right"),
+        "abstain_rate_unanswerable": share(una, "abstained"),
+    }
+    return metrics, rows
+
+
 def load_pairs(path: Path) -> list[tuple[str, str, int]]:
     """Read a q1<TAB>q2<TAB>label file."""
     out = []

@@ -31,6 +31,14 @@ def clean_query(text: object) -> str:
     return text[:MAX_QUERY_CHARS]
 
 
+@dataclass(frozen=True)
+class Focus:
+    """What a conversation is about, for ranking a follow-up (Retriever.search): an article id, a section."""
+
+    article_id: str
+    section: str = ""
+
+
 @dataclass
 class Hit:
     """One ranked answer candidate: a passage, or a curated Q&A entry."""

@@ -25,6 +25,10 @@ should could would will i you we they it this that these those my your our about
 )
 
 
+# Nouns that name no subject ('什么时候', '有什么办法').
+VAGUE = frozenset("时候 时间 办法 东西 事情 情况 问题 意思 地方 人 钱 规定".split())
+
+
 class Tokenizer:
     """jieba search-mode tokens, lower-cased, without punctuation or stopwords."""
 
@@ -51,6 +55,18 @@ class Tokenizer:
         """The content tokens of text."""
         words = self._engine().lcut_for_search(text.lower())
         return [w for w in (w.strip() for w in words) if w and WORD.search(w) and w not in STOPWORDS]
+
+    def subject_terms(self, text: str) -> list[str]:
+        """What a question is about: its nouns (jieba's part-of-speech tags n…, vn, l, eng of two letters or
+        more, and the user dictionary's terms); its verbs when it has no noun ('投诉要多久回复' -> 投诉, 回复).
+        Lower-cased, without stopwords."""
+        import jieba.posseg
+
+        tagged = [(w.strip().lower(), f) for w, f in jieba.posseg.POSTokenizer(self._engine()).lcut(text)]
+        tagged = [(w, f) for w, f in tagged if w and WORD.search(w) and w not in STOPWORDS and w not in VAGUE]
+        # 'x': a word of the user dictionary (kb/jieba), which the tagger does not know: a term of the domain.
+        nouns = [w for w, f in tagged if f.startswith("n") or f in ("vn", "l", "x") or (f == "eng" and len(w) > 1)]
+        return list(dict.fromkeys(nouns or [w for w, f in tagged if f.startswith("v")]))
 
 
 def idf(documents: Sequence[Sequence[str]]) -> dict[str, float]:

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from indexer.asks import asks_for
 from indexer.chunker import CLAUSE
 from indexer.lexical import CJK
 from indexer.normalize import has_words
+from indexer.snippets import ITEM as LIST_ITEM
 from kb.model import readable_tables, table_cells, table_row_text
 
 if TYPE_CHECKING:
@@ -35,15 +37,22 @@ def source_line(hit: Hit) -> str:
     return " ".join(parts[:2]) + (f" · {parts[2]}" if len(parts) > 2 else "")
 
 
-def answer_body(hit: Hit) -> str:
-    """What an answer says: the curated answer; a table row under its column names; or the best-matching
+def answer_body(hit: Hit, question: str = "") -> str:
+    """What an answer says: the sentence about the item a question names, when the hit has one ('R 是什么' ->
+    the line on Responsible); the curated answer; a table row under its column names; for a question asking
+    which things ('哪些'), the list with the line that introduces it (trimmed: list_body); or the best-matching
     sentences, after the clause's number and lead sentence when the passage is a later part of a long clause."""
+    item = asked_item(question)
+    if item and (sentence := item_sentence(hit.text, item)):
+        return sentence
     if hit.kind == "faq":
         return hit.text
     if table_cells(hit.text):
         return table_row_text(hit.lead, hit.text)
     text = readable_tables(hit.text)
     body = hit.snippet or text
+    if question and asks_for(question) == "list" and (listed := list_body(text, body)):
+        return f"{hit.lead}\n{listed[0]}" if hit.lead else listed[0]
     whole = _whole_clause(text, body)
     if whole and len(re.sub(r"\s*\n\s*", "\n", whole)) + len(hit.lead) <= MAX_BUBBLE:
         body = whole  # a clause short enough to read whole: its other sentence may be the one that answers
@@ -70,20 +79,105 @@ def _whole_clause(text: str, snippet: str) -> str:
     return text[paragraphs[start][0] : paragraphs[end - 1][1]].strip()
 
 
+def list_body(text: str, snippet: str, limit: int = MAX_BUBBLE) -> tuple[str, bool] | None:
+    """The list a snippet belongs to, else the text's first list: the line that introduces it ('…包括：') and its
+    items, as many whole items as fit in limit characters; and whether items were left out. None when the text
+    has no list."""
+    at = text.find(snippet.rstrip("…")[:20])
+    if at < 0:
+        return None
+    lines = [(m.start(), m.group().strip()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    here = max((i for i, (start, _) in enumerate(lines) if start <= at), default=0)
+
+    def introduces(i: int) -> bool:
+        return lines[i][1].endswith(("：", ":")) and i + 1 < len(lines) and _is_item_line(lines[i + 1][1])
+
+    lead = next((i for i in range(here, -1, -1) if introduces(i)), None)
+    if lead is None or not all(_is_item_line(lines[j][1]) for j in range(lead + 1, here + 1)):
+        # the snippet is outside any list: the passage's own list, if it has one ('应当履行下列义务：（一）…')
+        lead = next((i for i in range(len(lines)) if introduces(i)), None)
+    if lead is None:
+        return None
+    items = []
+    for _, line in lines[lead + 1 :]:
+        if not _is_item_line(line):
+            break
+        items.append(line)
+    if not items:
+        return None
+    shown = [lines[lead][1]]
+    for line in items:
+        if sum(len(x) + 1 for x in shown) + len(line) > limit - 2:
+            break
+        shown.append(line)
+    more = len(shown) - 1 < len(items)
+    return "\n".join(shown) + ("\n……" if more else ""), more
+
+
+def _is_item_line(line: str) -> bool:
+    return bool(LIST_ITEM.match(line))
+
+
+# An item a question names: a letter or two on its own ('RACI 里的 R', 'C 呢'), not a word of letters.
+ITEM_IN_QUESTION = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(?![A-Za-z0-9])")
+
+
+def asked_item(question: str) -> str:
+    """The item a question names, a letter standing alone ('R 是什么意思' -> 'R'), or ''."""
+    found = ITEM_IN_QUESTION.findall(question or "")
+    return found[0] if len(found) == 1 and CJK.search(question) else ""
+
+
+def item_sentence(text: str, item: str) -> str:
+    """The line (else the clause of a sentence) of text that defines an item named by its initial: the first
+    whose term, before a colon or as a bracketed word, starts with those letters ('负责人(Responsible):负责执行…'
+    for 'R'); '' when there is none."""
+    word = re.compile(r"[(（]\s*" + re.escape(item) + r"[A-Za-z]*\s*[)）]|^\s*" + re.escape(item) + r"\b", re.I)
+    for line in (x.strip() for x in text.split("\n")):
+        head = re.split(r"[:：]", line, maxsplit=1)[0]
+        if len(head) < len(line) and len(head) <= 30 and word.search(head):
+            return line
+    for piece in re.split(r"(?<=[。；;，,])", text):
+        if word.search(piece[:30]):
+            return piece.strip().rstrip("，,；;") + ("。" if not piece.strip().endswith("。") else "")
+    return ""
+
+
 ENGLISH_LEAD = "Here is what our documents say (quoted in Chinese):"
+SHOW_ALL = "查看全部"
 
 
-def answer_text(hit: Hit, question: str = "") -> str:
+def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     """A chat-bubble answer: answer_body, then the source (none for an entry that rests on no article). A
     question asked in English gets the quoted Chinese framed in English: a line that says what follows,
-    and 'Source:' for the citation."""
-    body = re.sub(r"\s*\n\s*", "\n", answer_body(hit).strip())
+    and 'Source:' for the citation. followed: the message was read with the conversation's topic
+    (indexer.followup), so the source comes first and says what was understood: '关于《…》3.2 …：'."""
+    body = re.sub(r"\s*\n\s*", "\n", answer_body(hit, question).strip())
     if len(body) > MAX_BUBBLE:
         body = body[: MAX_BUBBLE - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
     source = source_line(hit)
     if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question
         return f"{ENGLISH_LEAD}\n{body}" + (f"\nSource: {source}" if source else "")
+    if followed and source:
+        return f"{ABOUT}{source}：\n{body}"
+    return f"{body}\n来源：{source}" if source else body
+
+
+ABOUT = "关于"
+
+
+def show_all_button(hit: Hit) -> dict[str, str]:
+    """The button that shows a hit's whole text (an answer that had to leave items out)."""
+    return {"title": SHOW_ALL, "payload": f'/show_all{{"ref":"{hit.ref}"}}'}
+
+
+def whole_text(hit: Hit) -> str:
+    """A hit's whole text with its source, for the 查看全部 button: the lead, the passage (tables read as
+    rows) or the curated answer, untrimmed."""
+    body = hit.text if hit.kind == "faq" else readable_tables(hit.text)
+    body = re.sub(r"\s*\n\s*", "\n", f"{hit.lead}\n{body}" if hit.lead else body).strip()
+    source = source_line(hit)
     return f"{body}\n来源：{source}" if source else body
 
 
@@ -139,24 +233,32 @@ class Reply:
     text: str = ""
     hit: Hit | None = None
     buttons: list[dict[str, str]] = field(default_factory=list)
+    followed: bool = False
 
     @property
     def body(self) -> str:
         """What the customer reads of an answer, without its source line ('' for other kinds)."""
         if self.kind != "answer":
             return ""
-        return re.split(r"\n(?:来源：|Source: )", self.text, maxsplit=1)[0].removeprefix(ENGLISH_LEAD + "\n")
+        text = self.text
+        if self.followed and text.startswith(ABOUT) and "\n" in text:  # the '关于《…》…：' line comes first
+            text = text.split("\n", 1)[1]
+        return re.split(r"\n(?:来源：|Source: )", text, maxsplit=1)[0].removeprefix(ENGLISH_LEAD + "\n")
 
 
-def reply_for(message: str, result: SearchResult | None) -> Reply:
+def reply_for(message: str, result: SearchResult | None, followed: bool = False) -> Reply:
     """The bot's reply to a message and its search result (None when the message has no words and was
-    not searched): the action sends it, the evaluation scores it and the hit-test page shows it."""
+    not searched): the action sends it, the evaluation scores it and the hit-test page shows it. followed:
+    the message was read with the conversation's topic (indexer.followup.Turn.followed)."""
     if result is None or not has_words(message):
         return Reply("prompt")
     hits = result.hits
-    if hits and is_short(result.query) and len({h.article_id + h.section for h in hits[:3]}) > 1:
+    if not followed and hits and is_short(result.query) and len({h.article_id + h.section for h in hits[:3]}) > 1:
         return Reply("clarify", buttons=candidate_buttons(hits[:3]))
     if result.decision.answer and hits:
-        runners_up = close_runners_up(hits)
-        return Reply("answer", answer_text(hits[0], result.query), hits[0], candidate_buttons(runners_up))
+        top = hits[0]
+        buttons = candidate_buttons(close_runners_up(hits)) if not followed else []
+        if asks_for(result.query) == "list" and top.kind == "passage" and answer_body(top, result.query).endswith("……"):
+            buttons = [show_all_button(top), *buttons]
+        return Reply("answer", answer_text(top, result.query, followed), top, buttons, followed)
     return Reply("abstain")

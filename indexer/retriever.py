@@ -23,7 +23,7 @@ from indexer.chunker import clause_at
 from indexer.decision import Calibration, features_for
 from indexer.encoder import Encoder
 from indexer.fusion import reciprocal_rank_fusion
-from indexer.hits import Hit, SearchResult, clean_query
+from indexer.hits import Focus, Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
 from indexer.normalize import normalize_query
 from indexer.settings import Settings
@@ -52,7 +52,8 @@ class RetrieverConfig:
     fusion: 'rrf', 'dense' or 'bm25'; rrf_k: the RRF constant; lexical_weight / faq_lexical_weight: the
     BM25 rankings' weights; top_k: hits returned; faq_match_cosine: a stored question this close is ranked
     first; faq_dense_offset: taken off a stored question's cosine when it is ranked among passages;
-    faq_lexical_coverage: share of the question's words a stored question needs to enter BM25 fusion."""
+    faq_lexical_coverage: share of the question's words a stored question needs to enter BM25 fusion;
+    focus_weight: the fusion weight of the focus ranking (Retriever.search's focus)."""
 
     weights: list[float] | None = None
     english_weights: list[float] | None = None
@@ -64,6 +65,7 @@ class RetrieverConfig:
     faq_match_cosine: float = 0.97
     faq_dense_offset: float = 0.1
     faq_lexical_coverage: float = 0.34
+    focus_weight: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrieverConfig:
@@ -147,8 +149,10 @@ class Retriever:
         """The loaded encoders, primary first (the editor and the gap grouping reuse them)."""
         return [leg.encoder for leg in self.legs]
 
-    def search(self, query: str, k: int | None = None) -> SearchResult:
-        """Rank passages and Q&A entries for a question and decide whether to answer."""
+    def search(self, query: str, k: int | None = None, focus: Focus | None = None) -> SearchResult:
+        """Rank passages and Q&A entries for a question and decide whether to answer. focus: the article
+        (and section) a conversation is about; its candidates get one more ranking in the fusion, those
+        of the section first, weighted by focus_weight (a follow-up question, indexer.followup)."""
         started = time.perf_counter()
         self.refresh_lexicon()
         normalized = normalize_query(clean_query(query))
@@ -201,6 +205,12 @@ class Retriever:
         faq_lex = [key for key in self._faq_ranking(*f_lex, lex_of) if self._covers(key[1], tokens)]
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, faq_lex)]
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
+        if focus is not None and config.focus_weight:
+            in_focus = sorted(
+                (key for key, _ in fused if self._article_of(key) == focus.article_id),
+                key=lambda key: self._section_of(key) != focus.section,
+            )
+            fused = reciprocal_rank_fusion([*rankings, (config.focus_weight, in_focus)], k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
         best_faq = max((kv for kv in dense_of.items() if kv[0][0] == "f"), key=lambda kv: kv[1], default=None)
         if best_faq and best_faq[1] >= config.faq_match_cosine and config.fusion != "bm25":
@@ -234,6 +244,49 @@ class Retriever:
         if kind == "faq" and ident in self.faqs:
             return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens, asks_for(query))
         return None
+
+    def _article_of(self, key: Key) -> str:
+        return self.passages[key[1]].article_id if key[0] == "p" else self.faqs[key[1]].article or ""
+
+    def _section_of(self, key: Key) -> str:
+        return self.passages[key[1]].section if key[0] == "p" else self.faqs[key[1]].section or ""
+
+    def weights_of(self, word: str) -> float:
+        """A word's inverse document frequency over the passages (the rarest's for a word they never use)."""
+        idf = self.passage_lexical.idf
+        if word in idf:
+            return idf[word]
+        if not hasattr(self, "_rarest"):
+            self._rarest = max(idf.values(), default=1.0)
+        return self._rarest
+
+    def clauses(self, article_id: str) -> list[tuple[str, int]]:
+        """An article's clause numbers in reading order, each with the id of the passage that holds it
+        ([] for an article without numbered clauses or unknown)."""
+        if not hasattr(self, "_clauses"):
+            by_article: dict[str, list[Passage]] = {}
+            for p in self.passages.values():
+                by_article.setdefault(p.article_id, []).append(p)
+            self._clauses = {
+                a: list(dict.fromkeys((c, p.id) for p in sorted(ps, key=lambda p: p.ordinal) for c in p.clauses))
+                for a, ps in by_article.items()
+            }
+        return self._clauses.get(article_id, [])
+
+    def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None:
+        """The hit for one numbered clause of a passage, its snippet taken from that clause (a passage may
+        hold several short clauses), scored as certain: a clause the customer named ('下一条', '第5条')."""
+        p = self.passages.get(passage_id)
+        if p is None:
+            return None
+        hit = self.hit_for(f"passage:{passage_id}", query)
+        at = next((m.start() for m in re.finditer(r"(?m)^[ \t]*" + re.escape(clause) + r"(?!\.?\d)", p.text)), -1)
+        if hit is None or at < 0:
+            return hit
+        sentence = re.match(r"[^\n。！？；]*[。！？；]?", p.text[at:].lstrip())
+        hit.snippet = sentence.group(0) if sentence else p.text[at : at + 80]
+        hit.highlights, hit.clause, hit.score = [], clause, 1.0
+        return hit
 
     def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""

@@ -97,6 +97,12 @@ DECLARED: tuple[Setting, ...] = (
         "Share of the question's words a stored question must contain to take part in BM25 fusion, "
         "so one shared word does not lift a curated entry above every passage.",
     ),
+    Setting(
+        "focus_weight",
+        1.0,
+        "Fusion weight of the ranking of passages from the article (its section first) the conversation is "
+        "about, for a follow-up question searched with its context (indexer.followup).",
+    ),
     Setting("answer_threshold", 0.5, "Calibrated confidence under which the retriever abstains (see kefu calibrate)."),
     Setting("top_k", 5, "Hits returned by a search."),
     Setting(
@@ -204,6 +210,7 @@ class Settings:
     faq_match_cosine: float
     faq_dense_offset: float
     faq_lexical_coverage: float
+    focus_weight: float
     answer_threshold: float
     top_k: int
     service_hours: str

@@ -165,3 +165,15 @@ def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_re
         if m["from"] == "customer"
     ]
     assert "我的手机号是[手机号]，身份证[身份证号]，请回电" in stored
+
+
+def test_follow_ups_through_the_real_bot_keep_the_topic_in_rasas_slots(bot):
+    sender = conversation()
+    assert "进行培训或调整岗位" in texts(bot(sender, "考核不合格的员工会被怎么处理"))
+    after = texts(bot(sender, "下一条呢"))
+    assert after.startswith("关于《营运公司服务管理制度》") and "对优秀员工给予奖励" in after
+    assert "还有什么可以帮您" in texts(bot(sender, "好的"))  # a plain yes asks nothing
+    other = conversation()
+    assert "RACI" in texts(bot(other, "RACI模型是什么意思"))
+    item = texts(bot(other, "那C呢"))
+    assert "咨询到的人" in item and "负责人" not in item

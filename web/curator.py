@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from indexer.asks import asks_for
 from indexer.decision import explain
-from indexer.hits import QueryError, SearchResult, clean_query
+from indexer.followup import Topic, converse
+from indexer.hits import MAX_QUERY_CHARS, QueryError, SearchResult, clean_query
 from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simplified
 from indexer.replies import Reply, reply_for
 from kb import lexicon
@@ -163,14 +164,24 @@ def attach() -> Response:
 def hit_test() -> str:
     """The whole decision the bot makes on a message: the intent NLU gives it, whether it would hand off,
     the reply the customer would read, and the production retriever's ranking, scores and confidence
-    (explained in words)."""
+    (explained in words). With a previous question (prev), the message is read as a follow-up to it, as the
+    bot would after answering it (indexer.followup.converse)."""
     question = request.args.get("q", "")
+    previous = request.args.get("prev", "")[:MAX_QUERY_CHARS]
     result: SearchResult | None = None
     error: str | None = None
     verdict: dict[str, Any] = {}
+    topic, turn = Topic(), None
     if question:
+        try:  # the topic the bot would have after the previous question; none if it cannot be searched
+            if previous.strip() and has_words(clean_query(previous)):
+                topic = converse(previous, Topic(), retriever())[2]
+        except QueryError:
+            topic = Topic()
         try:
-            result = retriever().search(question, k=10) if has_words(clean_query(question)) else None
+            if has_words(clean_query(question)):
+                _, turn, _ = converse(question, topic, retriever(), k=10)
+                result = turn.result
         except QueryError as exc:
             error = str(exc)
         if error is None:
@@ -180,7 +191,11 @@ def hit_test() -> str:
             verdict = {
                 "nlu": nlu,
                 "decided": decided,
-                "reply": reply_for(question, result) if decided == "knowledge" else Reply("prompt"),
+                "reply": reply_for(question, result, bool(turn and turn.followed))
+                if decided == "knowledge"
+                else Reply("prompt"),
+                "turn": turn,
+                "topic": topic,
                 "handoff": decided == "handoff",
                 "handoff_why": "客户明确要求人工"
                 if explicitly_asks_for_human(as_sent)
@@ -191,7 +206,13 @@ def hit_test() -> str:
                 "explained": explain(result.features, asks_for(result.query)) if result else [],
             }
     return render_template(
-        "hit_test.html", user=signed_in_user(), question=question, result=result, error=error, **verdict
+        "hit_test.html",
+        user=signed_in_user(),
+        question=question,
+        previous=previous,
+        result=result,
+        error=error,
+        **verdict,
     )
 
 

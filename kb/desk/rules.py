@@ -102,14 +102,17 @@ def route(text: str, intent: str | None, pleasantry: bool) -> str:
     """What the bot does with a customer's message, before any search: one decision for the bot's actions
     and the hit-test page. text: as the bot receives it (Simplified, masked); intent: NLU's; pleasantry:
     whether the message is only a greeting or thanks (indexer.normalize.is_pleasantry). Returns 'handoff'
-    (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), or
-    'knowledge' (search the knowledge base: answer, clarify, or abstain and offer a person)."""
+    (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), 'ack'
+    (NLU's yes or no that asks nothing: '好的', '不用了'), or 'knowledge' (search the knowledge base: answer,
+    clarify, or abstain and offer a person; a follow-up such as '那要是不满意呢' that NLU took for a no, too)."""
     if wants_human(text, intent):
         return "handoff"
     if not any(c.isalnum() for c in text or ""):
         return "no_words"
     if pleasantry:
         return "thanks" if intent == "thanks" else "greet"
+    if intent in ("affirm", "deny") and not asks_about(text):
+        return "ack"
     return "knowledge"
 
 

@@ -29,6 +29,11 @@ SLOTS = {
     "last_answer_ref": None,
     "last_question": None,
     "ref": None,
+    "topic_article": None,
+    "topic_title": None,
+    "topic_section": None,
+    "topic_clause": None,
+    "topic_terms": None,
 }
 
 
@@ -40,6 +45,13 @@ def services(settings, encoder):
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(store, [encoder], settings).sync(articles, faqs)
     return Services(settings, store, Desk(db, settings.desk_policy), Retriever.load(store, [encoder], settings))
+
+
+# A handoff forgets what the conversation was about (indexer.followup.Topic's slots).
+FORGET = [SlotSet(name, None) for name in ("topic_article", "topic_title", "topic_section", "topic_clause")] + [
+    SlotSet("last_answer_ref", None),
+    SlotSet("topic_terms", None),
+]
 
 
 def tracker(text: str, intent: str = "ask_kb", entities=(), sender="c1", **slots) -> Tracker:
@@ -63,7 +75,12 @@ def test_answer_cites_its_source_and_resets_counters(services):
     assert source["article_id"] == "hall-manual" and source["clause"] == "3.3.1"
     ref = message["custom"]["answer_ref"]
     assert events == [
+        SlotSet("topic_article", "hall-manual"),
+        SlotSet("topic_title", "营业厅工作手册"),
+        SlotSet("topic_section", "3.3 营业时间"),
+        SlotSet("topic_clause", "3.3.1"),
         SlotSet("last_answer_ref", ref),
+        SlotSet("topic_terms", ["营业厅", "关门"]),
         SlotSet("last_question", "营业厅晚上几点关门？"),
         SlotSet("abstain_count", 0.0),
         SlotSet("offered_human", False),
@@ -93,6 +110,7 @@ def test_second_abstain_in_a_row_hands_off(services):
         SlotSet("last_question", "帮我订一张机票"),
         SlotSet("offered_human", False),
         SlotSet("handoff_reason", None),
+        *FORGET,
         ConversationPaused(),
     ]
     [ticket] = services.desk.tickets.recent()
@@ -118,7 +136,7 @@ def test_choosing_a_candidate_shows_it(services):
         ActionKbAnswer(services),
         tracker("", intent="choose_candidate", entities=[{"entity": "ref", "value": hit.ref}], last_question="服务"),
     )
-    assert "来源：《" in messages[0]["text"] and events[0] == SlotSet("last_answer_ref", hit.ref)
+    assert "来源：《" in messages[0]["text"] and SlotSet("last_answer_ref", hit.ref) in events
     messages, events = run(
         ActionKbAnswer(services),
         tracker("", intent="choose_candidate", entities=[{"entity": "ref", "value": "passage:1"}]),
@@ -133,7 +151,7 @@ def test_request_for_a_human_opens_a_ticket_and_pauses(services):
     )
     assert "您前面还有 1 位客户在等待" in messages[0]["text"] and messages[0]["custom"]["position"] == 2
     assert "目前没有在线的人工客服" in messages[0]["text"]  # nobody has said they are available
-    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), ConversationPaused()]
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", None), *FORGET, ConversationPaused()]
     ticket = services.desk.tickets.recent()[0]
     assert ticket.reason == "complaint" and ticket.question == "我要投诉你们"
     assert ticket.conversation_id == "c1" and ticket.status == "queued"
@@ -164,7 +182,7 @@ def test_out_of_hours_takes_a_message_for_a_callback(services):
     services.desk.policy = dataclasses.replace(services.desk.policy, service_hours="00:00-00:01")
     messages, events = run(ActionHandoff(services), tracker("转人工", intent="request_human"))
     assert messages[0]["response"] == "utter_handoff_callback" and messages[0]["hours"] == "00:00-00:01"
-    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback")]
+    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback"), *FORGET]
     messages, events = run(ActionKbAnswer(services), tracker("请回电13812345678", handoff_reason="callback"))
     assert messages[0]["response"] == "utter_callback_noted" and events == [SlotSet("handoff_reason", None)]
     assert services.desk.tickets.recent()[0].contact == "请回电[手机号]"
@@ -381,3 +399,37 @@ def test_a_complaint_hands_off_through_the_knowledge_turn_with_its_own_words_on_
     assert events[-1] == ConversationPaused()
     ticket = services.desk.tickets.recent()[0]
     assert ticket.reason == "complaint" and ticket.question == "你们营业厅的人态度太差了"
+
+
+def test_a_follow_up_is_answered_from_the_topic_the_slots_carry_and_a_handoff_forgets_it(services):
+    _, events = run(ActionKbAnswer(services), tracker("客户投诉要怎么记录和处理？"))
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["topic_article"] == "hall-manual" and slots["topic_clause"] == "3.2.1"
+    messages, events = run(ActionKbAnswer(services), tracker("下一条呢", **slots))
+    [message] = messages
+    assert message["text"].startswith("关于《营业厅工作手册》 3.2 客户投诉处理 · 3.2.2：")
+    assert "回访" in message["text"] and SlotSet("topic_clause", "3.2.2") in events
+    # Without the conversation, the same words are not an answer about complaints.
+    alone, _ = run(ActionKbAnswer(services), tracker("下一条呢"))
+    assert "回访" not in alone[0]["text"]
+    _, events = run(ActionKbAnswer(services), tracker("转人工", intent="request_human", **slots))
+    assert all(e in events for e in FORGET)
+
+
+def test_a_plain_no_gets_anything_else_and_a_no_that_asks_is_a_question(services):
+    messages, events = run(ActionKbAnswer(services), tracker("不用了", intent="deny"))
+    assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
+    messages, _ = run(ActionKbAnswer(services), tracker("营业厅不是晚上才关门吗", intent="deny"))
+    assert "晚上六点关门" in messages[0]["text"]
+
+
+def test_show_all_sends_the_whole_answer_typed_or_from_the_button(services):
+    _, events = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？"))
+    ref = next(e["value"] for e in events if e["event"] == "slot" and e["name"] == "last_answer_ref")
+    typed, _ = run(ActionKbAnswer(services), tracker("查看全部", intent="show_all", last_answer_ref=ref))
+    button, _ = run(ActionKbAnswer(services), tracker("/show_all", intent="show_all", entities=[_ref(ref)]))
+    assert typed == button and "节假日照常营业" in typed[0]["text"] and "来源：《营业厅工作手册》" in typed[0]["text"]
+
+
+def _ref(ref: str) -> dict:
+    return {"entity": "ref", "value": ref}

@@ -1,0 +1,49 @@
+"""Follow-up questions as the customer reads the replies: issue 13's figures in one run.
+
+Builds a throwaway workspace (a copy of kb/ with ../shared/kb-extra's four documents brought in through
+`kefu import`), then runs the project's own command on each conversations file, twice side by side: as the bot
+plays it (the topic carried from turn to turn) and with every turn read alone (as before the bot kept a topic).
+eval/conversations_dev.jsonl is what the rules were tuned on; eval/conversations.jsonl was written beside it and
+only measured.
+
+    .venv/bin/python bench/bench_followup.py [--shared ../shared] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from bench_crossdomain import ROOT, kefu, workspace
+
+SETS = {"dev (tuned on)": ROOT / "eval" / "conversations_dev.jsonl", "held out": ROOT / "eval" / "conversations.jsonl"}
+KEYS = ("followup_accuracy", "subject_change_accuracy", "abstain_rate_unanswerable")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    extra = [p for p in sorted((args.shared / "kb-extra").glob("*.md")) if p.name != "README.md"]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kefu-fu-") as tmp:
+        env = workspace(Path(tmp), "four", extra)
+        for name, path in SETS.items():
+            results[name] = {
+                "with topic": kefu(env, "eval", "--conversations", str(path), "--json"),
+                "each turn alone": kefu(env, "eval", "--conversations", str(path), "--each-turn-alone", "--json"),
+            }
+    print(f"{'set':16} {'reading':16} " + " ".join(f"{k:>26}" for k in KEYS))
+    for name, runs in results.items():
+        for reading, row in runs.items():
+            print(f"{name:16} {reading:16} " + " ".join(f"{row[k]:>26.4f}" for k in KEYS))
+    print(json.dumps(results, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Follow-up questions: what a conversation is about, and what a message means in it. One place for the bot's
+action, `kefu eval --conversations` and the hit-test page. Plain Python over a retriever; no Rasa.
+
+A turn is searched alone and, when there is a topic, with it (the topic's key terms before the message, the
+topic's article and section given one more ranking in the fusion: Retriever.search's focus). Which reading
+wins depends on how much the message leans on what came before:
+
+- a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
+- a strong cue (a pronoun, '为什么' with no subject of its own, an item alone, '那B呢', a message of a word or
+  two): the reading with the topic, unless only the message alone can be answered;
+- a weak cue (starts with 那/还有/那么, or is short): the message alone when it answers from another article at
+  least as confidently (a new subject introduced with 那 is not dragged back), else the topic's reading;
+- no cue: the message alone, answered or not (measured: reading a self-contained question that nothing answers
+  with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
+
+Sources: the cue words are the ones customers use in the project's conversations (eval/); the numbering is the
+chunker's (indexer.chunker.CLAUSE); Chinese numerals are read by cn2an.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from indexer.hits import Focus
+from indexer.replies import Reply, reply_for
+
+if TYPE_CHECKING:
+    from indexer.hits import Hit, SearchResult
+    from indexer.lexical import Tokenizer
+
+OWN_WORDS_MARGIN = 0.25  # how much more of the message's own words the message alone must find to be a new subject
+MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject first, then the latest)
+
+# 'Pointing back': words that only make sense with something said before.
+POINTER = re.compile(
+    r"这个|那个|这些|那些|这种|那种|这样|那样|上面|上述|刚才|前面|它|其中|该[条项款规种类]|这条|那条|这项|这里"
+)
+LEAD_CUE = re.compile(r"^(?:那么?|还有|另外|再问一?下|然后|那如果|要是|如果|那要是)[，,、\s]*")
+WHY = re.compile(r"^(?:那|那么)?(?:为什么|为啥|凭什么|怎么会|为何)")
+ENDS_NE = re.compile(r"呢[?？]?$")
+NEXT = re.compile(r"下一条|后一条|下条|再往下|接着说|继续说")
+PREVIOUS = re.compile(r"上一条|前一条|上条")
+NTH = re.compile(r"第\s*([零〇一二两三四五六七八九十百\d]+)\s*条")
+DOTTED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)+)(?![\d.])")
+# An item alone: 'B呢', '那I呢', 'C 是什么', '第二种呢'.
+ITEM = re.compile(
+    r"^(?:那|那么)?\s*([A-Za-z]{1,3}|第[一二三四五六七八九十\d]+[种个类项点])\s*(?:呢|是什么|是谁|指什么|是啥|啥意思|什么意思)?[?？]?$"
+)
+CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+class Searcher(Protocol):
+    """What resolution needs of a retriever (indexer.retriever.Retriever)."""
+
+    def search(self, query: str, k: int | None = None, focus: Focus | None = None) -> SearchResult: ...
+
+    def clauses(self, article_id: str) -> list[tuple[str, int]]: ...
+
+    def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    def weights_of(self, word: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What the conversation is about, after an answer: the cited article (id, title), section and clause,
+    the reference of the answer, and the key terms of the question it answered (content words, subject first).
+    Kept in the bot's slots (Topic.slots / Topic.from_slots); empty when there is none."""
+
+    article_id: str = ""
+    title: str = ""
+    section: str = ""
+    clause: str = ""
+    ref: str = ""
+    terms: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.article_id or self.terms)
+
+    SLOTS = ("topic_article", "topic_title", "topic_section", "topic_clause", "last_answer_ref", "topic_terms")
+
+    def slots(self) -> dict[str, Any]:
+        """The slot values that carry this topic to the next turn (None for empty ones)."""
+        values = (self.article_id, self.title, self.section, self.clause, self.ref, list(self.terms))
+        return {name: (value or None) for name, value in zip(self.SLOTS, values, strict=True)}
+
+    @classmethod
+    def from_slots(cls, slots: Mapping[str, Any]) -> Topic:
+        """The topic the slots hold; an empty Topic when they hold none or nonsense."""
+
+        def text(name: str) -> str:
+            value = slots.get(name)
+            return value if isinstance(value, str) else ""
+
+        terms = slots.get("topic_terms")
+        terms = tuple(t for t in terms if isinstance(t, str))[:MAX_TERMS] if isinstance(terms, list) else ()
+        article, title, section, clause, ref = (text(n) for n in cls.SLOTS[:5])
+        return cls(article, title, section, clause, ref, terms)
+
+    @classmethod
+    def cleared(cls) -> dict[str, None]:
+        """Slot values that forget the topic (a handoff; the session's end does it through Rasa)."""
+        return dict.fromkeys(cls.SLOTS)
+
+
+@dataclass
+class Turn:
+    """A message read in its conversation: the search result to reply from, how it was read ('alone',
+    'with_topic' or 'clause'), what was searched (the message, or the topic's terms and the message), and
+    the message as searched alone (normalised: indexer.normalize)."""
+
+    result: SearchResult
+    how: str = "alone"
+    searched: str = ""
+    message: str = ""
+
+    @property
+    def followed(self) -> bool:
+        """Whether the reply rests on the conversation's topic rather than the message alone."""
+        return self.how != "alone"
+
+
+def cue(message: str) -> str:
+    """How much a message leans on what came before: 'strong', 'weak' or ''."""
+    text = message.strip()
+    content = "".join(CONTENT.findall(text))
+    if POINTER.search(text) or ITEM.match(text) or (WHY.match(text) and len(content) <= 8) or len(content) <= 3:
+        return "strong"
+    if LEAD_CUE.match(text) or (ENDS_NE.search(text) and len(content) <= 8) or len(content) <= 8:
+        return "weak"
+    return ""
+
+
+def named_clause(message: str, topic: Topic, clauses: list[str]) -> str | None:
+    """The clause a message names against the cited one ('下一条', '上一条', '第5条', '3.2.4'), if the article
+    (its clauses in reading order) has it."""
+    if not clauses:
+        return None
+    here = topic.clause.split("–")[0] if topic.clause else ""
+    if NEXT.search(message) or PREVIOUS.search(message):
+        step = 1 if NEXT.search(message) else -1
+        if here not in clauses:
+            return None
+        siblings = [c for c in clauses if _parent(c) == _parent(here) and _depth(c) == _depth(here)]
+        if here in siblings and 0 <= siblings.index(here) + step < len(siblings):
+            return siblings[siblings.index(here) + step]
+        i = clauses.index(here) + step
+        return clauses[i] if 0 <= i < len(clauses) else None
+    dotted = DOTTED.search(message)
+    if dotted and dotted.group(1) in clauses:
+        return dotted.group(1)
+    m = NTH.search(message)
+    if not m:
+        return None
+    n = _number(m.group(1))
+    if n is None:
+        return None
+    for c in clauses:  # 第十六条 style, whatever way the customer wrote the number
+        if c.startswith("第") and _number(c[1:-1]) == n:
+            return c
+    if here and "." in here:  # 3.2.1 style: the sibling with that number, else the top-level one
+        sibling = f"{_parent(here)}.{n}"
+        if sibling in clauses:
+            return sibling
+    return next((c for c in clauses if "." in c and c.split(".")[0] == str(n) and _depth(c) == 2), None)
+
+
+def _parent(clause: str) -> str:
+    return clause.rsplit(".", 1)[0] if "." in clause else ""
+
+
+def _depth(clause: str) -> int:
+    return clause.count(".") + 1
+
+
+def _number(text: str) -> int | None:
+    import cn2an  # Chinese numerals (十六, 一百零二, 两) and digits; imported on first use
+
+    try:
+        return int(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def key_terms(tokens: list[str], before: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A topic's key terms: the earlier topic's first (its subject), then the new message's, at most MAX_TERMS;
+    terms of one Latin letter (an item: 'A', 'R') are not kept, the next item replaces them."""
+    new = [t for t in tokens if not re.fullmatch(r"[a-z]", t)]
+    keep = list(before[: MAX_TERMS // 2]) if before else []
+    for t in new:
+        if t not in keep:
+            keep.append(t)
+    for t in before[MAX_TERMS // 2 :]:
+        if t not in keep:
+            keep.append(t)
+    return tuple(keep[:MAX_TERMS])
+
+
+def with_topic(message: str, topic: Topic) -> str:
+    """The message searched with its topic: the topic's key terms, then the message without its lead cue."""
+    inner = LEAD_CUE.sub("", message.strip()) or message
+    return f"{' '.join(topic.terms)} {inner}".strip()
+
+
+def resolve(message: str, topic: Topic, retriever: Searcher, k: int | None = None) -> Turn:
+    """Read a message in its conversation and search it, k hits (default: the retriever's top_k; see the
+    module's docstring for the rules). Raises indexer.hits.QueryError as Retriever.search does for a message
+    that cannot be searched."""
+    alone = retriever.search(message, k=k)
+    turn = _reading(message, topic, retriever, alone, k)
+    turn.message = alone.query
+    return turn
+
+
+def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResult, k: int | None) -> Turn:
+    if not topic:
+        return Turn(alone, "alone", message)
+    clause = named_clause(message, topic, [c for c, _ in retriever.clauses(topic.article_id)])
+    if clause is not None:
+        passage_id = dict(retriever.clauses(topic.article_id))[clause]
+        hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
+        if hit is not None:
+            return Turn(_answering(alone, hit), "clause", f"{topic.title} {clause}")
+    strength = cue(message)
+    if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
+        return Turn(alone, "alone", message)
+    searched = with_topic(message, topic)
+    joined = retriever.search(searched, k=k, focus=Focus(topic.article_id, topic.section))
+    if not joined.decision.answer:
+        return Turn(alone, "alone", message)
+    own = retriever.tokenizer.tokens(alone.query)
+    joined_cover = _coverage(own, joined.hits[0], retriever.weights_of) if own else 1.0
+    if not alone.decision.answer:
+        # A short question the topic's reading answers with none of its words ('火星上能开户吗') stays unanswered.
+        if strength == "weak" and joined_cover < OWN_WORDS_MARGIN:
+            return Turn(alone, "alone", message)
+        return Turn(joined, "with_topic", searched)
+    # Both readings answer. The message's own words decide: a new subject ('还有，地铁站里能玩滑板吗') is found
+    # by the message alone and barely by the topic's reading.
+    if strength == "strong" or not own:
+        return Turn(joined, "with_topic", searched)
+    alone_cover = _coverage(own, alone.hits[0], retriever.weights_of)
+    if strength == "weak" and alone_cover <= joined_cover + OWN_WORDS_MARGIN:
+        return Turn(joined, "with_topic", searched)
+    return Turn(alone, "alone", message)
+
+
+def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float]) -> float:
+    """The share of words (weighted by weight, an inverse document frequency) that a hit's text holds."""
+    text = f"{hit.title}\n{hit.section}\n{hit.lead}\n{hit.text}\n{hit.question or ''}".lower()
+    total = sum(weight(w) for w in set(words))
+    return sum(weight(w) for w in set(words) if w in text) / total if total else 0.0
+
+
+def _answering(result: SearchResult, hit: Hit) -> SearchResult:
+    """A search result whose first hit is a clause the customer named, with a decision to answer it."""
+    from dataclasses import replace
+
+    from indexer.decision import Decision
+
+    decision = Decision(True, 1.0, "the customer named this clause of the article just cited")
+    return replace(result, hits=[hit, *[h for h in result.hits if h.ref != hit.ref]], decision=decision)
+
+
+def topic_after(turn: Turn, topic: Topic, tokens: list[str]) -> Topic:
+    """The conversation's topic after a turn answered with turn.result's first hit (tokens: the content words
+    of the message, indexer.lexical.Tokenizer). A reading of the message alone starts a new topic."""
+    hit = turn.result.hits[0]
+    before = topic.terms if turn.followed else ()
+    return Topic(hit.article_id, hit.title, hit.section, hit.clause or "", hit.ref, key_terms(tokens, before))
+
+
+def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = None) -> tuple[Reply, Turn, Topic]:
+    """One knowledge turn as the bot takes it: the message read in its topic (resolve), the reply the customer
+    reads (indexer.replies.reply_for), and the topic for the next turn (the answer's, after an answer; the
+    same topic after a clarification or an abstention, so a rephrased question still follows on)."""
+    turn = resolve(message, topic, retriever, k)
+    reply = reply_for(message, turn.result, turn.followed)
+    if reply.kind == "answer" and reply.hit is not None:
+        return reply, turn, topic_after(turn, topic, retriever.tokenizer.subject_terms(turn.message))
+    return reply, turn, topic

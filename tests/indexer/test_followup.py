@@ -1,0 +1,193 @@
+"""Follow-up questions: reading a message in its conversation (indexer.followup), lists and items in replies
+(indexer.replies), and `kefu eval --conversations` (indexer.evaluate). Pure functions with plain data, then the
+shipped knowledge base indexed for real."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.decision import Decision
+from indexer.evaluate import EvalDataError, evaluate_conversations, load_conversations
+from indexer.followup import Topic, converse, cue, key_terms, named_clause
+from indexer.hits import Hit, SearchResult
+from indexer.replies import SHOW_ALL, answer_body, reply_for
+
+CLAUSES = ["第一条", "第二条", "第十五条", "第十六条", "第十七条", "第十八条"]
+DOTTED = ["3.1", "3.2", "3.2.1", "3.2.2", "3.2.3", "3.3", "4.1"]
+
+
+def test_cues_tell_a_follow_up_from_a_question_of_its_own():
+    assert cue("那B呢") == "strong" and cue("为什么？") == "strong" and cue("这个要多久") == "strong"
+    assert cue("要带哪些材料") == "weak" and cue("那过期了怎么办呢") == "weak"
+    assert cue("信用卡丢了以后应该打哪个电话挂失") == ""
+
+
+@pytest.mark.parametrize(
+    "message, clause, clauses, expected",
+    [
+        ("下一条呢", "第十七条", CLAUSES, "第十八条"),
+        ("上一条说的啥", "第十七条", CLAUSES, "第十六条"),
+        ("那第十五条呢", "第十七条", CLAUSES, "第十五条"),
+        ("第15条讲什么", "第十七条", CLAUSES, "第十五条"),
+        ("第二条呢", "第十七条", CLAUSES, "第二条"),
+        ("下一条", "第十八条", CLAUSES, None),  # the article's last clause: nothing after it
+        ("下一条", "3.2.1", DOTTED, "3.2.2"),  # the next sibling, not the next number in reading order
+        ("下一条", "3.2", DOTTED, "3.3"),
+        ("上一条", "3.2.2", DOTTED, "3.2.1"),
+        ("那第3条呢", "3.2.1", DOTTED, "3.2.3"),
+        ("3.3 是什么", "3.2.1", DOTTED, "3.3"),
+        ("第九十九条呢", "第十七条", CLAUSES, None),
+        ("下一条呢", "第十七条", [], None),
+    ],
+)
+def test_a_named_clause_is_found_in_the_cited_articles_numbering(message, clause, clauses, expected):
+    assert named_clause(message, Topic("a", clause=clause), clauses) == expected
+
+
+def test_key_terms_keep_the_subject_and_let_an_item_replace_an_item():
+    assert key_terms(["预付卡"], ()) == ("预付卡",)
+    assert key_terms(["材料"], ("预付卡",)) == ("预付卡", "材料")
+    assert key_terms(["raci", "a"], ()) == ("raci",)  # 'A' is an item: the next one ('C 呢') replaces it
+    assert len(key_terms([f"词{i}" for i in range(10)], ("甲", "乙", "丙", "丁"))) == 6
+
+
+def test_a_topic_survives_the_slots_and_nonsense_in_them_is_no_topic():
+    topic = Topic("company-service-policy", "营运公司服务管理制度", "第六章", "第十七条", "passage:3", ("考核",))
+    assert Topic.from_slots(topic.slots()) == topic
+    assert not Topic.from_slots({"topic_article": 5, "topic_terms": "考核"})
+    assert not Topic.from_slots({}) and all(v is None for v in Topic.cleared().values())
+
+
+def hit(text: str, kind: str = "passage", lead: str = "", snippet: str = "") -> Hit:
+    return Hit(kind, "1", "doc", "某规定", "第三章", None, text, snippet or text[:40], [], 1.0, 0.9, 1.0, lead=lead)
+
+
+LIST = "第三十一条 在轨道交通设施范围内禁止下列行为：\n" + "\n".join(
+    f"（{n}）禁止的第{n}种行为，这一项写得比较长一些以便超出气泡长度；" for n in "一二三四五六七八九十"
+)
+
+
+def answering(h: Hit, query: str) -> SearchResult:
+    return SearchResult(query, [h], Decision(True, 0.9, "test"))
+
+
+def test_a_which_question_gets_the_list_with_its_lead_trimmed_with_a_show_all_button():
+    snippet = "（三）禁止的第三种行为，这一项写得比较长一些以便超出气泡长度；"
+    reply = reply_for("地铁里哪些行为是不允许的", answering(hit(LIST, snippet=snippet), "地铁里哪些行为是不允许的"))
+    body = reply.body
+    assert body.startswith("第三十一条 在轨道交通设施范围内禁止下列行为：") and "（一）" in body and "（三）" in body
+    assert body.endswith("……") and "（十）" not in body  # trimmed at a whole item
+    assert reply.buttons[0] == {"title": SHOW_ALL, "payload": '/show_all{"ref":"passage:1"}'}
+    # The same passage asked about one thing: no list, no button.
+    single = reply_for("地铁里能不能吃东西", answering(hit(LIST, snippet=snippet), "地铁里能不能吃东西"))
+    assert not single.buttons and "（一）" not in single.body
+
+
+def test_a_short_list_is_shown_whole_without_a_button():
+    text = "第二十一条 建设单位应当移交下列资料：\n（一）竣工总平面图；\n（二）设备的安装说明书；\n（三）物业质量保修文件。"
+    reply = reply_for("要移交哪些资料", answering(hit(text, snippet="（二）设备的安装说明书；"), "要移交哪些资料"))
+    assert "（一）竣工总平面图" in reply.body and "（三）物业质量保修文件" in reply.body and not reply.buttons
+
+
+def test_an_item_named_by_its_letter_gets_its_own_sentence():
+    faq = hit(
+        "RACI模型用来描述角色和职责：负责人（Responsible）负责执行任务，批准人（Accountable）对任务负全责，"
+        "咨询到的人（Consulted）提供意见。",
+        kind="faq",
+    )
+    assert answer_body(faq, "RACI 里 C 代表什么") == "咨询到的人（Consulted）提供意见。"
+    lines = hit("负责人(Responsible):负责执行任务的角色。\n批准人(Accountable):对任务负全责的角色。只有一个人负责。")
+    assert answer_body(lines, "那A呢") == "批准人(Accountable):对任务负全责的角色。只有一个人负责。"
+    assert answer_body(faq, "5G 套餐怎么办") == faq.text  # a letter after a digit names no item
+
+
+def test_a_follow_up_reply_says_what_was_understood_and_its_body_is_the_answer():
+    h = hit("第十八条 对优秀员工给予奖励。")
+    reply = reply_for("下一条呢", answering(h, "下一条呢"), followed=True)
+    assert reply.text.startswith("关于《某规定》 第三章：\n") and reply.body == "第十八条 对优秀员工给予奖励。"
+    assert "来源" not in reply.text
+
+
+def test_conversation_files_are_read_and_malformed_ones_named(tmp_path):
+    good = tmp_path / "c.jsonl"
+    good.write_text(
+        json.dumps({"turns": ["a", "b"], "expect": ["x"], "doc": "d"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"turns": ["a", "c"], "expect": None, "new_subject": True})
+        + "\n",
+        encoding="utf-8",
+    )
+    [first, second] = load_conversations(good)
+    assert first.turns == ("a", "b") and first.domain == "d" and second.new_subject and second.expect is None
+    for bad in ('{"turns": [], "expect": null}', '{"turns": ["a"], "expect": "x"}', "not json", '{"turns": [1]}'):
+        (tmp_path / "bad.jsonl").write_text(bad + "\n", encoding="utf-8")
+        with pytest.raises(EvalDataError, match=r"bad\.jsonl:1"):
+            load_conversations(tmp_path / "bad.jsonl")
+
+
+# --- the shipped knowledge base, indexed for real -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def retriever(real_kb_settings):
+    from indexer.encoder import Encoder
+    from indexer.retriever import Retriever
+    from kb.database import Database
+    from kb.store import Store
+
+    store = Store(Database.open(real_kb_settings.db_path))
+    return Retriever.load(store, Encoder.all_from_settings(real_kb_settings), real_kb_settings)
+
+
+def play(retriever, *turns: str):
+    topic, replies = Topic(), []
+    for text in turns:
+        reply, turn, topic = converse(text, topic, retriever)
+        replies.append((reply, turn))
+    return replies, topic
+
+
+@pytest.mark.slow
+def test_next_and_numbered_clauses_follow_the_cited_article(retriever):
+    replies, topic = play(retriever, "考核不合格的员工会被怎么处理", "下一条呢", "那第十五条讲的什么")
+    first, nxt, fifteenth = (r for r, _ in replies)
+    assert "进行培训或调整岗位" in first.body and "第十七条" in first.text
+    assert "对优秀员工给予奖励" in nxt.body and nxt.text.startswith("关于《营运公司服务管理制度》")
+    assert "服务监督部门" in fifteenth.body and topic.clause == "第十五条"
+
+
+@pytest.mark.slow
+def test_an_item_alone_is_read_with_the_model_just_explained(retriever):
+    replies, _ = play(retriever, "RACI模型是什么意思", "那C呢")
+    (_, _), (reply, turn) = replies
+    assert turn.how == "with_topic" and "咨询到的人" in reply.body and "负责人" not in reply.body
+    alone, _ = play(retriever, "那C呢")  # without the conversation it is not about RACI
+    assert "咨询到的人" not in alone[0][0].body
+
+
+@pytest.mark.slow
+def test_a_new_subject_introduced_with_a_cue_word_is_not_dragged_back(retriever):
+    replies, topic = play(retriever, "考核不合格的员工会被怎么处理", "还有，客服热线是24小时的吗")
+    reply, turn = replies[1]
+    assert turn.how == "alone" and "7*24 小时" in reply.body and topic.article_id == "bank-call-centre-standard"
+
+
+@pytest.mark.slow
+def test_kefu_eval_plays_conversations_through_the_bots_code_path(retriever, tmp_path):
+    path = tmp_path / "conv.jsonl"
+    rows = [
+        {"turns": ["考核不合格的员工会被怎么处理", "下一条呢"], "expect": ["对优秀员工给予奖励"]},
+        {
+            "turns": ["考核不合格的员工会被怎么处理", "还有，客服热线是24小时的吗"],
+            "expect": ["7*24 小时"],
+            "new_subject": True,
+        },
+        {"turns": ["考核不合格的员工会被怎么处理", "那考核结果会影响年终奖金多少钱"], "expect": None},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    metrics, details = evaluate_conversations(retriever, load_conversations(path))
+    assert metrics["n_conversations"] == 3 and metrics["followup_accuracy"] == 1.0
+    assert metrics["subject_change_accuracy"] == 1.0
+    assert [d["read"] for d in details[:2]] == ["clause", "alone"]
