@@ -35,6 +35,7 @@ class Tokenizer:
     def __init__(self, user_dict: Path | None = None):
         self.user_dict = user_dict
         self._jieba = None
+        self._pos: Any = None
         self._lock = threading.Lock()
 
     def _engine(self):
@@ -51,6 +52,18 @@ class Tokenizer:
                     self._jieba = engine
         return self._jieba
 
+    def _tagger(self):
+        """jieba's part-of-speech tagger on this tokenizer's dictionary, built once (building it reads the tag
+        table: about 200 ms)."""
+        if self._pos is None:
+            engine = self._engine()
+            with self._lock:
+                if self._pos is None:
+                    import jieba.posseg
+
+                    self._pos = jieba.posseg.POSTokenizer(engine)
+        return self._pos
+
     def tokens(self, text: str) -> list[str]:
         """The content tokens of text."""
         words = self._engine().lcut_for_search(text.lower())
@@ -60,9 +73,7 @@ class Tokenizer:
         """What a question is about: its nouns (jieba's part-of-speech tags n…, vn, l, eng of two letters or
         more, and the user dictionary's terms); its verbs when it has no noun ('投诉要多久回复' -> 投诉, 回复).
         Lower-cased, without stopwords."""
-        import jieba.posseg
-
-        tagged = [(w.strip().lower(), f) for w, f in jieba.posseg.POSTokenizer(self._engine()).lcut(text)]
+        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(text)]
         tagged = [(w, f) for w, f in tagged if w and WORD.search(w) and w not in STOPWORDS and w not in VAGUE]
         # 'x': a word of the user dictionary (kb/jieba), which the tagger does not know: a term of the domain.
         nouns = [w for w, f in tagged if f.startswith("n") or f in ("vn", "l", "x") or (f == "eng" and len(w) > 1)]

@@ -142,6 +142,7 @@ class Retriever:
         retriever.stamp = store.index_stamp()
         retriever.lexicon_path = Path(settings.kb_dir) / lexicon_file.LEXICON_FILE
         retriever.refresh_lexicon()
+        retriever.tokenizer.subject_terms("预热")  # the tagger follow-ups use, loaded now, not on a customer's turn
         return retriever
 
     @property
