@@ -45,21 +45,40 @@ class Question:
     domain: str = ""
 
 
-def load_questions(path: Path) -> list[Question]:
-    """Read a dev.jsonl-style file; a row's domain is its "doc" field, else the file's name without suffix."""
+def _jsonl(path: Path, parse: Callable[[dict], Any], shape: str) -> list[Any]:
+    """parse applied to each JSON object line of a file (blank lines skipped); a line that is not JSON or that
+    parse rejects (ValueError, KeyError, TypeError, AttributeError) is an EvalDataError naming the file, the line
+    and the expected shape."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            q, expect, domain = row["q"], row["expect"], row.get("doc", Path(path).stem)
-            if not isinstance(q, str) or not (expect is None or (isinstance(expect, list) and expect)):
-                raise TypeError
+            out.append(parse(json.loads(line)))
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EvalDataError(f'{path}:{n}: expected {{"q": text, "expect": [text, …] or null}}') from None
-        out.append(Question(q, tuple(expect) if expect is not None else None, str(domain)))
+            raise EvalDataError(f"{path}:{n}: expected {shape}") from None
     return out
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A non-empty list of strings as a tuple; TypeError otherwise."""
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        raise TypeError
+    return tuple(value)
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a dev.jsonl-style file; a row's domain is its "doc" field, else the file's name without suffix."""
+
+    def parse(row: dict) -> Question:
+        if not isinstance(row["q"], str) or not (
+            row["expect"] is None or (isinstance(row["expect"], list) and row["expect"])
+        ):
+            raise TypeError
+        expect = tuple(row["expect"]) if row["expect"] is not None else None
+        return Question(row["q"], expect, str(row.get("doc", Path(path).stem)))
+
+    return _jsonl(path, parse, '{"q": text, "expect": [text, …] or null}')
 
 
 def answers(text: str, expect: tuple[str, ...]) -> bool:
@@ -187,33 +206,20 @@ class Conversation:
 def load_conversations(path: Path) -> list[Conversation]:
     """Read a conversations file (shared/eval/README.md: {"turns": [...], "expect": [...] or null,
     "new_subject": bool}); a row's domain is its "doc" field, else the file's name without suffix."""
-    out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            turns, expect = row["turns"], row["expect"]
-            if not (isinstance(turns, list) and turns and all(isinstance(t, str) and t.strip() for t in turns)):
-                raise TypeError
-            if not (
-                expect is None or (isinstance(expect, list) and expect and all(isinstance(e, str) for e in expect))
-            ):
-                raise TypeError
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise EvalDataError(
-                f'{path}:{n}: expected {{"turns": [text, …], "expect": [text, …] or null, "new_subject": bool}}'
-            ) from None
-        out.append(
-            Conversation(
-                tuple(turns),
-                tuple(expect) if expect is not None else None,
-                bool(row.get("new_subject", False)),
-                str(row.get("doc", Path(path).stem)),
-                str(row.get("kind", "")),
-            )
+
+    def parse(row: dict) -> Conversation:
+        turns = _texts(row["turns"])
+        if not all(t.strip() for t in turns):
+            raise TypeError
+        return Conversation(
+            turns,
+            _texts(row["expect"]) if row["expect"] is not None else None,
+            bool(row.get("new_subject", False)),
+            str(row.get("doc", Path(path).stem)),
+            str(row.get("kind", "")),
         )
-    return out
+
+    return _jsonl(path, parse, '{"turns": [text, …], "expect": [text, …] or null, "new_subject": bool}')
 
 
 def conversation_row(
