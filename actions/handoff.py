@@ -9,8 +9,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.callback import start_callback
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic
+from kb.desk.callback import problem_words
 from kb.desk.rules import handoff_reason
 from kb.desk.supervision import quoted_minutes
 from kb.model import HitRecord
@@ -48,19 +50,34 @@ def _passages_found(services: Services, question: str) -> list[HitRecord]:
         return []
 
 
+def problem_of(tracker: Tracker, reason: str) -> str:
+    """The customer's problem for a new ticket, in their words: the message that led to the handoff without
+    its request for a person ('我的卡被吞了，转人工' → '我的卡被吞了'), a complaint whole, the question the bot
+    could not answer or got a 👎 for; '' for a bare request ('转人工'): they are asked for it."""
+    text = tracker.latest_message.get("text") or ""
+    if reason == "complaint":
+        return problem_words(text) or text
+    if reason in ("could_not_answer", "negative_feedback"):
+        return tracker.get_slot("last_question") or ""
+    return "" if text.startswith("/") else problem_words(text)
+
+
 def handoff_events(
-    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, question: str | None = None
+    services: Services,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    reason: str,
+    question: str | None = None,
+    callback: bool = False,
 ) -> list[dict[str, Any]]:
-    """Open (or find) the conversation's ticket, tell the customer, and pause the bot while they wait."""
-    question = question or _last_question(tracker)
-    ticket = services.desk.request_human(tracker.sender_id, reason, question, _passages_found(services, question))
+    """Open (or find) the conversation's ticket with the customer's problem (question, else problem_of) and
+    the passages the bot found for it, tell the customer, and pause the bot while they wait; a callback
+    (out of hours, or asked for) starts taking the callback down instead (actions.callback)."""
+    question = problem_of(tracker, reason) if question is None else question
+    found = _passages_found(services, question or _last_question(tracker))
+    ticket = services.desk.request_human(tracker.sender_id, reason, question, found, callback=callback)
     if ticket.status == "callback":
-        dispatcher.utter_message(
-            response="utter_handoff_callback",
-            hours=services.desk.policy.service_hours,
-            json_message={"ticket": ticket.id, "state": "callback"},
-        )
-        return [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback"), *forget_topic()]
+        return [SlotSet("offered_human", False), *start_callback(services, dispatcher, ticket), *forget_topic()]
     position = ticket.position or 1
     response, values = queue_response(position, quoted_minutes(services.desk.quoted_wait(position)))
     dispatcher.utter_message(
@@ -75,15 +92,6 @@ def forget_topic() -> list[dict[str, Any]]:
     return [SlotSet(name, value) for name, value in Topic.cleared().items()]
 
 
-def take_callback_message(
-    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> list[dict[str, Any]]:
-    """Out of hours: keep the customer's message on their callback ticket."""
-    services.desk.leave_callback_message(tracker.sender_id, tracker.latest_message.get("text") or "")
-    dispatcher.utter_message(response="utter_callback_noted")
-    return [SlotSet("handoff_reason", None)]
-
-
 class ActionHandoff(KefuAction):
     """Hands the conversation to a human: asked for, after a complaint, or accepting an offer."""
 
@@ -92,6 +100,4 @@ class ActionHandoff(KefuAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         reason = handoff_reason(latest_intent(tracker), tracker.get_slot("handoff_reason"))
-        # A complaint is itself what the agent needs to read; otherwise the question before the request.
-        question = tracker.latest_message.get("text") if reason == "complaint" else None
-        return handoff_events(self.services, dispatcher, tracker, reason, question)
+        return handoff_events(self.services, dispatcher, tracker, reason)

@@ -8,7 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import handoff_events, take_callback_message
+from actions.callback import add_after_exchange, callback_turn
+from actions.handoff import handoff_events
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic, Turn, converse, topic_after
 from indexer.hits import QueryError
@@ -52,8 +53,11 @@ def respond(
     reply indexer.replies.reply_for makes of the search (answer, clarify, or abstain and offer a person)."""
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
-    if tracker.get_slot("handoff_reason") == "callback":
-        return take_callback_message(services, dispatcher, tracker)
+    taken = callback_turn(services, dispatcher, tracker, lambda message: _answer_only(services, dispatcher, tracker))
+    if taken is not None:  # a callback being taken down, or a change to one
+        return taken
+    if intent == "request_callback":  # asked to be called rather than wait (or out of hours)
+        return handoff_events(services, dispatcher, tracker, "asked", callback=True)
     decided = route(text, intent, is_pleasantry(text))
     if decided == "ack":  # a plain yes or no that answers nothing asked: the bot asks what else it can do
         dispatcher.utter_message(response="utter_anything_else")
@@ -81,6 +85,8 @@ def respond(
         return [SlotSet("last_question", text)]
     if reply.kind == "answer" and reply.hit is not None:
         return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
+    if add_after_exchange(services, dispatcher, tracker):  # for the agent who will call back, not a gap
+        return [SlotSet("last_question", text)]
     hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
@@ -98,6 +104,21 @@ def respond(
         SlotSet("offered_human", True),
         SlotSet("handoff_reason", "could_not_answer"),
     ]
+
+
+def _answer_only(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
+    """The latest message answered from the knowledge base if it has an answer (the events), else None with
+    nothing said and no gap logged: for a question asked while a callback is being taken down."""
+    text = tracker.latest_message.get("text") or ""
+    if services.retriever is None or route(text, latest_intent(tracker), is_pleasantry(text)) != "knowledge":
+        return None
+    try:
+        reply, _, topic = converse(text, Topic.from_slots(tracker.current_slot_values()), services.retriever)
+    except QueryError:
+        return None
+    if reply.kind != "answer" or reply.hit is None:
+        return None
+    return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
 
 
 class ActionKbAnswer(KefuAction):

@@ -28,9 +28,15 @@ def _gap_line(r: dict[str, Any]) -> str:
 
 
 def _handoff_line(r: dict[str, Any]) -> str:
-    message = f"  (message: {r['contact']})" if r["contact"] else ""
+    contact = (
+        f"  (contact: {r['contact']}{', ' + r['preferred_time'] if r['preferred_time'] else ''})"
+        if r["contact"]
+        else ""
+    )
+    outcome = f" ({r['outcome']})" if r["outcome"] else ""
     return (
-        f"#{r['id']} {r['created_at']} {r['status']} [{r['reason']}] {r['conversation_id']}: {r['question']}{message}"
+        f"#{r['id']} {r['created_at']} {r['status']}{outcome} [{r['reason']}] {r['conversation_id']}: "
+        f"{r['problem'] or '(no problem given yet)'}{contact}"
     )
 
 

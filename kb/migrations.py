@@ -184,6 +184,36 @@ def v10_imported_from(db: sqlite_utils.Database) -> None:
     db.table("articles").add_column("imported_from", str, not_null_default="")
 
 
+def v11_callbacks(db: sqlite_utils.Database) -> None:
+    """Callbacks that can be returned (kb.desk.tickets, kb.desk.contacts): a ticket's contact number sealed
+    (`contact_secret`; `contact` becomes its partly masked hint), the preferred time, when the callback is due
+    and how it ended; a number given before any ticket waits on the conversation; every call attempt; every
+    time a person was shown a number. The old `contact` held the customer's callback message: it joins the
+    ticket's question, which is now the customer's problem in their words."""
+    handoffs = db.table("handoffs")
+    handoffs.add_column("contact_secret", str, not_null_default="")
+    handoffs.add_column("preferred_time", str, not_null_default="")
+    handoffs.add_column("due_at", str)
+    handoffs.add_column("outcome", str, not_null_default="")
+    db.execute(
+        "UPDATE handoffs SET question = TRIM(COALESCE(question, '') || char(10) || contact), contact = '' "
+        "WHERE COALESCE(contact, '') != ''"
+    )
+    db.execute("UPDATE handoffs SET due_at = created_at WHERE status = 'callback'")
+    db.table("conversations").add_column("contact_secret", str, not_null_default="")
+    db.table("conversations").add_column("contact_hint", str, not_null_default="")
+    db.table("callback_attempts").create(
+        {"id": int, "handoff_id": int, "agent": str, "outcome": str, "note": str, "next_try_at": str, "at": str},
+        pk="id",
+    )
+    db.table("callback_attempts").create_index(["handoff_id", "id"])
+    db.table("contact_reveals").create(
+        {"id": int, "handoff_id": int, "user": str, "role": str, "at": str},
+        pk="id",
+    )
+    db.table("contact_reveals").create_index(["handoff_id", "id"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -195,4 +225,5 @@ MIGRATIONS: list[Migration] = [
     v8_agent_status,
     v9_import,
     v10_imported_from,
+    v11_callbacks,
 ]

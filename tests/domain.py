@@ -28,5 +28,6 @@ def rendered(message: dict[str, Any]) -> dict[str, Any]:
     in from the message's own values, as the Rasa server does before the REST channel sends it."""
     if message.get("response") and not message.get("text"):
         values = {k: v for k, v in message.items() if v is not None}
-        return {**message, "text": response_text(message["response"], **values)}
+        buttons = message.get("buttons") or domain()["responses"][message["response"]][0].get("buttons", [])
+        return {**message, "text": response_text(message["response"], **values), "buttons": buttons}
     return message

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from indexer.hits import QueryError
 from kb.clock import parse
 from kb.desk.rules import latest_question
+from kb.desk.service import ContactNotAllowed
 from kb.desk.supervision import STATUSES
+from kb.desk.tickets import OUTCOMES
 from web import wording
 from web.access import role_required, signed_in_user
 from web.db import desk, rasa, retriever, supervision
@@ -53,10 +56,11 @@ def set_status() -> Response:
 @bp.get("/api/agent/queue")
 @role_required("agent")
 def queue() -> Response:
-    """Waiting and claimed tickets, oldest first, with waiting time, reason and question."""
+    """Live chats waiting or taken, oldest first, with waiting time, reason and the customer's problem (callbacks
+    are listed apart: /api/agent/callbacks)."""
     tickets = desk().tickets
     rows = sorted(
-        (t for status in ("queued", "callback", "claimed") for t in tickets.recent(status, limit=200)),
+        (t for status in ("queued", "claimed") for t in tickets.recent(status, limit=200)),
         key=lambda t: t.id,
     )
     now = dt.datetime.now(dt.UTC)
@@ -77,17 +81,80 @@ def queue() -> Response:
     )
 
 
+@bp.get("/api/agent/callbacks")
+@role_required("agent")
+def callbacks() -> Response:
+    """Open callbacks, the one due first first: the problem, the number partly masked, the preferred time,
+    when it is due, who is calling, and how many calls were tried."""
+    tickets = desk().tickets
+    return jsonify(
+        callbacks=[
+            {**t.as_dict(), "attempts": len(tickets.attempts(t.id)), "passages": []} for t in tickets.callbacks_due()
+        ]
+    )
+
+
 @bp.get("/api/agent/tickets/<int:ticket_id>")
 @role_required("agent")
 def ticket(ticket_id: int) -> Response:
-    """A ticket with the whole transcript, its notes and the passages the bot found."""
+    """A ticket with the whole transcript, its notes, its call attempts and the passages the bot found."""
     service = desk()
     t = service.ticket(ticket_id)
     return jsonify(
         ticket=t.as_dict(),
         messages=service.conversations.messages(t.conversation_id),
         notes=service.tickets.notes(ticket_id),
+        attempts=service.tickets.attempts(ticket_id),
     )
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/contact")
+@role_required("agent", "supervisor")
+def reveal_contact(ticket_id: int) -> Response:
+    """The ticket's contact number in full, for its agent, a supervisor or an admin (403 for anyone else);
+    every showing is recorded with who and when (the number itself is never logged)."""
+    user = signed_in_user()
+    try:
+        number = desk().reveal_contact(ticket_id, user["name"], user["role"])
+    except ContactNotAllowed as exc:
+        abort(403, str(exc))
+    current_app.logger.info("contact number of ticket #%s shown to %s (%s)", ticket_id, user["name"], user["role"])
+    response = jsonify(number=number)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/take")
+@role_required("agent")
+def take_callback(ticket_id: int) -> Response:
+    """Take a callback to call (409 if it is settled or another agent has it)."""
+    return jsonify(ticket=desk().take_callback(ticket_id, signed_in_user()["name"]).as_dict())
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/attempts")
+@role_required("agent")
+def record_attempt(ticket_id: int) -> Response:
+    """How a callback's call went: {"outcome": reached | no_answer | wrong_number, "note": "…", "next_try":
+    "YYYY-MM-DDTHH:MM" local time (no_answer only; default in two hours, moved into service hours)}. Reached
+    and wrong_number close it."""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    outcome, note, next_try = body.get("outcome"), body.get("note") or "", body.get("next_try") or None
+    if outcome not in OUTCOMES:
+        abort(400, f"'outcome' must be one of {', '.join(OUTCOMES)}")
+    if not isinstance(note, str) or len(note) > 500:
+        abort(400, "'note' must be text of at most 500 characters")
+    service = desk()
+    when = None
+    if next_try is not None:
+        try:
+            when = dt.datetime.fromisoformat(str(next_try))
+        except ValueError:
+            abort(400, "'next_try' must be a date and time such as 2026-12-01T09:30")
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(service.policy.timezone))
+    ticket = service.record_attempt(ticket_id, signed_in_user()["name"], outcome, note, when)
+    return jsonify(ticket=ticket.as_dict(), attempts=service.tickets.attempts(ticket_id))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/notes")

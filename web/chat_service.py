@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from typing import Any
 
 from indexer.normalize import has_words, to_simplified
+from kb.desk.callback import problem_words
+from kb.desk.contacts import find_contacts
 from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import wants_human
-from kb.desk.service import Desk
+from kb.desk.service import Desk, TicketStateError
 from web import wording
 from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 
@@ -52,8 +55,15 @@ class ChatService:
         """Handle one customer message; the conversation's state and the new messages."""
         conv = self.conversations.get_or_create(session)
         shown = message if not is_payload else wording.button_label(message)
+        contacts = [] if is_payload else find_contacts(message)
+        if contacts:  # kept sealed for the ticket's agent; the transcript and the bot get '[手机号]'
+            self.desk.record_contact(session, contacts[-1])
         first = self.conversations.add(session, "customer", shown)
+        if conv["state"] == "queued" and is_payload and message.startswith("/request_callback"):
+            conv = self._callback_instead(session)
         if conv["state"] in ("queued", "agent"):
+            if conv["state"] == "queued" and not is_payload:  # what they write while waiting is their problem
+                self.desk.add_to_problem(session, message)
             replies = []
             if conv["state"] == "queued" and not self._acknowledged(session):
                 replies = [self._still_queued(session)]  # once while waiting, not for every message
@@ -92,6 +102,17 @@ class ChatService:
             "messages": self.conversations.messages(session, after=first["id"], include_customer=False),
         }
 
+    def _callback_instead(self, session: str) -> dict:
+        """A queued customer chose to be called back: the ticket becomes a callback and the bot, paused while
+        they queued, takes over again to take it down."""
+        try:
+            self.desk.callback_instead(session)
+        except TicketStateError:
+            return self.conversations.get_or_create(session)
+        with contextlib.suppress(BotUnavailable):  # if the bot is down, its fallback still records the callback
+            self.rasa.resume(session)
+        return {"id": session, "state": "bot"}
+
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""
         for m in reversed(self.conversations.messages(session)):
@@ -104,21 +125,21 @@ class ChatService:
     def _still_queued(self, session: str) -> dict:
         ticket = self.desk.tickets.active(session)
         position = (ticket.position if ticket else None) or 1
-        return self.conversations.add(
-            session, "system", wording.still_queued(position, self.desk.quoted_wait(position))
-        )
+        wait = self.desk.quoted_wait(position)
+        buttons = [wording.CALLBACK_BUTTON] if wait == float("inf") else []  # nobody on duty: a call instead
+        return self.conversations.add(session, "system", wording.still_queued(position, wait), {"buttons": buttons})
 
     def _bot_down(self, session: str, message: str, shown: str, is_payload: bool) -> dict[str, Any]:
         """The bot is unreachable: a human is still one tap away and asking for one works, by the desk's
         rules (queued in service hours, a message for a callback outside them)."""
         intent = message.split("{")[0].lstrip("/") if is_payload else None
         ticket = self.desk.tickets.active(session)
-        if ticket is not None and ticket.status == "callback" and not ticket.contact and not is_payload:
-            self.desk.leave_callback_message(session, message)
+        if ticket is not None and ticket.status == "callback" and not is_payload:
+            self.desk.add_to_problem(session, message)  # the number in it is on the ticket already
             reply = self.conversations.add(session, "system", wording.CALLBACK_NOTED)
             return {"session": session, "state": "bot", "messages": [reply]}
         if wants_human(shown, intent):
-            ticket = self.desk.request_human(session, "asked", shown)
+            ticket = self.desk.request_human(session, "asked", "" if is_payload else problem_words(message))
             if ticket.status == "callback":
                 reply = self.conversations.add(
                     session, "system", wording.callback_offer(self.desk.policy.service_hours)
@@ -126,8 +147,10 @@ class ChatService:
                 return {"session": session, "state": "bot", "messages": [reply]}
             self.conversations.set_state(session, "queued")
             position = ticket.position or 1
+            wait = self.desk.quoted_wait(position)
+            buttons = [wording.CALLBACK_BUTTON] if wait == float("inf") else []
             reply = self.conversations.add(
-                session, "system", wording.queue_message(position, self.desk.quoted_wait(position))
+                session, "system", wording.queue_message(position, wait), {"buttons": buttons}
             )
             return {"session": session, "state": "queued", "messages": [reply]}
         reply = self.conversations.add(session, "system", wording.BOT_DOWN, {"buttons": [wording.HUMAN_BUTTON]})

@@ -14,6 +14,7 @@ from flask import Flask, current_app, g
 from indexer.settings import Settings
 from kb.database import Database
 from kb.desk.accounts import Accounts
+from kb.desk.contacts import ContactVault
 from kb.desk.service import Desk
 from kb.desk.supervision import Supervision
 from kb.revisions import Revisions
@@ -44,9 +45,17 @@ def store() -> Store:
     return Store(database())
 
 
+def contact_vault() -> ContactVault:
+    """The key that seals customers' contact numbers (data_dir/contact_key, made on first use), once per app."""
+    vault = current_app.extensions.get("kefu_contact_vault")
+    if vault is None:
+        vault = current_app.extensions["kefu_contact_vault"] = ContactVault.in_folder(settings().data_dir)
+    return vault
+
+
 def desk() -> Desk:
-    """The service desk on the request's database, under the configured rules."""
-    return Desk(database(), settings().desk_policy)
+    """The service desk on the request's database, under the configured rules, with the contact key."""
+    return Desk(database(), settings().desk_policy, contact_vault())
 
 
 def accounts() -> Accounts:

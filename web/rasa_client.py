@@ -9,7 +9,7 @@ class BotUnavailable(RuntimeError):
     """Rasa (or its action server) did not answer properly."""
 
 
-RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": None}
+RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": None, "callback_step": None}
 
 
 class RasaClient:

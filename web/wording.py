@@ -10,13 +10,22 @@ from __future__ import annotations
 from kb.desk.supervision import quoted_minutes
 
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
-BUTTON_LABELS = {"/request_human": "转人工", "/feedback_helpful": "👍", "/feedback_unhelpful": "👎", "/deny": "不用了"}
+CALLBACK_BUTTON = {"title": "预约回电", "payload": "/request_callback"}
+BUTTON_LABELS = {
+    "/request_human": "转人工",
+    "/request_callback": "预约回电",
+    "/callback_change": "修改号码",
+    "/affirm": "对的",
+    "/feedback_helpful": "👍",
+    "/feedback_unhelpful": "👎",
+    "/deny": "不用了",
+}
 
 NO_WORDS = "请问有什么可以帮您？可以直接输入您的问题，或者点「转人工」。"
 BOT_DOWN = "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。"
 QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"
-CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # = utter_callback_noted
+CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # the bot is down: no exchange, each message kept
 
 
 def too_fast(seconds: int) -> str:
@@ -30,8 +39,12 @@ def agent_joined(agent: str) -> str:
 
 
 def callback_offer(service_hours: str) -> str:
-    """Out of service hours, a customer asking for a human is asked for a message (= utter_handoff_callback)."""
-    return f"现在是人工客服下班时间（服务时间 {service_hours}）。请留下您的问题和联系方式，我们会在上班后尽快回电。"
+    """Out of service hours, a customer asking for a human is asked for their problem and number
+    (= utter_handoff_callback followed by utter_callback_ask_problem)."""
+    return (
+        f"现在是人工客服下班时间（服务时间 {service_hours}），我先帮您登记，上班后由人工客服给您回电。"
+        "请简单描述您遇到的问题，并留下手机号或座机号码。"
+    )
 
 
 def _place(position: int) -> str:

@@ -69,6 +69,28 @@ class Conversations:
             {"id": message_id, "sender": sender, "text": stored, "extra": json.dumps(extra or {}, ensure_ascii=False)}
         )
 
+    def hold_contact(self, conversation_id: str, sealed: str, hint: str) -> None:
+        """Keep a contact number given before the conversation has a ticket (sealed, kb.desk.contacts): the
+        ticket opened next takes it (take_contact)."""
+        self.get_or_create(conversation_id)
+        with self.db.transaction():
+            self.db["conversations"].update(conversation_id, {"contact_secret": sealed, "contact_hint": hint})
+
+    def held_contact(self, conversation_id: str) -> tuple[str, str]:
+        """(sealed number, hint) held for the conversation, ('', '') if none."""
+        row = self.db.execute(
+            "SELECT contact_secret, contact_hint FROM conversations WHERE id = ?", [conversation_id]
+        ).fetchone()
+        return (row[0] or "", row[1] or "") if row else ("", "")
+
+    def take_contact(self, conversation_id: str) -> tuple[str, str]:
+        """The held contact, no longer kept on the conversation (a ticket keeps it from here)."""
+        held = self.held_contact(conversation_id)
+        if held[0]:
+            with self.db.transaction():
+                self.db["conversations"].update(conversation_id, {"contact_secret": "", "contact_hint": ""})
+        return held
+
     def messages(self, conversation_id: str, after: int = 0, include_customer: bool = True) -> list[dict]:
         """Messages after an id, oldest first."""
         where = "conversation_id = ? AND id > ?" + ("" if include_customer else " AND sender != 'customer'")

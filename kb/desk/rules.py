@@ -56,6 +56,22 @@ def in_service_hours(hours: str, timezone: str, when: dt.datetime | None = None)
     return to_min(start) <= minutes < to_min(end)
 
 
+def next_opening(hours: str, timezone: str, after: dt.datetime | None = None) -> dt.datetime | None:
+    """The first moment at or after `after` (default now) inside service hours ('HH:MM-HH:MM' local time in
+    timezone): `after` itself while open, else the next opening, UTC; None for a window that never opens."""
+    moment = (after or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    if in_service_hours(hours, timezone, moment):
+        return moment
+    start = hours.split("-")[0]
+    local = moment.astimezone(ZoneInfo(timezone))
+    for days in range(2):
+        day = local.date() + dt.timedelta(days=days)
+        opening = dt.datetime.combine(day, dt.time(int(start[:2]), int(start[3:])), ZoneInfo(timezone))
+        if opening >= local and in_service_hours(hours, timezone, opening):
+            return opening.astimezone(dt.UTC)
+    return None
+
+
 @dataclass(frozen=True)
 class DeskPolicy:
     """The desk as configured (settings service_hours, timezone, default_handle_seconds)."""
@@ -67,6 +83,10 @@ class DeskPolicy:
     def in_service_hours(self, when: dt.datetime | None = None) -> bool:
         """Whether agents take chats at this moment (default now); outside, a handoff becomes a callback."""
         return in_service_hours(self.service_hours, self.timezone, when)
+
+    def next_opening(self, after: dt.datetime | None = None) -> dt.datetime | None:
+        """When agents are next on duty (`after` itself while they are; None if never): a callback's due time."""
+        return next_opening(self.service_hours, self.timezone, after)
 
 
 def explicitly_asks_for_human(text: str) -> bool:

@@ -1,15 +1,17 @@
 """The Desk: the service desk's records over one database, and the workflows that span them, so the bot
 (actions/) and the web app (web/) do each thing the same way: asking for a human (queued in service
-hours, a callback outside them), the quoted wait, leaving a message for a callback, and an agent
-claiming, answering and closing a chat."""
+hours, a callback outside them), the quoted wait, the customer's problem and contact number on the ticket,
+an agent claiming, answering and closing a chat, and calling a callback back."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from kb.clock import stamp
 from kb.database import Database
 from kb.desk import DeskError
+from kb.desk.contacts import Contact, ContactVault
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.rules import DeskPolicy
@@ -26,11 +28,19 @@ class TicketStateError(DeskError):
     """The ticket is not in a state that allows this (claimed already, closed, someone else's)."""
 
 
-class Desk:
-    """Tickets, gaps and conversations in one database, under the configured rules (DeskPolicy)."""
+class ContactNotAllowed(DeskError):
+    """This person may not see this ticket's contact number (not its agent, a supervisor or an admin)."""
 
-    def __init__(self, db: Database, policy: DeskPolicy):
-        self.db, self.policy = db, policy
+
+CONTACT_ROLES = ("supervisor", "admin")  # besides the ticket's own agent
+
+
+class Desk:
+    """Tickets, gaps and conversations in one database, under the configured rules (DeskPolicy). vault seals
+    and opens contact numbers (kb.desk.contacts); only the web app, which receives them, needs one."""
+
+    def __init__(self, db: Database, policy: DeskPolicy, vault: ContactVault | None = None):
+        self.db, self.policy, self.vault = db, policy, vault
         self.tickets = Tickets(db)
         self.gaps = Gaps(db)
         self.conversations = Conversations(db)
@@ -49,12 +59,98 @@ class Desk:
         question: str,
         passages: Sequence[HitRecord] | None = None,
         when: dt.datetime | None = None,
+        callback: bool = False,
     ) -> Ticket:
         """Hand a conversation to a human: queued while agents are on duty, a callback ticket outside
-        service hours (the one rule, kb.desk.rules). The conversation's open ticket if it has one."""
-        return self.tickets.open(
-            conversation_id, reason, question, passages, in_hours=self.policy.in_service_hours(when)
-        )
+        service hours (the one rule, kb.desk.rules) or when the customer asks to be called (callback), due
+        when agents are next on duty. The conversation's open ticket if it has one (the question then joins
+        its problem). A contact number the customer gave before goes onto the ticket."""
+        existing = self.tickets.active(conversation_id)
+        if existing is not None:
+            self.tickets.add_to_problem(existing.id, question)
+            return self.ticket(existing.id)
+        in_hours = self.policy.in_service_hours(when) and not callback
+        opening = None if in_hours else self.policy.next_opening(when)
+        with self.db.transaction():
+            ticket = self.tickets.open(
+                conversation_id,
+                reason,
+                question,
+                passages,
+                in_hours=in_hours,
+                contact=self.conversations.take_contact(conversation_id),
+                due_at=stamp(opening) if opening else None,
+            )
+        return ticket
+
+    def callback_instead(self, conversation_id: str) -> Ticket:
+        """A queued customer who would rather be called back (no agent is free): their ticket becomes a
+        callback, due now (agents are on duty). TicketStateError if they are not queued; the caller resumes
+        the bot, which takes the callback down."""
+        ticket = self.tickets.active(conversation_id)
+        if ticket is None or ticket.status != "queued":
+            raise TicketStateError("this conversation is not waiting in the queue")
+        with self.db.transaction():
+            self.db["handoffs"].update(ticket.id, {"status": "callback", "due_at": stamp(dt.datetime.now(dt.UTC))})
+            self.conversations.set_state(conversation_id, "bot")
+        return self.ticket(ticket.id)
+
+    def record_contact(self, conversation_id: str, contact: Contact) -> str:
+        """Keep a contact number the customer typed, sealed: on their open ticket, else on the conversation
+        until a ticket opens. Returns its hint ('138****5678'). DeskError if this desk has no vault."""
+        if self.vault is None:
+            raise DeskError("contact numbers cannot be kept: no contact key")
+        sealed = self.vault.seal(contact.number)
+        ticket = self.tickets.active(conversation_id)
+        if ticket is not None:
+            self.tickets.set_contact(ticket.id, sealed, contact.hint)
+        else:
+            self.conversations.hold_contact(conversation_id, sealed, contact.hint)
+        return contact.hint
+
+    def contact_hint(self, conversation_id: str) -> str:
+        """The contact number the customer gave, partly masked: their open ticket's, else the one held on the
+        conversation; '' if none."""
+        ticket = self.tickets.active(conversation_id)
+        if ticket is not None and ticket.contact:
+            return ticket.contact
+        return self.conversations.held_contact(conversation_id)[1]
+
+    def reveal_contact(self, ticket_id: int, user: str, role: str) -> str:
+        """The ticket's contact number in full, for its own agent, a supervisor or an admin, and the showing
+        logged (Tickets.reveals). ContactNotAllowed for anyone else; TicketStateError if there is none."""
+        ticket = self.ticket(ticket_id)
+        if role not in CONTACT_ROLES and ticket.agent != user:
+            raise ContactNotAllowed("only the ticket's agent, a supervisor or an admin may see this number")
+        sealed = self.tickets.sealed_contact(ticket_id)
+        if not sealed or self.vault is None:
+            raise TicketStateError("this ticket has no contact number")
+        number = self.vault.open(sealed)
+        self.tickets.log_reveal(ticket_id, user, role)
+        return number
+
+    def take_callback(self, ticket_id: int, agent: str) -> Ticket:
+        """An agent takes a callback to call; TicketStateError if it is settled or another agent has it."""
+        self.ticket(ticket_id)
+        if not self.tickets.take_callback(ticket_id, agent):
+            raise TicketStateError("this callback is settled or another agent is calling")
+        return self.ticket(ticket_id)
+
+    def record_attempt(
+        self, ticket_id: int, agent: str, outcome: str, note: str = "", next_try: dt.datetime | None = None
+    ) -> Ticket:
+        """The agent holding a callback says how the call went (kb.desk.tickets.OUTCOMES). A call nobody
+        answered is due again at next_try, moved into service hours (default: in two hours). TicketStateError
+        unless it is a callback this agent took."""
+        ticket = self.ticket(ticket_id)
+        if ticket.status != "callback" or ticket.agent != agent:
+            raise TicketStateError("take this callback before recording a call")
+        due = None
+        if outcome == "no_answer":
+            wanted = next_try or dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+            due = stamp(self.policy.next_opening(wanted) or wanted)
+        self.tickets.record_attempt(ticket_id, agent, outcome, note, due)
+        return self.ticket(ticket_id)
 
     def quoted_wait(self, position: int, at: dt.datetime | None = None) -> float:
         """Seconds the customer at `position` in the queue can expect to wait (inf: no agent available),
@@ -63,12 +159,13 @@ class Desk:
             position, at or dt.datetime.now(dt.UTC), default_aht=self.policy.default_handle_seconds
         )
 
-    def leave_callback_message(self, conversation_id: str, text: str) -> bool:
-        """Keep the customer's message on their open ticket (masked); False if they have none."""
+    def add_to_problem(self, conversation_id: str, text: str) -> bool:
+        """Add the customer's words to their open ticket's problem (appended, masked); False if they have
+        none."""
         ticket = self.tickets.active(conversation_id)
         if ticket is None:
             return False
-        self.tickets.set_contact(ticket.id, text)
+        self.tickets.add_to_problem(ticket.id, text)
         return True
 
     def claim_chat(self, ticket_id: int, agent: str, announcement: str) -> Ticket:
@@ -102,6 +199,8 @@ class Desk:
         ticket = self.ticket(ticket_id)
         if ticket.status == "closed":
             raise TicketStateError("this ticket is closed already")
+        if ticket.status == "callback":
+            raise TicketStateError("a callback is closed by recording how the call went")
         conversation_id = ticket.conversation_id
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
             self.tickets.close(ticket_id, agent)

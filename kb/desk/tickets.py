@@ -1,7 +1,9 @@
 """Handoff tickets: a conversation waiting for an agent (queued), taken by one (claimed), waiting for a
-call back outside service hours (callback), or done (closed); and agents' notes on them.
+call back outside service hours (callback), or done (closed); agents' notes on them; a callback's attempts.
 
-Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored.
+Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored. The one exception is
+the contact number a customer gives for the ticket: sealed (kb.desk.contacts), shown whole only through
+reveal_contact, which logs who saw it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from kb.model import HitRecord
 STATUSES = ("queued", "claimed", "callback", "closed")
 OPEN_STATUSES = ("queued", "claimed", "callback")
 KEPT_HITS = 5
+MAX_PROBLEM = 2000
+# How a call back went: 'reached' and 'wrong_number' settle the callback, 'no_answer' keeps it for another try.
+OUTCOMES = ("reached", "no_answer", "wrong_number")
+SETTLING = ("reached", "wrong_number")
 
 
 def hits_json(hits: Sequence[HitRecord] | None) -> str:
@@ -30,8 +36,11 @@ def hits_json(hits: Sequence[HitRecord] | None) -> str:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A handoff ticket. Times are stored stamps (kb.clock); passages are HitRecord dicts; position is the
-    place in the queue (1 = next) while queued, else None."""
+    """A handoff ticket. question: the customer's problem in their words (masked), '' until they give it;
+    contact: the contact number partly masked ('138****5678'), '' if none was given (the number itself is
+    never on a Ticket: Tickets.reveal_contact); preferred_time: when the customer asked to be called, as they
+    put it; due_at: when a callback is due; outcome: how a callback ended (OUTCOMES). Times are stored stamps
+    (kb.clock); passages are HitRecord dicts; position is the place in the queue (1 = next) while queued."""
 
     id: int
     conversation_id: str
@@ -39,6 +48,9 @@ class Ticket:
     question: str
     status: str
     contact: str = ""
+    preferred_time: str = ""
+    due_at: str | None = None
+    outcome: str = ""
     created_at: str = ""
     claimed_at: str | None = None
     closed_at: str | None = None
@@ -46,9 +58,14 @@ class Ticket:
     passages: list[dict[str, Any]] = field(default_factory=list)
     position: int | None = None
 
+    @property
+    def problem(self) -> str:
+        """The customer's problem (the ticket's question)."""
+        return self.question
+
     def as_dict(self) -> dict[str, Any]:
-        """The JSON-ready form."""
-        return asdict(self)
+        """The JSON-ready form, with `problem` beside `question`."""
+        return {**asdict(self), "problem": self.question}
 
 
 class Tickets:
@@ -64,10 +81,12 @@ class Tickets:
         question: str,
         passages: Sequence[HitRecord] | None = None,
         in_hours: bool = True,
-        contact: str = "",
+        contact: tuple[str, str] = ("", ""),
+        due_at: str | None = None,
     ) -> Ticket:
-        """Queue a conversation for a human (or, out of hours, for a callback); the conversation's open
-        ticket if it has one already. Raises DeskError for an unknown reason."""
+        """Queue a conversation for a human (or, out of hours, for a callback due at due_at); the
+        conversation's open ticket if it has one already. contact: (sealed number, hint) if the customer gave
+        one. Raises DeskError for an unknown reason."""
         if reason not in HANDOFF_REASONS:
             raise DeskError(f"handoff reason must be one of {', '.join(HANDOFF_REASONS)}, not {reason!r}")
         existing = self.active(conversation_id)
@@ -82,7 +101,9 @@ class Tickets:
                     "question": mask_personal_data(question)[:2000],
                     "passages": hits_json(passages),
                     "status": "queued" if in_hours else "callback",
-                    "contact": mask_personal_data(contact)[:500],
+                    "contact": contact[1],
+                    "contact_secret": contact[0],
+                    "due_at": None if in_hours else (due_at or now()),
                     "created_at": now(),
                     "claimed_at": None,
                     "closed_at": None,
@@ -110,10 +131,92 @@ class Tickets:
             ).fetchone()[0]
         )
 
-    def set_contact(self, ticket_id: int, contact: str) -> None:
-        """Keep the customer's message for a callback ticket (masked)."""
+    def set_contact(self, ticket_id: int, sealed: str, hint: str) -> None:
+        """Keep the contact number the customer gave (sealed by kb.desk.contacts.ContactVault, and its hint);
+        a later number replaces it."""
         with self.db.transaction():
-            self.db["handoffs"].update(ticket_id, {"contact": mask_personal_data(contact)[:500]})
+            self.db["handoffs"].update(ticket_id, {"contact_secret": sealed, "contact": hint})
+
+    def add_to_problem(self, ticket_id: int, text: str) -> None:
+        """Add the customer's words to the ticket's problem (masked; appended on a new line, never replacing;
+        at most MAX_PROBLEM characters kept)."""
+        text = mask_personal_data((text or "").strip())
+        if not text:
+            return
+        with self.db.transaction():
+            row = self.db.execute("SELECT question FROM handoffs WHERE id = ?", [ticket_id]).fetchone()
+            if row is None:
+                raise DeskError(f"no ticket #{ticket_id}")
+            before = (row[0] or "").strip()
+            joined = f"{before}\n{text}" if before and text not in before.split("\n") else before or text
+            self.db["handoffs"].update(ticket_id, {"question": joined[:MAX_PROBLEM]})
+
+    def set_preferred_time(self, ticket_id: int, when: str) -> None:
+        """When the customer would like to be called, in their words ('明天上午十点以后')."""
+        with self.db.transaction():
+            self.db["handoffs"].update(ticket_id, {"preferred_time": mask_personal_data(when)[:100]})
+
+    def sealed_contact(self, ticket_id: int) -> str:
+        """The ticket's sealed contact number ('' if none): only for Tickets.reveal_contact's callers' keys."""
+        row = self.db.execute("SELECT contact_secret FROM handoffs WHERE id = ?", [ticket_id]).fetchone()
+        return (row[0] or "") if row else ""
+
+    def log_reveal(self, ticket_id: int, user: str, role: str) -> None:
+        """Record that a person was shown the ticket's contact number."""
+        with self.db.transaction():
+            self.db.insert("contact_reveals", {"handoff_id": ticket_id, "user": user, "role": role, "at": now()})
+
+    def reveals(self, ticket_id: int) -> list[dict]:
+        """Who was shown the ticket's contact number, and when, oldest first."""
+        return list(self.db["contact_reveals"].rows_where("handoff_id = ?", [ticket_id], order_by="id"))
+
+    def take_callback(self, ticket_id: int, agent: str) -> bool:
+        """An agent takes a callback to call (it stays a callback until an attempt settles it); False if it is
+        not a callback any more or another agent has it."""
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE handoffs SET agent = ? WHERE id = ? AND status = 'callback' AND (agent IS NULL OR agent = ?)",
+                [agent, ticket_id, agent],
+            )
+        return cursor.rowcount == 1
+
+    def record_attempt(self, ticket_id: int, agent: str, outcome: str, note: str, next_try_at: str | None) -> dict:
+        """A call made for a callback: 'reached' or 'wrong_number' closes it with that outcome; 'no_answer'
+        keeps it open, due again at next_try_at, for any agent. Returns the attempt. DeskError for an unknown
+        outcome or a no_answer without a next try."""
+        if outcome not in OUTCOMES:
+            raise DeskError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        if outcome == "no_answer" and not next_try_at:
+            raise DeskError("a call nobody answered needs the time of the next try")
+        at = now()
+        row: dict[str, Any] = {
+            "handoff_id": ticket_id,
+            "agent": agent[:80],
+            "outcome": outcome,
+            "note": mask_personal_data((note or "").strip())[:500],
+            "next_try_at": next_try_at if outcome == "no_answer" else None,
+            "at": at,
+        }
+        with self.db.transaction():
+            row["id"] = self.db.insert("callback_attempts", row)
+            if outcome in SETTLING:
+                self.db["handoffs"].update(
+                    ticket_id, {"status": "closed", "closed_at": at, "agent": agent, "outcome": outcome}
+                )
+            else:
+                self.db["handoffs"].update(ticket_id, {"due_at": next_try_at, "agent": None})
+        return row
+
+    def attempts(self, ticket_id: int) -> list[dict]:
+        """A callback's call attempts, oldest first."""
+        return list(self.db["callback_attempts"].rows_where("handoff_id = ?", [ticket_id], order_by="id"))
+
+    def callbacks_due(self, limit: int = 200) -> list[Ticket]:
+        """Open callbacks, the one due first first (then the oldest)."""
+        rows = self.db["handoffs"].rows_where(
+            "status = 'callback'", order_by="COALESCE(due_at, created_at), id", limit=limit
+        )
+        return [_ticket(r, None) for r in rows]
 
     def claim(self, ticket_id: int, agent: str) -> bool:
         """An agent takes a waiting ticket; False if it was not waiting (claimed or closed already)."""
@@ -130,10 +233,12 @@ class Tickets:
         rows = list(self.db["handoffs"].rows_where("id = ?", [ticket_id]))
         return _ticket(rows[0], self.queue_position(ticket_id)) if rows else None
 
-    def close(self, ticket_id: int, agent: str | None = None) -> None:
-        """Close a ticket (the bot resumes the conversation)."""
+    def close(self, ticket_id: int, agent: str | None = None, outcome: str = "") -> None:
+        """Close a ticket (the bot resumes the conversation); outcome: how it ended, if not a chat."""
         with self.db.transaction():
-            self.db["handoffs"].update(ticket_id, {"status": "closed", "closed_at": now(), "agent": agent})
+            self.db["handoffs"].update(
+                ticket_id, {"status": "closed", "closed_at": now(), "agent": agent, "outcome": outcome}
+            )
 
     def recent(self, status: str | None = None, limit: int = 100) -> list[Ticket]:
         """Tickets, newest first; only those in a status if given."""
@@ -181,6 +286,9 @@ def _ticket(row: dict[str, Any], position: int | None) -> Ticket:
         question=row["question"] or "",
         status=row["status"],
         contact=row["contact"] or "",
+        preferred_time=row.get("preferred_time") or "",
+        due_at=row.get("due_at"),
+        outcome=row.get("outcome") or "",
         created_at=row["created_at"],
         claimed_at=row["claimed_at"],
         closed_at=row["closed_at"],

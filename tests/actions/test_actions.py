@@ -16,6 +16,7 @@ from actions.services import Services
 from indexer.build import Indexer
 from indexer.retriever import Retriever
 from kb.database import Database
+from kb.desk.contacts import ContactVault, find_contacts
 from kb.desk.service import Desk
 from kb.loader import load_knowledge_base
 from kb.store import Store
@@ -34,6 +35,7 @@ SLOTS = {
     "topic_section": None,
     "topic_clause": None,
     "topic_terms": None,
+    "callback_step": None,
 }
 
 
@@ -178,14 +180,91 @@ def test_accepting_the_offer_keeps_the_reason_and_the_found_passages(services):
     assert ticket.passages and ticket.passages[0]["article_id"] == "hall-manual"
 
 
-def test_out_of_hours_takes_a_message_for_a_callback(services):
+@pytest.fixture
+def night(services, tmp_path):
+    """Out of service hours, with the web app's contact key (it keeps numbers; the bot sees '[手机号]')."""
     services.desk.policy = dataclasses.replace(services.desk.policy, service_hours="00:00-00:01")
-    messages, events = run(ActionHandoff(services), tracker("转人工", intent="request_human"))
-    assert messages[0]["response"] == "utter_handoff_callback" and messages[0]["hours"] == "00:00-00:01"
-    assert events == [SlotSet("offered_human", False), SlotSet("handoff_reason", "callback"), *FORGET]
-    messages, events = run(ActionKbAnswer(services), tracker("请回电13812345678", handoff_reason="callback"))
-    assert messages[0]["response"] == "utter_callback_noted" and events == [SlotSet("handoff_reason", None)]
-    assert services.desk.tickets.recent()[0].contact == "请回电[手机号]"
+    services.desk.vault = ContactVault.in_folder(tmp_path / "key")
+    return services
+
+
+def say(services, text, intent="ask_kb", step=None, number=None, **slots):
+    """One customer message in the callback exchange: the web app keeps the number first, as it does."""
+    if number:
+        services.desk.record_contact("c1", find_contacts(number)[0])
+    messages, events = run(ActionKbAnswer(services), tracker(text, intent=intent, callback_step=step, **slots))
+    steps = [e["value"] for e in events if e.get("name") == "callback_step"]
+    return [m.get("response") or m["text"] for m in messages], messages, (steps[-1] if steps else step)
+
+
+def test_out_of_hours_the_bot_takes_the_problem_and_a_number_down_and_confirms_it(night):
+    said, messages, step = say(night, "我的信用卡被盗刷了，转人工", intent="request_human")
+    assert said == ["utter_handoff_callback", "utter_callback_ask_contact"] and step == "contact"
+    assert "服务时间 00:00-00:01" in messages[0]["text"]
+    ticket = night.desk.tickets.recent()[0]
+    assert (ticket.status, ticket.problem, ticket.contact) == ("callback", "我的信用卡被盗刷了", "")
+    said, _, step = say(night, "明天上午吧", step=step)
+    assert said == ["utter_callback_ask_contact_again"] and step == "contact"
+    said, messages, step = say(night, "[手机号]", step=step, number="13812345678")
+    assert said == ["utter_callback_confirm"] and step == "confirm"
+    assert "拨打 138****5678" in messages[0]["text"] and [b["title"] for b in messages[0]["buttons"]] == [
+        "对的",
+        "修改号码",
+    ]
+    said, _, step = say(night, "/callback_change", intent="callback_change", step=step)
+    assert said == ["utter_callback_ask_new_number"] and step == "contact"
+    said, messages, step = say(night, "打这个 [电话]", step=step, number="010-62345678")
+    assert said == ["utter_callback_confirm"] and "010****5678" in messages[0]["text"]
+    said, messages, step = say(night, "/affirm", intent="affirm", step=step)
+    assert said == ["utter_callback_registered"] and step is None
+    assert "明天上午" in messages[0]["text"] and "010****5678" in messages[0]["text"]
+    said, _, _ = say(night, "对了，卡是昨天下午在地铁上丢的", step=None)  # after: added for the agent, not a gap
+    assert said == ["utter_callback_added"] and night.desk.gaps.recent() == []
+    ticket = night.desk.ticket(ticket.id)
+    assert ticket.problem == "我的信用卡被盗刷了\n对了，卡是昨天下午在地铁上丢的"
+    assert (ticket.contact, ticket.preferred_time) == ("010****5678", "明天上午")
+    assert night.desk.reveal_contact(ticket.id, "赵", "supervisor") == "01062345678"
+
+
+def test_a_bare_request_asks_for_the_problem_and_a_question_on_the_way_is_answered(night):
+    said, _, step = say(night, "转人工", intent="request_human")
+    assert said == ["utter_handoff_callback", "utter_callback_ask_problem"] and step == "problem"
+    assert night.desk.tickets.recent()[0].problem == ""
+    said, messages, step = say(night, "营业厅晚上几点关门？", step=step)
+    assert "晚上六点关门" in messages[0]["text"] and said[1:] == ["utter_callback_resume_contact"]
+    assert step == "contact" and night.desk.tickets.recent()[0].problem == "营业厅晚上几点关门？"
+    said, messages, step = say(night, "客服热线是24小时的吗", step=step)  # asked while the number is awaited
+    assert said[-1] == "utter_callback_resume_contact" and step == "contact" and len(said) == 2
+    said, _, step = say(night, "我的手机号是[手机号]，下午三点以后打", step=step, number="13912345678")
+    assert said == ["utter_callback_confirm"]
+    assert night.desk.tickets.recent()[0].preferred_time == "下午三点以后"
+
+
+def test_a_number_given_with_the_request_is_confirmed_at_once_and_the_problem_asked_after(night):
+    said, messages, step = say(night, "请给我回电话 [手机号]", intent="request_callback", number="13812345678")
+    assert said == ["utter_handoff_callback", "utter_callback_confirm"] and "138****5678" in messages[1]["text"]
+    said, _, step = say(night, "是的", intent="affirm", step=step)
+    assert said == ["utter_callback_ask_problem_last"] and step == "problem_last"
+    said, _, step = say(night, "我的房贷提前还款怎么申请", step=step)
+    assert said[-1] == "utter_callback_registered" and step is None
+    assert night.desk.tickets.recent()[0].problem == "我的房贷提前还款怎么申请"
+
+
+def test_the_customer_can_withdraw_the_callback(night):
+    _, _, step = say(night, "转人工", intent="request_human")
+    said, _, step = say(night, "算了", intent="deny", step=step)
+    assert said == ["utter_callback_withdrawn"] and step is None
+    ticket = night.desk.tickets.recent()[0]
+    assert (ticket.status, ticket.outcome) == ("closed", "withdrawn")
+
+
+def test_in_hours_the_ticket_holds_the_problem_not_the_request(services):
+    run(ActionKbAnswer(services), tracker("我的卡被ATM吞了，转人工", intent="request_human"))
+    assert services.desk.tickets.recent()[0].problem == "我的卡被ATM吞了"
+    run(ActionKbAnswer(services), tracker("转人工", intent="request_human", sender="c2"))
+    assert services.desk.tickets.recent()[0].problem == ""  # asked for while they wait (web app)
+    run(ActionKbAnswer(services), tracker("你们服务太差了，乱扣我年费", intent="complaint", sender="c3"))
+    assert services.desk.tickets.recent()[0].problem == "你们服务太差了，乱扣我年费"
 
 
 def test_a_greeting_with_a_question_in_it_answers_the_question(services):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -9,10 +11,11 @@ from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
+from kb.desk.service import Desk
 from kb.desk.tickets import Tickets
 from web import create_app
 
-from staff import console_token, sign_in
+from staff import console_token, csrf_of, sign_in
 
 
 @pytest.fixture
@@ -189,3 +192,89 @@ def test_suggestions_follow_the_latest_real_question():
     assert latest_question(said, "ticket question") == "营业厅几点开门"
     assert latest_question(said[1:], "ticket question") == "ticket question"
     assert latest_question([*said, {"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"
+
+
+def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_showing_is_logged(
+    settings, resumed, caplog
+):
+    night = settings.replace(service_hours="00:00-00:00")  # never open: every handoff is a callback
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            return httpx.Response(200, json={})
+        body = json.loads(request.content)
+        if "[手机号]" in body["message"]:  # what the bot does: a callback ticket for the conversation
+            Desk(Database.open(night.db_path), night.desk_policy).request_human(body["sender"], "asked", "卡被吞了")
+        return httpx.Response(200, json=[{"text": "我们将拨打 138****5678 给您回电，号码对吗？"}])
+
+    app = create_app({"KEFU_SETTINGS": night, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
+    accounts = Accounts(Database.open(night.db_path))
+    for name, role in (("agent1", "agent"), ("agent2", "agent"), ("sup1", "supervisor"), ("cur1", "curator")):
+        accounts.add(name, f"{name}-pass-1", role)
+    customer = app.test_client()
+    customer.post("/api/chat", json={"session": "n1", "text": "请回电 138 1234 5678，明天上午"})
+    staff = {}
+    for name in ("agent1", "agent2", "sup1", "cur1"):
+        staff[name] = app.test_client()
+        sign_in(staff[name], name, f"{name}-pass-1")
+        page = {"sup1": "/supervisor/", "cur1": "/curator/"}.get(name, "/agent/")
+        staff[name].headers = {"X-CSRFToken": csrf_of(staff[name].get(page).get_data(as_text=True))}
+    [callback] = staff["agent1"].get("/api/agent/callbacks").get_json()["callbacks"]
+    assert callback["contact"] == "138****5678" and callback["status"] == "callback" and callback["due_at"]
+    assert "13812345678" not in json.dumps(callback)
+    ticket_id = callback["id"]
+
+    def reveal(name):
+        return staff[name].post(f"/api/agent/tickets/{ticket_id}/contact", headers=staff[name].headers)
+
+    assert reveal("agent1").status_code == 403  # nobody has taken it yet
+    assert (
+        staff["agent1"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent1"].headers).status_code == 200
+    )
+    assert (
+        staff["agent2"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent2"].headers).status_code == 409
+    )
+    with caplog.at_level("INFO"):
+        shown = reveal("agent1")
+    assert shown.get_json() == {"number": "13812345678"} and shown.headers["Cache-Control"] == "no-store"
+    assert reveal("agent2").status_code == 403 and reveal("sup1").get_json()["number"] == "13812345678"
+    assert reveal("cur1").status_code == 403
+    reveals = Tickets(Database.open(night.db_path)).reveals(ticket_id)
+    assert [(r["user"], r["role"]) for r in reveals] == [("agent1", "agent"), ("sup1", "supervisor")]
+    assert "13812345678" not in caplog.text and f"ticket #{ticket_id} shown to agent1" in caplog.text
+    # the number never reached the bot, the transcript or a curator's page
+    transcript = staff["agent1"].get(f"/api/agent/tickets/{ticket_id}").get_json()["messages"]
+    assert transcript[0]["text"] == "请回电 [手机号]，明天上午"
+    assert "13812345678" not in staff["sup1"].get("/supervisor/").get_data(as_text=True)
+    agent = staff["agent1"]
+    close = agent.post(f"/api/agent/tickets/{ticket_id}/close", headers=agent.headers)
+    assert close.status_code == 409  # a callback is closed by recording how the call went
+    for bad in (
+        {"outcome": "maybe"},
+        {"outcome": "no_answer", "next_try": "tomorrow"},
+        {"outcome": "reached", "note": 5},
+    ):
+        assert (
+            agent.post(f"/api/agent/tickets/{ticket_id}/attempts", json=bad, headers=agent.headers).status_code == 400
+        )
+    tried = agent.post(
+        f"/api/agent/tickets/{ticket_id}/attempts",
+        json={"outcome": "no_answer", "next_try": "2026-12-01T09:30"},
+        headers=agent.headers,
+    ).get_json()
+    assert tried["ticket"]["status"] == "callback" and tried["ticket"]["agent"] is None
+    assert (
+        staff["agent2"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent2"].headers).status_code == 200
+    )
+    done = (
+        staff["agent2"]
+        .post(
+            f"/api/agent/tickets/{ticket_id}/attempts",
+            json={"outcome": "reached", "note": "已挂失"},
+            headers=staff["agent2"].headers,
+        )
+        .get_json()
+    )
+    assert done["ticket"]["status"] == "closed" and done["ticket"]["outcome"] == "reached"
+    assert [a["outcome"] for a in done["attempts"]] == ["no_answer", "reached"]
+    assert agent.get("/api/agent/callbacks").get_json()["callbacks"] == []

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from kb.database import Database
+from kb.desk.contacts import ContactVault
 from kb.desk.conversations import Conversations
 from kb.desk.tickets import Tickets
 from web import create_app, wording
@@ -17,7 +18,7 @@ class FakeRasa:
     """Rasa's REST channel as seen on the wire: records what it got, answers as told."""
 
     def __init__(self):
-        self.received, self.down, self.silent = [], False, False
+        self.received, self.resumed, self.down, self.silent = [], [], False, False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -25,6 +26,9 @@ class FakeRasa:
         if self.silent:  # what Rasa answers when its action server is down
             return httpx.Response(200, json=[])
         if request.url.path == "/status":
+            return httpx.Response(200, json={})
+        if request.url.path.endswith("/tracker/events"):  # resuming a paused conversation
+            self.resumed.append(request.url.path)
             return httpx.Response(200, json={})
         body = json.loads(request.content)
         self.received.append(body)
@@ -109,16 +113,20 @@ def test_bot_down_out_of_hours_offers_a_callback_not_a_queue_place(settings, ras
     rasa.down = True
     body = client.post("/api/chat", json={"session": "night", "text": "转人工"}).get_json()
     [offer] = body["messages"]
-    assert body["state"] == "bot" and "下班时间" in offer["text"] and "请留下您的问题和联系方式" in offer["text"]
+    assert body["state"] == "bot" and "下班时间" in offer["text"] and "留下手机号或座机号码" in offer["text"]
     assert not any(words in offer["text"] for words in ("您是下一位", "前面还有", "排在第", "预计等待"))
     tickets = Tickets(Database.open(closed.db_path))
     [ticket] = tickets.recent()
     assert ticket.status == "callback" and ticket.conversation_id == "night" and ticket.position is None
     body = client.post("/api/chat", json={"session": "night", "text": "请明天上午回电 13812345678"}).get_json()
     assert body["state"] == "bot" and "已记录您的留言" in body["messages"][0]["text"]
-    assert tickets.recent()[0].contact == "请明天上午回电 [手机号]"  # kept on the ticket, masked
-    body = client.post("/api/chat", json={"session": "night", "text": "还有一个问题"}).get_json()
-    assert "暂时无法回答" in body["messages"][0]["text"]  # one message is taken; later ones get the usual reply
+    body = client.post("/api/chat", json={"session": "night", "text": "信用卡被盗刷了"}).get_json()
+    assert "已记录您的留言" in body["messages"][0]["text"]  # later messages are added, not replacing
+    ticket = tickets.recent()[0]
+    assert ticket.problem == "请明天上午回电 [手机号]\n信用卡被盗刷了" and ticket.contact == "138****5678"
+    vault = ContactVault.in_folder(closed.data_dir)
+    assert vault.open(tickets.sealed_contact(ticket.id)) == "13812345678"  # for the agent who calls back
+    assert "13812345678" not in str(rasa.received)  # the bot never had it
 
 
 def test_bot_down_a_typed_request_for_a_human_queues_too(client, rasa):
@@ -261,3 +269,42 @@ def test_a_message_without_words_gets_the_prompt_without_asking_the_bot(client, 
     [message] = body["messages"]
     assert message["text"] == wording.NO_WORDS and message["buttons"] == [wording.HUMAN_BUTTON]
     assert rasa.received == []
+
+
+def test_a_number_is_kept_sealed_for_the_ticket_and_the_bot_only_learns_one_was_given(client, rasa, settings):
+    client.post("/api/chat", json={"session": "p1", "text": "我的电话是 139-1234-5678，卡被吞了"})
+    assert rasa.received[-1]["message"] == "我的电话是 [手机号]，卡被吞了"
+    desk_db = Database.open(settings.db_path)
+    assert Conversations(desk_db).messages("p1")[0]["text"] == "我的电话是 [手机号]，卡被吞了"
+    sealed, shown = Conversations(desk_db).held_contact("p1")
+    assert shown == "139****5678" and ContactVault.in_folder(settings.data_dir).open(sealed) == "13912345678"
+    body = client.post("/api/chat", json={"session": "p1", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    # the fake bot opened no ticket: what a queued customer writes becomes the ticket's problem
+    from kb.desk.service import Desk
+
+    desk = Desk(desk_db, settings.desk_policy)
+    ticket = desk.request_human("p1", "asked", "")
+    assert ticket.contact == "139****5678"  # the number given before the ticket went onto it
+    client.post("/api/chat", json={"session": "p1", "text": "信用卡被盗刷了两笔"})
+    client.post("/api/chat", json={"session": "p1", "text": "换个号码吧 010-62345678"})
+    ticket = desk.ticket(ticket.id)
+    assert ticket.problem == "信用卡被盗刷了两笔\n换个号码吧 [电话]" and ticket.contact == "010****5678"
+    assert not any("62345678" in r["message"] for r in rasa.received)
+
+
+def test_a_queued_customer_with_no_agent_on_duty_can_ask_for_a_callback_instead(client, rasa, settings):
+    body = client.post("/api/chat", json={"session": "q1", "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    from kb.desk.service import Desk
+
+    desk = Desk(Database.open(settings.db_path), settings.desk_policy)
+    desk.request_human("q1", "asked", "")  # what the bot would have done
+    [ack] = client.post("/api/chat", json={"session": "q1", "text": "有人吗"}).get_json()["messages"]
+    assert ack["buttons"] == [wording.CALLBACK_BUTTON]  # nobody is available
+    body = client.post("/api/chat", json={"session": "q1", "payload": "/request_callback"}).get_json()
+    assert body["state"] == "bot" and rasa.received[-1] == {"sender": "q1", "message": "/request_callback"}
+    assert rasa.resumed == ["/conversations/q1/tracker/events"]  # the bot, paused while they queued, takes it
+    assert desk.tickets.active("q1").status == "callback"
+    transcript = Conversations(Database.open(settings.db_path)).messages("q1")
+    assert [m["text"] for m in transcript if m["from"] == "customer"] == ["转人工", "有人吗", "预约回电"]

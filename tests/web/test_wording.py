@@ -19,8 +19,9 @@ def test_the_queue_message_is_the_bots(position, wait_seconds):
 
 
 def test_the_callback_wording_is_the_bots():
-    assert wording.callback_offer("08:00-22:00") == response_text("utter_handoff_callback", hours="08:00-22:00")
-    assert response_text("utter_callback_noted") == wording.CALLBACK_NOTED
+    assert wording.callback_offer("08:00-22:00") == response_text(
+        "utter_handoff_callback", hours="08:00-22:00"
+    ) + response_text("utter_callback_ask_problem")
 
 
 def test_the_prompt_for_a_message_without_words_is_the_bots():

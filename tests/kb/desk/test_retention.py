@@ -37,6 +37,10 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     backdate(db, "handoffs", closed.id, created_at=OLD, closed_at=OLD)
     waiting = tickets.open("old-waiting", "asked", "q")
     backdate(db, "handoffs", waiting.id, created_at=OLD)
+    called = tickets.open("old-bot-2", "asked", "请回电", in_hours=False, contact=("sealed-number", "138****5678"))
+    tickets.record_attempt(called.id, "a1", "no_answer", "", "2026-08-01T02:00:00+00:00")
+    tickets.record_attempt(called.id, "a1", "reached", "已解决", None)
+    backdate(db, "handoffs", called.id, created_at=OLD, closed_at=OLD)
     settled, backlog = gaps.log("old-bot", "q1", "abstain"), gaps.log("old-bot", "q2", "abstain")
     gaps.set_status([settled], "dismissed", "x")
     for gap in (settled, backlog):
@@ -45,7 +49,16 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     gaps.record_feedback("new", True, "q", "r")
 
     counts = purge(db, 90, NOW)
-    assert counts == {"messages": 1, "conversations": 1, "feedback": 1, "ticket_notes": 1, "handoffs": 1, "gaps": 1}
+    assert counts == {
+        "messages": 1,
+        "conversations": 1,
+        "feedback": 1,
+        "ticket_notes": 1,
+        "callback_attempts": 2,
+        "handoffs": 2,  # the sealed number goes with its ticket
+        "gaps": 1,
+    }
+    assert tickets.attempts(called.id) == [] and "sealed-number" not in str(list(db["handoffs"].rows))
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
     assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
     assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []

@@ -43,12 +43,14 @@ def test_the_quoted_wait_follows_the_agents_available(db):
     assert desk.quoted_wait(2) == 600.0  # two places, one agent, 300 s each
 
 
-def test_a_callback_message_is_kept_masked_on_the_open_ticket(db):
+def test_what_the_customer_adds_joins_the_problem_masked_never_replacing_it(db):
     desk = Desk(db, CLOSED)
-    assert desk.leave_callback_message("nobody", "x") is False
-    ticket = desk.request_human("c4", "asked", "转人工")
-    assert desk.leave_callback_message("c4", "明天上午打13812345678") is True
-    assert desk.ticket(ticket.id).contact == "明天上午打[手机号]"
+    assert desk.add_to_problem("nobody", "x") is False
+    ticket = desk.request_human("c4", "asked", "信用卡被盗刷了")
+    assert desk.add_to_problem("c4", "明天上午打13812345678") is True
+    assert desk.add_to_problem("c4", "卡是昨天丢的") is True
+    assert desk.ticket(ticket.id).problem == "信用卡被盗刷了\n明天上午打[手机号]\n卡是昨天丢的"
+    assert desk.request_human("c4", "asked", "还是没人理我").problem.endswith("\n还是没人理我")
 
 
 def test_claim_reply_and_close(db):

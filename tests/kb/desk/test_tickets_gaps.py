@@ -81,11 +81,12 @@ def test_queue_positions_and_closing(desk):
     assert [t.position for t in desk.tickets.recent()] == [1, None]  # the queued one's place, listed too
 
 
-def test_out_of_hours_ticket_is_a_callback_with_masked_contact(desk):
-    t = desk.tickets.open("c3", "asked", "请回电", in_hours=False)
-    assert t.status == "callback" and t.position is None
-    desk.tickets.set_contact(t.id, "请打13812345678找我")
-    assert desk.tickets.recent("callback")[0].contact == "请打[手机号]找我"
+def test_out_of_hours_ticket_is_a_callback_with_its_contact_hint_only(desk):
+    t = desk.tickets.open("c3", "asked", "请回电", in_hours=False, due_at="2026-11-30T00:00:00+00:00")
+    assert t.status == "callback" and t.position is None and t.due_at == "2026-11-30T00:00:00+00:00"
+    desk.tickets.set_contact(t.id, "gAAAA-sealed", "138****5678")
+    assert desk.tickets.recent("callback")[0].contact == "138****5678"
+    assert "gAAAA-sealed" not in str(desk.tickets.get(t.id).as_dict())  # the sealed number is never on a Ticket
 
 
 def test_feedback(desk):

@@ -1,0 +1,82 @@
+"""Reading a customer's messages while the bot takes down a callback: did they give a number, what is their
+problem in their own words, when would they like the call, and what to ask next.
+
+The bot never sees the number itself: the web app keeps it (kb.desk.contacts) and passes the message on with
+the number masked ('[手机号]', '[电话]', kb.desk.privacy); the placeholder is how the bot learns one was given.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kb.desk.rules import DECLINED, REQUEST_FORM
+
+NUMBER_GIVEN = re.compile(r"\[(?:手机号|电话)\]")
+# Asking to be called, and the words around a number ('我的手机号是', '打这个号码').
+CALL_ME = re.compile(
+    r"(?:请|麻烦|能不能|能否|可以|尽快|务必)?(?:给我|帮我)?(?:回(?:个)?电(?:话)?|回拨|打(?:电话)?给我|给我打(?:个)?电话|"
+    r"电话联系我|联系我|call me(?: back)?)(?:吧|吗|呢)?"
+    r"|(?:我的|我)?(?:手机号码|手机号|手机|电话号码|电话|联系方式|号码|座机)(?:是|为|：|:)?"
+    r"|(?:打|拨|拨打)(?:这个|此)(?:号码|号|电话)?|(?:转|分机)\d{1,6}"
+    r"|(?:转|接|找|要|换|给我)(?:个|一下)?(?:人工|真人|客服)(?:客服|服务)?",
+    re.I,
+)
+FILLER = re.compile(r"^[\s，,。.！!？?、；;：:~～…]+|[\s，,、；;：:~～…]+$")  # a question keeps its mark
+# When the customer would like the call: a day and/or a part of the day and/or a clock time, with 前/后/以后.
+_WEEKDAY = r"[一二三四五六日天]"
+_DAY = rf"(?:今天|今晚|明天|明早|明晚|后天|周[一二三四五六日天末]|星期{_WEEKDAY}|礼拜{_WEEKDAY}|工作日|下周{_WEEKDAY}?)"
+_PART = r"(?:早上|上午|中午|下午|傍晚|晚上|午休|白天)"
+_CLOCK = r"(?:\d{1,2}|[一二两三四五六七八九十]{1,3})(?:[点:：时](?:半|\d{1,2}分?|[一二三四五]十分?)?)"
+_AROUND = r"(?:以后|之后|以前|之前|前|后)"
+PREFERRED_TIME = re.compile(
+    rf"(?:{_DAY}\s*)?(?:{_PART}\s*)?{_CLOCK}(?:\s*(?:到|至|-|~)\s*{_CLOCK})?(?:以后|之后|以前|之前|前|后|左右)?"
+    rf"|{_DAY}\s*{_PART}?{_AROUND}?|{_PART}{_AROUND}?|随时|什么时候都行"
+)
+# What is said around a time and nothing more ('下午都行', '这个时间之间打吧').
+TIME_FILLER = re.compile(r"之间|都行|都可以|均可|比较方便|方便|有空|的时候|时间|再打|打|吧|我|的")
+CHANGE_NUMBER = re.compile(
+    r"^/callback_change|(?:修改|更改|改|换)(?:一下|个)?(?:号码|号|电话|手机)|号码(?:不对|错了)|不是这个号"
+)
+WITHDRAW = re.compile(r"^(?:不用了|算了|不需要了?|取消|取消回电|不用回电了?|不用打了)[了吧啊。.!！]*$")
+
+
+def gave_number(text: str) -> bool:
+    """Whether the message (as the bot receives it, numbers masked) held a phone number."""
+    return bool(NUMBER_GIVEN.search(text or ""))
+
+
+def preferred_time(text: str) -> str:
+    """When the customer would like to be called, as they put it ('明天上午十点以后'); '' if they did not say."""
+    spans = [m.group(0).strip() for m in PREFERRED_TIME.finditer(text or "") if m.group(0).strip()]
+    return " ".join(spans)[:60]
+
+
+def problem_words(text: str) -> str:
+    """The message without the number, the request for a call or a person, and the time it names: what is
+    left of the customer's problem in their words; '' if nothing of substance is left ('请回电 [手机号]')."""
+    text = NUMBER_GIVEN.sub(" ", text or "")
+    for pattern in (REQUEST_FORM, CALL_ME):
+        text = pattern.sub(" ", text)
+    rest = TIME_FILLER.sub(" ", PREFERRED_TIME.sub(" ", text))
+    rest = FILLER.sub("", re.sub(r"\s+", " ", rest)).strip()
+    letters = [c for c in rest if c.isalnum()]
+    return FILLER.sub("", re.sub(r"\s+", " ", text)).strip() if len(letters) >= 4 else ""
+
+
+def wants_other_number(text: str) -> bool:
+    """Whether the customer asks to change the number they gave ('修改号码', the button, '号码不对')."""
+    return bool(CHANGE_NUMBER.search((text or "").strip()))
+
+
+def withdraws(text: str) -> bool:
+    """Whether the customer no longer wants the call ('不用了', '算了', '取消回电'), and says nothing else."""
+    text = (text or "").strip()
+    return bool(WITHDRAW.match(text)) or (bool(DECLINED.search(text)) and len(text) <= 8)
+
+
+def next_step(has_problem: bool, has_contact: bool) -> str:
+    """What the bot asks for next: 'problem' (nothing yet, or only a number), 'contact' (the problem but no
+    number), 'confirm' (a number to confirm)."""
+    if has_contact:
+        return "confirm"
+    return "contact" if has_problem else "problem"
