@@ -62,11 +62,17 @@ def demo_data(settings: Settings, days: int, peak: float, seed: int) -> None:
     from kb.desk.demand import generate
 
     counts = generate(
-        Database.open(settings.db_path), days=days, chats_per_peak_hour=peak, timezone=settings.timezone, seed=seed
+        Database.open(settings.db_path),
+        days=days,
+        chats_per_peak_hour=peak,
+        timezone=settings.timezone,
+        seed=seed,
+        service_hours=settings.service_hours,
     )
     click.echo(
-        f"added {counts['conversations']} chats, {counts['handoffs']} handoffs and "
-        f"{counts['status_changes']} agent status changes over {days} days"
+        f"added {counts['conversations']} chats, {counts['handoffs']} handoffs ({counts['abandoned']} abandoned, "
+        f"{counts['callbacks']} callbacks still open) and {counts['status_changes']} agent status changes over "
+        f"{days} days"
     )
 
 

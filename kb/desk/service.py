@@ -59,7 +59,7 @@ class Desk:
     def quoted_wait(self, position: int, at: dt.datetime | None = None) -> float:
         """Seconds the customer at `position` in the queue can expect to wait (inf: no agent available),
         from the agents available and the handle time observed over the last four weeks."""
-        return Supervision(self.db, self.policy.timezone).quoted_wait(
+        return Supervision(self.db, self.policy.timezone, self.policy.service_hours).quoted_wait(
             position, at or dt.datetime.now(dt.UTC), default_aht=self.policy.default_handle_seconds
         )
 
