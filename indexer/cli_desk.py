@@ -100,7 +100,7 @@ def handoffs() -> None:
 
 
 @handoffs.command("list")
-@click.option("--status", default="all", show_default=True, help="queued, claimed, callback, closed or all.")
+@click.option("--status", default="all", show_default=True, help="queued, claimed, callback, closed, abandoned or all.")
 @click.option("--limit", default=50, type=click.IntRange(1, 10000), show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @click.pass_obj

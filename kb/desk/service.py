@@ -1,7 +1,7 @@
 """The Desk: the service desk's records over one database, and the workflows that span them, so the bot
 (actions/) and the web app (web/) do each thing the same way: asking for a human (queued in service
-hours, a callback outside them), the quoted wait, leaving a message for a callback, and an agent
-claiming, answering and closing a chat."""
+hours, a callback outside them), the quoted wait, leaving a message for a callback, a customer leaving
+the queue, and an agent claiming, answering and closing a chat."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.rules import DeskPolicy
 from kb.desk.supervision import Supervision
-from kb.desk.tickets import Ticket, Tickets
+from kb.desk.tickets import CLOSED_STATUSES, Ticket, Tickets
 from kb.model import HitRecord
 
 
@@ -71,6 +71,23 @@ class Desk:
         self.tickets.set_contact(ticket.id, text)
         return True
 
+    def leave_queue(self, conversation_id: str, announcement: str, resume: Callable[[str], bool]) -> dict:
+        """The customer stops waiting for an agent: their queued ticket becomes 'abandoned' (closed, no agent),
+        the conversation goes back to the bot with `announcement` as a system message, and
+        resume(conversation_id) un-pauses the bot (called after the database is written; what it returns is
+        not needed here: a bot that cannot be reached answers the next message with the web app's fallback).
+        Returns the announcement's message. TicketStateError if the conversation is not queued (no ticket,
+        a callback, or an agent took it meanwhile)."""
+        ticket = self.tickets.active(conversation_id)
+        with self.db.transaction():  # the ticket and the conversation change together or not at all
+            if ticket is None or not self.tickets.abandon(ticket.id):
+                raise TicketStateError("this conversation is not waiting in the queue")
+            self.conversations.get_or_create(conversation_id)
+            self.conversations.set_state(conversation_id, "bot")
+            message = self.conversations.add(conversation_id, "system", announcement)
+        resume(conversation_id)
+        return message
+
     def claim_chat(self, ticket_id: int, agent: str, announcement: str) -> Ticket:
         """An agent takes a waiting chat; the customer reads `announcement`. TicketStateError if it is not
         waiting any more. The ticket and the conversation change together or not at all."""
@@ -100,7 +117,7 @@ class Desk:
         Q&A entry, the customer reads `announcement`, and resume(conversation_id) gives the conversation
         back to the bot. Returns what resume returned (whether the bot took it back)."""
         ticket = self.ticket(ticket_id)
-        if ticket.status == "closed":
+        if ticket.status in CLOSED_STATUSES:
             raise TicketStateError("this ticket is closed already")
         conversation_id = ticket.conversation_id
         with self.db.transaction():  # all of it or none; the bot (another server) is called after

@@ -1,5 +1,6 @@
 """Handoff tickets: a conversation waiting for an agent (queued), taken by one (claimed), waiting for a
-call back outside service hours (callback), or done (closed); and agents' notes on them.
+call back outside service hours (callback), done (closed), or left by the customer before an agent took it
+(abandoned: closed, with no agent); and agents' notes on them.
 
 Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored.
 """
@@ -18,8 +19,9 @@ from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import HANDOFF_REASONS
 from kb.model import HitRecord
 
-STATUSES = ("queued", "claimed", "callback", "closed")
+STATUSES = ("queued", "claimed", "callback", "closed", "abandoned")
 OPEN_STATUSES = ("queued", "claimed", "callback")
+CLOSED_STATUSES = ("closed", "abandoned")
 KEPT_HITS = 5
 
 
@@ -122,6 +124,16 @@ class Tickets:
                 "UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
                 "WHERE id = ? AND status IN ('queued', 'callback')",
                 [now(), agent, ticket_id],
+            )
+        return cursor.rowcount == 1
+
+    def abandon(self, ticket_id: int) -> bool:
+        """The customer left the queue: a queued ticket becomes 'abandoned' (closed now, no agent); False if
+        it was not queued (an agent took it meanwhile, or it is closed)."""
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE handoffs SET status = 'abandoned', closed_at = ? WHERE id = ? AND status = 'queued'",
+                [now(), ticket_id],
             )
         return cursor.rowcount == 1
 

@@ -37,6 +37,9 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     backdate(db, "handoffs", closed.id, created_at=OLD, closed_at=OLD)
     waiting = tickets.open("old-waiting", "asked", "q")
     backdate(db, "handoffs", waiting.id, created_at=OLD)
+    left = tickets.open("old-left", "asked", "q")
+    assert tickets.abandon(left.id) and not tickets.abandon(left.id)  # a customer who left the queue
+    backdate(db, "handoffs", left.id, created_at=OLD, closed_at=OLD)
     settled, backlog = gaps.log("old-bot", "q1", "abstain"), gaps.log("old-bot", "q2", "abstain")
     gaps.set_status([settled], "dismissed", "x")
     for gap in (settled, backlog):
@@ -45,7 +48,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     gaps.record_feedback("new", True, "q", "r")
 
     counts = purge(db, 90, NOW)
-    assert counts == {"messages": 1, "conversations": 1, "feedback": 1, "ticket_notes": 1, "handoffs": 1, "gaps": 1}
+    assert counts == {"messages": 1, "conversations": 1, "feedback": 1, "ticket_notes": 1, "handoffs": 2, "gaps": 1}
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
     assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
     assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []
