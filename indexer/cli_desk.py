@@ -68,11 +68,17 @@ def demo_data(settings: Settings, days: int, peak: float, seed: int) -> None:
     from kb.desk.demand import generate
 
     counts = generate(
-        Database.open(settings.db_path), days=days, chats_per_peak_hour=peak, timezone=settings.timezone, seed=seed
+        Database.open(settings.db_path),
+        days=days,
+        chats_per_peak_hour=peak,
+        timezone=settings.timezone,
+        seed=seed,
+        service_hours=settings.service_hours,
     )
     click.echo(
-        f"added {counts['conversations']} chats, {counts['handoffs']} handoffs and "
-        f"{counts['status_changes']} agent status changes over {days} days"
+        f"added {counts['conversations']} chats, {counts['handoffs']} handoffs ({counts['abandoned']} abandoned, "
+        f"{counts['callbacks']} callbacks still open) and {counts['status_changes']} agent status changes over "
+        f"{days} days"
     )
 
 
@@ -100,7 +106,7 @@ def handoffs() -> None:
 
 
 @handoffs.command("list")
-@click.option("--status", default="all", show_default=True, help="queued, claimed, callback, closed or all.")
+@click.option("--status", default="all", show_default=True, help="queued, claimed, callback, closed, abandoned or all.")
 @click.option("--limit", default=50, type=click.IntRange(1, 10000), show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @click.pass_obj

@@ -159,6 +159,12 @@ DECLARED: tuple[Setting, ...] = (
         "the knowledge base's 70 % utilisation; 1: Erlang C alone).",
     ),
     Setting(
+        "callback_spread_hours",
+        1,
+        "Staffing: callbacks due at opening (those left out of service hours since the previous close) are "
+        "planned as extra contacts over this many first open hours.",
+    ),
+    Setting(
         "default_handle_seconds",
         300.0,
         "Handle time assumed for staffing and quoted waits until handoffs have been handled.",
@@ -227,6 +233,7 @@ class Settings:
     staffing_target_share: float
     staffing_target_seconds: float
     staffing_max_occupancy: float
+    callback_spread_hours: int
     default_handle_seconds: float
     retention_days: int
     import_max_mb: int
@@ -257,6 +264,7 @@ class Settings:
             self.staffing_target_seconds,
             self.staffing_max_occupancy,
             self.default_handle_seconds,
+            self.callback_spread_hours,
         )
 
     @property
@@ -346,7 +354,7 @@ def _build(values: Mapping[str, Any]) -> Settings:
     for name in ("chat_limit_session", "chat_limit_client", "retention_days", "import_max_ocr_pages"):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
-    for name in ("import_max_mb", "import_max_pages", "import_max_rows"):
+    for name in ("import_max_mb", "import_max_pages", "import_max_rows", "callback_spread_hours"):
         if resolved[name] < 1:
             raise SettingsError(f"{name} must be 1 or more, not {resolved[name]}")
     if (

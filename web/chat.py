@@ -51,8 +51,7 @@ def favicon() -> tuple[str, int]:
 def chat() -> Response | tuple[Response, int]:
     """One customer message; returns the conversation state and what the bot (or system) said."""
     per_session, per_client = current_app.extensions["kefu_chat_limiters"]
-    client = request.remote_addr or "?"
-    wait = per_client.hit(client)  # every call counts, malformed ones too
+    wait = per_client.hit(request.remote_addr or "?")  # every call counts, malformed ones too
     if wait:
         return _too_fast(wait)
     try:
@@ -68,6 +67,26 @@ def chat() -> Response | tuple[Response, int]:
     total = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = f"bot;dur={service.bot_ms:.1f}, app;dur={total - service.bot_ms:.1f}"
     return response
+
+
+@bp.post("/api/chat/<session>/leave")
+def leave(session: str) -> Response | tuple[Response, int]:
+    """The customer stops waiting for an agent: the ticket is abandoned and the bot answers again. Returns
+    {'session', 'state': 'bot', 'messages': [the system message]}; 404 for an unknown session, 409 if the
+    conversation is not queued; rate-limited like a chat message."""
+    per_session, per_client = current_app.extensions["kefu_chat_limiters"]
+    wait = per_client.hit(request.remote_addr or "?")
+    if wait:
+        return _too_fast(wait)
+    if not SESSION.match(session):
+        return jsonify(error="'session' must be 1-64 letters, digits, '-' or '_'"), 400
+    wait = per_session.hit(session)
+    if wait:
+        return _too_fast(wait)
+    service = desk()
+    if service.conversations.get(session) is None:
+        return jsonify(error="unknown session"), 404
+    return jsonify(ChatService(service, rasa()).leave_queue(session))
 
 
 def _too_fast(wait: float) -> tuple[Response, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from typing import Any
@@ -20,6 +21,7 @@ SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
 FEEDBACK_EMOJI = ("👍", "👎")
+log = logging.getLogger(__name__)
 
 
 class ChatInputError(ValueError):
@@ -112,6 +114,21 @@ class ChatService:
         with contextlib.suppress(BotUnavailable):  # if the bot is down, its fallback still records the callback
             self.rasa.resume(session)
         return {"id": session, "state": "bot"}
+
+    def leave_queue(self, session: str) -> dict[str, Any]:
+        """The customer stops waiting for an agent (Desk.leave_queue): {'session', 'state': 'bot', 'messages':
+        [the system message saying so]}. TicketStateError if they are not queued."""
+        message = self.desk.leave_queue(session, wording.LEFT_QUEUE, self._resume_bot)
+        return {"session": session, "state": "bot", "messages": [message]}
+
+    def _resume_bot(self, session: str) -> bool:
+        """Un-pause the conversation in Rasa; False (and a warning) if Rasa cannot be reached."""
+        try:
+            self.rasa.resume(session)
+            return True
+        except BotUnavailable:
+            log.warning("could not resume conversation %s in Rasa", session)
+            return False
 
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""

@@ -65,7 +65,8 @@ def accounts() -> Accounts:
 
 def supervision() -> Supervision:
     """The supervisor's figures and agents' availability on the request's database."""
-    return Supervision(database(), settings().timezone)
+    configured = settings()
+    return Supervision(database(), configured.timezone, configured.service_hours)
 
 
 def revisions() -> Revisions:

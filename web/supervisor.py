@@ -22,6 +22,11 @@ def view() -> str:
     weeks = int(weeks_arg) if weeks_arg.isdigit() and 1 <= int(weeks_arg) <= 12 else 4
     configured = settings()
     figures = supervisor_view(
-        database(), configured.timezone, dt.datetime.now(dt.UTC), weeks, configured.staffing_targets
+        database(),
+        configured.timezone,
+        dt.datetime.now(dt.UTC),
+        weeks,
+        configured.staffing_targets,
+        service_hours=configured.service_hours,
     )
     return render_template("supervisor.html", user=signed_in_user(), weeks=weeks, settings=configured, **figures)

@@ -1,9 +1,9 @@
 """Deleting what is older than the retention period (setting retention_days).
 
 Goes: conversations whose last activity is older than the cut-off (their messages, and a contact number
-held for them, too), feedback, closed handoff tickets with their notes, call attempts and the sealed contact
-number, and gaps a curator has settled (resolved or dismissed). The record of who was shown a number stays (it
-holds no number).
+held for them, too), feedback, closed and abandoned handoff tickets with their notes, call attempts and the
+sealed contact number, and gaps a curator has settled (resolved or dismissed). The record of who was shown a
+number stays (it holds no number).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
@@ -14,6 +14,7 @@ import datetime as dt
 
 from kb.clock import stamp
 from kb.database import Database
+from kb.desk.tickets import CLOSED_STATUSES
 
 
 def cutoff(days: int, now: dt.datetime | None = None) -> str:
@@ -34,17 +35,18 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             "conversations": db.execute(f"DELETE FROM conversations WHERE id IN ({old})", [before]).rowcount,
             "feedback": db.execute("DELETE FROM feedback WHERE created_at < ?", [before]).rowcount,
             "ticket_notes": db.execute(
-                "DELETE FROM ticket_notes WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
-                "AND COALESCE(closed_at, created_at) < ?)",
+                f"DELETE FROM ticket_notes WHERE handoff_id IN (SELECT id FROM handoffs WHERE status IN "
+                f"{CLOSED_STATUSES} AND COALESCE(closed_at, created_at) < ?)",
                 [before],
             ).rowcount,
             "callback_attempts": db.execute(
-                "DELETE FROM callback_attempts WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
-                "AND COALESCE(closed_at, created_at) < ?)",
+                f"DELETE FROM callback_attempts WHERE handoff_id IN (SELECT id FROM handoffs WHERE status IN "
+                f"{CLOSED_STATUSES} AND COALESCE(closed_at, created_at) < ?)",
                 [before],
             ).rowcount,
             "handoffs": db.execute(
-                "DELETE FROM handoffs WHERE status = 'closed' AND COALESCE(closed_at, created_at) < ?", [before]
+                f"DELETE FROM handoffs WHERE status IN {CLOSED_STATUSES} AND COALESCE(closed_at, created_at) < ?",
+                [before],
             ).rowcount,
             "gaps": db.execute("DELETE FROM gaps WHERE status != 'open' AND created_at < ?", [before]).rowcount,
         }

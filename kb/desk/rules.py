@@ -43,17 +43,36 @@ HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
 
+ALWAYS_OPEN = "00:00-24:00"
+
+
+def service_window(hours: str) -> tuple[int, int]:
+    """Service hours 'HH:MM-HH:MM' as (opening, closing) in minutes after local midnight (an end of 24:00
+    is 1440)."""
+    start, end = hours.split("-")
+    return int(start[:2]) * 60 + int(start[3:]), int(end[:2]) * 60 + int(end[3:])
+
+
 def in_service_hours(hours: str, timezone: str, when: dt.datetime | None = None) -> bool:
     """Whether a moment (default now) falls inside 'HH:MM-HH:MM' local time in timezone (an end of 24:00
     means midnight; a window whose end is not after its start is never open)."""
     local = (when or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
-    start, end = hours.split("-")
-    minutes = local.hour * 60 + local.minute
+    start, end = service_window(hours)
+    return start <= local.hour * 60 + local.minute < end
 
-    def to_min(s: str) -> int:
-        return int(s[:2]) * 60 + int(s[3:])
 
-    return to_min(start) <= minutes < to_min(end)
+def open_minutes(hours: str, hour: int) -> int:
+    """How many minutes of local hour `hour` (0-23, the hour from hour:00 to hour+1:00) fall inside service
+    hours 'HH:MM-HH:MM': 60 for an hour the desk is open throughout, 0 for a closed one."""
+    start, end = service_window(hours)
+    return max(0, min(end, hour * 60 + 60) - max(start, hour * 60))
+
+
+def opens_in(hours: str, hour: int) -> bool:
+    """Whether the desk opens during local hour `hour` (0-23): the opening time falls in it. Never for a desk
+    open round the clock (00:00-24:00) or never open (an end not after its start)."""
+    start, end = service_window(hours)
+    return end > start and (start, end) != (0, 1440) and start // 60 == hour
 
 
 def next_opening(hours: str, timezone: str, after: dt.datetime | None = None) -> dt.datetime | None:

@@ -1,7 +1,7 @@
 """The Desk: the service desk's records over one database, and the workflows that span them, so the bot
 (actions/) and the web app (web/) do each thing the same way: asking for a human (queued in service
 hours, a callback outside them), the quoted wait, the customer's problem and contact number on the ticket,
-an agent claiming, answering and closing a chat, and calling a callback back."""
+a customer leaving the queue, an agent claiming, answering and closing a chat, and calling a callback back."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.rules import DeskPolicy
 from kb.desk.supervision import Supervision
-from kb.desk.tickets import Ticket, Tickets
+from kb.desk.tickets import CLOSED_STATUSES, Ticket, Tickets
 from kb.model import HitRecord
 
 
@@ -155,7 +155,7 @@ class Desk:
     def quoted_wait(self, position: int, at: dt.datetime | None = None) -> float:
         """Seconds the customer at `position` in the queue can expect to wait (inf: no agent available),
         from the agents available and the handle time observed over the last four weeks."""
-        return Supervision(self.db, self.policy.timezone).quoted_wait(
+        return Supervision(self.db, self.policy.timezone, self.policy.service_hours).quoted_wait(
             position, at or dt.datetime.now(dt.UTC), default_aht=self.policy.default_handle_seconds
         )
 
@@ -167,6 +167,23 @@ class Desk:
             return False
         self.tickets.add_to_problem(ticket.id, text)
         return True
+
+    def leave_queue(self, conversation_id: str, announcement: str, resume: Callable[[str], bool]) -> dict:
+        """The customer stops waiting for an agent: their queued ticket becomes 'abandoned' (closed, no agent),
+        the conversation goes back to the bot with `announcement` as a system message, and
+        resume(conversation_id) un-pauses the bot (called after the database is written; what it returns is
+        not needed here: a bot that cannot be reached answers the next message with the web app's fallback).
+        Returns the announcement's message. TicketStateError if the conversation is not queued (no ticket,
+        a callback, or an agent took it meanwhile)."""
+        ticket = self.tickets.active(conversation_id)
+        with self.db.transaction():  # the ticket and the conversation change together or not at all
+            if ticket is None or not self.tickets.abandon(ticket.id):
+                raise TicketStateError("this conversation is not waiting in the queue")
+            self.conversations.get_or_create(conversation_id)
+            self.conversations.set_state(conversation_id, "bot")
+            message = self.conversations.add(conversation_id, "system", announcement)
+        resume(conversation_id)
+        return message
 
     def claim_chat(self, ticket_id: int, agent: str, announcement: str) -> Ticket:
         """An agent takes a waiting chat; the customer reads `announcement`. TicketStateError if it is not
@@ -197,7 +214,7 @@ class Desk:
         Q&A entry, the customer reads `announcement`, and resume(conversation_id) gives the conversation
         back to the bot. Returns what resume returned (whether the bot took it back)."""
         ticket = self.ticket(ticket_id)
-        if ticket.status == "closed":
+        if ticket.status in CLOSED_STATUSES:
             raise TicketStateError("this ticket is closed already")
         if ticket.status == "callback":
             raise TicketStateError("a callback is closed by recording how the call went")

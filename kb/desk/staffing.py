@@ -14,6 +14,7 @@ Computed with the Erlang B recursion, which stays exact for hundreds of agents (
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -63,13 +64,15 @@ def average_wait(a: float, agents: int, aht_seconds: float) -> float:
 @dataclass(frozen=True)
 class StaffingTargets:
     """What a staffing plan aims at (settings staffing_target_share, staffing_target_seconds,
-    staffing_max_occupancy, default_handle_seconds): answer `share` of handoffs within `seconds`, keep
-    occupancy at or under `max_occupancy`, and assume `default_handle_seconds` until handoffs are handled."""
+    staffing_max_occupancy, default_handle_seconds, callback_spread_hours): answer `share` of handoffs within
+    `seconds`, keep occupancy at or under `max_occupancy`, assume `default_handle_seconds` until handoffs are
+    handled, and return the callbacks due at opening within its first `callback_hours` open hours."""
 
     share: float
     seconds: float
     max_occupancy: float
     default_handle_seconds: float
+    callback_hours: int = 1
 
 
 @dataclass(frozen=True)
@@ -123,3 +126,72 @@ def expected_wait(position: int, agents_on_duty: int, aht_seconds: float) -> flo
     if agents_on_duty <= 0:
         return math.inf
     return position * aht_seconds / agents_on_duty
+
+
+@dataclass(frozen=True)
+class HourDemand:
+    """One coming hour as a plan sees it. open_minutes: how much of it is in service hours (0: closed);
+    opens: whether the desk opens during it; live: handoffs expected in service hours (chats that queue);
+    after_hours: handoffs expected outside them (each becomes a callback, due at the next opening)."""
+
+    label: str
+    open_minutes: int
+    opens: bool
+    live: float
+    after_hours: float
+
+
+def callbacks_due(hours: Sequence[HourDemand], backlog: float, spread_hours: int = 1) -> list[float]:
+    """Callbacks to return in each hour (a list as long as hours). What is due at an opening (the handoffs
+    expected out of hours since the previous close, plus `backlog`, the open callback tickets now, if the
+    desk is closed now) is spread evenly over the `spread_hours` hours from the opening; a backlog while
+    the desk is open now, over those from the first hour. A share that falls in a closed hour (an open
+    spell shorter than the spread) or past the last hour is not shown. Raises StaffingError for a backlog
+    under 0 or spread_hours under 1."""
+    if backlog < 0 or spread_hours < 1:
+        raise StaffingError("the callback backlog must be 0 or more and the spread at least one hour")
+    due = [0.0] * len(hours)
+
+    def spread(amount: float, first: int) -> None:
+        open_hours = [i for i in range(first, min(first + spread_hours, len(hours))) if hours[i].open_minutes]
+        for i in open_hours:
+            due[i] += amount / spread_hours  # what falls past the horizon is not shown
+
+    pending = backlog
+    for i, hour in enumerate(hours):
+        if hour.opens:  # the out-of-hours part of an opening hour comes before the opening
+            spread(pending + hour.after_hours, i)
+            pending = 0.0
+            continue
+        if i == 0 and hour.open_minutes:
+            spread(pending, 0)
+            pending = 0.0
+        pending += hour.after_hours
+    return due
+
+
+def hour_plan(hour: HourDemand, callbacks: float, aht_seconds: float, targets: StaffingTargets) -> dict:
+    """One row of a staffing plan. A closed hour needs no agents: {'hour', 'open': False, 'after_hours'}.
+    An open one: the live handoffs and the callbacks due in it are the contacts, at a rate per hour of
+    open time (a half-open hour's 3 contacts are 6 an hour), and Erlang C gives the agents that answer
+    targets.share of them within targets.seconds: 'agents_needed', 'traffic' (Erlangs), the predicted
+    'service_level' (0-1), 'average_wait_seconds' and 'occupancy' (0-1)."""
+    if not hour.open_minutes:
+        return {"hour": hour.label, "open": False, "after_hours": round(hour.after_hours, 2)}
+    per_hour = 60.0 / hour.open_minutes
+    rate = (hour.live + callbacks) * per_hour
+    need = agents_needed(rate, aht_seconds, targets.share, targets.seconds, targets.max_occupancy)
+    return {
+        "hour": hour.label,
+        "open": True,
+        "open_minutes": hour.open_minutes,
+        "handoffs_per_hour": round(hour.live * per_hour, 2),
+        "callbacks_per_hour": round(callbacks * per_hour, 2),
+        "contacts_per_hour": round(rate, 2),
+        "aht_seconds": round(aht_seconds),
+        "traffic": round(need.traffic, 2),
+        "agents_needed": need.agents,
+        "service_level": round(need.service_level, 3),
+        "average_wait_seconds": round(need.average_wait, 1),
+        "occupancy": round(need.occupancy, 3),
+    }

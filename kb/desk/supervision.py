@@ -1,15 +1,18 @@
 """The human side measured: demand by hour and weekday, handle and wait times, agent utilisation,
-the agents each coming hour needs (Erlang C, kb.desk.staffing), and the wait a queued customer is quoted.
-Figures only: how they are worded for a customer is in bot/domain.yml and web/wording.py.
+the agents each coming hour needs (Erlang C, kb.desk.staffing), the achieved service level, abandonment
+and callback backlog, and the wait a queued customer is quoted. Figures only: how they are worded for a
+customer is in bot/domain.yml and web/wording.py.
 
 Handoff tickets carry created_at (arrival), claimed_at, closed_at and agent; agents' available/away
-changes are kept in agent_status (migration v8).
+changes are kept in agent_status (migration v8). A handoff created in service hours is a chat that
+queued (a live chat); one created outside them became a callback (judged by today's service hours).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +20,8 @@ from kb.clock import now, parse, stamp
 from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.metrics import overview
-from kb.desk.staffing import StaffingTargets, agents_needed, expected_wait
+from kb.desk.rules import ALWAYS_OPEN, in_service_hours, open_minutes, opens_in
+from kb.desk.staffing import HourDemand, StaffingTargets, callbacks_due, expected_wait, hour_plan
 from kb.desk.tickets import Tickets
 
 STATUSES = ("available", "away")
@@ -29,10 +33,16 @@ class SupervisionError(DeskError):
 
 
 class Supervision:
-    """Figures for the supervisor view, from the database; local times in `timezone`."""
+    """Figures for the supervisor view, from the database; local times in `timezone`, the desk open in
+    `service_hours` ('HH:MM-HH:MM', local)."""
 
-    def __init__(self, db: Database, timezone: str = "Asia/Shanghai"):
+    def __init__(self, db: Database, timezone: str = "Asia/Shanghai", service_hours: str = ALWAYS_OPEN):
         self.db, self.timezone, self.zone = db, timezone, ZoneInfo(timezone)
+        self.service_hours = service_hours
+
+    def live(self, created_at: str) -> bool:
+        """Whether a handoff created at this stamp was a chat that queued (in service hours), not a callback."""
+        return in_service_hours(self.service_hours, self.timezone, parse(created_at))
 
     # Agents' availability -------------------------------------------------------
 
@@ -84,16 +94,17 @@ class Supervision:
         ]
 
     def handle_times(self, since: dt.datetime) -> dict:
-        """Average handle time (claim to close) and average wait (arrival to claim), in seconds."""
+        """Average handle time (claim to close, callbacks too) and average wait (arrival to claim, chats that
+        queued in service hours only), in seconds; None without tickets."""
         handled = [
             (parse(t["closed_at"]) - parse(t["claimed_at"])).total_seconds()
             for t in self._tickets(since)
             if t["claimed_at"] and t["closed_at"]
         ]
-        waited = [
+        waited = [  # a callback's night until opening is not a queued customer's wait
             (parse(t["claimed_at"]) - parse(t["created_at"])).total_seconds()
             for t in self._tickets(since)
-            if t["claimed_at"]
+            if t["claimed_at"] and self.live(t["created_at"])
         ]
         return {
             "handled": len(handled),
@@ -148,31 +159,64 @@ class Supervision:
         target_seconds: float = 20.0,
         default_aht: float = 300.0,
         max_occupancy: float = 1.0,
+        callback_hours: int = 1,
     ) -> list[dict]:
-        """For each coming hour: the expected handoffs (the average of that weekday and hour over the
-        last weeks), the agents Erlang C says answer target_share within target_seconds, and what
-        they would achieve. The handle time is the observed average, or default_aht without data."""
-        handoffs = self.demand(weeks, at)["handoffs"]
+        """For each coming hour (kb.desk.staffing.hour_plan): closed hours need no agents and show the
+        handoffs expected out of hours (they become callbacks); open hours get the agents Erlang C says
+        answer target_share within target_seconds, for the live handoffs expected (the average of that
+        weekday and hour over the last weeks) plus the callbacks due: those expected out of hours since
+        the previous close, and the open callback tickets now, spread over the first callback_hours open
+        hours (callbacks_due). The handle time is the observed average, or default_aht without data."""
+        live, after_hours = self.handoff_grids(weeks, at)
         aht = self.handle_times(at - dt.timedelta(weeks=weeks))["aht_seconds"] or default_aht
-        plan = []
+        targets = StaffingTargets(target_share, target_seconds, max_occupancy, default_aht, callback_hours)
         local = at.astimezone(self.zone).replace(minute=0, second=0, microsecond=0)
+        slots = []
         for h in range(hours):
             hour = local + dt.timedelta(hours=h)
-            rate = handoffs[hour.weekday()][hour.hour]
-            need = agents_needed(rate, aht, target_share, target_seconds, max_occupancy)
-            plan.append(
-                {
-                    "hour": hour.strftime("%m-%d %H:00"),
-                    "handoffs_per_hour": rate,
-                    "aht_seconds": round(aht),
-                    "traffic": round(need.traffic, 2),
-                    "agents_needed": need.agents,
-                    "service_level": round(need.service_level, 3),
-                    "average_wait_seconds": round(need.average_wait, 1),
-                    "occupancy": round(need.occupancy, 3),
-                }
+            slots.append(
+                HourDemand(
+                    hour.strftime("%m-%d %H:00"),
+                    open_minutes(self.service_hours, hour.hour),
+                    opens_in(self.service_hours, hour.hour),
+                    live[hour.weekday()][hour.hour],
+                    after_hours[hour.weekday()][hour.hour],
+                )
             )
-        return plan
+        due = callbacks_due(slots, Tickets(self.db).count("callback"), callback_hours)
+        return [hour_plan(slot, callbacks, aht, targets) for slot, callbacks in zip(slots, due)]
+
+    def handoff_grids(self, weeks: int, at: dt.datetime) -> tuple[list[list[float]], list[list[float]]]:
+        """Average handoffs per hour for each weekday (0 = Monday) and local hour over the last `weeks` weeks,
+        as two grids: those created in service hours (live chats) and those outside them (callbacks)."""
+        live, after_hours = [[0.0] * 24 for _ in range(7)], [[0.0] * 24 for _ in range(7)]
+        since = stamp(at - dt.timedelta(weeks=weeks))
+        for (created,) in self.db.execute("SELECT created_at FROM handoffs WHERE created_at >= ?", [since]):
+            local = parse(created).astimezone(self.zone)
+            grid = live if self.live(created) else after_hours
+            grid[local.weekday()][local.hour] += 1.0 / weeks
+        return live, after_hours
+
+    # Achieved service ------------------------------------------------------------
+
+    def service_figures(self, since: dt.datetime, at: dt.datetime, target_seconds: float) -> dict:
+        """What the queue achieved for the chats that queued (handoffs created in service hours, not waiting
+        for a callback) from `since` to `at`: queue_outcomes's figures."""
+        chats = [
+            t
+            for t in self._tickets(since)
+            if parse(t["created_at"]) < at and t["status"] != "callback" and self.live(t["created_at"])
+        ]
+        return queue_outcomes(chats, target_seconds, at)
+
+    def callback_backlog(self, at: dt.datetime) -> dict:
+        """The callback tickets still open at `at`: {'open': how many, 'oldest_at': the oldest one's stamp or
+        None, 'oldest_seconds': its age in seconds or None}."""
+        count, oldest = self.db.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM handoffs WHERE status = 'callback'"
+        ).fetchone()
+        age = round((at - parse(oldest)).total_seconds()) if oldest else None
+        return {"open": int(count), "oldest_at": oldest, "oldest_seconds": age}
 
     def quoted_wait(self, position: int, at: dt.datetime, weeks: int = 4, default_aht: float = 300.0) -> float:
         """Seconds the customer at `position` in the queue can expect to wait, from the agents available
@@ -181,13 +225,52 @@ class Supervision:
         return expected_wait(position, len(self.available_agents()), aht)
 
 
+def queue_outcomes(chats: Iterable[Mapping[str, Any]], target_seconds: float, at: dt.datetime) -> dict:
+    """Service level and abandonment over chats that queued (each a mapping with the stamps created_at and
+    claimed_at, and status), seen at `at`:
+
+    - service level: chats answered (claimed) within target_seconds of arriving, over the chats whose
+      outcome is known: answered, abandoned (short abandons too), closed unanswered, or still waiting past
+      the target (one waiting less is not counted yet); None without any;
+    - abandonment rate: chats whose customer left the queue before an agent took them (status
+      'abandoned'), over all the chats that queued; None without any.
+
+    Returns {'queued', 'answered', 'answered_in_target', 'abandoned', 'decided', 'service_level',
+    'abandonment_rate', 'target_seconds'}; rates are 0-1, rounded to 3 places."""
+    queued = answered = in_target = abandoned = decided = 0
+    for chat in chats:
+        queued += 1
+        created = parse(chat["created_at"])
+        if chat["claimed_at"]:
+            answered += 1
+            in_target += (parse(chat["claimed_at"]) - created).total_seconds() <= target_seconds
+        elif chat["status"] == "abandoned":
+            abandoned += 1
+        elif chat["status"] == "queued" and (at - created).total_seconds() <= target_seconds:
+            continue  # still within the target: neither a hit nor a miss yet
+        decided += 1
+    return {
+        "queued": queued,
+        "answered": answered,
+        "answered_in_target": in_target,
+        "abandoned": abandoned,
+        "decided": decided,
+        "service_level": round(in_target / decided, 3) if decided else None,
+        "abandonment_rate": round(abandoned / queued, 3) if queued else None,
+        "target_seconds": target_seconds,
+    }
+
+
 def supervisor_view(
-    db: Database, timezone: str, at: dt.datetime, weeks: int, targets: StaffingTargets
+    db: Database, timezone: str, at: dt.datetime, weeks: int, targets: StaffingTargets, *, service_hours: str
 ) -> dict[str, Any]:
-    """Everything a supervisor needs to staff the human queue at `at`, over the last `weeks` weeks: the
-    queue now (tickets by status), the agents available, handle and wait times, the 12-hour staffing plan,
-    and the figures the charts draw (demand, containment, 7-day utilisation against the 70 % target)."""
-    sup, tickets = Supervision(db, timezone), Tickets(db)
+    """Everything a supervisor needs to staff the human queue at `at`, over the last `weeks` weeks, with the
+    desk open in `service_hours`: the queue now (tickets by status), the agents available, handle and wait
+    times, the achieved service level and abandonment (queue_outcomes), the callback backlog, the 12-hour
+    staffing plan (closed hours marked), and the figures the charts draw (demand, containment, 7-day
+    utilisation against the 70 % target)."""
+    sup, tickets = Supervision(db, timezone, service_hours), Tickets(db)
+    since = at - dt.timedelta(weeks=weeks)
     plan = sup.staffing(
         at,
         hours=12,
@@ -196,11 +279,14 @@ def supervisor_view(
         target_seconds=targets.seconds,
         default_aht=targets.default_handle_seconds,
         max_occupancy=targets.max_occupancy,
+        callback_hours=targets.callback_hours,
     )
     return {
         "queue": {status: tickets.count(status) for status in ("queued", "claimed", "callback")},
         "available": sup.available_agents(),
-        "times": sup.handle_times(at - dt.timedelta(weeks=weeks)),
+        "times": sup.handle_times(since),
+        "service": sup.service_figures(since, at, targets.seconds),
+        "backlog": sup.callback_backlog(at),
         "plan": plan,
         "figures": {
             "demand": sup.demand(weeks, at),

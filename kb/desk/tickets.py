@@ -1,5 +1,6 @@
 """Handoff tickets: a conversation waiting for an agent (queued), taken by one (claimed), waiting for a
-call back outside service hours (callback), or done (closed); agents' notes on them; a callback's attempts.
+call back outside service hours (callback), done (closed), or left by the customer before an agent took it
+(abandoned: closed, with no agent); agents' notes on them; a callback's attempts.
 
 Everything a customer or agent typed is masked (kb.desk.privacy) before it is stored. The one exception is
 the contact number a customer gives for the ticket: sealed (kb.desk.contacts), shown whole only through
@@ -20,8 +21,9 @@ from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import HANDOFF_REASONS
 from kb.model import HitRecord
 
-STATUSES = ("queued", "claimed", "callback", "closed")
+STATUSES = ("queued", "claimed", "callback", "closed", "abandoned")
 OPEN_STATUSES = ("queued", "claimed", "callback")
+CLOSED_STATUSES = ("closed", "abandoned")
 KEPT_HITS = 5
 MAX_PROBLEM = 2000
 # How a call back went: 'reached' and 'wrong_number' settle the callback, 'no_answer' keeps it for another try.
@@ -225,6 +227,16 @@ class Tickets:
                 "UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
                 "WHERE id = ? AND status IN ('queued', 'callback')",
                 [now(), agent, ticket_id],
+            )
+        return cursor.rowcount == 1
+
+    def abandon(self, ticket_id: int) -> bool:
+        """The customer left the queue: a queued ticket becomes 'abandoned' (closed now, no agent); False if
+        it was not queued (an agent took it meanwhile, or it is closed)."""
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE handoffs SET status = 'abandoned', closed_at = ? WHERE id = ? AND status = 'queued'",
+                [now(), ticket_id],
             )
         return cursor.rowcount == 1
 

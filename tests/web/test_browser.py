@@ -257,6 +257,11 @@ def test_supervisor_sees_demand_staffing_and_utilisation_charts(system, real_kb_
         WebDriverWait(boss, 60).until(lambda d: d.execute_script("return (window.kefuCharts || []).length") == 3)
         rows = boss.find_elements("css selector", "#plan tr")
         assert len(rows) == 13  # a header and the next 12 hours
+        tiles = {name: boss.find_element("id", f"kpi-{name}") for name in ("service-level", "abandonment", "backlog")}
+        assert all(tile.is_displayed() for tile in tiles.values())
+        assert re.fullmatch(r"\d+%", tiles["service-level"].text)  # the synthetic data's chats answered in 20 s
+        assert re.fullmatch(r"\d+\.\d%", tiles["abandonment"].text) and tiles["abandonment"].text != "0.0%"
+        assert int(tiles["backlog"].text) >= 1 and "小时" in boss.find_element("id", "kpi-backlog-oldest").text
         shot(boss, "5-supervisor")
     finally:
         boss.quit()

@@ -23,12 +23,12 @@ class FakeRasa:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path.endswith("/tracker/events"):  # RasaClient.resume
+            self.resumed.append(request.url.path.split("/")[2])
+            return httpx.Response(200, json={})
         if self.silent:  # what Rasa answers when its action server is down
             return httpx.Response(200, json=[])
         if request.url.path == "/status":
-            return httpx.Response(200, json={})
-        if request.url.path.endswith("/tracker/events"):  # resuming a paused conversation
-            self.resumed.append(request.url.path)
             return httpx.Response(200, json={})
         body = json.loads(request.content)
         self.received.append(body)
@@ -304,7 +304,68 @@ def test_a_queued_customer_with_no_agent_on_duty_can_ask_for_a_callback_instead(
     assert ack["buttons"] == [wording.CALLBACK_BUTTON]  # nobody is available
     body = client.post("/api/chat", json={"session": "q1", "payload": "/request_callback"}).get_json()
     assert body["state"] == "bot" and rasa.received[-1] == {"sender": "q1", "message": "/request_callback"}
-    assert rasa.resumed == ["/conversations/q1/tracker/events"]  # the bot, paused while they queued, takes it
+    assert rasa.resumed == ["q1"]  # the bot, paused while they queued, takes it
     assert desk.tickets.active("q1").status == "callback"
     transcript = Conversations(Database.open(settings.db_path)).messages("q1")
     assert [m["text"] for m in transcript if m["from"] == "customer"] == ["转人工", "有人吗", "预约回电"]
+
+
+def queue(client, settings, session: str) -> int:
+    """Ask for a human; the ticket the action server would have opened."""
+    body = client.post("/api/chat", json={"session": session, "payload": "/request_human"}).get_json()
+    assert body["state"] == "queued"
+    return Tickets(Database.open(settings.db_path)).open(session, "asked", "转人工").id
+
+
+def test_leaving_the_queue_abandons_the_ticket_and_the_bot_answers_again(client, rasa, settings):
+    ticket_id = queue(client, settings, "lq1")
+    response = client.post("/api/chat/lq1/leave")
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    body = response.get_json()
+    assert body["session"] == "lq1" and body["state"] == "bot"
+    [message] = body["messages"]
+    assert message["from"] == "system" and message["text"] == wording.LEFT_QUEUE
+    assert rasa.resumed == ["lq1"]  # Rasa's paused conversation is resumed
+    ticket = Tickets(Database.open(settings.db_path)).get(ticket_id)
+    assert ticket.status == "abandoned" and ticket.closed_at and ticket.agent is None
+    body = client.post("/api/chat", json={"session": "lq1", "text": "营业厅几点开门"}).get_json()
+    assert body["state"] == "bot" and rasa.received[-1]["message"] == "营业厅几点开门"
+    polled = client.get("/api/chat/lq1/messages?after=0").get_json()
+    assert polled["state"] == "bot" and wording.LEFT_QUEUE in [m["text"] for m in polled["messages"]]
+    again = client.post("/api/chat/lq1/leave")
+    assert again.status_code == 409 and "not waiting in the queue" in again.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "session, status",
+    [("nobody-here", 404), ("bad%20id", 400), ("x" * 65, 400)],
+)
+def test_leaving_an_unknown_or_malformed_session_is_refused(client, session, status):
+    response = client.post(f"/api/chat/{session}/leave")
+    assert response.status_code == status and response.get_json()["error"]
+
+
+def test_a_customer_with_the_bot_or_an_agent_cannot_leave_a_queue(client, settings):
+    client.post("/api/chat", json={"session": "lq2", "text": "营业厅几点开门"})
+    assert client.post("/api/chat/lq2/leave").status_code == 409  # talking to the bot
+    ticket_id = queue(client, settings, "lq3")
+    Tickets(Database.open(settings.db_path)).claim(ticket_id, "王")
+    assert client.post("/api/chat/lq3/leave").status_code == 409  # an agent took it first
+    assert Tickets(Database.open(settings.db_path)).get(ticket_id).status == "claimed"
+
+
+def test_leaving_the_queue_with_the_bot_down_still_goes_back_to_the_bot(client, rasa, settings):
+    ticket_id = queue(client, settings, "lq4")
+    rasa.down = True
+    body = client.post("/api/chat/lq4/leave").get_json()
+    assert body["state"] == "bot" and body["messages"][0]["text"] == wording.LEFT_QUEUE
+    assert Tickets(Database.open(settings.db_path)).get(ticket_id).status == "abandoned"
+
+
+def test_leaving_is_rate_limited_like_the_chat(settings):
+    limited = settings.replace(chat_limit_session=2, chat_limit_client=50)
+    app = create_app({"KEFU_SETTINGS": limited, "RASA_TRANSPORT": httpx.MockTransport(FakeRasa()), "TESTING": True})
+    client = app.test_client()
+    queue(client, limited, "lq5")
+    codes = [client.post("/api/chat/lq5/leave").status_code for _ in range(2)]
+    assert codes == [200, 429] and int(client.post("/api/chat/lq5/leave").headers["Retry-After"]) > 0

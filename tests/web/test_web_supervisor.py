@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import re
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from kb.clock import stamp
 from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.demand import generate
@@ -47,3 +51,51 @@ def test_supervisor_page_and_agent_status(settings):
     assert len(figures["plan"]) == 12 and len(figures["demand"]["handoffs"]) == 7
     assert any(u["agent"] == "demo-agent-1" for u in figures["utilisation"])
     assert boss.get("/curator/kb").status_code == 403 and boss.get("/supervisor/?weeks=x").status_code == 200
+
+
+def ticket(created: dt.datetime, status: str, waited: float | None = None) -> dict:
+    claimed = stamp(created + dt.timedelta(seconds=waited)) if waited is not None else None
+    return {
+        "conversation_id": f"c-{created.timestamp()}-{status}",
+        "reason": "asked",
+        "question": "q",
+        "passages": "[]",
+        "status": status,
+        "contact": "",
+        "created_at": stamp(created),
+        "claimed_at": claimed,
+        "closed_at": claimed,
+        "agent": "a1" if claimed else None,
+    }
+
+
+def test_the_page_shows_service_level_abandonment_backlog_and_marks_closed_hours(settings):
+    zone = ZoneInfo(settings.timezone)
+    now = dt.datetime.now(zone)
+    opens = (now.hour + 3) % 24  # the desk is open one hour a day, three hours from now
+    hours = f"{opens:02d}:00-{opens + 1:02d}:00"
+    in_hours = (now - dt.timedelta(days=1)).replace(hour=opens, minute=30)
+    db = Database.open(settings.db_path)
+    rows = [ticket(in_hours, "closed", 5), ticket(in_hours, "closed", 8), ticket(in_hours, "closed", 90)]
+    rows += [ticket(in_hours, "abandoned"), ticket(now - dt.timedelta(hours=2, minutes=5, seconds=30), "callback")]
+    with db.transaction():
+        db["handoffs"].insert_all(rows, pk="id")
+    Accounts(db).add("boss2", "boss-pass-2", "supervisor")
+    app = create_app(
+        {
+            "KEFU_SETTINGS": dataclasses.replace(settings, service_hours=hours),
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+        }
+    )
+    boss = app.test_client()
+    sign_in(boss, "boss2", "boss-pass-2")
+    page = boss.get("/supervisor/?weeks=1").get_data(as_text=True)
+    assert 'id="kpi-service-level">50%<' in page and "20 秒内接入 2/4 单" in page  # 2 of 4 in 20 s
+    assert 'id="kpi-abandonment">25.0%<' in page and "排队中离开 1/4 单" in page
+    assert 'id="kpi-backlog">1<' in page and 'id="kpi-backlog-oldest">2 小时 5 分<' in page
+    plan = page.split('id="plan">', 1)[1].split("</table>", 1)[0]
+    assert plan.count('<tr class="closed">') == 11 and plan.count("非服务时间") == 11
+    opening = re.search(rf"<tr><td>[\d-]+ {opens:02d}:00</td><td>[\d.]+</td><td>([\d.]+)</td>", plan)
+    assert opening and float(opening.group(1)) == 1.0  # the open callback, due at the opening
+    assert re.search(r'<tr class="closed"><td>[\d-]+ [\d:]+</td><td colspan="8">非服务时间', plan)

@@ -41,6 +41,9 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     tickets.record_attempt(called.id, "a1", "no_answer", "", "2026-08-01T02:00:00+00:00")
     tickets.record_attempt(called.id, "a1", "reached", "已解决", None)
     backdate(db, "handoffs", called.id, created_at=OLD, closed_at=OLD)
+    left = tickets.open("old-left", "asked", "q")
+    assert tickets.abandon(left.id) and not tickets.abandon(left.id)  # a customer who left the queue
+    backdate(db, "handoffs", left.id, created_at=OLD, closed_at=OLD)
     settled, backlog = gaps.log("old-bot", "q1", "abstain"), gaps.log("old-bot", "q2", "abstain")
     gaps.set_status([settled], "dismissed", "x")
     for gap in (settled, backlog):
@@ -55,7 +58,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         "feedback": 1,
         "ticket_notes": 1,
         "callback_attempts": 2,
-        "handoffs": 2,  # the sealed number goes with its ticket
+        "handoffs": 3,  # the sealed number goes with its ticket
         "gaps": 1,
     }
     assert tickets.attempts(called.id) == [] and "sealed-number" not in str(list(db["handoffs"].rows))

@@ -7,7 +7,15 @@ import datetime as dt
 
 import pytest
 
-from kb.desk.rules import DeskPolicy, handoff_reason, in_service_hours, latest_question, wants_human
+from kb.desk.rules import (
+    DeskPolicy,
+    handoff_reason,
+    in_service_hours,
+    latest_question,
+    open_minutes,
+    opens_in,
+    wants_human,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +31,24 @@ def test_service_hours_use_the_configured_time_zone(hours, hour_utc, expected):
     when = dt.datetime(2026, 11, 27, hour_utc, 0, tzinfo=dt.UTC)
     assert in_service_hours(hours, "Asia/Shanghai", when) is expected
     assert DeskPolicy(hours, "Asia/Shanghai", 300.0).in_service_hours(when) is expected
+
+
+@pytest.mark.parametrize(
+    "hours, hour, minutes, opens",
+    [
+        ("08:00-22:00", 7, 0, False),
+        ("08:00-22:00", 8, 60, True),
+        ("08:00-22:00", 21, 60, False),
+        ("08:00-22:00", 22, 0, False),  # closed from 22:00
+        ("08:30-21:15", 8, 30, True),  # half an hour open, and the desk opens in it
+        ("08:30-21:15", 21, 15, False),
+        ("00:00-24:00", 0, 60, False),  # round the clock: never "opens"
+        ("00:00-24:00", 23, 60, False),
+        ("09:00-09:00", 9, 0, False),  # never open
+    ],
+)
+def test_an_hours_open_minutes_and_whether_the_desk_opens_in_it(hours, hour, minutes, opens):
+    assert open_minutes(hours, hour) == minutes and opens_in(hours, hour) is opens
 
 
 @pytest.mark.parametrize(

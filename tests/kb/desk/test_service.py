@@ -1,5 +1,6 @@
 """The Desk's workflows, which the bot and the web app both call: asking for a human in and out of service
-hours, the quoted wait, a message for a callback, and an agent claiming, answering and closing a chat."""
+hours, the quoted wait, a message for a callback, a customer leaving the queue, and an agent claiming,
+answering and closing a chat."""
 
 from __future__ import annotations
 
@@ -95,3 +96,53 @@ def test_a_claim_or_close_that_fails_half_way_changes_nothing(db, monkeypatch):
     with pytest.raises(RuntimeError):
         desk.close_chat(ticket.id, "王", "人工服务已结束", lambda c: True)
     assert desk.ticket(ticket.id).status == "claimed" and desk.conversations.get("c6")["state"] == "agent"
+
+
+def test_a_customer_leaving_the_queue_abandons_the_ticket_and_goes_back_to_the_bot(db):
+    desk = Desk(db, OPEN)
+    ticket = desk.request_human("c7", "asked", "转人工")
+    desk.conversations.get_or_create("c7")
+    desk.conversations.set_state("c7", "queued")
+    resumed = []
+    message = desk.leave_queue("c7", "您已退出人工排队", lambda c: resumed.append(c) or True)
+    assert message["from"] == "system" and message["text"] == "您已退出人工排队" and resumed == ["c7"]
+    left = desk.ticket(ticket.id)
+    assert (left.status, left.agent, left.position) == ("abandoned", None, None) and left.closed_at
+    assert desk.conversations.get("c7")["state"] == "bot" and desk.tickets.active("c7") is None
+    with pytest.raises(TicketStateError, match="not waiting in the queue"):
+        desk.leave_queue("c7", "x", lambda c: True)  # left already
+    with pytest.raises(TicketStateError, match="closed already"):
+        desk.close_chat(ticket.id, "王", "x", lambda c: True)  # an agent cannot close it over the abandonment
+    again = desk.request_human("c7", "asked", "还是转人工吧")
+    assert again.id != ticket.id and again.status == "queued" and again.position == 1
+
+
+def test_only_a_queued_customer_can_leave_the_queue(db):
+    with pytest.raises(TicketStateError):
+        Desk(db, OPEN).leave_queue("nobody", "x", lambda c: True)
+    callback = Desk(db, CLOSED).request_human("c8", "asked", "请回电")
+    with pytest.raises(TicketStateError):
+        Desk(db, OPEN).leave_queue("c8", "x", lambda c: True)
+    desk = Desk(db, OPEN)
+    taken = desk.request_human("c9", "asked", "转人工")
+    desk.claim_chat(taken.id, "王", "人工客服 王 已接入")  # the agent was quicker
+    resumed = []
+    with pytest.raises(TicketStateError):
+        desk.leave_queue("c9", "x", resumed.append)
+    assert resumed == [] and desk.ticket(taken.id).status == "claimed"
+    assert desk.conversations.get("c9")["state"] == "agent" and desk.ticket(callback.id).status == "callback"
+
+
+def test_leaving_the_queue_that_fails_half_way_changes_nothing(db, monkeypatch):
+    desk = Desk(db, OPEN)
+    ticket = desk.request_human("c10", "asked", "转人工")
+    desk.conversations.get_or_create("c10")
+    desk.conversations.set_state("c10", "queued")
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(desk.conversations, "add", fails)
+    with pytest.raises(RuntimeError):
+        desk.leave_queue("c10", "您已退出人工排队", lambda c: True)
+    assert desk.ticket(ticket.id).status == "queued" and desk.conversations.get("c10")["state"] == "queued"

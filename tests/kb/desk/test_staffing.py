@@ -7,10 +7,14 @@ import math
 import pytest
 
 from kb.desk.staffing import (
+    HourDemand,
     StaffingError,
+    StaffingTargets,
     agents_needed,
     average_wait,
+    callbacks_due,
     expected_wait,
+    hour_plan,
     service_level,
     traffic,
     wait_probability,
@@ -60,3 +64,47 @@ def test_bad_figures_are_refused(args):
         traffic(*args)
     with pytest.raises(StaffingError):
         agents_needed(10, 300, target_share=1.5)
+
+
+def closed(after_hours: float) -> HourDemand:
+    return HourDemand("closed", 0, False, 0.0, after_hours)
+
+
+def open_hour(live: float = 1.0, opens: bool = False, minutes: int = 60, after_hours: float = 0.0) -> HourDemand:
+    return HourDemand("open", minutes, opens, live, after_hours)
+
+
+def test_callbacks_left_out_of_hours_are_due_at_the_opening_and_spread_over_its_first_hours():
+    # closed now with 5 callbacks open; 2 + 1 more expected before opening; spread over two hours
+    hours = [closed(2), closed(1), open_hour(3, opens=True), open_hour(4), open_hour(4), closed(2)]
+    assert callbacks_due(hours, backlog=5, spread_hours=2) == [0, 0, 4, 4, 0, 0]
+    assert callbacks_due(hours, backlog=0, spread_hours=1) == [0, 0, 3, 0, 0, 0]
+    # open now: the backlog is due now; the night's 3 + 1, and the half hour before an 08:30 opening's
+    # 0.5, are due at that opening
+    hours = [open_hour(2), open_hour(2), closed(3), closed(1), open_hour(1, opens=True, minutes=30, after_hours=0.5)]
+    assert callbacks_due(hours, backlog=4, spread_hours=1) == [4, 0, 0, 0, 4.5]
+    # what would fall past the horizon is not shown; nothing opens, nothing is due
+    assert callbacks_due([closed(6), open_hour(opens=True)], backlog=0, spread_hours=3) == [0, 2]
+    assert callbacks_due([closed(6), closed(6)], backlog=3) == [0, 0]
+
+
+@pytest.mark.parametrize("backlog, spread", [(-1, 1), (0, 0)])
+def test_callbacks_due_refuses_impossible_figures(backlog, spread):
+    with pytest.raises(StaffingError):
+        callbacks_due([closed(1)], backlog, spread)
+
+
+def test_an_hours_plan_closed_needs_no_agents_open_counts_callbacks_as_contacts():
+    targets = StaffingTargets(0.8, 20, 1.0, 300)
+    assert hour_plan(HourDemand("22:00", 0, False, 0.0, 2.5), 0.0, 300, targets) == {
+        "hour": "22:00",
+        "open": False,
+        "after_hours": 2.5,
+    }
+    # an 08:30 opening: 1.5 live chats and 1 callback in half an hour are 5 contacts an hour of open time
+    row = hour_plan(HourDemand("08:00", 30, True, 1.5, 0.5), 1.0, 300, targets)
+    expected = agents_needed(5, 300, 0.8, 20)
+    assert row["handoffs_per_hour"] == 3 and row["callbacks_per_hour"] == 2 and row["contacts_per_hour"] == 5
+    assert row["traffic"] == round(5 * 300 / 3600, 2) and row["agents_needed"] == expected.agents >= 1
+    without = hour_plan(HourDemand("08:00", 30, True, 1.5, 0.5), 0.0, 300, targets)
+    assert without["traffic"] < row["traffic"] and without["service_level"] >= 0.8
