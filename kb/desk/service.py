@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from kb.database import Database
 from kb.desk import DeskError
+from kb.desk.candidates import candidates
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.rules import DeskPolicy
@@ -96,9 +97,11 @@ class Desk:
         return self.conversations.add(ticket.conversation_id, "agent", text.strip())
 
     def close_chat(self, ticket_id: int, agent: str, announcement: str, resume: Callable[[str], bool]) -> bool:
-        """End the human part: the ticket closes, the agent's answer is offered to curators as a candidate
-        Q&A entry, the customer reads `announcement`, and resume(conversation_id) gives the conversation
-        back to the bot. Returns what resume returned (whether the bot took it back)."""
+        """End the human part: the ticket closes, each answer of the agent's that carries knowledge is offered
+        to curators as a candidate Q&A entry with the question it answered (kb.desk.candidates: an open gap,
+        reason 'agent_answer', published only if a curator saves it), the customer reads `announcement`, and
+        resume(conversation_id) gives the conversation back to the bot. Returns what resume returned (whether
+        the bot took it back)."""
         ticket = self.ticket(ticket_id)
         if ticket.status == "closed":
             raise TicketStateError("this ticket is closed already")
@@ -106,10 +109,9 @@ class Desk:
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
             self.tickets.close(ticket_id, agent)
             self.conversations.get_or_create(conversation_id)
-            replies = [m["text"] for m in self.conversations.messages(conversation_id) if m["from"] == "agent"]
-            if replies and ticket.question:
-                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet="\n".join(replies)[:2000])
-                self.gaps.log(conversation_id, ticket.question, "agent_answer", [answer])
+            for found in candidates(self.conversations.messages(conversation_id), ticket.question):
+                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet=found.answer)
+                self.gaps.log(conversation_id, found.question, "agent_answer", [answer])
             self.conversations.set_state(conversation_id, "closed")
             self.conversations.add(conversation_id, "system", announcement)
         return resume(conversation_id)

@@ -78,7 +78,9 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 409
     assert (
         agent.post(
-            f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"}, headers=headers
+            f"/api/agent/tickets/{ticket['id']}/reply",
+            json={"text": "您好，营业厅每天上午九点开门，节假日照常营业。"},
+            headers=headers,
         ).status_code
         == 200
     )
@@ -87,7 +89,7 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert polled["state"] == "agent" and polled["messages"][-1] == {
         "id": polled["messages"][-1]["id"],
         "from": "agent",
-        "text": "您好，我来帮您",
+        "text": "您好，营业厅每天上午九点开门，节假日照常营业。",
         "sources": [],
         "buttons": [],
     }
@@ -97,7 +99,8 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     assert resumed == ["/conversations/cust1/tracker/events"]
     [candidate] = Gaps(Database.open(settings.db_path)).recent()  # the agent's answer, offered to curators
-    assert candidate["reason"] == "agent_answer" and candidate["hits"][0]["snippet"] == "您好，我来帮您"
+    assert candidate["reason"] == "agent_answer" and candidate["question"] == "营业厅几点开门<script>alert(1)</script>"
+    assert candidate["hits"][0]["snippet"] == "营业厅每天上午九点开门，节假日照常营业。"  # the greeting left out
     assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
 
 

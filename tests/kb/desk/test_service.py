@@ -61,7 +61,7 @@ def test_claim_reply_and_close(db):
         desk.claim_chat(ticket.id, "李", "人工客服 李 已接入")
     with pytest.raises(TicketStateError, match="claim this ticket"):
         desk.reply(ticket.id, "李", "我来")  # someone else's chat
-    desk.reply(ticket.id, "王", "已为您退款，电话 13812345678 可联系我")
+    desk.reply(ticket.id, "王", "您好，多扣的费用会在3个工作日内原路退回，电话 13812345678 可联系我")
     resumed = []
     assert desk.close_chat(ticket.id, "王", "人工服务已结束", lambda c: resumed.append(c) or True) is True
     assert resumed == ["c5"] and desk.conversations.get("c5")["state"] == "closed"
@@ -69,7 +69,8 @@ def test_claim_reply_and_close(db):
     assert said[0] == ("system", "人工客服 王 已接入") and said[-1] == ("system", "人工服务已结束")
     [candidate] = desk.gaps.recent()
     assert candidate["reason"] == "agent_answer" and candidate["question"] == "扣费不对"
-    assert candidate["hits"][0]["kind"] == "agent" and "已为您退款" in candidate["hits"][0]["snippet"]
+    assert candidate["hits"][0]["kind"] == "agent"
+    assert candidate["hits"][0]["snippet"] == "多扣的费用会在3个工作日内原路退回。"  # no greeting, no number
     with pytest.raises(TicketStateError, match="closed already"):
         desk.close_chat(ticket.id, "王", "x", lambda c: True)
     with pytest.raises(TicketNotFound):
