@@ -184,6 +184,18 @@ def v10_imported_from(db: sqlite_utils.Database) -> None:
     db.table("articles").add_column("imported_from", str, not_null_default="")
 
 
+def v12_console(db: sqlite_utils.Database) -> None:
+    """The agent console's records: canned replies curators keep (kb.desk.canned) and chats handed from one
+    agent to another (kb.desk.tickets)."""
+    db.table("canned_replies").create(
+        {"id": int, "title": str, "text": str, "category": str, "author": str, "updated_at": str}, pk="id"
+    )
+    db.table("ticket_transfers").create(
+        {"id": int, "handoff_id": int, "from_agent": str, "to_agent": str, "at": str}, pk="id"
+    )
+    db.table("ticket_transfers").create_index(["handoff_id", "id"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -195,4 +207,5 @@ MIGRATIONS: list[Migration] = [
     v8_agent_status,
     v9_import,
     v10_imported_from,
+    v12_console,
 ]

@@ -37,8 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
-    from kb.desk import DeskError
-    from kb.desk.service import TicketNotFound, TicketStateError
+    from kb.desk import DeskError, DeskNotFound
+    from kb.desk.service import TicketStateError
     from web import agent, auth, chat, curator, db, kb_editor, kb_import, supervisor
     from web.access import secret_key
     from web.limits import RateLimiter
@@ -73,8 +73,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(DeskError)
     def desk_errors(exc: DeskError) -> Any:
-        """The desk's named errors as HTTP: no such ticket 404, a ticket in the wrong state 409, else 400."""
-        code = 404 if isinstance(exc, TicketNotFound) else 409 if isinstance(exc, TicketStateError) else 400
+        """The desk's named errors as HTTP: no such record (a ticket, a canned reply) 404, a ticket in the
+        wrong state or a refused transfer 409, else 400."""
+        code = 404 if isinstance(exc, DeskNotFound) else 409 if isinstance(exc, TicketStateError) else 400
         return errors(default_exceptions[code](str(exc)))
 
     @app.errorhandler(HTTPException)

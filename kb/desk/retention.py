@@ -1,7 +1,7 @@
 """Deleting what is older than the retention period (setting retention_days).
 
 Goes: conversations whose last activity is older than the cut-off (their messages too), feedback,
-closed handoff tickets and their notes, and gaps a curator has settled (resolved or dismissed).
+closed handoff tickets with their notes and transfers, and gaps a curator has settled (resolved or dismissed).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
@@ -33,6 +33,11 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             "feedback": db.execute("DELETE FROM feedback WHERE created_at < ?", [before]).rowcount,
             "ticket_notes": db.execute(
                 "DELETE FROM ticket_notes WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
+                "AND COALESCE(closed_at, created_at) < ?)",
+                [before],
+            ).rowcount,
+            "ticket_transfers": db.execute(
+                "DELETE FROM ticket_transfers WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
                 "AND COALESCE(closed_at, created_at) < ?)",
                 [before],
             ).rowcount,

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from kb.database import Database
-from kb.desk import DeskError
+from kb.desk import DeskError, DeskNotFound
 from kb.desk.candidates import candidates
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
@@ -19,12 +19,16 @@ from kb.desk.tickets import Ticket, Tickets
 from kb.model import HitRecord
 
 
-class TicketNotFound(DeskError):
+class TicketNotFound(DeskNotFound):
     """There is no such ticket."""
 
 
 class TicketStateError(DeskError):
     """The ticket is not in a state that allows this (claimed already, closed, someone else's)."""
+
+
+class TransferRefused(TicketStateError):
+    """A chat cannot go to that agent (themselves, or not available)."""
 
 
 class Desk:
@@ -90,6 +94,27 @@ class Desk:
         if ticket.status != "claimed" or ticket.agent != agent:
             raise TicketStateError("claim this ticket before replying")
         return ticket
+
+    def transfer(self, ticket_id: int, agent: str, to_agent: str, announcement: str) -> Ticket:
+        """The agent holding a chat hands it to another agent whose status is 'available' (kb.desk.supervision):
+        the ticket's agent changes, the customer reads `announcement`, a note records from whom to whom.
+        TransferRefused if the target is this agent or not available, TicketStateError if the agent does not
+        hold the chat. Handle time: the ticket's (claim to close, the staffing's average) covers the whole
+        human part across transfers; each agent's handling time (utilisation) counts from the moment they
+        held it until they handed it on or closed it."""
+        self.held_by(ticket_id, agent)
+        if to_agent == agent:
+            raise TransferRefused("choose another agent to transfer to")
+        if Supervision(self.db, self.policy.timezone).status(to_agent) != "available":
+            raise TransferRefused(f"{to_agent} is not available")
+        ticket = self.ticket(ticket_id)
+        with self.db.transaction():
+            if not self.tickets.transfer(ticket_id, agent, to_agent):
+                raise TicketStateError("claim this ticket before transferring it")
+            self.tickets.add_note(ticket_id, agent, f"转接：{agent} → {to_agent}")
+            self.conversations.get_or_create(ticket.conversation_id)
+            self.conversations.add(ticket.conversation_id, "system", announcement)
+        return self.ticket(ticket_id)
 
     def reply(self, ticket_id: int, agent: str, text: str) -> dict:
         """An agent's message to the customer; TicketStateError unless the agent holds the chat."""

@@ -18,7 +18,7 @@ from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.metrics import overview
 from kb.desk.staffing import StaffingTargets, agents_needed, expected_wait
-from kb.desk.tickets import Tickets
+from kb.desk.tickets import Tickets, handling_spans
 
 STATUSES = ("available", "away")
 UTILISATION_TARGET = 0.7  # the knowledge base's own chapter: service is best around 70 % utilisation
@@ -76,15 +76,16 @@ class Supervision:
 
     def _tickets(self, since: dt.datetime) -> list[dict]:
         return [
-            dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status"), r))
+            dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status", "id"), r))
             for r in self.db.execute(
-                "SELECT created_at, claimed_at, closed_at, agent, status FROM handoffs WHERE created_at >= ?",
+                "SELECT created_at, claimed_at, closed_at, agent, status, id FROM handoffs WHERE created_at >= ?",
                 [stamp(since)],
             )
         ]
 
     def handle_times(self, since: dt.datetime) -> dict:
-        """Average handle time (claim to close) and average wait (arrival to claim), in seconds."""
+        """Average handle time (claim to close: a transferred chat's whole human part, as one contact) and
+        average wait (arrival to claim), in seconds."""
         handled = [
             (parse(t["closed_at"]) - parse(t["claimed_at"])).total_seconds()
             for t in self._tickets(since)
@@ -102,13 +103,20 @@ class Supervision:
         }
 
     def utilisation(self, since: dt.datetime, until: dt.datetime) -> list[dict]:
-        """Per agent: time available, time handling chats, and the share (target 70 %)."""
+        """Per agent: time available, time handling chats, and the share (target 70 %). A transferred chat
+        counts for each agent while they held it (kb.desk.tickets.handling_spans)."""
         available = self.available_seconds(since, until)
         handling: dict[str, float] = defaultdict(float)
-        for t in self._tickets(since - dt.timedelta(days=1)):
-            if t["agent"] and t["claimed_at"]:
-                start, end = parse(t["claimed_at"]), parse(t["closed_at"]) if t["closed_at"] else until
-                handling[t["agent"]] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
+        early = since - dt.timedelta(days=1)
+        transfers: dict[int, list[dict]] = defaultdict(list)
+        for row in self.db["ticket_transfers"].rows_where("at >= ?", [stamp(early)], order_by="id"):
+            transfers[row["handoff_id"]].append(row)
+        for t in self._tickets(early):
+            if not (t["agent"] and t["claimed_at"]):
+                continue
+            for agent, begun, ended in handling_spans(t["agent"], t["claimed_at"], t["closed_at"], transfers[t["id"]]):
+                start, end = parse(begun), parse(ended) if ended else until
+                handling[agent] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
         return [
             {
                 "agent": agent,
