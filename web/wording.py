@@ -16,6 +16,7 @@ NO_WORDS = "请问有什么可以帮您？可以直接输入您的问题，或�
 BOT_DOWN = "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。"
 QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"
+TRANSFERRING = "正在为您转接其他客服…"  # an agent hands the chat to another
 CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # = utter_callback_noted
 
 

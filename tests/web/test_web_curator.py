@@ -257,3 +257,40 @@ def test_an_agents_answer_waits_for_a_curator_cleaned_and_paired_with_its_questi
         from web.db import retriever
 
         assert all(h.kind != "faq" or h.id == "faq-complaint-callback" for h in retriever().search("银行卡被偷了").hits)
+
+
+def test_curators_keep_canned_replies_and_agents_cannot(curator):
+    from staff import csrf_of
+
+    client, _, desk, app = curator
+    page = client.get("/curator/canned").get_data(as_text=True)
+    token = csrf_of(page)
+    form = {
+        "csrf_token": token,
+        "title": "挂失流程",
+        "text": "银行卡丢失请先拨打客服热线办理口头挂失。",
+        "category": "银行卡",
+    }
+    assert client.post("/curator/canned", data={**form, "csrf_token": ""}).status_code == 400  # no CSRF token
+    added = client.post("/curator/canned", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "已添加快捷回复「挂失流程」" in added and "银行卡丢失请先拨打客服热线办理口头挂失。" in added
+    [reply] = desk.db.execute("SELECT id, author FROM canned_replies").fetchall()
+    assert reply[1] == "cur1"
+    for change, message in (({"title": ""}, "needs a title"), ({"text": "x" * 1001}, "longer than 1000")):
+        refused = client.post("/curator/canned", data={**form, **change})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+        assert "银行卡" in refused.get_data(as_text=True)  # what was typed is kept
+    edited = {**form, "text": "<b>请先办理口头挂失</b>", "category": ""}
+    shown = client.post(f"/curator/canned/{reply[0]}", data=edited, follow_redirects=True).get_data(as_text=True)
+    assert "&lt;b&gt;请先办理口头挂失&lt;/b&gt;" in shown and "<b>请先" not in shown  # escaped
+    assert client.post("/curator/canned/999", data=form).status_code == 404
+    agent = app.test_client()
+    sign_in(agent, "agent2", "agent-pass-2")
+    agent_token = csrf_of(agent.get("/agent/").get_data(as_text=True))
+    assert agent.get("/curator/canned").status_code == 403
+    assert agent.post("/curator/canned", data={**form, "csrf_token": agent_token}).status_code == 403
+    assert agent.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": agent_token}).status_code == 403
+    assert [r["text"] for r in agent.get("/api/agent/canned").get_json()["replies"]] == ["<b>请先办理口头挂失</b>"]
+    assert client.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": token}).status_code == 404
+    assert agent.get("/api/agent/canned").get_json()["replies"] == []
