@@ -214,6 +214,18 @@ def v11_callbacks(db: sqlite_utils.Database) -> None:
     db.table("contact_reveals").create_index(["handoff_id", "id"])
 
 
+def v12_console(db: sqlite_utils.Database) -> None:
+    """The agent console's records: canned replies curators keep (kb.desk.canned) and chats handed from one
+    agent to another (kb.desk.tickets)."""
+    db.table("canned_replies").create(
+        {"id": int, "title": str, "text": str, "category": str, "author": str, "updated_at": str}, pk="id"
+    )
+    db.table("ticket_transfers").create(
+        {"id": int, "handoff_id": int, "from_agent": str, "to_agent": str, "at": str}, pk="id"
+    )
+    db.table("ticket_transfers").create_index(["handoff_id", "id"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -226,4 +238,5 @@ MIGRATIONS: list[Migration] = [
     v9_import,
     v10_imported_from,
     v11_callbacks,
+    v12_console,
 ]

@@ -1,5 +1,5 @@
 """The Flask web app: create_app() builds it; one blueprint per audience (chat, auth, agent, curator,
-kb_editor, supervisor), each reaching Kefu's services through web.db and checking roles through
+canned, kb_editor, supervisor), each reaching Kefu's services through web.db and checking roles through
 web.access; the web app's own wording is in web.wording."""
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
-    from kb.desk import DeskError
-    from kb.desk.service import TicketNotFound, TicketStateError
-    from web import agent, auth, chat, curator, db, kb_editor, kb_import, supervisor
+    from kb.desk import DeskError, DeskNotFound
+    from kb.desk.service import TicketStateError
+    from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, supervisor
     from web.access import secret_key
     from web.limits import RateLimiter
 
@@ -68,13 +68,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RateLimiter(settings.chat_limit_client, 60),
     )
     db.init_app(app)
-    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, kb_editor.bp, kb_import.bp, supervisor.bp):
+    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, canned.bp, kb_editor.bp, kb_import.bp, supervisor.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(DeskError)
     def desk_errors(exc: DeskError) -> Any:
-        """The desk's named errors as HTTP: no such ticket 404, a ticket in the wrong state 409, else 400."""
-        code = 404 if isinstance(exc, TicketNotFound) else 409 if isinstance(exc, TicketStateError) else 400
+        """The desk's named errors as HTTP: no such record (a ticket, a canned reply) 404, a ticket in the
+        wrong state or a refused transfer 409, else 400."""
+        code = 404 if isinstance(exc, DeskNotFound) else 409 if isinstance(exc, TicketStateError) else 400
         return errors(default_exceptions[code](str(exc)))
 
     @app.errorhandler(HTTPException)

@@ -1,5 +1,5 @@
-"""The agent console: the queue, claiming a chat, the transcript, replying live, notes, closing, and
-policy lookups on the production retriever."""
+"""The agent console: the queue, claiming a chat, the transcript, replying live, notes, canned replies,
+transferring, closing, the closed tickets' history, and policy lookups on the production retriever."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from indexer.hits import QueryError
 from kb.clock import parse
+from kb.desk.canned import CannedReplies
+from kb.desk.history import HistoryQuery, closed_tickets
 from kb.desk.rules import latest_question
 from kb.desk.service import ContactNotAllowed
 from kb.desk.supervision import STATUSES
 from kb.desk.tickets import OUTCOMES
 from web import wording
 from web.access import role_required, signed_in_user
-from web.db import desk, rasa, retriever, supervision
+from web.db import database, desk, rasa, retriever, settings, supervision
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
@@ -229,3 +231,43 @@ def suggest(ticket_id: int) -> Response:
     t = service.ticket(ticket_id)
     question = latest_question(service.conversations.messages(t.conversation_id), t.question)
     return jsonify(question=question, **_lookup(question, k=3))
+
+
+# History, canned replies and transfers ----------------------------------------------------------------
+
+
+@bp.get("/api/agent/history")
+@role_required("agent")
+def history() -> Response:
+    """Closed tickets, newest first, a page at a time: ?q= (question or transcript), agent, from and to
+    (local dates, YYYY-MM-DD), reason, page (400 for a value that cannot be used). A ticket opens read-only
+    through /api/agent/tickets/<id>."""
+    found = closed_tickets(database(), HistoryQuery.parse(request.args), settings().timezone)
+    return jsonify(**{**found, "tickets": [t.as_dict() for t in found["tickets"]]})
+
+
+@bp.get("/api/agent/canned")
+@role_required("agent")
+def canned() -> Response:
+    """Canned replies whose title, text or category holds ?q= (all for none), to insert into the reply box."""
+    query = request.args.get("q", "")[:100]
+    return jsonify(replies=[r.as_dict() for r in CannedReplies(database()).search(query)])
+
+
+@bp.get("/api/agent/agents")
+@role_required("agent")
+def available_agents() -> Response:
+    """The other agents whose status is available: whom a chat can be transferred to."""
+    me = signed_in_user()["name"]
+    return jsonify(agents=[a for a in supervision().available_agents() if a != me])
+
+
+@bp.post("/api/agent/tickets/<int:ticket_id>/transfer")
+@role_required("agent")
+def transfer(ticket_id: int) -> Response:
+    """Hand the chat this agent holds to another available agent ({"to": name}); 409 if the caller does not
+    hold it or the target is not available."""
+    service, agent = desk(), signed_in_user()["name"]
+    service.held_by(ticket_id, agent)  # 404 or 409 before the body (400)
+    to_agent = _text_field("to").strip()
+    return jsonify(ticket=service.transfer(ticket_id, agent, to_agent, wording.TRANSFERRING).as_dict())

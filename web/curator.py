@@ -74,7 +74,9 @@ def _body() -> dict[str, Any]:
 
 
 def _faq_from_body(body: dict[str, Any]) -> FaqEntry:
-    """The new Q&A entry a curator wrote for a group of gaps (400 if a field is not text)."""
+    """The new Q&A entry a curator wrote for a group of gaps (400 if a field is not text or names no known
+    article). The article is optional: without one the entry rests on nothing and is shown with no source,
+    and a section or clause without an article is dropped."""
     texts = {k: body.get(k) for k in ("question", "answer", "article", "section", "clause")}
     alternatives = body.get("alternatives") or []
     if (
@@ -83,15 +85,16 @@ def _faq_from_body(body: dict[str, Any]) -> FaqEntry:
         or not all(isinstance(a, str) and a.strip() for a in alternatives)
     ):
         abort(400, "question, answer, article, section and clause must be text; alternatives a list of text")
-    if texts["article"] not in {a.id for a in store().articles()}:
-        abort(400, f"no article {texts['article']!r}")
+    article = (texts["article"] or "").strip() or None
+    if article is not None and article not in {a.id for a in store().articles()}:
+        abort(400, f"no article {article!r}")
     return FaqEntry(
         id=f"faq-gap-{min(body['gap_ids'])}-{dt.datetime.now():%Y%m%d%H%M%S}",
         question=(texts["question"] or "").strip()[:300],
         answer=(texts["answer"] or "").strip()[:2000],
-        article=str(texts["article"]),
-        section=(texts["section"] or "").strip() or None,
-        clause=(texts["clause"] or "").strip() or None,
+        article=article,
+        section=(texts["section"] or "").strip() or None if article else None,
+        clause=(texts["clause"] or "").strip() or None if article else None,
         updated=dt.date.today().isoformat(),
         alternatives=tuple(a.strip()[:300] for a in alternatives[:20]),
     )

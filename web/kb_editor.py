@@ -123,7 +123,6 @@ def new(kind: str) -> tuple[str, int]:
     gaps = [g for g in desk().gaps.recent("open", limit=1000) if g["id"] in wanted]
     questions = list(dict.fromkeys(g["question"] for g in gaps))
     agent_answers = [h["snippet"] for g in gaps if g["reason"] == "agent_answer" for h in g["hits"][:1]]
-    found = next((h for g in gaps for h in g["hits"] if h.get("article_id")), None)
     item: Article | FaqEntry
     if kind == "article":
         body = ""
@@ -137,9 +136,7 @@ def new(kind: str) -> tuple[str, int]:
             id="",
             question=questions[0] if questions else "",
             answer="\n".join(agent_answers),
-            article=(found or {}).get("article_id") or "",
-            section=(found or {}).get("section"),
-            clause=(found or {}).get("clause"),
+            article=None,  # the bot's closest hit for a gap is a guess: citing it unasked would be a false 来源
             alternatives=tuple(questions[1:]),
         )
     return _editor_page(kind, item, base="", gap_ids=gap_ids)

@@ -6,6 +6,8 @@ base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
 - ``conversations``: the web conversations' state and transcripts;
 - ``accounts``: staff accounts and their signed-in sessions;
 - ``rules``: the desk's rules in one place (service hours, who wants a human, which message is the question);
+- ``canned``: canned replies curators keep for agents; ``candidates``: agents' answers offered to curators;
+- ``history``: closed tickets searched;
 - ``service``: the Desk, the workflows that span records (ask for a human, claim, close, leave a message);
 - ``privacy``: masking personal numbers before anything is stored; ``retention``: deleting what is old;
 - ``metrics``, ``staffing`` (Erlang C), ``supervision``, ``demand``: figures for the dashboards.
@@ -17,3 +19,7 @@ The desk imports only kb.database, kb.clock and kb.model from the rest of Kefu.
 
 class DeskError(ValueError):
     """A desk operation got a value it cannot store or a request it cannot do (the message says which)."""
+
+
+class DeskNotFound(DeskError):
+    """The record asked for does not exist (a ticket, a canned reply)."""

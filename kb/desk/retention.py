@@ -1,9 +1,9 @@
 """Deleting what is older than the retention period (setting retention_days).
 
 Goes: conversations whose last activity is older than the cut-off (their messages, and a contact number
-held for them, too), feedback, closed and abandoned handoff tickets with their notes, call attempts and the
-sealed contact number, and gaps a curator has settled (resolved or dismissed). The record of who was shown a
-number stays (it holds no number).
+held for them, too), feedback, closed and abandoned handoff tickets with their notes, transfers, call attempts
+and the sealed contact number, and gaps a curator has settled (resolved or dismissed). The record of who was
+shown a number stays (it holds no number).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
@@ -42,6 +42,11 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             "callback_attempts": db.execute(
                 f"DELETE FROM callback_attempts WHERE handoff_id IN (SELECT id FROM handoffs WHERE status IN "
                 f"{CLOSED_STATUSES} AND COALESCE(closed_at, created_at) < ?)",
+                [before],
+            ).rowcount,
+            "ticket_transfers": db.execute(
+                "DELETE FROM ticket_transfers WHERE handoff_id IN (SELECT id FROM handoffs WHERE status = 'closed' "
+                "AND COALESCE(closed_at, created_at) < ?)",
                 [before],
             ).rowcount,
             "handoffs": db.execute(

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 
 from kb.clock import stamp
 from kb.database import Database
-from kb.desk import DeskError
+from kb.desk import DeskError, DeskNotFound
+from kb.desk.candidates import candidates
 from kb.desk.contacts import Contact, ContactVault
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
@@ -20,7 +21,7 @@ from kb.desk.tickets import CLOSED_STATUSES, Ticket, Tickets
 from kb.model import HitRecord
 
 
-class TicketNotFound(DeskError):
+class TicketNotFound(DeskNotFound):
     """There is no such ticket."""
 
 
@@ -30,6 +31,10 @@ class TicketStateError(DeskError):
 
 class ContactNotAllowed(DeskError):
     """This person may not see this ticket's contact number (not its agent, a supervisor or an admin)."""
+
+
+class TransferRefused(TicketStateError):
+    """A chat cannot go to that agent (themselves, or not available)."""
 
 
 CONTACT_ROLES = ("supervisor", "admin")  # besides the ticket's own agent
@@ -204,15 +209,38 @@ class Desk:
             raise TicketStateError("claim this ticket before replying")
         return ticket
 
+    def transfer(self, ticket_id: int, agent: str, to_agent: str, announcement: str) -> Ticket:
+        """The agent holding a chat hands it to another agent whose status is 'available' (kb.desk.supervision):
+        the ticket's agent changes, the customer reads `announcement`, a note records from whom to whom.
+        TransferRefused if the target is this agent or not available, TicketStateError if the agent does not
+        hold the chat. Handle time: the ticket's (claim to close, the staffing's average) covers the whole
+        human part across transfers; each agent's handling time (utilisation) counts from the moment they
+        held it until they handed it on or closed it."""
+        self.held_by(ticket_id, agent)
+        if to_agent == agent:
+            raise TransferRefused("choose another agent to transfer to")
+        if Supervision(self.db, self.policy.timezone).status(to_agent) != "available":
+            raise TransferRefused(f"{to_agent} is not available")
+        ticket = self.ticket(ticket_id)
+        with self.db.transaction():
+            if not self.tickets.transfer(ticket_id, agent, to_agent):
+                raise TicketStateError("claim this ticket before transferring it")
+            self.tickets.add_note(ticket_id, agent, f"转接：{agent} → {to_agent}")
+            self.conversations.get_or_create(ticket.conversation_id)
+            self.conversations.add(ticket.conversation_id, "system", announcement)
+        return self.ticket(ticket_id)
+
     def reply(self, ticket_id: int, agent: str, text: str) -> dict:
         """An agent's message to the customer; TicketStateError unless the agent holds the chat."""
         ticket = self.held_by(ticket_id, agent)
         return self.conversations.add(ticket.conversation_id, "agent", text.strip())
 
     def close_chat(self, ticket_id: int, agent: str, announcement: str, resume: Callable[[str], bool]) -> bool:
-        """End the human part: the ticket closes, the agent's answer is offered to curators as a candidate
-        Q&A entry, the customer reads `announcement`, and resume(conversation_id) gives the conversation
-        back to the bot. Returns what resume returned (whether the bot took it back)."""
+        """End the human part: the ticket closes, each answer of the agent's that carries knowledge is offered
+        to curators as a candidate Q&A entry with the question it answered (kb.desk.candidates: an open gap,
+        reason 'agent_answer', published only if a curator saves it), the customer reads `announcement`, and
+        resume(conversation_id) gives the conversation back to the bot. Returns what resume returned (whether
+        the bot took it back)."""
         ticket = self.ticket(ticket_id)
         if ticket.status in CLOSED_STATUSES:
             raise TicketStateError("this ticket is closed already")
@@ -222,10 +250,9 @@ class Desk:
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
             self.tickets.close(ticket_id, agent)
             self.conversations.get_or_create(conversation_id)
-            replies = [m["text"] for m in self.conversations.messages(conversation_id) if m["from"] == "agent"]
-            if replies and ticket.question:
-                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet="\n".join(replies)[:2000])
-                self.gaps.log(conversation_id, ticket.question, "agent_answer", [answer])
+            for found in candidates(self.conversations.messages(conversation_id), ticket.question):
+                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet=found.answer)
+                self.gaps.log(conversation_id, found.question, "agent_answer", [answer])
             self.conversations.set_state(conversation_id, "closed")
             self.conversations.add(conversation_id, "system", announcement)
         return resume(conversation_id)

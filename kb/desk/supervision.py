@@ -22,7 +22,7 @@ from kb.desk import DeskError
 from kb.desk.metrics import overview
 from kb.desk.rules import ALWAYS_OPEN, in_service_hours, open_minutes, opens_in
 from kb.desk.staffing import HourDemand, StaffingTargets, callbacks_due, expected_wait, hour_plan
-from kb.desk.tickets import Tickets
+from kb.desk.tickets import Tickets, handling_spans
 
 STATUSES = ("available", "away")
 UTILISATION_TARGET = 0.7  # the knowledge base's own chapter: service is best around 70 % utilisation
@@ -39,6 +39,11 @@ class Supervision:
     def __init__(self, db: Database, timezone: str = "Asia/Shanghai", service_hours: str = ALWAYS_OPEN):
         self.db, self.timezone, self.zone = db, timezone, ZoneInfo(timezone)
         self.service_hours = service_hours
+
+    def queued_chat(self, ticket: dict) -> bool:
+        """Whether a handoff row was a chat that queued: never a callback (no due time: a callback ticket, out of
+        hours or asked for, has one; kb.desk.tickets) and created in service hours."""
+        return not ticket.get("due_at") and self.live(ticket["created_at"])
 
     def live(self, created_at: str) -> bool:
         """Whether a handoff created at this stamp was a chat that queued (in service hours), not a callback."""
@@ -86,16 +91,18 @@ class Supervision:
 
     def _tickets(self, since: dt.datetime) -> list[dict]:
         return [
-            dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status"), r))
+            dict(zip(("created_at", "claimed_at", "closed_at", "agent", "status", "id", "due_at"), r))
             for r in self.db.execute(
-                "SELECT created_at, claimed_at, closed_at, agent, status FROM handoffs WHERE created_at >= ?",
+                "SELECT created_at, claimed_at, closed_at, agent, status, id, due_at FROM handoffs "
+                "WHERE created_at >= ?",
                 [stamp(since)],
             )
         ]
 
     def handle_times(self, since: dt.datetime) -> dict:
-        """Average handle time (claim to close, callbacks too) and average wait (arrival to claim, chats that
-        queued in service hours only), in seconds; None without tickets."""
+        """Average handle time (claim to close, callbacks too: a transferred chat's whole human part, as one
+        contact) and average wait (arrival to claim, chats that queued in service hours only), in seconds; None
+        without tickets."""
         handled = [
             (parse(t["closed_at"]) - parse(t["claimed_at"])).total_seconds()
             for t in self._tickets(since)
@@ -104,7 +111,7 @@ class Supervision:
         waited = [  # a callback's night until opening is not a queued customer's wait
             (parse(t["claimed_at"]) - parse(t["created_at"])).total_seconds()
             for t in self._tickets(since)
-            if t["claimed_at"] and self.live(t["created_at"])
+            if t["claimed_at"] and self.queued_chat(t)
         ]
         return {
             "handled": len(handled),
@@ -113,13 +120,20 @@ class Supervision:
         }
 
     def utilisation(self, since: dt.datetime, until: dt.datetime) -> list[dict]:
-        """Per agent: time available, time handling chats, and the share (target 70 %)."""
+        """Per agent: time available, time handling chats, and the share (target 70 %). A transferred chat
+        counts for each agent while they held it (kb.desk.tickets.handling_spans)."""
         available = self.available_seconds(since, until)
         handling: dict[str, float] = defaultdict(float)
-        for t in self._tickets(since - dt.timedelta(days=1)):
-            if t["agent"] and t["claimed_at"]:
-                start, end = parse(t["claimed_at"]), parse(t["closed_at"]) if t["closed_at"] else until
-                handling[t["agent"]] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
+        early = since - dt.timedelta(days=1)
+        transfers: dict[int, list[dict]] = defaultdict(list)
+        for row in self.db["ticket_transfers"].rows_where("at >= ?", [stamp(early)], order_by="id"):
+            transfers[row["handoff_id"]].append(row)
+        for t in self._tickets(early):
+            if not (t["agent"] and t["claimed_at"]):
+                continue
+            for agent, begun, ended in handling_spans(t["agent"], t["claimed_at"], t["closed_at"], transfers[t["id"]]):
+                start, end = parse(begun), parse(ended) if ended else until
+                handling[agent] += max(0.0, (min(end, until) - max(start, since)).total_seconds())
         return [
             {
                 "agent": agent,
@@ -205,7 +219,7 @@ class Supervision:
         chats = [
             t
             for t in self._tickets(since)
-            if parse(t["created_at"]) < at and t["status"] != "callback" and self.live(t["created_at"])
+            if parse(t["created_at"]) < at and t["status"] != "callback" and self.queued_chat(t)
         ]
         return queue_outcomes(chats, target_seconds, at)
 

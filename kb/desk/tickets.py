@@ -240,6 +240,27 @@ class Tickets:
             )
         return cursor.rowcount == 1
 
+    def transfer(self, ticket_id: int, from_agent: str, to_agent: str) -> bool:
+        """Hand a claimed ticket from the agent holding it to another, recording who to whom and when;
+        False if from_agent does not hold it. claimed_at stays: the ticket's handle time is the whole human
+        part of the chat (kb.desk.supervision splits it between the agents at the transfers)."""
+        at = now()
+        with self.db.transaction():
+            cursor = self.db.execute(
+                "UPDATE handoffs SET agent = ? WHERE id = ? AND status = 'claimed' AND agent = ?",
+                [to_agent, ticket_id, from_agent],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self.db.insert(
+                "ticket_transfers", {"handoff_id": ticket_id, "from_agent": from_agent, "to_agent": to_agent, "at": at}
+            )
+        return True
+
+    def transfers(self, ticket_id: int) -> list[dict]:
+        """A ticket's transfers, oldest first: from_agent, to_agent, at (a stored stamp)."""
+        return list(self.db["ticket_transfers"].rows_where("handoff_id = ?", [ticket_id], order_by="id"))
+
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, or None."""
         rows = list(self.db["handoffs"].rows_where("id = ?", [ticket_id]))
@@ -288,6 +309,20 @@ class Tickets:
         if ticket is None:
             raise DeskError(f"no ticket #{ticket_id}")
         return ticket
+
+
+def handling_spans(
+    agent: str, claimed_at: str, closed_at: str | None, transfers: Sequence[dict]
+) -> list[tuple[str, str, str | None]]:
+    """Who handled a claimed ticket when: (agent, from stamp, until stamp or None while still held), one span
+    per agent that held it, split at its transfers (Tickets.transfers rows, oldest first). agent: the ticket's
+    agent now (the last one)."""
+    spans = []
+    start = claimed_at
+    for moved in transfers:
+        spans.append((moved["from_agent"], start, moved["at"]))
+        start = moved["at"]
+    return [*spans, (agent, start, closed_at)]
 
 
 def _ticket(row: dict[str, Any], position: int | None) -> Ticket:

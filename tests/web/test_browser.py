@@ -179,6 +179,63 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         agent.quit()
 
 
+def test_agent_inserts_a_canned_reply_and_confirms_before_closing(system, real_kb_settings):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kb.desk.canned import CannedReplies
+    from kb.desk.service import Desk
+
+    staff(real_kb_settings, "browser-agent2", "agent-pass-8", "agent")
+    db = Database.open(real_kb_settings.db_path)
+    CannedReplies(db).add("browser-curator", "挂失流程", "银行卡丢失请先拨打客服热线办理口头挂失。", "银行卡")
+    conversation = f"canned-{uuid.uuid4().hex[:8]}"
+    ticket = Desk(db, real_kb_settings.desk_policy).request_human(conversation, "asked", "银行卡丢了怎么挂失")
+    agent = make_browser()
+    try:
+        sign_in(agent, system, "browser-agent2", "agent-pass-8")
+        wait = WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,))
+        wait.until(lambda d: any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", ".ticket")))
+        next(e for e in agent.find_elements("css selector", ".ticket") if f"#{ticket.id} " in e.text).click()
+        agent.find_element("id", "claim").click()
+        wait.until(lambda d: Desk(db, real_kb_settings.desk_policy).ticket(ticket.id).status == "claimed")
+        agent.find_element("id", "canned-open").click()
+        agent.find_element("id", "canned-q").send_keys("口头挂失")
+        wait.until(lambda d: any("挂失流程" in e.text for e in d.find_elements("css selector", "#canned-list .canned")))
+        next(e for e in agent.find_elements("css selector", "#canned-list .canned") if "挂失流程" in e.text).click()
+        text = agent.find_element("id", "text")
+        assert text.get_attribute("value") == "银行卡丢失请先拨打客服热线办理口头挂失。"
+        agent.find_element("id", "send").click()
+        wait.until(lambda d: "口头挂失" in "".join(e.text for e in d.find_elements("css selector", "#log .m.agent")))
+        dialog = agent.find_element("id", "close-dialog")
+        agent.find_element("id", "close").click()
+        assert dialog.is_displayed() and "确定结束" in dialog.text
+        shot(agent, "4-agent-confirms-closing")
+        agent.find_element("id", "close-cancel").click()
+        assert not dialog.is_displayed()
+        assert Desk(db, real_kb_settings.desk_policy).ticket(ticket.id).status == "claimed"  # cancelled: still open
+        agent.find_element("id", "close").click()
+        agent.find_element("id", "close-confirm").click()
+        wait.until(lambda d: Desk(db, real_kb_settings.desk_policy).ticket(ticket.id).status == "closed")
+        said = [m["text"] for m in Desk(db, real_kb_settings.desk_policy).conversations.messages(conversation)]
+        assert "银行卡丢失请先拨打客服热线办理口头挂失。" in said
+        # The closed chat is in the history, found by what was said, and opens read-only.
+        agent.find_element("id", "history-open").click()
+        agent.find_element("css selector", "#history-form input[name=q]").send_keys("口头挂失")
+        agent.find_element("css selector", "#history-form button").click()
+        wait.until(
+            lambda d: any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#history-list .hist"))
+        )
+        next(
+            e for e in agent.find_elements("css selector", "#history-list .hist") if f"#{ticket.id} " in e.text
+        ).click()
+        wait.until(lambda d: "口头挂失" in d.find_element("id", "history-view").text)
+        assert not agent.find_elements("css selector", "#history-view textarea, #history-view button")
+        shot(agent, "4-agent-history")
+    finally:
+        agent.quit()
+
+
 def test_curator_turns_a_gap_into_a_qa_entry_and_the_bot_then_answers_it(system, real_kb_settings):
     from selenium.webdriver.support.ui import WebDriverWait
 

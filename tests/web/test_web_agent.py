@@ -81,7 +81,9 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 409
     assert (
         agent.post(
-            f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好，我来帮您"}, headers=headers
+            f"/api/agent/tickets/{ticket['id']}/reply",
+            json={"text": "您好，营业厅每天上午九点开门，节假日照常营业。"},
+            headers=headers,
         ).status_code
         == 200
     )
@@ -90,7 +92,7 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert polled["state"] == "agent" and polled["messages"][-1] == {
         "id": polled["messages"][-1]["id"],
         "from": "agent",
-        "text": "您好，我来帮您",
+        "text": "您好，营业厅每天上午九点开门，节假日照常营业。",
         "sources": [],
         "buttons": [],
     }
@@ -100,7 +102,8 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     assert resumed == ["/conversations/cust1/tracker/events"]
     [candidate] = Gaps(Database.open(settings.db_path)).recent()  # the agent's answer, offered to curators
-    assert candidate["reason"] == "agent_answer" and candidate["hits"][0]["snippet"] == "您好，我来帮您"
+    assert candidate["reason"] == "agent_answer" and candidate["question"] == "营业厅几点开门<script>alert(1)</script>"
+    assert candidate["hits"][0]["snippet"] == "营业厅每天上午九点开门，节假日照常营业。"  # the greeting left out
     assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
 
 
@@ -278,3 +281,87 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
     assert done["ticket"]["status"] == "closed" and done["ticket"]["outcome"] == "reached"
     assert [a["outcome"] for a in done["attempts"]] == ["no_answer", "reached"]
     assert agent.get("/api/agent/callbacks").get_json()["callbacks"] == []
+
+
+def agent_client(app, name: str, password: str):
+    """A signed-in agent's client and the headers for its JSON calls."""
+    client = app.test_client()
+    sign_in(client, name, password)
+    return client, {"X-CSRFToken": console_token(client)}
+
+
+def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it(app, settings):
+    Accounts(Database.open(settings.db_path)).add("agent2", "agent-pass-2", "agent")
+    Tickets(Database.open(settings.db_path)).open("tr1", "asked", "信用卡年费怎么收")
+    one, h1 = agent_client(app, "agent1", "agent-pass-1")
+    two, h2 = agent_client(app, "agent2", "agent-pass-2")
+    [ticket] = one.get("/api/agent/queue").get_json()["tickets"]
+    url = f"/api/agent/tickets/{ticket['id']}/transfer"
+    assert one.post(url, json={"to": "agent2"}, headers=h1).status_code == 409  # not claimed yet
+    one.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=h1)
+    assert one.get("/api/agent/agents").get_json() == {"agents": []}
+    refused = one.post(url, json={"to": "agent2"}, headers=h1)
+    assert refused.status_code == 409 and "not available" in refused.get_json()["error"]
+    two.post("/api/agent/status", json={"status": "available"}, headers=h2)
+    one.post("/api/agent/status", json={"status": "available"}, headers=h1)
+    assert one.get("/api/agent/agents").get_json() == {"agents": ["agent2"]}  # never themselves
+    assert two.post(url, json={"to": "agent1"}, headers=h2).status_code == 409  # agent2 does not hold it
+    for bad in ({}, {"to": ""}, {"to": 5}, ["agent2"]):
+        assert one.post(url, json=bad, headers=h1).status_code == 400, bad
+    assert one.post(url, json={"to": "agent2"}).status_code == 400  # no CSRF token
+    assert one.post("/api/agent/tickets/999/transfer", json={"to": "agent2"}, headers=h1).status_code == 404
+    moved = one.post(url, json={"to": "agent2"}, headers=h1).get_json()["ticket"]
+    assert moved["agent"] == "agent2" and moved["status"] == "claimed"
+    customer = app.test_client().get("/api/chat/tr1/messages?after=0").get_json()["messages"]
+    assert customer[-1]["from"] == "system" and customer[-1]["text"] == "正在为您转接其他客服…"
+    assert one.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "x"}, headers=h1).status_code == 409
+    assert two.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=h2).status_code == 200
+    notes = two.get(f"/api/agent/tickets/{ticket['id']}").get_json()["notes"]
+    assert [n["text"] for n in notes] == ["转接：agent1 → agent2"]
+
+
+def test_closed_tickets_are_searched_and_open_with_their_transcript_and_notes(app, settings):
+    from kb.desk.service import Desk
+
+    desk = Desk(Database.open(settings.db_path), settings.desk_policy)
+    for i, (question, said) in enumerate(
+        (("银行卡被偷了怎么办", "请先办理口头挂失。"), ("年费怎么收", "首年免年费。"))
+    ):
+        ticket = desk.request_human(f"h{i}", "asked", question)
+        desk.claim_chat(ticket.id, "agent1", "joined")
+        desk.reply(ticket.id, "agent1", said)
+        desk.tickets.add_note(ticket.id, "agent1", f"备注{i}")
+        desk.close_chat(ticket.id, "agent1", "ended", lambda c: True)
+    desk.request_human("h9", "asked", "挂失还要带什么")  # open: not history
+    agent, _ = agent_client(app, "agent1", "agent-pass-1")
+    page = agent.get("/api/agent/history?q=挂失").get_json()
+    assert (page["total"], page["page"], page["pages"]) == (1, 1, 1)
+    [found] = page["tickets"]
+    assert found["question"] == "银行卡被偷了怎么办" and found["status"] == "closed" and found["agent"] == "agent1"
+    assert [t["question"] for t in agent.get("/api/agent/history").get_json()["tickets"]] == [
+        "年费怎么收",
+        "银行卡被偷了怎么办",
+    ]
+    assert agent.get("/api/agent/history?agent=nobody").get_json()["tickets"] == []
+    opened = agent.get(f"/api/agent/tickets/{found['id']}").get_json()
+    assert [m["text"] for m in opened["messages"] if m["from"] == "agent"] == ["请先办理口头挂失。"]
+    assert [n["text"] for n in opened["notes"]] == ["备注0"]
+    for bad in ("from=2026-02-30", "to=x", "reason=bored", "page=0", "page=abc", "q=" + "x" * 101):
+        response = agent.get(f"/api/agent/history?{bad}")
+        assert response.status_code == 400 and response.get_json()["error"], bad
+    curator = app.test_client()
+    sign_in(curator, "curator1", "curator-pass-1")
+    assert curator.get("/api/agent/history").status_code == 403
+
+
+def test_agents_find_canned_replies_to_insert(app, settings):
+    from kb.desk.canned import CannedReplies
+
+    canned = CannedReplies(Database.open(settings.db_path))
+    canned.add("curator1", "挂失流程", "银行卡丢失请先拨打客服热线办理口头挂失。", "银行卡")
+    canned.add("curator1", "营业时间", "营业厅每天 9:00-18:00 营业。")
+    agent, _ = agent_client(app, "agent1", "agent-pass-1")
+    assert [r["title"] for r in agent.get("/api/agent/canned").get_json()["replies"]] == ["营业时间", "挂失流程"]
+    [found] = agent.get("/api/agent/canned?q=口头挂失").get_json()["replies"]
+    assert found["title"] == "挂失流程" and found["text"].startswith("银行卡丢失")
+    assert app.test_client().get("/api/agent/canned").status_code == 401

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from kb.loader import load_knowledge_base
+from kb.model import HitRecord
 from web import local_time
 
 from staff import sign_in
@@ -202,3 +203,94 @@ def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator)
     assert stale.status_code == 409 and "被别人改过" in stale.get_data(as_text=True)
     assert "下班" in (kb_dir / "lexicon.txt").read_text(encoding="utf-8")
     assert client.post("/api/curator/lexicon", json={"colloquial": "x"}).status_code == 400  # no CSRF token
+
+
+def test_a_qa_entry_on_no_article_is_answered_with_no_source_line(curator, settings):
+    from indexer.replies import reply_for
+
+    client, headers, desk, app = curator
+    page = client.get("/curator/").get_data(as_text=True)
+    assert '<template id="articles"><option value="">（无出处：回答不带来源）</option>' in page  # the default
+    guess = HitRecord(kind="passage", id="1", article_id="call-centre", title="客服中心服务规范", section="基本要求")
+    gap = desk.gaps.log("c", "营业厅门口停车要收费吗", "abstain", [guess])  # the bot's closest, failed hit
+    editor = client.get(f"/curator/kb/faq/new?gaps={gap}").get_data(as_text=True)
+    assert '<option value="" selected>' in editor and '"call-centre" selected' not in editor  # not cited unasked
+    body = {
+        "gap_ids": [gap],
+        "question": "营业厅门口停车要收费吗？",
+        "answer": "营业厅门前车位可免费停车一小时，超时按物业标准收费。",
+        "article": "",
+        "section": "3.3 营业时间",  # left over in the form: meaningless without an article, dropped
+        "clause": "",
+        "alternatives": [],
+    }
+    faq_id = client.post("/api/curator/gaps/faq", json=body, headers=headers).get_json()["faq_id"]
+    saved = (settings.kb_dir / "faq" / f"{faq_id}.yml").read_text(encoding="utf-8")
+    assert "article: null" in saved and "section: null" in saved
+    with app.app_context():
+        from web.db import retriever
+
+        result = retriever().search("营业厅门口停车收费吗")
+    reply = reply_for("营业厅门口停车收费吗", result)
+    assert reply.kind == "answer" and reply.hit.id == faq_id
+    assert reply.text == "营业厅门前车位可免费停车一小时，超时按物业标准收费。"  # no 来源 line at all
+    assert reply.hit.record().title == ""  # and nothing for the widget to draw one from
+
+
+def test_an_agents_answer_waits_for_a_curator_cleaned_and_paired_with_its_question(curator, settings):
+    client, headers, desk, app = curator
+    faq_files = sorted(p.name for p in (settings.kb_dir / "faq").iterdir())
+    ticket = desk.request_human("card1", "complaint", "我要投诉，你们网点乱收费怎么处理？")
+    desk.claim_chat(ticket.id, "agent2", "人工客服 agent2 已接入")
+    desk.conversations.add("card1", "customer", "我的银行卡昨天被偷了，现在该怎么办？")
+    desk.reply(ticket.id, "agent2", "陈先生您好，银行卡被盗请先拨打客服热线办理口头挂失，5日内到网点办理书面挂失。")
+    desk.reply(ticket.id, "agent2", "请问您方便留一个能联系到您的电话吗？")
+    desk.conversations.add("card1", "customer", "13812345678")
+    desk.close_chat(ticket.id, "agent2", "人工服务已结束", lambda c: True)
+    [group] = client.get("/api/curator/gaps").get_json()["groups"]
+    assert group["question"] == "我的银行卡昨天被偷了，现在该怎么办？" and group["reasons"] == ["agent_answer"]
+    assert group["best_hit"]["snippet"] == "银行卡被盗请先拨打客服热线办理口头挂失，5日内到网点办理书面挂失。"
+    # Nothing is published until the curator saves the form: no file, no index entry, no revision.
+    assert sorted(p.name for p in (settings.kb_dir / "faq").iterdir()) == faq_files
+    assert desk.db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0] == 0
+    with app.app_context():
+        from web.db import retriever
+
+        assert all(h.kind != "faq" or h.id == "faq-complaint-callback" for h in retriever().search("银行卡被偷了").hits)
+
+
+def test_curators_keep_canned_replies_and_agents_cannot(curator):
+    from staff import csrf_of
+
+    client, _, desk, app = curator
+    page = client.get("/curator/canned").get_data(as_text=True)
+    token = csrf_of(page)
+    form = {
+        "csrf_token": token,
+        "title": "挂失流程",
+        "text": "银行卡丢失请先拨打客服热线办理口头挂失。",
+        "category": "银行卡",
+    }
+    assert client.post("/curator/canned", data={**form, "csrf_token": ""}).status_code == 400  # no CSRF token
+    added = client.post("/curator/canned", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "已添加快捷回复「挂失流程」" in added and "银行卡丢失请先拨打客服热线办理口头挂失。" in added
+    [reply] = desk.db.execute("SELECT id, author FROM canned_replies").fetchall()
+    assert reply[1] == "cur1"
+    for change, message in (({"title": ""}, "needs a title"), ({"text": "x" * 1001}, "longer than 1000")):
+        refused = client.post("/curator/canned", data={**form, **change})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+        assert "银行卡" in refused.get_data(as_text=True)  # what was typed is kept
+    edited = {**form, "text": "<b>请先办理口头挂失</b>", "category": ""}
+    shown = client.post(f"/curator/canned/{reply[0]}", data=edited, follow_redirects=True).get_data(as_text=True)
+    assert "&lt;b&gt;请先办理口头挂失&lt;/b&gt;" in shown and "<b>请先" not in shown  # escaped
+    assert client.post("/curator/canned/999", data=form).status_code == 404
+    agent = app.test_client()
+    sign_in(agent, "agent2", "agent-pass-2")
+    agent_token = csrf_of(agent.get("/agent/").get_data(as_text=True))
+    assert agent.get("/curator/canned").status_code == 403
+    assert agent.post("/curator/canned", data={**form, "csrf_token": agent_token}).status_code == 403
+    assert agent.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": agent_token}).status_code == 403
+    assert [r["text"] for r in agent.get("/api/agent/canned").get_json()["replies"]] == ["<b>请先办理口头挂失</b>"]
+    assert client.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/curator/canned/{reply[0]}/delete", data={"csrf_token": token}).status_code == 404
+    assert agent.get("/api/agent/canned").get_json()["replies"] == []

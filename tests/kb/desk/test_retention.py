@@ -34,6 +34,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     closed = tickets.open("old-bot", "asked", "q")
     tickets.close(closed.id, "a1")
     tickets.add_note(closed.id, "a1", "已处理")
+    db.insert("ticket_transfers", {"handoff_id": closed.id, "from_agent": "a0", "to_agent": "a1", "at": OLD})
     backdate(db, "handoffs", closed.id, created_at=OLD, closed_at=OLD)
     waiting = tickets.open("old-waiting", "asked", "q")
     backdate(db, "handoffs", waiting.id, created_at=OLD)
@@ -58,6 +59,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         "feedback": 1,
         "ticket_notes": 1,
         "callback_attempts": 2,
+        "ticket_transfers": 1,
         "handoffs": 3,  # the sealed number goes with its ticket
         "gaps": 1,
     }
@@ -65,6 +67,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
     assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
     assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []
+    assert tickets.transfers(closed.id) == []
     assert [g["id"] for g in gaps.recent("open")] == [backlog] and len(gaps.recent(None)) == 1
     assert purge(db, 90, NOW) == dict.fromkeys(counts, 0)
     assert purge(db, 0, NOW) == {}

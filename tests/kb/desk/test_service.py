@@ -64,7 +64,7 @@ def test_claim_reply_and_close(db):
         desk.claim_chat(ticket.id, "李", "人工客服 李 已接入")
     with pytest.raises(TicketStateError, match="claim this ticket"):
         desk.reply(ticket.id, "李", "我来")  # someone else's chat
-    desk.reply(ticket.id, "王", "已为您退款，电话 13812345678 可联系我")
+    desk.reply(ticket.id, "王", "您好，多扣的费用会在3个工作日内原路退回，电话 13812345678 可联系我")
     resumed = []
     assert desk.close_chat(ticket.id, "王", "人工服务已结束", lambda c: resumed.append(c) or True) is True
     assert resumed == ["c5"] and desk.conversations.get("c5")["state"] == "closed"
@@ -72,7 +72,8 @@ def test_claim_reply_and_close(db):
     assert said[0] == ("system", "人工客服 王 已接入") and said[-1] == ("system", "人工服务已结束")
     [candidate] = desk.gaps.recent()
     assert candidate["reason"] == "agent_answer" and candidate["question"] == "扣费不对"
-    assert candidate["hits"][0]["kind"] == "agent" and "已为您退款" in candidate["hits"][0]["snippet"]
+    assert candidate["hits"][0]["kind"] == "agent"
+    assert candidate["hits"][0]["snippet"] == "多扣的费用会在3个工作日内原路退回。"  # no greeting, no number
     with pytest.raises(TicketStateError, match="closed already"):
         desk.close_chat(ticket.id, "王", "x", lambda c: True)
     with pytest.raises(TicketNotFound):
@@ -146,3 +147,63 @@ def test_leaving_the_queue_that_fails_half_way_changes_nothing(db, monkeypatch):
     with pytest.raises(RuntimeError):
         desk.leave_queue("c10", "您已退出人工排队", lambda c: True)
     assert desk.ticket(ticket.id).status == "queued" and desk.conversations.get("c10")["state"] == "queued"
+
+
+def test_a_chat_is_transferred_only_by_its_agent_and_only_to_an_available_one(db):
+    from kb.desk.service import TransferRefused
+
+    desk = Desk(db, OPEN)
+    ticket = desk.claim_chat(desk.request_human("t1", "asked", "信用卡年费怎么收").id, "王", "人工客服 王 已接入")
+    with pytest.raises(TransferRefused, match="not available"):
+        desk.transfer(ticket.id, "王", "李", "正在为您转接其他客服…")  # 李 never said they were available
+    Supervision(db).set_status("李", "available")
+    with pytest.raises(TicketStateError, match="claim this ticket"):
+        desk.transfer(ticket.id, "张", "李", "x")  # 张 does not hold the chat
+    with pytest.raises(TransferRefused, match="another agent"):
+        desk.transfer(ticket.id, "王", "王", "x")
+    moved = desk.transfer(ticket.id, "王", "李", "正在为您转接其他客服…")
+    assert (moved.agent, moved.status, moved.claimed_at) == ("李", "claimed", ticket.claimed_at)
+    assert desk.conversations.messages("t1")[-1] == {
+        "id": desk.conversations.messages("t1")[-1]["id"],
+        "from": "system",
+        "text": "正在为您转接其他客服…",
+        "sources": [],
+        "buttons": [],
+    }
+    assert [n["text"] for n in desk.tickets.notes(ticket.id)] == ["转接：王 → 李"]
+    with pytest.raises(TicketStateError):
+        desk.reply(ticket.id, "王", "还在吗")  # 王 no longer holds it
+    desk.reply(ticket.id, "李", "首年免年费。")
+    Supervision(db).set_status("王", "available")
+    with pytest.raises(TicketStateError):
+        desk.transfer(ticket.id, "王", "李", "x")
+
+
+def test_a_transferred_chat_counts_for_each_agent_while_they_held_it(db):
+    from kb.clock import stamp
+
+    start = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
+    at = {minutes: stamp(start + dt.timedelta(minutes=minutes)) for minutes in (0, 10, 25, 40)}
+    ticket_id = db.insert(
+        "handoffs",
+        {
+            "conversation_id": "u1",
+            "reason": "asked",
+            "question": "q",
+            "passages": "[]",
+            "status": "closed",
+            "contact": "",
+            "created_at": at[0],
+            "claimed_at": at[0],
+            "closed_at": at[40],
+            "agent": "李",
+        },
+    )
+    for minutes, (giver, taker) in ((10, ("王", "张")), (25, ("张", "李"))):
+        db.insert(
+            "ticket_transfers", {"handoff_id": ticket_id, "from_agent": giver, "to_agent": taker, "at": at[minutes]}
+        )
+    sup = Supervision(db)
+    handled = {row["agent"]: row["handling_seconds"] for row in sup.utilisation(start, start + dt.timedelta(hours=1))}
+    assert handled == {"王": 600, "张": 900, "李": 900}
+    assert sup.handle_times(start)["aht_seconds"] == 2400.0  # the chat's whole human part, once
