@@ -9,12 +9,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from indexer.hits import QueryError
-from kb.clock import parse
+from kb.clock import local, parse
 from kb.desk.rules import latest_question
 from kb.desk.supervision import STATUSES
 from web import wording
 from web.access import role_required, signed_in_user
-from web.db import desk, rasa, retriever, supervision
+from web.db import desk, rasa, retriever, settings, supervision
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
@@ -53,13 +53,14 @@ def set_status() -> Response:
 @bp.get("/api/agent/queue")
 @role_required("agent")
 def queue() -> Response:
-    """Waiting and claimed tickets, oldest first, with waiting time, reason and question."""
+    """Waiting and claimed tickets, oldest first, with waiting time, reason and question; `created_local` is
+    when it was opened, in the configured time zone (setting timezone)."""
     tickets = desk().tickets
     rows = sorted(
         (t for status in ("queued", "callback", "claimed") for t in tickets.recent(status, limit=200)),
         key=lambda t: t.id,
     )
-    now = dt.datetime.now(dt.UTC)
+    now, zone = dt.datetime.now(dt.UTC), settings().timezone
     return jsonify(
         tickets=[
             {
@@ -71,6 +72,7 @@ def queue() -> Response:
                 "agent": t.agent,
                 "contact": t.contact,
                 "waiting_seconds": int((now - parse(t.created_at)).total_seconds()),
+                "created_local": local(t.created_at, zone),
             }
             for t in rows
         ]
@@ -80,13 +82,14 @@ def queue() -> Response:
 @bp.get("/api/agent/tickets/<int:ticket_id>")
 @role_required("agent")
 def ticket(ticket_id: int) -> Response:
-    """A ticket with the whole transcript, its notes and the passages the bot found."""
-    service = desk()
+    """A ticket with the whole transcript, its notes (each with `created_local`, its time in the configured
+    time zone) and the passages the bot found."""
+    service, zone = desk(), settings().timezone
     t = service.ticket(ticket_id)
     return jsonify(
         ticket=t.as_dict(),
         messages=service.conversations.messages(t.conversation_id),
-        notes=service.tickets.notes(ticket_id),
+        notes=[{**n, "created_local": local(n["created_at"], zone)} for n in service.tickets.notes(ticket_id)],
     )
 
 

@@ -189,3 +189,20 @@ def test_suggestions_follow_the_latest_real_question():
     assert latest_question(said, "ticket question") == "营业厅几点开门"
     assert latest_question(said[1:], "ticket question") == "ticket question"
     assert latest_question([*said, {"from": "agent", "text": "您好，请问有什么可以帮您"}], "") == "营业厅几点开门"
+
+
+def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, settings):
+    db = Database.open(settings.db_path)
+    ticket = Tickets(db).open("tz1", "asked", "营业厅几点开门")
+    db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T17:30:00+00:00"})
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    headers = {"X-CSRFToken": console_token(agent)}
+    agent.post(f"/api/agent/tickets/{ticket.id}/notes", json={"text": "已回电"}, headers=headers)
+    db.execute("UPDATE ticket_notes SET created_at = '2026-11-27T05:54:03+00:00'")
+    [queued] = agent.get("/api/agent/queue").get_json()["tickets"]
+    assert queued["created_local"] == "2026-11-28 01:30"  # Asia/Shanghai, the next day
+    [note] = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
+    assert note["created_local"] == "2026-11-27 13:54" and note["created_at"] == "2026-11-27T05:54:03+00:00"
+    page = agent.get("/agent/").get_data(as_text=True)
+    assert "n.created_local" in page and "toLocaleString" not in page  # the browser's own zone is not used

@@ -47,3 +47,26 @@ def test_supervisor_page_and_agent_status(settings):
     assert len(figures["plan"]) == 12 and len(figures["demand"]["handoffs"]) == 7
     assert any(u["agent"] == "demo-agent-1" for u in figures["utilisation"])
     assert boss.get("/curator/kb").status_code == 403 and boss.get("/supervisor/?weeks=x").status_code == 200
+
+
+def test_the_staffing_plan_is_in_the_configured_zone(settings):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    accounts = Accounts(Database.open(settings.db_path))
+    accounts.add("boss2", "boss-pass-2", "supervisor")
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        app = create_app(
+            {
+                "KEFU_SETTINGS": settings.replace(timezone=zone),
+                "SECRET_KEY": "t",
+                "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+            }
+        )
+        boss = app.test_client()
+        sign_in(boss, "boss2", "boss-pass-2")
+        before = dt.datetime.now(ZoneInfo(zone)).strftime("%m-%d %H:00")
+        page = boss.get("/supervisor/").get_data(as_text=True)
+        after = dt.datetime.now(ZoneInfo(zone)).strftime("%m-%d %H:00")
+        figures = json.loads(page.split('id="figures">', 1)[1].split("</script>", 1)[0])
+        assert figures["plan"][0]["hour"] in (before, after), zone  # the hour as people there read it
