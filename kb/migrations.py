@@ -184,6 +184,22 @@ def v10_imported_from(db: sqlite_utils.Database) -> None:
     db.table("articles").add_column("imported_from", str, not_null_default="")
 
 
+def v14_ratings(db: sqlite_utils.Database) -> None:
+    """Customers' ratings of a chat an agent closed, one per ticket (kb.desk.ratings)."""
+    db.table("ratings").create(
+        {
+            "handoff_id": int,
+            "conversation_id": str,
+            "agent": str,
+            "score": int,
+            "comment": str,
+            "created_at": str,
+        },
+        pk="handoff_id",
+    )
+    db.table("ratings").create_index(["created_at"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -195,4 +211,5 @@ MIGRATIONS: list[Migration] = [
     v8_agent_status,
     v9_import,
     v10_imported_from,
+    v14_ratings,
 ]

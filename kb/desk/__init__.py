@@ -6,7 +6,8 @@ base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
 - ``conversations``: the web conversations' state and transcripts;
 - ``accounts``: staff accounts and their signed-in sessions;
 - ``rules``: the desk's rules in one place (service hours, who wants a human, which message is the question);
-- ``service``: the Desk, the workflows that span records (ask for a human, claim, close, leave a message);
+- ``service``: the Desk, the workflows that span records (ask for a human, claim, close, leave a message, rate);
+- ``ratings``: customers' ratings of the chats agents closed;
 - ``privacy``: masking personal numbers before anything is stored; ``retention``: deleting what is old;
 - ``metrics``, ``staffing`` (Erlang C), ``supervision``, ``demand``: figures for the dashboards.
 

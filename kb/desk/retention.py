@@ -1,6 +1,6 @@
 """Deleting what is older than the retention period (setting retention_days).
 
-Goes: conversations whose last activity is older than the cut-off (their messages too), feedback,
+Goes: conversations whose last activity is older than the cut-off (their messages too), feedback, ratings,
 closed handoff tickets and their notes, and gaps a curator has settled (resolved or dismissed).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
@@ -40,5 +40,6 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
                 "DELETE FROM handoffs WHERE status = 'closed' AND COALESCE(closed_at, created_at) < ?", [before]
             ).rowcount,
             "gaps": db.execute("DELETE FROM gaps WHERE status != 'open' AND created_at < ?", [before]).rowcount,
+            "ratings": db.execute("DELETE FROM ratings WHERE created_at < ?", [before]).rowcount,
         }
     return counts

@@ -43,9 +43,28 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         backdate(db, "gaps", gap, created_at=OLD)
     backdate(db, "feedback", gaps.record_feedback("old-bot", True, "q", "r"), created_at=OLD)
     gaps.record_feedback("new", True, "q", "r")
+    for ticket, stamp in ((closed.id, OLD), (waiting.id, NEW)):  # a rating goes with its age, as feedback does
+        db["ratings"].insert(
+            {
+                "handoff_id": ticket,
+                "conversation_id": "c",
+                "agent": "a1",
+                "score": 5,
+                "comment": "好",
+                "created_at": stamp,
+            }
+        )
 
     counts = purge(db, 90, NOW)
-    assert counts == {"messages": 1, "conversations": 1, "feedback": 1, "ticket_notes": 1, "handoffs": 1, "gaps": 1}
+    assert counts == {
+        "messages": 1,
+        "conversations": 1,
+        "feedback": 1,
+        "ticket_notes": 1,
+        "handoffs": 1,
+        "gaps": 1,
+        "ratings": 1,
+    }
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
     assert conversations.get("old-waiting") and conversations.get("new")  # a chat still waiting for a human stays
     assert [t.id for t in tickets.recent()] == [waiting.id] and tickets.notes(closed.id) == []
