@@ -205,6 +205,7 @@ def test_purge_reports_counts(kefu):
             "ticket_notes": 0,
             "handoffs": 0,
             "gaps": 0,
+            "ratings": 0,
         },
     }
     assert "nothing is deleted" in kefu("purge", "--days", "0").output

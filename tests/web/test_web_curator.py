@@ -208,3 +208,31 @@ def test_gap_times_are_in_the_configured_zone_on_the_gaps_page_and_the_dashboard
     page = client.get("/curator/").get_data(as_text=True)
     assert "g.last_seen_local" in page and "toLocaleString" not in page  # not the browser's own zone
     assert "<td>2026-11-28 01:30</td>" in client.get("/curator/dashboard").get_data(as_text=True)
+
+
+def test_dashboard_shows_the_ratings_per_agent_and_per_day_in_the_range(curator):
+    import datetime as dt
+
+    from kb.clock import now, stamp
+
+    client, _, desk, _ = curator
+    long_ago = stamp(dt.datetime.now(dt.UTC) - dt.timedelta(days=20))
+    for ticket, agent, score, at in ((1, "wang", 5, now()), (2, "wang", 4, now()), (3, "li", 2, long_ago)):
+        desk.db["ratings"].insert(
+            {
+                "handoff_id": ticket,
+                "conversation_id": "c",
+                "agent": agent,
+                "score": score,
+                "comment": "",
+                "created_at": at,
+            }
+        )
+    page = client.get("/curator/dashboard?days=14").get_data(as_text=True)
+    assert re.search(r'id="kpi-rating">4\.5<', page) and "2 条评分" in page
+    agents = page.split('id="ratings-agents"', 1)[1].split("</table>", 1)[0]
+    assert "<td>wang</td><td>2</td><td>4.50</td>" in agents and "li" not in agents  # li's is older than 14 days
+    days = page.split('id="ratings-days"', 1)[1].split("</table>", 1)[0]
+    assert days.count("<tr><td>20") == 1 and "<td>2</td><td>4.50</td>" in days
+    page = client.get("/curator/dashboard?days=30").get_data(as_text=True)
+    assert re.search(r'id="kpi-rating">3\.7<', page) and "<td>li</td><td>1</td><td>2.00</td>" in page
