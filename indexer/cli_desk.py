@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from indexer.settings import Settings
+from kb.clock import local
 from kb.database import Database
 from kb.desk.accounts import ROLES
 
@@ -21,22 +22,22 @@ def _echo_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[s
         click.echo(json.dumps(r, ensure_ascii=False) if as_json else line(r))
 
 
-def _gap_line(r: dict[str, Any]) -> str:
+def _gap_line(r: dict[str, Any], timezone: str) -> str:
+    """A gap as one line, its time in `timezone` (the JSON lines keep the stored UTC stamp)."""
     top = r["hits"][0] if r["hits"] else {}
     best = f"  (best: {top.get('title')} {top.get('section') or ''}, {top.get('score')})" if top else ""
-    return f"#{r['id']} {r['created_at']} [{r['reason']}] {r['question']}{best}"
+    return f"#{r['id']} {local(r['created_at'], timezone)} [{r['reason']}] {r['question']}{best}"
 
 
-def _handoff_line(r: dict[str, Any]) -> str:
-    contact = (
-        f"  (contact: {r['contact']}{', ' + r['preferred_time'] if r['preferred_time'] else ''})"
-        if r["contact"]
-        else ""
-    )
+def _handoff_line(r: dict[str, Any], timezone: str) -> str:
+    """A handoff ticket as one line, its time in `timezone` (the JSON lines keep the stored UTC stamp): the
+    customer's problem, the contact number's hint and the preferred time, how a settled callback ended."""
+    when = f", {r['preferred_time']}" if r["preferred_time"] else ""
+    contact = f"  (contact: {r['contact']}{when})" if r["contact"] else ""
     outcome = f" ({r['outcome']})" if r["outcome"] else ""
     return (
-        f"#{r['id']} {r['created_at']} {r['status']}{outcome} [{r['reason']}] {r['conversation_id']}: "
-        f"{r['problem'] or '(no problem given yet)'}{contact}"
+        f"#{r['id']} {local(r['created_at'], timezone)} {r['status']}{outcome} [{r['reason']}] "
+        f"{r['conversation_id']}: {r['problem'] or '(no problem given yet)'}{contact}"
     )
 
 
@@ -97,7 +98,7 @@ def gaps_list(settings: Settings, status: str, limit: int, as_json: bool) -> Non
     from kb.desk.gaps import Gaps
 
     rows = Gaps(Database.open(settings.db_path)).recent(None if status == "all" else status, limit)
-    _echo_rows(rows, as_json, _gap_line)
+    _echo_rows(rows, as_json, lambda r: _gap_line(r, settings.timezone))
 
 
 @click.group()
@@ -115,7 +116,7 @@ def handoffs_list(settings: Settings, status: str, limit: int, as_json: bool) ->
     from kb.desk.tickets import Tickets
 
     tickets = Tickets(Database.open(settings.db_path)).recent(None if status == "all" else status, limit)
-    _echo_rows([t.as_dict() for t in tickets], as_json, _handoff_line)
+    _echo_rows([t.as_dict() for t in tickets], as_json, lambda r: _handoff_line(r, settings.timezone))
 
 
 @click.group()

@@ -111,7 +111,7 @@ DECLARED: tuple[Setting, ...] = (
         "When human agents take chats (HH:MM-HH:MM, local time); "
         "outside them a handoff takes a message for a callback.",
     ),
-    Setting("timezone", "Asia/Shanghai", "Time zone of service_hours."),
+    Setting("timezone", "Asia/Shanghai", "Time zone of service_hours and of every time shown (kb.clock.local)."),
     Setting("rasa_host", "localhost", "Host (name or address) where the web app reaches the Rasa server."),
     Setting(
         "rasa_port",
@@ -145,6 +145,12 @@ DECLARED: tuple[Setting, ...] = (
         300,
         "Chat messages one client address may send per minute, all its "
         "sessions together (0: no limit; mind customers sharing an address behind carrier NAT).",
+    ),
+    Setting(
+        "widget_keep_minutes",
+        30,
+        "Minutes the chat widget keeps a conversation after its last activity: a visitor who reloads or changes "
+        "page within them sees it again; after them they start a fresh one (0: always fresh).",
     ),
     Setting(
         "staffing_target_share",
@@ -230,6 +236,7 @@ class Settings:
     web_threads: int
     chat_limit_session: int
     chat_limit_client: int
+    widget_keep_minutes: int
     staffing_target_share: float
     staffing_target_seconds: float
     staffing_max_occupancy: float
@@ -351,7 +358,13 @@ def _build(values: Mapping[str, Any]) -> Settings:
             _weights(resolved[name], 0)
         except ValueError:
             raise SettingsError(f"{name} must be comma-separated numbers, not {resolved[name]!r}") from None
-    for name in ("chat_limit_session", "chat_limit_client", "retention_days", "import_max_ocr_pages"):
+    for name in (
+        "chat_limit_session",
+        "chat_limit_client",
+        "widget_keep_minutes",
+        "retention_days",
+        "import_max_ocr_pages",
+    ):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")
     for name in ("import_max_mb", "import_max_pages", "import_max_rows", "callback_spread_hours"):

@@ -226,6 +226,22 @@ def v12_console(db: sqlite_utils.Database) -> None:
     db.table("ticket_transfers").create_index(["handoff_id", "id"])
 
 
+def v14_ratings(db: sqlite_utils.Database) -> None:
+    """Customers' ratings of a chat an agent closed, one per ticket (kb.desk.ratings)."""
+    db.table("ratings").create(
+        {
+            "handoff_id": int,
+            "conversation_id": str,
+            "agent": str,
+            "score": int,
+            "comment": str,
+            "created_at": str,
+        },
+        pk="handoff_id",
+    )
+    db.table("ratings").create_index(["created_at"])
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -239,4 +255,5 @@ MIGRATIONS: list[Migration] = [
     v10_imported_from,
     v11_callbacks,
     v12_console,
+    v14_ratings,
 ]

@@ -4,9 +4,7 @@ web.access; the web app's own wording is in web.wording."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -21,22 +19,13 @@ PAGE_ERRORS = {
 }
 
 
-def local_time(stamp: str | None, timezone: str) -> str:
-    """'2026-11-27T05:54:03+00:00' -> '2026-11-27 13:54' in the given time zone ('' for none)."""
-    if not stamp:
-        return ""
-    try:
-        return dt.datetime.fromisoformat(stamp).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return stamp
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: settings once (KEFU_SETTINGS, else read from kefu.toml and the
     environment), services per request (web.db), blueprints."""
     from flask_wtf.csrf import CSRFProtect
 
     from indexer.settings import load_settings
+    from kb.clock import local
     from kb.desk import DeskError, DeskNotFound
     from kb.desk.service import TicketStateError
     from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, supervisor
@@ -90,6 +79,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.template_filter("localtime")
     def localtime(stamp: str | None) -> str:
         """A stored UTC stamp as local time (setting timezone), to the minute."""
-        return local_time(stamp, app.config["KEFU_SETTINGS"].timezone)
+        return local(stamp, app.config["KEFU_SETTINGS"].timezone)
 
     return app

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from indexer.hits import QueryError
-from kb.clock import parse
+from kb.clock import local, parse
 from kb.desk.canned import CannedReplies
 from kb.desk.history import HistoryQuery, closed_tickets
 from kb.desk.rules import latest_question
@@ -23,6 +23,17 @@ from web.db import database, desk, rasa, retriever, settings, supervision
 from web.rasa_client import BotUnavailable
 
 bp = Blueprint("agent", __name__)
+STAMPS = ("created_at", "claimed_at", "closed_at", "due_at", "next_try_at", "at")
+
+
+def localized(row: dict[str, Any]) -> dict[str, Any]:
+    """A record with each stored stamp also as people read it in the configured time zone (setting timezone):
+    'due_at' gains 'due_local', 'at' gains 'at_local' ('2026-11-28 08:00'; '' for none)."""
+    zone = settings().timezone
+    shown = {f"{k.removesuffix('_at')}_local": local(row[k], zone) for k in STAMPS if k in row}
+    return {**row, **shown}
+
+
 MAX_REPLY = 2000
 
 
@@ -59,13 +70,14 @@ def set_status() -> Response:
 @role_required("agent")
 def queue() -> Response:
     """Live chats waiting or taken, oldest first, with waiting time, reason and the customer's problem (callbacks
-    are listed apart: /api/agent/callbacks)."""
+    are listed apart: /api/agent/callbacks); `created_local` is when it was opened, in the configured time zone
+    (setting timezone)."""
     tickets = desk().tickets
     rows = sorted(
         (t for status in ("queued", "claimed") for t in tickets.recent(status, limit=200)),
         key=lambda t: t.id,
     )
-    now = dt.datetime.now(dt.UTC)
+    now, zone = dt.datetime.now(dt.UTC), settings().timezone
     return jsonify(
         tickets=[
             {
@@ -77,6 +89,7 @@ def queue() -> Response:
                 "agent": t.agent,
                 "contact": t.contact,
                 "waiting_seconds": int((now - parse(t.created_at)).total_seconds()),
+                "created_local": local(t.created_at, zone),
             }
             for t in rows
         ]
@@ -99,14 +112,15 @@ def callbacks() -> Response:
 @bp.get("/api/agent/tickets/<int:ticket_id>")
 @role_required("agent")
 def ticket(ticket_id: int) -> Response:
-    """A ticket with the whole transcript, its notes, its call attempts and the passages the bot found."""
-    service = desk()
+    """A ticket with the whole transcript, its notes (each with `created_local`, its time in the configured
+    time zone), its call attempts and the passages the bot found."""
+    service, zone = desk(), settings().timezone
     t = service.ticket(ticket_id)
     return jsonify(
-        ticket=t.as_dict(),
+        ticket=localized(t.as_dict()),
         messages=service.conversations.messages(t.conversation_id),
-        notes=service.tickets.notes(ticket_id),
-        attempts=service.tickets.attempts(ticket_id),
+        notes=[{**n, "created_local": local(n["created_at"], zone)} for n in service.tickets.notes(ticket_id)],
+        attempts=[localized(a) for a in service.tickets.attempts(ticket_id)],
     )
 
 
@@ -156,7 +170,9 @@ def record_attempt(ticket_id: int) -> Response:
         if when.tzinfo is None:
             when = when.replace(tzinfo=ZoneInfo(service.policy.timezone))
     ticket = service.record_attempt(ticket_id, signed_in_user()["name"], outcome, note, when)
-    return jsonify(ticket=ticket.as_dict(), attempts=service.tickets.attempts(ticket_id))
+    return jsonify(
+        ticket=localized(ticket.as_dict()), attempts=[localized(a) for a in service.tickets.attempts(ticket_id)]
+    )
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/notes")
@@ -243,7 +259,7 @@ def history() -> Response:
     (local dates, YYYY-MM-DD), reason, page (400 for a value that cannot be used). A ticket opens read-only
     through /api/agent/tickets/<id>."""
     found = closed_tickets(database(), HistoryQuery.parse(request.args), settings().timezone)
-    return jsonify(**{**found, "tickets": [t.as_dict() for t in found["tickets"]]})
+    return jsonify(**{**found, "tickets": [localized(t.as_dict()) for t in found["tickets"]]})
 
 
 @bp.get("/api/agent/canned")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 
@@ -9,8 +10,9 @@ import httpx
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from indexer.build import index_paths
+from kb.desk.conversations import kept
 from web import wording
-from web.chat_service import SESSION, ChatInputError, ChatService, validate
+from web.chat_service import SESSION, ChatInputError, ChatService, validate, validate_rating
 from web.db import database, desk, rasa, settings
 
 bp = Blueprint("chat", __name__)
@@ -49,21 +51,24 @@ def favicon() -> tuple[str, int]:
 
 @bp.post("/api/chat")
 def chat() -> Response | tuple[Response, int]:
-    """One customer message; returns the conversation state and what the bot (or system) said."""
-    per_session, per_client = current_app.extensions["kefu_chat_limiters"]
-    wait = per_client.hit(request.remote_addr or "?")  # every call counts, malformed ones too
+    """One customer message {"session", "text" | "payload" with its "label", "after"?}; returns the
+    conversation's state and what the bot (or system) said (with "after", everything since that id)."""
+    wait = _client_too_fast()
     if wait:
         return _too_fast(wait)
     try:
-        session, message, is_payload = validate(request.get_json(silent=True))
+        message = validate(request.get_json(silent=True))
     except ChatInputError as exc:
         return jsonify(error=str(exc)), 400
-    wait = per_session.hit(session)
+    wait = _session_too_fast(message.session)
     if wait:
         return _too_fast(wait)
     started = time.perf_counter()
     service = ChatService(desk(), rasa())
-    response = jsonify(service.turn(session, message, is_payload))
+    body = service.handle(message)
+    if message.after is not None:  # the widget's call: it expires its session id with the keep time
+        body["keep_minutes"] = settings().widget_keep_minutes
+    response = jsonify(body)
     total = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = f"bot;dur={service.bot_ms:.1f}, app;dur={total - service.bot_ms:.1f}"
     return response
@@ -74,19 +79,46 @@ def leave(session: str) -> Response | tuple[Response, int]:
     """The customer stops waiting for an agent: the ticket is abandoned and the bot answers again. Returns
     {'session', 'state': 'bot', 'messages': [the system message]}; 404 for an unknown session, 409 if the
     conversation is not queued; rate-limited like a chat message."""
-    per_session, per_client = current_app.extensions["kefu_chat_limiters"]
-    wait = per_client.hit(request.remote_addr or "?")
+    wait = _client_too_fast()
     if wait:
         return _too_fast(wait)
     if not SESSION.match(session):
         return jsonify(error="'session' must be 1-64 letters, digits, '-' or '_'"), 400
-    wait = per_session.hit(session)
+    wait = _session_too_fast(session)
     if wait:
         return _too_fast(wait)
     service = desk()
     if service.conversations.get(session) is None:
         return jsonify(error="unknown session"), 404
     return jsonify(ChatService(service, rasa()).leave_queue(session))
+
+
+@bp.post("/api/chat/rating")
+def rating() -> Response | tuple[Response, int]:
+    """The customer rates the chat an agent closed: {"session", "ticket", "score" 1-5, "comment"?}; once per
+    chat (409 after that), 404 for a chat not of this session, rate-limited like messages."""
+    wait = _client_too_fast()
+    if wait:
+        return _too_fast(wait)
+    try:
+        session, ticket, score, comment = validate_rating(request.get_json(silent=True))
+    except ChatInputError as exc:
+        return jsonify(error=str(exc)), 400
+    wait = _session_too_fast(session)
+    if wait:
+        return _too_fast(wait)
+    stored = desk().rate_chat(session, ticket, score, comment)  # the desk's errors become 404/409/400
+    return jsonify(ok=True, ticket=stored["handoff_id"], score=stored["score"])
+
+
+def _client_too_fast() -> float:
+    """Count a call from this address (malformed ones too); the wait if it is over the limit."""
+    return float(current_app.extensions["kefu_chat_limiters"][1].hit(request.remote_addr or "?"))
+
+
+def _session_too_fast(session: str) -> float:
+    """Count a call for this session; the wait if it is over the limit."""
+    return float(current_app.extensions["kefu_chat_limiters"][0].hit(session))
 
 
 def _too_fast(wait: float) -> tuple[Response, int]:
@@ -96,20 +128,45 @@ def _too_fast(wait: float) -> tuple[Response, int]:
     return response, 429
 
 
+@bp.get("/api/chat/<session>")
+def resume(session: str) -> Response | tuple[Response, int]:
+    """The conversation a returning visitor sees when the widget loads: {"session", "state", "messages" (all,
+    the customer's own too), "rating" (the chat to rate, or null), "keep_minutes"}; or {"session",
+    "expired": true, "keep_minutes"} once it has been quiet for longer than widget_keep_minutes (the widget
+    then starts a fresh one); 404 for an unknown session."""
+    service = desk()
+    conv = service.conversations.get(session) if SESSION.match(session) else None
+    if conv is None:
+        return jsonify(error="unknown session"), 404
+    keep = settings().widget_keep_minutes
+    last = service.conversations.last_activity(session) or ""
+    if not kept(last, conv["state"], keep, dt.datetime.now(dt.UTC)):
+        return jsonify(session=session, expired=True, keep_minutes=keep)
+    return jsonify(
+        session=session,
+        state=conv["state"],
+        messages=service.conversations.messages(session),
+        rating=service.ratings.due(session),
+        keep_minutes=keep,
+    )
+
+
 @bp.get("/api/chat/<session>/messages")
 def messages(session: str) -> Response | tuple[Response, int]:
-    """What the bot, agents or the system said after a message id (polling)."""
+    """Polling: {"session", "state", "messages" after the id `after` (the customer's own too: another tab
+    of the same site may have sent them), "rating" (the chat to rate, or null)}."""
     after = request.args.get("after", "0")
     if not after.isdigit():
         return jsonify(error="'after' must be a message id"), 400
-    conversations = desk().conversations
-    conv = conversations.get(session) if SESSION.match(session) else None
+    service = desk()
+    conv = service.conversations.get(session) if SESSION.match(session) else None
     if conv is None:
         return jsonify(error="unknown session"), 404
     return jsonify(
         session=session,
         state=conv["state"],
-        messages=conversations.messages(session, after=int(after), include_customer=False),
+        messages=service.conversations.messages(session, after=int(after)),
+        rating=service.ratings.due(session),
     )
 
 

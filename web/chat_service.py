@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from indexer.normalize import has_words, to_simplified
@@ -20,6 +21,8 @@ from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
+MAX_LABEL = 100  # a button's title: a candidate article's title, '转人工', '👍'
+MAX_COMMENT = 500
 FEEDBACK_EMOJI = ("👍", "👎")
 log = logging.getLogger(__name__)
 
@@ -28,22 +31,70 @@ class ChatInputError(ValueError):
     """The request cannot be served as sent (the message says what is wrong)."""
 
 
-def validate(body: object) -> tuple[str, str, bool]:
-    """(session, message, is_payload) from a request body, or ChatInputError."""
-    if not isinstance(body, dict):
-        raise ChatInputError("send a JSON object with 'session' and 'text' (or 'payload')")
-    session, text, payload = body.get("session"), body.get("text"), body.get("payload")
+@dataclass(frozen=True)
+class ChatRequest:
+    """One customer message as the widget sends it. `label` is the pressed button's title (masked), shown
+    in every transcript instead of the payload; `after` the last message id the widget has shown (None: it
+    wants only the replies)."""
+
+    session: str
+    message: str
+    is_payload: bool
+    label: str | None = None
+    after: int | None = None
+
+
+def _session(body: dict) -> str:
+    session = body.get("session")
     if not isinstance(session, str) or not SESSION.match(session):
         raise ChatInputError("'session' must be 1-64 letters, digits, '-' or '_'")
+    return session
+
+
+def _message_id(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ChatInputError(f"'{name}' must be a message id (a whole number, 0 or more)")
+    return value
+
+
+def validate(body: object) -> ChatRequest:
+    """A ChatRequest from a request body {"session", "text" | "payload", "label"?, "after"?}, or
+    ChatInputError saying what is wrong."""
+    if not isinstance(body, dict):
+        raise ChatInputError("send a JSON object with 'session' and 'text' (or 'payload')")
+    session, text, payload = _session(body), body.get("text"), body.get("payload")
+    after = _message_id(body.get("after"), "after")
     if payload is not None:
         if not isinstance(payload, str) or not PAYLOAD.match(payload):
             raise ChatInputError("'payload' must be a button payload such as '/request_human'")
-        return session, payload, True
+        label = body.get("label")
+        if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL):
+            raise ChatInputError(f"'label' must be the button's title, 1-{MAX_LABEL} characters")
+        return ChatRequest(session, payload, True, mask_personal_data(label.strip()) if label else None, after)
     if not isinstance(text, str) or not text.strip():
         raise ChatInputError("'text' must be a non-empty string")
     if len(text) > MAX_TEXT:
         raise ChatInputError(f"'text' is longer than {MAX_TEXT} characters")
-    return session, text.strip(), False
+    return ChatRequest(session, text.strip(), False, None, after)
+
+
+def validate_rating(body: object) -> tuple[str, int, int, str]:
+    """(session, ticket id, score 1-5, comment) from a rating request {"session", "ticket", "score",
+    "comment"?}, or ChatInputError. The comment is masked and stored by the desk (kb.desk.ratings)."""
+    if not isinstance(body, dict):
+        raise ChatInputError("send a JSON object with 'session', 'ticket' and 'score'")
+    session, ticket, score, comment = _session(body), body.get("ticket"), body.get("score"), body.get("comment", "")
+    if isinstance(ticket, bool) or not isinstance(ticket, int) or ticket < 1:
+        raise ChatInputError("'ticket' must be the id of the chat to rate")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ChatInputError("'score' must be a whole number from 1 to 5")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise ChatInputError(f"'comment' must be text of at most {MAX_COMMENT} characters")
+    return session, ticket, score, comment
 
 
 class ChatService:
@@ -53,10 +104,20 @@ class ChatService:
         self.desk, self.conversations, self.rasa = desk, desk.conversations, rasa
         self.bot_ms = 0.0  # time spent waiting for the bot (Server-Timing)
 
-    def turn(self, session: str, message: str, is_payload: bool) -> dict[str, Any]:
-        """Handle one customer message; the conversation's state and the new messages."""
+    def handle(self, request: ChatRequest) -> dict[str, Any]:
+        """One validated message: the turn's {"session", "state", "messages"}; with `after`, the messages are
+        every one after it, the customer's own included, so the widget misses nothing said meanwhile (an
+        agent's message between two polls) and learns the id its own message was stored under."""
+        result = self.turn(request.session, request.message, request.is_payload, request.label)
+        if request.after is not None:
+            result["messages"] = self.conversations.messages(request.session, after=request.after)
+        return result
+
+    def turn(self, session: str, message: str, is_payload: bool, label: str | None = None) -> dict[str, Any]:
+        """Handle one customer message (a button press is kept as its label); the conversation's state and
+        the new messages."""
         conv = self.conversations.get_or_create(session)
-        shown = message if not is_payload else wording.button_label(message)
+        shown = message if not is_payload else label or wording.button_label(message)
         contacts = [] if is_payload else find_contacts(message)
         if contacts:  # kept sealed for the ticket's agent; the transcript and the bot get '[手机号]'
             self.desk.record_contact(session, contacts[-1])

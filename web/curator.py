@@ -17,7 +17,7 @@ from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simp
 from indexer.replies import Reply, reply_for
 from kb import lexicon
 from kb.desk.gaps import gap_groups
-from kb.desk.metrics import local_days, overview
+from kb.desk.metrics import local_days, overview, ratings
 from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import explicitly_asks_for_human, route
 from kb.loader import KnowledgeBaseError
@@ -54,12 +54,18 @@ def _gap_groups(limit: int = 1000) -> list[dict[str, Any]]:
 @bp.get("/curator/dashboard")
 @role_required("curator")
 def dashboard() -> str:
-    """Conversations, containment, handoff rate, abstentions and top gaps, with charts."""
+    """Conversations, containment, handoff rate, abstentions, customers' ratings of agents' chats (per agent
+    and per day) and top gaps, with charts."""
     days_arg = request.args.get("days", "14")
     days = int(days_arg) if days_arg.isdigit() and 1 <= int(days_arg) <= 90 else 14
-    figures = overview(database(), days, settings().timezone)
+    timezone = settings().timezone
     return render_template(
-        "dashboard.html", user=signed_in_user(), figures=figures, days=days, top_gaps=_gap_groups()[:8]
+        "dashboard.html",
+        user=signed_in_user(),
+        figures=overview(database(), days, timezone),
+        rated=ratings(database(), days, timezone),
+        days=days,
+        top_gaps=_gap_groups()[:8],
     )
 
 

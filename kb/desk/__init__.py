@@ -8,7 +8,10 @@ base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
 - ``rules``: the desk's rules in one place (service hours, who wants a human, which message is the question);
 - ``canned``: canned replies curators keep for agents; ``candidates``: agents' answers offered to curators;
 - ``history``: closed tickets searched;
-- ``service``: the Desk, the workflows that span records (ask for a human, claim, close, leave a message);
+- ``service``: the Desk, the workflows that span records (ask for a human, the problem and contact number,
+  claim, close, take a callback, leave the queue, rate); ``contacts``: contact numbers found and sealed;
+  ``callback``: reading a customer's messages while a callback is taken down;
+- ``ratings``: customers' ratings of the chats agents closed;
 - ``privacy``: masking personal numbers before anything is stored; ``retention``: deleting what is old;
 - ``metrics``, ``staffing`` (Erlang C), ``supervision``, ``demand``: figures for the dashboards.
 

@@ -6,15 +6,23 @@ States: 'bot' (the bot answers), 'queued' (waiting for an agent), 'agent' (an ag
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from kb.clock import now
+from kb.clock import now, parse
 from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.privacy import mask_personal_data
 
 STATES = ("bot", "queued", "agent", "closed")
 SENDERS = ("customer", "bot", "agent", "system")
+HELD = ("queued", "agent")  # a person has the conversation, or will: it is kept however quiet it is
+
+
+def kept(last_activity: str, state: str, keep_minutes: int, at: dt.datetime) -> bool:
+    """Whether a returning visitor sees this conversation again (True) or starts a fresh one: its last
+    activity (a stored stamp) is less than `keep_minutes` before `at`, or it is queued or with an agent."""
+    return state in HELD or at - parse(last_activity) < dt.timedelta(minutes=keep_minutes)
 
 
 class ConversationError(DeskError):
@@ -42,6 +50,16 @@ class Conversations:
             {"id": conversation_id, "state": "bot", "created_at": stamp, "updated_at": stamp}, ignore=True
         )
         return {"id": conversation_id, "state": "bot"}
+
+    def last_activity(self, conversation_id: str) -> str | None:
+        """When anything last happened in the conversation (a message, or a change of state), as a stored
+        stamp; None for no such conversation."""
+        row = self.db.execute(
+            "SELECT MAX(c.updated_at, COALESCE(MAX(m.created_at), '')) FROM conversations c "
+            "LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.id = ? GROUP BY c.id",
+            [conversation_id],
+        ).fetchone()
+        return row[0] if row else None
 
     def set_state(self, conversation_id: str, state: str) -> None:
         """Move a conversation to another state."""
@@ -92,7 +110,8 @@ class Conversations:
         return held
 
     def messages(self, conversation_id: str, after: int = 0, include_customer: bool = True) -> list[dict]:
-        """Messages after an id, oldest first."""
+        """Messages after an id, oldest first: {"id", "from", "text", "sources" (HitRecord dicts), "buttons"
+        ({"title", "payload"})}; a customer's button press is stored as the button's label."""
         where = "conversation_id = ? AND id > ?" + ("" if include_customer else " AND sender != 'customer'")
         rows = self.db["messages"].rows_where(where, [conversation_id, after], order_by="id")
         return [self._shape(r) for r in rows]

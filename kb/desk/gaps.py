@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.clock import now
+from kb.clock import local, now
 from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.metrics import daily_counts
@@ -102,7 +102,8 @@ def group_by_similarity(vectors: np.ndarray, threshold: float = 0.92) -> list[li
 def gap_groups(rows: list[dict[str, Any]], vectors: np.ndarray, days: list[dt.date], timezone: str) -> list[dict]:
     """Gaps (Gaps.recent rows, newest first, and one question vector per row) grouped by similar question,
     largest group first: count, first and last seen, questions, conversations, reasons, the best passage
-    found, and a daily trend over `days` (local dates) with the last seven days against the seven before."""
+    found, and a daily trend over `days` (local dates) with the last seven days against the seven before.
+    first_seen/last_seen are stored stamps; *_local the same in `timezone`, as people read them."""
     groups = []
     for members in group_by_similarity(vectors):
         items = [rows[i] for i in members]
@@ -114,6 +115,8 @@ def gap_groups(rows: list[dict[str, Any]], vectors: np.ndarray, days: list[dt.da
                 "count": len(items),
                 "first_seen": stamps[0],
                 "last_seen": stamps[-1],
+                "first_seen_local": local(stamps[0], timezone),
+                "last_seen_local": local(stamps[-1], timezone),
                 "gap_ids": [r["id"] for r in items],
                 "questions": sorted({r["question"] for r in items}),
                 "conversations": sorted({r["conversation_id"] for r in items}),

@@ -100,3 +100,30 @@ def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", toda
             "helpful": _share(helpful[0], helpful[1]),
         },
     }
+
+
+def ratings(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", today: dt.date | None = None) -> dict:
+    """Customers' ratings (1-5) of chats agents closed, rated in the last `days` local days: overall, per
+    agent (most rated first) and per local day, each {"count", "average"} (average None without ratings)."""
+    day_list = local_days(days, timezone, today)
+    rows = db.execute(
+        "SELECT agent, score, created_at FROM ratings WHERE created_at >= ?", [window_start(day_list[0], timezone)]
+    ).fetchall()
+    zone = ZoneInfo(timezone)
+    by_agent: dict[str, list[int]] = {}
+    by_day: dict[dt.date, list[int]] = {}
+    for agent, score, created in rows:
+        by_agent.setdefault(agent or "?", []).append(score)
+        by_day.setdefault(parse(created).astimezone(zone).date(), []).append(score)
+    return {
+        "total": _scores([score for _, score, _ in rows]),
+        "agents": sorted(
+            ({"agent": agent, **_scores(scores)} for agent, scores in by_agent.items()),
+            key=lambda a: (-a["count"], a["agent"]),
+        ),
+        "days": [{"day": day.isoformat(), **_scores(by_day.get(day, []))} for day in day_list],
+    }
+
+
+def _scores(scores: list[int]) -> dict:
+    return {"count": len(scores), "average": round(sum(scores) / len(scores), 2) if scores else None}

@@ -1,7 +1,7 @@
 """Deleting what is older than the retention period (setting retention_days).
 
 Goes: conversations whose last activity is older than the cut-off (their messages, and a contact number
-held for them, too), feedback, closed and abandoned handoff tickets with their notes, transfers, call attempts
+held for them, too), feedback, ratings, closed and abandoned handoff tickets with their notes, transfers, call attempts
 and the sealed contact number, and gaps a curator has settled (resolved or dismissed). The record of who was
 shown a number stays (it holds no number).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
@@ -54,5 +54,6 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
                 [before],
             ).rowcount,
             "gaps": db.execute("DELETE FROM gaps WHERE status != 'open' AND created_at < ?", [before]).rowcount,
+            "ratings": db.execute("DELETE FROM ratings WHERE created_at < ?", [before]).rowcount,
         }
     return counts

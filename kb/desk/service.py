@@ -1,7 +1,8 @@
 """The Desk: the service desk's records over one database, and the workflows that span them, so the bot
 (actions/) and the web app (web/) do each thing the same way: asking for a human (queued in service
 hours, a callback outside them), the quoted wait, the customer's problem and contact number on the ticket,
-a customer leaving the queue, an agent claiming, answering and closing a chat, and calling a callback back."""
+a customer leaving the queue, an agent claiming, answering and closing a chat, the customer's rating of it,
+and calling a callback back."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kb.desk.candidates import candidates
 from kb.desk.contacts import Contact, ContactVault
 from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
+from kb.desk.ratings import Ratings
 from kb.desk.rules import DeskPolicy
 from kb.desk.supervision import Supervision
 from kb.desk.tickets import CLOSED_STATUSES, Ticket, Tickets
@@ -49,6 +51,7 @@ class Desk:
         self.tickets = Tickets(db)
         self.gaps = Gaps(db)
         self.conversations = Conversations(db)
+        self.ratings = Ratings(db)
 
     def ticket(self, ticket_id: int) -> Ticket:
         """One ticket; TicketNotFound if there is none."""
@@ -256,3 +259,18 @@ class Desk:
             self.conversations.set_state(conversation_id, "closed")
             self.conversations.add(conversation_id, "system", announcement)
         return resume(conversation_id)
+
+    def rate_chat(self, conversation_id: str, ticket_id: int, score: int, comment: str = "") -> dict:
+        """The customer's rating (1-5, optional comment, masked) of a chat an agent held and closed, once per
+        ticket; the stored rating. TicketNotFound if the ticket is not this conversation's, TicketStateError
+        if its chat is not closed, was never held by an agent or was rated already, RatingError (kb.desk.ratings)
+        for a bad score or comment."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None or ticket.conversation_id != conversation_id:
+            raise TicketNotFound("no such chat in this conversation")
+        if ticket.status != "closed" or not ticket.claimed_at:
+            raise TicketStateError("only a chat an agent has closed can be rated")
+        rating = self.ratings.add(ticket, score, comment)
+        if rating is None:
+            raise TicketStateError("this chat has been rated already")
+        return rating

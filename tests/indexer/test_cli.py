@@ -131,6 +131,23 @@ def test_gaps_and_handoffs_lists(kefu, tmp_path):
     assert kefu("handoffs", "list", "--status", "closed").output == ""
 
 
+def test_gaps_and_handoffs_lists_show_times_in_the_configured_zone(kefu, tmp_path):
+    from kb.database import Database
+    from kb.desk.gaps import Gaps
+    from kb.desk.tickets import Tickets
+
+    db = Database.open(tmp_path / "var" / "kefu.db")
+    gap = Gaps(db).log("c1", "信用卡怎么提额", "abstain", [])
+    ticket = Tickets(db).open("c2", "complaint", "我要投诉")
+    db["gaps"].update(gap, {"created_at": "2026-11-27T17:30:00+00:00"})
+    db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T05:54:03+00:00"})
+    assert f"#{gap} 2026-11-28 01:30 [abstain]" in kefu("gaps", "list").output  # Asia/Shanghai, the next day
+    assert f"#{ticket.id} 2026-11-27 13:54 queued" in kefu("handoffs", "list").output
+    assert f"#{ticket.id} 2026-11-27 05:54 queued" in kefu("--set", "timezone=UTC", "handoffs", "list").output
+    [row] = [json.loads(line) for line in kefu("handoffs", "list", "--json").output.splitlines()]
+    assert row["created_at"] == "2026-11-27T05:54:03+00:00"  # machines read the stored stamp
+
+
 def test_users_add(kefu, tmp_path):
     from kb.database import Database
     from kb.desk.accounts import Accounts
@@ -181,7 +198,17 @@ def test_purge_reports_counts(kefu):
     kefu("index", "build")
     assert last_json(kefu("purge", "--days", "30", "--json").output) == {
         "days": 30,
-        "deleted": {"messages": 0, "conversations": 0, "feedback": 0, "ticket_notes": 0, "handoffs": 0, "gaps": 0},
+        "deleted": {
+            "messages": 0,
+            "conversations": 0,
+            "feedback": 0,
+            "ticket_notes": 0,
+            "callback_attempts": 0,
+            "ticket_transfers": 0,
+            "handoffs": 0,
+            "gaps": 0,
+            "ratings": 0,
+        },
     }
     assert "nothing is deleted" in kefu("purge", "--days", "0").output
 

@@ -365,3 +365,109 @@ def test_agents_find_canned_replies_to_insert(app, settings):
     [found] = agent.get("/api/agent/canned?q=口头挂失").get_json()["replies"]
     assert found["title"] == "挂失流程" and found["text"].startswith("银行卡丢失")
     assert app.test_client().get("/api/agent/canned").status_code == 401
+
+
+def _held_chat(app, settings, session: str) -> tuple[int, object, dict]:
+    """A customer's chat handed off (the bot's action opens the ticket), claimed and answered by agent1:
+    (ticket id, the agent's client, its headers)."""
+    customer = app.test_client()
+    customer.post("/api/chat", json={"session": session, "payload": "/request_human", "label": "转人工"})
+    Tickets(Database.open(settings.db_path)).open(session, "asked", "转人工")
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    headers = {"X-CSRFToken": console_token(agent)}
+    [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == session]
+    agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers)
+    agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
+    return ticket["id"], agent, headers
+
+
+def test_after_an_agent_closes_the_customer_is_asked_once_for_a_rating(app, settings):
+    ticket, agent, headers = _held_chat(app, settings, "rate1")
+    customer = app.test_client()
+    assert customer.get("/api/chat/rate1/messages?after=0").get_json()["rating"] is None  # not before closing
+    agent.post(f"/api/agent/tickets/{ticket}/close", headers=headers)
+    polled = customer.get("/api/chat/rate1/messages?after=0").get_json()
+    assert polled["state"] == "closed" and polled["rating"] == {"ticket": ticket, "agent": "agent1"}
+    assert customer.get("/api/chat/rate1").get_json()["rating"]["ticket"] == ticket  # after a reload too
+    rated = customer.post(
+        "/api/chat/rating", json={"session": "rate1", "ticket": ticket, "score": 5, "comment": "很好 13812345678"}
+    )
+    assert rated.status_code == 200 and rated.get_json() == {"ok": True, "ticket": ticket, "score": 5}
+    again = customer.post("/api/chat/rating", json={"session": "rate1", "ticket": ticket, "score": 1})
+    assert again.status_code == 409 and "error" in again.get_json()
+    assert customer.get("/api/chat/rate1").get_json()["rating"] is None
+    [row] = Database.open(settings.db_path)["ratings"].rows
+    assert (row["score"], row["agent"], row["comment"]) == (5, "agent1", "很好 [手机号]")
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"session": "rate2", "ticket": "TICKET", "score": 0}, 400),
+        ({"session": "rate2", "ticket": "TICKET", "score": 6}, 400),
+        ({"session": "rate2", "ticket": "TICKET", "score": "5"}, 400),
+        ({"session": "rate2", "ticket": "TICKET", "score": 4.5}, 400),
+        ({"session": "rate2", "ticket": "TICKET", "score": 5, "comment": "x" * 501}, 400),
+        ({"session": "rate2", "ticket": "TICKET", "score": 5, "comment": ["x"]}, 400),
+        ({"session": "rate2", "ticket": "x", "score": 5}, 400),
+        ({"session": "../x", "ticket": "TICKET", "score": 5}, 400),
+        ({"session": "someone-else", "ticket": "TICKET", "score": 5}, 404),
+        ({"session": "rate2", "ticket": 99999, "score": 5}, 404),
+        (["not", "an", "object"], 400),
+    ],
+)
+def test_a_bad_rating_is_refused_clearly(app, settings, body, status):
+    ticket, agent, headers = _held_chat(app, settings, "rate2")
+    agent.post(f"/api/agent/tickets/{ticket}/close", headers=headers)
+    if isinstance(body, dict) and body.get("ticket") == "TICKET":
+        body = {**body, "ticket": ticket}
+    response = app.test_client().post("/api/chat/rating", json=body)
+    assert response.status_code == status and "error" in response.get_json()
+
+
+def test_a_chat_still_open_cannot_be_rated_and_ratings_are_rate_limited(settings):
+    app = create_app(
+        {
+            "KEFU_SETTINGS": settings.replace(chat_limit_session=2),
+            "SECRET_KEY": "t",
+            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+        }
+    )
+    ticket = Tickets(Database.open(settings.db_path)).open("rate3", "asked", "转人工")
+    customer = app.test_client()
+    codes = [
+        customer.post("/api/chat/rating", json={"session": "rate3", "ticket": ticket.id, "score": 5}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [409, 409, 429]
+
+
+def test_a_clicked_button_shows_its_title_in_the_agents_transcript(app, settings):
+    ticket, agent, _ = _held_chat(app, settings, "label1")
+    customer = app.test_client()
+    customer.post(
+        "/api/chat",
+        json={"session": "label1", "payload": '/choose_candidate{"ref":"passage:3"}', "label": "信用卡章程 第五条"},
+    )
+    said = [
+        m["text"] for m in agent.get(f"/api/agent/tickets/{ticket}").get_json()["messages"] if m["from"] == "customer"
+    ]
+    assert said == ["转人工", "信用卡章程 第五条"]
+
+
+def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, settings):
+    db = Database.open(settings.db_path)
+    ticket = Tickets(db).open("tz1", "asked", "营业厅几点开门")
+    db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T17:30:00+00:00"})
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    headers = {"X-CSRFToken": console_token(agent)}
+    agent.post(f"/api/agent/tickets/{ticket.id}/notes", json={"text": "已回电"}, headers=headers)
+    db.execute("UPDATE ticket_notes SET created_at = '2026-11-27T05:54:03+00:00'")
+    [queued] = agent.get("/api/agent/queue").get_json()["tickets"]
+    assert queued["created_local"] == "2026-11-28 01:30"  # Asia/Shanghai, the next day
+    [note] = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
+    assert note["created_local"] == "2026-11-27 13:54" and note["created_at"] == "2026-11-27T05:54:03+00:00"
+    page = agent.get("/agent/").get_data(as_text=True)
+    assert "n.created_local" in page and "toLocaleString" not in page  # the browser's own zone is not used

@@ -369,3 +369,106 @@ def test_leaving_is_rate_limited_like_the_chat(settings):
     queue(client, limited, "lq5")
     codes = [client.post("/api/chat/lq5/leave").status_code for _ in range(2)]
     assert codes == [200, 429] and int(client.post("/api/chat/lq5/leave").headers["Retry-After"]) > 0
+
+
+def _age(settings, session: str, minutes: float) -> None:
+    """Make everything in a conversation `minutes` older, as if the visitor had been away."""
+    import datetime as dt
+
+    from kb.clock import parse, stamp
+
+    db = Database.open(settings.db_path)
+    shift = dt.timedelta(minutes=minutes)
+    for table, key in (("messages", "id"), ("conversations", "id")):
+        for row in db[table].rows_where("conversation_id = ?" if table == "messages" else "id = ?", [session]):
+            changed = {c: stamp(parse(row[c]) - shift) for c in ("created_at", "updated_at") if c in row}
+            db[table].update(row[key], changed)
+
+
+def test_a_returning_visitor_gets_the_whole_conversation_in_order(client):
+    client.post("/api/chat", json={"session": "back1", "text": "客服几点下班？"})
+    client.post(
+        "/api/chat", json={"session": "back1", "payload": '/choose_candidate{"ref":"passage:1"}', "label": "相关条款"}
+    )
+    body = client.get("/api/chat/back1").get_json()
+    said = [(m["from"], m["text"][:6]) for m in body["messages"]]
+    assert said == [
+        ("customer", "客服几点下班"),
+        ("bot", "服务时间原则"),
+        ("customer", "相关条款"),
+        ("bot", "服务时间原则"),
+    ]
+    assert body["messages"][1]["sources"] == [{"title": "规范", "section": "基本要求"}]  # as first shown
+    assert body["messages"][1]["buttons"][0]["title"] == "相关条款"
+    assert body["state"] == "bot" and body["rating"] is None and body["keep_minutes"] == 30
+    ids = [m["id"] for m in body["messages"]]
+    assert ids == sorted(ids)
+    assert client.get("/api/chat/nobody").status_code == 404 and client.get("/api/chat/..%2Fx").status_code == 404
+
+
+def test_after_the_keep_time_a_returning_visitor_starts_afresh_unless_a_person_holds_the_chat(client, settings):
+    client.post("/api/chat", json={"session": "gone1", "text": "客服几点下班？"})
+    _age(settings, "gone1", 29)
+    assert "messages" in client.get("/api/chat/gone1").get_json()
+    _age(settings, "gone1", 2)
+    assert client.get("/api/chat/gone1").get_json() == {"session": "gone1", "expired": True, "keep_minutes": 30}
+    client.post("/api/chat", json={"session": "wait1", "payload": "/request_human"})
+    _age(settings, "wait1", 600)
+    body = client.get("/api/chat/wait1").get_json()
+    assert body["state"] == "queued" and body["messages"]  # queued: an agent may still answer
+
+
+def test_the_keep_time_is_a_setting(settings, rasa):
+    app = create_app(
+        {
+            "KEFU_SETTINGS": settings.replace(widget_keep_minutes=120),
+            "RASA_TRANSPORT": httpx.MockTransport(rasa),
+            "TESTING": True,
+        }
+    )
+    client = app.test_client()
+    body = client.post("/api/chat", json={"session": "k1", "text": "你好", "after": 0}).get_json()
+    assert body["keep_minutes"] == 120
+    _age(settings, "k1", 90)
+    assert client.get("/api/chat/k1").get_json()["keep_minutes"] == 120  # still kept at 90 minutes
+
+
+def test_with_after_a_message_returns_everything_since_so_nothing_between_polls_is_lost(client, settings):
+    client.post("/api/chat", json={"session": "q1", "payload": "/request_human"})
+    conversations = Conversations(Database.open(settings.db_path))
+    seen = conversations.messages("q1")[-1]["id"]
+    conversations.add("q1", "agent", "您好，我是客服小王")  # said after the widget's last poll
+    body = client.post("/api/chat", json={"session": "q1", "text": "在吗", "after": seen}).get_json()
+    said = [(m["from"], m["text"]) for m in body["messages"]]
+    assert said[:2] == [("agent", "您好，我是客服小王"), ("customer", "在吗")]  # and the id it was stored under
+    assert all(m["id"] > seen for m in body["messages"]) and body["state"] == "queued"
+    polled = client.get(f"/api/chat/q1/messages?after={seen}").get_json()
+    assert [m["id"] for m in polled["messages"]] == [m["id"] for m in body["messages"]]  # polls see the same
+    assert polled["rating"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"session": "s", "payload": "/request_human", "label": ""},
+        {"session": "s", "payload": "/request_human", "label": 5},
+        {"session": "s", "payload": "/request_human", "label": "x" * 101},
+        {"session": "s", "text": "hi", "after": -1},
+        {"session": "s", "text": "hi", "after": "3"},
+        {"session": "s", "text": "hi", "after": True},
+    ],
+)
+def test_a_bad_label_or_after_is_a_clear_400(client, body):
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 400 and "error" in response.get_json()
+
+
+def test_a_button_is_kept_by_its_label_masked_and_by_its_name_without_one(client, settings, rasa):
+    client.post(
+        "/api/chat", json={"session": "b1", "payload": '/choose_candidate{"ref":"passage:1"}', "label": "信用卡章程"}
+    )
+    client.post("/api/chat", json={"session": "b1", "payload": "/choose_candidate", "label": "回电 13812345678"})
+    client.post("/api/chat", json={"session": "b1", "payload": "/choose_candidate"})
+    said = [m["text"] for m in Conversations(Database.open(settings.db_path)).messages("b1") if m["from"] == "customer"]
+    assert said == ["信用卡章程", "回电 [手机号]", "choose_candidate"]
+    assert rasa.received[0]["message"] == '/choose_candidate{"ref":"passage:1"}'  # the bot gets the payload

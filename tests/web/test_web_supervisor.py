@@ -99,3 +99,26 @@ def test_the_page_shows_service_level_abandonment_backlog_and_marks_closed_hours
     opening = re.search(rf"<tr><td>[\d-]+ {opens:02d}:00</td><td>[\d.]+</td><td>([\d.]+)</td>", plan)
     assert opening and float(opening.group(1)) == 1.0  # the open callback, due at the opening
     assert re.search(r'<tr class="closed"><td>[\d-]+ [\d:]+</td><td colspan="8">非服务时间', plan)
+
+
+def test_the_staffing_plan_is_in_the_configured_zone(settings):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    accounts = Accounts(Database.open(settings.db_path))
+    accounts.add("boss2", "boss-pass-2", "supervisor")
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        app = create_app(
+            {
+                "KEFU_SETTINGS": settings.replace(timezone=zone),
+                "SECRET_KEY": "t",
+                "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
+            }
+        )
+        boss = app.test_client()
+        sign_in(boss, "boss2", "boss-pass-2")
+        before = dt.datetime.now(ZoneInfo(zone)).strftime("%m-%d %H:00")
+        page = boss.get("/supervisor/").get_data(as_text=True)
+        after = dt.datetime.now(ZoneInfo(zone)).strftime("%m-%d %H:00")
+        figures = json.loads(page.split('id="figures">', 1)[1].split("</script>", 1)[0])
+        assert figures["plan"][0]["hour"] in (before, after), zone  # the hour as people there read it

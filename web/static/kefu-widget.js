@@ -1,16 +1,32 @@
 /* Kefu chat widget: embed with one tag, <script src="https://HOST/static/kefu-widget.js" defer></script>.
-   Renders in a shadow root (the host page's CSS cannot break it); all text goes in via textContent. */
+   Renders in a shadow root (the host page's CSS cannot break it); all text goes in via textContent.
+   The conversation survives reloads and pages of the same site: its id stays in localStorage until the keep
+   time (widget_keep_minutes) after its last activity; on load the server sends its history, or says it has
+   expired and the widget starts a fresh one. lastId is the newest message id shown; every call asks for what
+   came after it, so nothing said meanwhile is missed or shown twice. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = script ? new URL(script.src).origin : "";
-  var key = "kefu-session";
-  var session = localStorage.getItem(key);
-  if (!session) {
+  var key = "kefu-session", untilKey = "kefu-session-until", openKey = "kefu-open";
+  var keepMinutes = 30;  // until the server says (the setting widget_keep_minutes)
+  var lastId = 0, state = "bot", pollTimer = null, pending = [], askedRating = {};
+  var session = localStorage.getItem(key), until = Number(localStorage.getItem(untilKey) || 0);
+  var returning = !!session && !(until && Date.now() > until);
+  if (!returning) newSession();
+
+  function newSession() {
     session = "w" + Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
     localStorage.setItem(key, session);
+    localStorage.removeItem(openKey);
+    touch();
   }
-  var lastId = 0, state = "bot", pollTimer = null;
+
+  function touch() {
+    // Queued or with an agent the server keeps the conversation however quiet it is: so does the widget.
+    if (state === "queued" || state === "agent") localStorage.removeItem(untilKey);
+    else localStorage.setItem(untilKey, String(Date.now() + keepMinutes * 60000));
+  }
 
   var host = document.createElement("div");
   host.id = "kefu-widget";
@@ -24,7 +40,10 @@
     '.panel.open{display:flex}@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}' +
     '.head{background:#1677ff;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}.head b{flex:1;font-size:15px}' +
     '.human{background:#fff;color:#1677ff;border:0;border-radius:14px;padding:5px 10px;font-size:13px;cursor:pointer}.close{background:none;border:0;color:#fff;font-size:18px;cursor:pointer}' +
-    '.state{font-size:12px;background:#e6f4ff;color:#0958d9;padding:6px 12px;display:none}.state.show{display:block}' +
+    '.state{font-size:12px;background:#e6f4ff;color:#0958d9;padding:6px 12px;display:none;align-items:center;gap:8px}.state.show{display:flex}.state span{flex:1}' +
+    '.leave{border:1px solid #0958d9;color:#0958d9;background:#fff;border-radius:12px;padding:2px 8px;font-size:12px;cursor:pointer}.leave[hidden]{display:none}' +
+    '.rating .stars button{border:0;background:none;font-size:22px;color:#d9d9d9;cursor:pointer;padding:0 2px}.rating .stars button.on{color:#faad14}' +
+    '.rating textarea{width:100%;height:48px;margin:6px 0;font-size:13px;resize:none}.rating .send{border:0;background:#1677ff;color:#fff;border-radius:12px;padding:4px 12px;cursor:pointer}.rating .note{font-size:12px;color:#cf1322}' +
     '.log{flex:1;overflow-y:auto;padding:12px;background:#f5f6f8}.msg{margin:8px 0;display:flex;flex-direction:column}.msg.customer{align-items:flex-end}' +
     '.bubble{max-width:85%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;word-break:break-word;font-size:14px;line-height:1.5;background:#fff;color:#222}' +
     '.customer .bubble{background:#1677ff;color:#fff}.agent .bubble{background:#f6ffed;border:1px solid #b7eb8f}.system .bubble{background:#fffbe6;border:1px solid #ffe58f}' +
@@ -37,12 +56,13 @@
     '<button class="launcher" aria-label="打开在线客服">💬 在线客服</button>' +
     '<div class="panel" role="dialog" aria-label="在线客服"><div class="head"><b>在线客服</b>' +
     '<button class="human" title="转人工客服">转人工</button><button class="close" aria-label="关闭">×</button></div>' +
-    '<div class="state"></div><div class="log" aria-live="polite"></div><div class="typing">客服正在输入…</div>' +
+    '<div class="state"><span></span><button class="leave" type="button" hidden>取消排队</button></div><div class="log" aria-live="polite"></div><div class="typing">客服正在输入…</div>' +
     '<form class="form"><textarea placeholder="请输入您的问题，按回车发送" maxlength="2000" aria-label="输入消息"></textarea><button type="submit">发送</button></form></div>';
 
   var $ = function (sel) { return root.querySelector(sel); };
-  var log = $(".log"), input = $("textarea"), typing = $(".typing"), stateBar = $(".state");
+  var log = $(".log"), input = $(".form textarea"), typing = $(".typing"), stateBar = $(".state"), leave = $(".leave");
   var names = { bot: "智能客服", agent: "人工客服", system: "系统", customer: "我" };
+  var json = { "Content-Type": "application/json" };
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -51,9 +71,23 @@
     return node;
   }
 
+  function show(node) {
+    log.appendChild(node);
+    log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  // One message as first shown: sources, buttons, 👍/👎 under an answer. A message already shown (its id
+  // is not after lastId) is skipped; the customer's own message from the server takes over the bubble shown
+  // when they sent it (with the text as stored: masked, a button by its label).
   function render(m) {
-    if (m.id && m.id <= lastId) return;
+    if (m.id && m.id <= lastId) return null;
     if (m.id) lastId = m.id;
+    if (m.from === "customer" && m.id && pending.length) {
+      var mine = pending.shift();
+      mine.querySelector(".bubble").textContent = m.text;
+      return mine;
+    }
     var wrap = el("div", "msg " + m.from);
     wrap.appendChild(el("div", "who", names[m.from] || m.from));
     wrap.appendChild(el("div", "bubble", m.text));
@@ -88,55 +122,143 @@
       });
       wrap.appendChild(rate);
     }
-    log.appendChild(wrap);
-    log.scrollTop = log.scrollHeight;
+    return show(wrap);
   }
 
   function setState(s) {
     state = s;
     var text = { queued: "正在为您转接人工客服，请稍候…", agent: "人工客服已接入", closed: "人工服务已结束，智能客服继续为您服务" }[s];
-    stateBar.textContent = text || "";
+    stateBar.querySelector("span").textContent = text || "";
     stateBar.classList.toggle("show", !!text);
-    if ((s === "queued" || s === "agent") && !pollTimer) pollTimer = setInterval(poll, 2000);
-    if (s === "bot" && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+    leave.hidden = s !== "queued";
+    var held = s === "queued" || s === "agent";  // someone will write: poll for it
+    if (held && !pollTimer) pollTimer = setInterval(poll, 2000);
+    if (!held && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  // What a call answered: the messages after lastId, the state, a chat to rate; the session is kept alive.
+  function take(data) {
+    (data.messages || []).forEach(render);
+    if (typeof data.keep_minutes === "number") keepMinutes = data.keep_minutes;
+    if (data.state) setState(data.state);
+    if (data.rating !== undefined) askRating(data.rating);
+    touch();
+  }
+
+  // The conversation a returning visitor left, unless the server says it has expired (then a fresh one).
+  function load() {
+    if (!returning) return Promise.resolve();
+    return fetch(base + "/api/chat/" + encodeURIComponent(session))
+      .then(function (r) { return r.ok ? r.json() : null; })  // 404: nothing was said yet, keep the id
+      .then(function (data) {
+        if (!data) return;
+        if (typeof data.keep_minutes === "number") keepMinutes = data.keep_minutes;
+        if (data.expired) { newSession(); return; }
+        take(data);
+        if (localStorage.getItem(openKey)) openPanel();
+      })
+      .catch(function () {});
   }
 
   function send(text, payload, label) {
-    render({ from: "customer", text: label || text });
-    typing.classList.add("show");
-    var body = { session: session };
-    if (payload) body.payload = payload; else body.text = text;
-    fetch(base + "/api/chat", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        (data.messages || []).forEach(render);
-        if (data.error) render({ from: "system", text: data.error });
-        if (data.state) setState(data.state);
-      })
-      .catch(function () {
-        render({ from: "system", text: "网络异常，请稍后重试，或点击右上角「转人工」。" });
-      })
-      .then(function () { typing.classList.remove("show"); });
+    ready.then(function () {
+      var mine = render({ from: "customer", text: label || text });
+      pending.push(mine);
+      typing.classList.add("show");
+      var body = { session: session, after: lastId };
+      if (payload) { body.payload = payload; if (label) body.label = label; } else body.text = text;
+      fetch(base + "/api/chat", { method: "POST", headers: json, body: JSON.stringify(body) })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.error) render({ from: "system", text: data.error });
+          take(data);
+        })
+        .catch(function () {
+          render({ from: "system", text: "网络异常，请稍后重试，或点击右上角「转人工」。" });
+        })
+        .then(function () {
+          pending = pending.filter(function (n) { return n !== mine; });  // not stored (refused): nothing takes it over
+          typing.classList.remove("show");
+        });
+    });
   }
 
   function poll() {
     fetch(base + "/api/chat/" + encodeURIComponent(session) + "/messages?after=" + lastId)
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data) return;
-        (data.messages || []).forEach(render);
-        setState(data.state);
-      })
+      .then(function (data) { if (data) take(data); })
       .catch(function () {});
   }
 
+  // After an agent closed the chat: 1-5 stars and a comment, once per chat (again after a reload until answered).
+  function askRating(due) {
+    if (!due || askedRating[due.ticket]) return;
+    askedRating[due.ticket] = true;
+    var wrap = el("div", "msg system rating"), box = el("div", "bubble"), score = 0;
+    wrap.appendChild(el("div", "who", names.system));
+    box.appendChild(el("div", "", "请为本次人工服务评分："));
+    var stars = el("div", "stars");
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var star = el("button", "", "★");
+      star.type = "button";
+      star.setAttribute("aria-label", n + " 分");
+      star.addEventListener("click", function () {
+        score = n;
+        stars.querySelectorAll("button").forEach(function (b, i) { b.classList.toggle("on", i < n); });
+      });
+      stars.appendChild(star);
+    });
+    var comment = el("textarea");
+    comment.maxLength = 500;
+    comment.placeholder = "还有什么想告诉我们的？（选填）";
+    var submit = el("button", "send", "提交评价"), note = el("div", "note");
+    submit.type = "button";
+    submit.addEventListener("click", function () {
+      if (!score) { note.textContent = "请先选择分数"; return; }
+      submit.disabled = true;
+      var body = { session: session, ticket: due.ticket, score: score, comment: comment.value.trim() };
+      fetch(base + "/api/chat/rating", { method: "POST", headers: json, body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+        .then(function (answer) {
+          if (answer[0] === 200 || answer[0] === 409) {
+            box.textContent = answer[0] === 200 ? "感谢您的评价！" : "您已经评价过本次服务，谢谢！";
+            return;
+          }
+          note.textContent = answer[0] === 429 ? answer[1].error : "提交没有成功，请稍后再试。";
+          submit.disabled = false;
+        })
+        .catch(function () { note.textContent = "网络异常，请稍后再试。"; submit.disabled = false; });
+    });
+    [stars, comment, submit, note].forEach(function (n) { box.appendChild(n); });
+    wrap.appendChild(box);
+    show(wrap);
+  }
+
+  function openPanel() {
+    $(".panel").classList.add("open");
+    localStorage.setItem(openKey, "1");  // open on the next page too
+  }
+
+  render({ from: "bot", text: "您好，我是智能客服，请问有什么可以帮您？人工客服随时可以点「转人工」。" });
+  var ready = load();
+
   $(".launcher").addEventListener("click", function () {
-    $(".panel").classList.toggle("open");
-    if (!log.childNodes.length) render({ from: "bot", text: "您好，我是智能客服，请问有什么可以帮您？人工客服随时可以点「转人工」。" });
-    input.focus();
+    if ($(".panel").classList.contains("open")) { $(".panel").classList.remove("open"); localStorage.removeItem(openKey); }
+    else { openPanel(); input.focus(); }
   });
-  $(".close").addEventListener("click", function () { $(".panel").classList.remove("open"); });
+  $(".close").addEventListener("click", function () { $(".panel").classList.remove("open"); localStorage.removeItem(openKey); });
   $(".human").addEventListener("click", function () { send(null, "/request_human", "转人工"); });
+  leave.addEventListener("click", function () {
+    leave.disabled = true;
+    fetch(base + "/api/chat/" + encodeURIComponent(session) + "/leave", { method: "POST", headers: json, body: JSON.stringify({ after: lastId }) })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (data.error) render({ from: "system", text: "取消排队没有成功，请稍后再试。" });
+        take(data);
+      })
+      .catch(function () { render({ from: "system", text: "网络异常，请稍后重试。" }); })
+      .then(function () { leave.disabled = false; });
+  });
   $("form").addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();

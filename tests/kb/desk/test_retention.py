@@ -51,6 +51,17 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         backdate(db, "gaps", gap, created_at=OLD)
     backdate(db, "feedback", gaps.record_feedback("old-bot", True, "q", "r"), created_at=OLD)
     gaps.record_feedback("new", True, "q", "r")
+    for ticket, stamp in ((closed.id, OLD), (waiting.id, NEW)):  # a rating goes with its age, as feedback does
+        db["ratings"].insert(
+            {
+                "handoff_id": ticket,
+                "conversation_id": "c",
+                "agent": "a1",
+                "score": 5,
+                "comment": "好",
+                "created_at": stamp,
+            }
+        )
 
     counts = purge(db, 90, NOW)
     assert counts == {
@@ -62,6 +73,7 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         "ticket_transfers": 1,
         "handoffs": 3,  # the sealed number goes with its ticket
         "gaps": 1,
+        "ratings": 1,
     }
     assert tickets.attempts(called.id) == [] and "sealed-number" not in str(list(db["handoffs"].rows))
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []
