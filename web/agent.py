@@ -100,11 +100,12 @@ def queue() -> Response:
 @role_required("agent")
 def callbacks() -> Response:
     """Open callbacks, the one due first first: the problem, the number partly masked, the preferred time,
-    when it is due, who is calling, and how many calls were tried."""
+    when it is due (`due_local`: in the configured time zone), who is calling, and how many calls were tried."""
     tickets = desk().tickets
     return jsonify(
         callbacks=[
-            {**t.as_dict(), "attempts": len(tickets.attempts(t.id)), "passages": []} for t in tickets.callbacks_due()
+            localized({**t.as_dict(), "attempts": len(tickets.attempts(t.id)), "passages": []})
+            for t in tickets.callbacks_due()
         ]
     )
 

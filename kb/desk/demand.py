@@ -96,16 +96,18 @@ def _handoff(
     agent = min(free_at, key=lambda a: free_at[a])
     ticket: dict[str, str | None] = {"conversation_id": cid, "reason": "asked", "question": question}
     ticket |= {"passages": "[]", "contact": "", "created_at": stamp(at), "claimed_at": None, "closed_at": None}
-    ticket["agent"] = None
+    ticket |= {"agent": None, "due_at": None, "outcome": ""}
     if in_service_hours(service_hours, timezone, at):
         claimed = max(at + dt.timedelta(seconds=rng.uniform(3, 25)), free_at[agent])
         patience = dt.timedelta(seconds=rng.expovariate(patience_rate))
         if claimed - at > patience:
             return ticket | {"status": "abandoned", "closed_at": stamp(at + patience)}
-    else:
+    else:  # a callback, due at the opening (kb.desk.tickets): called, the call's time counted as handling
+        ticket["due_at"] = stamp(_next_opening(at, service_hours))
         claimed = max(_next_opening(at, service_hours) + dt.timedelta(seconds=rng.uniform(0, 1800)), free_at[agent])
         if claimed >= end or rng.random() < UNRETURNED_CALLBACKS:
             return ticket | {"status": "callback"}
+        ticket["outcome"] = "reached"
     free_at[agent] = claimed + dt.timedelta(seconds=rng.expovariate(handle_rate))
     return ticket | {
         "status": "closed",

@@ -221,11 +221,11 @@ class Tickets:
         return [_ticket(r, None) for r in rows]
 
     def claim(self, ticket_id: int, agent: str) -> bool:
-        """An agent takes a waiting ticket; False if it was not waiting (claimed or closed already)."""
+        """An agent takes a queued chat; False if it was not queued (claimed, closed, or a callback: those are
+        taken to call, take_callback)."""
         with self.db.transaction():
             cursor = self.db.execute(
-                "UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? "
-                "WHERE id = ? AND status IN ('queued', 'callback')",
+                "UPDATE handoffs SET status = 'claimed', claimed_at = ?, agent = ? WHERE id = ? AND status = 'queued'",
                 [now(), agent, ticket_id],
             )
         return cursor.rowcount == 1

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from kb.clock import local
 from kb.database import Database
 from kb.desk.accounts import Accounts
 from kb.desk.conversations import Conversations
@@ -224,6 +225,7 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
         staff[name].headers = {"X-CSRFToken": csrf_of(staff[name].get(page).get_data(as_text=True))}
     [callback] = staff["agent1"].get("/api/agent/callbacks").get_json()["callbacks"]
     assert callback["contact"] == "138****5678" and callback["status"] == "callback" and callback["due_at"]
+    assert callback["due_local"] == local(callback["due_at"], night.timezone)  # the one clock
     assert "13812345678" not in json.dumps(callback)
     ticket_id = callback["id"]
 

@@ -177,7 +177,9 @@ def test_the_tiles_count_chats_that_queued_in_the_range_and_the_open_callbacks(t
     assert sup.handle_times(NOW - dt.timedelta(weeks=1))["asa_seconds"] == 27.5  # the callback's night is not a wait
     backlog = sup.callback_backlog(NOW)
     assert backlog == {"open": 2, "oldest_at": rows[5]["created_at"], "oldest_seconds": (3 * 24 + 14) * 3600}
-    Tickets(db).claim(6, "a1")
+    assert not Tickets(db).claim(6, "a1")  # a callback is not claimed like a chat: it is called back
+    Tickets(db).take_callback(6, "a1")
+    Tickets(db).record_attempt(6, "a1", "reached", "", None)
     assert sup.callback_backlog(NOW)["open"] == 1
 
 
