@@ -18,8 +18,8 @@ from actions.services import Services, latest_intent
 from kb.desk.callback import gave_number, next_step, preferred_time, problem_words, wants_other_number, withdraws
 from kb.desk.tickets import Ticket
 
-# Tries to answer a message from the knowledge base: the events if it answered, None if it had no answer.
-Answerer = Callable[[str], "list[dict[str, Any]] | None"]
+# Answers the latest message from the knowledge base: the events if it answered, None (nothing said) if not.
+Answerer = Callable[[], "list[dict[str, Any]] | None"]
 PROMPTS = {
     "problem": "utter_callback_ask_problem",
     "problem_last": "utter_callback_ask_problem_last",
@@ -35,68 +35,78 @@ def callback_ticket(services: Services, tracker: Tracker) -> Ticket | None:
 
 
 def start_callback(services: Services, dispatcher: CollectingDispatcher, ticket: Ticket) -> list[dict[str, Any]]:
-    """Open the exchange on a new callback ticket: say when agents are back and ask for what is missing (the
-    problem, the number), or confirm a number already given."""
-    hours = services.desk.policy.service_hours
+    """Open the exchange on a new callback ticket: out of hours say when agents are back (in hours, that one
+    will call), then ask for what is missing (the problem, the number), or confirm a number already given."""
+    policy = services.desk.policy
     state = {"ticket": ticket.id, "state": "callback"}
+    if policy.in_service_hours():
+        dispatcher.utter_message(response="utter_callback_start", json_message=state)
+    else:
+        dispatcher.utter_message(response="utter_handoff_callback", hours=policy.service_hours, json_message=state)
     step = next_step(bool(ticket.question), bool(ticket.contact))
-    dispatcher.utter_message(response="utter_handoff_callback", hours=hours, json_message=state)
-    return [*_ask(services, dispatcher, ticket, step), SlotSet("handoff_reason", None)]
+    return [*_ask(dispatcher, ticket, step), SlotSet("handoff_reason", None)]
 
 
 def callback_turn(
     services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answerer
 ) -> list[dict[str, Any]] | None:
-    """The customer's message while a callback is open: None if there is none (the caller answers as usual).
-    During the exchange: a number given is confirmed, a change asked for, the problem taken down, a knowledge
-    question answered; after it: a new number is confirmed, words the knowledge base cannot answer join the
-    problem, anything else is answered as usual (None)."""
+    """The customer's message while a callback is open; None if there is none, or if the exchange is done and
+    the message does not concern it (the caller answers as usual). A number the web app kept (the message's
+    metadata holds its hint; the text only '[手机号]') is confirmed; a number it could not read is asked for
+    again; 不用了 withdraws the callback; a knowledge question is answered and the exchange resumes; anything
+    else is the problem in the customer's words."""
     ticket = callback_ticket(services, tracker)
-    step = tracker.get_slot("callback_step")
     if ticket is None:
-        return [SlotSet("callback_step", None)] if step else None
-    text = tracker.latest_message.get("text") or ""
-    intent = latest_intent(tracker)
-    desk = services.desk
-    if gave_number(text):  # the web app has put it on the ticket already
-        _take_down(services, ticket, text)
-        return _ask(services, dispatcher, desk.ticket(ticket.id), "confirm")
-    if step is None:  # the exchange is done: only a change of number or words for the problem concern it
-        if wants_other_number(text):
-            dispatcher.utter_message(response="utter_callback_ask_new_number")
-            return [SlotSet("callback_step", "contact")]
         return None
-    if withdraws(text) and step != "confirm":
-        desk.tickets.close(ticket.id, outcome="withdrawn")
+    text = tracker.latest_message.get("text") or ""
+    step = tracker.get_slot("callback_step")
+    if step is None and (not ticket.contact or not ticket.question) and not gave_number(text):
+        step = next_step(bool(ticket.question), bool(ticket.contact))  # taken down while the bot was away
+        if not problem_words(text) and not wants_other_number(text):
+            return None
+    if gave_number(text):
+        if not (tracker.latest_message.get("metadata") or {}).get("contact"):  # not a number it could call
+            return _ask(dispatcher, ticket, "contact", again=True)
+        _take_down(services, ticket, text)
+        return _ask(dispatcher, services.desk.ticket(ticket.id), "confirm")
+    if step is None:  # the exchange is done: only a change of number concerns it
+        return _ask_new_number(dispatcher) if wants_other_number(text) else None
+    intent = latest_intent(tracker)
+    if withdraws(text) or (intent == "deny" and step != "confirm"):
+        services.desk.tickets.close(ticket.id, outcome="withdrawn")
         dispatcher.utter_message(response="utter_callback_withdrawn")
         return [SlotSet("callback_step", None)]
     if step == "confirm":
-        if wants_other_number(text) or intent == "deny":
-            dispatcher.utter_message(response="utter_callback_ask_new_number")
-            return [SlotSet("callback_step", "contact")]
-        if intent == "affirm" or not problem_words(text):
-            return (
-                _confirmed(services, dispatcher, ticket)
-                if intent == "affirm"
-                else _ask(services, dispatcher, ticket, "confirm")
-            )
-    words = problem_words(text)
-    if not words:
+        if wants_other_number(text) or intent == "deny":  # '不对', '号码错了'
+            return _ask_new_number(dispatcher)
+        if intent == "affirm":
+            return _confirmed(services, dispatcher, ticket)
+    return _words(services, dispatcher, ticket, text, step, answer)
+
+
+def _words(
+    services: Services, dispatcher: CollectingDispatcher, ticket: Ticket, text: str, step: str, answer: Answerer
+) -> list[dict[str, Any]]:
+    """A message with no number during the exchange: a time alone is the preferred time; a question the
+    knowledge base answers is answered (and, while the problem is awaited, is the problem); other words are
+    the problem. Then on to what is still missing."""
+    desk = services.desk
+    if not problem_words(text):
         when = preferred_time(text)
         if when:
             desk.tickets.set_preferred_time(ticket.id, when)
-        return _ask(services, dispatcher, desk.ticket(ticket.id), step, again=True)
-    answered = answer(text)
+        return _ask(dispatcher, desk.ticket(ticket.id), step, again=True)
+    answered = answer()
     if step in ("problem", "problem_last") or answered is None:
         _take_down(services, ticket, text)  # also a question the bot answers: it is what a person should call about
     ticket = desk.ticket(ticket.id)
+    if step == "problem_last":
+        return [*(answered or []), *_confirmed(services, dispatcher, ticket)]
     if answered is not None:  # a knowledge question on the way: answered, then back to the exchange
-        step = step if step in ("contact", "confirm") else next_step(True, bool(ticket.contact))
+        step = step if step in RESUME else next_step(True, bool(ticket.contact))
         dispatcher.utter_message(response=RESUME[step], contact=ticket.contact)
         return [*answered, SlotSet("callback_step", step)]
-    if step == "problem_last":
-        return _confirmed(services, dispatcher, ticket)
-    return _ask(services, dispatcher, ticket, next_step(True, bool(ticket.contact)))
+    return _ask(dispatcher, ticket, next_step(True, bool(ticket.contact)))
 
 
 def add_after_exchange(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -120,9 +130,12 @@ def _take_down(services: Services, ticket: Ticket, text: str) -> None:
         services.desk.tickets.set_preferred_time(ticket.id, when)
 
 
-def _ask(
-    services: Services, dispatcher: CollectingDispatcher, ticket: Ticket, step: str, again: bool = False
-) -> list[dict[str, Any]]:
+def _ask_new_number(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    dispatcher.utter_message(response="utter_callback_ask_new_number")
+    return [SlotSet("callback_step", "contact")]
+
+
+def _ask(dispatcher: CollectingDispatcher, ticket: Ticket, step: str, again: bool = False) -> list[dict[str, Any]]:
     """Ask for the step's answer (again: the customer gave nothing for it)."""
     if step == "confirm":
         dispatcher.utter_message(response="utter_callback_confirm", contact=ticket.contact)

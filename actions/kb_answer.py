@@ -51,11 +51,19 @@ def respond(
     person, a complaint, a question): a callback's message; else kb.desk.rules.route decides (a handoff, the
     prompt for a message without words, a greeting or thanks in kind) and a knowledge question gets the
     reply indexer.replies.reply_for makes of the search (answer, clarify, or abstain and offer a person)."""
-    text = tracker.latest_message.get("text") or ""
-    intent = latest_intent(tracker)
-    taken = callback_turn(services, dispatcher, tracker, lambda message: _answer_only(services, dispatcher, tracker))
+    taken = callback_turn(services, dispatcher, tracker, lambda: _answer_only(services, dispatcher, tracker))
     if taken is not None:  # a callback being taken down, or a change to one
         return taken
+    if tracker.get_slot("callback_step"):  # the callback was settled or withdrawn meanwhile: a turn as usual
+        return [SlotSet("callback_step", None), *_respond(services, dispatcher, tracker, gap_reason)]
+    return _respond(services, dispatcher, tracker, gap_reason)
+
+
+def _respond(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str
+) -> list[dict[str, Any]]:
+    text = tracker.latest_message.get("text") or ""
+    intent = latest_intent(tracker)
     if intent == "request_callback":  # asked to be called rather than wait (or out of hours)
         return handoff_events(services, dispatcher, tracker, "asked", callback=True)
     decided = route(text, intent, is_pleasantry(text))

@@ -226,7 +226,7 @@ def v12_console(db: sqlite_utils.Database) -> None:
     db.table("ticket_transfers").create_index(["handoff_id", "id"])
 
 
-def v14_ratings(db: sqlite_utils.Database) -> None:
+def v13_ratings(db: sqlite_utils.Database) -> None:
     """Customers' ratings of a chat an agent closed, one per ticket (kb.desk.ratings)."""
     db.table("ratings").create(
         {
@@ -255,5 +255,5 @@ MIGRATIONS: list[Migration] = [
     v10_imported_from,
     v11_callbacks,
     v12_console,
-    v14_ratings,
+    v13_ratings,
 ]

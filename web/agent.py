@@ -168,6 +168,8 @@ def record_attempt(ticket_id: int) -> Response:
             when = dt.datetime.fromisoformat(str(next_try))
         except ValueError:
             abort(400, "'next_try' must be a date and time such as 2026-12-01T09:30")
+        if not 2000 <= when.year <= 2999:
+            abort(400, "'next_try' must be a date and time between 2000 and 2999")
         if when.tzinfo is None:
             when = when.replace(tzinfo=ZoneInfo(service.policy.timezone))
     ticket = service.record_attempt(ticket_id, signed_in_user()["name"], outcome, note, when)

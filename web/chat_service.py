@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from indexer.normalize import has_words, to_simplified
-from kb.desk.callback import problem_words
+from kb.desk.callback import offers_contact, problem_words
 from kb.desk.contacts import find_contacts
 from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import wants_human
@@ -21,6 +21,7 @@ from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
 MAX_TEXT = 2000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is no record's
 MAX_LABEL = 100  # a button's title: a candidate article's title, '转人工', '👍'
 MAX_COMMENT = 500
 FEEDBACK_EMOJI = ("👍", "👎")
@@ -54,7 +55,7 @@ def _session(body: dict) -> str:
 def _message_id(value: object, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise ChatInputError(f"'{name}' must be a message id (a whole number, 0 or more)")
     return value
 
@@ -86,7 +87,7 @@ def validate_rating(body: object) -> tuple[str, int, int, str]:
     if not isinstance(body, dict):
         raise ChatInputError("send a JSON object with 'session', 'ticket' and 'score'")
     session, ticket, score, comment = _session(body), body.get("ticket"), body.get("score"), body.get("comment", "")
-    if isinstance(ticket, bool) or not isinstance(ticket, int) or ticket < 1:
+    if isinstance(ticket, bool) or not isinstance(ticket, int) or not 1 <= ticket <= MAX_ID:
         raise ChatInputError("'ticket' must be the id of the chat to rate")
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise ChatInputError("'score' must be a whole number from 1 to 5")
@@ -118,9 +119,7 @@ class ChatService:
         the new messages."""
         conv = self.conversations.get_or_create(session)
         shown = message if not is_payload else label or wording.button_label(message)
-        contacts = [] if is_payload else find_contacts(message)
-        if contacts:  # kept sealed for the ticket's agent; the transcript and the bot get '[手机号]'
-            self.desk.record_contact(session, contacts[-1])
+        kept = "" if is_payload else self._keep_contact(session, message)
         first = self.conversations.add(session, "customer", shown)
         if conv["state"] == "queued" and is_payload and message.startswith("/request_callback"):
             conv = self._callback_instead(session)
@@ -142,7 +141,8 @@ class ChatService:
             # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker
             # and logs never hold them either; in Simplified characters, which its NLU was trained on.
             to_bot = message if is_payload else to_simplified(mask_personal_data(message))
-            replies = merge_replies(self.rasa.send(session, to_bot))
+            # the bot learns only that a number was kept for the ticket, and its hint ('138****5678')
+            replies = merge_replies(self.rasa.send(session, to_bot, {"contact": kept} if kept else None))
         except BotUnavailable:
             return self._bot_down(session, message, shown, is_payload)
         finally:
@@ -164,6 +164,17 @@ class ChatService:
             "state": state,
             "messages": self.conversations.messages(session, after=first["id"], include_customer=False),
         }
+
+    def _keep_contact(self, session: str, message: str) -> str:
+        """A phone number the customer typed, kept sealed for their ticket (Desk.record_contact) when they have
+        an open one or the message asks for a call or a person ('请回电 138…'); else only masked like any
+        number (a number asked about is not a contact). Returns the kept number's hint, or ''."""
+        contacts = find_contacts(message)
+        if not contacts:
+            return ""
+        if self.desk.tickets.active(session) is None and not offers_contact(message):
+            return ""
+        return self.desk.record_contact(session, contacts[-1])
 
     def _callback_instead(self, session: str) -> dict:
         """A queued customer chose to be called back: the ticket becomes a callback and the bot, paused while

@@ -18,10 +18,14 @@ class RasaClient:
     def __init__(self, base_url: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None):
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
-    def send(self, sender: str, message: str) -> list[dict]:
-        """Rasa's replies to one message (text or a '/intent{…}' payload)."""
+    def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        """Rasa's replies to one message (text or a '/intent{…}' payload); metadata, if any, reaches the actions
+        as the message's metadata (the REST channel's own field)."""
+        body: dict = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
         try:
-            response = self._http.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+            response = self._http.post("/webhooks/rest/webhook", json=body)
             response.raise_for_status()
             replies = response.json()
         except (httpx.HTTPError, ValueError) as exc:

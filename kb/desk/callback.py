@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kb.desk.rules import DECLINED, REQUEST_FORM
+from kb.desk.rules import DECLINED, REQUEST_FORM, explicitly_asks_for_human
 
 NUMBER_GIVEN = re.compile(r"\[(?:手机号|电话)\]")
 # Asking to be called, and the words around a number ('我的手机号是', '打这个号码').
@@ -19,6 +19,12 @@ CALL_ME = re.compile(
     r"|(?:我的|我)?(?:手机号码|手机号|手机|电话号码|电话|联系方式|号码|座机)(?:是|为|：|:)?"
     r"|(?:打|拨|拨打)(?:这个|此)(?:号码|号|电话)?|(?:转|分机)\d{1,6}"
     r"|(?:转|接|找|要|换|给我)(?:个|一下)?(?:人工|真人|客服)(?:客服|服务)?",
+    re.I,
+)
+# Giving a number to be called on: asking for a call, or saying whose number it is.
+OFFERS = re.compile(
+    r"回(?:个)?电|回拨|打(?:电话)?给我|给我打|打我(?:电话|手机)|联系我|call me|"
+    r"我的?(?:手机号码|手机号|手机|电话号码|电话|联系方式|号码|座机)|(?:留|留下|登记)(?:个|一下)?(?:电话|号码|手机|联系方式)",
     re.I,
 )
 FILLER = re.compile(r"^[\s，,。.！!？?、；;：:~～…]+|[\s，,、；;：:~～…]+$")  # a question keeps its mark
@@ -40,6 +46,12 @@ CHANGE_NUMBER = re.compile(
 WITHDRAW = re.compile(r"^(?:不用了|算了|不需要了?|取消|取消回电|不用回电了?|不用打了)[了吧啊。.!！]*$")
 
 
+def offers_contact(text: str) -> bool:
+    """Whether a message with a number in it gives it to be called on: it asks for a call or a person, or
+    says it is theirs ('请回电 138…', '转人工，我电话 138…', '我的手机号是 …'), rather than asking about one."""
+    return bool(OFFERS.search(text or "")) or explicitly_asks_for_human(text)
+
+
 def gave_number(text: str) -> bool:
     """Whether the message (as the bot receives it, numbers masked) held a phone number."""
     return bool(NUMBER_GIVEN.search(text or ""))
@@ -53,7 +65,10 @@ def preferred_time(text: str) -> str:
 
 def problem_words(text: str) -> str:
     """The message without the number, the request for a call or a person, and the time it names: what is
-    left of the customer's problem in their words; '' if nothing of substance is left ('请回电 [手机号]')."""
+    left of the customer's problem in their words; '' if nothing of substance is left ('请回电 [手机号]') or it
+    is a button's payload ('/request_human')."""
+    if (text or "").startswith("/"):
+        return ""
     text = NUMBER_GIVEN.sub(" ", text or "")
     for pattern in (REQUEST_FORM, CALL_ME):
         text = pattern.sub(" ", text)

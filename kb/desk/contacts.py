@@ -11,6 +11,8 @@ codes, lengths), not a pattern of ours; encryption is cryptography's Fernet (AES
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from kb.desk import DeskError
 
+log = logging.getLogger(__name__)
 REGION = "CN"
 KEY_FILE = "contact_key"
 
@@ -47,6 +50,15 @@ class Contact:
 def find_contacts(text: str) -> list[Contact]:
     """The mainland mobile and landline numbers in a message, in order ([] if none). Bank-card, ID-card and
     order numbers are not phone numbers and are not found."""
+    return [contact for contact, _, _ in _matches(text)]
+
+
+def contact_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where the numbers find_contacts finds are in the text: (start, end, kind), in order."""
+    return [(start, end, contact.kind) for contact, start, end in _matches(text)]
+
+
+def _matches(text: str) -> list[tuple[Contact, int, int]]:
     found = []
     for match in phonenumbers.PhoneNumberMatcher(text or "", REGION, leniency=phonenumbers.Leniency.VALID):
         number = match.number
@@ -60,7 +72,8 @@ def find_contacts(text: str) -> list[Contact]:
         if number.extension:
             digits += "x" + number.extension
         mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-        found.append(Contact(digits, "mobile" if mobile and digits.startswith("1") else "landline", match.raw_string))
+        contact = Contact(digits, "mobile" if mobile and digits.startswith("1") else "landline", match.raw_string)
+        found.append((contact, match.start, match.end))
     return found
 
 
@@ -100,12 +113,18 @@ class ContactVault:
                 os.link(draft, path)
             except FileExistsError:
                 pass
+            except OSError:  # a file system without hard links: create the key in place, still 0600 and once
+                with contextlib.suppress(FileExistsError):
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(draft.read_bytes())
             finally:
                 draft.unlink()
         try:
             key = path.read_bytes().strip()
-        except OSError as exc:
-            raise ContactKeyError(f"cannot read the contact key {path}: {exc.strerror}") from exc
+        except OSError as exc:  # said in the log with the path; callers (customers too) hear only that it failed
+            log.error("kefu: cannot read the contact key %s: %s", path, exc.strerror)
+            raise ContactKeyError("contact numbers cannot be kept right now") from exc
         return cls(key)
 
     def seal(self, number: str) -> str:

@@ -109,11 +109,17 @@ class Conversations:
                 self.db["conversations"].update(conversation_id, {"contact_secret": "", "contact_hint": ""})
         return held
 
-    def messages(self, conversation_id: str, after: int = 0, include_customer: bool = True) -> list[dict]:
-        """Messages after an id, oldest first: {"id", "from", "text", "sources" (HitRecord dicts), "buttons"
-        ({"title", "payload"})}; a customer's button press is stored as the button's label."""
+    def messages(
+        self, conversation_id: str, after: int = 0, include_customer: bool = True, since: str | None = None
+    ) -> list[dict]:
+        """Messages after an id (and, with since, stored at or after that stamp), oldest first: {"id", "from",
+        "text", "sources" (HitRecord dicts), "buttons" ({"title", "payload"})}; a customer's button press is
+        stored as the button's label."""
         where = "conversation_id = ? AND id > ?" + ("" if include_customer else " AND sender != 'customer'")
-        rows = self.db["messages"].rows_where(where, [conversation_id, after], order_by="id")
+        args: list = [conversation_id, after]
+        if since:
+            where, args = where + " AND created_at >= ?", [*args, since]
+        rows = self.db["messages"].rows_where(where, args, order_by="id")
         return [self._shape(r) for r in rows]
 
     @staticmethod

@@ -51,7 +51,7 @@ class HistoryQuery:
         if reason and reason not in HANDOFF_REASONS:
             raise HistoryQueryError(f"reason must be one of {', '.join(HANDOFF_REASONS)}, not {reason!r}")
         page = (args.get("page") or "1").strip()
-        if not page.isdigit() or not 1 <= int(page) <= 10_000:
+        if not (page.isascii() and page.isdigit()) or not 1 <= int(page) <= 10_000:
             raise HistoryQueryError("page must be a number from 1")
         return cls(text, agent, since, until, reason, int(page))
 
@@ -60,9 +60,12 @@ def _date(value: str | None, name: str) -> dt.date | None:
     if not (value or "").strip():
         return None
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise HistoryQueryError(f"'{name}' must be a date as YYYY-MM-DD, not {value!r}") from None
+    if not 2000 <= day.year <= 2999:  # a desk's records, and room for the day after in any time zone
+        raise HistoryQueryError(f"'{name}' must be a date between 2000 and 2999")
+    return day
 
 
 def _like(text: str) -> str:

@@ -1,4 +1,8 @@
-"""Masking personal data (phone, ID-card and bank-card numbers, e-mail) before anything is stored."""
+"""Masking personal data (phone, ID-card and bank-card numbers, e-mail) before anything is stored.
+
+Phone numbers are masked wherever kb.desk.contacts finds one (phonenumbers, the same finder that keeps a
+customer's contact number), and by our own patterns besides, so a number is never kept as a contact and also
+left readable, whatever its format ('010-6234 5678', '(010)62345678', full-width digits)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,12 @@ def mask_personal_data(text: str) -> str:
     """Replace personal numbers and e-mail addresses with a labelled placeholder, e.g. [手机号]."""
     if not text:
         return text
-    for label, pattern in _PATTERNS:
+    from kb.desk.contacts import contact_spans  # phonenumbers' metadata loads on first use, not at import
+
+    for label, pattern in _PATTERNS[:2]:  # ID-card and bank-card numbers first: longer than any phone number
+        text = pattern.sub(f"[{label}]", text)
+    for start, end, kind in reversed(contact_spans(text)):
+        text = text[:start] + ("[手机号]" if kind == "mobile" else "[电话]") + text[end:]
+    for label, pattern in _PATTERNS[2:]:
         text = pattern.sub(f"[{label}]", text)
     return text

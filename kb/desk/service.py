@@ -253,7 +253,9 @@ class Desk:
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
             self.tickets.close(ticket_id, agent)
             self.conversations.get_or_create(conversation_id)
-            for found in candidates(self.conversations.messages(conversation_id), ticket.question):
+            # this chat's messages only: an earlier human chat in the conversation offered its answers already
+            this_chat = self.conversations.messages(conversation_id, since=ticket.created_at)
+            for found in candidates(this_chat, ticket.question):
                 answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet=found.answer)
                 self.gaps.log(conversation_id, found.question, "agent_answer", [answer])
             self.conversations.set_state(conversation_id, "closed")

@@ -56,8 +56,10 @@ FORGET = [SlotSet(name, None) for name in ("topic_article", "topic_title", "topi
 ]
 
 
-def tracker(text: str, intent: str = "ask_kb", entities=(), sender="c1", **slots) -> Tracker:
+def tracker(text: str, intent: str = "ask_kb", entities=(), sender="c1", metadata=None, **slots) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
+    if metadata:
+        message["metadata"] = metadata
     return Tracker(sender, {**SLOTS, **slots}, message, [], False, None, None, "action_listen")
 
 
@@ -189,10 +191,13 @@ def night(services, tmp_path):
 
 
 def say(services, text, intent="ask_kb", step=None, number=None, **slots):
-    """One customer message in the callback exchange: the web app keeps the number first, as it does."""
-    if number:
-        services.desk.record_contact("c1", find_contacts(number)[0])
-    messages, events = run(ActionKbAnswer(services), tracker(text, intent=intent, callback_step=step, **slots))
+    """One customer message in the callback exchange: the web app keeps the number first and tells the bot its
+    hint in the message's metadata, as it does."""
+    kept = services.desk.record_contact("c1", find_contacts(number)[0]) if number else ""
+    metadata = {"contact": kept} if kept else None
+    messages, events = run(
+        ActionKbAnswer(services), tracker(text, intent=intent, callback_step=step, metadata=metadata, **slots)
+    )
     steps = [e["value"] for e in events if e.get("name") == "callback_step"]
     return [m.get("response") or m["text"] for m in messages], messages, (steps[-1] if steps else step)
 
@@ -245,17 +250,49 @@ def test_a_number_given_with_the_request_is_confirmed_at_once_and_the_problem_as
     assert said == ["utter_handoff_callback", "utter_callback_confirm"] and "138****5678" in messages[1]["text"]
     said, _, step = say(night, "是的", intent="affirm", step=step)
     assert said == ["utter_callback_ask_problem_last"] and step == "problem_last"
-    said, _, step = say(night, "我的房贷提前还款怎么申请", step=step)
-    assert said[-1] == "utter_callback_registered" and step is None
-    assert night.desk.tickets.recent()[0].problem == "我的房贷提前还款怎么申请"
+    said, messages, step = say(night, "营业厅晚上几点关门？", step=step)  # answered, and the number not asked again
+    assert "晚上六点关门" in messages[0]["text"] and said[-1] == "utter_callback_registered" and step is None
+    assert night.desk.tickets.recent()[0].problem == "营业厅晚上几点关门？"
 
 
-def test_the_customer_can_withdraw_the_callback(night):
+def test_the_customer_can_withdraw_the_callback_even_at_the_confirmation(night):
     _, _, step = say(night, "转人工", intent="request_human")
     said, _, step = say(night, "算了", intent="deny", step=step)
     assert said == ["utter_callback_withdrawn"] and step is None
     ticket = night.desk.tickets.recent()[0]
     assert (ticket.status, ticket.outcome) == ("closed", "withdrawn")
+    _, _, step = say(night, "请回电 [手机号]", intent="request_callback", number="13812345678")
+    assert step == "confirm"
+    said, _, step = say(night, "不对", intent="deny", step=step)  # 'not that number'
+    assert said == ["utter_callback_ask_new_number"] and step == "contact"
+    _, _, step = say(night, "[手机号]", step=step, number="13912345678")
+    said, _, step = say(night, "不用了", intent="deny", step=step)  # 'no call after all'
+    assert said == ["utter_callback_withdrawn"] and night.desk.tickets.recent()[0].outcome == "withdrawn"
+
+
+def test_a_number_the_web_app_could_not_keep_is_asked_for_again_and_buttons_are_not_a_problem(night):
+    _, _, step = say(night, "转人工", intent="request_human")
+    said, _, step = say(night, "/request_human", intent="request_human", step=step)  # the header button again
+    assert said == ["utter_callback_ask_problem"] and night.desk.tickets.recent()[0].problem == ""
+    _, _, step = say(night, "卡被吞了", step=step)
+    said, messages, step = say(night, "[手机号]", step=step)  # '14012345678': masked, but no number to call
+    assert said == ["utter_callback_ask_contact_again"] and step == "contact"
+    assert [b["title"] for b in messages[0]["buttons"]] == ["不用回电了"]  # a way out
+
+
+def test_a_callback_settled_meanwhile_leaves_the_bot_answering_as_usual(night):
+    _, _, step = say(night, "我的卡被吞了，转人工", intent="request_human")
+    ticket = night.desk.tickets.recent()[0]
+    night.desk.tickets.close(ticket.id, outcome="withdrawn")  # e.g. an agent settled it
+    said, messages, step = say(night, "营业厅晚上几点关门？", step=step)
+    assert "晚上六点关门" in messages[0]["text"] and step is None
+
+
+def test_in_hours_a_customer_who_asks_to_be_called_is_not_told_it_is_after_hours(services, tmp_path):
+    services.desk.vault = ContactVault.in_folder(tmp_path / "key")
+    said, messages, _ = say(services, "能给我回个电话吗，我的卡被吞了", intent="request_callback")
+    assert said == ["utter_callback_start", "utter_callback_ask_contact"] and "下班" not in messages[0]["text"]
+    assert services.desk.tickets.recent()[0].status == "callback"
 
 
 def test_in_hours_the_ticket_holds_the_problem_not_the_request(services):

@@ -5,6 +5,7 @@ Screenshots are kept in tests/artifacts/ (not committed) as test artefacts.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import uuid
@@ -192,7 +193,8 @@ def test_agent_inserts_a_canned_reply_and_confirms_before_closing(system, real_k
     db = Database.open(real_kb_settings.db_path)
     CannedReplies(db).add("browser-curator", "挂失流程", "银行卡丢失请先拨打客服热线办理口头挂失。", "银行卡")
     conversation = f"canned-{uuid.uuid4().hex[:8]}"
-    ticket = Desk(db, real_kb_settings.desk_policy).request_human(conversation, "asked", "银行卡丢了怎么挂失")
+    open_desk = dataclasses.replace(real_kb_settings.desk_policy, service_hours="00:00-24:00")  # as the servers
+    ticket = Desk(db, open_desk).request_human(conversation, "asked", "银行卡丢了怎么挂失")
     agent = make_browser()
     try:
         sign_in(agent, system, "browser-agent2", "agent-pass-8")
@@ -225,12 +227,7 @@ def test_agent_inserts_a_canned_reply_and_confirms_before_closing(system, real_k
         agent.find_element("id", "history-open").click()
         agent.find_element("css selector", "#history-form input[name=q]").send_keys("口头挂失")
         agent.find_element("css selector", "#history-form button").click()
-        wait.until(
-            lambda d: any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#history-list .hist"))
-        )
-        next(
-            e for e in agent.find_elements("css selector", "#history-list .hist") if f"#{ticket.id} " in e.text
-        ).click()
+        wait.until(lambda d: click_row(d, "#history-list .hist", f"#{ticket.id} "))  # the list may redraw
         wait.until(lambda d: "口头挂失" in d.find_element("id", "history-view").text)
         assert not agent.find_elements("css selector", "#history-view textarea, #history-view button")
         shot(agent, "4-agent-history")
@@ -370,6 +367,16 @@ def test_curator_imports_documents_sees_the_preview_saves_and_the_bot_answers_fr
         customer.quit()
 
 
+def click_row(driver, css: str, text: str) -> bool:
+    """Click the first element matching css whose text holds text; False if there is none yet (a list that
+    redraws makes an element found a moment ago stale: the caller's wait ignores that and looks again)."""
+    for element in driver.find_elements("css selector", css):
+        if text in element.text:
+            element.click()
+            return True
+    return False
+
+
 def texts(driver, css: str) -> list[str]:
     """The text of every element in the widget that matches css, in page order."""
     return [e.text for e in widget(driver).find_elements("css selector", css)]
@@ -432,6 +439,7 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         shot(agent, "7-agent-transcript")
 
         agent.find_element("id", "close").click()
+        agent.find_element("id", "close-confirm").click()  # the console asks first
         wait_text(customer, ".rating .bubble", "请为本次人工服务评分")
         stars = widget(customer).find_elements("css selector", ".rating .stars button")
         assert len(stars) == 5
@@ -493,7 +501,7 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    staff(real_kb_settings, "night-agent", "agent-pass-8", "agent")
+    staff(real_kb_settings, "browser-night-agent", "agent-pass-8", "agent")
     customer, agent = make_browser(), make_browser()
     try:
         customer.get(night + "/")
@@ -512,7 +520,7 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
         assert "[手机号]，明天上午打" in texts(customer, ".msg.customer .bubble")[1]
         assert not any("13800138000" in t or "0013" in t for t in texts(customer, ".msg .bubble"))
 
-        sign_in(agent, night, "night-agent", "agent-pass-8")
+        sign_in(agent, night, "browser-night-agent", "agent-pass-8")
         session = customer.execute_script("return localStorage.getItem('kefu-session')")
         ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
         assert (ticket.status, ticket.problem, ticket.contact) == ("callback", "我的信用卡被盗刷了", "138****8000")
@@ -533,13 +541,13 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
         )
         shot(agent, "8-agent-calls-back")
         reveals = Tickets(Database.open(real_kb_settings.db_path)).reveals(ticket.id)
-        assert [(r["user"], r["role"]) for r in reveals] == [("night-agent", "agent")]
+        assert [(r["user"], r["role"]) for r in reveals] == [("browser-night-agent", "agent")]
         agent.find_element("id", "record-attempt").click()  # 已联系上, the first outcome
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: not any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#callbacks .ticket"))
         )
         settled = Tickets(Database.open(real_kb_settings.db_path)).get(ticket.id)
-        assert (settled.status, settled.outcome, settled.agent) == ("closed", "reached", "night-agent")
+        assert (settled.status, settled.outcome, settled.agent) == ("closed", "reached", "browser-night-agent")
     finally:
         customer.quit()
         agent.quit()

@@ -251,12 +251,16 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
     transcript = staff["agent1"].get(f"/api/agent/tickets/{ticket_id}").get_json()["messages"]
     assert transcript[0]["text"] == "请回电 [手机号]，明天上午"
     assert "13812345678" not in staff["sup1"].get("/supervisor/").get_data(as_text=True)
+    for page in ("/curator/", "/api/curator/gaps", "/curator/dashboard"):
+        shown = staff["cur1"].get(page)
+        assert shown.status_code == 200 and "13812345678" not in shown.get_data(as_text=True), page
     agent = staff["agent1"]
     close = agent.post(f"/api/agent/tickets/{ticket_id}/close", headers=agent.headers)
     assert close.status_code == 409  # a callback is closed by recording how the call went
     for bad in (
         {"outcome": "maybe"},
         {"outcome": "no_answer", "next_try": "tomorrow"},
+        {"outcome": "no_answer", "next_try": "9999-12-31T23:59"},
         {"outcome": "reached", "note": 5},
     ):
         assert (
@@ -348,7 +352,16 @@ def test_closed_tickets_are_searched_and_open_with_their_transcript_and_notes(ap
     opened = agent.get(f"/api/agent/tickets/{found['id']}").get_json()
     assert [m["text"] for m in opened["messages"] if m["from"] == "agent"] == ["请先办理口头挂失。"]
     assert [n["text"] for n in opened["notes"]] == ["备注0"]
-    for bad in ("from=2026-02-30", "to=x", "reason=bored", "page=0", "page=abc", "q=" + "x" * 101):
+    for bad in (
+        "from=2026-02-30",
+        "to=x",
+        "reason=bored",
+        "page=0",
+        "page=abc",
+        "q=" + "x" * 101,
+        "page=²",
+        "to=9999-12-31",
+    ):
         response = agent.get(f"/api/agent/history?{bad}")
         assert response.status_code == 400 and response.get_json()["error"], bad
     curator = app.test_client()

@@ -472,3 +472,36 @@ def test_a_button_is_kept_by_its_label_masked_and_by_its_name_without_one(client
     said = [m["text"] for m in Conversations(Database.open(settings.db_path)).messages("b1") if m["from"] == "customer"]
     assert said == ["信用卡章程", "回电 [手机号]", "choose_candidate"]
     assert rasa.received[0]["message"] == '/choose_candidate{"ref":"passage:1"}'  # the bot gets the payload
+
+
+@pytest.mark.parametrize(
+    "typed, digits, hint",
+    [
+        ("010-6234 5678", "62345678", "010****5678"),
+        ("0755-8888 9999", "88889999", "075*****9999"),
+        ("(010)62345678", "62345678", "010****5678"),
+        ("138.1234.5678", "12345678", "138****5678"),
+        ("１３８－１２３４－５６７８", "５６７８", "138****5678"),
+        ("+86 139 1234 5678", "12345678", "139****5678"),
+    ],
+)
+def test_every_number_kept_for_a_callback_is_masked_everywhere_else(client, rasa, settings, typed, digits, hint):
+    session = f"fmt{abs(hash(typed)) % 10**6}"
+    client.post("/api/chat", json={"session": session, "text": f"请回电 {typed}"})
+    sent = rasa.received[-1]
+    assert digits not in sent["message"] and sent["metadata"] == {"contact": hint}  # the bot: a hint, no number
+    stored = Conversations(Database.open(settings.db_path)).messages(session)[0]["text"]
+    assert digits not in stored and ("[手机号]" in stored or "[电话]" in stored)
+
+
+def test_a_number_asked_about_is_masked_but_not_kept_as_a_contact(client, rasa, settings):
+    client.post("/api/chat", json={"session": "ask1", "text": "13812345678 这个号码给我发短信，是你们吗"})
+    assert rasa.received[-1] == {"sender": "ask1", "message": "[手机号] 这个号码给我发短信，是你们吗"}
+    assert Conversations(Database.open(settings.db_path)).held_contact("ask1") == ("", "")
+
+
+@pytest.mark.parametrize("after", [10**20, -1, "5", 2.5, True])
+def test_a_message_id_out_of_range_is_refused_before_anything_is_stored(client, rasa, settings, after):
+    response = client.post("/api/chat", json={"session": "big1", "text": "你好", "after": after})
+    assert response.status_code == 400 and rasa.received == []
+    assert Conversations(Database.open(settings.db_path)).get("big1") is None

@@ -207,3 +207,16 @@ def test_a_transferred_chat_counts_for_each_agent_while_they_held_it(db):
     handled = {row["agent"]: row["handling_seconds"] for row in sup.utilisation(start, start + dt.timedelta(hours=1))}
     assert handled == {"王": 600, "张": 900, "李": 900}
     assert sup.handle_times(start)["aht_seconds"] == 2400.0  # the chat's whole human part, once
+
+
+def test_a_second_human_chat_offers_only_its_own_answers_to_curators(db):
+    desk = Desk(db, OPEN)
+    first = desk.claim_chat(desk.request_human("two", "asked", "信用卡年费怎么收").id, "王", "joined")
+    desk.reply(first.id, "王", "信用卡首年免年费，次年刷卡满六次免次年年费。")
+    desk.close_chat(first.id, "王", "ended", lambda c: True)
+    db.execute("UPDATE messages SET created_at = '2026-01-01T00:00:00+00:00'")  # the first chat was earlier
+    second = desk.claim_chat(desk.request_human("two", "asked", "挂失要带什么证件").id, "李", "joined")
+    desk.reply(second.id, "李", "挂失需要携带本人有效身份证件到任一网点办理。")
+    desk.close_chat(second.id, "李", "ended", lambda c: True)
+    offered = [g["question"] for g in desk.gaps.recent() if g["reason"] == "agent_answer"]
+    assert sorted(offered) == ["信用卡年费怎么收", "挂失要带什么证件"]  # once each, not the first again
