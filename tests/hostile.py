@@ -158,6 +158,37 @@ CASES = [
     Case(
         "GET /api/chat/<session>/messages", "unknown session", "customer", "GET", "/api/chat/nobody/messages", ok=(404,)
     ),
+    Case("GET /api/chat/<session>", "unknown session", "customer", "GET", "/api/chat/nobody", ok=(404,)),
+    Case("GET /api/chat/<session>", "path traversal", "customer", "GET", "/api/chat/..%2Fx", ok=(404,)),
+    Case("POST /api/chat/<session>/leave", "not queued", "customer", "POST", "/api/chat/nobody/leave", ok=(404,)),
+    Case("POST /api/chat/rating", "array", "customer", "POST", "/api/chat/rating", _json([1, 2])),
+    Case(
+        "POST /api/chat/rating",
+        "huge ticket id",
+        "customer",
+        "POST",
+        "/api/chat/rating",
+        _json({"session": "s1", "ticket": 10**30, "score": 5}),
+    ),
+    Case(
+        "POST /api/chat",
+        "huge message id",
+        "customer",
+        "POST",
+        "/api/chat",
+        _json({"session": "s1", "text": "hi", "after": 10**30}),
+    ),
+    Case("staff pages", "customer reveals a number", "customer", "POST", "/api/agent/tickets/1/contact", ok=(400, 401)),
+    Case("staff pages", "curator reveals a number", "curator", "POST", "/api/agent/tickets/1/contact", ok=(403,)),
+    Case(
+        "POST /api/agent/tickets/<id>/attempts",
+        "year 9999",
+        "agent",
+        "POST",
+        "/api/agent/tickets/1/attempts",
+        _json({"outcome": "no_answer", "next_try": "9999-12-31T23:59"}),
+    ),
+    Case("GET /api/agent/history", "superscript page", "agent", "GET", "/api/agent/history?page=%C2%B2"),
     Case("GET /static/<path>", "path traversal", "customer", "GET", "/static/..%2F..%2Fvar%2Fkefu.db", ok=(404,)),
     # Sign-in
     Case(

@@ -93,6 +93,8 @@ def test_fuzz_polling_never_fails(world, session, after):
             "/api/agent/tickets/1/reply",
             "/api/agent/tickets/1/notes",
             "/api/agent/tickets/1/transfer",
+            "/api/agent/tickets/1/attempts",
+            "/api/agent/tickets/1/take",
             "/api/curator/gaps/faq",
             "/api/curator/gaps/dismiss",
             "/api/curator/gaps/attach",
