@@ -15,8 +15,19 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services, latest_intent
-from kb.desk.callback import gave_number, next_step, preferred_time, problem_words, wants_other_number, withdraws
+from kb.desk.callback import (
+    asks_for_call,
+    call_time,
+    gave_number,
+    next_step,
+    preferred_time,
+    problem_words,
+    tries_a_number,
+    wants_other_number,
+    withdraws,
+)
 from kb.desk.tickets import Ticket
+from kb.phrasing import asks
 
 # Answers the latest message from the knowledge base: the events if it answered, None (nothing said) if not.
 Answerer = Callable[[], "list[dict[str, Any]] | None"]
@@ -34,10 +45,15 @@ def callback_ticket(services: Services, tracker: Tracker) -> Ticket | None:
     return ticket if ticket is not None and ticket.status == "callback" else None
 
 
-def start_callback(services: Services, dispatcher: CollectingDispatcher, ticket: Ticket) -> list[dict[str, Any]]:
+def start_callback(
+    services: Services, dispatcher: CollectingDispatcher, ticket: Ticket, text: str = ""
+) -> list[dict[str, Any]]:
     """Open the exchange on a new callback ticket: out of hours say when agents are back (in hours, that one
-    will call), then ask for what is missing (the problem, the number), or confirm a number already given."""
+    will call), then ask for what is missing (the problem, the number), or confirm a number already given.
+    text: the message that asked, whose preferred time ('周六上午打') is kept."""
     policy = services.desk.policy
+    if call_time(text):
+        services.desk.tickets.set_preferred_time(ticket.id, call_time(text))
     state = {"ticket": ticket.id, "state": "callback"}
     if policy.in_service_hours():
         dispatcher.utter_message(response="utter_callback_start", json_message=state)
@@ -69,8 +85,10 @@ def callback_turn(
             return _ask(dispatcher, ticket, "contact", again=True)
         _take_down(services, ticket, text)
         return _ask(dispatcher, services.desk.ticket(ticket.id), "confirm")
-    if step is None:  # the exchange is done: only a change of number concerns it
-        return _ask_new_number(dispatcher) if wants_other_number(text) else None
+    if tries_a_number(text):  # '12345', a digit short: no number anyone could call
+        return _ask(dispatcher, ticket, "contact", again=True)
+    if step is None:  # the exchange is done
+        return _after(services, dispatcher, tracker, ticket, text)
     intent = latest_intent(tracker)
     if withdraws(text) or (intent == "deny" and step != "confirm"):
         services.desk.tickets.close(ticket.id, outcome="withdrawn")
@@ -82,6 +100,22 @@ def callback_turn(
         if intent == "affirm":
             return _confirmed(services, dispatcher, ticket)
     return _words(services, dispatcher, ticket, text, step, answer)
+
+
+def _after(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, ticket: Ticket, text: str
+) -> list[dict[str, Any]] | None:
+    """A message once the callback is taken down: another number is asked for, a time ('最好明天下午三点以后')
+    becomes the preferred time, and asking for a call again is told it is registered, not started afresh;
+    anything else is answered as usual (None)."""
+    if wants_other_number(text):
+        return _ask_new_number(dispatcher)
+    when = call_time(text)
+    if when:
+        services.desk.tickets.set_preferred_time(ticket.id, when)
+    if when or asks_for_call(text) or latest_intent(tracker) == "request_callback":
+        return _confirmed(services, dispatcher, services.desk.ticket(ticket.id))
+    return None
 
 
 def _words(
@@ -100,6 +134,10 @@ def _words(
     if step in ("problem", "problem_last") or answered is None:
         _take_down(services, ticket, text)  # also a question the bot answers: it is what a person should call about
     ticket = desk.ticket(ticket.id)
+    if answered is None and asks(text):  # a question it cannot answer: said so, and kept for the agent
+        dispatcher.utter_message(response="utter_callback_question_noted")
+    if step in ("problem_last", "confirm") and answered is None:  # words after the number: it stands
+        return _confirmed(services, dispatcher, ticket)
     if step == "problem_last":
         return [*(answered or []), *_confirmed(services, dispatcher, ticket)]
     if answered is not None:  # a knowledge question on the way: answered, then back to the exchange
@@ -117,13 +155,14 @@ def add_after_exchange(services: Services, dispatcher: CollectingDispatcher, tra
         return False
     text = tracker.latest_message.get("text") or ""
     services.desk.tickets.add_to_problem(ticket.id, problem_words(text) or text)
-    dispatcher.utter_message(response="utter_callback_added")
+    # a question nobody here could answer is said so (the agent will); other words are acknowledged
+    dispatcher.utter_message(response="utter_callback_question_noted" if asks(text) else "utter_callback_added")
     return True
 
 
 def _take_down(services: Services, ticket: Ticket, text: str) -> None:
     """The problem's words and the preferred time a message gives, onto the ticket."""
-    words, when = problem_words(text), preferred_time(text)
+    words, when = problem_words(text), call_time(text)
     if words:
         services.desk.tickets.add_to_problem(ticket.id, words)
     if when:

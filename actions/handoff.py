@@ -77,7 +77,8 @@ def handoff_events(
     found = _passages_found(services, question or _last_question(tracker))
     ticket = services.desk.request_human(tracker.sender_id, reason, question, found, callback=callback)
     if ticket.status == "callback":
-        return [SlotSet("offered_human", False), *start_callback(services, dispatcher, ticket), *forget_topic()]
+        text = tracker.latest_message.get("text") or ""
+        return [SlotSet("offered_human", False), *start_callback(services, dispatcher, ticket, text), *forget_topic()]
     position = ticket.position or 1
     response, values = queue_response(position, quoted_minutes(services.desk.quoted_wait(position)))
     dispatcher.utter_message(

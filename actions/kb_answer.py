@@ -8,14 +8,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.callback import add_after_exchange, callback_turn
+from actions.callback import add_after_exchange, callback_ticket, callback_turn
 from actions.handoff import handoff_events
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic, Turn, converse, topic_after
 from indexer.hits import QueryError
 from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, whole_text
-from kb.desk.rules import handoff_reason, route
+from kb.desk.callback import asks_for_call
+from kb.desk.rules import asks_about, explicitly_asks_for_human, handoff_reason, route
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -51,6 +52,11 @@ def respond(
     person, a complaint, a question): a callback's message; else kb.desk.rules.route decides (a handoff, the
     prompt for a message without words, a greeting or thanks in kind) and a knowledge question gets the
     reply indexer.replies.reply_for makes of the search (answer, clarify, or abstain and offer a person)."""
+    text = tracker.latest_message.get("text") or ""
+    waiting = callback_ticket(services, tracker)
+    if waiting and services.desk.policy.in_service_hours() and explicitly_asks_for_human(text):
+        services.desk.queue_instead(tracker.sender_id)  # agents are on duty: a chat now, not a call later
+        return [SlotSet("callback_step", None), *handoff_events(services, dispatcher, tracker, "asked")]
     taken = callback_turn(services, dispatcher, tracker, lambda: _answer_only(services, dispatcher, tracker))
     if taken is not None:  # a callback being taken down, or a change to one
         return taken
@@ -64,7 +70,7 @@ def _respond(
 ) -> list[dict[str, Any]]:
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
-    if intent == "request_callback":  # asked to be called rather than wait (or out of hours)
+    if wants_callback(text, intent):  # asked to be called rather than wait (or out of hours)
         return handoff_events(services, dispatcher, tracker, "asked", callback=True)
     decided = route(text, intent, is_pleasantry(text))
     if decided == "ack":  # a plain yes or no that answers nothing asked: the bot asks what else it can do
@@ -98,7 +104,9 @@ def _respond(
     hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
-    if count >= ABSTAINS_BEFORE_HANDOFF:
+    # In service hours a second answer in a row it cannot give hands the customer to a person; out of hours that
+    # would be a callback they did not ask for (and no number to call): the offer of a person stays a button.
+    if count >= ABSTAINS_BEFORE_HANDOFF and services.desk.policy.in_service_hours():
         dispatcher.utter_message(response="utter_handoff_after_abstains")
         return [
             SlotSet("abstain_count", 0.0),
@@ -112,6 +120,12 @@ def _respond(
         SlotSet("offered_human", True),
         SlotSet("handoff_reason", "could_not_answer"),
     ]
+
+
+def wants_callback(text: str, intent: str | None) -> bool:
+    """Whether a message asks to be called back: in so many words ('请给我回电话'), or NLU's request_callback on a
+    message that does not ask about something ('晚上能打客服电话吗' is a question for the knowledge base)."""
+    return asks_for_call(text) or (intent == "request_callback" and not asks_about(text))
 
 
 def _answer_only(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:

@@ -10,15 +10,24 @@ from __future__ import annotations
 import re
 
 from kb.desk.rules import DECLINED, REQUEST_FORM, explicitly_asks_for_human
+from kb.phrasing import asks
 
 NUMBER_GIVEN = re.compile(r"\[(?:手机号|电话)\]")
 # Asking to be called, and the words around a number ('我的手机号是', '打这个号码').
 CALL_ME = re.compile(
-    r"(?:请|麻烦|能不能|能否|可以|尽快|务必)?(?:给我|帮我)?(?:回(?:个)?电(?:话)?|回拨|打(?:电话)?给我|给我打(?:个)?电话|"
+    r"(?:请|麻烦|能不能|能否|可不可以|可以|能|尽快|务必)?(?:给我|帮我)?(?:回(?:个)?电(?:话)?|回拨|打(?:电话)?给我|给我打(?:个)?电话|"
     r"电话联系我|联系我|call me(?: back)?)(?:吧|吗|呢)?"
-    r"|(?:我的|我)?(?:手机号码|手机号|手机|电话号码|电话|联系方式|号码|座机)(?:是|为|：|:)?"
+    r"|(?:我的|我)(?:手机号码|手机号|手机|电话号码|电话|联系方式|号码|座机)(?:是|为|：|:)?"
+    r"|(?:手机号码|手机号|电话号码|联系方式|号码)(?:是|为|：|:)"
     r"|(?:打|拨|拨打)(?:这个|此)(?:号码|号|电话)?|(?:转|分机)\d{1,6}"
     r"|(?:转|接|找|要|换|给我)(?:个|一下)?(?:人工|真人|客服)(?:客服|服务)?",
+    re.I,
+)
+# Asking to be called, in so many words ('请给我回电话', '回电给我', '打给我'), not asking whether one will be
+# ('你们会回电吗'): a request word or 'me' must be there.
+CALL_REQUEST = re.compile(
+    r"(?:请|麻烦|尽快|给我|帮我|能不能|能否|可以|可不可以)(?:给我|帮我)?回(?:个)?电|回(?:个)?电(?:话)?给我|回拨给我|"
+    r"打(?:个)?电话给我|给我打(?:个)?电话|打给我|电话联系我|\bcall me\b",
     re.I,
 )
 # Giving a number to be called on: asking for a call, or saying whose number it is.
@@ -40,6 +49,7 @@ PREFERRED_TIME = re.compile(
 )
 # What is said around a time and nothing more ('下午都行', '这个时间之间打吧').
 TIME_FILLER = re.compile(r"之间|都行|都可以|均可|比较方便|方便|有空|的时候|时间|再打|打|吧|我|的")
+CALL_WORDS = re.compile(r"打|回电|回拨|联系|电话|致电|call", re.I)
 CHANGE_NUMBER = re.compile(
     r"^/callback_change|(?:修改|更改|改|换)(?:一下|个)?(?:号码|号|电话|手机)|号码(?:不对|错了)|不是这个号"
 )
@@ -52,13 +62,37 @@ def offers_contact(text: str) -> bool:
     return bool(OFFERS.search(text or "")) or explicitly_asks_for_human(text)
 
 
+def call_time(text: str) -> str:
+    """The preferred time a message gives for the call: a time said alone ('明天上午吧') or with calling
+    ('周六上午打', '下午三点以后联系我'); '' for a time that is part of the story ('卡是昨天下午丢的')."""
+    if problem_words(text) and not CALL_WORDS.search(text or ""):
+        return ""
+    return preferred_time(text)
+
+
+def asks_for_call(text: str) -> bool:
+    """Whether a message asks to be called back in so many words ('信用卡被盗刷了，请给我回电话'), and is not
+    declining one ('不用回电了')."""
+    text = text or ""
+    return bool(CALL_REQUEST.search(text)) and not WITHDRAW.search(text) and "不用" not in text
+
+
+def tries_a_number(text: str) -> bool:
+    """Whether a message that holds no number anyone could call was still meant as one ('12345',
+    '新号码是 1391234123'): a run of five or more digits."""
+    return bool(re.search(r"\d[\d\s-]{3,}\d", NUMBER_GIVEN.sub("", text or "")))
+
+
 def gave_number(text: str) -> bool:
     """Whether the message (as the bot receives it, numbers masked) held a phone number."""
     return bool(NUMBER_GIVEN.search(text or ""))
 
 
 def preferred_time(text: str) -> str:
-    """When the customer would like to be called, as they put it ('明天上午十点以后'); '' if they did not say."""
+    """When the customer would like to be called, as they put it ('明天上午十点以后'); '' if they did not say,
+    or if the time is part of a question about something else ('客服热线晚上能打通吗')."""
+    if asks(text or "") and not OFFERS.search(text or "") and not CALL_ME.search(text or ""):
+        return ""
     spans = [m.group(0).strip() for m in PREFERRED_TIME.finditer(text or "") if m.group(0).strip()]
     return " ".join(spans)[:60]
 

@@ -103,6 +103,16 @@ class Desk:
             self.conversations.set_state(conversation_id, "bot")
         return self.ticket(ticket.id)
 
+    def queue_instead(self, conversation_id: str) -> Ticket:
+        """A customer waiting for a callback asks for a person while agents are on duty: their callback becomes
+        a queued chat (problem and number kept). TicketStateError if they have no open callback."""
+        ticket = self.tickets.active(conversation_id)
+        if ticket is None or ticket.status != "callback":
+            raise TicketStateError("this conversation has no callback waiting")
+        with self.db.transaction():
+            self.db["handoffs"].update(ticket.id, {"status": "queued", "due_at": None, "agent": None})
+        return self.ticket(ticket.id)
+
     def record_contact(self, conversation_id: str, contact: Contact) -> str:
         """Keep a contact number the customer typed, sealed: on their open ticket, else on the conversation
         until a ticket opens. Returns its hint ('138****5678'). DeskError if this desk has no vault."""

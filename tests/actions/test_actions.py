@@ -549,3 +549,47 @@ def test_show_all_sends_the_whole_answer_typed_or_from_the_button(services):
 
 def _ref(ref: str) -> dict:
     return {"entity": "ref", "value": ref}
+
+
+def test_words_at_the_confirmation_let_the_number_stand_and_later_times_are_kept(night):
+    _, _, step = say(night, "我的卡被吞了，转人工，周六上午打", intent="request_human")
+    assert night.desk.tickets.recent()[0].preferred_time == "周六上午"  # said with the request
+    _, _, step = say(night, "[手机号]", step=step, number="13812345678")
+    said, _, step = say(night, "补充一下，是在中关村支行的ATM上被吞的", step=step)
+    assert said == ["utter_callback_registered"] and step is None  # not the same question again
+    ticket = night.desk.tickets.recent()[0]
+    assert ticket.problem.endswith("是在中关村支行的ATM上被吞的")
+    said, messages, _ = say(night, "最好明天下午三点以后打给我", intent="request_callback", step=step)
+    assert said == ["utter_callback_registered"] and "明天下午三点以后" in messages[0]["text"]  # not started afresh
+    assert night.desk.tickets.recent()[0].preferred_time == "明天下午三点以后"
+
+
+def test_a_question_it_cannot_answer_is_said_so_and_a_number_it_cannot_call_is_asked_for_again(night):
+    _, _, step = say(night, "我的卡被吞了，转人工", intent="request_human")
+    said, _, step = say(night, "12345", step=step)
+    assert said == ["utter_callback_ask_contact_again"] and night.desk.tickets.recent()[0].problem == "我的卡被吞了"
+    said, _, step = say(night, "你们能帮我订一张去北京的机票吗？", step=step)
+    assert said == ["utter_callback_question_noted", "utter_callback_ask_contact"] and step == "contact"
+    assert night.desk.gaps.recent() == []  # for the agent who calls, not a gap
+
+
+def test_a_question_about_calling_is_answered_and_a_request_in_words_is_a_callback(night):
+    said, _, _ = say(night, "晚上能打客服电话吗", intent="request_callback")  # NLU's guess, but a question
+    assert "utter_handoff_callback" not in said and night.desk.tickets.recent() == []
+    said, _, _ = say(night, "信用卡被盗刷了，请给我回电话", intent="ask_kb", sender="c1")
+    assert said[0] == "utter_handoff_callback" and night.desk.tickets.recent()[0].problem == "信用卡被盗刷了"
+
+
+def test_in_hours_a_customer_waiting_for_a_callback_can_still_have_a_chat(services, tmp_path):
+    services.desk.vault = ContactVault.in_folder(tmp_path / "key")
+    say(services, "能给我回个电话吗，我的卡被吞了", intent="request_callback")
+    said, messages, _ = say(services, "还是转人工吧", intent="request_human", step="contact")
+    ticket = services.desk.tickets.recent()[0]
+    assert ticket.status == "queued" and ticket.problem == "我的卡被吞了" and ticket.due_at is None
+    assert "转接人工客服" in messages[-1]["text"]
+
+
+def test_out_of_hours_two_unanswered_questions_do_not_open_a_callback_nobody_asked_for(night):
+    run(ActionKbAnswer(night), tracker("帮我订一张机票"))
+    said, _ = run(ActionKbAnswer(night), tracker("帮我订一张机票", abstain_count=1.0))
+    assert [m.get("response") for m in said] == ["utter_kb_no_answer"] and night.desk.tickets.recent() == []

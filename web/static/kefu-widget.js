@@ -237,6 +237,7 @@
   function openPanel() {
     $(".panel").classList.add("open");
     localStorage.setItem(openKey, "1");  // open on the next page too
+    log.scrollTop = log.scrollHeight;  // the latest message in view (a hidden log cannot scroll while it fills)
   }
 
   render({ from: "bot", text: "您好，我是智能客服，请问有什么可以帮您？人工客服随时可以点「转人工」。" });

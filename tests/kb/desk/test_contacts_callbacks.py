@@ -234,3 +234,16 @@ def test_the_exchange_knows_a_number_a_change_and_a_withdrawal():
         "contact",
         "confirm",
     )
+
+
+def test_a_time_is_for_the_call_only_when_said_about_calling_or_alone():
+    from kb.desk.callback import asks_for_call, call_time, tries_a_number
+
+    assert call_time("周六上午打") == "周六上午" and call_time("明天上午吧") == "明天上午"
+    assert call_time("下午三点以后联系我") == "下午三点以后"
+    assert call_time("对了，卡是昨天下午在地铁上丢的") == ""  # part of the story
+    assert call_time("客服热线晚上能打通吗") == ""  # part of a question
+    assert asks_for_call("信用卡被盗刷了，请给我回电话") and asks_for_call("回电给我")
+    assert not asks_for_call("你们会回电吗") and not asks_for_call("不用回电了")
+    assert tries_a_number("12345") and tries_a_number("新号码是 1391234123")
+    assert not tries_a_number("卡被吞了") and not tries_a_number("[手机号]")
