@@ -289,4 +289,4 @@ def transfer(ticket_id: int) -> Response:
     service, agent = desk(), signed_in_user()["name"]
     service.held_by(ticket_id, agent)  # 404 or 409 before the body (400)
     to_agent = _text_field("to").strip()
-    return jsonify(ticket=service.transfer(ticket_id, agent, to_agent, wording.TRANSFERRING).as_dict())
+    return jsonify(ticket=service.transfer(ticket_id, agent, to_agent, wording.transferred(to_agent)).as_dict())

@@ -27,12 +27,16 @@ QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"
 CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # the bot is down: no exchange, each message kept
 LEFT_QUEUE = "您已退出人工排队，智能客服将继续为您服务。需要人工时可以再点「转人工」。"
-TRANSFERRING = "正在为您转接其他客服…"  # an agent hands the chat to another
 
 
 def too_fast(seconds: int) -> str:
     """A customer over the chat rate limit."""
     return f"您发送得太快了，请 {seconds} 秒后再试。"
+
+
+def transferred(agent: str) -> str:
+    """An agent has handed the chat to another, who holds it from now on."""
+    return f"已为您转接人工客服 {agent}，请问还有什么可以帮您？"
 
 
 def agent_joined(agent: str) -> str:

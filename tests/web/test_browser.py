@@ -514,6 +514,8 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
         assert texts(customer, ".msg.bot .buttons button")[-2:] == ["对的", "修改号码"]
         widget(customer).find_elements("css selector", ".msg.bot .buttons button")[-2].click()
         wait_text(customer, ".msg.bot .bubble", "已为您登记回电")
+        old = widget(customer).find_elements("css selector", ".msg .buttons button")
+        assert old and all(b.get_attribute("disabled") for b in old)  # quick replies answer the latest message
         shot(customer, "8-customer-callback-registered")
         customer.refresh()  # the exchange survives a reload; the number shows masked even to the customer
         wait_text(customer, ".msg.bot .bubble", "已为您登记回电")

@@ -319,7 +319,9 @@ def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it
     moved = one.post(url, json={"to": "agent2"}, headers=h1).get_json()["ticket"]
     assert moved["agent"] == "agent2" and moved["status"] == "claimed"
     customer = app.test_client().get("/api/chat/tr1/messages?after=0").get_json()["messages"]
-    assert customer[-1]["from"] == "system" and customer[-1]["text"] == "正在为您转接其他客服…"
+    assert (
+        customer[-1]["from"] == "system" and customer[-1]["text"] == "已为您转接人工客服 agent2，请问还有什么可以帮您？"
+    )  # who holds it now
     assert one.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "x"}, headers=h1).status_code == 409
     assert two.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=h2).status_code == 200
     notes = two.get(f"/api/agent/tickets/{ticket['id']}").get_json()["notes"]

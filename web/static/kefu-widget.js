@@ -49,7 +49,7 @@
     '.customer .bubble{background:#1677ff;color:#fff}.agent .bubble{background:#f6ffed;border:1px solid #b7eb8f}.system .bubble{background:#fffbe6;border:1px solid #ffe58f}' +
     '.who{font-size:11px;color:#888;margin:0 4px 2px}.sources{font-size:12px;color:#666;margin-top:4px;max-width:85%}' +
     '.buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px;max-width:85%}.buttons button,.rate button{border:1px solid #1677ff;color:#1677ff;background:#fff;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}' +
-    '.rate{margin-top:4px;display:flex;gap:6px}.rate button{border-color:#ddd;color:#555}.rate button:disabled{opacity:.5;cursor:default}' +
+    '.rate{margin-top:4px;display:flex;gap:6px}.rate button{border-color:#ddd;color:#555}.rate button:disabled,.buttons button:disabled{opacity:.45;cursor:default}' +
     '.typing{font-size:12px;color:#888;padding:0 14px 6px;display:none}.typing.show{display:block}' +
     '.form{display:flex;border-top:1px solid #eee}.form textarea{flex:1;border:0;padding:10px;font-size:14px;resize:none;height:48px;outline:none}.form button{border:0;background:#1677ff;color:#fff;padding:0 16px;font-size:14px;cursor:pointer}' +
     '</style>' +
@@ -121,6 +121,9 @@
         rate.appendChild(btn);
       });
       wrap.appendChild(rate);
+    }
+    if (m.from !== "customer") {  // quick replies answer the latest message only: older ones no longer apply
+      log.querySelectorAll(".buttons button").forEach(function (b) { b.disabled = true; });
     }
     return show(wrap);
   }
