@@ -36,6 +36,10 @@ COURTESY = re.compile(
 )
 # The agent's own doing for this customer, which teaches nothing: '已为您登记', '我这边帮您查一下'.
 OWN_ACTION = re.compile(r"^(?:我(?:这边|们这边)?|这边)?(?:已经?|正在|马上|稍后|先)?(?:为您|帮您|给您)")
+# Taking the chat over, which teaches nothing: '（由我）接手您的问题', '我来跟进'.
+TAKING_OVER = re.compile(
+    r"(?:接手|接管|跟进)(?:您的|你的)?(?:问题|会话|咨询)?[。！!]?$|^(?:由我|我来)(?:为您)?(?:处理|跟进|接手)"
+)
 # Asking the customer for a way to reach them, or giving the agent's own: '请问您方便留一个能联系到您的电话吗',
 # '稍后给您回电', a number the customer gave (masked already: '[手机号]').
 CONTACT = re.compile(
@@ -68,7 +72,9 @@ def clean_reply(text: str) -> str:
             while clauses and _is_courtesy(clauses[-1]):
                 clauses.pop()
             core = re.sub(r"^(?:那|那么|另外|此外|同时)[，,]?", "", "".join(clauses).strip())
-            if core and not OWN_ACTION.match(core):
+            if core.endswith(("？", "?")):  # the agent asking the customer ('请问卡是在哪个网点被吞的？'): no answer
+                continue
+            if core and not OWN_ACTION.match(core) and not TAKING_OVER.search(core):
                 kept.append(core if core[-1] in "。！？!?；;" else core.rstrip("，,") + "。")
     return "".join(kept).strip()
 

@@ -85,6 +85,12 @@ def test_without_a_customer_question_the_ticket_question_is_used_and_numbers_are
         ("营业厅周末照常营业，祝您生活愉快！", "营业厅周末照常营业。"),
         ("亲，稍后给您回电。", ""),
         ("感谢您的耐心等待。\n手续费按每笔0.5%收取。", "手续费按每笔0.5%收取。"),
+        # from a browser trial: the agent's own question and taking the chat over are not an answer
+        (
+            "请问卡是在哪个网点被吞的？银行卡被吞后，请带身份证到发卡网点领取。",
+            "银行卡被吞后，请带身份证到发卡网点领取。",
+        ),
+        ("您好，我是小李，接手您的问题。", ""),
     ],
 )
 def test_clean_reply(reply, kept):
