@@ -10,19 +10,15 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
+from kb.secret_files import owner_only_secret
 from web.db import accounts
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def secret_key(data_dir: Path) -> str:
-    """The app's session-signing key, made once and kept beside the database."""
-    path = Path(data_dir) / "secret_key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    """The app's session-signing key, made once and kept beside the database (owner-only from the start)."""
+    return owner_only_secret(Path(data_dir) / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
 
 
 def current_user() -> dict | None:

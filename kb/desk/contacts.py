@@ -11,10 +11,7 @@ codes, lengths), not a pattern of ours; encryption is cryptography's Fernet (AES
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken
 
 from kb.desk import DeskError
+from kb.secret_files import owner_only_secret
 
 log = logging.getLogger(__name__)
 REGION = "CN"
@@ -101,29 +99,10 @@ class ContactVault:
         (created with mode 0600, never readable by others even for a moment). ContactKeyError if it cannot
         be read."""
         path = Path(data_dir) / KEY_FILE
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written whole under a private name, then linked in place: another process starting at the same
-            # moment either links first (ours is dropped) or reads a complete key, never a half-written one.
-            draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(Fernet.generate_key())
-            try:
-                os.link(draft, path)
-            except FileExistsError:
-                pass
-            except OSError:  # a file system without hard links: create the key in place, still 0600 and once
-                with contextlib.suppress(FileExistsError):
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                    with os.fdopen(fd, "wb") as out:
-                        out.write(draft.read_bytes())
-            finally:
-                draft.unlink()
         try:
-            key = path.read_bytes().strip()
+            key = owner_only_secret(path, Fernet.generate_key)
         except OSError as exc:  # said in the log with the path; callers (customers too) hear only that it failed
-            log.error("kefu: cannot read the contact key %s: %s", path, exc.strerror)
+            log.error("kefu: cannot use the contact key %s: %s", path, exc)
             raise ContactKeyError("contact numbers cannot be kept right now") from exc
         return cls(key)
 
