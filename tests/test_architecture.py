@@ -47,7 +47,7 @@ def layer(module: str) -> str:
 # What each layer may import of Kefu's own packages.
 ALLOWED = {
     "kb": ("kb",),
-    "kb.desk": ("kb.desk", "kb.database", "kb.clock", "kb.model", "kb.phrasing"),
+    "kb.desk": ("kb.desk", "kb.database", "kb.clock", "kb.model", "kb.phrasing", "kb.secret_files"),
     "indexer": ("indexer", "kb"),
     "actions": ("actions", "indexer", "kb", "kb.desk"),
     "web": ("web", "indexer", "kb", "kb.desk"),
