@@ -22,6 +22,24 @@ FAQ_FIELDS = ("id", "question", "answer")  # article, section, clause, alternati
 MAX_BODY_CHARS = 400_000
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """YAML without aliases: a knowledge file never needs one, and nine nested aliases of nine (a few hundred
+    bytes, "billion laughs") expand to hundreds of millions of values once turned into text."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed here", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def load_plain_yaml(text: str) -> Any:
+    """YAML text as Python values, refusing aliases (yaml.YAMLError) so nothing small can expand to
+    something huge. Other errors are PyYAML's own, as with yaml.safe_load."""
+    return yaml.load(text, Loader=_PlainLoader)
+
+
 class KnowledgeBaseError(ValueError):
     """A knowledge-base file is malformed; the message names the file and the field."""
 
@@ -37,7 +55,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+PLAIN = (str, int, float, dt.date)  # dt.datetime is a dt.date
+
+
 def _require(path: Path, meta: dict, names: tuple[str, ...]) -> None:
+    for name, value in meta.items():
+        if name != "alternatives" and value is not None and not isinstance(value, PLAIN):
+            raise KnowledgeBaseError(path, "must be plain text (not a list, a mapping or binary data)", str(name))
     for name in names:
         if not _text(meta.get(name)).strip():
             raise KnowledgeBaseError(path, "is missing or empty", name)
@@ -52,7 +76,7 @@ def split_front_matter(path: PurePath, text: str) -> tuple[dict, str]:
     if not match:
         raise KnowledgeBaseError(path, "has no front matter (a block between '---' lines at the top)")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = load_plain_yaml(match.group(1))
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError(path, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(meta, dict):
@@ -78,7 +102,7 @@ def parse_article(path: Path, text: str) -> Article:
 def parse_faq(path: Path, text: str) -> FaqEntry:
     """Parse and validate one Q&A entry file's text."""
     try:
-        meta = yaml.safe_load(text)
+        meta = load_plain_yaml(text)
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError(path, f"not valid YAML ({exc})") from None
     if not isinstance(meta, dict):

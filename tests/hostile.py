@@ -17,6 +17,11 @@ SQL = "'; DROP TABLE messages; --"
 SCRIPT = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 TRAVERSAL = "../../../etc/passwd"
 HUGE = "客" * (100 * 1024 // 3)  # 100 KB of UTF-8 text
+# YAML's "billion laughs": nine levels of nine references, a few hundred bytes that expand to 9**9 strings
+# once a value built from them is turned into text.
+ALIAS_BOMB = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
 
 
 def _zip_bomb() -> bytes:
@@ -415,6 +420,18 @@ CASES = [
         "POST",
         "/api/curator/import",
         {"data": {"files": (ZIP_BOMB, "report.docx")}, "content_type": "multipart/form-data"},
+        ok=(202,),
+    ),
+    Case(
+        "POST /api/curator/import",
+        "YAML alias bomb in a Markdown file's front matter",
+        "curator",
+        "POST",
+        "/api/curator/import",
+        {
+            "data": {"files": (f"---\n{ALIAS_BOMB}title: *i\n---\n正文。".encode(), "bomb.md")},
+            "content_type": "multipart/form-data",
+        },
         ok=(202,),
     ),
     Case(

@@ -10,6 +10,7 @@ import yaml
 
 from kb.importing import ImportFailed
 from kb.importing.document import ParsedFile, tidy
+from kb.loader import load_plain_yaml
 
 CN_NUM = "一二三四五六七八九十百零〇两"
 # Heading numbering, from the outermost kind inward: 第一编 > 第一章 > 第一节 > 一、 > 1 / 1. > 1.1 > 1.1.1.
@@ -51,7 +52,7 @@ def front_matter(name: str, text: str) -> tuple[dict[str, str], str]:
     if not match:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = load_plain_yaml(match.group(1))
     except yaml.YAMLError:
         return {}, text
     if not isinstance(meta, dict):

@@ -394,3 +394,12 @@ def test_questions_and_answers_too_long_to_save_are_refused_by_row_not_cut():
     (entry,) = parsed.faqs
     assert entry.row == 4 and entry.alternatives == tuple(f"问法{n}" for n in range(50))
     assert parsed.warnings == ["第 4 行有 6 个相似问题未导入（每个至多 300 字，每行至多 50 个）。"]
+
+
+def test_an_imported_markdown_file_with_an_alias_bomb_in_its_front_matter_keeps_only_plain_values():
+    from kb.importing.text import front_matter
+
+    from hostile import ALIAS_BOMB
+
+    meta, body = front_matter("bomb.md", f"---\n{ALIAS_BOMB}title: *i\nsource: 手册\n---\n正文。\n")
+    assert meta == {} and body.startswith("---")  # refused whole: read as text, never expanded

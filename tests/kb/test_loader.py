@@ -7,6 +7,7 @@ import pytest
 from kb.loader import KnowledgeBaseError, load_knowledge_base
 
 from conftest import ARTICLES, FAQS, write_kb
+from hostile import ALIAS_BOMB
 
 
 def test_loads_articles_and_entries(kb_dir):
@@ -82,3 +83,32 @@ def test_bad_faq_fields(tmp_path, old, new, field):
 def test_missing_articles_folder(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="articles"):
         load_knowledge_base(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        ALIAS_BOMB + "id: hall-manual\ntitle: *i\n",
+        "id: hall-manual\ntitle: &t 标题\ncategory: *t\n",
+    ],
+    ids=["alias-bomb-in-the-title", "any-alias"],
+)
+def test_front_matter_with_aliases_is_refused_before_anything_expands(tmp_path, front):
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": f"---\n{front}---\n正文。\n"}, FAQS)
+    with pytest.raises(KnowledgeBaseError, match=r"hall-manual\.md: .*aliases"):
+        load_knowledge_base(kb)
+
+
+@pytest.mark.parametrize("value", ["[一, 二]", "{a: 1}", "!!binary aGVsbG8="])
+def test_front_matter_values_must_be_plain_text(tmp_path, value):
+    text = f"---\nid: hall-manual\ntitle: {value}\ncategory: 营业厅\nsource: 手册\nupdated: 2024-01-01\n---\n正文。\n"
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": text}, FAQS)
+    with pytest.raises(KnowledgeBaseError, match=r"hall-manual\.md: field 'title': must be plain text"):
+        load_knowledge_base(kb)
+
+
+def test_a_faq_file_with_an_alias_bomb_is_refused(tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    (kb / "faq" / "bomb.yml").write_text(ALIAS_BOMB + "id: bomb\nquestion: *i\nanswer: 答\n", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match=r"bomb\.yml: .*aliases"):
+        load_knowledge_base(kb)
