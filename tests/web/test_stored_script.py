@@ -210,10 +210,35 @@ def test_the_json_the_console_and_panels_read_carries_the_markup_for_text_nodes(
     assert hostile("gap-question") in str(admin.get("/api/curator/gaps").get_json())
 
 
+def wait_for_text(browser, css: str, text: str, where: str, seconds: float = 30) -> None:
+    """Wait until the element shows the text (the page has drawn the stored values); a screenshot if never."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_browser import shot
+
+    try:
+        WebDriverWait(browser, seconds).until(
+            lambda d: any(text in e.text for e in d.find_elements("css selector", css))
+        )
+    except TimeoutException:
+        shot(browser, f"stored-script-{where.strip('/').replace('/', '-') or 'home'}")
+        raise AssertionError(f"{where}: {text!r} never showed in {css}") from None
+
+
+def assert_nothing_ran(browser, where: str) -> None:
+    """No stored script ran, and no element the markup would make (an onerror/onload handler, a script
+    with the payload) is in the page."""
+    ran = browser.execute_script(
+        "return [typeof window.__pwned, document.querySelectorAll('[onerror],[onload]').length,"
+        " Array.from(document.scripts).filter(function (s) { return s.text.trim() === 'window.__pwned=1'; }).length]"
+    )
+    assert ran == ["undefined", 0, 0], f"{where} ran or built stored markup: {ran}"
+
+
 @pytest.mark.slow
 def test_console_panel_and_dashboard_run_no_stored_script_in_a_real_browser(world, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
-    from test_browser import make_browser, shot
+    from test_browser import make_browser
     from test_browser import sign_in as browser_sign_in
 
     from servers import System
@@ -231,32 +256,33 @@ def test_console_panel_and_dashboard_run_no_stored_script_in_a_real_browser(worl
         base = system.web_url
         browser_sign_in(browser, base, EVIL_NAME, PASSWORD)
         visits = [
-            # (page, what to click first, text that shows the stored values have been drawn)
-            ("/agent/", ".ticket", "agent-reply"),
-            ("/agent/", "#history-open", "problem"),
-            ("/agent/", "#callbacks .ticket", "preferred-time"),
-            ("/curator/", None, "gap-question"),
-            ("/curator/dashboard", None, "gap-question"),
-            ("/curator/kb", None, "article-title"),
-            ("/curator/hit-test?q=营业厅几点开门", None, "article-title"),
-            ("/curator/canned", None, "canned-body"),
-            ("/supervisor/", None, "排班"),
+            # (page, what to click first, where the stored values show once drawn, one of them)
+            ("/agent/", ".ticket", "#log", "agent-reply"),
+            ("/agent/", "#history-open", "#history-list", "rated-problem"),
+            ("/agent/", "#callbacks .ticket", "body", "preferred-time"),
+            ("/curator/", None, "body", "gap-question"),
+            ("/curator/dashboard", None, "body", "gap-question"),
+            ("/curator/kb", None, "body", "article-title"),
+            ("/curator/hit-test?q=营业厅几点开门", None, "body", "article-title"),
+            ("/curator/canned", None, "body", "canned-body"),
+            ("/supervisor/", None, "body", "排班"),
         ]
-        for path, click, shown in visits:
+        for path, click, where, shown in visits:
             browser.get(base + path)
             if click:
                 WebDriverWait(browser, 30).until(lambda d, css=click: d.find_elements("css selector", css))
                 browser.find_elements("css selector", click)[0].click()
-            try:
-                WebDriverWait(browser, 30).until(lambda d, text=shown: text in d.find_element("tag name", "body").text)
-            except Exception:
-                shot(browser, f"stored-script-{path.strip('/').replace('/', '-')}")
-                raise
-            ran = browser.execute_script(
-                "return [typeof window.__pwned, document.querySelectorAll('[onerror],[onload]').length,"
-                " Array.from(document.scripts).filter(function (s) { return s.text.trim() === 'window.__pwned=1'; }).length]"
-            )
-            assert ran == ["undefined", 0, 0], f"{path} (after {click}) ran or built stored markup: {ran}"
+            wait_for_text(browser, where, shown, path)
+            assert_nothing_ran(browser, f"{path} (after {click})")
+        # An uploaded file whose name and title are markup, in the import page's preview.
+        upload = tmp_path / (hostile("upload-name") + ".txt")
+        upload.write_text(f"# {hostile('upload-title')}\n\n营业厅每天上午九点开门。\n", encoding="utf-8")
+        browser.get(base + "/curator/import")
+        browser.execute_script("document.getElementById('pick').hidden = false")
+        browser.find_element("id", "pick").send_keys(str(upload))
+        browser.find_element("id", "preview").click()
+        wait_for_text(browser, "#files", "upload-name", "/curator/import", seconds=120)
+        assert_nothing_ran(browser, "the import preview")
     finally:
         browser.quit()
         system.stop()
