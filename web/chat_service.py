@@ -153,7 +153,9 @@ class ChatService:
         for m in self.conversations.messages(session, include_customer=False):
             offered |= {b.get("payload", "") for b in m["buttons"]}
             for source in m["sources"]:
-                ref = source.get("ref") or (f"{source['kind']}:{source['id']}" if source.get("kind") else "")
+                ref = source.get("ref") or (
+                    f"{source['kind']}:{source['id']}" if source.get("kind") and source.get("id") else ""
+                )
                 offered |= {f'{intent}{{"ref":"{ref}"}}' for intent in ("/feedback_helpful", "/feedback_unhelpful")}
         return offered
 

@@ -10,7 +10,6 @@ import sqlite3
 
 import httpx
 import pytest
-from customer import KEY_HEADER, Customer, age
 
 from kb.database import Database
 from kb.desk.accounts import Accounts
@@ -18,6 +17,7 @@ from kb.desk.conversations import Conversations
 from kb.desk.tickets import Tickets
 from web import create_app
 
+from customer import KEY_HEADER, Customer, age
 from staff import console_token, sign_in
 
 ANSWER = "服务时间原则上应为 7*24 小时。\n\n来源：《规范》 基本要求"

@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-from customer import Customer
 
 from kb.clock import local
 from kb.database import Database
@@ -16,6 +15,7 @@ from kb.desk.service import Desk
 from kb.desk.tickets import Tickets
 from web import create_app
 
+from customer import Customer
 from staff import console_token, csrf_of, sign_in
 
 

@@ -6,13 +6,14 @@ import json
 
 import httpx
 import pytest
-from customer import age, customer
 
 from kb.database import Database
 from kb.desk.contacts import ContactVault
 from kb.desk.conversations import Conversations
 from kb.desk.tickets import Tickets
 from web import create_app, wording
+
+from customer import age, customer
 
 
 class FakeRasa:
