@@ -24,7 +24,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +78,7 @@ async def customer(
     within one think time, as customers do: all of them at once would measure a burst, not a load."""
     await asyncio.sleep(rng.uniform(0, think[1]))
     while time.perf_counter() < deadline:
-        session = f"load-{uuid.uuid4().hex[:12]}"
+        conversation: dict = {}  # the first message opens it: the server's id and key come back
         turns = [rng.choice(pool) for _ in range(rng.randint(1, 3))]
         if rng.random() < 0.1:
             turns.append("转人工")
@@ -88,7 +87,11 @@ async def customer(
                 return
             started = time.perf_counter()
             try:
-                response = await client.post(f"{base}/api/chat", json={"session": session, "text": text})
+                response = await client.post(
+                    f"{base}/api/chat",
+                    json={"session": conversation["session"], "text": text} if conversation else {"text": text},
+                    headers={"X-Kefu-Key": conversation["key"]} if conversation else {},
+                )
                 elapsed = (time.perf_counter() - started) * 1000
                 if response.status_code != 200:
                     tally.error(f"http {response.status_code}")
@@ -101,6 +104,8 @@ async def customer(
                     tally.bot.append(float(timing.get("bot", "nan")))
                     tally.app.append(float(timing.get("app", "nan")))
                     body = response.json()
+                    if "key" in body:
+                        conversation = {"session": body["session"], "key": body["key"]}
                     if any(DEGRADED in m["text"] for m in body["messages"]):
                         tally.degraded += 1
                     if body["state"] == "queued":
@@ -187,7 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     with system(args.url, dict(item.split("=", 1) for item in args.env)) as base:
-        httpx.post(f"{base}/api/chat", json={"session": "warm-up", "text": "客服热线是24小时服务的吗"}, timeout=120)
+        httpx.post(f"{base}/api/chat", json={"text": "客服热线是24小时服务的吗"}, timeout=120)
         if args.warmup:  # not measured: the servers finish loading (the web app warms its retriever in a thread)
             asyncio.run(level(base, 10, args.warmup, think, args.seed + 1000))
         results = []

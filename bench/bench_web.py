@@ -58,14 +58,14 @@ def main() -> None:
         running_bot(ROOT / "var", Path(tmp)) as bot,
         running_web(ROOT / "var", bot.rasa_port, Path(tmp)) as web,
     ):
-        post(f"{web}/api/chat", {"session": "warm", "text": QUESTIONS[0]})
+        post(f"{web}/api/chat", {"text": QUESTIONS[0]})
         direct, through = [], []
         for _ in range(args.rounds):
             for q in QUESTIONS:
                 direct.append(
                     post(f"{bot.rasa_url}/webhooks/rest/webhook", {"sender": f"d{uuid.uuid4().hex[:10]}", "message": q})
                 )
-                through.append(post(f"{web}/api/chat", {"session": f"w{uuid.uuid4().hex[:10]}", "text": q}))
+                through.append(post(f"{web}/api/chat", {"text": q}))  # each opens a conversation
         pages = {path: statistics.median(get(web + path) for _ in range(20)) for path in ("/", "/login")}
     results = {
         "n": len(direct),

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -53,23 +52,29 @@ class Customers:
     def run(self, rng: random.Random) -> None:
         with httpx.Client(timeout=30.0) as client:
             while not self.stop.is_set():
-                session = f"drill-{uuid.uuid4().hex[:10]}"
+                conversation: dict = {}  # the first message opens it: the server's id and key come back
                 turns = [rng.choice(self.pool) for _ in range(2)] + (["转人工"] if rng.random() < 0.1 else [])
                 for text in turns:
                     if self.stop.is_set():
                         return
-                    self.records.append(self.ask(client, session, text))
+                    self.records.append(self.ask(client, conversation, text))
                     self.stop.wait(rng.uniform(1, 3))
 
-    def ask(self, client: httpx.Client, session: str, text: str) -> dict:
-        record = {"phase": self.phase, "session": session, "text": text}
+    def ask(self, client: httpx.Client, conversation: dict, text: str) -> dict:
+        """Send one message in the conversation (opened by the first, whose id and key it then keeps)."""
+        record = {"phase": self.phase, "session": conversation.get("session"), "text": text}
+        body = {"session": conversation["session"], "text": text} if conversation else {"text": text}
+        headers = {"X-Kefu-Key": conversation["key"]} if conversation else {}
         try:
-            response = client.post(f"{self.base}/api/chat", json={"session": session, "text": text})
+            response = client.post(f"{self.base}/api/chat", json=body, headers=headers)
         except httpx.HTTPError as exc:
             return {**record, "outcome": "refused", "detail": type(exc).__name__}
         if response.status_code != 200:
             return {**record, "outcome": "error", "detail": str(response.status_code)}
         body = response.json()
+        if "key" in body:
+            conversation.update(session=body["session"], key=body["key"])
+            record["session"] = body["session"]
         degraded = any(DEGRADED in m["text"] for m in body["messages"])
         outcome = "degraded" if degraded else ("answered" if body["messages"] or body["state"] != "bot" else "silent")
         return {**record, "outcome": outcome, "state": body["state"]}
@@ -159,7 +164,7 @@ def check_data(system: System, data: Path, kb: Path, customers: Customers, curat
         for entry in curator.saved:
             body = client.post(
                 f"{system.web_url}/api/chat",
-                json={"session": f"check-{uuid.uuid4().hex[:8]}", "text": entry["question"]},
+                json={"text": entry["question"]},
             ).json()
             answered += any(entry["answer"][:8] in m["text"] for m in body["messages"])
     return {
@@ -242,9 +247,7 @@ def main() -> None:
         system = System(data, work, kb, extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0"})
         try:
             system.start("actions", "rasa", "web")
-            httpx.post(
-                f"{system.web_url}/api/chat", json={"session": "warm", "text": "客服热线是24小时服务的吗"}, timeout=120
-            )
+            httpx.post(f"{system.web_url}/api/chat", json={"text": "客服热线是24小时服务的吗"}, timeout=120)
             customers, curator = (
                 Customers(system.web_url, args.customers),
                 Curator(system.web_url, "drill-curator", "drill-pass-1"),

@@ -147,6 +147,23 @@ DECLARED: tuple[Setting, ...] = (
         "sessions together (0: no limit; mind customers sharing an address behind carrier NAT).",
     ),
     Setting(
+        "chat_limit_reads",
+        90,
+        "Reads of one conversation per minute: the widget's polls (every 2 seconds while a person holds the "
+        "chat) and reloads (0: no limit).",
+    ),
+    Setting(
+        "chat_limit_reads_client",
+        3000,
+        "Conversation reads one client address may make per minute, all its conversations together (0: no limit).",
+    ),
+    Setting(
+        "chat_limit_malformed",
+        60,
+        "Malformed chat calls (bad JSON or fields, a wrong or missing key, an unknown conversation) one client "
+        "address may make per minute, counted apart so they never use up the well-formed calls' limits.",
+    ),
+    Setting(
         "widget_keep_minutes",
         30,
         "Minutes the chat widget keeps a conversation after its last activity: a visitor who reloads or changes "
@@ -236,6 +253,9 @@ class Settings:
     web_threads: int
     chat_limit_session: int
     chat_limit_client: int
+    chat_limit_reads: int
+    chat_limit_reads_client: int
+    chat_limit_malformed: int
     widget_keep_minutes: int
     staffing_target_share: float
     staffing_target_seconds: float
@@ -361,6 +381,9 @@ def _build(values: Mapping[str, Any]) -> Settings:
     for name in (
         "chat_limit_session",
         "chat_limit_client",
+        "chat_limit_reads",
+        "chat_limit_reads_client",
+        "chat_limit_malformed",
         "widget_keep_minutes",
         "retention_days",
         "import_max_ocr_pages",

@@ -65,7 +65,7 @@ def _require(path: Path, meta: dict, names: tuple[str, ...]) -> None:
     for name in names:
         if not _text(meta.get(name)).strip():
             raise KnowledgeBaseError(path, "is missing or empty", name)
-    if not ID_PATTERN.match(str(meta["id"])):
+    if not ID_PATTERN.fullmatch(str(meta["id"])):
         raise KnowledgeBaseError(path, "must be lower-case letters, digits and '-', at most 80", "id")
 
 
@@ -187,7 +187,7 @@ def render_item(item: Article | FaqEntry) -> str:
 
 def item_path(kb_dir: Path, kind: str, item_id: str) -> Path:
     """Where an article ('article') or a Q&A entry ('faq') lives."""
-    if not ID_PATTERN.match(item_id):
+    if not ID_PATTERN.fullmatch(item_id):
         raise KnowledgeBaseError(item_id, "must be lower-case letters, digits and '-', at most 80", "id")
     if kind == "article":
         return Path(kb_dir) / "articles" / f"{item_id}.md"

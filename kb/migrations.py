@@ -242,6 +242,14 @@ def v13_ratings(db: sqlite_utils.Database) -> None:
     db.table("ratings").create_index(["created_at"])
 
 
+def v14_conversation_keys(db: sqlite_utils.Database) -> None:
+    """The customer's key to a conversation (kb.desk.conversations): only its SHA-256 is kept, and when it
+    stopped opening the conversation (an agent closed the chat, or it lapsed). Conversations from before have
+    no key: nothing opens them from outside any more."""
+    db.table("conversations").add_column("key_hash", str, not_null_default="")
+    db.table("conversations").add_column("key_ended_at", str, not_null_default="")
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -256,4 +264,5 @@ MIGRATIONS: list[Migration] = [
     v11_callbacks,
     v12_console,
     v13_ratings,
+    v14_conversation_keys,
 ]

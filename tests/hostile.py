@@ -99,7 +99,7 @@ CASES = [
         "customer",
         "POST",
         "/api/chat",
-        _json({"session": "s1", "text": SQL}),
+        _json({"text": SQL}),
         ok=(200,),
     ),
     Case(
@@ -108,7 +108,7 @@ CASES = [
         "customer",
         "POST",
         "/api/chat",
-        _json({"session": "s1", "text": SCRIPT}),
+        _json({"text": SCRIPT}),
         ok=(200,),
     ),
     Case(
@@ -117,7 +117,7 @@ CASES = [
         "customer",
         "POST",
         "/api/chat",
-        _json({"session": "s1", "text": "\x00\x01\x02\u202e\ufffd"}),
+        _json({"text": "\x00\x01\x02\u202e\ufffd"}),
         ok=(200,),
     ),
     Case(
@@ -520,7 +520,13 @@ def make_world(settings, encoder):
     Tickets(db).open("s1", "asked", "hi")
     app = create_app(
         {
-            "KEFU_SETTINGS": settings.replace(chat_limit_session=0, chat_limit_client=0),
+            "KEFU_SETTINGS": settings.replace(
+                chat_limit_session=0,
+                chat_limit_client=0,
+                chat_limit_reads=0,
+                chat_limit_reads_client=0,
+                chat_limit_malformed=0,
+            ),
             "RASA_TRANSPORT": httpx.MockTransport(AnyRasa()),
             "SECRET_KEY": "t",
         }

@@ -13,6 +13,7 @@ from kb.desk.accounts import Accounts
 from kb.desk.conversations import Conversations
 from kb.desk.service import Desk
 
+from customer import Customer
 from servers import running_bot
 from staff import console_token, sign_in
 
@@ -105,14 +106,14 @@ def test_handoff_opens_a_ticket_and_pauses_the_bot(bot, real_kb_settings):
 
 
 def test_web_chat_api_through_the_real_bot(web):
-    sender = conversation()
-    body = web.post("/api/chat", json={"session": sender, "text": "客服热线是24小时服务的吗"}).get_json()
+    customer = Customer(web)
+    body = customer.say(text="客服热线是24小时服务的吗")
     [answer] = body["messages"]
     assert body["state"] == "bot" and "7*24 小时" in answer["text"]
     assert answer["sources"][0]["title"] == "中国银行业客户服务中心服务规范"
-    body = web.post("/api/chat", json={"session": sender, "payload": "/request_human"}).get_json()
+    body = customer.say(payload="/request_human")
     assert body["state"] == "queued"
-    [ack] = web.post("/api/chat", json={"session": sender, "text": "在吗"}).get_json()["messages"]
+    [ack] = customer.say(text="在吗")["messages"]
     assert ack["from"] == "system" and "排在第" in ack["text"]  # the bot stays out of it; the wait is acknowledged
 
 
@@ -128,25 +129,27 @@ def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_
     accounts = Accounts(Database.open(real_kb_settings.db_path))
     if not accounts.by_name("e2e-agent"):
         accounts.add("e2e-agent", "e2e-agent-pass", "agent")
-    customer, agent = app.test_client(), app.test_client()
-    sender = conversation()
-    assert customer.post("/api/chat", json={"session": sender, "text": "转人工"}).get_json()["state"] == "queued"
+    customer, agent = Customer(app.test_client()), app.test_client()
+    assert customer.say(text="转人工")["state"] == "queued"
+    sender = customer.session
     sign_in(agent, "e2e-agent", "e2e-agent-pass")
     headers = {"X-CSRFToken": console_token(agent)}
     [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == sender]
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers).status_code == 200
     agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
+    assert customer.poll()["ended"] is True  # the widget forgets the closed chat's key: what follows is fresh
+    customer.session = customer.key = None
     for question, expected in (
         ("投诉解决以后会有人回访吗", "回访"),
         ("投诉一般多久处理完", "暂时没有"),  # the passage it finds states no duration: said so, not guessed
         ("客服热线是24小时服务的吗", "7*24"),
         ("火星上能开户吗", "暂时没有"),
     ):
-        body = customer.post("/api/chat", json={"session": sender, "text": question}).get_json()
+        body = customer.say(text=question)
         assert body["state"] == "bot" and len(body["messages"]) == 1, body  # one answer, not a loop of them
         assert expected in body["messages"][0]["text"]
-    body = customer.post("/api/chat", json={"session": sender, "payload": "/request_human"}).get_json()
+    body = customer.say(payload="/request_human")
     assert body["state"] == "queued"
 
 
@@ -158,14 +161,16 @@ def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_re
         "😀" * 500,
         "我的手机号是13812345678，身份证110101199003071234，请回电",
     ):
-        sender = conversation()  # each its own: two abstentions in a row would rightly hand over to a human
-        response = web.post("/api/chat", json={"session": sender, "text": text})
+        customer = Customer(web)  # each its own: two abstentions in a row would rightly hand over to a human
+        response = customer.post(text=text)
         assert response.status_code == 200 and response.get_json()["messages"], text
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in running.logs)
     assert "13812345678" not in logs and "110101199003071234" not in logs
     stored = [
         m["text"]
-        for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path)).messages(sender)
+        for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path)).messages(
+            customer.session
+        )
         if m["from"] == "customer"
     ]
     assert "我的手机号是[手机号]，身份证[身份证号]，请回电" in stored
@@ -195,16 +200,17 @@ def staff_client(app, settings, name: str, role: str):
 
 
 def test_in_hours_a_live_takeover_keeps_the_problem_and_the_number_for_the_agent(app, running, real_kb_settings):
-    customer, sender = app.test_client(), conversation()
-    body = customer.post("/api/chat", json={"session": sender, "text": "我的信用卡昨天被盗刷了两笔，转人工"}).get_json()
+    customer = Customer(app.test_client())
+    body = customer.say(text="我的信用卡昨天被盗刷了两笔，转人工")
     assert body["state"] == "queued"
-    customer.post("/api/chat", json={"session": sender, "text": "是在外地的商户刷的"})
+    sender = customer.session
+    customer.say(text="是在外地的商户刷的")
     agent = staff_client(app, real_kb_settings, "e2e-agent2", "agent")
     [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == sender]
     assert ticket["question"] == "我的信用卡昨天被盗刷了两笔\n是在外地的商户刷的"  # the problem, not '转人工'
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 200
     agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "请留一个能联系到您的电话"})
-    customer.post("/api/chat", json={"session": sender, "text": "13912345678"})
+    customer.say(text="13912345678")
     seen = agent.get(f"/api/agent/tickets/{ticket['id']}").get_json()
     assert seen["messages"][-1]["text"] == "[手机号]" and seen["ticket"]["contact"] == "139****5678"
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/contact").get_json() == {"number": "13912345678"}
@@ -224,10 +230,10 @@ def night(real_kb_settings, tmp_path_factory):
 
 def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches_rasa(night):
     servers, settings, app = night
-    customer, sender = app.test_client(), conversation()
+    customer = Customer(app.test_client())
 
     def say(**body) -> str:
-        reply = customer.post("/api/chat", json={"session": sender, **body}).get_json()
+        reply = customer.say(**body)
         assert reply["state"] == "bot", reply
         return "\n".join(m["text"] for m in reply["messages"])
 
@@ -241,10 +247,10 @@ def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches
     assert "7*24" in say(text="客服热线是24小时服务的吗")  # the bot still answers questions
     assert "已补充到您的回电登记" in say(text="卡是前天在地铁上丢的")
 
-    [ticket] = [t for t in desk(settings).tickets.recent() if t.conversation_id == sender]
+    [ticket] = [t for t in desk(settings).tickets.recent() if t.conversation_id == customer.session]
     assert (ticket.status, ticket.contact, ticket.preferred_time) == ("callback", "010****5678", "明天上午")
     assert ticket.problem == "我的信用卡被盗刷了\n卡是前天在地铁上丢的"
-    tracker = json.loads(urllib.request.urlopen(f"{servers.rasa_url}/conversations/{sender}/tracker").read())
+    tracker = json.loads(urllib.request.urlopen(f"{servers.rasa_url}/conversations/{customer.session}/tracker").read())
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in servers.logs)
     for number in ("13987654321", "139 8765 4321", "62345678"):
         assert number not in json.dumps(tracker, ensure_ascii=False) and number not in logs

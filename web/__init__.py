@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kb.desk.service import TicketStateError
     from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, supervisor
     from web.access import secret_key
+    from web.chat_access import chat_limiters
     from web.limits import RateLimiter
 
     app = Flask(__name__)
@@ -52,10 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     settings = app.config["KEFU_SETTINGS"]
     app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
-    app.extensions["kefu_chat_limiters"] = (
-        RateLimiter(settings.chat_limit_session, 60),
-        RateLimiter(settings.chat_limit_client, 60),
-    )
+    app.extensions["kefu_chat_limiters"] = chat_limiters(settings)
     db.init_app(app)
     for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, canned.bp, kb_editor.bp, kb_import.bp, supervisor.bp):
         app.register_blueprint(blueprint)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import time
 
 import httpx
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from indexer.build import index_paths
-from kb.desk.conversations import kept
-from web import wording
-from web.chat_service import SESSION, ChatInputError, ChatService, validate, validate_rating
+from web.chat_access import UNKNOWN, Refused, count, count_first, malformed, opened
+from web.chat_service import MAX_ID, ChatInputError, ChatService, validate, validate_rating
 from web.db import database, desk, rasa, settings
 
 bp = Blueprint("chat", __name__)
@@ -32,7 +29,7 @@ def allow_the_widget_anywhere(response: Response) -> Response:
     """The widget runs on other sites' pages: the customer API takes cross-origin calls (no cookies)."""
     if request.path.startswith("/api/chat"):
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Kefu-Key"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     return response
 
@@ -49,99 +46,93 @@ def favicon() -> tuple[str, int]:
     return "", 204
 
 
+@bp.errorhandler(Refused)
+def refused(exc: Refused) -> tuple[Response, int]:
+    """A refused chat call as JSON; 429 with Retry-After."""
+    response = jsonify(error=exc.message, **({"retry_after": exc.retry_after} if exc.retry_after else {}))
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, exc.status
+
+
 @bp.post("/api/chat")
-def chat() -> Response | tuple[Response, int]:
-    """One customer message {"session", "text" | "payload" with its "label", "after"?}; returns the
-    conversation's state and what the bot (or system) said (with "after", everything since that id)."""
-    wait = _client_too_fast()
-    if wait:
-        return _too_fast(wait)
+def chat() -> Response:
+    """One customer message {"session"?, "text" | "payload" with its "label", "after"?}: without "session" it
+    opens a conversation and the answer carries its "session" and "key" (once: later calls send the key as
+    X-Kefu-Key). Returns the conversation's state and what the bot (or system) said (with "after", everything
+    since that id); 404 for a wrong key or one that ended (the widget then starts a fresh conversation)."""
     try:
         message = validate(request.get_json(silent=True))
     except ChatInputError as exc:
-        return jsonify(error=str(exc)), 400
-    wait = _session_too_fast(message.session)
-    if wait:
-        return _too_fast(wait)
+        raise malformed(400, str(exc)) from None
+    service, keep = desk(), settings().widget_keep_minutes
+    key = None
+    if message.session is None:
+        count(None)
+        session, key = service.conversations.start()
+        count_first(session)
+    else:
+        session = message.session
+        if opened(service.conversations, session, keep)["access"] != "live":
+            raise malformed(404, UNKNOWN)
+        count(session)
     started = time.perf_counter()
-    service = ChatService(desk(), rasa())
-    body = service.handle(message)
-    if message.after is not None:  # the widget's call: it expires its session id with the keep time
-        body["keep_minutes"] = settings().widget_keep_minutes
+    chat_service = ChatService(service, rasa())
+    try:
+        body = chat_service.handle(session, message)
+    except ChatInputError as exc:
+        raise malformed(400, str(exc)) from None
+    if key:
+        body["key"] = key
+    if message.after is not None:  # the widget's call: it forgets its key with the keep time
+        body["keep_minutes"] = keep
     response = jsonify(body)
     total = (time.perf_counter() - started) * 1000
-    response.headers["Server-Timing"] = f"bot;dur={service.bot_ms:.1f}, app;dur={total - service.bot_ms:.1f}"
+    response.headers["Server-Timing"] = f"bot;dur={chat_service.bot_ms:.1f}, app;dur={total - chat_service.bot_ms:.1f}"
     return response
 
 
 @bp.post("/api/chat/<session>/leave")
-def leave(session: str) -> Response | tuple[Response, int]:
+def leave(session: str) -> Response:
     """The customer stops waiting for an agent: the ticket is abandoned and the bot answers again. Returns
-    {'session', 'state': 'bot', 'messages': [the system message]}; 404 for an unknown session, 409 if the
+    {'session', 'state': 'bot', 'messages': [the system message]}; 404 for a wrong key, 409 if the
     conversation is not queued; rate-limited like a chat message."""
-    wait = _client_too_fast()
-    if wait:
-        return _too_fast(wait)
-    if not SESSION.match(session):
-        return jsonify(error="'session' must be 1-64 letters, digits, '-' or '_'"), 400
-    wait = _session_too_fast(session)
-    if wait:
-        return _too_fast(wait)
     service = desk()
-    if service.conversations.get(session) is None:
-        return jsonify(error="unknown session"), 404
+    if opened(service.conversations, session, settings().widget_keep_minutes)["access"] != "live":
+        raise malformed(404, UNKNOWN)
+    count(session)
     return jsonify(ChatService(service, rasa()).leave_queue(session))
 
 
 @bp.post("/api/chat/rating")
-def rating() -> Response | tuple[Response, int]:
-    """The customer rates the chat an agent closed: {"session", "ticket", "score" 1-5, "comment"?}; once per
-    chat (409 after that), 404 for a chat not of this session, rate-limited like messages."""
-    wait = _client_too_fast()
-    if wait:
-        return _too_fast(wait)
+def rating() -> Response:
+    """The customer rates the chat an agent closed: {"session", "ticket", "score" 1-5, "comment"?} with the
+    conversation's key (ended by the close, it still rates that chat); once per chat (409 after that), 404 for
+    a chat not of this conversation, rate-limited like messages."""
     try:
         session, ticket, score, comment = validate_rating(request.get_json(silent=True))
     except ChatInputError as exc:
-        return jsonify(error=str(exc)), 400
-    wait = _session_too_fast(session)
-    if wait:
-        return _too_fast(wait)
-    stored = desk().rate_chat(session, ticket, score, comment)  # the desk's errors become 404/409/400
+        raise malformed(400, str(exc)) from None
+    service = desk()
+    opened(service.conversations, session, settings().widget_keep_minutes)
+    count(session)
+    stored = service.rate_chat(session, ticket, score, comment)  # the desk's errors become 404/409/400
     return jsonify(ok=True, ticket=stored["handoff_id"], score=stored["score"])
 
 
-def _client_too_fast() -> float:
-    """Count a call from this address (malformed ones too); the wait if it is over the limit."""
-    return float(current_app.extensions["kefu_chat_limiters"][1].hit(request.remote_addr or "?"))
-
-
-def _session_too_fast(session: str) -> float:
-    """Count a call for this session; the wait if it is over the limit."""
-    return float(current_app.extensions["kefu_chat_limiters"][0].hit(session))
-
-
-def _too_fast(wait: float) -> tuple[Response, int]:
-    seconds = math.ceil(wait)
-    response = jsonify(error=wording.too_fast(seconds), retry_after=seconds)
-    response.headers["Retry-After"] = str(seconds)
-    return response, 429
-
-
 @bp.get("/api/chat/<session>")
-def resume(session: str) -> Response | tuple[Response, int]:
+def resume(session: str) -> Response:
     """The conversation a returning visitor sees when the widget loads: {"session", "state", "messages" (all,
-    the customer's own too), "rating" (the chat to rate, or null), "keep_minutes"}; or {"session",
-    "expired": true, "keep_minutes"} once it has been quiet for longer than widget_keep_minutes (the widget
-    then starts a fresh one); 404 for an unknown session."""
-    service = desk()
-    conv = service.conversations.get(session) if SESSION.match(session) else None
-    if conv is None:
-        return jsonify(error="unknown session"), 404
-    keep = settings().widget_keep_minutes
-    last = service.conversations.last_activity(session) or ""
-    if not kept(last, conv["state"], keep, dt.datetime.now(dt.UTC)):
-        return jsonify(session=session, expired=True, keep_minutes=keep)
+    the customer's own too), "rating" (the chat to rate, or null), "keep_minutes"}; once its key has ended (an
+    agent closed the chat, or it was quiet for longer than widget_keep_minutes) only {"session", "ended": true,
+    "expired": true, "rating", "keep_minutes"} (the widget then starts a fresh one); 404 for a wrong key."""
+    service, keep = desk(), settings().widget_keep_minutes
+    conv = opened(service.conversations, session, keep)
+    count(session, read=True)
+    if conv["access"] != "live":
+        return jsonify(
+            session=session, ended=True, expired=True, rating=service.ratings.due(session), keep_minutes=keep
+        )
     return jsonify(
         session=session,
         state=conv["state"],
@@ -152,22 +143,24 @@ def resume(session: str) -> Response | tuple[Response, int]:
 
 
 @bp.get("/api/chat/<session>/messages")
-def messages(session: str) -> Response | tuple[Response, int]:
+def messages(session: str) -> Response:
     """Polling: {"session", "state", "messages" after the id `after` (the customer's own too: another tab
-    of the same site may have sent them), "rating" (the chat to rate, or null)}."""
+    of the same site may have sent them), "rating" (the chat to rate, or null)}; once the key has ended, only
+    the chat's last words and "ended": true."""
     after = request.args.get("after", "0")
-    if not after.isdigit():
-        return jsonify(error="'after' must be a message id"), 400
+    if not after.isdigit() or int(after) > MAX_ID:
+        raise malformed(400, "'after' must be a message id")
     service = desk()
-    conv = service.conversations.get(session) if SESSION.match(session) else None
-    if conv is None:
-        return jsonify(error="unknown session"), 404
-    return jsonify(
-        session=session,
-        state=conv["state"],
-        messages=service.conversations.messages(session, after=int(after)),
-        rating=service.ratings.due(session),
+    conv = opened(service.conversations, session, settings().widget_keep_minutes)
+    count(session, read=True)
+    live = conv["access"] == "live"
+    said = (
+        service.conversations.messages(session, after=int(after))
+        if live
+        else service.conversations.last_words(session, conv["key_ended_at"], int(after))
     )
+    extra = {} if live else {"ended": True}
+    return jsonify(session=session, state=conv["state"], messages=said, rating=service.ratings.due(session), **extra)
 
 
 @bp.get("/healthz")

@@ -18,8 +18,23 @@ from kb.desk.service import Desk, TicketStateError
 from web import wording
 from web.rasa_client import BotUnavailable, RasaClient, merge_replies
 
-SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-PAYLOAD = re.compile(r"^/[a-z_]{1,40}(\{.{0,300}\})?$")
+SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a conversation's public id; always fullmatch ('abc\n')
+KEY = re.compile(r"[A-Za-z0-9_-]{40,64}")  # a conversation's key as kb.desk.conversations makes it
+# Only what the widget's buttons carry: the domain's buttons (bot/domain.yml, web/wording.py), the answers'
+# candidate and show-all buttons (indexer/replies.py) and the widget's own 👍/👎, which name a hit by its ref.
+PAYLOAD = re.compile(r'(/[a-z_]{1,40})(?:\{"ref":"((?:passage|faq):[a-z0-9-]{1,80})"\})?')
+PLAIN_PAYLOADS = frozenset(
+    {
+        "/request_human",
+        "/request_callback",
+        "/callback_change",
+        "/affirm",
+        "/deny",
+        "/feedback_helpful",
+        "/feedback_unhelpful",
+    }
+)
+REF_PAYLOADS = frozenset({"/choose_candidate", "/show_all", "/feedback_helpful", "/feedback_unhelpful"})
 MAX_TEXT = 2000
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is no record's
 MAX_LABEL = 100  # a button's title: a candidate article's title, '转人工', '👍'
@@ -38,7 +53,7 @@ class ChatRequest:
     in every transcript instead of the payload; `after` the last message id the widget has shown (None: it
     wants only the replies)."""
 
-    session: str
+    session: str | None  # None: the first message, which opens a conversation
     message: str
     is_payload: bool
     label: str | None = None
@@ -47,9 +62,18 @@ class ChatRequest:
 
 def _session(body: dict) -> str:
     session = body.get("session")
-    if not isinstance(session, str) or not SESSION.match(session):
-        raise ChatInputError("'session' must be 1-64 letters, digits, '-' or '_'")
+    if not isinstance(session, str) or not SESSION.fullmatch(session):
+        raise ChatInputError("'session' must be the conversation's id the first answer gave")
     return session
+
+
+def _payload(payload: object, opened: bool) -> str:
+    """A button payload the widget can send: a plain one, or one naming a hit by its ref (only in a
+    conversation already open: it must be one this conversation was shown, ChatService checks)."""
+    found = PAYLOAD.fullmatch(payload) if isinstance(payload, str) else None
+    if found is None or (found[1] not in (REF_PAYLOADS if found[2] else PLAIN_PAYLOADS)) or (found[2] and not opened):
+        raise ChatInputError("'payload' must be one of the buttons' payloads, such as '/request_human'")
+    return payload  # type: ignore[return-value]  # fullmatch above: a str
 
 
 def _message_id(value: object, name: str) -> int | None:
@@ -61,15 +85,15 @@ def _message_id(value: object, name: str) -> int | None:
 
 
 def validate(body: object) -> ChatRequest:
-    """A ChatRequest from a request body {"session", "text" | "payload", "label"?, "after"?}, or
-    ChatInputError saying what is wrong."""
+    """A ChatRequest from a request body {"session"? (absent: a new conversation), "text" | "payload",
+    "label"?, "after"?}, or ChatInputError saying what is wrong."""
     if not isinstance(body, dict):
-        raise ChatInputError("send a JSON object with 'session' and 'text' (or 'payload')")
-    session, text, payload = _session(body), body.get("text"), body.get("payload")
+        raise ChatInputError("send a JSON object with 'text' (or 'payload'), and 'session' after the first")
+    session = _session(body) if body.get("session") is not None else None
+    text, payload = body.get("text"), body.get("payload")
     after = _message_id(body.get("after"), "after")
     if payload is not None:
-        if not isinstance(payload, str) or not PAYLOAD.match(payload):
-            raise ChatInputError("'payload' must be a button payload such as '/request_human'")
+        payload = _payload(payload, session is not None)
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL):
             raise ChatInputError(f"'label' must be the button's title, 1-{MAX_LABEL} characters")
@@ -79,6 +103,11 @@ def validate(body: object) -> ChatRequest:
     if len(text) > MAX_TEXT:
         raise ChatInputError(f"'text' is longer than {MAX_TEXT} characters")
     return ChatRequest(session, text.strip(), False, None, after)
+
+
+def valid_key(key: str | None) -> bool:
+    """Whether a key has the shape of one the server makes (anything else is refused unread)."""
+    return key is not None and KEY.fullmatch(key) is not None
 
 
 def validate_rating(body: object) -> tuple[str, int, int, str]:
@@ -105,14 +134,30 @@ class ChatService:
         self.desk, self.conversations, self.rasa = desk, desk.conversations, rasa
         self.bot_ms = 0.0  # time spent waiting for the bot (Server-Timing)
 
-    def handle(self, request: ChatRequest) -> dict[str, Any]:
-        """One validated message: the turn's {"session", "state", "messages"}; with `after`, the messages are
-        every one after it, the customer's own included, so the widget misses nothing said meanwhile (an
-        agent's message between two polls) and learns the id its own message was stored under."""
-        result = self.turn(request.session, request.message, request.is_payload, request.label)
+    def handle(self, session: str, request: ChatRequest) -> dict[str, Any]:
+        """One validated message in the conversation `session` (opened with its key): the turn's {"session",
+        "state", "messages"}; with `after`, the messages are every one after it, the customer's own included,
+        so the widget misses nothing said meanwhile (an agent's message between two polls) and learns the id its
+        own message was stored under. ChatInputError for a button this conversation was never shown."""
+        if request.is_payload and "{" in request.message and request.message not in self._offered(session):
+            raise ChatInputError("'payload' must be one of the buttons' payloads this conversation was shown")
+        result = self.turn(session, request.message, request.is_payload, request.label)
         if request.after is not None:
-            result["messages"] = self.conversations.messages(request.session, after=request.after)
+            result["messages"] = self.conversations.messages(session, after=request.after)
         return result
+
+    def _offered(self, session: str) -> set[str]:
+        """The ref-carrying payloads this conversation's buttons and answers offered: every button's payload,
+        and 👍/👎 on each source an answer cited."""
+        offered = set()
+        for m in self.conversations.messages(session, include_customer=False):
+            offered |= {b.get("payload", "") for b in m["buttons"]}
+            for source in m["sources"]:
+                ref = source.get("ref") or (
+                    f"{source['kind']}:{source['id']}" if source.get("kind") and source.get("id") else ""
+                )
+                offered |= {f'{intent}{{"ref":"{ref}"}}' for intent in ("/feedback_helpful", "/feedback_unhelpful")}
+        return offered
 
     def turn(self, session: str, message: str, is_payload: bool, label: str | None = None) -> dict[str, Any]:
         """Handle one customer message (a button press is kept as its label); the conversation's state and

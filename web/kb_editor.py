@@ -54,7 +54,7 @@ def _form(name: str) -> str:
 def _current(kind: str, item_id: str) -> Article | FaqEntry | None:
     """The item as its file has it now, or None for a new one."""
     try:
-        return reader().item(kind, item_id) if ID_PATTERN.match(item_id) else None
+        return reader().item(kind, item_id) if ID_PATTERN.fullmatch(item_id) else None
     except (ItemNotFound, KnowledgeBaseError):
         return None
 
@@ -219,7 +219,7 @@ def save(kind: str) -> Response | tuple[str, int]:
         item = _item_from_form(kind, item_id)
     except KnowledgeBaseError as exc:
         return _editor_page(kind, _blank(kind, item_id), base, gap_ids, str(exc), 400)
-    if not ID_PATTERN.match(item_id):
+    if not ID_PATTERN.fullmatch(item_id):
         return _editor_page(
             kind, item, base, gap_ids, "编号只能用小写字母、数字和“-”，最长 80 个字符（例如 faq-parking-fee）。", 400
         )
@@ -284,7 +284,7 @@ def delete(kind: str, item_id: str) -> Response:
 def history(kind: str, item_id: str) -> str:
     """Every saved version of an item with what changed, newest first."""
     kind = _kind_or_404(kind)
-    if not ID_PATTERN.match(item_id):
+    if not ID_PATTERN.fullmatch(item_id):
         abort(404)
     versions = revisions().history(kind, item_id)
     ed = reader()

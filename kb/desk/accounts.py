@@ -37,7 +37,7 @@ class Accounts:
 
     def add(self, name: str, password: str, role: str) -> int:
         """Create an account; returns its id."""
-        if not NAME.match(name or ""):
+        if not NAME.fullmatch(name or ""):
             raise AccountError("the name must be 2-32 letters, digits, Chinese characters, '.', '-' or '_'")
         if role not in ROLES:
             raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")

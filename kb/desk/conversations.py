@@ -1,15 +1,23 @@
 """Conversations and their messages as the web app sees them: who said what, and who holds the chat.
 
 States: 'bot' (the bot answers), 'queued' (waiting for an agent), 'agent' (an agent holds it),
-'closed' (an agent closed it; the next customer message goes to the bot again).
+'closed' (an agent closed it).
+
+A conversation the customer's widget talks to is opened by `start`, which makes its public id and its key
+(both with `secrets`); only the key's SHA-256 is stored. The key is the customer's only way in: `access` says
+what it opens. It ends when an agent closes the chat or the conversation lapses (quiet for longer than the keep
+time): then it opens only the chat's last words and its rating, for the keep time, and then nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
+import secrets
 
-from kb.clock import now, parse
+from kb.clock import now, parse, stamp
 from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.privacy import mask_personal_data
@@ -17,12 +25,28 @@ from kb.desk.privacy import mask_personal_data
 STATES = ("bot", "queued", "agent", "closed")
 SENDERS = ("customer", "bot", "agent", "system")
 HELD = ("queued", "agent")  # a person has the conversation, or will: it is kept however quiet it is
+LAST_WORDS = dt.timedelta(minutes=1)  # before a chat's end: what the agent said reaches a widget polling every 2 s
 
 
 def kept(last_activity: str, state: str, keep_minutes: int, at: dt.datetime) -> bool:
     """Whether a returning visitor sees this conversation again (True) or starts a fresh one: its last
     activity (a stored stamp) is less than `keep_minutes` before `at`, or it is queued or with an agent."""
     return state in HELD or at - parse(last_activity) < dt.timedelta(minutes=keep_minutes)
+
+
+def key_hash(key: str) -> str:
+    """What is stored of a conversation's key: its SHA-256 (a 256-bit random key needs no slow hash)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def access(conv: dict, last_activity: str, keep_minutes: int, at: dt.datetime) -> str:
+    """What a conversation's key opens at `at`: 'live' (the transcript, writing), 'lapsed' (live until now,
+    but quiet for longer than the keep time, at least a minute: the caller ends the key), 'ended' (the chat's
+    last words and its rating, for the keep time after the end) or 'gone' (nothing)."""
+    keep = max(keep_minutes, 1)  # with widget_keep_minutes 0 a reload starts afresh, a chat in progress goes on
+    if not conv["key_ended_at"]:
+        return "live" if kept(last_activity, conv["state"], keep, at) else "lapsed"
+    return "ended" if at - parse(conv["key_ended_at"]) < dt.timedelta(minutes=keep) else "gone"
 
 
 class ConversationError(DeskError):
@@ -39,6 +63,49 @@ class Conversations:
         """The conversation, or None."""
         row = self.db.execute("SELECT id, state FROM conversations WHERE id = ?", [conversation_id]).fetchone()
         return {"id": row[0], "state": row[1]} if row else None
+
+    def start(self) -> tuple[str, str]:
+        """A new conversation in state 'bot' for a customer's widget: (its public id, its key). The key is
+        returned here only; the database keeps its hash."""
+        conversation_id, key, stamp_ = secrets.token_urlsafe(16), secrets.token_urlsafe(32), now()
+        self.db["conversations"].insert(
+            {
+                "id": conversation_id,
+                "state": "bot",
+                "created_at": stamp_,
+                "updated_at": stamp_,
+                "key_hash": key_hash(key),
+            }
+        )
+        return conversation_id, key
+
+    def opened(self, conversation_id: str, key: str) -> dict | None:
+        """The conversation {"id", "state", "key_ended_at"} if `key` is its key; None if it is not, or there is
+        no such conversation (the caller cannot tell which)."""
+        row = self.db.execute(
+            "SELECT id, state, key_hash, key_ended_at FROM conversations WHERE id = ?", [conversation_id]
+        ).fetchone()
+        if row is None or not row[2] or not hmac.compare_digest(row[2], key_hash(key)):
+            return None
+        return {"id": row[0], "state": row[1], "key_ended_at": row[3]}
+
+    def end_key(self, conversation_id: str, at: str | None = None) -> None:
+        """The key stops opening the transcript (at `at`, a stored stamp, or now); a key ended stays ended."""
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE conversations SET key_ended_at = ? WHERE id = ? AND key_ended_at = ''",
+                [at or now(), conversation_id],
+            )
+
+    def lapse(self, conversation_id: str, last_activity: str, keep_minutes: int) -> None:
+        """End the key of a conversation quiet for longer than the keep time, as of when it lapsed."""
+        self.end_key(conversation_id, stamp(parse(last_activity) + dt.timedelta(minutes=max(keep_minutes, 1))))
+
+    def last_words(self, conversation_id: str, ended_at: str, after: int = 0) -> list[dict]:
+        """What an ended key still reads: the agent's and the system's messages after `after` from the minute
+        before the end on (the agent's goodbye and the closing notice), never the transcript."""
+        since = stamp(parse(ended_at) - LAST_WORDS)
+        return [m for m in self.messages(conversation_id, after, since=since) if m["from"] in ("agent", "system")]
 
     def get_or_create(self, conversation_id: str) -> dict:
         """The conversation, created in state 'bot' if new."""
@@ -62,11 +129,14 @@ class Conversations:
         return row[0] if row else None
 
     def set_state(self, conversation_id: str, state: str) -> None:
-        """Move a conversation to another state."""
+        """Move a conversation to another state; closing it ends the customer's key (the widget then starts a
+        fresh conversation)."""
         if state not in STATES:
             raise ConversationError(f"state must be one of {', '.join(STATES)}, not {state!r}")
         with self.db.transaction():
             self.db["conversations"].update(conversation_id, {"state": state, "updated_at": now()})
+            if state == "closed":
+                self.end_key(conversation_id)
 
     def add(self, conversation_id: str, sender: str, text: str, extra: dict | None = None) -> dict:
         """Append a message (customer text is masked before it is stored); returns it."""

@@ -101,7 +101,8 @@ def group_by_similarity(vectors: np.ndarray, threshold: float = 0.92) -> list[li
 
 def gap_groups(rows: list[dict[str, Any]], vectors: np.ndarray, days: list[dt.date], timezone: str) -> list[dict]:
     """Gaps (Gaps.recent rows, newest first, and one question vector per row) grouped by similar question,
-    largest group first: count, first and last seen, questions, conversations, reasons, the best passage
+    largest group first: count, first and last seen, questions, how many conversations (never which: a
+    conversation's id is for the desk, not for curators), reasons, the best passage
     found, and a daily trend over `days` (local dates) with the last seven days against the seven before.
     first_seen/last_seen are stored stamps; *_local the same in `timezone`, as people read them."""
     groups = []
@@ -119,7 +120,7 @@ def gap_groups(rows: list[dict[str, Any]], vectors: np.ndarray, days: list[dt.da
                 "last_seen_local": local(stamps[-1], timezone),
                 "gap_ids": [r["id"] for r in items],
                 "questions": sorted({r["question"] for r in items}),
-                "conversations": sorted({r["conversation_id"] for r in items}),
+                "conversation_count": len({r["conversation_id"] for r in items}),
                 "reasons": sorted({r["reason"] for r in items}),
                 "best_hit": next((h for r in items for h in r["hits"][:1]), None),
                 "trend": trend,

@@ -42,7 +42,7 @@ def article_id(title: str, file_name: str) -> str:
         candidate = slug(stem)
     else:
         candidate = slug(title) or slug(stem)
-    return candidate if ID_PATTERN.match(candidate or "") else "doc"
+    return candidate if ID_PATTERN.fullmatch(candidate or "") else "doc"
 
 
 def unique(candidate: str, taken: Callable[[str], bool]) -> str:

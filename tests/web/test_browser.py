@@ -114,7 +114,7 @@ def test_customer_asks_gets_a_cited_answer_then_asks_for_a_human(system, browser
     widget(browser).find_element("css selector", ".head .human").click()
     wait_text(browser, ".state", "正在为您转接人工客服")
     shot(browser, "1-customer-queued")
-    session = browser.execute_script("return localStorage.getItem('kefu-session')")
+    session = browser.execute_script("return sessionStorage.getItem('kefu-session')")
     ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
     assert ticket.question == ""  # a bare 转人工: the customer is asked for the problem, not given the last question
     assert ticket.passages[0]["title"] == "中国银行业客户服务中心服务规范"  # what the bot found, for the agent
@@ -412,7 +412,7 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         wait_text(customer, ".state", "正在为您转接人工客服")
         assert widget(customer).find_element("css selector", ".state .leave").is_displayed()  # 取消排队
         before = texts(customer, ".msg .bubble")
-        session = customer.execute_script("return localStorage.getItem('kefu-session')")
+        session = customer.execute_script("return sessionStorage.getItem('kefu-session')")
 
         customer.refresh()  # mid-chat: the history comes back in order, the customer's own messages included
         wait_widget(customer, lambda d: texts(d, ".msg .bubble") == before, f"the history {before!r}", 30)
@@ -420,6 +420,15 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         assert widget(customer).find_element("css selector", ".panel").is_displayed()  # open, as it was
         wait_text(customer, ".state", "正在为您转接人工客服")
         shot(customer, "7-customer-after-reload")
+
+        assert customer.execute_script("return localStorage.length") == 0  # nothing outlives the tab
+        first_tab = customer.current_window_handle
+        customer.switch_to.new_window("tab")  # another tab (the next person at a shared computer): a fresh chat
+        customer.get(system + "/")
+        widget(customer).find_element("css selector", ".launcher").click()
+        assert texts(customer, ".msg .bubble") == [before[0]] and not texts(customer, ".state span")[0]
+        customer.close()
+        customer.switch_to.window(first_tab)
 
         ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
         sign_in(agent, system, "browser-agent", "agent-pass-9")
@@ -441,6 +450,8 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         agent.find_element("id", "close").click()
         agent.find_element("id", "close-confirm").click()  # the console asks first
         wait_text(customer, ".rating .bubble", "请为本次人工服务评分")
+        wait_text(customer, ".state", "人工服务已结束")
+        assert customer.execute_script("return sessionStorage.getItem('kefu-key')") is None  # the chat's key ended
         stars = widget(customer).find_elements("css selector", ".rating .stars button")
         assert len(stars) == 5
         stars[3].click()
@@ -450,9 +461,13 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         wait_text(customer, ".rating .bubble", "感谢您的评价")
         rating = Database.open(real_kb_settings.db_path)["ratings"].get(ticket.id)
         assert (rating["score"], rating["comment"], rating["agent"]) == (4, "回复很及时", "browser-agent")
-        customer.refresh()  # answered: not asked again
-        wait_text(customer, ".msg.agent .bubble", "想了解哪一项服务")
-        wait_text(customer, ".state", "人工服务已结束")
+        ask(customer, "客服热线是24小时服务的吗")  # what follows is a fresh conversation, with the bot
+        wait_text(customer, ".msg.bot .bubble", "7*24 小时")
+        fresh = customer.execute_script("return sessionStorage.getItem('kefu-session')")
+        assert fresh and fresh != session
+        customer.refresh()  # rated: not asked again; the closed chat's transcript does not come back
+        wait_text(customer, ".msg.bot .bubble", "7*24 小时")
+        assert not any("想了解哪一项服务" in t for t in texts(customer, ".msg .bubble"))
         assert not widget(customer).find_elements("css selector", ".rating")
     finally:
         customer.quit()
@@ -476,7 +491,7 @@ def test_a_queued_customer_leaves_the_queue_and_the_bot_takes_over(system, real_
                 )
             )
         )
-        session = customer.execute_script("return localStorage.getItem('kefu-session')")
+        session = customer.execute_script("return sessionStorage.getItem('kefu-session')")
         [left] = [t for t in Tickets(Database.open(real_kb_settings.db_path)).recent() if t.conversation_id == session]
         assert left.status == "abandoned"  # counted as abandonment on the supervisor's page
         ask(customer, "客服热线是24小时服务的吗")
@@ -523,7 +538,7 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
         assert not any("13800138000" in t or "0013" in t for t in texts(customer, ".msg .bubble"))
 
         sign_in(agent, night, "browser-night-agent", "agent-pass-8")
-        session = customer.execute_script("return localStorage.getItem('kefu-session')")
+        session = customer.execute_script("return sessionStorage.getItem('kefu-session')")
         ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
         assert (ticket.status, ticket.problem, ticket.contact) == ("callback", "我的信用卡被盗刷了", "138****8000")
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(

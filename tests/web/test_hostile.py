@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from kb.desk.conversations import Conversations
 from kb.loader import load_knowledge_base
 
 from hostile import CASES, clients, make_world, send
@@ -40,7 +39,7 @@ def test_every_hostile_request_gets_a_clear_answer_and_nothing_is_lost(world, se
     assert failures == [], "\n".join(failures)
     # Nothing was lost or written where it should not be: tables, transcripts, the knowledge base.
     assert {"messages", "conversations", "faqs", "gaps", "handoffs"} <= set(store.db.table_names())
-    customer_said = [m["text"] for m in Conversations(store.db).messages("s1") if m["from"] == "customer"]
+    customer_said = [row[0] for row in store.db.execute("SELECT text FROM messages WHERE sender = 'customer'")]
     assert "'; DROP TABLE messages; --" in customer_said
     articles, faqs = load_knowledge_base(settings.kb_dir)
     assert [a.id for a in articles] == [a.id for a in articles_before]
@@ -70,7 +69,7 @@ def test_fuzz_chat_api_always_answers_json_and_never_fails(world, body):
     _, _, callers = world
     customer, _ = callers["customer"]
     response = customer.post("/api/chat", json=body)
-    assert response.status_code in (200, 400, 413) and response.is_json
+    assert response.status_code in (200, 400, 404, 413) and response.is_json  # 404: a session without its key
     data = response.get_json()
     assert ("error" in data) if response.status_code != 200 else {"session", "state", "messages"} <= set(data)
 

@@ -10,12 +10,12 @@ import pytest
 from kb.clock import local
 from kb.database import Database
 from kb.desk.accounts import Accounts
-from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.service import Desk
 from kb.desk.tickets import Tickets
 from web import create_app
 
+from customer import Customer
 from staff import console_token, csrf_of, sign_in
 
 
@@ -67,10 +67,10 @@ def test_session_cookie_is_httponly_and_samesite(app):
 
 
 def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
-    customer = app.test_client()
-    body = customer.post("/api/chat", json={"session": "cust1", "payload": "/request_human"}).get_json()
+    customer = Customer(app.test_client())
+    body = customer.say(payload="/request_human")
     assert body["state"] == "queued"
-    Tickets(Database.open(settings.db_path)).open("cust1", "asked", "营业厅几点开门<script>alert(1)</script>")
+    Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "营业厅几点开门<script>alert(1)</script>")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     token = console_token(agent)
@@ -89,7 +89,7 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
         == 200
     )
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": ""}, headers=headers).status_code == 400
-    polled = customer.get("/api/chat/cust1/messages?after=0").get_json()
+    polled = customer.poll()
     assert polled["state"] == "agent" and polled["messages"][-1] == {
         "id": polled["messages"][-1]["id"],
         "from": "agent",
@@ -97,20 +97,21 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
         "sources": [],
         "buttons": [],
     }
-    assert customer.post("/api/chat", json={"session": "cust1", "text": "好的谢谢"}).get_json()["messages"] == []
+    assert customer.say(text="好的谢谢")["messages"] == []
     transcript = agent.get(f"/api/agent/tickets/{ticket['id']}").get_json()["messages"]
     assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
-    assert resumed == ["/conversations/cust1/tracker/events"]
+    assert resumed == [f"/conversations/{customer.session}/tracker/events"]
     [candidate] = Gaps(Database.open(settings.db_path)).recent()  # the agent's answer, offered to curators
     assert candidate["reason"] == "agent_answer" and candidate["question"] == "营业厅几点开门<script>alert(1)</script>"
     assert candidate["hits"][0]["snippet"] == "营业厅每天上午九点开门，节假日照常营业。"  # the greeting left out
-    assert customer.get("/api/chat/cust1/messages?after=0").get_json()["state"] == "closed"
+    assert customer.poll()["state"] == "closed"
 
 
 def test_agent_notes_stay_internal_and_are_masked(app, settings):
-    ticket = Tickets(Database.open(settings.db_path)).open("cust7", "complaint", "扣费不对")
-    Conversations(Database.open(settings.db_path)).get_or_create("cust7")
+    customer = Customer(app.test_client())
+    customer.say(payload="/request_human")
+    ticket = Tickets(Database.open(settings.db_path)).open(customer.session, "complaint", "扣费不对")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}
@@ -125,8 +126,8 @@ def test_agent_notes_stay_internal_and_are_masked(app, settings):
     assert agent.post(url, json={"text": "三天后回访"}, headers=headers).status_code == 200  # closed tickets too
     notes = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
     assert [n["text"] for n in notes][1] == "三天后回访"
-    customer = app.test_client().get("/api/chat/cust7/messages?after=0").get_json()
-    assert all("退款" not in m["text"] and "回访" not in m["text"] for m in customer["messages"])
+    said = customer.poll()["messages"]
+    assert said and all("退款" not in m["text"] and "回访" not in m["text"] for m in said)
 
 
 def test_customer_script_is_never_rendered_as_html(app, settings):
@@ -215,8 +216,7 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
     accounts = Accounts(Database.open(night.db_path))
     for name, role in (("agent1", "agent"), ("agent2", "agent"), ("sup1", "supervisor"), ("cur1", "curator")):
         accounts.add(name, f"{name}-pass-1", role)
-    customer = app.test_client()
-    customer.post("/api/chat", json={"session": "n1", "text": "请回电 138 1234 5678，明天上午"})
+    Customer(app.test_client()).say(text="请回电 138 1234 5678，明天上午")
     staff = {}
     for name in ("agent1", "agent2", "sup1", "cur1"):
         staff[name] = app.test_client()
@@ -298,7 +298,9 @@ def agent_client(app, name: str, password: str):
 
 def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it(app, settings):
     Accounts(Database.open(settings.db_path)).add("agent2", "agent-pass-2", "agent")
-    Tickets(Database.open(settings.db_path)).open("tr1", "asked", "信用卡年费怎么收")
+    customer = Customer(app.test_client())
+    customer.say(payload="/request_human")
+    Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "信用卡年费怎么收")
     one, h1 = agent_client(app, "agent1", "agent-pass-1")
     two, h2 = agent_client(app, "agent2", "agent-pass-2")
     [ticket] = one.get("/api/agent/queue").get_json()["tickets"]
@@ -318,9 +320,9 @@ def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it
     assert one.post("/api/agent/tickets/999/transfer", json={"to": "agent2"}, headers=h1).status_code == 404
     moved = one.post(url, json={"to": "agent2"}, headers=h1).get_json()["ticket"]
     assert moved["agent"] == "agent2" and moved["status"] == "claimed"
-    customer = app.test_client().get("/api/chat/tr1/messages?after=0").get_json()["messages"]
+    said = customer.poll()["messages"]
     assert (
-        customer[-1]["from"] == "system" and customer[-1]["text"] == "已为您转接人工客服 agent2，请问还有什么可以帮您？"
+        said[-1]["from"] == "system" and said[-1]["text"] == "已为您转接人工客服 agent2，请问还有什么可以帮您？"
     )  # who holds it now
     assert one.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "x"}, headers=h1).status_code == 409
     assert two.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=h2).status_code == 200
@@ -384,11 +386,12 @@ def test_agents_find_canned_replies_to_insert(app, settings):
     assert app.test_client().get("/api/agent/canned").status_code == 401
 
 
-def _held_chat(app, settings, session: str) -> tuple[int, object, dict]:
+def _held_chat(app, settings) -> tuple[int, object, dict, Customer]:
     """A customer's chat handed off (the bot's action opens the ticket), claimed and answered by agent1:
-    (ticket id, the agent's client, its headers)."""
-    customer = app.test_client()
-    customer.post("/api/chat", json={"session": session, "payload": "/request_human", "label": "转人工"})
+    (ticket id, the agent's client, its headers, the customer)."""
+    customer = Customer(app.test_client())
+    customer.say(payload="/request_human", label="转人工")
+    session = customer.session
     Tickets(Database.open(settings.db_path)).open(session, "asked", "转人工")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
@@ -396,24 +399,21 @@ def _held_chat(app, settings, session: str) -> tuple[int, object, dict]:
     [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == session]
     agent.post(f"/api/agent/tickets/{ticket['id']}/claim", headers=headers)
     agent.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=headers)
-    return ticket["id"], agent, headers
+    return ticket["id"], agent, headers, customer
 
 
 def test_after_an_agent_closes_the_customer_is_asked_once_for_a_rating(app, settings):
-    ticket, agent, headers = _held_chat(app, settings, "rate1")
-    customer = app.test_client()
-    assert customer.get("/api/chat/rate1/messages?after=0").get_json()["rating"] is None  # not before closing
+    ticket, agent, headers, customer = _held_chat(app, settings)
+    assert customer.poll()["rating"] is None  # not before closing
     agent.post(f"/api/agent/tickets/{ticket}/close", headers=headers)
-    polled = customer.get("/api/chat/rate1/messages?after=0").get_json()
+    polled = customer.poll()
     assert polled["state"] == "closed" and polled["rating"] == {"ticket": ticket, "agent": "agent1"}
-    assert customer.get("/api/chat/rate1").get_json()["rating"]["ticket"] == ticket  # after a reload too
-    rated = customer.post(
-        "/api/chat/rating", json={"session": "rate1", "ticket": ticket, "score": 5, "comment": "很好 13812345678"}
-    )
+    assert customer.get().get_json()["rating"]["ticket"] == ticket  # after a reload too
+    rated = customer.rate(ticket, 5, "很好 13812345678")
     assert rated.status_code == 200 and rated.get_json() == {"ok": True, "ticket": ticket, "score": 5}
-    again = customer.post("/api/chat/rating", json={"session": "rate1", "ticket": ticket, "score": 1})
+    again = customer.rate(ticket, 1)
     assert again.status_code == 409 and "error" in again.get_json()
-    assert customer.get("/api/chat/rate1").get_json()["rating"] is None
+    assert customer.get().get_json()["rating"] is None
     [row] = Database.open(settings.db_path)["ratings"].rows
     assert (row["score"], row["agent"], row["comment"]) == (5, "agent1", "很好 [手机号]")
 
@@ -435,38 +435,33 @@ def test_after_an_agent_closes_the_customer_is_asked_once_for_a_rating(app, sett
     ],
 )
 def test_a_bad_rating_is_refused_clearly(app, settings, body, status):
-    ticket, agent, headers = _held_chat(app, settings, "rate2")
+    ticket, agent, headers, customer = _held_chat(app, settings)
     agent.post(f"/api/agent/tickets/{ticket}/close", headers=headers)
-    if isinstance(body, dict) and body.get("ticket") == "TICKET":
-        body = {**body, "ticket": ticket}
-    response = app.test_client().post("/api/chat/rating", json=body)
+    if isinstance(body, dict):
+        mine = {"ticket": ticket} if body.get("ticket") == "TICKET" else {}
+        body = {**body, **mine, **({"session": customer.session} if body["session"] == "rate2" else {})}
+    response = customer.client.post("/api/chat/rating", json=body, headers=customer.headers())
     assert response.status_code == status and "error" in response.get_json()
 
 
 def test_a_chat_still_open_cannot_be_rated_and_ratings_are_rate_limited(settings):
     app = create_app(
         {
-            "KEFU_SETTINGS": settings.replace(chat_limit_session=2),
+            "KEFU_SETTINGS": settings.replace(chat_limit_session=3),
             "SECRET_KEY": "t",
             "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
         }
     )
-    ticket = Tickets(Database.open(settings.db_path)).open("rate3", "asked", "转人工")
-    customer = app.test_client()
-    codes = [
-        customer.post("/api/chat/rating", json={"session": "rate3", "ticket": ticket.id, "score": 5}).status_code
-        for _ in range(3)
-    ]
+    customer = Customer(app.test_client())
+    customer.say(payload="/request_human")  # counts against the conversation's limit: 2 more calls
+    ticket = Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "转人工")
+    codes = [customer.rate(ticket.id, 5).status_code for _ in range(3)]
     assert codes == [409, 409, 429]
 
 
 def test_a_clicked_button_shows_its_title_in_the_agents_transcript(app, settings):
-    ticket, agent, _ = _held_chat(app, settings, "label1")
-    customer = app.test_client()
-    customer.post(
-        "/api/chat",
-        json={"session": "label1", "payload": '/choose_candidate{"ref":"passage:3"}', "label": "信用卡章程 第五条"},
-    )
+    ticket, agent, _, customer = _held_chat(app, settings)
+    customer.say(payload="/callback_change", label="信用卡章程 第五条")
     said = [
         m["text"] for m in agent.get(f"/api/agent/tickets/{ticket}").get_json()["messages"] if m["from"] == "customer"
     ]

@@ -1,31 +1,55 @@
 /* Kefu chat widget: embed with one tag, <script src="https://HOST/static/kefu-widget.js" defer></script>.
    Renders in a shadow root (the host page's CSS cannot break it); all text goes in via textContent.
-   The conversation survives reloads and pages of the same site: its id stays in localStorage until the keep
-   time (widget_keep_minutes) after its last activity; on load the server sends its history, or says it has
-   expired and the widget starts a fresh one. lastId is the newest message id shown; every call asks for what
-   came after it, so nothing said meanwhile is missed or shown twice. */
+   The server opens the conversation on the first message and hands back its id and its key; every later call
+   carries the key (header X-Kefu-Key), the only way into the conversation. Both stay in sessionStorage: this
+   tab only (a reload and other pages of the site in it see the conversation again; another tab, another
+   person on a shared computer after the tab is closed, never), and for at most the keep time
+   (widget_keep_minutes) after the last activity. When the chat ends (an agent closes it, or the keep time
+   lapses) the server says "ended": the widget forgets the key, still lets the customer rate the closed chat,
+   and the next message opens a fresh conversation. lastId is the newest message id shown; every call asks
+   for what came after it, so nothing said meanwhile is missed or shown twice. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = script ? new URL(script.src).origin : "";
-  var key = "kefu-session", untilKey = "kefu-session-until", openKey = "kefu-open";
+  var store = window.sessionStorage;
+  var sessionKey = "kefu-session", keyKey = "kefu-key", untilKey = "kefu-session-until", openKey = "kefu-open";
   var keepMinutes = 30;  // until the server says (the setting widget_keep_minutes)
   var lastId = 0, state = "bot", pollTimer = null, pending = [], askedRating = {};
-  var session = localStorage.getItem(key), until = Number(localStorage.getItem(untilKey) || 0);
-  var returning = !!session && !(until && Date.now() > until);
-  if (!returning) newSession();
+  var session = store.getItem(sessionKey), key = store.getItem(keyKey), until = Number(store.getItem(untilKey) || 0);
+  var returning = !!session && !!key && !(until && Date.now() > until);
+  if (!returning) { forget(); store.removeItem(openKey); }
 
-  function newSession() {
-    session = "w" + Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
-    localStorage.setItem(key, session);
-    localStorage.removeItem(openKey);
+  // No conversation (yet, or any more): the next message opens a fresh one.
+  function forget() {
+    session = null;
+    key = null;
+    [sessionKey, keyKey, untilKey].forEach(function (k) { store.removeItem(k); });
+  }
+
+  function keep(data) {
+    session = data.session;
+    key = data.key;
+    store.setItem(sessionKey, session);
+    store.setItem(keyKey, key);
     touch();
   }
 
   function touch() {
+    if (!session) return;
     // Queued or with an agent the server keeps the conversation however quiet it is: so does the widget.
-    if (state === "queued" || state === "agent") localStorage.removeItem(untilKey);
-    else localStorage.setItem(untilKey, String(Date.now() + keepMinutes * 60000));
+    if (state === "queued" || state === "agent") store.removeItem(untilKey);
+    else store.setItem(untilKey, String(Date.now() + keepMinutes * 60000));
+  }
+
+  function headers(withKey) {
+    var h = { "Content-Type": "application/json" };
+    if (withKey) h["X-Kefu-Key"] = withKey;
+    return h;
+  }
+
+  function url(path) {
+    return base + "/api/chat/" + encodeURIComponent(session) + (path || "");
   }
 
   var host = document.createElement("div");
@@ -62,7 +86,6 @@
   var $ = function (sel) { return root.querySelector(sel); };
   var log = $(".log"), input = $(".form textarea"), typing = $(".typing"), stateBar = $(".state"), leave = $(".leave");
   var names = { bot: "智能客服", agent: "人工客服", system: "系统", customer: "我" };
-  var json = { "Content-Type": "application/json" };
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -139,28 +162,46 @@
     if (!held && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
   }
 
-  // What a call answered: the messages after lastId, the state, a chat to rate; the session is kept alive.
+  // What a call answered: the messages after lastId, the state, a chat to rate; the conversation is kept
+  // alive, or forgotten once the server says it has ended (the chat to rate keeps its own key).
   function take(data) {
+    if (data.key) keep(data);
     (data.messages || []).forEach(render);
     if (typeof data.keep_minutes === "number") keepMinutes = data.keep_minutes;
     if (data.state) setState(data.state);
     if (data.rating !== undefined) askRating(data.rating);
+    if (data.ended) forget();
     touch();
   }
 
-  // The conversation a returning visitor left, unless the server says it has expired (then a fresh one).
+  // The conversation a returning visitor left in this tab, unless it has ended (then a fresh one).
   function load() {
     if (!returning) return Promise.resolve();
-    return fetch(base + "/api/chat/" + encodeURIComponent(session))
-      .then(function (r) { return r.ok ? r.json() : null; })  // 404: nothing was said yet, keep the id
+    return fetch(url(), { headers: headers(key) })
+      .then(function (r) {
+        if (r.status === 404) forget();  // not this key's any more: start afresh
+        return r.ok ? r.json() : null;
+      })
       .then(function (data) {
         if (!data) return;
         if (typeof data.keep_minutes === "number") keepMinutes = data.keep_minutes;
-        if (data.expired) { newSession(); return; }
+        if (data.ended) { if (data.rating) askRating(data.rating); forget(); return; }
         take(data);
-        if (localStorage.getItem(openKey)) openPanel();
+        if (store.getItem(openKey)) openPanel();
       })
       .catch(function () {});
+  }
+
+  // POST /api/chat: with the conversation's key, or none to open one; a 404 means the conversation ended
+  // meanwhile (an agent closed it, the keep time lapsed): the message opens a fresh one instead.
+  function post(body, retried) {
+    var sent = Object.assign({}, body);
+    if (session) sent.session = session;
+    return fetch(base + "/api/chat", { method: "POST", headers: headers(session && key), body: JSON.stringify(sent) })
+      .then(function (r) {
+        if (r.status === 404 && session && !retried) { forget(); return post(body, true); }
+        return r.json();
+      });
   }
 
   function send(text, payload, label) {
@@ -168,10 +209,9 @@
       var mine = render({ from: "customer", text: label || text });
       pending.push(mine);
       typing.classList.add("show");
-      var body = { session: session, after: lastId };
+      var body = { after: lastId };
       if (payload) { body.payload = payload; if (label) body.label = label; } else body.text = text;
-      fetch(base + "/api/chat", { method: "POST", headers: json, body: JSON.stringify(body) })
-        .then(function (r) { return r.json(); })
+      post(body)
         .then(function (data) {
           if (data.error) render({ from: "system", text: data.error });
           take(data);
@@ -187,16 +227,22 @@
   }
 
   function poll() {
-    fetch(base + "/api/chat/" + encodeURIComponent(session) + "/messages?after=" + lastId)
-      .then(function (r) { return r.ok ? r.json() : null; })
+    if (!session) return;
+    fetch(url("/messages?after=" + lastId), { headers: headers(key) })
+      .then(function (r) {
+        if (r.status === 404) { forget(); setState("bot"); }  // the key opens nothing any more: stop asking
+        return r.ok ? r.json() : null;
+      })
       .then(function (data) { if (data) take(data); })
       .catch(function () {});
   }
 
   // After an agent closed the chat: 1-5 stars and a comment, once per chat (again after a reload until answered).
+  // The closed chat's key rates it, though the widget has forgotten that conversation by the time it is sent.
   function askRating(due) {
     if (!due || askedRating[due.ticket]) return;
     askedRating[due.ticket] = true;
+    var rateSession = session, rateKey = key;
     var wrap = el("div", "msg system rating"), box = el("div", "bubble"), score = 0;
     wrap.appendChild(el("div", "who", names.system));
     box.appendChild(el("div", "", "请为本次人工服务评分："));
@@ -219,8 +265,8 @@
     submit.addEventListener("click", function () {
       if (!score) { note.textContent = "请先选择分数"; return; }
       submit.disabled = true;
-      var body = { session: session, ticket: due.ticket, score: score, comment: comment.value.trim() };
-      fetch(base + "/api/chat/rating", { method: "POST", headers: json, body: JSON.stringify(body) })
+      var body = { session: rateSession, ticket: due.ticket, score: score, comment: comment.value.trim() };
+      fetch(base + "/api/chat/rating", { method: "POST", headers: headers(rateKey), body: JSON.stringify(body) })
         .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
         .then(function (answer) {
           if (answer[0] === 200 || answer[0] === 409) {
@@ -239,7 +285,7 @@
 
   function openPanel() {
     $(".panel").classList.add("open");
-    localStorage.setItem(openKey, "1");  // open on the next page too
+    store.setItem(openKey, "1");  // open on the next page too
     log.scrollTop = log.scrollHeight;  // the latest message in view (a hidden log cannot scroll while it fills)
   }
 
@@ -247,14 +293,14 @@
   var ready = load();
 
   $(".launcher").addEventListener("click", function () {
-    if ($(".panel").classList.contains("open")) { $(".panel").classList.remove("open"); localStorage.removeItem(openKey); }
+    if ($(".panel").classList.contains("open")) { $(".panel").classList.remove("open"); store.removeItem(openKey); }
     else { openPanel(); input.focus(); }
   });
-  $(".close").addEventListener("click", function () { $(".panel").classList.remove("open"); localStorage.removeItem(openKey); });
+  $(".close").addEventListener("click", function () { $(".panel").classList.remove("open"); store.removeItem(openKey); });
   $(".human").addEventListener("click", function () { send(null, "/request_human", "转人工"); });
   leave.addEventListener("click", function () {
     leave.disabled = true;
-    fetch(base + "/api/chat/" + encodeURIComponent(session) + "/leave", { method: "POST", headers: json, body: JSON.stringify({ after: lastId }) })
+    fetch(url("/leave"), { method: "POST", headers: headers(key), body: JSON.stringify({ after: lastId }) })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (data.error) render({ from: "system", text: "取消排队没有成功，请稍后再试。" });
