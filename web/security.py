@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 # Staff pages and API answers: only this site's scripts, nothing framed, nothing embedded. Styles stay
 # 'unsafe-inline': the templates carry <style> blocks and style attributes, and a style cannot run script.
@@ -27,6 +27,8 @@ ALLOWED_HEADERS = "Content-Type, X-Kefu-Key"
 NOT_JSON = {"kb_import.upload"}
 JSON_MAX_BYTES = 64 * 1024  # the largest JSON body (a chat message, a Q&A entry); documents come as uploads
 HSTS_SECONDS = 365 * 24 * 3600
+JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+JSON_TYPES[type(None)] = "null"
 
 
 def init_app(app: Flask) -> None:
@@ -94,11 +96,12 @@ def json_bodies_only() -> tuple[Response, int] | None:
     if not request.is_json:
         return jsonify(error="send a JSON object (Content-Type: application/json)"), 400
     request.max_content_length = JSON_MAX_BYTES  # larger: 413 before the body is read
-    body = request.get_json(silent=True)
-    if body is None:
+    try:
+        body = request.get_json()
+    except BadRequest:
         return jsonify(error="the body is not valid JSON in UTF-8"), 400
     if not isinstance(body, dict):
-        return jsonify(error=f"send a JSON object, not {type(body).__name__}"), 400
+        return jsonify(error=f"send a JSON object, not {JSON_TYPES.get(type(body), 'that')}"), 400
     return None
 
 
