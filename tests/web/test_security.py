@@ -110,6 +110,7 @@ def test_staff_pages_run_only_the_sites_own_scripts_and_cannot_be_framed(agent, 
     assert response.headers["X-Frame-Options"] == "DENY"
     page = response.get_data(as_text=True)
     assert "<script>" not in page and not re.search(r"\son[a-z]+=", page)  # no inline script, no on*= handler
+    assert "javascript:" not in page
 
 
 def test_the_demo_page_may_be_framed_only_by_the_listed_sites(make_app):
