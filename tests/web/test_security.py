@@ -244,3 +244,12 @@ def test_the_kefu_command_writes_its_data_folder_owner_only_and_tightens_an_old_
     for path in [settings.data_dir, *settings.data_dir.rglob("*")]:
         assert private(path), (path, oct(path.stat().st_mode))
     assert (settings.data_dir / "kefu.db").exists()
+
+
+def test_https_only_is_read_as_a_yes_or_no(settings):
+    from indexer.settings import SettingsError, load_settings
+
+    assert load_settings(environ={"KEFU_HTTPS_ONLY": "true"}).https_only is True
+    assert settings.replace(https_only="no").https_only is False
+    with pytest.raises(SettingsError, match="https_only"):
+        settings.replace(https_only="maybe")
