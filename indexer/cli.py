@@ -16,6 +16,7 @@ import click
 
 from indexer import cli_desk, cli_import
 from indexer.settings import DECLARED, Settings, SettingsError, load_settings
+from kb.secret_files import keep_private
 
 if TYPE_CHECKING:
     from indexer.encoder import Encoder
@@ -74,6 +75,7 @@ def main(ctx: click.Context, sets: tuple[str, ...]) -> None:
         ctx.obj = load_settings(overrides=_parse_sets(sets))
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    keep_private(ctx.obj.data_dir)  # the database, indexes and keys it writes are the owner's alone
 
 
 @main.command("settings")

@@ -170,6 +170,18 @@ DECLARED: tuple[Setting, ...] = (
         "page within them sees it again; after them they start a fresh one (0: always fresh).",
     ),
     Setting(
+        "widget_origins",
+        "",
+        "Sites whose pages may embed the chat widget and call its API, comma-separated origins such as "
+        "'https://shop.example' (empty: only pages of the web app itself; '*': any site).",
+    ),
+    Setting(
+        "https_only",
+        False,
+        "The web app is served over HTTPS (behind a reverse proxy): session cookies are sent only over HTTPS "
+        "and browsers are told to use HTTPS only (Strict-Transport-Security).",
+    ),
+    Setting(
         "staffing_target_share",
         0.8,
         "Staffing: the share of handoffs an agent should take within staffing_target_seconds (Erlang C).",
@@ -257,6 +269,8 @@ class Settings:
     chat_limit_reads_client: int
     chat_limit_malformed: int
     widget_keep_minutes: int
+    widget_origins: str
+    https_only: bool
     staffing_target_share: float
     staffing_target_seconds: float
     staffing_max_occupancy: float
@@ -277,6 +291,11 @@ class Settings:
     def actions_url(self) -> str:
         """Where the action server answers (its webhook is /webhook, its health check /health)."""
         return f"http://{self.actions_host}:{self.actions_port}"
+
+    @property
+    def site_origins(self) -> list[str]:
+        """The sites whose pages may call the widget's API (widget_origins as a list; ['*'] for any)."""
+        return _origins(self.widget_origins)
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -338,6 +357,10 @@ class Settings:
         return _build(merged)
 
 
+def _origins(text: str) -> list[str]:
+    return [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+
+
 def _weights(text: str, count: int) -> list[float]:
     given = [float(w) for w in text.split(",") if w.strip()]
     return [given[i] if i < len(given) else 1.0 for i in range(count)]
@@ -347,6 +370,13 @@ def _coerce(setting: Setting, value: Any) -> Any:
     kind = type(setting.default)
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value
+    if kind is bool:
+        word = str(value).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"setting {setting.name!r} wants true or false, got {value!r}")
     try:
         if kind is int:
             return int(value)
@@ -406,6 +436,11 @@ def _build(values: Mapping[str, Any]) -> Settings:
     for name in ("rasa_port", "actions_port", "web_port"):
         if not 1 <= resolved[name] <= 65535:
             raise SettingsError(f"{name} must be a port number from 1 to 65535, not {resolved[name]}")
+    for origin in _origins(resolved["widget_origins"]):
+        if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+            raise SettingsError(
+                f"widget_origins must list origins such as https://shop.example (no path), or '*', not {origin!r}"
+            )
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

@@ -45,3 +45,20 @@ def owner_only_secret(path: Path, make: Callable[[], bytes]) -> bytes:
         return path.read_bytes().strip()
     except OSError as exc:
         raise SecretFileError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def keep_private(data_dir: Path) -> None:
+    """Make every file this process creates from now on owner-only (umask 077), and take group and other
+    permissions off what the data folder already holds (a folder made before this rule, or by a tool with a
+    looser umask). For entry points only (the kefu command, the web server): it changes the whole process."""
+    os.umask(0o077)
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        return
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            with contextlib.suppress(OSError):  # a file another user owns stays as it is; ours are the point
+                path.chmod(mode & 0o7700)

@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from kb.clock import local
     from kb.desk import DeskError, DeskNotFound
     from kb.desk.service import TicketStateError
-    from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, supervisor
+    from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor
     from web.access import secret_key
     from web.chat_access import chat_limiters
     from web.limits import RateLimiter
@@ -38,8 +38,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         KEFU_SETTINGS=None,
         RASA_TRANSPORT=None,
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
@@ -48,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["KEFU_SETTINGS"] = load_settings()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config["KEFU_SETTINGS"].data_dir)
+    security.init_app(app)  # cookies, headers, which sites may call the widget's API, JSON bodies
     app.before_request(kb_import.upload_limit)  # before CSRF protection, which reads the form under the limit
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from web.db import accounts
 from web.limits import RateLimiter
+from web.security import local_path
 
 bp = Blueprint("auth", __name__)
 MAX_FAILURES, WINDOW_SECONDS = 5, 300  # failed logins per client address
@@ -27,11 +28,10 @@ def login() -> BaseResponse | tuple[str, int]:
         if user:
             session.clear()
             session["token"] = staff.start_session(user["id"])
-            target = request.args.get("next", "")
             home = {"curator": url_for("curator.panel"), "supervisor": url_for("supervisor.view")}.get(
                 user["role"], url_for("agent.console")
             )
-            return redirect(target if target.startswith("/") and not target.startswith("//") else home)
+            return redirect(local_path(request.args.get("next", "")) or home)
         limiter.record(client)  # failures only
         error = "用户名或密码错误。"
     return render_template("login.html", error=error), 200 if error is None else 401

@@ -24,16 +24,6 @@ def small_bodies_only() -> None:
     request.max_content_length = CHAT_MAX_BYTES
 
 
-@bp.after_app_request
-def allow_the_widget_anywhere(response: Response) -> Response:
-    """The widget runs on other sites' pages: the customer API takes cross-origin calls (no cookies)."""
-    if request.path.startswith("/api/chat"):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Kefu-Key"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    return response
-
-
 @bp.get("/")
 def demo() -> str:
     """A demo page that embeds the widget with its one script tag."""

@@ -64,15 +64,24 @@ def warm_up(app: Flask) -> None:
         log.exception("could not load the retriever ahead of use")
 
 
+def private_app(settings: Settings) -> Flask:
+    """The web app of a server process: everything it writes in the data folder (database, uploads, keys) is
+    owner-only, and what an older version left readable there is tightened first."""
+    from kb.secret_files import keep_private
+    from web import create_app
+
+    keep_private(settings.data_dir)
+    return create_app({"KEFU_SETTINGS": settings})
+
+
 def main() -> None:
     from waitress import serve
 
     from indexer.settings import load_settings
-    from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings()
-    app = create_app({"KEFU_SETTINGS": settings})
+    app = private_app(settings)
     stop = threading.Event()
     threading.Thread(target=warm_up, args=(app,), name="kefu-warm-up", daemon=True).start()
     threading.Thread(target=housekeeping, args=(settings, stop), name="kefu-housekeeping", daemon=True).start()

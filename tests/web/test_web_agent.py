@@ -481,5 +481,5 @@ def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, sett
     assert queued["created_local"] == "2026-11-28 01:30"  # Asia/Shanghai, the next day
     [note] = agent.get(f"/api/agent/tickets/{ticket.id}").get_json()["notes"]
     assert note["created_local"] == "2026-11-27 13:54" and note["created_at"] == "2026-11-27T05:54:03+00:00"
-    page = agent.get("/agent/").get_data(as_text=True)
+    page = agent.get("/static/agent.js").get_data(as_text=True)  # the console's script
     assert "n.created_local" in page and "toLocaleString" not in page  # the browser's own zone is not used

@@ -297,7 +297,7 @@ def test_gap_times_are_in_the_configured_zone_on_the_gaps_page_and_the_dashboard
     [group] = client.get("/api/curator/gaps").get_json()["groups"]
     assert group["last_seen"] == "2026-11-27T17:30:00+00:00"
     assert group["first_seen_local"] == group["last_seen_local"] == "2026-11-28 01:30"  # Asia/Shanghai
-    page = client.get("/curator/").get_data(as_text=True)
+    page = client.get("/static/curator.js").get_data(as_text=True)  # the gaps page's script
     assert "g.last_seen_local" in page and "toLocaleString" not in page  # not the browser's own zone
     assert "<td>2026-11-28 01:30</td>" in client.get("/curator/dashboard").get_data(as_text=True)
 
