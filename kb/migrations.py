@@ -242,6 +242,33 @@ def v13_ratings(db: sqlite_utils.Database) -> None:
     db.table("ratings").create_index(["created_at"])
 
 
+# v14: another part of issue 15 adds its migration here; the lead orders them at merge.
+
+
+def v15_audit(db: sqlite_utils.Database) -> None:
+    """Staff accountability (kb.desk.audit, kb.desk.accounts): the audit log of staff actions that touch
+    customers or knowledge, and accounts that can be disabled or deleted (marked, never removed: tickets,
+    notes and the audit log name their people)."""
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "at": str,
+            "actor_id": int,
+            "actor_name": str,
+            "action": str,
+            "target_kind": str,
+            "target_id": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db.table("audit_log").create_index(["at"])
+    db.table("audit_log").create_index(["actor_name", "at"])
+    db.table("audit_log").create_index(["action", "at"])
+    db.table("users").add_column("disabled", int, not_null_default=0)
+    db.table("users").add_column("deleted_at", str)
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -256,4 +283,5 @@ MIGRATIONS: list[Migration] = [
     v11_callbacks,
     v12_console,
     v13_ratings,
+    v15_audit,
 ]
