@@ -145,7 +145,7 @@ def resume(session: str) -> Response | tuple[Response, int]:
     return jsonify(
         session=session,
         state=conv["state"],
-        messages=service.conversations.messages(session),
+        messages=service.conversations.messages(session, as_sent=True),
         rating=service.ratings.due(session),
         keep_minutes=keep,
     )
@@ -165,7 +165,7 @@ def messages(session: str) -> Response | tuple[Response, int]:
     return jsonify(
         session=session,
         state=conv["state"],
-        messages=service.conversations.messages(session, after=int(after)),
+        messages=service.conversations.messages(session, after=int(after), as_sent=True),
         rating=service.ratings.due(session),
     )
 

@@ -111,7 +111,7 @@ class ChatService:
         agent's message between two polls) and learns the id its own message was stored under."""
         result = self.turn(request.session, request.message, request.is_payload, request.label)
         if request.after is not None:
-            result["messages"] = self.conversations.messages(request.session, after=request.after)
+            result["messages"] = self.conversations.messages(request.session, after=request.after, as_sent=True)
         return result
 
     def turn(self, session: str, message: str, is_payload: bool, label: str | None = None) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class ChatService:
         return {
             "session": session,
             "state": state,
-            "messages": self.conversations.messages(session, after=first["id"], include_customer=False),
+            "messages": self.conversations.messages(session, after=first["id"], include_customer=False, as_sent=True),
         }
 
     def _keep_contact(self, session: str, message: str) -> str:
