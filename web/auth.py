@@ -68,7 +68,10 @@ def login() -> BaseResponse | tuple[str, int]:
             )
             return redirect(target if target.startswith("/") and not target.startswith("//") else home)
         limits.failed(name, client)  # failures only
-        audit("sign_in_failed", "account", "", f"from {client}", Actor(None, name))
+        # a name no account has is not kept: people type their password into the name field
+        known = staff.by_name(name)
+        tried = Actor(known["id"], name) if known else Actor(None, "(unknown name)")
+        audit("sign_in_failed", "account", tried.id or "", f"from {client}", tried)
         error = "用户名或密码错误。"
     return render_template("login.html", error=error), 200 if error is None else 401
 
