@@ -357,7 +357,14 @@ def index_check(settings: Settings, repair: bool) -> None:
 
 main.add_command(cli_import.import_cmd)
 # The service desk's operator commands, on the same group.
-for _command in (cli_desk.gaps, cli_desk.handoffs, cli_desk.users, cli_desk.purge_cmd, cli_desk.demo_data):
+for _command in (
+    cli_desk.gaps,
+    cli_desk.handoffs,
+    cli_desk.users,
+    cli_desk.purge_cmd,
+    cli_desk.demo_data,
+    cli_desk.audit_cmd,
+):
     main.add_command(_command)
 
 

@@ -142,3 +142,126 @@ def users_add(settings: Settings, name: str, role: str, password_stdin: bool) ->
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {name!r} (id {user_id})")
+
+
+def _account_change(settings: Settings, change: Callable[[Any], Any]) -> Any:
+    """Run one change on the accounts (kb.desk.accounts, actor 'cli'); AccountError as a message, exit 1."""
+    from kb.desk.accounts import AccountError, Accounts
+
+    try:
+        return change(Accounts(Database.open(settings.db_path)))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def users_list(settings: Settings, as_json: bool) -> None:
+    """List the accounts (not deleted): name, role, disabled or not, sessions signed in."""
+    rows = _account_change(settings, lambda staff: staff.listed())
+    _echo_rows(
+        rows,
+        as_json,
+        lambda r: f"{r['name']} {r['role']}{' (disabled)' if r['disabled'] else ''}, {r['sessions']} session(s)",
+    )
+
+
+def _simple_change(verb: str, method: str, help: str, done: str, confirm: str | None = None) -> None:
+    """Add `kefu users <verb> NAME`, which calls Accounts.<method>(name, CLI) and says `done`."""
+
+    @click.argument("name")
+    @click.pass_obj
+    def command(settings: Settings, name: str, **flags: Any) -> None:
+        from kb.desk.audit import CLI
+
+        if confirm and not flags.get("yes"):
+            click.confirm(confirm.format(name=name), abort=True)
+        result = _account_change(settings, lambda staff: getattr(staff, method)(name, CLI))
+        click.echo(done.format(name=name, result=result))
+
+    if confirm:
+        command = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")(command)
+    users.command(verb, help=f"{help} (recorded in the audit log).")(command)
+
+
+_simple_change(
+    "disable",
+    "disable",
+    "Stop an account signing in and end its sessions at once",
+    "disabled {name!r}: it cannot sign in, and its sessions have ended",
+)
+_simple_change("enable", "enable", "Let a disabled account sign in again", "enabled {name!r}")
+_simple_change(
+    "end-sessions", "end_sessions", "Sign an account out everywhere", "signed {name!r} out: {result} session(s) ended"
+)
+_simple_change(
+    "delete",
+    "delete",
+    "Delete an account: marked deleted and kept, since tickets and the audit log name it; it can do nothing",
+    "deleted {name!r}: kept, marked deleted, for the records that name it",
+    confirm="Delete the account {name!r}?",
+)
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_obj
+def users_role(settings: Settings, name: str, role: str) -> None:
+    """Give an account another role (recorded in the audit log)."""
+    from kb.desk.audit import CLI
+
+    _account_change(settings, lambda staff: staff.set_role(name, role, CLI))
+    click.echo(f"{name!r} is now {role}")
+
+
+@users.command("reset-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@click.option("--prompt", "prompted", is_flag=True, help="Ask for the new password instead of making one.")
+@click.pass_obj
+def users_reset_password(settings: Settings, name: str, password_stdin: bool, prompted: bool) -> None:
+    """Set a new password and end the account's sessions: a random temporary one, printed once (default),
+    typed at a prompt (--prompt) or read from stdin (--password-stdin); never on the command line."""
+    from kb.desk.audit import CLI
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif prompted:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    chosen = _account_change(settings, lambda staff: staff.reset_password(name, password, CLI))
+    click.echo(f"the password of {name!r} is reset and its sessions have ended")
+    if password is None:
+        click.echo("temporary password (shown once; hand it over privately):")
+        click.echo(chosen)
+
+
+@click.command("audit")
+@click.option("--actor", help="Only this account name ('cli' for the command line).")
+@click.option("--action", help="Only this action (kb/desk/audit.py ACTIONS).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this UTC date.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="To this UTC date, inclusive.")
+@click.option("--limit", default=50, type=click.IntRange(1, 10000), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def audit_cmd(
+    settings: Settings, actor: str | None, action: str | None, since: Any, until: Any, limit: int, as_json: bool
+) -> None:
+    """The audit log of staff actions, newest first."""
+    from kb.desk.audit import ACTIONS, AuditLog
+
+    if action and action not in ACTIONS:
+        raise click.ClickException(f"action must be one of {', '.join(ACTIONS)}")
+    found = AuditLog(Database.open(settings.db_path)).search(
+        actor, action, since and since.date(), until and until.date(), per_page=limit
+    )
+    _echo_rows(
+        found["rows"],
+        as_json,
+        lambda r: (
+            f"{local(r['at'], settings.timezone)} {r['actor_name']} {r['action']} "
+            f"{r['target_kind']} {r['target_id']} {r['detail']}".rstrip()
+        ),
+    )

@@ -139,6 +139,13 @@ DECLARED: tuple[Setting, ...] = (
         "Waitress worker threads of the web app; most of a chat request is spent "
         "waiting for Rasa, so more threads than cores (see docs/RELIABILITY.md).",
     ),
+    Setting(
+        "trusted_proxies",
+        0,
+        "Reverse proxies in front of the web app that append the client's address to X-Forwarded-For: the "
+        "client's address (rate limits, logs) is read that many hops back (werkzeug's ProxyFix); 0: the "
+        "connection's address, X-Forwarded-For ignored (a client could forge it).",
+    ),
     Setting("chat_limit_session", 20, "Chat messages one session may send per minute (0: no limit)."),
     Setting(
         "chat_limit_client",
@@ -263,6 +270,7 @@ class Settings:
     web_port: int
     web_host: str
     web_threads: int
+    trusted_proxies: int
     chat_limit_session: int
     chat_limit_client: int
     chat_limit_reads: int
@@ -417,6 +425,7 @@ def _build(values: Mapping[str, Any]) -> Settings:
         "widget_keep_minutes",
         "retention_days",
         "import_max_ocr_pages",
+        "trusted_proxies",
     ):
         if resolved[name] < 0:
             raise SettingsError(f"{name} must be 0 or more, not {resolved[name]}")

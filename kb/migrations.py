@@ -250,6 +250,30 @@ def v14_conversation_keys(db: sqlite_utils.Database) -> None:
     db.table("conversations").add_column("key_ended_at", str, not_null_default="")
 
 
+def v15_audit(db: sqlite_utils.Database) -> None:
+    """Staff accountability (kb.desk.audit, kb.desk.accounts): the audit log of staff actions that touch
+    customers or knowledge, and accounts that can be disabled or deleted (marked, never removed: tickets,
+    notes and the audit log name their people)."""
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "at": str,
+            "actor_id": int,
+            "actor_name": str,
+            "action": str,
+            "target_kind": str,
+            "target_id": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db.table("audit_log").create_index(["at"])
+    db.table("audit_log").create_index(["actor_name", "at"])
+    db.table("audit_log").create_index(["action", "at"])
+    db.table("users").add_column("disabled", int, not_null_default=0)
+    db.table("users").add_column("deleted_at", str)
+
+
 MIGRATIONS: list[Migration] = [
     v1_knowledge,
     v2_gaps_tickets_feedback,
@@ -265,4 +289,5 @@ MIGRATIONS: list[Migration] = [
     v12_console,
     v13_ratings,
     v14_conversation_keys,
+    v15_audit,
 ]

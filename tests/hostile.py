@@ -517,7 +517,7 @@ def make_world(settings, encoder):
     accounts.add("agent1", "agent-pass-1", "agent")
     accounts.add("curator1", "curator-pass-1", "curator")
     Conversations(db).get_or_create("s1")
-    Tickets(db).open("s1", "asked", "hi")
+    Tickets(db).claim(Tickets(db).open("s1", "asked", "hi").id, "agent1")  # the agent's own: notes are its agent's
     app = create_app(
         {
             "KEFU_SETTINGS": settings.replace(

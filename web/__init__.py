@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 PAGE_ERRORS = {
     400: "请求有误，请返回重试。",
@@ -27,11 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from indexer.settings import load_settings
     from kb.clock import local
     from kb.desk import DeskError, DeskNotFound
-    from kb.desk.service import TicketStateError
-    from web import agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor
+    from kb.desk.service import NotYourTicket, TicketStateError
+    from web import admin, agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor
     from web.access import secret_key
     from web.chat_access import chat_limiters
-    from web.limits import RateLimiter
 
     app = Flask(__name__)
     app.config.from_mapping(
@@ -51,17 +51,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(chat.bp)  # customers' API: no cookies, so nothing to forge
     settings = app.config["KEFU_SETTINGS"]
-    app.extensions["kefu_login_limiter"] = RateLimiter(auth.MAX_FAILURES, auth.WINDOW_SECONDS)
+    if settings.trusted_proxies:  # the client's address is the one the nearest trusted proxy saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+    app.extensions["kefu_login_limiter"] = auth.LoginLimits()
     app.extensions["kefu_chat_limiters"] = chat_limiters(settings)
     db.init_app(app)
-    for blueprint in (chat.bp, auth.bp, agent.bp, curator.bp, canned.bp, kb_editor.bp, kb_import.bp, supervisor.bp):
+    for blueprint in (
+        chat.bp,
+        auth.bp,
+        agent.bp,
+        curator.bp,
+        canned.bp,
+        kb_editor.bp,
+        kb_import.bp,
+        supervisor.bp,
+        admin.bp,
+    ):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(DeskError)
     def desk_errors(exc: DeskError) -> Any:
         """The desk's named errors as HTTP: no such record (a ticket, a canned reply) 404, a ticket in the
-        wrong state or a refused transfer 409, else 400."""
+        wrong state or a refused transfer 409, another agent's ticket 403, else 400."""
         code = 404 if isinstance(exc, DeskNotFound) else 409 if isinstance(exc, TicketStateError) else 400
+        code = 403 if isinstance(exc, NotYourTicket) else code
         return errors(default_exceptions[code](str(exc)))
 
     @app.errorhandler(HTTPException)

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
+from kb.desk.audit import Actor
 from kb.secret_files import owner_only_secret
-from web.db import accounts
+from web.db import accounts, audit_log
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -35,6 +36,14 @@ def signed_in_user() -> dict:
     if user is None:
         abort(401, "sign in first")
     return user
+
+
+def audit(
+    action: str, target_kind: str = "", target_id: object = "", detail: str = "", actor: Actor | None = None
+) -> None:
+    """Record a staff action in the audit log (kb.desk.audit), by the signed-in staff member unless actor
+    says who."""
+    audit_log().record(actor or Actor.of(signed_in_user()), action, target_kind, target_id, detail)
 
 
 def role_required(*roles: str) -> Callable[[View], View]:

@@ -18,7 +18,7 @@ from kb.desk.service import ContactNotAllowed
 from kb.desk.supervision import STATUSES
 from kb.desk.tickets import OUTCOMES
 from web import wording
-from web.access import role_required, signed_in_user
+from web.access import audit, role_required, signed_in_user
 from web.db import database, desk, rasa, retriever, settings, supervision
 from web.rasa_client import BotUnavailable
 
@@ -136,6 +136,7 @@ def reveal_contact(ticket_id: int) -> Response:
     except ContactNotAllowed as exc:
         abort(403, str(exc))
     current_app.logger.info("contact number of ticket #%s shown to %s (%s)", ticket_id, user["name"], user["role"])
+    audit("contact_revealed", "ticket", ticket_id)
     response = jsonify(number=number)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -144,8 +145,10 @@ def reveal_contact(ticket_id: int) -> Response:
 @bp.post("/api/agent/tickets/<int:ticket_id>/take")
 @role_required("agent")
 def take_callback(ticket_id: int) -> Response:
-    """Take a callback to call (409 if it is settled or another agent has it)."""
-    return jsonify(ticket=desk().take_callback(ticket_id, signed_in_user()["name"]).as_dict())
+    """Take a callback to call (403 if another agent has it, 409 if it is settled)."""
+    taken = desk().take_callback(ticket_id, signed_in_user()["name"])
+    audit("callback_taken", "ticket", ticket_id)
+    return jsonify(ticket=taken.as_dict())
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/attempts")
@@ -173,19 +176,21 @@ def record_attempt(ticket_id: int) -> Response:
         if when.tzinfo is None:
             when = when.replace(tzinfo=ZoneInfo(service.policy.timezone))
     ticket = service.record_attempt(ticket_id, signed_in_user()["name"], outcome, note, when)
+    audit("callback_attempt", "ticket", ticket_id, outcome)
     return jsonify(
         ticket=localized(ticket.as_dict()), attempts=[localized(a) for a in service.tickets.attempts(ticket_id)]
     )
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/notes")
-@role_required("agent")
+@role_required("agent", "supervisor")
 def add_note(ticket_id: int) -> Response:
-    """An internal note on the ticket (the customer never sees it); open or closed tickets alike."""
-    service = desk()
+    """An internal note on the ticket (the customer never sees it); open or closed tickets alike, by the
+    ticket's agent, a supervisor or an admin (403 for anyone else)."""
+    service, user = desk(), signed_in_user()
     service.ticket(ticket_id)  # 404 before looking at the body
     text = _text_field()
-    return jsonify(note=service.tickets.add_note(ticket_id, signed_in_user()["name"], text))
+    return jsonify(note=service.add_note(ticket_id, user["name"], user["role"], text))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/claim")
@@ -194,6 +199,7 @@ def claim(ticket_id: int) -> Response:
     """Take a waiting chat: the customer is told an agent joined."""
     agent = signed_in_user()["name"]
     desk().claim_chat(ticket_id, agent, wording.agent_joined(agent))
+    audit("ticket_claimed", "ticket", ticket_id)
     return jsonify(ok=True)
 
 
@@ -202,15 +208,18 @@ def claim(ticket_id: int) -> Response:
 def reply(ticket_id: int) -> Response:
     """Send the customer a message."""
     service, agent = desk(), signed_in_user()["name"]
-    service.held_by(ticket_id, agent)  # no such ticket (404) or not this agent's chat (409) before the body (400)
+    service.held_by(ticket_id, agent)  # no such ticket (404), another's (403), unclaimed (409) before the body (400)
     return jsonify(message=service.reply(ticket_id, agent, _text_field()))
 
 
 @bp.post("/api/agent/tickets/<int:ticket_id>/close")
-@role_required("agent")
+@role_required("agent", "supervisor")
 def close(ticket_id: int) -> Response:
-    """End the human part: the ticket closes and the bot takes the conversation back."""
-    resumed = desk().close_chat(ticket_id, signed_in_user()["name"], wording.CHAT_ENDED, _resume_bot)
+    """End the human part: the ticket closes and the bot takes the conversation back. Only the agent holding
+    the chat (403 for another agent, 409 for a chat nobody claimed), or a supervisor or an admin."""
+    user = signed_in_user()
+    resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, _resume_bot, role=user["role"])
+    audit("ticket_closed", "ticket", ticket_id)
     return jsonify(ok=True, bot_resumed=resumed)
 
 
@@ -287,6 +296,8 @@ def transfer(ticket_id: int) -> Response:
     """Hand the chat this agent holds to another available agent ({"to": name}); 409 if the caller does not
     hold it or the target is not available."""
     service, agent = desk(), signed_in_user()["name"]
-    service.held_by(ticket_id, agent)  # 404 or 409 before the body (400)
+    service.held_by(ticket_id, agent)  # 404, 403 or 409 before the body (400)
     to_agent = _text_field("to").strip()
-    return jsonify(ticket=service.transfer(ticket_id, agent, to_agent, wording.transferred(to_agent)).as_dict())
+    moved = service.transfer(ticket_id, agent, to_agent, wording.transferred(to_agent))
+    audit("ticket_transferred", "ticket", ticket_id, f"{agent} -> {to_agent}")
+    return jsonify(ticket=moved.as_dict())

@@ -1,17 +1,51 @@
-"""Staff sign-in and sign-out: hashed passwords, server-side sessions, rate-limited failures
-(roles on every endpoint: web/access.py)."""
+"""Staff sign-in and sign-out: hashed passwords, server-side sessions, failed sign-ins limited per account
+name and per client address, every sign-in and failure in the audit log (roles on every endpoint:
+web/access.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from kb.desk.audit import Actor
+from web.access import audit
 from web.db import accounts
 from web.limits import RateLimiter
 from web.security import local_path
 
 bp = Blueprint("auth", __name__)
-MAX_FAILURES, WINDOW_SECONDS = 5, 300  # failed logins per client address
+WINDOW_SECONDS = 300
+# Failed sign-ins in WINDOW_SECONDS: one account name from one address (a person mistyping, or someone
+# guessing one password); one address, whatever the names (guessing many accounts: high enough that the
+# staff behind one office NAT are not all locked out by one of them); one name from every address together
+# (guessing spread over many addresses). Successful sign-ins never count, and every lock lifts by itself
+# when its window has passed, so a locked name unlocks; one attacker can keep a name locked only from their
+# own address, since the name's own limit needs more failures than one address may make.
+MAX_FAILURES = 5
+MAX_ADDRESS_FAILURES = 20
+MAX_NAME_FAILURES = 30
+MAX_NAME = 64
+
+
+class LoginLimits:
+    """The three limits on failed sign-ins, kept in the web process."""
+
+    def __init__(self) -> None:
+        self.name_here = RateLimiter(MAX_FAILURES, WINDOW_SECONDS)
+        self.address = RateLimiter(MAX_ADDRESS_FAILURES, WINDOW_SECONDS)
+        self.name = RateLimiter(MAX_NAME_FAILURES, WINDOW_SECONDS)
+
+    def _keys(self, name: str, client: str) -> list[tuple[RateLimiter, str]]:
+        return [(self.name_here, f"{name}\n{client}"), (self.address, client), (self.name, name)]
+
+    def locked(self, name: str, client: str) -> bool:
+        """Whether a sign-in as this name from this address must wait."""
+        return any(limiter.retry_after(key) for limiter, key in self._keys(name, client))
+
+    def failed(self, name: str, client: str) -> None:
+        """Count one failed sign-in."""
+        for limiter, key in self._keys(name, client):
+            limiter.record(key)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -19,20 +53,25 @@ def login() -> BaseResponse | tuple[str, int]:
     """The sign-in form."""
     error = None
     if request.method == "POST":
-        limiter: RateLimiter = current_app.extensions["kefu_login_limiter"]
-        client = request.remote_addr or "?"
-        if limiter.retry_after(client):
+        limits: LoginLimits = current_app.extensions["kefu_login_limiter"]
+        client, name = request.remote_addr or "?", request.form.get("name", "")[:MAX_NAME]
+        if limits.locked(name, client):
             return render_template("login.html", error="尝试次数过多，请 5 分钟后再试。"), 429
         staff = accounts()
-        user = staff.verify(request.form.get("name", ""), request.form.get("password", ""))
+        user = staff.verify(name, request.form.get("password", ""))
         if user:
             session.clear()
             session["token"] = staff.start_session(user["id"])
+            audit("sign_in", "account", user["id"], f"from {client}", Actor.of(user))
             home = {"curator": url_for("curator.panel"), "supervisor": url_for("supervisor.view")}.get(
                 user["role"], url_for("agent.console")
             )
             return redirect(local_path(request.args.get("next", "")) or home)
-        limiter.record(client)  # failures only
+        limits.failed(name, client)  # failures only
+        # a name no account has is not kept: people type their password into the name field
+        known = staff.by_name(name)
+        tried = Actor(known["id"], name) if known else Actor(None, "(unknown name)")
+        audit("sign_in_failed", "account", tried.id or "", f"from {client}", tried)
         error = "用户名或密码错误。"
     return render_template("login.html", error=error), 200 if error is None else 401
 

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kb.desk.canned import MAX_CATEGORY, MAX_TEXT, MAX_TITLE, CannedReplies, CannedReplyError
-from web.access import role_required, signed_in_user
+from web.access import audit, role_required, signed_in_user
 from web.db import database
 
 bp = Blueprint("canned", __name__)
@@ -48,6 +48,7 @@ def add() -> Response | tuple[str, int]:
         )
     except CannedReplyError as exc:
         return _page(error=str(exc), status=400)
+    audit("canned_changed", "canned_reply", reply.id, f"added: {reply.title}")
     flash(f"已添加快捷回复「{reply.title}」。")
     return redirect(url_for("canned.page"))
 
@@ -63,6 +64,7 @@ def edit(reply_id: int) -> Response | tuple[str, int]:
         )
     except CannedReplyError as exc:
         return _page(error=str(exc), editing=reply_id, status=400)
+    audit("canned_changed", "canned_reply", reply_id, f"edited: {reply.title}")
     flash(f"已保存快捷回复「{reply.title}」。")
     return redirect(url_for("canned.page"))
 
@@ -72,5 +74,6 @@ def edit(reply_id: int) -> Response | tuple[str, int]:
 def delete(reply_id: int) -> Response:
     """Remove a canned reply (404 if it is gone)."""
     CannedReplies(database()).delete(reply_id)
+    audit("canned_changed", "canned_reply", reply_id, "deleted")
     flash("已删除快捷回复。")
     return redirect(url_for("canned.page"))

@@ -126,7 +126,7 @@ def resume(session: str) -> Response:
     return jsonify(
         session=session,
         state=conv["state"],
-        messages=service.conversations.messages(session),
+        messages=service.conversations.messages(session, as_sent=True),
         rating=service.ratings.due(session),
         keep_minutes=keep,
     )
@@ -145,7 +145,7 @@ def messages(session: str) -> Response:
     count(session, read=True)
     live = conv["access"] == "live"
     said = (
-        service.conversations.messages(session, after=int(after))
+        service.conversations.messages(session, after=int(after), as_sent=True)
         if live
         else service.conversations.last_words(session, conv["key_ended_at"], int(after))
     )

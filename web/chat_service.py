@@ -143,7 +143,7 @@ class ChatService:
             raise ChatInputError("'payload' must be one of the buttons' payloads this conversation was shown")
         result = self.turn(session, request.message, request.is_payload, request.label)
         if request.after is not None:
-            result["messages"] = self.conversations.messages(session, after=request.after)
+            result["messages"] = self.conversations.messages(session, after=request.after, as_sent=True)
         return result
 
     def _offered(self, session: str) -> set[str]:
@@ -207,7 +207,7 @@ class ChatService:
         return {
             "session": session,
             "state": state,
-            "messages": self.conversations.messages(session, after=first["id"], include_customer=False),
+            "messages": self.conversations.messages(session, after=first["id"], include_customer=False, as_sent=True),
         }
 
     def _keep_contact(self, session: str, message: str) -> str:

@@ -22,7 +22,7 @@ from kb.desk.privacy import mask_personal_data
 from kb.desk.rules import explicitly_asks_for_human, route
 from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
-from web.access import role_required, signed_in_user
+from web.access import audit, role_required, signed_in_user
 from web.db import database, desk, editing, rasa, retriever, settings, store
 
 bp = Blueprint("curator", __name__)
@@ -114,6 +114,7 @@ def _save_faq(entry: FaqEntry, note: str, gap_ids: list[int], resolution: str) -
             editor.save_faq(entry, signed_in_user()["name"], note)
         except KnowledgeBaseError as exc:
             abort(400, str(exc))
+    audit("entry_published", "faq", entry.id, note)
     desk().gaps.set_status(gap_ids, "resolved", resolution)
 
 
@@ -268,6 +269,7 @@ def lexicon_save() -> BaseResponse | tuple[str, int]:
         return _lexicon_page(text, error=str(exc)), 409
     except lexicon.LexiconError as exc:
         return _lexicon_page(text, error=str(exc)), 400
+    audit("lexicon_changed", "lexicon", "", "saved the whole list")
     return redirect(url_for("curator.lexicon_page", saved=1))
 
 
@@ -287,4 +289,5 @@ def lexicon_add() -> Response:
         added = lexicon.add_entry(settings().kb_dir, colloquial, [str(w) for w in formal])
     except lexicon.LexiconError as exc:
         abort(400, str(exc))
+    audit("lexicon_changed", "lexicon", "", f"added: {colloquial.strip()}")
     return jsonify(ok=True, entries=len(added.entries))

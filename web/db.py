@@ -14,6 +14,7 @@ from flask import Flask, current_app, g
 from indexer.settings import Settings
 from kb.database import Database
 from kb.desk.accounts import Accounts
+from kb.desk.audit import AuditLog
 from kb.desk.contacts import ContactVault
 from kb.desk.service import Desk
 from kb.desk.supervision import Supervision
@@ -61,6 +62,11 @@ def desk() -> Desk:
 def accounts() -> Accounts:
     """Staff accounts and their sessions on the request's database."""
     return Accounts(database())
+
+
+def audit_log() -> AuditLog:
+    """The audit log of staff actions, on this request's database."""
+    return AuditLog(database())
 
 
 def supervision() -> Supervision:

@@ -18,7 +18,7 @@ from kb.importing import ImportFailed
 from kb.importing.reader import read_file
 from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError
 from kb.model import Article, FaqEntry
-from web.access import role_required, signed_in_user
+from web.access import audit, role_required, signed_in_user
 from web.db import desk, editing, reader, revisions, settings, store
 
 bp = Blueprint("kb_editor", __name__)
@@ -244,6 +244,8 @@ def save(kind: str) -> Response | tuple[str, int]:
             )
         except KnowledgeBaseError as exc:
             return _editor_page(kind, item, base, gap_ids, f"保存失败：{exc}", 400)
+    if result.changed:
+        audit("entry_saved", kind, item_id, "new" if base == "" else "edited")
     if gap_ids:
         desk().gaps.set_status(gap_ids, "resolved", f"{KINDS[kind]} {item_id} by {user}")
     if result.changed:
@@ -275,6 +277,7 @@ def delete(kind: str, item_id: str) -> Response:
         except (EditConflict, KnowledgeBaseError) as exc:
             flash(f"没有删除：{exc}")
             return redirect(url_for("kb_editor.edit", kind=kind, item_id=item_id))
+    audit("entry_deleted", kind, item_id)
     flash(f"已删除{KINDS[kind]} {item_id}。可以在历史版本中恢复。")
     return redirect(url_for("kb_editor.history", kind=kind, item_id=item_id))
 
@@ -316,5 +319,7 @@ def restore(revision_id: int) -> Response:
             revision = revisions().get(revision_id) or abort(404)
             flash(f"没有恢复：{exc}")
             return redirect(url_for("kb_editor.history", kind=revision["kind"], item_id=revision["item_id"]))
+    if result.changed:
+        audit("entry_restored", result.kind, result.item_id, f"revision {revision_id}")
     flash(f"已恢复到版本 #{revision_id} 并生效。" if result.changed else "当前内容已与该版本相同。")
     return redirect(url_for("kb_editor.history", kind=result.kind, item_id=result.item_id))

@@ -29,7 +29,7 @@ from kb.importing.document import ParsedFile
 from kb.importing.guard import safe_name
 from kb.importing.jobs import RUNNING, ImportJobs
 from kb.importing.reader import SUPPORTED
-from web.access import role_required, signed_in_user
+from web.access import audit, role_required, signed_in_user
 from web.db import database, editing, retriever, revisions, settings, store
 
 bp = Blueprint("kb_import", __name__)
@@ -128,6 +128,7 @@ def save(job_id: str) -> tuple[Response, int]:
     if not jobs.claim(job_id, "ready", "saving", "准备保存"):  # one save, however many clicks
         abort(409, "this import is not waiting to be saved")
     _start(_save_job, job_id, (category or "").strip() or None, leave_out, signed_in_user()["name"])
+    audit("file_imported", "import", job_id, f"{len(leave_out)} file(s) left out")
     return jsonify(job=job_id), 202
 
 

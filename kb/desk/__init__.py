@@ -4,7 +4,8 @@ base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
 - ``tickets``: handoff tickets (queued, claimed, callback, closed) and agents' notes on them;
 - ``gaps``: questions the bot could not serve, grouped for curators, and 👍/👎 feedback;
 - ``conversations``: the web conversations' state and transcripts;
-- ``accounts``: staff accounts and their signed-in sessions;
+- ``accounts``: staff accounts and their signed-in sessions (disabled, deleted as a mark, re-roled, reset);
+- ``audit``: the audit log of staff actions that touch customers or knowledge;
 - ``rules``: the desk's rules in one place (service hours, who wants a human, which message is the question);
 - ``canned``: canned replies curators keep for agents; ``candidates``: agents' answers offered to curators;
 - ``history``: closed tickets searched;

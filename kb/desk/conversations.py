@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from typing import Any
 
 from kb.clock import now, parse, stamp
 from kb.database import Database
@@ -24,6 +25,8 @@ from kb.desk.privacy import mask_personal_data
 
 STATES = ("bot", "queued", "agent", "closed")
 SENDERS = ("customer", "bot", "agent", "system")
+MASKED = ("customer", "agent")  # people type personal numbers; the bot's and the system's wording is ours
+AS_SENT = "as_sent"
 HELD = ("queued", "agent")  # a person has the conversation, or will: it is kept however quiet it is
 LAST_WORDS = dt.timedelta(minutes=1)  # before a chat's end: what the agent said reaches a widget polling every 2 s
 
@@ -139,23 +142,34 @@ class Conversations:
                 self.end_key(conversation_id)
 
     def add(self, conversation_id: str, sender: str, text: str, extra: dict | None = None) -> dict:
-        """Append a message (customer text is masked before it is stored); returns it."""
+        """Append a message; returns it as staff see it. A customer's or an agent's text is masked before it
+        is stored; what an agent sent, when masking changed it, is kept apart ('as_sent') for the customer
+        until the chat ends (forget_as_sent), since it may hold a number the agent gave them."""
         if sender not in SENDERS:
             raise ConversationError(f"sender must be one of {', '.join(SENDERS)}, not {sender!r}")
-        stored = mask_personal_data(text) if sender == "customer" else text
-        message_id = self.db.insert(
-            "messages",
-            {
-                "conversation_id": conversation_id,
-                "sender": sender,
-                "text": stored,
-                "extra": json.dumps(extra or {}, ensure_ascii=False),
-                "created_at": now(),
-            },
-        )
-        return self._shape(
-            {"id": message_id, "sender": sender, "text": stored, "extra": json.dumps(extra or {}, ensure_ascii=False)}
-        )
+        stored = mask_personal_data(text) if sender in MASKED else text
+        extra = dict(extra or {})
+        if sender == "agent" and stored != text:
+            extra[AS_SENT] = text
+        row: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "sender": sender,
+            "text": stored,
+            "extra": json.dumps(extra, ensure_ascii=False),
+            "created_at": now(),
+        }
+        row["id"] = self.db.insert("messages", row)
+        return self._shape(row)
+
+    def forget_as_sent(self, conversation_id: str) -> None:
+        """Drop the agents' messages as sent (unmasked) once their chat ends: from then on everyone, the
+        customer too, reads the masked copy."""
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE messages SET extra = json_remove(extra, '$.as_sent') WHERE conversation_id = ? "
+                "AND sender = 'agent' AND json_extract(extra, '$.as_sent') IS NOT NULL",
+                [conversation_id],
+            )
 
     def hold_contact(self, conversation_id: str, sealed: str, hint: str) -> None:
         """Keep a contact number given before the conversation has a ticket (sealed, kb.desk.contacts): the
@@ -180,25 +194,31 @@ class Conversations:
         return held
 
     def messages(
-        self, conversation_id: str, after: int = 0, include_customer: bool = True, since: str | None = None
+        self,
+        conversation_id: str,
+        after: int = 0,
+        include_customer: bool = True,
+        since: str | None = None,
+        as_sent: bool = False,
     ) -> list[dict]:
         """Messages after an id (and, with since, stored at or after that stamp), oldest first: {"id", "from",
         "text", "sources" (HitRecord dicts), "buttons" ({"title", "payload"})}; a customer's button press is
-        stored as the button's label."""
+        stored as the button's label. Texts are masked, except with as_sent (only for the customer's own
+        chat): an agent's messages as the agent sent them while their chat is live."""
         where = "conversation_id = ? AND id > ?" + ("" if include_customer else " AND sender != 'customer'")
         args: list = [conversation_id, after]
         if since:
             where, args = where + " AND created_at >= ?", [*args, since]
         rows = self.db["messages"].rows_where(where, args, order_by="id")
-        return [self._shape(r) for r in rows]
+        return [self._shape(r, as_sent) for r in rows]
 
     @staticmethod
-    def _shape(row: dict) -> dict:
+    def _shape(row: dict, as_sent: bool = False) -> dict:
         extra = json.loads(row["extra"] or "{}")
         return {
             "id": row["id"],
             "from": row["sender"],
-            "text": row["text"] or "",
+            "text": (extra.get(AS_SENT) if as_sent else None) or row["text"] or "",
             "sources": extra.get("sources", []),
             "buttons": extra.get("buttons", []),
         }

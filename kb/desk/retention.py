@@ -2,8 +2,8 @@
 
 Goes: conversations whose last activity is older than the cut-off (their messages, and a contact number
 held for them, too), feedback, ratings, closed and abandoned handoff tickets with their notes, transfers, call attempts
-and the sealed contact number, and gaps a curator has settled (resolved or dismissed). The record of who was
-shown a number stays (it holds no number).
+and the sealed contact number, gaps a curator has settled (resolved or dismissed), the record of who was
+shown a number, and the audit log of staff actions (kb.desk.audit).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
@@ -55,5 +55,7 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             ).rowcount,
             "gaps": db.execute("DELETE FROM gaps WHERE status != 'open' AND created_at < ?", [before]).rowcount,
             "ratings": db.execute("DELETE FROM ratings WHERE created_at < ?", [before]).rowcount,
+            "contact_reveals": db.execute("DELETE FROM contact_reveals WHERE at < ?", [before]).rowcount,
+            "audit_log": db.execute("DELETE FROM audit_log WHERE at < ?", [before]).rowcount,
         }
     return counts

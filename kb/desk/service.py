@@ -31,6 +31,11 @@ class TicketStateError(DeskError):
     """The ticket is not in a state that allows this (claimed already, closed, someone else's)."""
 
 
+class NotYourTicket(DeskError):
+    """The ticket is another agent's (or nobody's yet): only its agent may act on it; supervisors and admins
+    may close it."""
+
+
 class ContactNotAllowed(DeskError):
     """This person may not see this ticket's contact number (not its agent, a supervisor or an admin)."""
 
@@ -39,7 +44,8 @@ class TransferRefused(TicketStateError):
     """A chat cannot go to that agent (themselves, or not available)."""
 
 
-CONTACT_ROLES = ("supervisor", "admin")  # besides the ticket's own agent
+OVERRIDE_ROLES = ("supervisor", "admin")  # may see a ticket's number and close another agent's chat
+CONTACT_ROLES = OVERRIDE_ROLES  # besides the ticket's own agent
 
 
 class Desk:
@@ -148,8 +154,11 @@ class Desk:
         return number
 
     def take_callback(self, ticket_id: int, agent: str) -> Ticket:
-        """An agent takes a callback to call; TicketStateError if it is settled or another agent has it."""
-        self.ticket(ticket_id)
+        """An agent takes a callback to call; NotYourTicket if another agent has it, TicketStateError if it
+        is settled."""
+        ticket = self.ticket(ticket_id)
+        if ticket.status == "callback" and ticket.agent not in (None, agent):
+            raise NotYourTicket("another agent is calling this callback")
         if not self.tickets.take_callback(ticket_id, agent):
             raise TicketStateError("this callback is settled or another agent is calling")
         return self.ticket(ticket_id)
@@ -158,9 +167,11 @@ class Desk:
         self, ticket_id: int, agent: str, outcome: str, note: str = "", next_try: dt.datetime | None = None
     ) -> Ticket:
         """The agent holding a callback says how the call went (kb.desk.tickets.OUTCOMES). A call nobody
-        answered is due again at next_try, moved into service hours (default: in two hours). TicketStateError
-        unless it is a callback this agent took."""
+        answered is due again at next_try, moved into service hours (default: in two hours). NotYourTicket if
+        another agent took it, TicketStateError unless it is a callback this agent took."""
         ticket = self.ticket(ticket_id)
+        if ticket.status == "callback" and ticket.agent not in (None, agent):
+            raise NotYourTicket("another agent is calling this callback")
         if ticket.status != "callback" or ticket.agent != agent:
             raise TicketStateError("take this callback before recording a call")
         due = None
@@ -216,11 +227,22 @@ class Desk:
         return self.ticket(ticket_id)
 
     def held_by(self, ticket_id: int, agent: str) -> Ticket:
-        """The ticket, if this agent holds its chat; TicketNotFound or TicketStateError otherwise."""
+        """The ticket, if this agent holds its chat; TicketNotFound, NotYourTicket (another agent holds it)
+        or TicketStateError (nobody holds it) otherwise."""
         ticket = self.ticket(ticket_id)
-        if ticket.status != "claimed" or ticket.agent != agent:
+        if ticket.status == "claimed" and ticket.agent != agent:
+            raise NotYourTicket("another agent holds this chat")
+        if ticket.status != "claimed":
             raise TicketStateError("claim this ticket before replying")
         return ticket
+
+    def add_note(self, ticket_id: int, author: str, role: str, text: str) -> dict:
+        """An internal note on a ticket, open or closed, by its agent, a supervisor or an admin; NotYourTicket
+        for anyone else (an agent notes a waiting ticket by claiming it first)."""
+        ticket = self.ticket(ticket_id)
+        if role not in OVERRIDE_ROLES and ticket.agent != author:
+            raise NotYourTicket("only the ticket's agent, a supervisor or an admin may add a note")
+        return self.tickets.add_note(ticket_id, author, text)
 
     def transfer(self, ticket_id: int, agent: str, to_agent: str, announcement: str) -> Ticket:
         """The agent holding a chat hands it to another agent whose status is 'available' (kb.desk.supervision):
@@ -248,28 +270,39 @@ class Desk:
         ticket = self.held_by(ticket_id, agent)
         return self.conversations.add(ticket.conversation_id, "agent", text.strip())
 
-    def close_chat(self, ticket_id: int, agent: str, announcement: str, resume: Callable[[str], bool]) -> bool:
+    def close_chat(
+        self, ticket_id: int, agent: str, announcement: str, resume: Callable[[str], bool], role: str = "agent"
+    ) -> bool:
         """End the human part: the ticket closes, each answer of the agent's that carries knowledge is offered
         to curators as a candidate Q&A entry with the question it answered (kb.desk.candidates: an open gap,
         reason 'agent_answer', published only if a curator saves it), the customer reads `announcement`, and
         resume(conversation_id) gives the conversation back to the bot. Returns what resume returned (whether
-        the bot took it back)."""
+        the bot took it back). Only the agent holding the chat closes it (NotYourTicket for another agent;
+        TicketStateError for a ticket nobody claimed: claim it first); a supervisor or an admin (role) may
+        close any open chat, and the ticket keeps its agent, so handle times stay theirs."""
         ticket = self.ticket(ticket_id)
         if ticket.status in CLOSED_STATUSES:
             raise TicketStateError("this ticket is closed already")
         if ticket.status == "callback":
             raise TicketStateError("a callback is closed by recording how the call went")
+        if role not in OVERRIDE_ROLES:
+            if ticket.status != "claimed":
+                raise TicketStateError("claim this ticket before closing it")
+            if ticket.agent != agent:
+                raise NotYourTicket("another agent holds this chat")
+        holder = ticket.agent or ""
         conversation_id = ticket.conversation_id
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
-            self.tickets.close(ticket_id, agent)
+            self.tickets.close(ticket_id, ticket.agent)
             self.conversations.get_or_create(conversation_id)
             # this chat's messages only: an earlier human chat in the conversation offered its answers already
             this_chat = self.conversations.messages(conversation_id, since=ticket.created_at)
             for found in candidates(this_chat, ticket.question):
-                answer = HitRecord(kind="agent", title=f"人工客服 {agent} 的回答", snippet=found.answer)
+                answer = HitRecord(kind="agent", title=f"人工客服 {holder} 的回答", snippet=found.answer)
                 self.gaps.log(conversation_id, found.question, "agent_answer", [answer])
             self.conversations.set_state(conversation_id, "closed")
             self.conversations.add(conversation_id, "system", announcement)
+            self.conversations.forget_as_sent(conversation_id)
         return resume(conversation_id)
 
     def rate_chat(self, conversation_id: str, ticket_id: int, score: int, comment: str = "") -> dict:

@@ -108,6 +108,11 @@ def test_every_setting_and_command_is_documented(kefu):
         "gaps list",
         "handoffs list",
         "users add",
+        "users disable",
+        "users reset-password",
+        "users role",
+        "users end-sessions",
+        "audit",
         "import",
     ]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
@@ -180,6 +185,40 @@ def test_users_add(kefu, tmp_path):
     assert result.exit_code == 1 and "at least 8" in result.output
 
 
+def test_users_are_disabled_enabled_re_roled_reset_signed_out_and_deleted_and_audited(tmp_path):
+    from kb.database import Database
+    from kb.desk.accounts import Accounts
+
+    def users(*args, input=None):
+        return CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "users", *args], input=input)
+
+    users("add", "boss", "--role", "admin", "--password-stdin", input="boss-pass-1\n")
+    users("add", "小王", "--role", "agent", "--password-stdin", input="secret-pass-1\n")
+    accounts = Accounts(Database.open(tmp_path / "var" / "kefu.db"))
+    token = accounts.start_session(accounts.by_name("小王")["id"])
+    assert users("disable", "小王").exit_code == 0
+    assert accounts.session_user(token) is None and accounts.verify("小王", "secret-pass-1") is None
+    assert users("enable", "小王").exit_code == 0 and accounts.verify("小王", "secret-pass-1")
+    result = users("reset-password", "小王")
+    temporary = result.output.strip().splitlines()[-1]
+    assert result.exit_code == 0 and accounts.verify("小王", temporary)
+    assert users("reset-password", "小王", "--password-stdin", input="chosen-pass-2\n").exit_code == 0
+    assert accounts.verify("小王", "chosen-pass-2") and "chosen-pass-2" not in users("list").output
+    assert users("role", "小王", "supervisor").exit_code == 0 and accounts.by_name("小王")["role"] == "supervisor"
+    token = accounts.start_session(accounts.by_name("小王")["id"])
+    assert "1 session" in users("end-sessions", "小王").output and accounts.session_user(token) is None
+    refused = users("disable", "boss")
+    assert refused.exit_code == 1 and "last active admin" in refused.output
+    assert users("role", "nobody", "agent").exit_code == 1
+    assert users("delete", "小王", "--yes").exit_code == 0 and "小王" not in users("list").output
+    log = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "audit", "--actor", "cli"]).output
+    for action in ("account_deleted", "sessions_ended", "role_changed", "password_reset", "account_disabled"):
+        assert action in log
+    assert "chosen-pass-2" not in log and temporary not in log
+    as_json = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "audit", "--json", "--limit", "1"])
+    assert json.loads(as_json.output)["action"] == "account_deleted"
+
+
 def test_index_check_names_each_problem_and_fails(kefu, tmp_path):
     assert "no passages" in kefu("index", "check", expect=1).output
     kefu("index", "build")
@@ -208,6 +247,8 @@ def test_purge_reports_counts(kefu):
             "handoffs": 0,
             "gaps": 0,
             "ratings": 0,
+            "contact_reveals": 0,
+            "audit_log": 0,
         },
     }
     assert "nothing is deleted" in kefu("purge", "--days", "0").output

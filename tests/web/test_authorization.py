@@ -18,10 +18,15 @@ PUBLIC = "public"  # the customers' chat API, sign-in, the health check, the dem
 AGENT = ("agent", "admin")
 CURATOR = ("curator", "admin")
 SUPERVISOR = ("supervisor", "admin")
+ADMIN = ("admin",)
 ROLES = ("agent", "curator", "supervisor", "admin")
 CALLERS = (None, *ROLES)  # None: nobody signed in
 
 ACCESS: dict[str, str | tuple[str, ...]] = {
+    # admins only: staff accounts and the audit log
+    "GET /admin/accounts": ADMIN,
+    "POST /admin/accounts/<name>/<change>": ADMIN,
+    "GET /admin/audit": ADMIN,
     # public
     "GET /": PUBLIC,
     "GET /favicon.ico": PUBLIC,
@@ -48,8 +53,9 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "GET /api/agent/tickets/<int:ticket_id>/suggest": AGENT,
     "POST /api/agent/tickets/<int:ticket_id>/claim": AGENT,
     "POST /api/agent/tickets/<int:ticket_id>/reply": AGENT,
-    "POST /api/agent/tickets/<int:ticket_id>/notes": AGENT,
-    "POST /api/agent/tickets/<int:ticket_id>/close": AGENT,
+    # a supervisor may close any chat and note any ticket (the ticket keeps its agent)
+    "POST /api/agent/tickets/<int:ticket_id>/notes": ("agent", "supervisor", "admin"),
+    "POST /api/agent/tickets/<int:ticket_id>/close": ("agent", "supervisor", "admin"),
     "POST /api/agent/tickets/<int:ticket_id>/transfer": AGENT,
     "POST /api/agent/tickets/<int:ticket_id>/take": AGENT,
     "POST /api/agent/tickets/<int:ticket_id>/attempts": AGENT,

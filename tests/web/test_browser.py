@@ -583,6 +583,8 @@ STAFF_PAGES = (
     "/curator/canned",
     "/curator/dashboard",
     "/supervisor/",
+    "/admin/accounts",
+    "/admin/audit",
     "/no-such-page",
 )
 

@@ -161,6 +161,8 @@ def pages(ids: dict) -> dict[str, tuple[str, ...]]:
         "/curator/lexicon?q=" + quote("<script>x</script>"): (),
         "/curator/canned": ("canned-title", "canned-body"),
         "/supervisor/": (),
+        "/admin/accounts": (),  # every account's name (the admin's own is markup)
+        "/admin/audit": (),  # actors' names and the masked details of what they did
     }
 
 

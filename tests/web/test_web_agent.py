@@ -112,6 +112,7 @@ def test_agent_notes_stay_internal_and_are_masked(app, settings):
     customer = Customer(app.test_client())
     customer.say(payload="/request_human")
     ticket = Tickets(Database.open(settings.db_path)).open(customer.session, "complaint", "扣费不对")
+    Tickets(Database.open(settings.db_path)).claim(ticket.id, "agent1")  # notes are the ticket's agent's
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}
@@ -237,7 +238,7 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
         staff["agent1"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent1"].headers).status_code == 200
     )
     assert (
-        staff["agent2"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent2"].headers).status_code == 409
+        staff["agent2"].post(f"/api/agent/tickets/{ticket_id}/take", headers=staff["agent2"].headers).status_code == 403
     )
     with caplog.at_level("INFO"):
         shown = reveal("agent1")
@@ -313,7 +314,7 @@ def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it
     two.post("/api/agent/status", json={"status": "available"}, headers=h2)
     one.post("/api/agent/status", json={"status": "available"}, headers=h1)
     assert one.get("/api/agent/agents").get_json() == {"agents": ["agent2"]}  # never themselves
-    assert two.post(url, json={"to": "agent1"}, headers=h2).status_code == 409  # agent2 does not hold it
+    assert two.post(url, json={"to": "agent1"}, headers=h2).status_code == 403  # agent2 does not hold it
     for bad in ({}, {"to": ""}, {"to": 5}, ["agent2"]):
         assert one.post(url, json=bad, headers=h1).status_code == 400, bad
     assert one.post(url, json={"to": "agent2"}).status_code == 400  # no CSRF token
@@ -324,7 +325,7 @@ def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it
     assert (
         said[-1]["from"] == "system" and said[-1]["text"] == "已为您转接人工客服 agent2，请问还有什么可以帮您？"
     )  # who holds it now
-    assert one.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "x"}, headers=h1).status_code == 409
+    assert one.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "x"}, headers=h1).status_code == 403
     assert two.post(f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "您好"}, headers=h2).status_code == 200
     notes = two.get(f"/api/agent/tickets/{ticket['id']}").get_json()["notes"]
     assert [n["text"] for n in notes] == ["转接：agent1 → agent2"]
@@ -471,7 +472,7 @@ def test_a_clicked_button_shows_its_title_in_the_agents_transcript(app, settings
 def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, settings):
     db = Database.open(settings.db_path)
     ticket = Tickets(db).open("tz1", "asked", "营业厅几点开门")
-    db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T17:30:00+00:00"})
+    db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T17:30:00+00:00", "agent": "agent1"})
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}

@@ -15,7 +15,11 @@
     "take this callback before recording a call": "请先点「我来回电」。",
     "this callback is settled or another agent is calling": "这个回电已处理完，或其他坐席正在回电。",
     "a callback is closed by recording how the call went": "回电工单请记录回电结果，记录后自动结束。",
-    "this ticket has no contact number": "客户没有留下号码。"
+    "this ticket has no contact number": "客户没有留下号码。",
+    "another agent holds this chat": "这个会话由其他坐席负责，只有主管或管理员可以代为结束。",
+    "another agent is calling this callback": "其他坐席正在回电。",
+    "claim this ticket before closing it": "请先点「接入」再结束会话。",
+    "only the ticket's agent, a supervisor or an admin may add a note": "只有负责这张工单的坐席、主管或管理员可以写备注。"
   };
   function api(method, url, body) {
     return fetch(url, {method: method, headers: {"Content-Type": "application/json", "X-CSRFToken": token},

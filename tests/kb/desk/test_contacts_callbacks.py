@@ -16,7 +16,7 @@ from kb.desk import DeskError
 from kb.desk.callback import gave_number, next_step, preferred_time, problem_words, wants_other_number, withdraws
 from kb.desk.contacts import ContactKeyError, ContactVault, find_contacts, hint
 from kb.desk.rules import DeskPolicy, next_opening
-from kb.desk.service import ContactNotAllowed, Desk, TicketStateError
+from kb.desk.service import ContactNotAllowed, Desk, NotYourTicket, TicketStateError
 from kb.migrations import MIGRATIONS
 
 DAY = DeskPolicy("08:00-20:00", "Asia/Shanghai", 300.0)
@@ -116,7 +116,7 @@ def test_the_number_is_shown_to_the_tickets_agent_supervisors_and_admins_and_eac
     with pytest.raises(ContactNotAllowed):
         desk.reveal_contact(ticket.id, "王", "agent")  # nobody has taken it yet
     desk.take_callback(ticket.id, "王")
-    with pytest.raises(TicketStateError):
+    with pytest.raises(NotYourTicket):
         desk.take_callback(ticket.id, "李")  # one agent calls
     with pytest.raises(ContactNotAllowed):
         desk.reveal_contact(ticket.id, "李", "agent")

@@ -47,7 +47,7 @@ def test_only_the_conversations_own_closed_human_chat_can_be_rated(desk):
     assert desk.ratings.due("c2") is None
     with pytest.raises(TicketStateError, match="closed"):
         desk.rate_chat("c2", queued.id, 5)  # still waiting
-    desk.close_chat(queued.id, "agent1", "结束", lambda c: True)  # closed without anyone taking it
+    desk.close_chat(queued.id, "主管", "结束", lambda c: True, role="supervisor")  # closed without anyone taking it
     assert desk.ratings.due("c2") is None
     with pytest.raises(TicketStateError):
         desk.rate_chat("c2", queued.id, 5)

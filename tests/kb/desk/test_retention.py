@@ -74,6 +74,8 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
         "handoffs": 3,  # the sealed number goes with its ticket
         "gaps": 1,
         "ratings": 1,
+        "contact_reveals": 0,
+        "audit_log": 0,
     }
     assert tickets.attempts(called.id) == [] and "sealed-number" not in str(list(db["handoffs"].rows))
     assert conversations.get("old-bot") is None and conversations.messages("old-bot") == []

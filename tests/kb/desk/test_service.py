@@ -10,7 +10,7 @@ import pytest
 
 from kb.database import Database
 from kb.desk.rules import DeskPolicy
-from kb.desk.service import Desk, TicketNotFound, TicketStateError
+from kb.desk.service import Desk, NotYourTicket, TicketNotFound, TicketStateError
 from kb.desk.supervision import Supervision
 from kb.model import HitRecord
 
@@ -62,7 +62,7 @@ def test_claim_reply_and_close(db):
     assert desk.claim_chat(ticket.id, "王", "人工客服 王 已接入").status == "claimed"
     with pytest.raises(TicketStateError, match="not waiting"):
         desk.claim_chat(ticket.id, "李", "人工客服 李 已接入")
-    with pytest.raises(TicketStateError, match="claim this ticket"):
+    with pytest.raises(NotYourTicket):
         desk.reply(ticket.id, "李", "我来")  # someone else's chat
     desk.reply(ticket.id, "王", "您好，多扣的费用会在3个工作日内原路退回，电话 13812345678 可联系我")
     resumed = []
@@ -157,7 +157,7 @@ def test_a_chat_is_transferred_only_by_its_agent_and_only_to_an_available_one(db
     with pytest.raises(TransferRefused, match="not available"):
         desk.transfer(ticket.id, "王", "李", "正在为您转接其他客服…")  # 李 never said they were available
     Supervision(db).set_status("李", "available")
-    with pytest.raises(TicketStateError, match="claim this ticket"):
+    with pytest.raises(NotYourTicket):
         desk.transfer(ticket.id, "张", "李", "x")  # 张 does not hold the chat
     with pytest.raises(TransferRefused, match="another agent"):
         desk.transfer(ticket.id, "王", "王", "x")
@@ -171,11 +171,11 @@ def test_a_chat_is_transferred_only_by_its_agent_and_only_to_an_available_one(db
         "buttons": [],
     }
     assert [n["text"] for n in desk.tickets.notes(ticket.id)] == ["转接：王 → 李"]
-    with pytest.raises(TicketStateError):
+    with pytest.raises(NotYourTicket):
         desk.reply(ticket.id, "王", "还在吗")  # 王 no longer holds it
     desk.reply(ticket.id, "李", "首年免年费。")
     Supervision(db).set_status("王", "available")
-    with pytest.raises(TicketStateError):
+    with pytest.raises(NotYourTicket):
         desk.transfer(ticket.id, "王", "李", "x")
 
 
