@@ -358,9 +358,13 @@ def index_check(settings: Settings, repair: bool) -> None:
 @click.pass_obj
 def serve(settings: Settings, server: str) -> None:
     """Run one of Kefu's servers on its host and port from the settings (scripts/run-servers runs all three)."""
+    from indexer.servers import ServerError
     from indexer.servers import serve as become
 
-    become(settings, server)
+    try:
+        become(settings, server)
+    except ServerError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 main.add_command(cli_import.import_cmd)

@@ -24,6 +24,10 @@ ENDPOINTS = ROOT / "bot" / "endpoints.yml"
 CREDENTIALS = ROOT / "bot" / "credentials.yml"
 
 
+class ServerError(RuntimeError):
+    """A server cannot be started (what is missing and how to make it are in the message)."""
+
+
 def rasa_token_file(data_dir: Path) -> Path:
     """Where the token of Rasa's HTTP API is kept."""
     return Path(data_dir) / "rasa_token"
@@ -75,8 +79,15 @@ def prepare(settings: Settings, name: str) -> None:
 
 def serve(settings: Settings, name: str) -> None:
     """Become the server called name (exec: the same process id, no shell, no command line holding a secret)."""
-    prepare(settings, name)
     started = command(settings, name)
+    needed = {
+        Path(started.argv[0]): "make setup",
+        **({MODEL: "make run (it trains the model)"} if name == "rasa" else {}),
+    }
+    for path, made_by in needed.items():
+        if not path.exists():
+            raise ServerError(f"cannot start {name}: {path} is missing; run {made_by}")
+    prepare(settings, name)
     if name == "rasa":
         os.umask(0o077)  # what Rasa writes (the tracker store's journal, its unpacked model) is owner-only too
     os.execve(started.argv[0], started.argv, server_environment(settings, started.env))

@@ -7,7 +7,8 @@ import stat
 
 import pytest
 
-from indexer.servers import command, prepare, rasa_token
+from indexer import servers
+from indexer.servers import ServerError, command, prepare, rasa_token, serve
 from indexer.settings import load_settings
 
 
@@ -55,3 +56,14 @@ def test_preparing_rasa_makes_its_token_and_its_tracker_file_owner_only(settings
 def test_an_unknown_server_is_named(settings):
     with pytest.raises(ValueError, match="no server called 'redis'"):
         command(settings, "redis")
+
+
+def test_a_missing_rasa_or_model_is_named_before_anything_starts(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(servers.os, "execve", lambda *_: pytest.fail("started without what it needs"))
+    monkeypatch.setattr(servers, "MODEL", tmp_path / "models" / "kefu.tar.gz")
+    with pytest.raises(ServerError, match=r"kefu.tar.gz is missing; run make run"):
+        serve(settings, "rasa")
+    monkeypatch.setattr(servers, "RASA_PYTHON", tmp_path / "no-venv" / "python")
+    with pytest.raises(ServerError, match=r"no-venv/python is missing; run make setup"):
+        serve(settings, "rasa")
+    assert not (tmp_path / "rasa_token").exists()  # nothing made for a server that cannot start
