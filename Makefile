@@ -8,7 +8,9 @@ QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
 APP := .venv/bin
 RASA := .venv-rasa/bin
 MODEL := models/kefu.tar.gz
-BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*') config.yml kb/jieba/userdict.txt
+# endpoints.yml and credentials.yml say where Rasa's servers and stores are, not what it learns: no retraining.
+BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*' -not -name endpoints.yml -not -name credentials.yml) \
+  config.yml kb/jieba/userdict.txt
 
 .PHONY: run test setup index clean browser office lint
 

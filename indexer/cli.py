@@ -355,6 +355,20 @@ def index_check(settings: Settings, repair: bool) -> None:
     click.echo(f"index ok ({', '.join(settings.models)})")
 
 
+@main.command()
+@click.argument("server", type=click.Choice(["actions", "rasa", "web"]))
+@click.pass_obj
+def serve(settings: Settings, server: str) -> None:
+    """Run one of Kefu's servers on its host and port from the settings (scripts/run-servers runs all three)."""
+    from indexer.servers import ServerError
+    from indexer.servers import serve as become
+
+    try:
+        become(settings, server)
+    except ServerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 main.add_command(cli_import.import_cmd)
 # The service desk's operator commands, on the same group.
 for _command in (

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from kb.desk.rules import DeskPolicy
 from kb.desk.staffing import StaffingTargets
@@ -112,7 +113,12 @@ DECLARED: tuple[Setting, ...] = (
         "outside them a handoff takes a message for a callback.",
     ),
     Setting("timezone", "Asia/Shanghai", "Time zone of service_hours and of every time shown (kb.clock.local)."),
-    Setting("rasa_host", "localhost", "Host (name or address) where the web app reaches the Rasa server."),
+    Setting(
+        "rasa_host",
+        "127.0.0.1",
+        "Address the Rasa server listens on and the web app reaches it at (127.0.0.1: this machine only; "
+        "its REST channel and HTTP API are not meant for the network, the web app is the door).",
+    ),
     Setting(
         "rasa_port",
         5005,
@@ -121,15 +127,27 @@ DECLARED: tuple[Setting, ...] = (
     ),
     Setting(
         "actions_host",
-        "localhost",
-        "Host (name or address) where Rasa reaches the action server "
-        "(bot/endpoints.yml) and the web app checks its health.",
+        "127.0.0.1",
+        "Address the action server listens on, where Rasa reaches it (bot/endpoints.yml) and the web app "
+        "checks its health (127.0.0.1: this machine only).",
     ),
     Setting(
         "actions_port",
         5055,
         "Port of the action server: scripts/run-servers starts it there, Rasa calls it "
         "there (bot/endpoints.yml) and the web app checks its health there.",
+    ),
+    Setting(
+        "tracker_store_url",
+        "",
+        "Where Rasa keeps its conversations (its SQL tracker store), as an SQLAlchemy URL such as "
+        "postgresql://user:password@host/rasa; empty: the SQLite file data_dir/rasa_tracker.db.",
+    ),
+    Setting(
+        "lock_store_url",
+        "",
+        "Rasa's lock store, which keeps one conversation's messages in order: empty for in-memory (one Rasa "
+        "process); redis://[:password@]host[:port][/db] when several Rasa instances share the tracker store.",
     ),
     Setting("web_port", 8000, "Port of the web app."),
     Setting("web_host", "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."),
@@ -229,9 +247,16 @@ DECLARED: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in DECLARED}
-# Addresses derived from the settings above: exported for the servers (KEFU_RASA_URL, KEFU_ACTIONS_URL) and
-# read by bot/endpoints.yml, never set on their own. Before the host/port settings they were settings.
-DERIVED = {"rasa_url": "rasa_host and rasa_port", "actions_url": "actions_host and actions_port"}
+# Addresses derived from the settings above: exported for the servers (KEFU_RASA_URL, KEFU_ACTIONS_URL, …) and
+# read by bot/endpoints.yml, never set on their own. Before the host/port settings the URLs were settings.
+# Rasa's lock store takes its Redis address in parts, so lock_store_url is exported split.
+DERIVED = {
+    "rasa_url": "rasa_host and rasa_port",
+    "actions_url": "actions_host and actions_port",
+    "tracker_store": "tracker_store_url and data_dir",
+    **{f"lock_store_{part}": "lock_store_url" for part in ("type", "host", "port", "db", "password")},
+}
+LOCK_STORE_FORM = "redis://[:password@]host[:port][/db]"
 
 
 @dataclass(frozen=True)
@@ -267,6 +292,8 @@ class Settings:
     rasa_port: int
     actions_host: str
     actions_port: int
+    tracker_store_url: str
+    lock_store_url: str
     web_port: int
     web_host: str
     web_threads: int
@@ -306,6 +333,42 @@ class Settings:
         return _origins(self.widget_origins)
 
     @property
+    def tracker_store(self) -> str:
+        """The SQLAlchemy URL of Rasa's tracker store: tracker_store_url, or the SQLite file in the data folder
+        (absolute: Rasa need not run from the same folder)."""
+        return self.tracker_store_url or f"sqlite:///{self.tracker_file.resolve()}"
+
+    @property
+    def tracker_file(self) -> Path:
+        """The SQLite file of Rasa's tracker store when tracker_store_url is empty."""
+        return self.data_dir / "rasa_tracker.db"
+
+    @property
+    def lock_store_type(self) -> str:
+        """'in_memory' or 'redis' (bot/endpoints.yml's lock_store type)."""
+        return "redis" if self.lock_store_url else "in_memory"
+
+    @property
+    def lock_store_host(self) -> str:
+        """The Redis host of the lock store ('' in memory)."""
+        return _lock_store_parts(self.lock_store_url)[0]
+
+    @property
+    def lock_store_port(self) -> str:
+        """The Redis port of the lock store (6379 unless given)."""
+        return _lock_store_parts(self.lock_store_url)[1]
+
+    @property
+    def lock_store_db(self) -> str:
+        """The Redis database number of the lock store (Rasa's default, 1, unless given)."""
+        return _lock_store_parts(self.lock_store_url)[2]
+
+    @property
+    def lock_store_password(self) -> str:
+        """The Redis password of the lock store ('' for none)."""
+        return _lock_store_parts(self.lock_store_url)[3]
+
+    @property
     def import_limits(self) -> ImportLimits:
         """What one import will take (file size, PDF pages, pages read by OCR, sheet rows)."""
         return ImportLimits(self.import_max_mb, self.import_max_pages, self.import_max_ocr_pages, self.import_max_rows)
@@ -326,12 +389,16 @@ class Settings:
         """The service desk's configured rules: service hours, time zone, handle time before any data."""
         return DeskPolicy(self.service_hours, self.timezone, self.default_handle_seconds)
 
-    def shell_exports(self) -> str:
-        """Every setting in force, and the addresses derived from them (KEFU_RASA_URL, KEFU_ACTIONS_URL), as
-        shell lines 'export KEFU_NAME=value': scripts/run-servers evaluates them, and Rasa substitutes
-        ${KEFU_ACTIONS_URL} in bot/endpoints.yml."""
+    def exports(self) -> dict[str, str]:
+        """Every setting in force and the addresses derived from them (KEFU_RASA_URL, KEFU_ACTIONS_URL,
+        KEFU_TRACKER_STORE, KEFU_LOCK_STORE_*), by environment variable: what the servers are started with, and
+        what Rasa substitutes in bot/endpoints.yml."""
         names = [s.name for s in DECLARED] + list(DERIVED)
-        return "\n".join(f"export KEFU_{name.upper()}={shlex.quote(str(getattr(self, name)))}" for name in names)
+        return {f"KEFU_{name.upper()}": str(getattr(self, name)) for name in names}
+
+    def shell_exports(self) -> str:
+        """The exports as shell lines 'export KEFU_NAME=value' (scripts/run-servers evaluates them)."""
+        return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in self.exports().items())
 
     @property
     def db_path(self) -> Path:
@@ -372,6 +439,26 @@ def _origins(text: str) -> list[str]:
 def _weights(text: str, count: int) -> list[float]:
     given = [float(w) for w in text.split(",") if w.strip()]
     return [given[i] if i < len(given) else 1.0 for i in range(count)]
+
+
+def _lock_store_parts(url: str) -> tuple[str, str, str, str]:
+    """host, port, db and password of a lock_store_url (all '' when it is empty)."""
+    if not url:
+        return "", "", "", ""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        port = 0
+    db = parts.path.strip("/") or "1"
+    if parts.scheme != "redis" or not parts.hostname or not port or not db.isdigit() or parts.username:
+        raise SettingsError(f"lock_store_url must look like {LOCK_STORE_FORM}, not {url!r}")
+    return parts.hostname, str(port), db, unquote(parts.password or "")
+
+
+def server_environment(settings: Settings, extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment a server is started in: this process's, every setting in force exported, then extra."""
+    return {**os.environ, **settings.exports(), **extra}
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -450,6 +537,12 @@ def _build(values: Mapping[str, Any]) -> Settings:
             raise SettingsError(
                 f"widget_origins must list origins such as https://shop.example (no path), or '*', not {origin!r}"
             )
+    if resolved["tracker_store_url"] and "://" not in resolved["tracker_store_url"]:
+        raise SettingsError(
+            "tracker_store_url must be an SQLAlchemy URL such as postgresql://user:password@host/rasa "
+            f"(or empty for the SQLite file in data_dir), not {resolved['tracker_store_url']!r}"
+        )
+    _lock_store_parts(resolved["lock_store_url"])
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

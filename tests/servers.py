@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import socket
@@ -12,6 +13,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from indexer.servers import rasa_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "kefu.tar.gz"
@@ -39,33 +42,30 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
     raise TimeoutError(url)
 
 
-@dataclass
-class RunningBot:
-    """Both servers, and how to talk to them."""
+def listening(port: int) -> set[str]:
+    """The local addresses on which something listens on this TCP port (read from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(_address(address, width))
+    return found
 
-    rasa: subprocess.Popen
-    actions: subprocess.Popen
-    rasa_port: int
-    logs: tuple[Path, ...] = ()
 
-    @property
-    def rasa_url(self) -> str:
-        """Rasa's base URL."""
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    def say(self, sender: str, text: str) -> list[dict]:
-        """Send one message over the REST channel; the bot's replies."""
-        body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
+def _address(hex_address: str, width: int) -> str:
+    """An address as /proc/net/tcp writes it (each 32-bit word in host byte order) in its usual form."""
+    words = [bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, width, 8)]
+    return str(ipaddress.ip_address(b"".join(words)))
 
 
 class System:
     """The action server, Rasa and the web app on fixed free ports, each started, killed (-9) and
-    restarted on its own: the end-to-end tests, the benchmarks and the fault drill use it."""
+    restarted on its own: the end-to-end tests, the benchmarks and the fault drill use it. Each is started
+    as scripts/run-servers starts it, through `kefu serve NAME` (indexer/servers.py): one source for the
+    commands, the interfaces they listen on and Rasa's token."""
 
     def __init__(
         self,
@@ -78,59 +78,35 @@ class System:
         if not MODEL.is_file() or not RASA.is_file():
             raise FileNotFoundError("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
         self.workdir = workdir
+        self.data_dir = Path(data_dir)
         self.ports = {"actions": free_port(), "rasa": free_port(), "web": free_port()}
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.web_url = f"http://127.0.0.1:{self.ports['web']}"
-        # The ports are Kefu settings, as scripts/run-servers exports them; Rasa reads the action server's
-        # address from bot/endpoints.yml through the same variables.
+        # Only settings: `kefu serve` derives the rest (bot/endpoints.yml's addresses, the tracker store) from them.
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("KEFU_")},
             "KEFU_DATA_DIR": str(data_dir),
             "KEFU_SERVICE_HOURS": service_hours,
             "KEFU_CONFIG": str(workdir / "none.toml"),
             "KEFU_KB_DIR": str(kb_dir or ROOT / "kb"),
-            "KEFU_RASA_HOST": "127.0.0.1",
             "KEFU_RASA_PORT": str(self.ports["rasa"]),
             "KEFU_WEB_PORT": str(self.ports["web"]),
-            "KEFU_ACTIONS_HOST": "127.0.0.1",
             "KEFU_ACTIONS_PORT": str(self.ports["actions"]),
-            "KEFU_ACTIONS_URL": f"http://127.0.0.1:{self.ports['actions']}",  # what bot/endpoints.yml reads
             **(extra_env or {}),
         }
         self.procs: dict[str, subprocess.Popen] = {}
 
+    @property
+    def rasa_token(self) -> str:
+        """The token of Rasa's HTTP API (made on first use, by whichever of Rasa and the caller comes first)."""
+        return rasa_token(self.data_dir)
+
     def command(self, name: str) -> list[str]:
-        port = str(self.ports[name])
-        if name == "actions":
-            return [
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--port",
-                port,
-            ]
-        if name == "rasa":
-            return [
-                str(RASA),
-                "run",
-                "--enable-api",
-                "--model",
-                str(MODEL),
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--credentials",
-                "bot/credentials.yml",
-                "--port",
-                port,
-            ]
-        return [sys.executable, "-m", "web.serve"]
+        """As scripts/run-servers starts it (python -m: this checkout's code, not an installed kefu's)."""
+        return [sys.executable, "-m", "indexer.cli", "serve", name]
 
     def health_url(self, name: str) -> str:
-        path = {"actions": "/health", "rasa": "/status", "web": "/login"}[name]
+        path = {"actions": "/health", "rasa": f"/status?token={self.rasa_token}", "web": "/login"}[name]
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
     @property
@@ -140,10 +116,9 @@ class System:
     def start(self, *names: str) -> None:
         """Start these servers (appending to their logs) and wait until each answers."""
         for name in names:
-            env = self.env if name == "rasa" else {"OMP_NUM_THREADS": "1", **self.env}  # as scripts/run-servers
             with open(self.workdir / f"{name}.log", "a") as log:
                 self.procs[name] = subprocess.Popen(
-                    self.command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                    self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
                 )
         for name in names:
             wait_for(self.health_url(name), self.procs[name])
@@ -161,6 +136,58 @@ class System:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+@dataclass
+class RunningBot:
+    """Both servers, and how to talk to them."""
+
+    system: System
+
+    @property
+    def rasa(self) -> subprocess.Popen:
+        """Rasa's process."""
+        return self.system.procs["rasa"]
+
+    @property
+    def actions(self) -> subprocess.Popen:
+        """The action server's process."""
+        return self.system.procs["actions"]
+
+    @property
+    def rasa_port(self) -> int:
+        """Rasa's port."""
+        return self.system.ports["rasa"]
+
+    @property
+    def rasa_url(self) -> str:
+        """Rasa's base URL."""
+        return self.system.rasa_url
+
+    @property
+    def logs(self) -> tuple[Path, ...]:
+        """The action server's and Rasa's logs."""
+        return self.system.logs[:2]
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        """Send one message over the REST channel; the bot's replies."""
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str) -> dict:
+        """Rasa's tracker of a conversation, through its HTTP API with the token."""
+        url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.system.rasa_token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())
+
+    def restart_rasa(self) -> None:
+        """Kill Rasa (-9: nothing is saved on the way out) and start it again on the same port."""
+        self.system.kill("rasa")
+        self.system.start("rasa")
 
 
 def warm_up(bot: RunningBot, tries: int = 5) -> None:
@@ -182,7 +209,7 @@ def running_bot(data_dir: Path, workdir: Path, service_hours: str = "00:00-24:00
     system = System(data_dir, workdir, service_hours=service_hours)
     try:
         system.start("actions", "rasa")
-        bot = RunningBot(system.procs["rasa"], system.procs["actions"], system.ports["rasa"], system.logs[:2])
+        bot = RunningBot(system)
         warm_up(bot)
         yield bot
     finally:

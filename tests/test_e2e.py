@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import stat
+import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +17,7 @@ from kb.desk.conversations import Conversations
 from kb.desk.service import Desk
 
 from customer import Customer
-from servers import running_bot
+from servers import listening, running_bot, running_web
 from staff import console_token, sign_in
 
 pytestmark = pytest.mark.slow
@@ -217,6 +220,19 @@ def test_in_hours_a_live_takeover_keeps_the_problem_and_the_number_for_the_agent
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close").get_json()["bot_resumed"]
 
 
+def chatting(app):
+    """A customer's widget on the web app, and say(text=… or payload=…): their message through it; the bot's
+    reply, which must be the bot's (not a queue's)."""
+    customer = Customer(app.test_client())
+
+    def say(**body) -> str:
+        reply = customer.say(**body)
+        assert reply["state"] == "bot", reply
+        return "\n".join(m["text"] for m in reply["messages"])
+
+    return customer, say
+
+
 @pytest.fixture(scope="module")
 def night(real_kb_settings, tmp_path_factory):
     """Rasa and the action server out of service hours (never open), and the web app before them."""
@@ -230,12 +246,7 @@ def night(real_kb_settings, tmp_path_factory):
 
 def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches_rasa(night):
     servers, settings, app = night
-    customer = Customer(app.test_client())
-
-    def say(**body) -> str:
-        reply = customer.say(**body)
-        assert reply["state"] == "bot", reply
-        return "\n".join(m["text"] for m in reply["messages"])
+    customer, say = chatting(app)
 
     assert "下班时间" in say(text="我的信用卡被盗刷了，转人工") and "手机号" in say(text="明天上午吧")
     confirm = say(text="打这个 139 8765 4321")
@@ -250,7 +261,7 @@ def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches
     [ticket] = [t for t in desk(settings).tickets.recent() if t.conversation_id == customer.session]
     assert (ticket.status, ticket.contact, ticket.preferred_time) == ("callback", "010****5678", "明天上午")
     assert ticket.problem == "我的信用卡被盗刷了\n卡是前天在地铁上丢的"
-    tracker = json.loads(urllib.request.urlopen(f"{servers.rasa_url}/conversations/{customer.session}/tracker").read())
+    tracker = servers.tracker(customer.session)
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in servers.logs)
     for number in ("13987654321", "139 8765 4321", "62345678"):
         assert number not in json.dumps(tracker, ensure_ascii=False) and number not in logs
@@ -262,3 +273,62 @@ def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches
     assert agent.post(f"/api/agent/tickets/{ticket.id}/contact").get_json() == {"number": "01062345678"}
     done = agent.post(f"/api/agent/tickets/{ticket.id}/attempts", json={"outcome": "reached"}).get_json()
     assert done["ticket"]["status"] == "closed" and done["ticket"]["outcome"] == "reached"
+
+
+def test_rasa_the_action_server_and_the_web_app_listen_on_loopback_only(running, real_kb_settings, tmp_path):
+    with running_web(real_kb_settings.data_dir, running.rasa_port, tmp_path) as web_url:
+        ports = {
+            "rasa": running.rasa_port,
+            "actions": running.system.ports["actions"],
+            "web": int(web_url.rsplit(":", 1)[1]),
+        }
+        assert {name: listening(port) for name, port in ports.items()} == {name: {"127.0.0.1"} for name in ports}
+
+
+def test_rasas_http_api_answers_only_with_the_token(running, bot):
+    sender = conversation()
+    assert bot(sender, "你好")
+    tracker = f"{running.rasa_url}/conversations/{sender}/tracker"
+    pause = json.dumps([{"event": "pause"}]).encode()
+    for request in (
+        urllib.request.Request(tracker),
+        urllib.request.Request(f"{tracker}/events", pause, {"Content-Type": "application/json"}),
+        urllib.request.Request(f"{tracker}/events?token=wrong", pause, {"Content-Type": "application/json"}),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 401, request.full_url
+    assert bot(sender, "客服热线是24小时服务的吗")  # nothing paused it
+    assert running.tracker(sender)["sender_id"] == sender  # with the token
+    logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in running.logs)
+    command_line = Path(f"/proc/{running.rasa.pid}/cmdline").read_text(errors="replace")  # what ps shows
+    assert running.system.rasa_token not in logs and running.system.rasa_token not in command_line
+    for secret in ("rasa_token", "rasa_tracker.db"):
+        assert stat.S_IMODE((running.system.data_dir / secret).stat().st_mode) == 0o600, secret
+
+
+def test_a_handed_off_conversation_stays_with_the_agent_across_a_rasa_restart(app, running, bot, real_kb_settings):
+    customer = Customer(app.test_client())
+    assert customer.say(text="转人工")["state"] == "queued"
+    sender = customer.session
+    agent = staff_client(app, real_kb_settings, "e2e-agent3", "agent")
+    [ticket] = [t for t in agent.get("/api/agent/queue").get_json()["tickets"] if t["conversation_id"] == sender]
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/claim").status_code == 200
+    running.restart_rasa()
+    assert bot(sender, "在吗？") == []  # still paused: what the customer writes is the agent's to answer
+    assert customer.say(text="还在吗")["state"] == "agent"  # and the web app hands it to the agent
+    assert agent.post(f"/api/agent/tickets/{ticket['id']}/close").get_json()["bot_resumed"]
+    # The close resumed the conversation in the restarted Rasa (through its token-guarded API): it answers again.
+    # (The customer's widget starts a fresh conversation after a close: the old key reads only the last words.)
+    assert "7*24" in texts(bot(sender, "客服热线是24小时服务的吗"))
+
+
+def test_a_callback_being_taken_down_continues_across_a_rasa_restart(night):
+    servers, _, app = night
+    _, say = chatting(app)
+    assert "下班时间" in say(text="我的挂失卡片一直没有寄到，转人工") and "手机号" in say(text="下午都可以")
+    confirm = say(text="我的号码是 137 1234 5678")
+    assert "137****5678" in confirm and "号码对吗" in confirm
+    servers.restart_rasa()
+    done = say(payload="/affirm")  # the yes answers the question asked before the restart: the number is right
+    assert "已为您登记回电" in done and "137****5678" in done and "下午" in done

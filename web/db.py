@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 
+from indexer.servers import rasa_token
 from indexer.settings import Settings
 from kb.database import Database
 from kb.desk.accounts import Accounts
@@ -81,10 +82,12 @@ def revisions() -> Revisions:
 
 
 def rasa() -> RasaClient:
-    """The app's client for the configured Rasa server (one per app: its connections are reused)."""
+    """The app's client for the configured Rasa server (one per app: its connections are reused), with the
+    token of Rasa's HTTP API from the data folder (made there by whichever of Rasa and the app starts first)."""
     client: RasaClient | None = current_app.extensions.get("kefu_rasa")
     if client is None:
-        client = RasaClient(settings().rasa_url, transport=current_app.config["RASA_TRANSPORT"])
+        token = rasa_token(settings().data_dir)
+        client = RasaClient(settings().rasa_url, token, transport=current_app.config["RASA_TRANSPORT"])
         current_app.extensions["kefu_rasa"] = client
     return client
 

@@ -1,4 +1,5 @@
-"""The web app's door to the bot: Rasa's REST channel over httpx (transport injectable for tests)."""
+"""The web app's door to the bot: Rasa's REST channel and its HTTP API over httpx (transport injectable for
+tests). The HTTP API wants the token Rasa was started with (indexer.servers.rasa_token); the REST channel not."""
 
 from __future__ import annotations
 
@@ -13,10 +14,18 @@ RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": N
 
 
 class RasaClient:
-    """Sends customer messages to Rasa and returns its replies."""
+    """Sends customer messages to Rasa and returns its replies; pauses and resumes conversations."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        # Rasa reads the token from the query string only; customers' messages go without it.
+        self._api = {"token": token} if token else {}
 
     def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
         """Rasa's replies to one message (text or a '/intent{…}' payload); metadata, if any, reaches the actions
@@ -38,7 +47,7 @@ class RasaClient:
         """The intent Rasa's NLU gives a message and its confidence (0–1), through Rasa's /model/parse;
         None when Rasa cannot be asked. Reads only: no conversation is touched."""
         try:
-            response = self._http.post("/model/parse", json={"text": text}, timeout=5.0)
+            response = self._http.post("/model/parse", json={"text": text}, params=self._api, timeout=5.0)
             response.raise_for_status()
             intent = response.json().get("intent") or {}
             return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
@@ -48,7 +57,7 @@ class RasaClient:
     def healthy(self) -> bool:
         """Whether Rasa answers its status endpoint."""
         try:
-            return self._http.get("/status", timeout=2.0).status_code == 200
+            return self._http.get("/status", params=self._api, timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -62,7 +71,7 @@ class RasaClient:
             {"event": "action", "name": "action_listen"},
         ]
         try:
-            self._http.post(f"/conversations/{sender}/tracker/events", json=events).raise_for_status()
+            self._http.post(f"/conversations/{sender}/tracker/events", json=events, params=self._api).raise_for_status()
         except httpx.HTTPError as exc:
             raise BotUnavailable(f"could not resume the conversation: {exc}") from None
 

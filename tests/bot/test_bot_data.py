@@ -13,6 +13,7 @@ import yaml
 from rasa_sdk import Action
 
 import actions
+from indexer.settings import load_settings
 
 from servers import RASA, ROOT
 
@@ -109,21 +110,42 @@ def test_rasa_test_stories_pass(tmp_path):
     assert not (tmp_path / "failed_test_stories.yml").read_text(encoding="utf-8").strip().startswith("- story")
 
 
+READ_ENDPOINTS = """
+from rasa.core.lock_store import LockStore
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
+
+endpoints = AvailableEndpoints.read_endpoints("bot/endpoints.yml")
+locks = LockStore.create(endpoints.lock_store)
+redis = locks.red.connection_pool.connection_kwargs if hasattr(locks, "red") else {}
+print(endpoints.action.url, TrackerStore.create(endpoints.tracker_store).engine.url, type(locks).__name__)
+print(*(redis.get(key) for key in ("host", "port", "db", "password")))
+"""
+
+
 @pytest.mark.slow
-def test_rasa_reads_the_action_servers_address_from_the_settings_and_refuses_to_start_without_it():
-    read = (
-        "from rasa.utils.endpoints import read_endpoint_config;"
-        "print(read_endpoint_config('bot/endpoints.yml', 'action_endpoint').url)"
-    )
+def test_rasa_reads_the_action_server_and_its_stores_from_the_settings_and_refuses_to_start_without_them(tmp_path):
     python = str(ROOT / ".venv-rasa" / "bin" / "python")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
-    given = subprocess.run(
-        [python, "-c", read],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**env, "KEFU_ACTIONS_URL": "http://127.0.0.1:6055"},
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path, "actions_port": 6055})
+
+    def read(exports: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [python, "-c", READ_ENDPOINTS], cwd=ROOT, capture_output=True, text=True, env={**env, **exports}
+        )
+
+    given = read(settings.exports())
+    assert given.returncode == 0, given.stderr[-500:]
+    assert given.stdout.split("\n")[0].split() == [
+        "http://127.0.0.1:6055/webhook",
+        f"sqlite:///{tmp_path / 'rasa_tracker.db'}",  # conversations outlive a restart of Rasa
+        "InMemoryLockStore",
+    ]
+    shared = read(settings.replace(lock_store_url="redis://:s%40cret@cache:6380/2").exports())
+    assert (
+        shared.stdout.split("\n")[0].endswith("RedisLockStore")
+        and shared.stdout.split("\n")[1] == "cache 6380 2 s@cret"
     )
-    assert given.returncode == 0 and given.stdout.strip().endswith("http://127.0.0.1:6055/webhook"), given.stderr[-500:]
-    missing = subprocess.run([python, "-c", read], cwd=ROOT, capture_output=True, text=True, env=env)
-    assert missing.returncode != 0 and "KEFU_ACTIONS_URL" in missing.stderr
+    for name in ("KEFU_ACTIONS_URL", "KEFU_TRACKER_STORE"):
+        missing = read({k: v for k, v in settings.exports().items() if k != name})
+        assert missing.returncode != 0 and name in missing.stderr

@@ -280,6 +280,12 @@ def test_settings_export_gives_the_start_script_every_value_in_force(kefu):
     assert exported == {f"export KEFU_{s.name.upper()}" for s in DECLARED} | {
         "export KEFU_RASA_URL",
         "export KEFU_ACTIONS_URL",
+        "export KEFU_TRACKER_STORE",
+        "export KEFU_LOCK_STORE_TYPE",
+        "export KEFU_LOCK_STORE_HOST",
+        "export KEFU_LOCK_STORE_PORT",
+        "export KEFU_LOCK_STORE_DB",
+        "export KEFU_LOCK_STORE_PASSWORD",
     }
     shown = subprocess.run(
         ["bash", "-c", out + '\necho "$KEFU_RASA_PORT|$KEFU_ACTIONS_URL|$KEFU_QUERY_PROMPT|"'],

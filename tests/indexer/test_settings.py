@@ -48,12 +48,43 @@ def test_bad_config_file(tmp_path):
 
 def test_addresses_are_declared_once_and_the_old_url_settings_say_what_replaced_them(tmp_path):
     s = load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_RASA_PORT": "6005"})
-    assert (s.rasa_url, s.actions_url) == ("http://localhost:6005", "http://localhost:5055")
-    agreeing = {"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_ACTIONS_URL": "http://localhost:5055"}
-    assert load_settings(environ=agreeing).actions_url == "http://localhost:5055"  # as run-servers exports it
+    assert (s.rasa_url, s.actions_url) == ("http://127.0.0.1:6005", "http://127.0.0.1:5055")
+    agreeing = {"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_ACTIONS_URL": "http://127.0.0.1:5055"}
+    assert load_settings(environ=agreeing).actions_url == "http://127.0.0.1:5055"  # as run-servers exports it
     with pytest.raises(SettingsError, match=r"KEFU_RASA_URL=http://rasa:5005 disagrees.*rasa_host and rasa_port"):
         load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml"), "KEFU_RASA_URL": "http://rasa:5005"})
     with pytest.raises(SettingsError, match="actions_url is now set through actions_host and actions_port"):
         load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides={"actions_url": "http://x:1"})
     with pytest.raises(SettingsError, match="rasa_port must be a port number"):
         load_settings(environ={"KEFU_CONFIG": str(tmp_path / "none.toml")}, overrides={"rasa_port": 70000})
+
+
+def test_rasa_keeps_conversations_in_an_sqlite_file_in_the_data_folder_unless_told_otherwise(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    s = load_settings(environ=none, overrides={"data_dir": tmp_path / "data"})
+    assert s.tracker_store == f"sqlite:///{tmp_path / 'data' / 'rasa_tracker.db'}"
+    relative = load_settings(environ=none, overrides={"data_dir": "var"})
+    assert relative.tracker_store.startswith("sqlite:////")  # absolute: Rasa may run from another folder
+    given = "postgresql://rasa:secret@db:5432/rasa"
+    assert load_settings(environ=none, overrides={"tracker_store_url": given}).tracker_store == given
+    with pytest.raises(SettingsError, match="tracker_store_url must be an SQLAlchemy URL"):
+        load_settings(environ=none, overrides={"tracker_store_url": "rasa.db"})
+
+
+def test_the_lock_store_is_in_memory_unless_a_redis_url_is_given(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    memory = load_settings(environ=none)
+    assert (memory.lock_store_type, memory.lock_store_host) == ("in_memory", "")
+    redis = load_settings(environ=none, overrides={"lock_store_url": "redis://:pa%24s@cache:6380/2"})
+    assert (redis.lock_store_type, redis.lock_store_host, redis.lock_store_port, redis.lock_store_db) == (
+        "redis",
+        "cache",
+        "6380",
+        "2",
+    )
+    assert redis.lock_store_password == "pa$s"
+    plain = load_settings(environ=none, overrides={"lock_store_url": "redis://cache"})
+    assert (plain.lock_store_port, plain.lock_store_db, plain.lock_store_password) == ("6379", "1", "")
+    for bad in ("memcached://cache", "redis://", "redis://cache/x"):
+        with pytest.raises(SettingsError, match="lock_store_url must look like redis://"):
+            load_settings(environ=none, overrides={"lock_store_url": bad})
