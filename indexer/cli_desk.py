@@ -47,10 +47,10 @@ def _handoff_line(r: dict[str, Any], timezone: str) -> str:
 @click.pass_obj
 def purge_cmd(settings: Settings, days: int | None, as_json: bool) -> None:
     """Delete conversations and settled records older than retention_days (see kb/desk/retention.py)."""
-    from kb.desk.retention import purge
+    from kb.desk.retention import purge_with_bot
 
     days = settings.retention_days if days is None else days
-    counts = purge(Database.open(settings.db_path), days)
+    counts = purge_with_bot(Database.open(settings.db_path), days, settings.purgeable_tracker_file)
     if as_json:
         click.echo(json.dumps({"days": days, "deleted": counts}))
     elif not days:

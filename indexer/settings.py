@@ -344,6 +344,12 @@ class Settings:
         return self.data_dir / "rasa_tracker.db"
 
     @property
+    def purgeable_tracker_file(self) -> Path | None:
+        """The tracker store's SQLite file, which retention purges (kb.desk.retention.purge_bot_tracker); None
+        with tracker_store_url, whose database keeps its own retention."""
+        return None if self.tracker_store_url else self.tracker_file
+
+    @property
     def lock_store_type(self) -> str:
         """'in_memory' or 'redis' (bot/endpoints.yml's lock_store type)."""
         return "redis" if self.lock_store_url else "in_memory"

@@ -27,7 +27,7 @@ def housekeeping(settings: Settings, stop: threading.Event) -> None:
     """Every hour until stop is set: expire curators' imports left unsaved for a day (their uploaded
     documents are deleted); once a day, delete what is older than retention_days (0: never)."""
     from kb.database import Database
-    from kb.desk.retention import purge
+    from kb.desk.retention import purge_with_bot
     from kb.importing.jobs import ImportJobs
     from web.kb_import import expire_imports
 
@@ -39,7 +39,7 @@ def housekeeping(settings: Settings, stop: threading.Event) -> None:
                 expired = expire_imports(settings.data_dir, ImportJobs(db))
                 if settings.retention_days and time.monotonic() - last_purge >= DAY:
                     last_purge = time.monotonic()
-                    counts = purge(db, settings.retention_days)
+                    counts = purge_with_bot(db, settings.retention_days, settings.purgeable_tracker_file)
                     if any(counts.values()):
                         log.info("retention: deleted %s", counts)
             finally:

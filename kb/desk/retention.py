@@ -3,14 +3,18 @@
 Goes: conversations whose last activity is older than the cut-off (their messages, and a contact number
 held for them, too), feedback, ratings, closed and abandoned handoff tickets with their notes, transfers, call attempts
 and the sealed contact number, gaps a curator has settled (resolved or dismissed), the record of who was
-shown a number, and the audit log of staff actions (kb.desk.audit).
+shown a number, and the audit log of staff actions (kb.desk.audit); and the bot's own record of a
+conversation in Rasa's tracker store, when that is the SQLite file in the data folder (purge_bot_tracker).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+from pathlib import Path
 
 from kb.clock import stamp
 from kb.database import Database
@@ -59,3 +63,42 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
             "audit_log": db.execute("DELETE FROM audit_log WHERE at < ?", [before]).rowcount,
         }
     return counts
+
+
+def purge_with_bot(
+    db: Database, days: int, tracker_file: Path | None, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """purge, and the bot's record of the same old conversations in the tracker store's SQLite file (None: not
+    ours to purge), counted as 'bot_conversations'."""
+    counts = purge(db, days, now)
+    if counts and tracker_file is not None:
+        counts["bot_conversations"] = purge_bot_tracker(tracker_file, days, held_conversations(db), now)
+    return counts
+
+
+def held_conversations(db: Database) -> set[str]:
+    """Ids of the conversations a person has or will have (queued or with an agent): kept however old."""
+    return {row[0] for row in db.execute("SELECT id FROM conversations WHERE state IN ('queued', 'agent')")}
+
+
+def purge_bot_tracker(path: Path, days: int, keep: set[str], now: dt.datetime | None = None) -> int:
+    """Delete the bot's own record of conversations quiet for more than `days` days from Rasa's SQL tracker store
+    in the SQLite file `path` (Rasa's table `events`: sender_id, timestamp in Unix seconds), except those in
+    `keep`. Returns how many conversations went; 0 when days is 0 or there is no such file or table yet (Rasa
+    makes them on its first message). Rasa may be writing meanwhile: SQLite's lock is waited on, 30 s at most."""
+    path = Path(path)
+    if days <= 0 or not path.is_file():
+        return 0
+    before = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)).timestamp()
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as tracker, tracker:
+        if not tracker.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone():
+            return 0
+        quiet = [
+            sender
+            for (sender,) in tracker.execute(
+                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?", [before]
+            )
+            if sender not in keep
+        ]
+        tracker.executemany("DELETE FROM events WHERE sender_id = ?", [[sender] for sender in quiet])
+    return len(quiet)

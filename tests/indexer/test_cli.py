@@ -249,6 +249,7 @@ def test_purge_reports_counts(kefu):
             "ratings": 0,
             "contact_reveals": 0,
             "audit_log": 0,
+            "bot_conversations": 0,
         },
     }
     assert "nothing is deleted" in kefu("purge", "--days", "0").output

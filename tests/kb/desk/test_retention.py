@@ -86,3 +86,58 @@ def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
     assert purge(db, 90, NOW) == dict.fromkeys(counts, 0)
     assert purge(db, 0, NOW) == {}
     assert purge(db, 1, NOW + dt.timedelta(days=30))["conversations"] == 1  # "new" ages out in its turn
+
+
+def rasa_tracker(path, conversations: dict[str, float]) -> None:
+    """A tracker store file as Rasa's SQLTrackerStore makes it (table events), each conversation with one event
+    at the given Unix time."""
+    import sqlite3
+
+    with sqlite3.connect(path) as tracker:
+        tracker.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) "
+            "NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
+        )
+        for sender, at in conversations.items():
+            tracker.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'user', ?, '{}')", [sender, at]
+            )
+
+
+def senders(path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as tracker:
+        return {row[0] for row in tracker.execute("SELECT sender_id FROM events")}
+
+
+def test_the_bots_memory_of_old_conversations_goes_with_them_but_a_chat_with_an_agent_stays(tmp_path):
+    from kb.desk.retention import purge_bot_tracker
+
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    old, recent = (now - dt.timedelta(days=100)).timestamp(), (now - dt.timedelta(days=5)).timestamp()
+    path = tmp_path / "rasa_tracker.db"
+    rasa_tracker(path, {"old": old, "old-with-agent": old, "recent": recent})
+    assert purge_bot_tracker(path, 90, keep={"old-with-agent"}, now=now) == 1
+    assert senders(path) == {"old-with-agent", "recent"}
+    assert purge_bot_tracker(path, 0, keep=set(), now=now) == 0  # 0 keeps everything
+    assert purge_bot_tracker(tmp_path / "none.db", 90, keep=set(), now=now) == 0  # no file yet: nothing to do
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_purge_with_bot_keeps_the_bots_memory_of_a_chat_still_with_an_agent(tmp_path):
+    from kb.desk.retention import purge_with_bot
+
+    db = Database.open(tmp_path / "kefu.db")
+    conversations = Conversations(db)
+    for conversation in ("gone", "with-agent"):
+        conversations.get_or_create(conversation)
+        backdate(db, "conversations", conversation, updated_at=OLD)
+    conversations.set_state("with-agent", "agent")
+    backdate(db, "conversations", "with-agent", updated_at=OLD)
+    path = tmp_path / "rasa_tracker.db"
+    rasa_tracker(path, {"gone": dt.datetime(2026, 8, 1, tzinfo=dt.UTC).timestamp(), "with-agent": 0.0})
+    counts = purge_with_bot(db, 30, path, NOW)
+    assert counts["conversations"] == 1 and counts["bot_conversations"] == 1
+    assert senders(path) == {"with-agent"}
+    assert "bot_conversations" not in purge_with_bot(db, 30, None, NOW)  # another database's own retention
