@@ -293,7 +293,11 @@ class Desk:
         holder = ticket.agent or ""
         conversation_id = ticket.conversation_id
         with self.db.transaction():  # all of it or none; the bot (another server) is called after
-            self.tickets.close(ticket_id, ticket.agent)
+            if not self.tickets.close(ticket_id, ticket.agent, seen=ticket):  # closed or moved since it was read
+                now_closed = self.ticket(ticket_id).status in CLOSED_STATUSES
+                raise TicketStateError(
+                    "this ticket is closed already" if now_closed else "this ticket changed: look again"
+                )
             self.conversations.get_or_create(conversation_id)
             # this chat's messages only: an earlier human chat in the conversation offered its answers already
             this_chat = self.conversations.messages(conversation_id, since=ticket.created_at)

@@ -266,12 +266,21 @@ class Tickets:
         rows = list(self.db["handoffs"].rows_where("id = ?", [ticket_id]))
         return _ticket(rows[0], self.queue_position(ticket_id)) if rows else None
 
-    def close(self, ticket_id: int, agent: str | None = None, outcome: str = "") -> None:
-        """Close a ticket (the bot resumes the conversation); outcome: how it ended, if not a chat."""
+    def close(self, ticket_id: int, agent: str | None = None, outcome: str = "", seen: Ticket | None = None) -> bool:
+        """Close a ticket (the bot resumes the conversation); outcome: how it ended, if not a chat. With `seen`
+        (the ticket as the caller checked it), only if its status and agent are still those: False when someone
+        else changed it meanwhile (a second close, a transfer, a claim), and nothing is written."""
         with self.db.transaction():
-            self.db["handoffs"].update(
-                ticket_id, {"status": "closed", "closed_at": now(), "agent": agent, "outcome": outcome}
+            changes = {"status": "closed", "closed_at": now(), "agent": agent, "outcome": outcome}
+            if seen is None:
+                self.db["handoffs"].update(ticket_id, changes)
+                return True
+            done = self.db.execute(
+                "UPDATE handoffs SET status = ?, closed_at = ?, agent = ?, outcome = ? "
+                "WHERE id = ? AND status = ? AND agent IS ?",
+                [*changes.values(), ticket_id, seen.status, seen.agent],
             )
+            return done.rowcount == 1
 
     def recent(self, status: str | None = None, limit: int = 100) -> list[Ticket]:
         """Tickets, newest first; only those in a status if given."""

@@ -119,3 +119,31 @@ def test_retention_deletes_old_audit_rows_and_old_contact_reveals(db):
     counts = purge(db, 90, now=later)
     assert counts["audit_log"] == 1 and counts["contact_reveals"] == 1
     assert log.search()["total"] == 0
+
+
+def test_a_supervisors_close_that_raced_with_a_transfer_changes_nothing(db, monkeypatch):
+    desk = Desk(db, OPEN)
+    ticket_id = claimed(desk, "c9", "王")
+    seen = desk.ticket(ticket_id)  # the supervisor's view, read before the agent hands the chat on
+    assert desk.tickets.transfer(ticket_id, "王", "李")
+    monkeypatch.setattr(desk, "ticket", lambda _id: seen)
+    with pytest.raises(TicketStateError, match="changed"):
+        desk.close_chat(ticket_id, "boss", "人工服务已结束", lambda c: True, role="supervisor")
+    monkeypatch.undo()
+    after = desk.ticket(ticket_id)
+    assert (after.status, after.agent) == ("claimed", "李")  # the new holder is not overwritten
+    assert not [m for m in desk.conversations.messages("c9") if m["text"] == "人工服务已结束"]
+
+
+def test_a_double_close_closes_once(db, monkeypatch):
+    desk = Desk(db, OPEN)
+    ticket_id = claimed(desk, "c10", "王")
+    seen = desk.ticket(ticket_id)
+    resumed = []
+    desk.close_chat(ticket_id, "王", "人工服务已结束", resumed.append)
+    views = iter([seen])  # the second click's read happened before the first close was written
+    monkeypatch.setattr(desk, "ticket", lambda _id: next(views, None) or desk.tickets.get(_id))
+    with pytest.raises(TicketStateError, match="closed already"):
+        desk.close_chat(ticket_id, "王", "人工服务已结束", resumed.append)
+    assert resumed == ["c10"]
+    assert [m["text"] for m in desk.conversations.messages("c10")].count("人工服务已结束") == 1
