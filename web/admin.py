@@ -13,6 +13,7 @@ from kb.desk.accounts import ROLES, AccountError
 from kb.desk.audit import ACTIONS, Actor
 from web.access import role_required, signed_in_user
 from web.db import accounts, audit_log
+from web.params import whole_number
 
 bp = Blueprint("admin", __name__)
 
@@ -95,9 +96,10 @@ def audit_page() -> str:
     )
     if action and action not in ACTIONS:
         abort(400, f"'action' must be one of {', '.join(ACTIONS)}")
-    if not page.isdigit() or int(page) < 1:
+    number = whole_number(page, 1)
+    if number is None:
         abort(400, "'page' must be a number from 1")
     since, until = _date("from"), _date("to")
-    found = audit_log().search(actor or None, action or None, since, until, int(page))
+    found = audit_log().search(actor or None, action or None, since, until, number)
     filters = {"actor": actor, "action": action, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
     return render_template("admin_audit.html", user=signed_in_user(), actions=ACTIONS, filters=filters, **found)

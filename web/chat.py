@@ -11,6 +11,7 @@ from indexer.build import index_paths
 from web.chat_access import UNKNOWN, Refused, count, count_first, malformed, opened
 from web.chat_service import MAX_ID, ChatInputError, ChatService, validate, validate_rating
 from web.db import database, desk, rasa, settings
+from web.params import whole_number
 
 bp = Blueprint("chat", __name__)
 
@@ -137,17 +138,17 @@ def messages(session: str) -> Response:
     """Polling: {"session", "state", "messages" after the id `after` (the customer's own too: another tab
     of the same site may have sent them), "rating" (the chat to rate, or null)}; once the key has ended, only
     the chat's last words and "ended": true."""
-    after = request.args.get("after", "0")
-    if not after.isdigit() or int(after) > MAX_ID:
+    after = whole_number(request.args.get("after", "0"), 0, MAX_ID)
+    if after is None:
         raise malformed(400, "'after' must be a message id")
     service = desk()
     conv = opened(service.conversations, session, settings().widget_keep_minutes)
     count(session, read=True)
     live = conv["access"] == "live"
     said = (
-        service.conversations.messages(session, after=int(after), as_sent=True)
+        service.conversations.messages(session, after=after, as_sent=True)
         if live
-        else service.conversations.last_words(session, conv["key_ended_at"], int(after))
+        else service.conversations.last_words(session, conv["key_ended_at"], after)
     )
     extra = {} if live else {"ended": True}
     return jsonify(session=session, state=conv["state"], messages=said, rating=service.ratings.due(session), **extra)

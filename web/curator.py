@@ -24,6 +24,7 @@ from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
 from web.access import audit, role_required, signed_in_user
 from web.db import database, desk, editing, rasa, retriever, settings, store
+from web.params import whole_number
 
 bp = Blueprint("curator", __name__)
 
@@ -57,7 +58,7 @@ def dashboard() -> str:
     """Conversations, containment, handoff rate, abstentions, customers' ratings of agents' chats (per agent
     and per day) and top gaps, with charts."""
     days_arg = request.args.get("days", "14")
-    days = int(days_arg) if days_arg.isdigit() and 1 <= int(days_arg) <= 90 else 14
+    days = whole_number(days_arg, 1, 90) or 14
     timezone = settings().timezone
     return render_template(
         "dashboard.html",

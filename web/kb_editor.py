@@ -20,6 +20,7 @@ from kb.loader import ID_PATTERN, MAX_BODY_CHARS, KnowledgeBaseError
 from kb.model import Article, FaqEntry
 from web.access import audit, role_required, signed_in_user
 from web.db import desk, editing, reader, revisions, settings, store
+from web.params import whole_number
 
 bp = Blueprint("kb_editor", __name__)
 KINDS = {"article": "文章", "faq": "问答"}
@@ -90,7 +91,7 @@ def _item_from_form(kind: str, item_id: str) -> Article | FaqEntry:
 
 
 def _gap_ids(raw: str) -> list[int]:
-    return [int(x) for x in raw.split(",") if x.strip().isdigit()][:500]
+    return [n for n in (whole_number(x.strip(), 1) for x in raw.split(",")) if n is not None][:500]
 
 
 @bp.get("/curator/kb")

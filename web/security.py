@@ -101,7 +101,7 @@ def json_bodies_only() -> tuple[Response, int] | None:
     request.max_content_length = JSON_MAX_BYTES  # larger: 413 before the body is read
     try:
         body = request.get_json()
-    except BadRequest:
+    except (BadRequest, RecursionError):  # RecursionError: arrays nested thousands deep
         return _not_json("the body is not valid JSON in UTF-8")
     if not isinstance(body, dict):
         return _not_json(f"send a JSON object, not {JSON_TYPES.get(type(body), 'that')}")

@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 from kb.desk.supervision import supervisor_view
 from web.access import role_required, signed_in_user
 from web.db import database, settings
+from web.params import whole_number
 
 bp = Blueprint("supervisor", __name__)
 
@@ -19,7 +20,7 @@ bp = Blueprint("supervisor", __name__)
 def view() -> str:
     """Everything a supervisor needs to staff the human queue."""
     weeks_arg = request.args.get("weeks", "4")
-    weeks = int(weeks_arg) if weeks_arg.isdigit() and 1 <= int(weeks_arg) <= 12 else 4
+    weeks = whole_number(weeks_arg, 1, 12) or 4
     configured = settings()
     figures = supervisor_view(
         database(),

@@ -48,6 +48,7 @@ BODIES = {
     "no content type": (b'{"session": "s1", "text": "hi"}', None),
     "missing fields": (b"{}", JSON),
     "wrong field types": (b'{"session": 5, "text": [], "status": 1, "gap_ids": "x", "to": {}}', JSON),
+    "nested 30,000 deep": (b"[" * 30_000 + b"]" * 30_000, JSON),  # under the limit; Python's parser recurses
 }
 OVER_THE_LIMIT = b'{"session": "s1", "text": "' + b"a" * 70_000 + b'"}'
 PASSWORD = "pw-malformed-1"
@@ -69,12 +70,13 @@ def app(tmp_path_factory):
             "service_hours": "00:00-24:00",
             "actions_host": "127.0.0.1",
             "actions_port": 9,
+            "chat_limit_malformed": 0,  # this battery is all malformed calls; their limit: tests/web/test_chat_key.py
         },
     )
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[]))
     app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": transport, "TESTING": True})
     accounts = Accounts(Database.open(settings.db_path))
-    for role in ("agent", "curator"):
+    for role in ("agent", "curator", "admin"):
         accounts.add(role, PASSWORD, role)
     return app
 
@@ -83,7 +85,7 @@ def app(tmp_path_factory):
 def callers(app):
     """A client per role, signed in, with the CSRF token its pages carry."""
     clients = {None: (app.test_client(), "")}
-    for role, page in (("agent", "/agent/"), ("curator", "/curator/")):
+    for role, page in (("agent", "/agent/"), ("curator", "/curator/"), ("admin", "/agent/")):
         client = app.test_client()
         sign_in(client, role, PASSWORD)
         clients[role] = (client, csrf_of(client.get(page).get_data(as_text=True)))
@@ -129,6 +131,7 @@ def test_a_body_of_the_wrong_shape_is_named(callers, endpoint):
         ("null", "JSON object"),
         ("truncated", "not valid JSON"),
         ("invalid utf-8", "not valid JSON"),
+        ("nested 30,000 deep", "not valid JSON"),
         ("form", "Content-Type: application/json"),
         ("text/plain", "Content-Type: application/json"),
     ):
@@ -146,7 +149,13 @@ def test_an_upload_endpoint_refuses_json_clearly(callers):
     assert_clear_refusal(post(callers, "kb_import.upload", b'{"files": []}', JSON), 400)
 
 
-@pytest.mark.parametrize("path", ["/api/chat/s1", "/api/chat/s1/messages?after=x", "/api/chat/s%0A1/messages"])
+NOT_NUMBERS = ("x", "%C2%B2", "%D9%A3", "9" * 5000, "-1")  # '²' and Arabic-Indic '٣' pass str.isdigit
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/chat/s1", "/api/chat/s%0A1/messages", *(f"/api/chat/s1/messages?after={n}" for n in NOT_NUMBERS)],
+)
 def test_the_widget_reads_answer_bad_requests_in_json(callers, path):
     client, _ = callers[None]
     assert_clear_refusal(client.get(path), 400, 404)
@@ -162,3 +171,17 @@ def test_sign_in_with_a_json_body_is_refused_not_crashed(callers):
 def test_the_health_check_takes_no_body(callers):
     client, _ = callers[None]
     assert_clear_refusal(client.post("/healthz", data=b"[1]", content_type=JSON), 405)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *(f"/admin/audit?page={n}" for n in NOT_NUMBERS),
+        *(f"/curator/dashboard?days={n}" for n in NOT_NUMBERS),
+        *(f"/supervisor/?weeks={n}" for n in NOT_NUMBERS),
+        *(f"/curator/kb/faq/new?gaps=1,{n}" for n in NOT_NUMBERS),
+    ],
+)
+def test_a_number_in_a_staff_pages_query_that_is_not_one_is_refused_or_ignored(callers, path):
+    client, _ = callers["admin"]
+    assert client.get(path).status_code in (200, 400), path
