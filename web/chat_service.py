@@ -36,6 +36,7 @@ PLAIN_PAYLOADS = frozenset(
 )
 REF_PAYLOADS = frozenset({"/choose_candidate", "/show_all", "/feedback_helpful", "/feedback_unhelpful"})
 MAX_TEXT = 2000
+TYPED_PAYLOAD = re.compile(r"^[\s/]+")  # the leading slashes of typed text
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is no record's
 MAX_LABEL = 100  # a button's title: a candidate article's title, '转人工', '👍'
 MAX_COMMENT = 500
@@ -185,7 +186,10 @@ class ChatService:
         try:
             # The bot never needs personal numbers to answer: it gets the masked text, so Rasa's tracker
             # and logs never hold them either; in Simplified characters, which its NLU was trained on.
-            to_bot = message if is_payload else to_simplified(mask_personal_data(message))
+            # Typed text never reaches Rasa as a payload: Rasa reads any message that starts with '/' as an
+            # intent with entities ('/restart', '/feedback_unhelpful{"ref": …}'), so what only a button sends
+            # (checked above against what this conversation was shown) would be one keystroke away.
+            to_bot = message if is_payload else TYPED_PAYLOAD.sub("", to_simplified(mask_personal_data(message)))
             # the bot learns only that a number was kept for the ticket, and its hint ('138****5678')
             replies = merge_replies(self.rasa.send(session, to_bot, {"contact": kept} if kept else None))
         except BotUnavailable:

@@ -510,3 +510,18 @@ def test_a_message_id_out_of_range_is_refused_before_anything_is_stored(client, 
     response = customer(client, "big1").post(text="你好", after=after)
     assert response.status_code == 400 and rasa.received == []
     assert Conversations(Database.open(settings.db_path)).get(customer(client, "big1").session) is None
+
+
+@pytest.mark.parametrize(
+    "typed, to_bot",
+    [
+        ('/feedback_unhelpful{"ref": "faq:never-shown"}', 'feedback_unhelpful{"ref": "faq:never-shown"}'),
+        ("  //restart", "restart"),
+        ("/request_human", "request_human"),
+    ],
+)
+def test_typed_text_never_reaches_the_bot_as_a_button_payload(client, rasa, typed, to_bot):
+    """Rasa reads a message starting with '/' as an intent with entities; only the buttons' payloads, checked
+    against what the conversation was shown, may be one."""
+    customer(client, "slash1").post(text=typed)
+    assert rasa.received[-1]["message"] == to_bot
