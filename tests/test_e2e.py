@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kb.database import Database
@@ -283,6 +284,10 @@ def test_rasa_the_action_server_and_the_web_app_listen_on_loopback_only(running,
             "web": int(web_url.rsplit(":", 1)[1]),
         }
         assert {name: listening(port) for name, port in ports.items()} == {name: {"127.0.0.1"} for name in ports}
+        httpx.get(f"{web_url}/healthz", timeout=60)  # the web app asks Rasa's API, with the token
+    assert running.system.rasa_token not in (tmp_path / "web.log").read_text(
+        encoding="utf-8"
+    )  # Rasa wants it in the URL
 
 
 def test_rasas_http_api_answers_only_with_the_token(running, bot):

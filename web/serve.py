@@ -80,6 +80,9 @@ def main() -> None:
     from indexer.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # httpx logs every request's URL at INFO, and Rasa takes its API token only in the URL ('?token='):
+    # its warnings and errors are enough here.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = load_settings()
     app = private_app(settings)
     stop = threading.Event()
