@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.settings import Settings, server_environment
-from kb.secret_files import owner_only_secret
+from kb.secret_files import SecretFileError, owner_only_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("actions", "rasa", "web")
@@ -71,7 +71,10 @@ def prepare(settings: Settings, name: str) -> None:
     tracker store is configured, its SQLite file, both owner-only (Rasa would make the file world-readable)."""
     if name != "rasa":
         return
-    rasa_token(settings.data_dir)
+    try:
+        rasa_token(settings.data_dir)
+    except SecretFileError as exc:
+        raise ServerError(f"cannot start rasa: {exc}") from None
     if not settings.tracker_store_url:
         settings.tracker_file.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(settings.tracker_file, os.O_WRONLY | os.O_CREAT, 0o600))

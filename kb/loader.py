@@ -37,7 +37,10 @@ class _PlainLoader(yaml.SafeLoader):
 def load_plain_yaml(text: str) -> Any:
     """YAML text as Python values, refusing aliases (yaml.YAMLError) so nothing small can expand to
     something huge. Other errors are PyYAML's own, as with yaml.safe_load."""
-    return yaml.load(text, Loader=_PlainLoader)
+    try:
+        return yaml.load(text, Loader=_PlainLoader)
+    except ValueError as exc:  # a value PyYAML cannot build: a number of over 4,300 digits, a date like 2024-13-45
+        raise yaml.YAMLError(f"a value cannot be read ({exc})") from None
 
 
 class KnowledgeBaseError(ValueError):

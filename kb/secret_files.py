@@ -21,7 +21,7 @@ def owner_only_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     written whole under a private name and then linked in place: another process starting at the same moment
     either links first (ours is dropped, both read its secret) or finds a complete file, never a half-written
     one. Where the file system has no hard links the file is created in place, still 0600 and once.
-    Raises SecretFileError if the file cannot be read.
+    Raises SecretFileError if the file cannot be read or is empty.
     """
     path = Path(path)
     if not path.exists():
@@ -42,9 +42,12 @@ def owner_only_secret(path: Path, make: Callable[[], bytes]) -> bytes:
         finally:
             draft.unlink()
     try:
-        return path.read_bytes().strip()
+        secret = path.read_bytes().strip()
     except OSError as exc:
         raise SecretFileError(f"cannot read {path}: {exc.strerror}") from exc
+    if not secret:  # an empty token would leave Rasa's API open (it checks the token only when one is set)
+        raise SecretFileError(f"{path} is empty: delete it, and a new secret is made on the next start")
+    return secret
 
 
 def keep_private(data_dir: Path) -> None:

@@ -9,5 +9,8 @@ from rasa.__main__ import main
 
 if __name__ == "__main__":
     token_file, *arguments = sys.argv[1:]
-    sys.argv = ["rasa", *arguments, "--auth-token", Path(token_file).read_text(encoding="utf-8").strip()]
+    token = Path(token_file).read_text(encoding="utf-8").strip()
+    if not token:  # Rasa checks a token only when one is set: never start its API open
+        sys.exit(f"kefu: {token_file} is empty: delete it, and `kefu serve rasa` makes a new one")
+    sys.argv = ["rasa", *arguments, "--auth-token", token]
     main()

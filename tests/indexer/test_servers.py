@@ -67,3 +67,21 @@ def test_a_missing_rasa_or_model_is_named_before_anything_starts(settings, tmp_p
     with pytest.raises(ServerError, match=r"no-venv/python is missing; run make setup"):
         serve(settings, "rasa")
     assert not (tmp_path / "rasa_token").exists()  # nothing made for a server that cannot start
+
+
+def test_an_emptied_token_file_is_refused_not_taken_as_no_token(tmp_path):
+    """Rasa checks the token only when one is set: an empty one would leave its API open."""
+    from kb.secret_files import SecretFileError
+
+    (tmp_path / "rasa_token").write_text("\n")
+    with pytest.raises(SecretFileError, match="rasa_token is empty: delete it"):
+        rasa_token(tmp_path)
+
+
+def test_rasa_does_not_start_on_an_emptied_token_file(settings):
+    from indexer.servers import rasa_token_file
+
+    rasa_token_file(settings.data_dir).parent.mkdir(parents=True, exist_ok=True)
+    rasa_token_file(settings.data_dir).write_text("")
+    with pytest.raises(ServerError, match=r"cannot start rasa: .*rasa_token is empty"):
+        prepare(settings, "rasa")

@@ -112,3 +112,11 @@ def test_a_faq_file_with_an_alias_bomb_is_refused(tmp_path):
     (kb / "faq" / "bomb.yml").write_text(ALIAS_BOMB + "id: bomb\nquestion: *i\nanswer: 答\n", encoding="utf-8")
     with pytest.raises(KnowledgeBaseError, match=r"bomb\.yml: .*aliases"):
         load_knowledge_base(kb)
+
+
+@pytest.mark.parametrize("value", ["1" * 5000, "2024-13-45"], ids=["a-5000-digit-number", "no-such-date"])
+def test_a_front_matter_value_yaml_cannot_build_is_named_not_crashed(tmp_path, value):
+    text = f"---\nid: hall-manual\ntitle: {value}\ncategory: 营业厅\nsource: 手册\nupdated: 2024-01-01\n---\n正文。\n"
+    kb = write_kb(tmp_path / "kb", {**ARTICLES, "hall-manual": text}, FAQS)
+    with pytest.raises(KnowledgeBaseError, match=r"hall-manual\.md: front matter is not valid YAML"):
+        load_knowledge_base(kb)
