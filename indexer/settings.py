@@ -439,7 +439,7 @@ class Settings:
 
 
 def _origins(text: str) -> list[str]:
-    return [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+    return [o.strip().rstrip("/").lower() for o in text.split(",") if o.strip()]  # browsers send origins lower-case
 
 
 def _weights(text: str, count: int) -> list[float]:

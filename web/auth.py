@@ -19,8 +19,9 @@ WINDOW_SECONDS = 300
 # guessing one password); one address, whatever the names (guessing many accounts: high enough that the
 # staff behind one office NAT are not all locked out by one of them); one name from every address together
 # (guessing spread over many addresses). Successful sign-ins never count, and every lock lifts by itself
-# when its window has passed, so a locked name unlocks; one attacker can keep a name locked only from their
-# own address, since the name's own limit needs more failures than one address may make.
+# when its window has passed, so a locked name unlocks. One address alone cannot lock a name for everyone
+# (the name's limit needs more failures than one address may make); an attacker with two or more addresses
+# can, for as long as they keep failing: the price of limiting guesses spread over many addresses.
 MAX_FAILURES = 5
 MAX_ADDRESS_FAILURES = 20
 MAX_NAME_FAILURES = 30

@@ -25,6 +25,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, rende
 from indexer import importer
 from indexer.build import Indexer
 from kb.clock import stamp
+from kb.desk.audit import Actor
 from kb.importing.document import ParsedFile
 from kb.importing.guard import safe_name
 from kb.importing.jobs import RUNNING, ImportJobs
@@ -127,8 +128,8 @@ def save(job_id: str) -> tuple[Response, int]:
         abort(404, "no such import")
     if not jobs.claim(job_id, "ready", "saving", "准备保存"):  # one save, however many clicks
         abort(409, "this import is not waiting to be saved")
-    _start(_save_job, job_id, (category or "").strip() or None, leave_out, signed_in_user()["name"])
-    audit("file_imported", "import", job_id, f"{len(leave_out)} file(s) left out")
+    # audited when the save is done (_save_job): a save that fails imported nothing
+    _start(_save_job, job_id, (category or "").strip() or None, leave_out, Actor.of(signed_in_user()))
     return jsonify(job=job_id), 202
 
 
@@ -202,7 +203,7 @@ def _failures(import_plan: importer.ImportPlan) -> list[dict[str, str]]:
     return [{"name": e.name, "reason": e.reason} for e in import_plan.failures]
 
 
-def _save_job(job_id: str, category: str | None, leave_out: list[str], author: str) -> None:
+def _save_job(job_id: str, category: str | None, leave_out: list[str], actor: Actor) -> None:
     folder = _folder(job_id)
     jobs = _jobs()
     read = folder / "parsed.json"
@@ -223,7 +224,7 @@ def _save_job(job_id: str, category: str | None, leave_out: list[str], author: s
     importer.encode_ahead(draft, Indexer(store(), retriever().encoders, settings(), progress=encoded))
     jobs.progress(job_id, "写入知识库并更新索引", done[0], 0)
     with editing() as editor:
-        import_plan, results = importer.save(parsed, editor, author, category, leave_out)
+        import_plan, results = importer.save(parsed, editor, actor.name, category, leave_out)
     summary = {
         **import_plan.summary(),
         "failed": failed + [f for f in _failures(import_plan) if f not in failed],  # the read's, then new ones
@@ -232,4 +233,7 @@ def _save_job(job_id: str, category: str | None, leave_out: list[str], author: s
         "encoded": done[0],
     }
     jobs.finish(job_id, "done", summary)
+    names = [p.name for p in parsed if p.name not in set(leave_out)]
+    saved = ", ".join(f"{action} {n}" for action, n in summary["saved"].items() if n)
+    audit("file_imported", "import", job_id, f"{'、'.join(names)[:300]} ({saved or 'nothing changed'})", actor)
     shutil.rmtree(folder, ignore_errors=True)

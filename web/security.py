@@ -72,7 +72,7 @@ def _allowed_origin(origin: str) -> str | None:
     listed = current_app.config["KEFU_SETTINGS"].site_origins
     if "*" in listed:
         return "*"
-    return origin if origin.rstrip("/") in listed else None
+    return origin if origin.rstrip("/").lower() in listed else None
 
 
 def _same_site(origin: str) -> bool:

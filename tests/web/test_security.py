@@ -134,7 +134,7 @@ def test_the_widget_api_refuses_sites_not_listed(client):
 
 
 def test_the_widget_api_answers_the_listed_sites(make_app):
-    client = make_app(widget_origins="https://shop.example, https://www.shop.example").test_client()
+    client = make_app(widget_origins="https://Shop.example, https://www.shop.example/").test_client()  # as typed
     asked = client.options(
         "/api/chat/s1/messages",
         headers={

@@ -59,6 +59,12 @@ def test_upload_preview_then_save_and_the_bot_answers_from_it(curator, settings)
     assert (settings.kb_dir / "articles" / "xin-yong-ka-fu-wu-xu-zhi.md").is_file()
     assert not (settings.data_dir / "imports" / job).exists()  # the uploaded files are gone once saved
     with app.app_context():
+        from web.db import audit_log
+
+        [imported] = audit_log().search(action="file_imported")["rows"]
+    assert (imported["actor_name"], imported["target_id"]) == ("cur1", job)
+    assert "信用卡服务须知-gbk.txt" in imported["detail"] and "create 3" in imported["detail"]
+    with app.app_context():
         from web.db import retriever
 
         hits = retriever().search("信用卡挂失以后被盗刷谁负责").hits
