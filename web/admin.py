@@ -16,6 +16,40 @@ from web.db import accounts, audit_log
 from web.params import whole_number
 
 bp = Blueprint("admin", __name__)
+# What admins read for the audit log's actions and the accounts page's changes (the stored codes stay English).
+ACTION_LABELS = {
+    "sign_in": "登录",
+    "sign_in_failed": "登录失败",
+    "contact_revealed": "查看客户号码",
+    "ticket_claimed": "接入会话",
+    "ticket_closed": "结束会话",
+    "ticket_transferred": "转接会话",
+    "callback_taken": "认领回电",
+    "callback_attempt": "记录回电",
+    "entry_saved": "保存知识",
+    "entry_deleted": "删除知识",
+    "entry_restored": "恢复历史版本",
+    "entry_published": "发布问答",
+    "file_imported": "导入文件",
+    "lexicon_changed": "修改同义词",
+    "canned_changed": "修改快捷回复",
+    "account_created": "新建账号",
+    "account_disabled": "停用账号",
+    "account_enabled": "启用账号",
+    "account_deleted": "删除账号",
+    "role_changed": "修改角色",
+    "password_reset": "重置密码",
+    "password_changed": "本人修改密码",
+    "sessions_ended": "强制退出",
+}
+CHANGE_LABELS = {
+    "disable": "已停用",
+    "enable": "已启用",
+    "delete": "已删除",
+    "sessions": "已强制退出",
+    "role": "角色已修改",
+}
+ROLE_LABELS = {"agent": "坐席", "curator": "知识维护", "supervisor": "主管", "admin": "管理员"}
 
 
 def _page(error: str | None = None, temporary: tuple[str, str] | None = None, status: int = 200) -> Response:
@@ -25,6 +59,7 @@ def _page(error: str | None = None, temporary: tuple[str, str] | None = None, st
         user=signed_in_user(),
         accounts=accounts().listed(),
         roles=ROLES,
+        role_labels=ROLE_LABELS,
         error=error,
         temporary=temporary,
     )
@@ -71,7 +106,7 @@ def change_account(name: str, change: str) -> BaseResponse:
         return _page(str(exc), status=400)
     if change == "reset":
         return _page(temporary=(name, str(done)))
-    flash(f"{name}：已完成（{change}）。")
+    flash(f"{name}：{CHANGE_LABELS[change]}。")
     return redirect(url_for("admin.accounts_page"))
 
 
@@ -102,4 +137,6 @@ def audit_page() -> str:
     since, until = _date("from"), _date("to")
     found = audit_log().search(actor or None, action or None, since, until, number)
     filters = {"actor": actor, "action": action, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
-    return render_template("admin_audit.html", user=signed_in_user(), actions=ACTIONS, filters=filters, **found)
+    return render_template(
+        "admin_audit.html", user=signed_in_user(), actions=ACTIONS, labels=ACTION_LABELS, filters=filters, **found
+    )

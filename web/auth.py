@@ -4,11 +4,12 @@ web/access.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from kb.desk.accounts import MIN_PASSWORD, ROLES, AccountError
 from kb.desk.audit import Actor
-from web.access import audit
+from web.access import audit, role_required, signed_in_user
 from web.db import accounts
 from web.limits import RateLimiter
 from web.security import local_path
@@ -83,3 +84,39 @@ def logout() -> Response | BaseResponse:
     accounts().end_session(session.get("token"))
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+PASSWORD_ERRORS = {  # kb.desk.accounts' refusals, as staff read them
+    "the current password is wrong": "当前密码不对。",
+    "choose a password other than the current one": "新密码不能和当前密码相同。",
+}
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@role_required(*ROLES)
+def password() -> BaseResponse | tuple[str, int]:
+    """A staff member changes their own password (after an admin's reset, or at will): the current one, the new
+    one twice. Every other session of the account ends; this one goes on. A wrong current password counts as a
+    failed sign-in (the same limits)."""
+    user, error = signed_in_user(), None
+    if request.method == "POST":
+        limits: LoginLimits = current_app.extensions["kefu_login_limiter"]
+        client = request.remote_addr or "?"
+        if limits.locked(user["name"], client):
+            return render_template("password.html", user=user, error="尝试次数过多，请 5 分钟后再试。"), 429
+        new = request.form.get("new", "")
+        if new != request.form.get("again", ""):
+            error = "两次输入的新密码不一样。"
+        else:
+            try:
+                accounts().change_password(user["name"], request.form.get("current", ""), new)
+            except AccountError as exc:
+                if str(exc) == "the current password is wrong":
+                    limits.failed(user["name"], client)
+                error = PASSWORD_ERRORS.get(str(exc), f"新密码至少要 {MIN_PASSWORD} 个字符。")
+            else:
+                session.clear()
+                session["token"] = accounts().start_session(user["id"])
+                flash("密码已修改；其他地方的登录已退出。")
+                return redirect(url_for("auth.password"))
+    return render_template("password.html", user=user, error=error), 200 if error is None else 400

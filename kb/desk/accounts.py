@@ -110,6 +110,19 @@ class Accounts:
         self._change(user, {"password_hash": generate_password_hash(password)}, actor, "password_reset")
         return password
 
+    def change_password(self, name: str, current: str, new: str) -> dict:
+        """A staff member changes their own password: AccountError if `current` is not theirs or `new` is too
+        short or the same. Every session of the account ends (a stolen one too); returns the users row, to
+        start the new session with."""
+        user = self.verify(name, current)
+        if user is None:
+            raise AccountError("the current password is wrong")
+        _check_password(new)
+        if new == current:
+            raise AccountError("choose a password other than the current one")
+        self._change(user, {"password_hash": generate_password_hash(new)}, Actor.of(user), "password_changed")
+        return user
+
     def end_sessions(self, name: str, actor: Actor) -> int:
         """Sign the account out everywhere; returns how many sessions ended."""
         user = self._live(name)

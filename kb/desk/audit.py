@@ -38,6 +38,7 @@ ACTIONS = (
     "account_deleted",
     "role_changed",
     "password_reset",
+    "password_changed",
     "sessions_ended",
 )
 MAX_DETAIL = 200

@@ -23,6 +23,9 @@ ROLES = ("agent", "curator", "supervisor", "admin")
 CALLERS = (None, *ROLES)  # None: nobody signed in
 
 ACCESS: dict[str, str | tuple[str, ...]] = {
+    # every signed-in staff member: their own password
+    "GET /password": ROLES,
+    "POST /password": ROLES,
     # admins only: staff accounts and the audit log
     "GET /admin/accounts": ADMIN,
     "POST /admin/accounts/<name>/<change>": ADMIN,

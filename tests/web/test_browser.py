@@ -585,6 +585,7 @@ STAFF_PAGES = (
     "/supervisor/",
     "/admin/accounts",
     "/admin/audit",
+    "/password",
     "/no-such-page",
 )
 

@@ -163,6 +163,7 @@ def pages(ids: dict) -> dict[str, tuple[str, ...]]:
         "/supervisor/": (),
         "/admin/accounts": (),  # every account's name (the admin's own is markup)
         "/admin/audit": (),  # actors' names and the masked details of what they did
+        "/password": (),  # the signed-in name, in the header and the form
     }
 
 

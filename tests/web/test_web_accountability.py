@@ -16,6 +16,7 @@ from kb.desk.audit import AuditLog
 from kb.desk.conversations import Conversations
 from kb.desk.tickets import Tickets
 from web import create_app
+from web.admin import ACTION_LABELS
 
 from customer import Customer
 from staff import console_token, csrf_of, sign_in
@@ -37,6 +38,11 @@ def app(settings):
     for name, role in (("agent1", "agent"), ("agent2", "agent"), ("boss", "supervisor"), ("root", "admin")):
         accounts.add(name, f"{name}-pass-1", role)
     return app
+
+
+def cell(action: str) -> str:
+    """An action as the audit page shows it in its column."""
+    return f"<td>{ACTION_LABELS[action]}</td>"
 
 
 def staff(app, name):
@@ -187,7 +193,7 @@ def test_an_admin_disables_resets_re_roles_and_signs_out_an_account(app, setting
     assert admin_post(root, "/admin/accounts/nobody/disable").status_code == 404
     log = root.get("/admin/audit?actor=root").get_data(as_text=True)
     for action in ("account_disabled", "account_enabled", "password_reset", "role_changed", "sessions_ended"):
-        assert f"<td>{action}</td>" in log
+        assert cell(action) in log
     assert temporary not in log
 
 
@@ -201,12 +207,12 @@ def test_the_audit_page_filters_and_pages_and_escapes(app, settings):
     log.record(Actor(2, "<script>x</script>"), "contact_revealed", "ticket", 5)
     first = root.get("/admin/audit").get_data(as_text=True)
     assert "<script>x</script>" not in first and "&lt;script&gt;" in first
-    assert first.index("<td>contact_revealed</td>") < first.index("<td>ticket_claimed</td>")  # newest first
-    assert "<td>sign_in</td>" not in first  # root's own sign-in is 60 rows further, on page 2
+    assert first.index(cell("contact_revealed")) < first.index(cell("ticket_claimed"))  # newest first
+    assert cell("sign_in") not in first  # root's own sign-in is 60 rows further, on page 2
     assert "page=2" in first
     only = root.get("/admin/audit?action=contact_revealed").get_data(as_text=True)
-    assert "<td>ticket_claimed</td>" not in only and "<td>contact_revealed</td>" in only
-    assert "<td>sign_in</td>" in root.get("/admin/audit?page=2").get_data(as_text=True)
+    assert cell("ticket_claimed") not in only and cell("contact_revealed") in only
+    assert cell("sign_in") in root.get("/admin/audit?page=2").get_data(as_text=True)
     assert root.get("/admin/audit?from=not-a-date").status_code == 400
     assert root.get("/admin/audit?page=0").status_code == 400
 
@@ -244,3 +250,35 @@ def test_knowledge_lexicon_and_canned_changes_are_audited(curator, settings):
         ("lexicon_changed", "lexicon", ""),
         ("entry_deleted", "faq", "faq-complaint-callback"),
     ]
+
+
+def test_a_staff_member_changes_their_own_password_and_their_other_sessions_end(app, settings):
+    mine, elsewhere = staff(app, "agent1"), staff(app, "agent1")
+    page = mine.get("/password").get_data(as_text=True)
+    token = csrf_of(page)
+
+    def change(current: str, new: str, again: str | None = None):
+        form = {"csrf_token": token, "current": current, "new": new, "again": new if again is None else again}
+        return mine.post("/password", data=form)
+
+    assert (
+        mine.post("/password", data={"current": "agent1-pass-1", "new": "x" * 9, "again": "x" * 9}).status_code == 400
+    )
+    assert "当前密码不对" in change("wrong-pass", "new-pass-123").get_data(as_text=True)
+    assert "两次输入的新密码不一样" in change("agent1-pass-1", "new-pass-123", "new-pass-124").get_data(as_text=True)
+    assert "至少要 8 个字符" in change("agent1-pass-1", "short").get_data(as_text=True)
+    assert "不能和当前密码相同" in change("agent1-pass-1", "agent1-pass-1").get_data(as_text=True)
+    assert change("agent1-pass-1", "new-pass-123").status_code == 302
+    assert mine.get("/api/agent/queue").status_code == 200  # this session goes on
+    assert elsewhere.get("/api/agent/queue").status_code == 401  # every other one ended
+    assert sign_in(app.test_client(), "agent1", "agent1-pass-1").status_code == 401
+    assert sign_in(app.test_client(), "agent1", "new-pass-123").status_code == 302
+    rows = AuditLog(Database.open(settings.db_path)).search(action="password_changed")["rows"]
+    assert [(r["actor_name"], r["detail"]) for r in rows] == [("agent1", "agent1")]  # never the password
+
+
+def test_a_wrong_current_password_counts_as_a_failed_sign_in(app):
+    mine = staff(app, "agent2")
+    token = csrf_of(mine.get("/password").get_data(as_text=True))
+    form = {"csrf_token": token, "current": "guess", "new": "new-pass-123", "again": "new-pass-123"}
+    assert [mine.post("/password", data=form).status_code for _ in range(6)] == [400] * 5 + [429]
