@@ -21,6 +21,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # before tests/: its kb/ and web/ test folders would hide the packages
 from servers import MODEL, RASA, running_bot  # noqa: E402
 
 QUESTIONS = [

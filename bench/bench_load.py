@@ -31,6 +31,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # before tests/: its kb/ and web/ test folders would hide the packages
 DEGRADED = "智能客服暂时无法回答"
 FALLBACK_QUESTIONS = [
     "客服热线是24小时服务的吗",

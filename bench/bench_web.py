@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # before tests/: its kb/ and web/ test folders would hide the packages
 from servers import running_bot, running_web  # noqa: E402
 
 QUESTIONS = [

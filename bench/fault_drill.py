@@ -32,7 +32,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # before tests/: its kb/ and web/ test folders would hide the packages
 from bench_load import DEGRADED, questions  # noqa: E402
 from servers import System  # noqa: E402
 

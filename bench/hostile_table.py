@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # before tests/: its kb/ and web/ test folders would hide the packages
 
 from conftest import write_kb  # noqa: E402
 from hostile import CASES, clients, make_world, outcome, send  # noqa: E402
