@@ -164,10 +164,11 @@ def system(url: str | None, env: dict | None = None):
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "var"
         shutil.copytree(ROOT / "var", data)
-        # One address sends every session's messages here: lift the per-client limit (the per-session one stays).
+        # One address sends every session's messages here: lift the per-client limits (the per-session ones stay).
         from servers import System
 
-        bot = System(data, Path(tmp), extra_env={"KEFU_CHAT_LIMIT_CLIENT": "0", **(env or {})})
+        unlimited = {"KEFU_CHAT_LIMIT_CLIENT": "0", "KEFU_CHAT_LIMIT_READS_CLIENT": "0"}
+        bot = System(data, Path(tmp), extra_env={**unlimited, **(env or {})})
         try:
             bot.start("actions", "rasa", "web")
             yield bot.web_url
