@@ -19,8 +19,7 @@ from kb.desk.supervision import STATUSES
 from kb.desk.tickets import OUTCOMES
 from web import wording
 from web.access import audit, role_required, signed_in_user
-from web.db import database, desk, rasa, retriever, settings, supervision
-from web.rasa_client import BotUnavailable
+from web.db import database, desk, resume_bot, retriever, settings, supervision
 
 bp = Blueprint("agent", __name__)
 STAMPS = ("created_at", "claimed_at", "closed_at", "due_at", "next_try_at", "at")
@@ -218,19 +217,9 @@ def close(ticket_id: int) -> Response:
     """End the human part: the ticket closes and the bot takes the conversation back. Only the agent holding
     the chat (403 for another agent, 409 for a chat nobody claimed), or a supervisor or an admin."""
     user = signed_in_user()
-    resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, _resume_bot, role=user["role"])
+    resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, resume_bot, role=user["role"])
     audit("ticket_closed", "ticket", ticket_id)
     return jsonify(ok=True, bot_resumed=resumed)
-
-
-def _resume_bot(conversation_id: str) -> bool:
-    """Give the conversation back to the bot; False (and a warning) if Rasa cannot be reached."""
-    try:
-        rasa().resume(conversation_id)
-        return True
-    except BotUnavailable:
-        current_app.logger.warning("could not resume conversation %s in Rasa", conversation_id)
-        return False
 
 
 def _lookup(question: str, k: int = 5) -> dict[str, Any]:

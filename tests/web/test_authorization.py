@@ -30,6 +30,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "GET /admin/accounts": ADMIN,
     "POST /admin/accounts/<name>/<change>": ADMIN,
     "GET /admin/audit": ADMIN,
+    "POST /supervisor/tickets/<int:ticket_id>/close": SUPERVISOR,
     # public
     "GET /": PUBLIC,
     "GET /favicon.ico": PUBLIC,

@@ -282,3 +282,23 @@ def test_a_wrong_current_password_counts_as_a_failed_sign_in(app):
     token = csrf_of(mine.get("/password").get_data(as_text=True))
     form = {"csrf_token": token, "current": "guess", "new": "new-pass-123", "again": "new-pass-123"}
     assert [mine.post("/password", data=form).status_code for _ in range(6)] == [400] * 5 + [429]
+
+
+def test_a_supervisor_ends_an_agents_chat_from_the_supervisor_page(app, settings):
+    customer = Customer(app.test_client())
+    customer.say(text="你好")
+    ticket_id, _, _ = claimed_by(app, settings, "agent1", customer.session)
+    boss = staff(app, "boss")
+    page = boss.get("/supervisor/").get_data(as_text=True)
+    assert f"#{ticket_id}" in page and "结束会话" in page  # the chat agent1 holds, with its button
+    url = f"/supervisor/tickets/{ticket_id}/close"
+    assert boss.post(url).status_code == 400  # no CSRF token
+    done = boss.post(url, data={"csrf_token": csrf_of(page)}, follow_redirects=True).get_data(as_text=True)
+    assert f"会话 #{ticket_id} 已结束" in done
+    ticket = Tickets(Database.open(settings.db_path)).get(ticket_id)
+    assert (ticket.status, ticket.agent) == ("closed", "agent1")  # the agent's handle time stays theirs
+    assert customer.poll()["state"] == "closed"
+    again = boss.post(url, data={"csrf_token": csrf_of(page)}, follow_redirects=True).get_data(as_text=True)
+    assert "它已经结束了" in again
+    [row] = AuditLog(Database.open(settings.db_path)).search(action="ticket_closed")["rows"]
+    assert (row["actor_name"], row["target_id"], row["detail"]) == ("boss", str(ticket_id), "by a supervisor")
