@@ -19,7 +19,7 @@ from kb.desk.supervision import STATUSES
 from kb.desk.tickets import OUTCOMES
 from web import wording
 from web.access import audit, role_required, signed_in_user
-from web.db import database, desk, resume_bot, retriever, settings, supervision
+from web.db import database, desk, rasa, retriever, settings, supervision
 
 bp = Blueprint("agent", __name__)
 STAMPS = ("created_at", "claimed_at", "closed_at", "due_at", "next_try_at", "at")
@@ -217,7 +217,7 @@ def close(ticket_id: int) -> Response:
     """End the human part: the ticket closes and the bot takes the conversation back. Only the agent holding
     the chat (403 for another agent, 409 for a chat nobody claimed), or a supervisor or an admin."""
     user = signed_in_user()
-    resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, resume_bot, role=user["role"])
+    resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, rasa().handed_back, role=user["role"])
     audit("ticket_closed", "ticket", ticket_id)
     return jsonify(ok=True, bot_resumed=resumed)
 

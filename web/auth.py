@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from kb.desk.accounts import MIN_PASSWORD, ROLES, AccountError
+from kb.desk.accounts import MIN_PASSWORD, ROLES, AccountError, WrongPassword
 from kb.desk.audit import Actor
 from web.access import audit, role_required, signed_in_user
 from web.db import accounts
@@ -86,10 +86,7 @@ def logout() -> Response | BaseResponse:
     return redirect(url_for("auth.login"))
 
 
-PASSWORD_ERRORS = {  # kb.desk.accounts' refusals, as staff read them
-    "the current password is wrong": "当前密码不对。",
-    "choose a password other than the current one": "新密码不能和当前密码相同。",
-}
+NEW_PASSWORD_ERRORS = {"choose a password other than the current one": "新密码不能和当前密码相同。"}  # else: too short
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -110,10 +107,11 @@ def password() -> BaseResponse | tuple[str, int]:
         else:
             try:
                 accounts().change_password(user["name"], request.form.get("current", ""), new)
+            except WrongPassword:
+                limits.failed(user["name"], client)
+                error = "当前密码不对。"
             except AccountError as exc:
-                if str(exc) == "the current password is wrong":
-                    limits.failed(user["name"], client)
-                error = PASSWORD_ERRORS.get(str(exc), f"新密码至少要 {MIN_PASSWORD} 个字符。")
+                error = NEW_PASSWORD_ERRORS.get(str(exc), f"新密码至少要 {MIN_PASSWORD} 个字符。")
             else:
                 session.clear()
                 session["token"] = accounts().start_session(user["id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
@@ -232,24 +231,14 @@ class ChatService:
             self.desk.callback_instead(session)
         except TicketStateError:
             return self.conversations.get_or_create(session)
-        with contextlib.suppress(BotUnavailable):  # if the bot is down, its fallback still records the callback
-            self.rasa.resume(session)
+        self.rasa.handed_back(session)  # if the bot is down, its fallback still records the callback
         return {"id": session, "state": "bot"}
 
     def leave_queue(self, session: str) -> dict[str, Any]:
         """The customer stops waiting for an agent (Desk.leave_queue): {'session', 'state': 'bot', 'messages':
         [the system message saying so]}. TicketStateError if they are not queued."""
-        message = self.desk.leave_queue(session, wording.LEFT_QUEUE, self._resume_bot)
+        message = self.desk.leave_queue(session, wording.LEFT_QUEUE, self.rasa.handed_back)
         return {"session": session, "state": "bot", "messages": [message]}
-
-    def _resume_bot(self, session: str) -> bool:
-        """Un-pause the conversation in Rasa; False (and a warning) if Rasa cannot be reached."""
-        try:
-            self.rasa.resume(session)
-            return True
-        except BotUnavailable:
-            log.warning("could not resume conversation %s in Rasa", session)
-            return False
 
     def _acknowledged(self, session: str) -> bool:
         """Whether the customer was told their place since the bot or an agent last spoke."""

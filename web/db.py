@@ -92,19 +92,6 @@ def rasa() -> RasaClient:
     return client
 
 
-def resume_bot(conversation_id: str) -> bool:
-    """Give a conversation back to the bot after its human part ended; False (and a warning) if Rasa cannot be
-    reached (the next customer message is then answered by the desk's rules until it can)."""
-    from web.rasa_client import BotUnavailable
-
-    try:
-        rasa().resume(conversation_id)
-        return True
-    except BotUnavailable:
-        current_app.logger.warning("could not resume conversation %s in Rasa", conversation_id)
-        return False
-
-
 def retriever() -> Retriever:
     """The production retriever, loaded once per process on first use (models and indexes: seconds) and
     again whenever the index is re-saved (a curator's edit)."""

@@ -3,7 +3,11 @@ tests). The HTTP API wants the token Rasa was started with (indexer.servers.rasa
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+
+log = logging.getLogger(__name__)
 
 
 class BotUnavailable(RuntimeError):
@@ -74,6 +78,17 @@ class RasaClient:
             self._http.post(f"/conversations/{sender}/tracker/events", json=events, params=self._api).raise_for_status()
         except httpx.HTTPError as exc:
             raise BotUnavailable(f"could not resume the conversation: {exc}") from None
+
+    def handed_back(self, sender: str) -> bool:
+        """resume, for the desk's closes and leaves (kb.desk.service): whether the bot has the conversation
+        again; False, with a warning in the log, if Rasa cannot be reached (the customer's next message then
+        meets the desk's rules until it can)."""
+        try:
+            self.resume(sender)
+            return True
+        except BotUnavailable:
+            log.warning("could not resume conversation %s in Rasa", sender)
+            return False
 
 
 def merge_replies(replies: list[dict]) -> list[dict]:

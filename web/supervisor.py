@@ -12,7 +12,7 @@ from kb.desk import DeskError, DeskNotFound
 from kb.desk.supervision import supervisor_view
 from web import wording
 from web.access import audit, role_required, signed_in_user
-from web.db import database, desk, resume_bot, settings
+from web.db import database, desk, rasa, settings
 from web.params import whole_number
 
 bp = Blueprint("supervisor", __name__)
@@ -47,7 +47,7 @@ def close_chat(ticket_id: int) -> Response:
     it (kb.desk.service.Desk.close_chat). Back to the supervisor view with what happened; 404 for no such chat."""
     user = signed_in_user()
     try:
-        resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, resume_bot, role=user["role"])
+        resumed = desk().close_chat(ticket_id, user["name"], wording.CHAT_ENDED, rasa().handed_back, role=user["role"])
     except DeskNotFound:
         raise  # 404, as for any desk record that does not exist
     except DeskError as exc:

@@ -26,6 +26,10 @@ class AccountError(DeskError):
     """An account cannot be created as asked (the message says why)."""
 
 
+class WrongPassword(AccountError):
+    """The password given as the account's current one is not (counted like a failed sign-in)."""
+
+
 SESSION_IDLE = dt.timedelta(hours=8)  # a console left alone this long asks for the password again
 
 
@@ -111,12 +115,12 @@ class Accounts:
         return password
 
     def change_password(self, name: str, current: str, new: str) -> dict:
-        """A staff member changes their own password: AccountError if `current` is not theirs or `new` is too
-        short or the same. Every session of the account ends (a stolen one too); returns the users row, to
+        """A staff member changes their own password: WrongPassword if `current` is not theirs, AccountError if
+        `new` is too short or the same. Every session of the account ends (a stolen one too); returns the users row, to
         start the new session with."""
         user = self.verify(name, current)
         if user is None:
-            raise AccountError("the current password is wrong")
+            raise WrongPassword("the current password is wrong")
         _check_password(new)
         if new == current:
             raise AccountError("choose a password other than the current one")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kb.clock import stamp
 from kb.database import Database
+from kb.desk.conversations import HELD
 from kb.desk.tickets import CLOSED_STATUSES
 
 
@@ -78,7 +79,8 @@ def purge_with_bot(
 
 def held_conversations(db: Database) -> set[str]:
     """Ids of the conversations a person has or will have (queued or with an agent): kept however old."""
-    return {row[0] for row in db.execute("SELECT id FROM conversations WHERE state IN ('queued', 'agent')")}
+    marks = ", ".join("?" for _ in HELD)
+    return {row[0] for row in db.execute(f"SELECT id FROM conversations WHERE state IN ({marks})", list(HELD))}
 
 
 def purge_bot_tracker(path: Path, days: int, keep: set[str], now: dt.datetime | None = None) -> int:

@@ -45,3 +45,11 @@ def test_the_web_app_uses_the_token_rasa_was_started_with(settings):
 
         rasa_client().resume("s1")
     assert rasa.calls == [("/conversations/s1/tracker/events", rasa_token(settings.data_dir))]
+
+
+def test_handing_a_conversation_back_says_whether_the_bot_has_it(caplog):
+    up = RasaClient("http://rasa", token="t", transport=httpx.MockTransport(Recorder()))
+    assert up.handed_back("s1") is True
+    down = RasaClient("http://rasa", token="t", transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    assert down.handed_back("s1") is False  # never raises: the desk's close or leave has happened already
+    assert "could not resume conversation s1" in caplog.text
