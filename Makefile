@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*' -not -name endpoints.yml -not -name credentials.yml) \
   config.yml kb/jieba/userdict.txt
 
-.PHONY: run test setup index clean browser office lint
+.PHONY: run test setup index clean browser office lint services
 
 setup: .venv/.installed .venv-rasa/.installed
 
@@ -28,6 +28,12 @@ office:
 	command -v soffice >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
 
+# PostgreSQL, Redis and HAProxy from Debian's packages: the tests run the store and Rasa on them, and
+# `kefu topology` starts the several-instance set on one machine (docs/DEPLOY.md).
+services:
+	command -v redis-server >/dev/null && command -v haproxy >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server haproxy >/dev/null; }
+
 # The app venv: Python 3.11 with the CPU torch wheel from pip's local find-links (never a CUDA build).
 .venv/.installed: pyproject.toml
 	test -x $(APP)/python || $(PY311) -m venv .venv
@@ -39,7 +45,7 @@ office:
 # Rasa 3.6 needs Python < 3.11: its own venv.
 .venv-rasa/.installed:
 	test -x $(RASA)/python || $(PY310) -m venv .venv-rasa
-	$(RASA)/pip install -q rasa==3.6.21 jieba==0.42.1 $(QUIET)
+	$(RASA)/pip install -q rasa==3.6.21 jieba==0.42.1 psycopg2-binary==2.9.10 $(QUIET)
 	touch $@
 
 # The Rasa model, trained again whenever the bot's data or pipeline changes.
@@ -60,7 +66,7 @@ lint: .venv/.installed
 	$(APP)/ruff format --check .
 	$(APP)/mypy
 
-test: setup lint browser office $(MODEL)  # lint first: a fresh machine fails in seconds, not after training
+test: setup lint browser office services $(MODEL)  # lint first: a fresh machine fails in seconds, not after training
 	$(APP)/python -m pytest -q --durations=15
 
 clean:
