@@ -497,6 +497,12 @@ def server_environment(settings: Settings, extra: Mapping[str, str]) -> dict[str
     return {**os.environ, **settings.exports(), **extra}
 
 
+def instance_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a server started with its own settings (kefu topology's instances): this process's,
+    without any KEFU_* variable of its own (each instance's differ), then variables."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}, **variables}
+
+
 def _coerce(setting: Setting, value: Any) -> Any:
     kind = type(setting.default)
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
