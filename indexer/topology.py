@@ -93,7 +93,7 @@ defaults
     # a connection refused (a stopped instance) is tried again on another instance; a request that reached one
     # is never sent twice
     retries 2
-    option redispatch
+    option redispatch 1
 
 frontend web
     bind {public_host}:{ports.public}
@@ -227,7 +227,7 @@ class Topology:
         base = redis.url.rsplit("/", 1)[0]  # Rasa's locks in Redis database 1, Kefu's limits in 0
         self.shared = SharedState(tracker, f"{base}/1", postgres.url, f"{base}/0")
         rasa_token(self.settings.data_dir)  # made once before the instances race to make it
-        self._run_once(["index", "build"])  # the migrations too: the store is opened first
+        self.kefu(["index", "build"])  # the migrations too: the store is opened first
         for name in self.ports.names:
             self._start_instance(name)
         config = self.folder / "haproxy.cfg"
@@ -247,9 +247,14 @@ class Topology:
         own = instance_env(self.settings, self.ports, self.shared, name)
         return instance_environment({**own, "KEFU_CONFIG": str(self.folder / "none.toml")})  # every setting in own
 
-    def _run_once(self, arguments: list[str]) -> None:
+    def kefu(self, arguments: list[str], stdin: str = "") -> None:
+        """Run a kefu command once on the topology's store (as every instance sees it); TopologyError if it fails."""
         done = subprocess.run(
-            [sys.executable, "-m", "indexer.cli", *arguments], cwd=ROOT, env=self._child_env(), capture_output=True
+            [sys.executable, "-m", "indexer.cli", *arguments],
+            cwd=ROOT,
+            env=self._child_env(),
+            input=stdin.encode(),
+            capture_output=True,
         )
         if done.returncode:
             raise TopologyError(f"kefu {' '.join(arguments)} failed: {done.stderr.decode(errors='replace')[-800:]}")
