@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 BOT_DATA := $(shell find bot -type f -not -path 'bot/tests/*' -not -name endpoints.yml -not -name credentials.yml) \
   config.yml kb/jieba/userdict.txt
 
-.PHONY: run test setup index clean browser office lint services
+.PHONY: run test setup index clean browser office lint services topology
 
 setup: .venv/.installed .venv-rasa/.installed
 
@@ -59,6 +59,10 @@ index: .venv/.installed
 
 run: setup office index $(MODEL)
 	scripts/run-servers
+
+# Two of each server behind HAProxy, with PostgreSQL and Redis, on this machine (docs/DEPLOY.md); Ctrl-C stops it.
+topology: setup office services $(MODEL)
+	$(APP)/kefu topology
 
 # The habits that keep the layout: lint and format (ruff), types (mypy over kb, indexer, actions, web).
 lint: .venv/.installed

@@ -8,9 +8,12 @@ p50/p95/p99 latency, errors (non-200, timeouts, refused connections) and degrade
 (the "bot unavailable" fallback).
 
 By default it starts the real action server, Rasa and the web app on a copy of var/ (so the
-load's conversations do not land in your database); --url points it at a running system instead.
+load's conversations do not land in your database); --url points it at a running system instead (a web
+instance, or HAProxy in front of several); --topology N starts `kefu topology` with N instances of each kind
+on a copy of var/ (PostgreSQL, Redis, HAProxy: docs/DEPLOY.md) and loads it through HAProxy, so one instance
+set and two compare on the same path and the same cores.
 
-    .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6] [--url URL]
+    .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6] [--url URL | --topology N]
 """
 
 from __future__ import annotations
@@ -155,11 +158,35 @@ async def level(base: str, sessions: int, seconds: float, think: tuple[float, fl
     }
 
 
+UNLIMITED = {"chat_limit_client": 0, "chat_limit_reads_client": 0}
+
+
 @contextlib.contextmanager
-def system(url: str | None, env: dict | None = None):
-    """The base URL: the given one, or a fresh system on a copy of var/ (env: extra environment)."""
+def topology(count: int, env: dict):
+    """HAProxy's URL in front of `kefu topology` with count instances of each kind on a copy of var/ (env: settings
+    as KEFU_NAME=value)."""
+    from indexer.local_services import free_port
+    from indexer.settings import load_settings
+    from indexer.topology import Topology
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(ROOT / "var", Path(tmp) / "var")
+        settings = load_settings(environ=env, overrides={"data_dir": Path(tmp) / "var", **UNLIMITED})
+        with Topology(settings, Path(tmp) / "run", count, public_port=free_port()) as running:
+            print("\n".join(running.describe()), file=sys.stderr)
+            yield running.public_url
+
+
+@contextlib.contextmanager
+def system(url: str | None, env: dict | None = None, count: int = 0):
+    """The base URL: the given one, HAProxy's in front of count instance sets, or a fresh system on a copy of var/
+    (env: extra environment)."""
     if url:
         yield url.rstrip("/")
+        return
+    if count:
+        with topology(count, env or {}) as base:
+            yield base
         return
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "var"
@@ -182,6 +209,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each level")
     parser.add_argument("--think", default="2,6", help="think time between a customer's messages, min,max seconds")
     parser.add_argument("--url", help="a running web app (default: start one on a copy of var/)")
+    parser.add_argument(
+        "--topology", type=int, default=0, metavar="N", help="start kefu topology with N instances of each kind"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured load first")
     parser.add_argument(
@@ -193,7 +223,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
-    with system(args.url, dict(item.split("=", 1) for item in args.env)) as base:
+    with system(args.url, dict(item.split("=", 1) for item in args.env), args.topology) as base:
         httpx.post(f"{base}/api/chat", json={"text": "客服热线是24小时服务的吗"}, timeout=120)
         if args.warmup:  # not measured: the servers finish loading (the web app warms its retriever in a thread)
             asyncio.run(level(base, 10, args.warmup, think, args.seed + 1000))

@@ -369,6 +369,45 @@ def serve(settings: Settings, server: str) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@main.command()
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where PostgreSQL, Redis, HAProxy's configuration and the logs go (default: data_dir/topology).",
+)
+@click.option("--instances", default=2, show_default=True, type=click.IntRange(1, 8), help="Instances of each kind.")
+@click.pass_obj
+def topology(settings: Settings, folder: Path | None, instances: int) -> None:
+    """Start, on this machine, PostgreSQL, Redis, action servers, Rasa and web instances and HAProxy in front on
+    web_host:web_port (docs/DEPLOY.md); Ctrl-C or SIGTERM stops them all."""
+    import signal
+
+    from indexer.topology import Topology, TopologyError
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops everything as Ctrl-C does; SIGCHLD wakes signal.pause when an instance stops
+    handlers = {signal.SIGTERM: interrupted, signal.SIGCHLD: lambda *_: None}
+    previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
+    reported: set[str] = set()
+    try:
+        with Topology(settings, folder or settings.data_dir / "topology", instances) as running:
+            click.echo("\n".join(["Kefu topology (Ctrl-C stops everything):", *running.describe()]))
+            while True:
+                signal.pause()
+                for name in sorted(set(running.stopped()) - reported):
+                    click.echo(f"kefu: {name} stopped (see its log); the others carry on", err=True)
+                    reported.add(name)
+    except TopologyError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("kefu: topology stopped")
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 main.add_command(cli_import.import_cmd)
 # The service desk's operator commands, on the same group.
 for _command in (

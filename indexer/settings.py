@@ -126,6 +126,13 @@ DECLARED: tuple[Setting, ...] = (
         "it there and the web app calls it there.",
     ),
     Setting(
+        "rasa_instances",
+        "",
+        "Several Rasa servers sharing the tracker store and the Redis lock store, as host:port, comma-separated: "
+        "the web app sends each conversation to one of them, chosen by its id, and to the next when that one "
+        "refuses the connection (empty: rasa_host:rasa_port alone).",
+    ),
+    Setting(
         "actions_host",
         "127.0.0.1",
         "Address the action server listens on, where Rasa reaches it (bot/endpoints.yml) and the web app "
@@ -290,6 +297,7 @@ class Settings:
     timezone: str
     rasa_host: str
     rasa_port: int
+    rasa_instances: str
     actions_host: str
     actions_port: int
     tracker_store_url: str
@@ -321,6 +329,11 @@ class Settings:
     def rasa_url(self) -> str:
         """Where the web app reaches the Rasa server."""
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa server the web app may send a conversation to (rasa_instances, else rasa_url alone)."""
+        return [f"http://{address}" for address in _instances(self.rasa_instances)] or [self.rasa_url]
 
     @property
     def actions_url(self) -> str:
@@ -442,6 +455,23 @@ def _origins(text: str) -> list[str]:
     return [o.strip().rstrip("/").lower() for o in text.split(",") if o.strip()]  # browsers send origins lower-case
 
 
+def _instances(text: str) -> list[str]:
+    """The host:port items of a comma-separated list; SettingsError names a malformed one."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        host, _, port = item.rpartition(":")
+        if (
+            not re.fullmatch(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]", host)
+            or not port.isdigit()
+            or not 1 <= int(port) <= 65535
+        ):
+            raise SettingsError(f"rasa_instances must list host:port items, comma-separated, not {item!r}")
+        found.append(item)
+    return found
+
+
 def _weights(text: str, count: int) -> list[float]:
     given = [float(w) for w in text.split(",") if w.strip()]
     return [given[i] if i < len(given) else 1.0 for i in range(count)]
@@ -465,6 +495,12 @@ def _lock_store_parts(url: str) -> tuple[str, str, str, str]:
 def server_environment(settings: Settings, extra: Mapping[str, str]) -> dict[str, str]:
     """The environment a server is started in: this process's, every setting in force exported, then extra."""
     return {**os.environ, **settings.exports(), **extra}
+
+
+def instance_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a server started with its own settings (kefu topology's instances): this process's,
+    without any KEFU_* variable of its own (each instance's differ), then variables."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}, **variables}
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -549,6 +585,7 @@ def _build(values: Mapping[str, Any]) -> Settings:
             f"(or empty for the SQLite file in data_dir), not {resolved['tracker_store_url']!r}"
         )
     _lock_store_parts(resolved["lock_store_url"])
+    _instances(resolved["rasa_instances"])
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

@@ -82,12 +82,13 @@ def revisions() -> Revisions:
 
 
 def rasa() -> RasaClient:
-    """The app's client for the configured Rasa server (one per app: its connections are reused), with the
-    token of Rasa's HTTP API from the data folder (made there by whichever of Rasa and the app starts first)."""
+    """The app's client for the configured Rasa servers (rasa_instances, else rasa_host:rasa_port; one per app:
+    its connections are reused), with the token of Rasa's HTTP API from the data folder (made there by whichever
+    of Rasa and the app starts first)."""
     client: RasaClient | None = current_app.extensions.get("kefu_rasa")
     if client is None:
         token = rasa_token(settings().data_dir)
-        client = RasaClient(settings().rasa_url, token, transport=current_app.config["RASA_TRANSPORT"])
+        client = RasaClient(settings().rasa_urls, token, transport=current_app.config["RASA_TRANSPORT"])
         current_app.extensions["kefu_rasa"] = client
     return client
 

@@ -1,13 +1,25 @@
 """The web app's door to the bot: Rasa's REST channel and its HTTP API over httpx (transport injectable for
-tests). The HTTP API wants the token Rasa was started with (indexer.servers.rasa_token); the REST channel not."""
+tests). The HTTP API wants the token Rasa was started with (indexer.servers.rasa_token); the REST channel not.
+
+With several Rasa servers (the rasa_instances setting; they share the tracker store and the Redis lock store)
+each conversation has its own order of them, from a stable hash of its id (rendezvous hashing: the same on every
+web instance and after a restart, and a server taken off the list moves only its own conversations): a message
+goes to the first, and to the next only when a server refuses the connection, which means it never saw the
+message. A message that reached a server and got no answer is not sent again (Rasa may have acted on it); the
+customer hears that the bot is unavailable, as with one server."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import httpx
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BotUnavailable(RuntimeError):
@@ -15,21 +27,50 @@ class BotUnavailable(RuntimeError):
 
 
 RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": None, "callback_step": None}
+CONNECT_SECONDS = 2.0  # a server that does not take the connection in this time is passed over for the next
+
+
+def instance_order(key: str, count: int) -> list[int]:
+    """The order in which a conversation (or any key) tries count servers: indices 0..count-1 ranked by a hash
+    of the key and the index (sha256, not Python's per-process hash: every web instance must agree)."""
+
+    def weight(index: int) -> bytes:
+        return hashlib.sha256(f"{index}:{key}".encode()).digest()
+
+    return sorted(range(count), key=weight, reverse=True)
 
 
 class RasaClient:
-    """Sends customer messages to Rasa and returns its replies; pauses and resumes conversations."""
+    """Sends customer messages to Rasa and returns its replies; pauses and resumes conversations. base_urls: one
+    Rasa server's URL or several (a conversation keeps to one while it answers, see the module's note)."""
 
     def __init__(
         self,
-        base_url: str,
+        base_urls: str | Sequence[str],
         token: str | None = None,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ):
-        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise ValueError("RasaClient needs at least one Rasa URL")
+        limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_SECONDS))
+        self._servers = [httpx.Client(base_url=url, timeout=limits, transport=transport) for url in urls]
         # Rasa reads the token from the query string only; customers' messages go without it.
         self._api = {"token": token} if token else {}
+
+    def _first_reachable(self, key: str, call: Callable[[httpx.Client], T]) -> T:
+        """call on the key's servers in its order until one takes the connection; the last ConnectError (an
+        httpx.HTTPError) when none does. Other errors are raised at once: the server had the request."""
+        refused: httpx.TransportError = httpx.ConnectError("no Rasa server")
+        for index in instance_order(key, len(self._servers)):
+            try:
+                return call(self._servers[index])
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if len(self._servers) > 1:
+                    log.warning("Rasa at %s refused the connection: trying the next", self._servers[index].base_url)
+                refused = exc
+        raise refused
 
     def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
         """Rasa's replies to one message (text or a '/intent{…}' payload); metadata, if any, reaches the actions
@@ -38,7 +79,7 @@ class RasaClient:
         if metadata:
             body["metadata"] = metadata
         try:
-            response = self._http.post("/webhooks/rest/webhook", json=body)
+            response = self._first_reachable(sender, lambda http: http.post("/webhooks/rest/webhook", json=body))
             response.raise_for_status()
             replies = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -51,7 +92,9 @@ class RasaClient:
         """The intent Rasa's NLU gives a message and its confidence (0–1), through Rasa's /model/parse;
         None when Rasa cannot be asked. Reads only: no conversation is touched."""
         try:
-            response = self._http.post("/model/parse", json={"text": text}, params=self._api, timeout=5.0)
+            response = self._first_reachable(
+                text, lambda http: http.post("/model/parse", json={"text": text}, params=self._api, timeout=5.0)
+            )
             response.raise_for_status()
             intent = response.json().get("intent") or {}
             return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
@@ -59,11 +102,14 @@ class RasaClient:
             return None
 
     def healthy(self) -> bool:
-        """Whether Rasa answers its status endpoint."""
-        try:
-            return self._http.get("/status", params=self._api, timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            return False
+        """Whether a Rasa server answers its status endpoint (any of them: each can take any conversation)."""
+        for http in self._servers:
+            try:
+                if http.get("/status", params=self._api, timeout=2.0).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                continue
+        return False
 
     def resume(self, sender: str) -> None:
         """Un-pause a conversation after an agent closed it, as if the bot had just started listening:
@@ -75,7 +121,10 @@ class RasaClient:
             {"event": "action", "name": "action_listen"},
         ]
         try:
-            self._http.post(f"/conversations/{sender}/tracker/events", json=events, params=self._api).raise_for_status()
+            path = f"/conversations/{sender}/tracker/events"
+            self._first_reachable(
+                sender, lambda http: http.post(path, json=events, params=self._api)
+            ).raise_for_status()
         except httpx.HTTPError as exc:
             raise BotUnavailable(f"could not resume the conversation: {exc}") from None
 

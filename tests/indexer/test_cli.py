@@ -114,6 +114,7 @@ def test_every_setting_and_command_is_documented(kefu):
         "users end-sessions",
         "audit",
         "import",
+        "topology",
     ]:
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
 

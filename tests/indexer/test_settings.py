@@ -71,6 +71,16 @@ def test_rasa_keeps_conversations_in_an_sqlite_file_in_the_data_folder_unless_to
         load_settings(environ=none, overrides={"tracker_store_url": "rasa.db"})
 
 
+def test_the_web_app_reaches_one_rasa_server_unless_several_are_listed(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    assert load_settings(environ=none, overrides={"rasa_port": 5010}).rasa_urls == ["http://127.0.0.1:5010"]
+    several = load_settings(environ=none, overrides={"rasa_instances": "10.0.0.5:5005, rasa-2:5006,"})
+    assert several.rasa_urls == ["http://10.0.0.5:5005", "http://rasa-2:5006"]
+    for bad in ("rasa-2", "rasa-2:0", "http://rasa-2:5005", "rasa 2:5005"):
+        with pytest.raises(SettingsError, match="rasa_instances must list host:port"):
+            load_settings(environ=none, overrides={"rasa_instances": bad})
+
+
 def test_the_lock_store_is_in_memory_unless_a_redis_url_is_given(tmp_path):
     none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
     memory = load_settings(environ=none)

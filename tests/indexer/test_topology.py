@@ -1,0 +1,75 @@
+"""kefu topology's plan: ports, HAProxy's configuration (checked by HAProxy itself), each instance's settings,
+and a clear message when a program is missing. The whole set running is tests/test_multi_instance.py."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import main
+from indexer.settings import load_settings
+from indexer.topology import SharedState, Topology, TopologyError, allocate, haproxy_config, instance_env
+
+SHARED = SharedState(
+    "postgresql://postgres@127.0.0.1:5433/rasa", "redis://127.0.0.1:6380/1", "postgresql+psycopg://p", "redis://r/0"
+)
+
+
+def numbered(start: int = 20000):
+    counter = itertools.count(start)
+    return lambda: next(counter)
+
+
+def test_every_instance_has_a_port_of_its_own():
+    ports = allocate(8080, count=2, free=numbered())
+    assert ports.names == ["actions-1", "actions-2", "rasa-1", "rasa-2", "web-1", "web-2"]
+    every = [ports.of(name) for name in ports.names] + [ports.actions_balancer, ports.stats, ports.public]
+    assert len(set(every)) == len(every)
+    with pytest.raises(TopologyError, match="at least one"):
+        allocate(8080, count=0)
+
+
+def test_haproxy_accepts_the_configuration_and_it_balances_every_instance(tmp_path):
+    ports = allocate(18080, count=3, free=numbered())
+    config = haproxy_config(ports, "0.0.0.0")
+    (tmp_path / "haproxy.cfg").write_text(config)
+    haproxy = shutil.which("haproxy")
+    assert haproxy, "HAProxy is not installed: make services"
+    checked = subprocess.run([haproxy, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "bind 0.0.0.0:18080" in config
+    for name in ports.names:
+        if not name.startswith("rasa-"):  # Rasa instances are reached by the web app itself (rasa_instances)
+            assert f"server {name} 127.0.0.1:{ports.of(name)} check" in config
+
+
+def test_each_instance_gets_its_own_port_and_the_shared_addresses(tmp_path):
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path / "var"})
+    ports = allocate(8080, free=numbered())
+    web = instance_env(settings, ports, SHARED, "web-2")
+    rasa = instance_env(settings, ports, SHARED, "rasa-1")
+    assert web["KEFU_WEB_PORT"] == str(ports.of("web-2")) and web["KEFU_WEB_HOST"] == "127.0.0.1"
+    assert web["KEFU_RASA_INSTANCES"] == ",".join(f"127.0.0.1:{ports.of(n)}" for n in ("rasa-1", "rasa-2"))
+    assert rasa["KEFU_RASA_PORT"] == str(ports.of("rasa-1"))
+    assert rasa["KEFU_ACTIONS_PORT"] == web["KEFU_ACTIONS_PORT"] == str(ports.actions_balancer)
+    assert instance_env(settings, ports, SHARED, "actions-2")["KEFU_ACTIONS_PORT"] == str(ports.of("actions-2"))
+    assert rasa["KEFU_TRACKER_STORE_URL"].startswith("postgresql://")  # the dialect Rasa's psycopg2 wants
+    assert rasa["KEFU_LOCK_STORE_URL"] == SHARED.lock_store_url
+    assert rasa["KEFU_DATA_DIR"] == web["KEFU_DATA_DIR"] == str((tmp_path / "var").resolve())
+    # what an instance is started with is what it reads back: no setting disagrees with another
+    started = load_settings(environ={**web, "KEFU_CONFIG": str(tmp_path / "none.toml")})
+    assert started.rasa_urls == [f"http://127.0.0.1:{ports.of(n)}" for n in ("rasa-1", "rasa-2")]
+    assert started.lock_store_type == "redis" and started.trusted_proxies == 1
+
+
+def test_a_missing_program_is_named_with_the_command_that_installs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no haproxy on it
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path / "var"})
+    with pytest.raises(TopologyError, match="haproxy is missing; run make services"):
+        Topology(settings, tmp_path / "topology").start()
+    result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "topology"])
+    assert result.exit_code == 1 and "make services" in result.output
