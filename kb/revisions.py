@@ -65,6 +65,13 @@ class Revisions:
             is not None
         )
 
+    def latest(self, kind: str, item_id: str) -> dict | None:
+        """An item's newest version (its action and content), or None without history."""
+        rows = list(
+            self.db["revisions"].rows_where("kind = ? AND item_id = ?", [kind, item_id], order_by="id desc", limit=1)
+        )
+        return rows[0] if rows else None
+
     def get(self, revision_id: int) -> dict | None:
         """One revision, or None."""
         rows = list(self.db["revisions"].rows_where("id = ?", [revision_id]))
