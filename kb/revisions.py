@@ -66,11 +66,12 @@ class Revisions:
         )
 
     def latest(self, kind: str, item_id: str) -> dict | None:
-        """An item's newest version (its action and content), or None without history."""
-        rows = list(
-            self.db["revisions"].rows_where("kind = ? AND item_id = ?", [kind, item_id], order_by="id desc", limit=1)
-        )
-        return rows[0] if rows else None
+        """An item's newest version, {"action", "content"}, or None without history."""
+        row = self.db.execute(
+            "SELECT action, content FROM revisions WHERE kind = ? AND item_id = ? ORDER BY id DESC LIMIT 1",
+            [kind, item_id],
+        ).fetchone()
+        return {"action": row[0], "content": row[1]} if row else None
 
     def get(self, revision_id: int) -> dict | None:
         """One revision, or None."""
