@@ -72,19 +72,15 @@ def get_services() -> Services:
 
 
 def load_retriever(services: Services) -> None:
-    """(Re)load the retriever from the saved index; on failure keep the one serving, and say why once."""
-    from indexer.build import repair_index
+    """(Re)load the retriever: this instance's index copies, brought up to date from the database when they
+    are missing or behind it (a new machine, another instance's save, a killed build); on failure keep the
+    one serving, and say why once."""
     from indexer.retriever import IndexStaleError, Retriever
     from indexer.vector_index import IndexError_
 
     stamp = services.store.index_stamp()
     try:
-        try:
-            services.retriever = Retriever.load(services.store, services.encoders, services.settings)
-        except IndexStaleError as exc:  # a build or edit died between its database commit and its index save
-            log.warning("kefu: %s; rebuilding it from the database", exc)
-            repair_index(services.store, services.encoders, services.settings)
-            services.retriever = Retriever.load(services.store, services.encoders, services.settings)
+        services.retriever = Retriever.load(services.store, services.encoders, services.settings)
         services.problem, services.failed_stamp = "", None
     except (IndexError_, IndexStaleError) as exc:
         services.problem, services.failed_stamp = str(exc), stamp

@@ -9,10 +9,9 @@ leg with its own pair of indexes (passages, Q&A phrasings), saved atomically.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,16 @@ from indexer.chunker import chunk_article
 from indexer.encoder import Encoder
 from indexer.settings import Settings
 from indexer.vector_index import IndexError_, VectorIndex
-from kb.model import Article, FaqEntry, content_hash
+from kb.model import Article, FaqEntry, Passage, content_hash
 from kb.store import Store
 
 Progress = Callable[[int], Any]
+INDEX_LOCK = "index"  # the database's named lock: one change to the knowledge base and its index at a time
+
+
+class IndexStaleError(RuntimeError):
+    """The index cannot be made to match the database here (a vector it needs is not in the embedding
+    cache, or the store changed while loading): it needs 'kefu index build'."""
 
 
 def phrasing_id(entry_id: str, phrasing: str) -> int:
@@ -81,19 +86,68 @@ class Indexer:
         self.store, self.settings, self.progress = store, settings, progress
         self.report = BuildReport()
         self.legs = [DenseLeg(e, *self._load(e.model_name)) for e in encoders]
+        self._held = 0  # how deep this indexer is inside its own hold of the named lock (see locked)
 
     def _load(self, model: str) -> tuple[VectorIndex | None, VectorIndex | None]:
+        """This instance's saved copies, each None when missing, unreadable, another model's or older than
+        the one the database records (another instance saved since): rebuilt from the store."""
         loaded: list[VectorIndex | None] = []
         for path in index_paths(self.settings.index_dir, model):
             try:
-                loaded.append(VectorIndex.load(path, model=model))
+                index: VectorIndex | None = VectorIndex.load(path, model=model)
             except IndexError_:
-                loaded.append(None)  # missing, unreadable or another model's: rebuilt from the store
+                index = None
+            recorded = self.store.index_state(path.name)
+            if index is not None and recorded is not None and recorded.get("built_at") != index.built_at:
+                index = None
+            loaded.append(index)
         return loaded[0], loaded[1]
+
+    def reload(self) -> None:
+        """Load this instance's saved copies again (another process may have brought them up to date)."""
+        self.legs = [DenseLeg(leg.encoder, *self._load(leg.model)) for leg in self.legs]
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the database's named lock 'index' (one change to the knowledge base and its index at a time,
+        across processes and machines); reentrant for this indexer only."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        with self.store.db.named_lock(INDEX_LOCK):
+            self._held = 1
+            try:
+                yield
+            finally:
+                self._held = 0
+
+    def catch_up(self) -> bool:
+        """Bring this instance's indexes to the database's state (another instance may have saved since they
+        were loaded), from the embedding cache: nothing is encoded (IndexStaleError if a vector is missing).
+        A change starts here, under locked(), so it never saves an index that lacks another's change."""
+        return self._rebuild_stale(encode=False)
 
     def _fresh(self, model: str, count: int, dim: int) -> VectorIndex:
         s = self.settings
         return VectorIndex.for_size(dim, count, s.index_kind, s.ann_threshold, s.ivf_nprobe, model=model)
+
+    def _cached(self, leg: DenseLeg, texts: list[str], kind: str) -> np.ndarray:
+        """The texts' vectors from the embedding cache, under the key encode_cached uses; encodes nothing."""
+        keys = [leg.encoder.cache_key(t, kind) for t in texts]
+        cached = self.store.cached_embeddings(leg.model, keys)
+        missing = len(set(keys) - set(cached))
+        if missing:
+            raise IndexStaleError(
+                f"{missing} {kind} texts have no {leg.model} vector in the database's embedding cache, so this "
+                "instance cannot build its index from the database: run 'kefu index build'"
+            )
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([cached[k] for k in keys]).astype(np.float32)
 
     def _encode(self, leg: DenseLeg, texts: list[str], kind: str, progress: Progress | None = None) -> np.ndarray:
         before = leg.encoder.encoded
@@ -173,27 +227,52 @@ class Indexer:
 
     # Whole knowledge base ---------------------------------------------------------
 
-    def _rebuild_stale(self) -> bool:
-        """Rebuild, from cached vectors, any index that is missing, stale or the wrong kind."""
+    def _wanted(self) -> tuple[list[Passage], str, dict[int, str]]:
+        """The database's passages, the index kind they call for, and {phrasing id: phrasing}."""
         passages = self.store.passages()
-        ids = [p.id for p in passages]
         want = self.settings.index_kind
         if want == "auto":
-            want = "ivf" if len(ids) >= self.settings.ann_threshold else "flat"
-        faqs = self.store.faqs()
-        phrasings = {phrasing_id(e.id, q): q for e in faqs for q in e.phrasings}
+            want = "ivf" if len(passages) >= self.settings.ann_threshold else "flat"
+        phrasings = {phrasing_id(e.id, q): q for e in self.store.faqs() for q in e.phrasings}
+        return passages, want, phrasings
+
+    @staticmethod
+    def _stale(index: VectorIndex | None, ids: Collection[int], kind: str | None = None) -> bool:
+        return (
+            index is None
+            or len(index) != len(ids)
+            or (kind is not None and index.kind != kind)
+            or not all(i in index for i in ids)
+        )
+
+    def matches_database(self) -> bool:
+        """Every leg's indexes hold exactly the database's passages and Q&A phrasings, of the right kind."""
+        passages, want, phrasings = self._wanted()
+        ids = [p.id for p in passages]
+        return not any(
+            self._stale(leg.passages, ids, want) or (phrasings and self._stale(leg.faq, phrasings)) for leg in self.legs
+        )
+
+    def _rebuild_stale(self, encode: bool = True) -> bool:
+        """Rebuild, from cached vectors, any index that is missing, stale or the wrong kind; encode False:
+        a vector missing from the cache is an IndexStaleError rather than encoded."""
+        passages, want, phrasings = self._wanted()
+        ids = [p.id for p in passages]
         rebuilt = False
         for leg in self.legs:
-            p = leg.passages
-            if p is None or len(p) != len(ids) or p.kind != want or not all(i in p for i in ids):
-                vectors = self._encode(leg, [p.context for p in passages], "passage", self.progress)
+            if self._stale(leg.passages, ids, want):
+                texts = [p.context for p in passages]
+                if encode:
+                    vectors = self._encode(leg, texts, "passage", self.progress)
+                else:
+                    vectors = self._cached(leg, texts, "passage")
                 leg.passages = self._fresh(leg.model, len(ids), vectors.shape[1] if ids else 1)
                 if ids:
                     leg.passages.add(ids, vectors)
                 rebuilt = True
-            f = leg.faq
-            if phrasings and (f is None or len(f) != len(phrasings) or not all(i in f for i in phrasings)):
-                vectors = self._encode(leg, list(phrasings.values()), "faq")
+            if phrasings and self._stale(leg.faq, phrasings):
+                texts = list(phrasings.values())
+                vectors = self._encode(leg, texts, "faq") if encode else self._cached(leg, texts, "faq")
                 leg.faq = VectorIndex(vectors.shape[1], "flat", model=leg.model)
                 leg.faq.add(list(phrasings), vectors)
                 rebuilt = True
@@ -208,6 +287,17 @@ class Indexer:
         changed = [a for a in articles if stored.get(a.id) != a.hash]
         changed_faqs = [e for e in faqs if stored_faqs.get(e.id) != e.hash]
         self.encode_ahead(changed, changed_faqs)
+        with self.locked():
+            self.reload()  # as the database has them now: another instance may have saved meanwhile
+            self._apply(articles, faqs, stored, stored_faqs)
+        self.report.passages = len(self.store.passages())
+        self.report.phrasings = sum(len(e.phrasings) for e in self.store.faqs())
+        self.report.seconds = round(time.perf_counter() - started, 3)
+        return self.report
+
+    def _apply(
+        self, articles: list[Article], faqs: list[FaqEntry], stored: dict[str, str], stored_faqs: dict[str, str]
+    ) -> None:
         for article_id in sorted(set(stored) - {a.id for a in articles}):
             self.delete_article(article_id)
             self.report.removed.append(article_id)
@@ -224,10 +314,6 @@ class Indexer:
                 self.report.faqs_changed.append(entry.id)
         self.report.rebuilt = self._rebuild_stale()
         self.save()
-        self.report.passages = len(self.store.passages())
-        self.report.phrasings = sum(len(e.phrasings) for e in self.store.faqs())
-        self.report.seconds = round(time.perf_counter() - started, 3)
-        return self.report
 
     def encode_ahead(self, articles: list[Article], faqs: list[FaqEntry]) -> None:
         """Encode every new text first (into the embedding cache) and only then change the store and
@@ -246,16 +332,31 @@ class Indexer:
                 self._encode(leg, phrasings, "faq")
 
     def save(self) -> None:
-        """Save every leg's indexes atomically and record their metadata in the store."""
-        with index_lock(self.settings.index_dir):
-            self._save()
+        """Save every leg's indexes atomically and record their metadata in the store, which moves the index
+        stamp: every instance then brings its own copy up to date (local_legs)."""
+        with self.locked():
+            for leg in self.legs:
+                for path, index in zip(index_paths(self.settings.index_dir, leg.model), (leg.passages, leg.faq)):
+                    if index is not None:
+                        index.save(path)
+                        self.store.set_index_state(path.name, index.meta)
 
-    def _save(self) -> None:
-        for leg in self.legs:
-            for path, index in zip(index_paths(self.settings.index_dir, leg.model), (leg.passages, leg.faq)):
-                if index is not None:
-                    index.save(path)
-                    self.store.set_index_state(path.name, index.meta)
+    def save_local(self) -> None:
+        """Save this instance's copies, each with the build time the database records for it (so the copy
+        counts as current), without touching the store; an index the database has no record of, or whose
+        record counts other vectors (a build killed between its database commit and its save), is saved
+        and recorded as by save, so that every instance notices."""
+        with self.locked():
+            for leg in self.legs:
+                for path, index in zip(index_paths(self.settings.index_dir, leg.model), (leg.passages, leg.faq)):
+                    if index is None:
+                        continue
+                    recorded = self.store.index_state(path.name)
+                    if recorded is None or recorded.get("count") != len(index) or recorded.get("kind") != index.kind:
+                        index.save(path)
+                        self.store.set_index_state(path.name, index.meta)
+                    else:
+                        index.save(path, built_at=recorded.get("built_at"))
 
 
 def check_index(store: Store, settings: Settings) -> list[str]:
@@ -280,28 +381,44 @@ def check_index(store: Store, settings: Settings) -> list[str]:
                     f"the index {path} does not match the database ({len(index)} vectors for "
                     f"{len(wanted)} items): run 'kefu index build'"
                 )
+            elif (store.index_state(path.name) or {}).get("built_at", index.built_at) != index.built_at:
+                problems.append(
+                    f"the index {path} is older than the one the database records (another instance saved "
+                    "since): run 'kefu index check --repair', or let the servers rebuild it when they load"
+                )
     return problems
 
 
-@contextlib.contextmanager
-def index_lock(index_dir: Path) -> Iterator[None]:
-    """One writer of the index files at a time across processes (web app, action server, kefu)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _current(store: Store, encoders: list[Encoder], settings: Settings) -> tuple[Indexer, bool]:
+    """An indexer whose legs match the database, and whether anything had to be rebuilt for it."""
+    indexer = Indexer(store, encoders, settings)
+    if indexer.matches_database():
+        return indexer, False
+    with indexer.locked():  # another instance's change finishes first; then the copies are loaded again
+        indexer.reload()
+        loaded = [index for leg in indexer.legs for index in (leg.passages, leg.faq)]
+        rebuilt = indexer.catch_up()
+        now = [index for leg in indexer.legs for index in (leg.passages, leg.faq)]
+        if any(old is not None and old is not new for old, new in zip(loaded, now)):
+            # A copy as recorded did not match the database: a change was killed between its commit and its
+            # save. Recorded anew, so that every instance notices (the stamp moves) and reloads.
+            indexer.save()
+        elif rebuilt:
+            indexer.save_local()
+    return indexer, rebuilt
 
 
 def repair_index(store: Store, encoders: list[Encoder], settings: Settings) -> bool:
-    """Rebuild any index that is missing, unreadable, another model's or out of step with the database,
-    from the database and the embedding cache (kb/ is not read); True if anything was rebuilt.
-    A build or an edit killed between its database commit and its index save leaves exactly this."""
-    with index_lock(settings.index_dir):
-        indexer = Indexer(store, encoders, settings)
-        rebuilt = indexer._rebuild_stale()
-        if rebuilt:
-            indexer._save()  # the lock is held already
-    return rebuilt
+    """Rebuild any of this instance's indexes that is missing, unreadable, another model's or out of step
+    with the database, from the database's passages and Q&A phrasings and the embedding cache (kb/ is not
+    read, nothing is encoded: a missing vector is an IndexStaleError), and save it in index_dir; True if
+    anything was rebuilt. A new machine's empty index folder, another instance's save, or a build or edit
+    killed between its database commit and its index save each leave exactly this."""
+    return _current(store, encoders, settings)[1]
+
+
+def local_legs(store: Store, encoders: list[Encoder], settings: Settings) -> list[DenseLeg]:
+    """Each encoder's indexes as the database has them: this instance's saved copies when they match it,
+    else rebuilt from the database and saved (repair_index). Raises IndexStaleError (a vector missing
+    from the embedding cache)."""
+    return _current(store, encoders, settings)[0].legs

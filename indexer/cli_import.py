@@ -57,7 +57,7 @@ def import_cmd(
     results = []
     if not dry_run and import_plan.items:
         from indexer.build import Indexer
-        from indexer.editor import KnowledgeEditor
+        from indexer.editor import editing
         from indexer.encoder import Encoder
         from kb.loader import load_knowledge_base
 
@@ -66,8 +66,8 @@ def import_cmd(
             # The store and indexes first match kb/ as it is (as 'kefu index build' does; nothing to do when they
             # already do), so an import into a never-built index leaves a whole one behind.
             Indexer(store, encoders, settings, progress=bar.update).sync(*load_knowledge_base(settings.kb_dir))
-            editor = KnowledgeEditor(store, Indexer(store, encoders, settings), settings.kb_dir)
-            results = apply(import_plan, editor, f"kefu import ({getpass.getuser()})", bar.update)
+            with editing(store, encoders, settings) as editor:  # one change at a time across instances
+                results = apply(import_plan, editor, f"kefu import ({getpass.getuser()})", bar.update)
     summary["saved"] = {
         action: sum(r.action == action for r in results) for action in ("create", "update", "unchanged", "delete")
     }

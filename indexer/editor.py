@@ -8,13 +8,16 @@ processes watch) and records a revision.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.build import Indexer, Progress
+from indexer.encoder import Encoder
+from indexer.settings import Settings
 from kb.loader import KnowledgeBaseError, item_path, parse_item, render_article, render_faq, render_item, write_item
 from kb.model import Article, FaqEntry, content_hash
 from kb.revisions import Revisions
@@ -70,9 +73,28 @@ class KnowledgeEditor:
         return self._indexer
 
     def current_text(self, kind: str, item_id: str) -> str | None:
-        """The item's file text, or None if there is no such item."""
+        """The item's current text, or None if there is no such item, as the database has it (the truth
+        every instance shares; this instance's kb/ file may be behind another instance's save): the newest
+        revision's text when it is what the database indexed, else the kb/ file's when it is, else the
+        stored item rendered. An item the database does not hold: gone if its newest revision deletes it,
+        else the kb/ file's text (written but never indexed), else None."""
         path = item_path(self.kb_dir, kind, item_id)
-        return path.read_text(encoding="utf-8") if path.is_file() else None
+        stored = self.store.article(item_id) if kind == "article" else self.store.faq(item_id)
+        latest = self.revisions.latest(kind, item_id)
+        if stored is None:
+            if latest is not None and latest["action"] == "delete":
+                return None
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        candidates = [latest["content"]] if latest is not None and latest["action"] != "delete" else []
+        if path.is_file():
+            candidates.append(path.read_text(encoding="utf-8"))
+        for text in candidates:
+            try:
+                if parse_item(kind, path, text).hash == stored.hash:
+                    return text
+            except KnowledgeBaseError:
+                continue  # a broken file is not the current text
+        return render_item(stored)
 
     def item(self, kind: str, item_id: str) -> Article | FaqEntry:
         """The item as it is on disk now."""
@@ -137,7 +159,7 @@ class KnowledgeEditor:
             if users:
                 raise KnowledgeBaseError(item_id, "Q&A entries rest on this article: " + ", ".join(users[:10]))
         self._keep_original(kind, item_id, current)
-        item_path(self.kb_dir, kind, item_id).unlink()
+        item_path(self.kb_dir, kind, item_id).unlink(missing_ok=True)  # saved on another instance, perhaps
         self._index(kind, item_id, current, lambda: self.indexer.delete(kind, item_id))
         revision = self.revisions.record(kind, item_id, "delete", current, author, note)
         return EditResult(kind, item_id, "delete", revision, 0, round(time.perf_counter() - started, 3))
@@ -184,7 +206,7 @@ class KnowledgeEditor:
                 self._keep_original(kind, item_id, current)
                 done.append((kind, item_id, current))
                 if new is None:
-                    item_path(self.kb_dir, kind, item_id).unlink()
+                    item_path(self.kb_dir, kind, item_id).unlink(missing_ok=True)
                     indexer.delete(kind, item_id)
                 else:
                     write_item(self.kb_dir, kind, item_id, render_item(new))
@@ -266,3 +288,16 @@ class KnowledgeEditor:
             path.unlink(missing_ok=True)
         else:
             write_item(self.kb_dir, kind, item_id, previous)
+
+
+@contextlib.contextmanager
+def editing(store: Store, encoders: list[Encoder], settings: Settings) -> Iterator[KnowledgeEditor]:
+    """A knowledge editor for one change, holding the database's named lock 'index' (one change at a time
+    across every process and machine on the database) and starting from the database's index: if another
+    instance saved since this one's copies were saved, they are brought up to date first from the embedding
+    cache (IndexStaleError if a vector is missing), so a save never writes an index lacking the other's change."""
+    indexer = Indexer(store, encoders, settings)
+    with indexer.locked():
+        indexer.reload()
+        indexer.catch_up()
+        yield KnowledgeEditor(store, indexer, settings.kb_dir)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from indexer.asks import asks_for
-from indexer.build import DenseLeg, index_paths, phrasing_id
+from indexer.build import DenseLeg, IndexStaleError, index_paths, local_legs, phrasing_id
 from indexer.chunker import clause_at
 from indexer.decision import Calibration, features_for
 from indexer.encoder import Encoder
@@ -38,10 +38,6 @@ from kb.store import Store
 Key = tuple[str, Any]  # ("p", passage id) or ("f", Q&A entry id): one candidate in the fused ranking
 CANDIDATES = 50
 log = logging.getLogger(__name__)
-
-
-class IndexStaleError(RuntimeError):
-    """The saved index does not match the store: it needs a rebuild."""
 
 
 @dataclass(frozen=True)
@@ -111,24 +107,30 @@ class Retriever:
     def load(
         cls, store: Store, encoders: list[Encoder], settings: Settings, calibration: Calibration | None = None
     ) -> Retriever:
-        """Load the saved indexes and the store's passages; refuse a stale or mismatched index
-        (IndexStaleError) or an unreadable or other-model one (indexer.vector_index.IndexError_)."""
+        """The store's passages and Q&A entries with this instance's indexes of them: the copies saved in
+        index_dir when they match the database, else built from the database's embedding cache and saved
+        there (indexer.build.local_legs: nothing is encoded, so a new machine serves at once). Raises
+        IndexStaleError when a vector is missing from the cache or the store changed meanwhile."""
+        stamp = store.index_stamp()  # before loading: a save racing this load moves it, and it is loaded again
+        for encoder in encoders:  # never built: its vectors are not in the cache either
+            if store.index_state(index_paths(settings.index_dir, encoder.model_name)[0].name) is None:
+                raise IndexStaleError(f"the database records no {encoder.model_name} index: run 'kefu index build'")
+        legs = local_legs(store, encoders, settings)
         passages, faqs = store.passages(), store.faqs()
         n_phrasings = sum(len(e.phrasings) for e in faqs)
-        legs = []
-        for encoder in encoders:
-            p_path, f_path = index_paths(settings.index_dir, encoder.model_name)
-            p_index = VectorIndex.load(p_path, model=encoder.model_name)
-            p_index.nprobe = settings.ivf_nprobe
-            if len(p_index) != len(passages) or any(p.id not in p_index for p in passages):
+        for leg in legs:
+            p_path, f_path = index_paths(settings.index_dir, leg.model)
+            index = leg.passages
+            if index is None or len(index) != len(passages) or any(p.id not in index for p in passages):
                 raise IndexStaleError(
-                    f"the index {p_path} does not match the database ({len(p_index)} vectors, "
+                    f"the index {p_path} does not match the database ({len(index or [])} vectors, "
                     f"{len(passages)} passages): run 'kefu index build'"
                 )
-            f_index = VectorIndex.load(f_path, model=encoder.model_name) if faqs else None
-            if f_index is not None and len(f_index) != n_phrasings:
+            index.nprobe = settings.ivf_nprobe
+            if not faqs:
+                leg.faq = None
+            elif leg.faq is None or len(leg.faq) != n_phrasings:
                 raise IndexStaleError(f"the index {f_path} does not match the database: run 'kefu index build'")
-            legs.append(DenseLeg(encoder, p_index, f_index))
         model_key = ",".join(e.model_name for e in encoders)
         calibration = calibration or Calibration.load(settings.kb_dir, model_key, settings.answer_threshold)
         retriever = cls(
@@ -139,7 +141,7 @@ class Retriever:
             calibration,
             RetrieverConfig.from_settings(settings),
         )
-        retriever.stamp = store.index_stamp()
+        retriever.stamp = stamp
         retriever.lexicon_path = Path(settings.kb_dir) / lexicon_file.LEXICON_FILE
         retriever.refresh_lexicon()
         retriever.tokenizer.subject_terms("预热")  # the tagger follow-ups use, loaded now, not on a customer's turn

@@ -171,6 +171,13 @@ DECLARED: tuple[Setting, ...] = (
         "client's address (rate limits, logs) is read that many hops back (werkzeug's ProxyFix); 0: the "
         "connection's address, X-Forwarded-For ignored (a client could forge it).",
     ),
+    Setting(
+        "redis_url",
+        "",
+        "Where the web app keeps its rate limits' counts: '' in each web process (each instance limits on its "
+        "own), or redis://[:password@]host[:port][/db] to share them between several web instances. If Redis "
+        "cannot be reached the limits are not enforced (one warning in the log) rather than the chat refused.",
+    ),
     Setting("chat_limit_session", 20, "Chat messages one session may send per minute (0: no limit)."),
     Setting(
         "chat_limit_client",
@@ -306,6 +313,7 @@ class Settings:
     web_host: str
     web_threads: int
     trusted_proxies: int
+    redis_url: str
     chat_limit_session: int
     chat_limit_client: int
     chat_limit_reads: int

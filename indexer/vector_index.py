@@ -175,11 +175,12 @@ class VectorIndex:
             "built_at": self.built_at,
         }
 
-    def save(self, path: Path | str) -> None:
-        """Write the index and its metadata to one file atomically (temp file, then rename)."""
+    def save(self, path: Path | str, built_at: float | None = None) -> None:
+        """Write the index and its metadata to one file atomically (temp file, then rename). built_at: the
+        build time to record (a local copy of an index built elsewhere keeps that one's), else now."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.built_at = time.time()
+        self.built_at = time.time() if built_at is None else built_at
         payload = faiss.serialize_index(self._index)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         try:

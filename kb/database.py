@@ -8,7 +8,9 @@ each take a Database and work on their own tables; writes that belong together g
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,10 @@ from kb.migrations import MIGRATIONS
 class Database:
     """An open SQLite database; one per process or per web request (not shared across threads at once)."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, path: Path | None = None):
         self._db = db
+        self._path = path  # None in memory
+        self._memory_locks: dict[str, threading.Lock] = {}
 
     @classmethod
     def open(cls, path: Path | str) -> Database:
@@ -31,7 +35,7 @@ class Database:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        database = cls(sqlite_utils.Database(conn))
+        database = cls(sqlite_utils.Database(conn), path)
         database._db.enable_wal()
         # In WAL mode NORMAL still keeps every committed transaction through a process crash
         # (kill -9); only a power cut can lose the last ones. FULL fsyncs on every commit.
@@ -91,6 +95,30 @@ class Database:
                     step(self._db)
                     self.execute(f"PRAGMA user_version = {version}")
 
+    def named_lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """A lock held across processes while the block runs (one holder per name and database file at a
+        time): an fcntl lock on the file `<db path>.<name>.lock` beside the database; in memory, a
+        threading lock kept on this Database. Not reentrant: a holder that asks again waits forever."""
+        if self._path is None:
+            return _thread_lock(self._memory_locks.setdefault(name, threading.Lock()))
+        return _file_lock(self._path.with_name(f"{self._path.name}.{name}.lock"))
+
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _thread_lock(lock: threading.Lock) -> Iterator[None]:
+    with lock:
+        yield

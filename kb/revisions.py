@@ -65,6 +65,14 @@ class Revisions:
             is not None
         )
 
+    def latest(self, kind: str, item_id: str) -> dict | None:
+        """An item's newest version, {"action", "content"}, or None without history."""
+        row = self.db.execute(
+            "SELECT action, content FROM revisions WHERE kind = ? AND item_id = ? ORDER BY id DESC LIMIT 1",
+            [kind, item_id],
+        ).fetchone()
+        return {"action": row[0], "content": row[1]} if row else None
+
     def get(self, revision_id: int) -> dict | None:
         """One revision, or None."""
         rows = list(self.db["revisions"].rows_where("id = ?", [revision_id]))

@@ -62,13 +62,20 @@ class Store:
 
     def articles(self) -> list[Article]:
         """All stored articles, by id."""
+        return self._articles()
+
+    def _articles(self, where: str | None = None, values: list[Any] | None = None) -> list[Article]:
         return [
             Article(
                 **{k: r[k] for k in ("id", "title", "category", "source", "updated", "body")},
                 imported_from=r.get("imported_from") or "",
             )
-            for r in self.db["articles"].rows_where(order_by="id")
+            for r in self.db["articles"].rows_where(where, values, order_by="id")
         ]
+
+    def article(self, article_id: str) -> Article | None:
+        """One stored article, or None."""
+        return next((a for a in self._articles("id = ?", [article_id])), None)
 
     def faqs(self) -> list[FaqEntry]:
         """All stored Q&A entries, by id."""

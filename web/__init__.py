@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web import admin, agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor
     from web.access import secret_key
     from web.chat_access import chat_limiters
+    from web.limits import LimitCounts
 
     app = Flask(__name__)
     app.config.from_mapping(
@@ -53,8 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = app.config["KEFU_SETTINGS"]
     if settings.trusted_proxies:  # the client's address is the one the nearest trusted proxy saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
-    app.extensions["kefu_login_limiter"] = auth.LoginLimits()
-    app.extensions["kefu_chat_limiters"] = chat_limiters(settings)
+    counts = LimitCounts(settings.redis_url)  # in this process, or in Redis shared by every web instance
+    app.extensions["kefu_login_limiter"] = auth.LoginLimits(counts)
+    app.extensions["kefu_chat_limiters"] = chat_limiters(settings, counts)
     db.init_app(app)
     for blueprint in (
         chat.bp,

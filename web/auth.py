@@ -11,7 +11,7 @@ from kb.desk.accounts import MIN_PASSWORD, ROLES, AccountError, WrongPassword
 from kb.desk.audit import Actor
 from web.access import audit, role_required, signed_in_user
 from web.db import accounts
-from web.limits import RateLimiter
+from web.limits import LimitCounts, RateLimiter
 from web.security import local_path
 
 bp = Blueprint("auth", __name__)
@@ -30,12 +30,12 @@ MAX_NAME = 64
 
 
 class LoginLimits:
-    """The three limits on failed sign-ins, kept in the web process."""
+    """The three limits on failed sign-ins, counted where counts says (web/limits.py)."""
 
-    def __init__(self) -> None:
-        self.name_here = RateLimiter(MAX_FAILURES, WINDOW_SECONDS)
-        self.address = RateLimiter(MAX_ADDRESS_FAILURES, WINDOW_SECONDS)
-        self.name = RateLimiter(MAX_NAME_FAILURES, WINDOW_SECONDS)
+    def __init__(self, counts: LimitCounts | None = None) -> None:
+        self.name_here = RateLimiter(MAX_FAILURES, WINDOW_SECONDS, "login-name-address", counts)
+        self.address = RateLimiter(MAX_ADDRESS_FAILURES, WINDOW_SECONDS, "login-address", counts)
+        self.name = RateLimiter(MAX_NAME_FAILURES, WINDOW_SECONDS, "login-name", counts)
 
     def _keys(self, name: str, client: str) -> list[tuple[RateLimiter, str]]:
         return [(self.name_here, f"{name}\n{client}"), (self.address, client), (self.name, name)]

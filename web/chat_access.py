@@ -16,7 +16,7 @@ from indexer.settings import Settings
 from kb.desk.conversations import Conversations, access
 from web import wording
 from web.chat_service import SESSION, valid_key
-from web.limits import RateLimiter
+from web.limits import LimitCounts, RateLimiter
 
 KEY_HEADER = "X-Kefu-Key"  # not in the URL: URLs end up in logs
 UNKNOWN = "unknown conversation"  # the same for no such id, a wrong key and an ended one: nothing tells which
@@ -24,7 +24,7 @@ UNKNOWN = "unknown conversation"  # the same for no such id, a wrong key and an 
 
 @dataclass(frozen=True)
 class ChatLimiters:
-    """The chat API's limiters, one set per app (waitress serves it from one process)."""
+    """The chat API's limiters, one set per app (their counts in the process or, shared, in Redis)."""
 
     messages: RateLimiter  # per conversation
     client_messages: RateLimiter  # per address
@@ -33,14 +33,14 @@ class ChatLimiters:
     malformed: RateLimiter  # per address
 
 
-def chat_limiters(settings: Settings) -> ChatLimiters:
-    """The limiters the settings ask for, each over a minute."""
+def chat_limiters(settings: Settings, counts: LimitCounts | None = None) -> ChatLimiters:
+    """The limiters the settings ask for, each over a minute, counted where counts says (web/limits.py)."""
     return ChatLimiters(
-        RateLimiter(settings.chat_limit_session, 60),
-        RateLimiter(settings.chat_limit_client, 60),
-        RateLimiter(settings.chat_limit_reads, 60),
-        RateLimiter(settings.chat_limit_reads_client, 60),
-        RateLimiter(settings.chat_limit_malformed, 60),
+        RateLimiter(settings.chat_limit_session, 60, "chat-messages", counts),
+        RateLimiter(settings.chat_limit_client, 60, "chat-client-messages", counts),
+        RateLimiter(settings.chat_limit_reads, 60, "chat-reads", counts),
+        RateLimiter(settings.chat_limit_reads_client, 60, "chat-client-reads", counts),
+        RateLimiter(settings.chat_limit_malformed, 60, "chat-malformed", counts),
     )
 
 

@@ -5,7 +5,6 @@ Blueprints get their services from here and nowhere else."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -109,15 +108,13 @@ def retriever() -> Retriever:
 
 @contextlib.contextmanager
 def editing() -> Iterator[KnowledgeEditor]:
-    """The knowledge editor over the request's store and the production retriever's models, one change at
-    a time in this process (each change loads, updates and saves the whole index)."""
-    from indexer.build import Indexer
-    from indexer.editor import KnowledgeEditor
+    """The knowledge editor over the request's store and the production retriever's models, one change at a
+    time across every instance on the database, from the database's index (indexer.editor.editing)."""
+    from indexer import editor
 
-    lock: threading.Lock = current_app.extensions.setdefault("kefu_edit_lock", threading.Lock())
-    with lock:
-        indexer = Indexer(store(), retriever().encoders, settings())
-        yield KnowledgeEditor(store(), indexer, settings().kb_dir)
+    encoders = retriever().encoders  # before the lock: loading may take it itself
+    with editor.editing(store(), encoders, settings()) as opened:
+        yield opened
 
 
 def reader() -> KnowledgeEditor:

@@ -374,10 +374,11 @@ def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_a
     serving = services.retriever
     services.encoders = [encoder]
     passages_file = index_paths(services.settings.index_dir, encoder.model_name)[0]
-    passages_file.write_bytes(b"not an index")
+    passages_file.write_bytes(b"not an index")  # rebuilt from the database's embedding cache, unless:
+    services.store.db.execute("DELETE FROM embeddings")
     services.store.set_index_state(passages_file.name, {"built_at": 1.0})  # as a new save would move the stamp
     load_retriever(services)
-    assert services.retriever is serving and "unreadable" in services.problem  # still answering from the old one
+    assert services.retriever is serving and "embedding cache" in services.problem  # still answering from the old one
     messages, _ = run(ActionKbAnswer(services), tracker("营业厅晚上几点关门？"))
     assert "晚上六点关门" in messages[0]["text"]
 

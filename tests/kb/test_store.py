@@ -66,3 +66,27 @@ def test_embedding_cache_is_per_model():
     many = {f"k{i}": v for i in range(1200)}  # more keys than one SQL statement takes
     store.cache_embeddings("m1", many)
     assert len(store.cached_embeddings("m1", list(many))) == 1200
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_a_named_lock_lets_one_holder_in_at_a_time(tmp_path, where):
+    import threading
+
+    first = Database.open(tmp_path / "kefu.db") if where == "file" else Database.memory()
+    second = Database.open(tmp_path / "kefu.db") if where == "file" else first  # another connection, same file
+    order: list[str] = []
+    trying = threading.Event()
+
+    def wait_then_enter() -> None:
+        trying.set()
+        with second.named_lock("index"):
+            order.append("second")
+
+    with first.named_lock("index"):
+        waiter = threading.Thread(target=wait_then_enter)
+        waiter.start()
+        trying.wait()
+        with first.named_lock("other"):  # names are independent: no wait here
+            order.append("first")  # the waiter cannot get in before the holder has finished
+    waiter.join()
+    assert order == ["first", "second"]
