@@ -153,8 +153,17 @@ def start_postgres(folder: Path, port: int | None = None, database: str = "kefu"
     deadline = time.monotonic() + 60
     while True:  # the port opens a moment before the server accepts logins
         exists = subprocess.run(
-            [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+            [
+                psql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+            ],
             capture_output=True,
             text=True,
         )
@@ -192,8 +201,19 @@ def start_redis(folder: Path, port: int | None = None) -> Server:
     log = folder / "redis.log"
     handle = open(log, "ab")  # noqa: SIM115 (kept open for the server's life)
     process = subprocess.Popen(
-        [_program("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
+        [
+            _program("redis-server"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
