@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -163,3 +165,81 @@ def curator(settings, encoder):
     page = client.get("/curator/").get_data(as_text=True)
     token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
     return client, {"X-CSRFToken": token}, Desk(db, settings.desk_policy), app
+
+
+# The store on both engines -------------------------------------------------------------------------------
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session and an admin engine on it, with a template database
+    migrated once (each test's database is a copy of it). Skips only when PostgreSQL is not installed;
+    'make test' installs it, so CI runs these."""
+    import sqlalchemy as sa
+
+    from indexer.local_services import ServiceError, start_postgres
+    from kb.database import Database, dispose
+
+    # Not under pytest's own temporary folder: pytest makes /tmp/pytest-of-<user> owner-only at each session's
+    # start, and the server runs as the postgres user, who must reach its folder.
+    folder = Path(tempfile.mkdtemp(prefix="kefu-test-postgres-"))
+    try:
+        server = start_postgres(folder)
+    except ServiceError as error:
+        if "not installed" in str(error):
+            pytest.skip(f"PostgreSQL is not installed ({error}); 'make services' installs it")
+        raise
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql('CREATE DATABASE "kefu_template"')
+    template = server.url.rsplit("/", 1)[0] + "/kefu_template"
+    Database.open(template)
+    dispose(template)  # a template may have no connections when it is copied
+    yield server, admin
+    admin.dispose()
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The engine a store test runs on: every store test runs on both."""
+    return request.param
+
+
+@pytest.fixture
+def new_database(backend, tmp_path, request):
+    """Makes fresh, migrated databases on the backend under test: new_database() (a second call: another,
+    separate database). SQLite: files in tmp_path; PostgreSQL: copies of the session's template database,
+    dropped after the test."""
+    from kb.database import Database, dispose
+
+    made: list[str] = []
+
+    def make(name: str = "kefu") -> Database:
+        if backend == "sqlite":
+            return Database.open(tmp_path / f"{name}.db")
+        server, admin = request.getfixturevalue("postgres")
+        database = f"test_{len(made)}_{name}".lower()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{database}" TEMPLATE "kefu_template"')
+        url = server.url.rsplit("/", 1)[0] + f"/{database}"
+        made.append(url)
+        return Database.open(url)
+
+    yield make
+    if made:
+        _, admin = request.getfixturevalue("postgres")
+        for url in made:
+            dispose(url)
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(new_database):
+    """A fresh, migrated database on the backend under test."""
+    return new_database()
