@@ -130,7 +130,8 @@ _MARK = re.compile(r"\?(\d*)")
 
 def to_format_style(sql: str, parameters: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL with ``?`` (or numbered ``?1``) placeholders as psycopg's ``%s`` with its parameters in order;
-    marks inside quoted literals stay, and a literal ``%`` is doubled when there are parameters."""
+    marks inside quoted literals stay, and a literal ``%`` is doubled (SQLAlchemy always hands psycopg
+    parameters, if only an empty set, so psycopg always reads ``%%`` as ``%``)."""
     ordered: list[Any] = []
     position = iter(range(len(parameters)))
 
@@ -140,8 +141,7 @@ def to_format_style(sql: str, parameters: Sequence[Any]) -> tuple[str, tuple[Any
 
     pieces = _LITERAL.split(sql)
     for i, piece in enumerate(pieces):
-        if parameters:
-            piece = piece.replace("%", "%%")
+        piece = piece.replace("%", "%%")
         pieces[i] = piece if i % 2 else _MARK.sub(placeholder, piece)
     return "".join(pieces), tuple(ordered)
 
