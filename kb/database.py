@@ -33,12 +33,12 @@ _guard = threading.Lock()
 
 
 def database_url(target: Path | str) -> str:
-    """The SQLAlchemy URL of a database given as a file path or a URL; ``postgresql://`` (and ``postgres://``)
-    mean PostgreSQL through psycopg 3."""
+    """The SQLAlchemy URL of a database given as a file path or a URL; ``postgresql://`` (``postgres://``, and
+    Rasa's ``postgresql+psycopg2://``) mean PostgreSQL through psycopg 3."""
     text = str(target)
     if "://" not in text:
         return f"sqlite:///{Path(text).resolve()}"
-    for plain in ("postgresql://", "postgres://"):
+    for plain in ("postgresql://", "postgres://", "postgresql+psycopg2://"):  # psycopg2: Rasa's driver
         if text.startswith(plain):
             return "postgresql+psycopg://" + text[len(plain) :]
     return text

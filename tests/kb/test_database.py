@@ -28,6 +28,7 @@ def test_urls_and_paths_name_the_same_databases(tmp_path):
     assert database_url(tmp_path / "kefu.db") == f"sqlite:///{tmp_path / 'kefu.db'}"
     assert database_url("postgresql://kefu:pw@db/kefu") == "postgresql+psycopg://kefu:pw@db/kefu"
     assert database_url("postgres://db/kefu") == "postgresql+psycopg://db/kefu"
+    assert database_url("postgresql+psycopg2://db/rasa") == "postgresql+psycopg://db/rasa"  # Rasa's tracker URL
     with pytest.raises(DatabaseError, match="database_url"):
         Database.open("mysql://db/kefu")
 
