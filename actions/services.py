@@ -58,7 +58,7 @@ def get_services() -> Services:
             from kb.store import Store
 
             settings = load_settings()
-            db = Database.open(settings.db_path)
+            db = Database.open(settings.database)
             _services = Services(
                 settings, Store(db), Desk(db, settings.desk_policy), encoders=Encoder.all_from_settings(settings)
             )

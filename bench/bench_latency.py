@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     encoders = Encoder.all_from_settings(settings)
-    retriever = Retriever.load(Store(Database.open(settings.db_path)), encoders, settings)
+    retriever = Retriever.load(Store(Database.open(settings.database)), encoders, settings)
     questions = [q.q for q in load_questions(args.questions)]
     retriever.search("预热")
     times = []

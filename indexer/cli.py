@@ -101,7 +101,7 @@ def _open(settings: Settings) -> tuple[Store, list[Encoder]]:
     from kb.database import Database
     from kb.store import Store
 
-    return Store(Database.open(settings.db_path)), Encoder.all_from_settings(settings)
+    return Store(Database.open(settings.database)), Encoder.all_from_settings(settings)
 
 
 def _retriever(settings: Settings) -> Retriever:
@@ -332,7 +332,7 @@ def index_check(settings: Settings, repair: bool) -> None:
     from kb.database import Database
     from kb.store import Store
 
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     problems = check_index(store, settings)
     for problem in problems:
         click.echo(f"kefu: index problem: {problem}", err=True)

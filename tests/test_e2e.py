@@ -47,7 +47,7 @@ def web(running, real_kb_settings):
 
 
 def desk(settings) -> Desk:
-    return Desk(Database.open(settings.db_path), settings.desk_policy)
+    return Desk(Database.open(settings.database), settings.desk_policy)
 
 
 def conversation() -> str:
@@ -130,7 +130,7 @@ def app(running, real_kb_settings):
 
 
 def test_after_an_agent_closes_the_bot_answers_each_message_once_and_a_human_is_still_reachable(app, real_kb_settings):
-    accounts = Accounts(Database.open(real_kb_settings.db_path))
+    accounts = Accounts(Database.open(real_kb_settings.database))
     if not accounts.by_name("e2e-agent"):
         accounts.add("e2e-agent", "e2e-agent-pass", "agent")
     customer, agent = Customer(app.test_client()), app.test_client()
@@ -172,7 +172,7 @@ def test_hostile_messages_through_the_real_bot_get_a_reply_and_no_raw_numbers_re
     assert "13812345678" not in logs and "110101199003071234" not in logs
     stored = [
         m["text"]
-        for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].db_path)).messages(
+        for m in Conversations(Database.open(web.application.config["KEFU_SETTINGS"].database)).messages(
             customer.session
         )
         if m["from"] == "customer"
@@ -194,7 +194,7 @@ def test_follow_ups_through_the_real_bot_keep_the_topic_in_rasas_slots(bot):
 
 def staff_client(app, settings, name: str, role: str):
     """A signed-in staff member's client with the console's CSRF header."""
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     if not accounts.by_name(name):
         accounts.add(name, f"{name}-pass-1", role)
     client = app.test_client()

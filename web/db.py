@@ -36,7 +36,7 @@ def settings() -> Settings:
 def database() -> Database:
     """The request's database connection (closed on teardown)."""
     if "db" not in g:
-        g.db = Database.open(settings().db_path)
+        g.db = Database.open(settings().database)
     opened: Database = g.db
     return opened
 

@@ -34,12 +34,12 @@ def housekeeping(settings: Settings, stop: threading.Event) -> None:
     last_purge = -float("inf")
     while not stop.is_set():
         try:
-            db = Database.open(settings.db_path)
+            db = Database.open(settings.database)
             try:
                 expired = expire_imports(settings.data_dir, ImportJobs(db))
                 if settings.retention_days and time.monotonic() - last_purge >= DAY:
                     last_purge = time.monotonic()
-                    counts = purge_with_bot(db, settings.retention_days, settings.purgeable_tracker_file)
+                    counts = purge_with_bot(db, settings.retention_days, settings.purgeable_tracker)
                     if any(counts.values()):
                         log.info("retention: deleted %s", counts)
             finally:

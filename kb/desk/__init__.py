@@ -1,5 +1,5 @@
-"""The service desk: what happens around the bot's answers, kept in the same SQLite file as the knowledge
-base (kb.database; its tables are created by kb.migrations v2-v4 and v6-v8).
+"""The service desk: what happens around the bot's answers, kept in the same database as the knowledge
+base (kb.database, SQLite or PostgreSQL; its tables are declared in kb.schema, made by Alembic).
 
 - ``tickets``: handoff tickets (queued, claimed, callback, closed) and agents' notes on them;
 - ``gaps``: questions the bot could not serve, grouped for curators, and 👍/👎 feedback;

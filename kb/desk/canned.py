@@ -95,9 +95,10 @@ class CannedReplies:
         then title; at most limit."""
         escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{escaped}%"
-        rows = self.db.execute(
-            "SELECT id, title, text, category, author, updated_at FROM canned_replies WHERE title LIKE ?1 ESCAPE '\\' "
-            "OR text LIKE ?1 ESCAPE '\\' OR category LIKE ?1 ESCAPE '\\' ORDER BY category, title, id LIMIT ?2",
-            [like, limit],
+        rows = self.db.execute(  # LOWER: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
+            "SELECT id, title, text, category, author, updated_at FROM canned_replies WHERE "
+            "LOWER(title) LIKE LOWER(?) ESCAPE '\\' OR LOWER(text) LIKE LOWER(?) ESCAPE '\\' "
+            "OR LOWER(category) LIKE LOWER(?) ESCAPE '\\' ORDER BY category, title, id LIMIT ?",
+            [like, like, like, limit],
         ).fetchall()
         return [CannedReply(*row) for row in rows]

@@ -125,11 +125,11 @@ class Conversations:
         """When anything last happened in the conversation (a message, or a change of state), as a stored
         stamp; None for no such conversation."""
         row = self.db.execute(
-            "SELECT MAX(c.updated_at, COALESCE(MAX(m.created_at), '')) FROM conversations c "
-            "LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.id = ? GROUP BY c.id",
+            "SELECT c.updated_at, (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id) "
+            "FROM conversations c WHERE c.id = ?",
             [conversation_id],
         ).fetchone()
-        return row[0] if row else None
+        return max(row[0] or "", row[1] or "") if row else None
 
     def set_state(self, conversation_id: str, state: str) -> None:
         """Move a conversation to another state; closing it ends the customer's key (the widget then starts a
@@ -165,11 +165,14 @@ class Conversations:
         """Drop the agents' messages as sent (unmasked) once their chat ends: from then on everyone, the
         customer too, reads the masked copy."""
         with self.db.transaction():
-            self.db.execute(
-                "UPDATE messages SET extra = json_remove(extra, '$.as_sent') WHERE conversation_id = ? "
-                "AND sender = 'agent' AND json_extract(extra, '$.as_sent') IS NOT NULL",
-                [conversation_id],
-            )
+            rows = self.db.execute(
+                "SELECT id, extra FROM messages WHERE conversation_id = ? AND sender = 'agent' AND extra LIKE ?",
+                [conversation_id, '%"as_sent"%'],
+            ).fetchall()
+            for message_id, extra in rows:  # in Python: SQLite's and PostgreSQL's JSON functions differ
+                kept = json.loads(extra)
+                if isinstance(kept, dict) and kept.pop("as_sent", None) is not None:
+                    self.db["messages"].update(message_id, {"extra": json.dumps(kept, ensure_ascii=False)})
 
     def hold_contact(self, conversation_id: str, sealed: str, hint: str) -> None:
         """Keep a contact number given before the conversation has a ticket (sealed, kb.desk.contacts): the

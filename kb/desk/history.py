@@ -91,8 +91,8 @@ def closed_tickets(db: Database, query: HistoryQuery, timezone: str, per_page: i
         args += [query.agent, query.agent]
     if query.text:
         where.append(
-            "(question LIKE ? ESCAPE '\\' OR conversation_id IN "
-            "(SELECT conversation_id FROM messages WHERE text LIKE ? ESCAPE '\\'))"
+            "(LOWER(question) LIKE LOWER(?) ESCAPE '\\' OR conversation_id IN "
+            "(SELECT conversation_id FROM messages WHERE LOWER(text) LIKE LOWER(?) ESCAPE '\\'))"
         )
         args += [_like(query.text)] * 2
     sql = " AND ".join(where)

@@ -11,6 +11,7 @@ Definitions (all over web conversations that began in the window):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -43,6 +44,16 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
+def _has_sources(extra: str | None) -> bool:
+    """Whether a bot message's stored extra names sources (it answered from the knowledge base); read in
+    Python, as SQLite's and PostgreSQL's JSON functions differ."""
+    try:
+        sources = json.loads(extra or "{}").get("sources")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(sources, list) and len(sources) > 0
+
+
 def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", today: dt.date | None = None) -> dict:
     """Daily series and window totals for the dashboard."""
     day_list = local_days(days, timezone, today)
@@ -68,12 +79,11 @@ def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", toda
         )
     ]
     answers = [
-        r[0]
-        for r in db.execute(
-            "SELECT created_at FROM messages WHERE sender = 'bot' AND created_at >= ? AND "
-            "json_array_length(json_extract(extra, '$.sources')) > 0",
-            [since],
+        created
+        for created, extra in db.execute(
+            "SELECT created_at, extra FROM messages WHERE sender = 'bot' AND created_at >= ?", [since]
         )
+        if _has_sources(extra)
     ]
     helpful = db.execute(
         "SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE created_at >= ?", [since]

@@ -5,11 +5,10 @@ rows and says which chat of a conversation still waits for its rating."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from kb.clock import now
-from kb.database import Database
+from kb.database import Database, DuplicateKey
 from kb.desk import DeskError
 from kb.desk.privacy import mask_personal_data
 from kb.desk.tickets import Ticket
@@ -46,7 +45,7 @@ class Ratings:
         try:
             with self.db.transaction():
                 self.db["ratings"].insert(row)
-        except sqlite3.IntegrityError:  # the primary key: one rating per ticket, even when two arrive at once
+        except DuplicateKey:  # the primary key: one rating per ticket, even when two arrive at once
             return None
         return row
 

@@ -4,20 +4,20 @@ Goes: conversations whose last activity is older than the cut-off (their message
 held for them, too), feedback, ratings, closed and abandoned handoff tickets with their notes, transfers, call attempts
 and the sealed contact number, gaps a curator has settled (resolved or dismissed), the record of who was
 shown a number, and the audit log of staff actions (kb.desk.audit); and the bot's own record of a
-conversation in Rasa's tracker store, when that is the SQLite file in the data folder (purge_bot_tracker).
+conversation in Rasa's tracker store, its SQLite file in the data folder or its database (purge_bot_tracker).
 Stays: conversations still waiting for or talking to an agent, open tickets, open gaps (the
 curators' backlog, masked when stored), and the knowledge base's revision history.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from kb.clock import stamp
-from kb.database import Database
+from kb.database import Database, database_url
 from kb.desk.conversations import HELD
 from kb.desk.tickets import CLOSED_STATUSES
 
@@ -67,13 +67,13 @@ def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, 
 
 
 def purge_with_bot(
-    db: Database, days: int, tracker_file: Path | None, now: dt.datetime | None = None
+    db: Database, days: int, tracker: Path | str | None, now: dt.datetime | None = None
 ) -> dict[str, int]:
-    """purge, and the bot's record of the same old conversations in the tracker store's SQLite file (None: not
-    ours to purge), counted as 'bot_conversations'."""
+    """purge, and the bot's record of the same old conversations in Rasa's tracker store (a SQLite file or an
+    SQLAlchemy URL; None: not ours to purge), counted as 'bot_conversations'."""
     counts = purge(db, days, now)
-    if counts and tracker_file is not None:
-        counts["bot_conversations"] = purge_bot_tracker(tracker_file, days, held_conversations(db), now)
+    if counts and tracker is not None:
+        counts["bot_conversations"] = purge_bot_tracker(tracker, days, held_conversations(db), now)
     return counts
 
 
@@ -83,24 +83,35 @@ def held_conversations(db: Database) -> set[str]:
     return {row[0] for row in db.execute(f"SELECT id FROM conversations WHERE state IN ({marks})", list(HELD))}
 
 
-def purge_bot_tracker(path: Path, days: int, keep: set[str], now: dt.datetime | None = None) -> int:
+def purge_bot_tracker(tracker: Path | str, days: int, keep: set[str], now: dt.datetime | None = None) -> int:
     """Delete the bot's own record of conversations quiet for more than `days` days from Rasa's SQL tracker store
-    in the SQLite file `path` (Rasa's table `events`: sender_id, timestamp in Unix seconds), except those in
-    `keep`. Returns how many conversations went; 0 when days is 0 or there is no such file or table yet (Rasa
-    makes them on its first message). Rasa may be writing meanwhile: SQLite's lock is waited on, 30 s at most."""
-    path = Path(path)
-    if days <= 0 or not path.is_file():
+    (the SQLite file `tracker`, or an SQLAlchemy URL such as postgresql://…; Rasa's table `events`: sender_id,
+    timestamp in Unix seconds), except those in `keep`. Returns how many conversations went; 0 when days is 0
+    or there is no such file or table yet (Rasa makes them on its first message). Rasa may be writing
+    meanwhile: a SQLite file's lock is waited on, 30 s at most."""
+    is_url = "://" in str(tracker)
+    if days <= 0 or (not is_url and not Path(tracker).is_file()):
         return 0
     before = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)).timestamp()
-    with contextlib.closing(sqlite3.connect(path, timeout=30)) as tracker, tracker:
-        if not tracker.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone():
-            return 0
-        quiet = [
-            sender
-            for (sender,) in tracker.execute(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?", [before]
-            )
-            if sender not in keep
-        ]
-        tracker.executemany("DELETE FROM events WHERE sender_id = ?", [[sender] for sender in quiet])
+    url = database_url(tracker)
+    options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, **options)
+    try:
+        with engine.begin() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return 0
+            quiet = [
+                sender
+                for (sender,) in connection.execute(
+                    sa.text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :before"),
+                    {"before": before},
+                )
+                if sender not in keep
+            ]
+            if quiet:
+                connection.execute(
+                    sa.text("DELETE FROM events WHERE sender_id = :sender"), [{"sender": s} for s in quiet]
+                )
+    finally:
+        engine.dispose()
     return len(quiet)

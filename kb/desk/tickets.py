@@ -275,10 +275,11 @@ class Tickets:
             if seen is None:
                 self.db["handoffs"].update(ticket_id, changes)
                 return True
+            same_agent = "agent IS NULL" if seen.agent is None else "agent = ?"
             done = self.db.execute(
                 "UPDATE handoffs SET status = ?, closed_at = ?, agent = ?, outcome = ? "
-                "WHERE id = ? AND status = ? AND agent IS ?",
-                [*changes.values(), ticket_id, seen.status, seen.agent],
+                f"WHERE id = ? AND status = ? AND {same_agent}",
+                [*changes.values(), ticket_id, seen.status, *([] if seen.agent is None else [seen.agent])],
             )
             return done.rowcount == 1
 

@@ -42,7 +42,7 @@ SLOTS = {
 @pytest.fixture
 def services(settings, encoder):
     settings = settings.replace(service_hours="00:00-24:00")
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     store = Store(db)
     articles, faqs = load_knowledge_base(settings.kb_dir)
     Indexer(store, [encoder], settings).sync(articles, faqs)

@@ -15,7 +15,7 @@ from conftest import ARTICLES, FAQS, write_kb
 
 
 def build(settings, encoder, kb_dir=None):
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     articles, faqs = load_knowledge_base(kb_dir or settings.kb_dir)
     report = Indexer(store, [encoder], settings).sync(articles, faqs)
     return store, report

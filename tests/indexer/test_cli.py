@@ -13,10 +13,12 @@ from indexer.settings import DECLARED
 
 
 @pytest.fixture
-def kefu(tmp_path, kb_dir):
-    """Run kefu with settings pointing at temp folders; returns the click Result."""
+def kefu(tmp_path, kb_dir, settings):
+    """Run kefu with settings pointing at temp folders (and the settings fixture's database); returns the
+    click Result."""
     runner = CliRunner()
     base = [
+        *(["--set", f"database_url={settings.database_url}"] if settings.database_url else []),
         "--set",
         f"kb_dir={kb_dir}",
         "--set",
@@ -119,13 +121,13 @@ def test_every_setting_and_command_is_documented(kefu):
         assert f"kefu {command}" in readme, f"README does not document 'kefu {command}'"
 
 
-def test_gaps_and_handoffs_lists(kefu, tmp_path):
+def test_gaps_and_handoffs_lists(kefu, tmp_path, settings):
     from kb.database import Database
     from kb.desk.gaps import Gaps
     from kb.desk.tickets import Tickets
     from kb.model import HitRecord
 
-    db = Database.open(tmp_path / "var" / "kefu.db")
+    db = Database.open(settings.database)
     Gaps(db).log(
         "c1", "信用卡怎么提额，电话13812345678", "abstain", [HitRecord(title="规范", section="总则", score=0.01)]
     )
@@ -137,12 +139,12 @@ def test_gaps_and_handoffs_lists(kefu, tmp_path):
     assert kefu("handoffs", "list", "--status", "closed").output == ""
 
 
-def test_gaps_and_handoffs_lists_show_times_in_the_configured_zone(kefu, tmp_path):
+def test_gaps_and_handoffs_lists_show_times_in_the_configured_zone(kefu, tmp_path, settings):
     from kb.database import Database
     from kb.desk.gaps import Gaps
     from kb.desk.tickets import Tickets
 
-    db = Database.open(tmp_path / "var" / "kefu.db")
+    db = Database.open(settings.database)
     gap = Gaps(db).log("c1", "信用卡怎么提额", "abstain", [])
     ticket = Tickets(db).open("c2", "complaint", "我要投诉")
     db["gaps"].update(gap, {"created_at": "2026-11-27T17:30:00+00:00"})
@@ -264,7 +266,7 @@ def test_index_check_repair_mends_an_index_left_behind_by_a_killed_build(kefu, t
 
     kefu("index", "build")
     settings = settings.replace(data_dir=tmp_path / "var")
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     article = load_knowledge_base(settings.kb_dir)[0][0]
     changed = article.__class__(**{**article.__dict__, "body": article.body + "\n\n新增的一段规定，用于检验修复。\n"})
     Indexer(store, [encoder], settings).put_article(changed)  # committed to the database, never saved: a kill

@@ -10,16 +10,16 @@ from indexer.build import Indexer
 from indexer.editor import EditConflict, ItemNotFound, KnowledgeEditor, version_of
 from indexer.encoder import Encoder
 from indexer.retriever import Retriever
-from kb.database import Database
 from kb.loader import KnowledgeBaseError, load_knowledge_base, parse_article, render_article, render_faq
 from kb.model import FaqEntry
 from kb.store import Store
 
 
 @pytest.fixture
-def kb(settings, encoder):
-    """A synced small knowledge base and a function making a fresh editor (one per request, as in the app)."""
-    store = Store(Database.open(settings.db_path))
+def kb(settings, encoder, new_database):
+    """A synced small knowledge base (its database on each engine) and a function making a fresh editor (one
+    per request, as in the app)."""
+    store = Store(new_database())
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(settings.kb_dir))
 
     def editor() -> KnowledgeEditor:

@@ -137,7 +137,7 @@ def retriever(real_kb_settings):
     from kb.database import Database
     from kb.store import Store
 
-    store = Store(Database.open(real_kb_settings.db_path))
+    store = Store(Database.open(real_kb_settings.database))
     return Retriever.load(store, Encoder.all_from_settings(real_kb_settings), real_kb_settings)
 
 

@@ -57,7 +57,7 @@ def retriever(tmp_path, settings, encoder):
     kb_dir = write_kb(tmp_path / "kb2", RULES, BANK_FAQS)
     (kb_dir / "lexicon.txt").write_text("跑路 = 停业，歇业\n", encoding="utf-8")
     settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var2")
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
     return Retriever.load(store, [encoder], settings)
 

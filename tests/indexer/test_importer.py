@@ -13,7 +13,6 @@ from indexer.editor import KnowledgeEditor
 from indexer.importer import apply, editor_draft, plan, read_all
 from indexer.replies import answer_text
 from indexer.retriever import Retriever
-from kb.database import Database
 from kb.importing.guard import ImportLimits
 from kb.loader import load_knowledge_base
 from kb.revisions import Revisions
@@ -26,9 +25,10 @@ TEXT = (FIXTURES / "信用卡服务须知-gbk.txt").read_bytes()
 
 
 @pytest.fixture
-def desk_kb(settings, encoder):
-    """The small knowledge base, indexed; an editor over it; a function that imports (name, bytes) files."""
-    store = Store(Database.open(settings.db_path))
+def desk_kb(settings, encoder, new_database):
+    """The small knowledge base, indexed (its database on each engine); an editor over it; a function that
+    imports (name, bytes) files."""
+    store = Store(new_database())
     Indexer(store, [encoder], settings).sync(*load_knowledge_base(settings.kb_dir))
 
     def run(*files: tuple[str, bytes], author: str = "tester"):
@@ -128,10 +128,12 @@ def test_files_of_one_name_in_different_folders_stay_apart_and_a_bare_name_that_
     assert [f.name for f in import_plan.failures] == ["a.txt"] and "同名文件" in import_plan.failures[0].reason
 
 
-def test_the_knowledge_base_files_not_the_database_say_what_a_file_made_before(desk_kb, settings, encoder):
+def test_the_knowledge_base_files_not_the_database_say_what_a_file_made_before(
+    desk_kb, settings, encoder, new_database
+):
     store, run, _ = desk_kb
     run(("信用卡服务须知-gbk.txt", TEXT))
-    fresh = Store(Database.open(settings.data_dir / "elsewhere.db"))  # the data folder lost, kb/ kept
+    fresh = Store(new_database("elsewhere"))  # the data folder lost, kb/ kept
     parsed, _ = read_all([("信用卡服务须知-gbk.txt", TEXT)], ImportLimits())
     import_plan = plan(parsed, settings.kb_dir, Revisions(fresh.db))
     assert [(i.id, import_plan.files[0].actions[i.id]) for i in import_plan.items] == [

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def retriever(real_kb_settings):
-    store = Store(Database.open(real_kb_settings.db_path))
+    store = Store(Database.open(real_kb_settings.database))
     assert len(store.articles()) == 10 and len(store.passages()) > 50
     return Retriever.load(store, Encoder.all_from_settings(real_kb_settings), real_kb_settings)
 

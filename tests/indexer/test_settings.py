@@ -81,6 +81,17 @@ def test_the_web_app_reaches_one_rasa_server_unless_several_are_listed(tmp_path)
             load_settings(environ=none, overrides={"rasa_instances": bad})
 
 
+def test_the_database_is_the_sqlite_file_unless_a_url_is_given(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    default = load_settings(environ=none, overrides={"data_dir": tmp_path / "var"})
+    assert default.database == str(tmp_path / "var" / "kefu.db")
+    given = "postgresql://kefu:secret@db:5432/kefu"
+    assert load_settings(environ={**none, "KEFU_DATABASE_URL": given}).database == given
+    for wrong in ("kefu.db", "mysql://db/kefu", "db:5432/kefu"):
+        with pytest.raises(SettingsError, match="database_url must be an SQLAlchemy URL"):
+            load_settings(environ=none, overrides={"database_url": wrong})
+
+
 def test_the_lock_store_is_in_memory_unless_a_redis_url_is_given(tmp_path):
     none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
     memory = load_settings(environ=none)

@@ -22,8 +22,8 @@ def test_open_migrates_and_uses_wal(tmp_path):
     assert again.schema_version == len(MIGRATIONS)
 
 
-def test_a_transaction_commits_together_or_not_at_all():
-    store = Store(Database.memory())
+def test_a_transaction_commits_together_or_not_at_all(new_database):
+    store = Store(new_database())
     a = Article("x", "标题", "类", "src", "2026-11-27", "正文。")
     with pytest.raises(RuntimeError), store.transaction():
         store.put_article(a)
@@ -34,8 +34,8 @@ def test_a_transaction_commits_together_or_not_at_all():
     assert store.articles() == [a]
 
 
-def test_passages_come_back_as_passages():
-    store = Store(Database.memory())
+def test_passages_come_back_as_passages(new_database):
+    store = Store(new_database())
     p = Passage("x", 0, "第一章", ("3.2.1", "3.2.2"), 0, 20, "3.2.1 记录。\n\n3.2.2 回访。", "手册")
     store.replace_passages("x", [p])
     [back] = store.passages()
@@ -43,8 +43,8 @@ def test_passages_come_back_as_passages():
     assert back.context == "手册 · 第一章\n3.2.1 记录。\n\n3.2.2 回访。" and store.passage_ids("x") == {p.id}
 
 
-def test_article_and_faq_round_trip():
-    store = Store(Database.memory())
+def test_article_and_faq_round_trip(new_database):
+    store = Store(new_database())
     a = Article("x", "标题", "类", "src", "2026-11-27", "## 节\n\n正文。")
     e = FaqEntry("faq-x", "问？", "答。", "x", "节", "3.1", "2026-11-27", ("问法二",))
     store.put_article(a)
@@ -57,8 +57,8 @@ def test_article_and_faq_round_trip():
     assert store.faq("faq-x") is None
 
 
-def test_embedding_cache_is_per_model():
-    store = Store(Database.memory())
+def test_embedding_cache_is_per_model(new_database):
+    store = Store(new_database())
     v = np.arange(4, dtype=np.float32)
     store.cache_embeddings("m1", {"k": v})
     assert np.array_equal(store.cached_embeddings("m1", ["k", "other"])["k"], v)

@@ -109,20 +109,20 @@ def test_customer_asks_gets_a_cited_answer_then_asks_for_a_human(system, browser
     shot(browser, "1-customer-answer")
     widget(browser).find_element("css selector", ".msg.bot .rate button").click()  # 👍 under the answer
     wait_text(browser, ".msg.bot .bubble", "感谢您的反馈")
-    refs = [r[0] for r in Database.open(real_kb_settings.db_path).execute("SELECT answer_ref FROM feedback")]
+    refs = [r[0] for r in Database.open(real_kb_settings.database).execute("SELECT answer_ref FROM feedback")]
     assert any(re.fullmatch(r"(passage|faq):[\w-]+", ref) for ref in refs), refs  # the 👍 names the answer
     widget(browser).find_element("css selector", ".head .human").click()
     wait_text(browser, ".state", "正在为您转接人工客服")
     shot(browser, "1-customer-queued")
     session = browser.execute_script("return sessionStorage.getItem('kefu-session')")
-    ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
+    ticket = Tickets(Database.open(real_kb_settings.database)).active(session)
     assert ticket.question == ""  # a bare 转人工: the customer is asked for the problem, not given the last question
     assert ticket.passages[0]["title"] == "中国银行业客户服务中心服务规范"  # what the bot found, for the agent
 
 
 def staff(settings, name: str, password: str, role: str) -> None:
     """Make sure a staff account exists (tests in one session share the database)."""
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     if not accounts.by_name(name):
         accounts.add(name, password, role)
 
@@ -190,7 +190,7 @@ def test_agent_inserts_a_canned_reply_and_confirms_before_closing(system, real_k
     from kb.desk.service import Desk
 
     staff(real_kb_settings, "browser-agent2", "agent-pass-8", "agent")
-    db = Database.open(real_kb_settings.db_path)
+    db = Database.open(real_kb_settings.database)
     CannedReplies(db).add("browser-curator", "挂失流程", "银行卡丢失请先拨打客服热线办理口头挂失。", "银行卡")
     conversation = f"canned-{uuid.uuid4().hex[:8]}"
     open_desk = dataclasses.replace(real_kb_settings.desk_policy, service_hours="00:00-24:00")  # as the servers
@@ -304,7 +304,7 @@ def test_supervisor_sees_demand_staffing_and_utilisation_charts(system, real_kb_
 
     from kb.desk.demand import generate
 
-    db = Database.open(real_kb_settings.db_path)
+    db = Database.open(real_kb_settings.database)
     if not db.execute("SELECT 1 FROM conversations WHERE id LIKE 'demo-%' LIMIT 1").fetchone():
         generate(db, days=14, chats_per_peak_hour=20, seed=9)
     staff(real_kb_settings, "browser-boss", "boss-pass-9", "supervisor")
@@ -432,7 +432,7 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         customer.close()
         customer.switch_to.window(first_tab)
 
-        ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
+        ticket = Tickets(Database.open(real_kb_settings.database)).active(session)
         sign_in(agent, system, "browser-agent", "agent-pass-9")
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", ".ticket"))
@@ -461,7 +461,7 @@ def test_the_widget_keeps_the_chat_across_a_reload_and_the_customer_rates_the_ag
         shot(customer, "7-customer-rates")
         widget(customer).find_element("css selector", ".rating .send").click()
         wait_text(customer, ".rating .bubble", "感谢您的评价")
-        rating = Database.open(real_kb_settings.db_path)["ratings"].get(ticket.id)
+        rating = Database.open(real_kb_settings.database)["ratings"].get(ticket.id)
         assert (rating["score"], rating["comment"], rating["agent"]) == (4, "回复很及时", "browser-agent")
         ask(customer, "客服热线是24小时服务的吗")  # what follows is a fresh conversation, with the bot
         wait_text(customer, ".msg.bot .bubble", "7*24 小时")
@@ -494,7 +494,7 @@ def test_a_queued_customer_leaves_the_queue_and_the_bot_takes_over(system, real_
             )
         )
         session = customer.execute_script("return sessionStorage.getItem('kefu-session')")
-        [left] = [t for t in Tickets(Database.open(real_kb_settings.db_path)).recent() if t.conversation_id == session]
+        [left] = [t for t in Tickets(Database.open(real_kb_settings.database)).recent() if t.conversation_id == session]
         assert left.status == "abandoned"  # counted as abandonment on the supervisor's page
         ask(customer, "客服热线是24小时服务的吗")
         wait_text(customer, ".msg.bot .bubble", "7*24 小时")  # the bot answers again
@@ -541,7 +541,7 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
 
         sign_in(agent, night, "browser-night-agent", "agent-pass-8")
         session = customer.execute_script("return sessionStorage.getItem('kefu-session')")
-        ticket = Tickets(Database.open(real_kb_settings.db_path)).active(session)
+        ticket = Tickets(Database.open(real_kb_settings.database)).active(session)
         assert (ticket.status, ticket.problem, ticket.contact) == ("callback", "我的信用卡被盗刷了", "138****8000")
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#callbacks .ticket"))
@@ -559,13 +559,13 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
             lambda d: "13800138000" in d.find_element("id", "contact-box").text
         )
         shot(agent, "8-agent-calls-back")
-        reveals = Tickets(Database.open(real_kb_settings.db_path)).reveals(ticket.id)
+        reveals = Tickets(Database.open(real_kb_settings.database)).reveals(ticket.id)
         assert [(r["user"], r["role"]) for r in reveals] == [("browser-night-agent", "agent")]
         agent.find_element("id", "record-attempt").click()  # 已联系上, the first outcome
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: not any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#callbacks .ticket"))
         )
-        settled = Tickets(Database.open(real_kb_settings.db_path)).get(ticket.id)
+        settled = Tickets(Database.open(real_kb_settings.database)).get(ticket.id)
         assert (settled.status, settled.outcome, settled.agent) == ("closed", "reached", "browser-night-agent")
     finally:
         customer.quit()

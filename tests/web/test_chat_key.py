@@ -42,7 +42,7 @@ def bot(request: httpx.Request) -> httpx.Response:
 def make_app(settings, **limits):
     settings = settings.replace(actions_host="127.0.0.1", actions_port=9, **limits)
     app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(bot), "SECRET_KEY": "t"})
-    Accounts(Database.open(settings.db_path)).add("agent1", "agent-pass-1", "agent")
+    Accounts(Database.open(settings.database)).add("agent1", "agent-pass-1", "agent")
     return app
 
 
@@ -55,7 +55,7 @@ def test_the_first_message_opens_a_conversation_with_a_server_made_id_and_a_key_
     customer = Customer(app.test_client())
     body = customer.say(text="客服几点下班？")
     assert body["state"] == "bot" and len(body["key"]) >= 43 and len(body["session"]) >= 16
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     [row] = db["conversations"].rows_where("id = ?", [body["session"]])
     assert row["key_hash"] == hashlib.sha256(body["key"].encode()).hexdigest()
     dump = "\n".join(sqlite3.connect(settings.db_path).iterdump())
@@ -68,7 +68,7 @@ def test_a_session_id_chosen_by_the_client_opens_nothing(app, settings):
     client = app.test_client()
     response = client.post("/api/chat", json={"session": "mine", "text": "客服几点下班？"})
     assert response.status_code == 404
-    assert Conversations(Database.open(settings.db_path)).get("mine") is None
+    assert Conversations(Database.open(settings.database)).get("mine") is None
 
 
 def test_another_conversations_key_or_no_key_reads_and_writes_nothing(app, settings):
@@ -90,7 +90,7 @@ def test_another_conversations_key_or_no_key_reads_and_writes_nothing(app, setti
         assert all(alice.session not in a.get_data(as_text=True) for a in answers)
     unknown = app.test_client().get("/api/chat/nobody-at-all", headers={KEY_HEADER: mallory.key})
     assert unknown.status_code == 404 and unknown.get_json() == stolen.get().get_json()  # nothing tells which
-    said = [m["text"] for m in Conversations(Database.open(settings.db_path)).messages(alice.session)]
+    said = [m["text"] for m in Conversations(Database.open(settings.database)).messages(alice.session)]
     assert "我是 alice" not in said and alice.poll()["state"] == "queued"
 
 
@@ -111,7 +111,7 @@ def close_by_agent(app, session: str) -> int:
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}
-    tickets = Tickets(Database.open(app.config["KEFU_SETTINGS"].db_path))
+    tickets = Tickets(Database.open(app.config["KEFU_SETTINGS"].database))
     ticket = tickets.active(session) or tickets.open(session, "asked", "营业厅几点开门")  # as the bot's action does
     agent.post(f"/api/agent/tickets/{ticket.id}/claim", headers=headers)
     agent.post(f"/api/agent/tickets/{ticket.id}/reply", json={"text": "已为您处理好了，再见"}, headers=headers)
@@ -221,7 +221,7 @@ def test_a_payload_no_button_of_this_conversation_carries_is_refused(app, settin
     customer.say(text="客服几点下班？")
     response = customer.post(payload=payload, label="按钮")
     assert response.status_code == 400 and "payload" in response.get_json()["error"]
-    said = [m["text"] for m in Conversations(Database.open(settings.db_path)).messages(customer.session)]
+    said = [m["text"] for m in Conversations(Database.open(settings.database)).messages(customer.session)]
     assert "按钮" not in said
 
 

@@ -75,7 +75,7 @@ def app(tmp_path_factory):
     )
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[]))
     app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": transport, "TESTING": True})
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     for role in ("agent", "curator", "admin"):
         accounts.add(role, PASSWORD, role)
     return app

@@ -45,7 +45,7 @@ def client(app):
 def agent(app, client, settings):
     from kb.database import Database
 
-    Accounts(Database.open(settings.db_path)).add("ann", "pw-ann-123456", "agent")
+    Accounts(Database.open(settings.database)).add("ann", "pw-ann-123456", "agent")
     return client
 
 
@@ -102,7 +102,7 @@ def test_every_response_says_nosniff_and_keeps_the_referrer_on_site(client, agen
 def test_staff_pages_run_only_the_sites_own_scripts_and_cannot_be_framed(agent, path, settings):
     from kb.database import Database
 
-    Accounts(Database.open(settings.db_path)).add("root", "pw-root-123456", "admin")
+    Accounts(Database.open(settings.database)).add("root", "pw-root-123456", "admin")
     sign_in(agent, "root", "pw-root-123456")
     response = agent.get(path)
     policy = dict(p.strip().split(" ", 1) for p in response.headers["Content-Security-Policy"].split(";"))
@@ -175,7 +175,7 @@ def test_a_site_origin_that_is_not_an_origin_is_refused(settings):
 def test_the_session_cookie_is_http_only_lax_and_secure_over_https(make_app, settings):
     from kb.database import Database
 
-    Accounts(Database.open(settings.db_path)).add("ann", "pw-ann-123456", "agent")
+    Accounts(Database.open(settings.database)).add("ann", "pw-ann-123456", "agent")
     plain = sign_in(make_app().test_client(), "ann", "pw-ann-123456").headers["Set-Cookie"]
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
     app = make_app(https_only=True)

@@ -50,7 +50,7 @@ def hostile(field: str) -> str:
 def seed(settings: Settings, curator) -> dict[str, int]:
     """Fill every field staff read with hostile markup, each the way it is written for real: customers' and
     agents' words through the desk, curators' through their pages. Returns the ids the pages need."""
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     desk = Desk(db, settings.desk_policy)
     Supervision(db, settings.timezone).set_status("agent-b", "available")
     # A live chat: the customer's message and problem, the agent's reply and note, then a transfer.

@@ -34,7 +34,7 @@ def make_app(settings):
 @pytest.fixture
 def app(settings):
     app = make_app(settings)
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     for name, role in (("agent1", "agent"), ("agent2", "agent"), ("boss", "supervisor"), ("root", "admin")):
         accounts.add(name, f"{name}-pass-1", role)
     return app
@@ -56,8 +56,8 @@ def agent_headers(client):
 
 
 def claimed_by(app, settings, agent, conversation="cust1"):
-    Conversations(Database.open(settings.db_path)).get_or_create(conversation)
-    ticket = Tickets(Database.open(settings.db_path)).open(conversation, "asked", "扣费不对")
+    Conversations(Database.open(settings.database)).get_or_create(conversation)
+    ticket = Tickets(Database.open(settings.database)).open(conversation, "asked", "扣费不对")
     client = staff(app, agent)
     headers = agent_headers(client)
     assert client.post(f"/api/agent/tickets/{ticket.id}/claim", headers=headers).status_code == 200
@@ -71,18 +71,18 @@ def test_another_agent_cannot_close_note_or_reply_to_a_chat_but_a_supervisor_may
     for action, body in (("close", None), ("notes", {"text": "看看"}), ("reply", {"text": "我来"})):
         response = other.post(f"/api/agent/tickets/{ticket_id}/{action}", json=body, headers=headers)
         assert response.status_code == 403, action
-    assert Tickets(Database.open(settings.db_path)).get(ticket_id).status == "claimed"
+    assert Tickets(Database.open(settings.database)).get(ticket_id).status == "claimed"
     boss = staff(app, "boss")
     boss_headers = {"X-CSRFToken": csrf_of(boss.get("/supervisor/").get_data(as_text=True))}
     assert boss.post(f"/api/agent/tickets/{ticket_id}/close", headers=boss_headers).status_code == 200
-    closed = Tickets(Database.open(settings.db_path)).get(ticket_id)
+    closed = Tickets(Database.open(settings.database)).get(ticket_id)
     assert (closed.status, closed.agent) == ("closed", "agent1")  # the supervisor did not become its agent
-    actions = [(r["actor_name"], r["action"]) for r in AuditLog(Database.open(settings.db_path)).search()["rows"]]
+    actions = [(r["actor_name"], r["action"]) for r in AuditLog(Database.open(settings.database)).search()["rows"]]
     assert ("boss", "ticket_closed") in actions and ("agent1", "ticket_claimed") in actions
 
 
 def test_an_agent_cannot_close_a_queued_ticket_nobody_claimed(app, settings):
-    ticket = Tickets(Database.open(settings.db_path)).open("cust2", "asked", "转人工")
+    ticket = Tickets(Database.open(settings.database)).open("cust2", "asked", "转人工")
     client = staff(app, "agent2")
     response = client.post(f"/api/agent/tickets/{ticket.id}/close", headers=agent_headers(client))
     assert response.status_code == 409 and "claim" in response.get_json()["error"]
@@ -146,7 +146,7 @@ def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(app):
 def test_a_disabled_account_is_refused_like_a_wrong_password_and_its_session_stops(app, settings):
     client = staff(app, "agent1")
     assert client.get("/api/agent/queue").status_code == 200
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     from kb.desk.audit import CLI
 
     accounts.disable("agent1", CLI)
@@ -184,7 +184,7 @@ def test_an_admin_disables_resets_re_roles_and_signs_out_an_account(app, setting
     assert temporary not in root.get("/admin/accounts").get_data(as_text=True)  # shown once
     assert sign_in(app.test_client(), "agent1", temporary).status_code == 302
     assert admin_post(root, "/admin/accounts/agent1/role", role="curator").status_code == 302
-    assert Accounts(Database.open(settings.db_path)).by_name("agent1")["role"] == "curator"
+    assert Accounts(Database.open(settings.database)).by_name("agent1")["role"] == "curator"
     assert admin_post(root, "/admin/accounts/agent1/role", role="king").status_code == 400
     again = staff(app, "agent2")
     assert admin_post(root, "/admin/accounts/agent2/sessions").status_code == 302
@@ -199,7 +199,7 @@ def test_an_admin_disables_resets_re_roles_and_signs_out_an_account(app, setting
 
 def test_the_audit_page_filters_and_pages_and_escapes(app, settings):
     root = staff(app, "root")
-    log = AuditLog(Database.open(settings.db_path))
+    log = AuditLog(Database.open(settings.database))
     from kb.desk.audit import Actor
 
     for i in range(60):
@@ -221,7 +221,7 @@ def test_sign_ins_and_failures_are_audited_without_passwords(app, settings):
     sign_in(app.test_client(), "typed-my-password-as-name", "x")  # a name no account has is not kept
     sign_in(app.test_client(), "agent1", "secret-wrong-1")
     staff(app, "agent1")
-    rows = AuditLog(Database.open(settings.db_path)).search()["rows"]
+    rows = AuditLog(Database.open(settings.database)).search()["rows"]
     assert [(r["action"], r["actor_name"]) for r in rows[:3]] == [
         ("sign_in", "agent1"),
         ("sign_in_failed", "agent1"),
@@ -240,10 +240,10 @@ def test_knowledge_lexicon_and_canned_changes_are_audited(curator, settings):
     saved = client.post("/curator/lexicon", data={"csrf_token": token, "text": "打烊 = 关门\n", "version": version[1]})
     assert saved.status_code == 302
     client.post("/curator/kb/faq/faq-complaint-callback/delete", data={"csrf_token": token})
-    rows = AuditLog(Database.open(settings.db_path)).search(actor="cur1")["rows"]
+    rows = AuditLog(Database.open(settings.database)).search(actor="cur1")["rows"]
     done = [(r["action"], r["target_kind"], r["target_id"]) for r in reversed(rows)]
     assert done == [
-        ("sign_in", "account", str(Accounts(Database.open(settings.db_path)).by_name("cur1")["id"])),
+        ("sign_in", "account", str(Accounts(Database.open(settings.database)).by_name("cur1")["id"])),
         ("canned_changed", "canned_reply", "1"),
         ("canned_changed", "canned_reply", "1"),
         ("canned_changed", "canned_reply", "1"),
@@ -273,7 +273,7 @@ def test_a_staff_member_changes_their_own_password_and_their_other_sessions_end(
     assert elsewhere.get("/api/agent/queue").status_code == 401  # every other one ended
     assert sign_in(app.test_client(), "agent1", "agent1-pass-1").status_code == 401
     assert sign_in(app.test_client(), "agent1", "new-pass-123").status_code == 302
-    rows = AuditLog(Database.open(settings.db_path)).search(action="password_changed")["rows"]
+    rows = AuditLog(Database.open(settings.database)).search(action="password_changed")["rows"]
     assert [(r["actor_name"], r["detail"]) for r in rows] == [("agent1", "agent1")]  # never the password
 
 
@@ -295,10 +295,10 @@ def test_a_supervisor_ends_an_agents_chat_from_the_supervisor_page(app, settings
     assert boss.post(url).status_code == 400  # no CSRF token
     done = boss.post(url, data={"csrf_token": csrf_of(page)}, follow_redirects=True).get_data(as_text=True)
     assert f"会话 #{ticket_id} 已结束" in done
-    ticket = Tickets(Database.open(settings.db_path)).get(ticket_id)
+    ticket = Tickets(Database.open(settings.database)).get(ticket_id)
     assert (ticket.status, ticket.agent) == ("closed", "agent1")  # the agent's handle time stays theirs
     assert customer.poll()["state"] == "closed"
     again = boss.post(url, data={"csrf_token": csrf_of(page)}, follow_redirects=True).get_data(as_text=True)
     assert "它已经结束了" in again
-    [row] = AuditLog(Database.open(settings.db_path)).search(action="ticket_closed")["rows"]
+    [row] = AuditLog(Database.open(settings.database)).search(action="ticket_closed")["rows"]
     assert (row["actor_name"], row["target_id"], row["detail"]) == ("boss", str(ticket_id), "by a supervisor")

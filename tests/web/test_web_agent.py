@@ -33,7 +33,7 @@ def app(settings, resumed):
         return httpx.Response(200, json=[{"text": "正在为您转接人工客服", "custom": {"state": "queued"}}])
 
     app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     accounts.add("agent1", "agent-pass-1", "agent")
     accounts.add("curator1", "curator-pass-1", "curator")
     return app
@@ -70,7 +70,7 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     customer = Customer(app.test_client())
     body = customer.say(payload="/request_human")
     assert body["state"] == "queued"
-    Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "营业厅几点开门<script>alert(1)</script>")
+    Tickets(Database.open(settings.database)).open(customer.session, "asked", "营业厅几点开门<script>alert(1)</script>")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     token = console_token(agent)
@@ -102,7 +102,7 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
     assert [m["from"] for m in transcript][-2:] == ["agent", "customer"]
     assert agent.post(f"/api/agent/tickets/{ticket['id']}/close", headers=headers).get_json()["bot_resumed"]
     assert resumed == [f"/conversations/{customer.session}/tracker/events"]
-    [candidate] = Gaps(Database.open(settings.db_path)).recent()  # the agent's answer, offered to curators
+    [candidate] = Gaps(Database.open(settings.database)).recent()  # the agent's answer, offered to curators
     assert candidate["reason"] == "agent_answer" and candidate["question"] == "营业厅几点开门<script>alert(1)</script>"
     assert candidate["hits"][0]["snippet"] == "营业厅每天上午九点开门，节假日照常营业。"  # the greeting left out
     assert customer.poll()["state"] == "closed"
@@ -111,8 +111,8 @@ def test_claim_reply_close_and_the_customer_sees_it(app, settings, resumed):
 def test_agent_notes_stay_internal_and_are_masked(app, settings):
     customer = Customer(app.test_client())
     customer.say(payload="/request_human")
-    ticket = Tickets(Database.open(settings.db_path)).open(customer.session, "complaint", "扣费不对")
-    Tickets(Database.open(settings.db_path)).claim(ticket.id, "agent1")  # notes are the ticket's agent's
+    ticket = Tickets(Database.open(settings.database)).open(customer.session, "complaint", "扣费不对")
+    Tickets(Database.open(settings.database)).claim(ticket.id, "agent1")  # notes are the ticket's agent's
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}
@@ -132,7 +132,7 @@ def test_agent_notes_stay_internal_and_are_masked(app, settings):
 
 
 def test_customer_script_is_never_rendered_as_html(app, settings):
-    Tickets(Database.open(settings.db_path)).open("c9", "asked", "<script>alert(1)</script>")
+    Tickets(Database.open(settings.database)).open("c9", "asked", "<script>alert(1)</script>")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     page = agent.get("/agent/").get_data(as_text=True)
@@ -155,7 +155,7 @@ def test_logout_ends_the_session(app):
 def test_sessions_end_after_idling(settings):
     import datetime as dt
 
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     user_id = accounts.add("idle1", "idle-pass-1", "agent")
     token = accounts.start_session(user_id)
     now = dt.datetime.now(dt.UTC)
@@ -176,7 +176,7 @@ def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_sett
             "RASA_TRANSPORT": httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
         }
     )
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     if not accounts.by_name("lookup1"):
         accounts.add("lookup1", "lookup-pass-1", "agent")
     agent = app.test_client()
@@ -186,7 +186,7 @@ def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_sett
     assert top["title"] == "营运公司服务管理制度" and "第十七条" in (top["clause"] or "") + top["text"]
     assert top["highlights"] and data["decision"]["answer"] is True
     assert agent.get("/api/agent/lookup?q=").status_code == 400
-    ticket = Tickets(Database.open(settings.db_path)).open("sugg1", "asked", "客服热线是24小时的吗")
+    ticket = Tickets(Database.open(settings.database)).open("sugg1", "asked", "客服热线是24小时的吗")
     suggestion = agent.get(f"/api/agent/tickets/{ticket.id}/suggest").get_json()
     assert suggestion["question"] == "客服热线是24小时的吗" and "7*24" in suggestion["hits"][0]["text"]
 
@@ -210,11 +210,11 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
             return httpx.Response(200, json={})
         body = json.loads(request.content)
         if "[手机号]" in body["message"]:  # what the bot does: a callback ticket for the conversation
-            Desk(Database.open(night.db_path), night.desk_policy).request_human(body["sender"], "asked", "卡被吞了")
+            Desk(Database.open(night.database), night.desk_policy).request_human(body["sender"], "asked", "卡被吞了")
         return httpx.Response(200, json=[{"text": "我们将拨打 138****5678 给您回电，号码对吗？"}])
 
     app = create_app({"KEFU_SETTINGS": night, "RASA_TRANSPORT": httpx.MockTransport(rasa), "SECRET_KEY": "t"})
-    accounts = Accounts(Database.open(night.db_path))
+    accounts = Accounts(Database.open(night.database))
     for name, role in (("agent1", "agent"), ("agent2", "agent"), ("sup1", "supervisor"), ("cur1", "curator")):
         accounts.add(name, f"{name}-pass-1", role)
     Customer(app.test_client()).say(text="请回电 138 1234 5678，明天上午")
@@ -245,7 +245,7 @@ def test_a_callbacks_number_is_shown_to_its_agent_and_supervisors_only_and_each_
     assert shown.get_json() == {"number": "13812345678"} and shown.headers["Cache-Control"] == "no-store"
     assert reveal("agent2").status_code == 403 and reveal("sup1").get_json()["number"] == "13812345678"
     assert reveal("cur1").status_code == 403
-    reveals = Tickets(Database.open(night.db_path)).reveals(ticket_id)
+    reveals = Tickets(Database.open(night.database)).reveals(ticket_id)
     assert [(r["user"], r["role"]) for r in reveals] == [("agent1", "agent"), ("sup1", "supervisor")]
     assert "13812345678" not in caplog.text and f"ticket #{ticket_id} shown to agent1" in caplog.text
     # the number never reached the bot, the transcript or a curator's page
@@ -298,10 +298,10 @@ def agent_client(app, name: str, password: str):
 
 
 def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it(app, settings):
-    Accounts(Database.open(settings.db_path)).add("agent2", "agent-pass-2", "agent")
+    Accounts(Database.open(settings.database)).add("agent2", "agent-pass-2", "agent")
     customer = Customer(app.test_client())
     customer.say(payload="/request_human")
-    Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "信用卡年费怎么收")
+    Tickets(Database.open(settings.database)).open(customer.session, "asked", "信用卡年费怎么收")
     one, h1 = agent_client(app, "agent1", "agent-pass-1")
     two, h2 = agent_client(app, "agent2", "agent-pass-2")
     [ticket] = one.get("/api/agent/queue").get_json()["tickets"]
@@ -334,7 +334,7 @@ def test_a_chat_goes_only_to_an_available_agent_and_only_from_the_one_holding_it
 def test_closed_tickets_are_searched_and_open_with_their_transcript_and_notes(app, settings):
     from kb.desk.service import Desk
 
-    desk = Desk(Database.open(settings.db_path), settings.desk_policy)
+    desk = Desk(Database.open(settings.database), settings.desk_policy)
     for i, (question, said) in enumerate(
         (("银行卡被偷了怎么办", "请先办理口头挂失。"), ("年费怎么收", "首年免年费。"))
     ):
@@ -377,7 +377,7 @@ def test_closed_tickets_are_searched_and_open_with_their_transcript_and_notes(ap
 def test_agents_find_canned_replies_to_insert(app, settings):
     from kb.desk.canned import CannedReplies
 
-    canned = CannedReplies(Database.open(settings.db_path))
+    canned = CannedReplies(Database.open(settings.database))
     canned.add("curator1", "挂失流程", "银行卡丢失请先拨打客服热线办理口头挂失。", "银行卡")
     canned.add("curator1", "营业时间", "营业厅每天 9:00-18:00 营业。")
     agent, _ = agent_client(app, "agent1", "agent-pass-1")
@@ -393,7 +393,7 @@ def _held_chat(app, settings) -> tuple[int, object, dict, Customer]:
     customer = Customer(app.test_client())
     customer.say(payload="/request_human", label="转人工")
     session = customer.session
-    Tickets(Database.open(settings.db_path)).open(session, "asked", "转人工")
+    Tickets(Database.open(settings.database)).open(session, "asked", "转人工")
     agent = app.test_client()
     sign_in(agent, "agent1", "agent-pass-1")
     headers = {"X-CSRFToken": console_token(agent)}
@@ -415,7 +415,7 @@ def test_after_an_agent_closes_the_customer_is_asked_once_for_a_rating(app, sett
     again = customer.rate(ticket, 1)
     assert again.status_code == 409 and "error" in again.get_json()
     assert customer.get().get_json()["rating"] is None
-    [row] = Database.open(settings.db_path)["ratings"].rows
+    [row] = Database.open(settings.database)["ratings"].rows
     assert (row["score"], row["agent"], row["comment"]) == (5, "agent1", "很好 [手机号]")
 
 
@@ -455,7 +455,7 @@ def test_a_chat_still_open_cannot_be_rated_and_ratings_are_rate_limited(settings
     )
     customer = Customer(app.test_client())
     customer.say(payload="/request_human")  # counts against the conversation's limit: 2 more calls
-    ticket = Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "转人工")
+    ticket = Tickets(Database.open(settings.database)).open(customer.session, "asked", "转人工")
     codes = [customer.rate(ticket.id, 5).status_code for _ in range(3)]
     assert codes == [409, 409, 429]
 
@@ -470,7 +470,7 @@ def test_a_clicked_button_shows_its_title_in_the_agents_transcript(app, settings
 
 
 def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, settings):
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     ticket = Tickets(db).open("tz1", "asked", "营业厅几点开门")
     db["handoffs"].update(ticket.id, {"created_at": "2026-11-27T17:30:00+00:00", "agent": "agent1"})
     agent = app.test_client()

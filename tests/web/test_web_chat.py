@@ -81,7 +81,7 @@ def test_answer_with_sources_and_buttons(client, rasa, settings):
     assert message["sources"] == [{"title": "规范", "section": "基本要求"}]
     assert message["buttons"][0]["payload"].startswith("/choose_candidate")
     assert rasa.received == [{"sender": customer(client, "s1").session, "message": "客服几点下班？"}]
-    transcript = Conversations(Database.open(settings.db_path)).messages(customer(client, "s1").session)
+    transcript = Conversations(Database.open(settings.database)).messages(customer(client, "s1").session)
     assert [m["from"] for m in transcript] == ["customer", "bot"]
 
 
@@ -108,7 +108,7 @@ def test_bot_down_gives_a_clear_reply_and_the_human_option(client, rasa, setting
     assert message["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
     body = customer(client, "s3").post(payload="/request_human").get_json()
     assert body["state"] == "queued" and "您是下一位" in body["messages"][0]["text"]
-    assert Tickets(Database.open(settings.db_path)).recent()[0].conversation_id == customer(client, "s3").session
+    assert Tickets(Database.open(settings.database)).recent()[0].conversation_id == customer(client, "s3").session
 
 
 def test_bot_down_out_of_hours_offers_a_callback_not_a_queue_place(settings, rasa):
@@ -121,7 +121,7 @@ def test_bot_down_out_of_hours_offers_a_callback_not_a_queue_place(settings, ras
     [offer] = body["messages"]
     assert body["state"] == "bot" and "下班时间" in offer["text"] and "留下手机号或座机号码" in offer["text"]
     assert not any(words in offer["text"] for words in ("您是下一位", "前面还有", "排在第", "预计等待"))
-    tickets = Tickets(Database.open(closed.db_path))
+    tickets = Tickets(Database.open(closed.database))
     [ticket] = tickets.recent()
     assert (
         ticket.status == "callback"
@@ -153,7 +153,7 @@ def test_a_silent_bot_still_gets_the_customer_a_reply(client, rasa):
 
 def test_polling_returns_later_messages(client, settings):
     customer(client, "s4").post(text="你好")
-    conversations = Conversations(Database.open(settings.db_path))
+    conversations = Conversations(Database.open(settings.database))
     last = conversations.messages(customer(client, "s4").session)[-1]["id"]
     conversations.add(customer(client, "s4").session, "agent", "您好，我是客服小王")
     body = customer(client, "s4").get("/messages", after=last).get_json()
@@ -191,7 +191,7 @@ def test_oversized_request_is_refused(client):
 def test_customer_text_is_masked_in_the_transcript(client, settings):
     customer(client, "s5").post(text="我的手机13812345678")
     assert (
-        Conversations(Database.open(settings.db_path)).messages(customer(client, "s5").session)[0]["text"]
+        Conversations(Database.open(settings.database)).messages(customer(client, "s5").session)[0]["text"]
         == "我的手机[手机号]"
     )
 
@@ -276,7 +276,7 @@ def test_a_message_without_words_gets_the_prompt_without_asking_the_bot(client, 
 def test_a_number_is_kept_sealed_for_the_ticket_and_the_bot_only_learns_one_was_given(client, rasa, settings):
     customer(client, "p1").post(text="我的电话是 139-1234-5678，卡被吞了")
     assert rasa.received[-1]["message"] == "我的电话是 [手机号]，卡被吞了"
-    desk_db = Database.open(settings.db_path)
+    desk_db = Database.open(settings.database)
     assert Conversations(desk_db).messages(customer(client, "p1").session)[0]["text"] == "我的电话是 [手机号]，卡被吞了"
     sealed, shown = Conversations(desk_db).held_contact(customer(client, "p1").session)
     assert shown == "139****5678" and ContactVault.in_folder(settings.data_dir).open(sealed) == "13912345678"
@@ -300,7 +300,7 @@ def test_a_queued_customer_with_no_agent_on_duty_can_ask_for_a_callback_instead(
     assert body["state"] == "queued"
     from kb.desk.service import Desk
 
-    desk = Desk(Database.open(settings.db_path), settings.desk_policy)
+    desk = Desk(Database.open(settings.database), settings.desk_policy)
     desk.request_human(customer(client, "q1").session, "asked", "")  # what the bot would have done
     [ack] = customer(client, "q1").post(text="有人吗").get_json()["messages"]
     assert ack["buttons"] == [wording.CALLBACK_BUTTON]  # nobody is available
@@ -311,7 +311,7 @@ def test_a_queued_customer_with_no_agent_on_duty_can_ask_for_a_callback_instead(
     }
     assert rasa.resumed == [customer(client, "q1").session]  # the bot, paused while they queued, takes it
     assert desk.tickets.active(customer(client, "q1").session).status == "callback"
-    transcript = Conversations(Database.open(settings.db_path)).messages(customer(client, "q1").session)
+    transcript = Conversations(Database.open(settings.database)).messages(customer(client, "q1").session)
     assert [m["text"] for m in transcript if m["from"] == "customer"] == ["转人工", "有人吗", "预约回电"]
 
 
@@ -319,7 +319,7 @@ def queue(client, settings, name: str) -> int:
     """The customer `name` asks for a human; the ticket the action server would have opened."""
     body = customer(client, name).post(payload="/request_human").get_json()
     assert body["state"] == "queued"
-    return Tickets(Database.open(settings.db_path)).open(customer(client, name).session, "asked", "转人工").id
+    return Tickets(Database.open(settings.database)).open(customer(client, name).session, "asked", "转人工").id
 
 
 def test_leaving_the_queue_abandons_the_ticket_and_the_bot_answers_again(client, rasa, settings):
@@ -331,7 +331,7 @@ def test_leaving_the_queue_abandons_the_ticket_and_the_bot_answers_again(client,
     [message] = body["messages"]
     assert message["from"] == "system" and message["text"] == wording.LEFT_QUEUE
     assert rasa.resumed == [customer(client, "lq1").session]  # Rasa's paused conversation is resumed
-    ticket = Tickets(Database.open(settings.db_path)).get(ticket_id)
+    ticket = Tickets(Database.open(settings.database)).get(ticket_id)
     assert ticket.status == "abandoned" and ticket.closed_at and ticket.agent is None
     body = customer(client, "lq1").post(text="营业厅几点开门").get_json()
     assert body["state"] == "bot" and rasa.received[-1]["message"] == "营业厅几点开门"
@@ -354,9 +354,9 @@ def test_a_customer_with_the_bot_or_an_agent_cannot_leave_a_queue(client, settin
     customer(client, "lq2").post(text="营业厅几点开门")
     assert customer(client, "lq2").leave().status_code == 409  # talking to the bot
     ticket_id = queue(client, settings, "lq3")
-    Tickets(Database.open(settings.db_path)).claim(ticket_id, "王")
+    Tickets(Database.open(settings.database)).claim(ticket_id, "王")
     assert customer(client, "lq3").leave().status_code == 409  # an agent took it first
-    assert Tickets(Database.open(settings.db_path)).get(ticket_id).status == "claimed"
+    assert Tickets(Database.open(settings.database)).get(ticket_id).status == "claimed"
 
 
 def test_leaving_the_queue_with_the_bot_down_still_goes_back_to_the_bot(client, rasa, settings):
@@ -364,7 +364,7 @@ def test_leaving_the_queue_with_the_bot_down_still_goes_back_to_the_bot(client, 
     rasa.down = True
     body = customer(client, "lq4").leave().get_json()
     assert body["state"] == "bot" and body["messages"][0]["text"] == wording.LEFT_QUEUE
-    assert Tickets(Database.open(settings.db_path)).get(ticket_id).status == "abandoned"
+    assert Tickets(Database.open(settings.database)).get(ticket_id).status == "abandoned"
 
 
 def test_leaving_is_rate_limited_like_the_chat(settings):
@@ -430,7 +430,7 @@ def test_the_keep_time_is_a_setting(settings, rasa):
 
 def test_with_after_a_message_returns_everything_since_so_nothing_between_polls_is_lost(client, settings):
     customer(client, "q1").post(payload="/request_human")
-    conversations = Conversations(Database.open(settings.db_path))
+    conversations = Conversations(Database.open(settings.database))
     seen = conversations.messages(customer(client, "q1").session)[-1]["id"]
     conversations.add(
         customer(client, "q1").session, "agent", "您好，我是客服小王"
@@ -467,7 +467,7 @@ def test_a_button_is_kept_by_its_label_masked_and_by_its_name_without_one(client
     customer(client, "b1").post(payload="/deny")
     said = [
         m["text"]
-        for m in Conversations(Database.open(settings.db_path)).messages(customer(client, "b1").session)
+        for m in Conversations(Database.open(settings.database)).messages(customer(client, "b1").session)
         if m["from"] == "customer"
     ]
     assert said == ["客服几点下班？", "信用卡章程", "回电 [手机号]", "不用了"]
@@ -490,7 +490,7 @@ def test_every_number_kept_for_a_callback_is_masked_everywhere_else(client, rasa
     customer(client, session).post(text=f"请回电 {typed}")
     sent = rasa.received[-1]
     assert digits not in sent["message"] and sent["metadata"] == {"contact": hint}  # the bot: a hint, no number
-    stored = Conversations(Database.open(settings.db_path)).messages(customer(client, session).session)[0]["text"]
+    stored = Conversations(Database.open(settings.database)).messages(customer(client, session).session)[0]["text"]
     assert digits not in stored and ("[手机号]" in stored or "[电话]" in stored)
 
 
@@ -500,14 +500,14 @@ def test_a_number_asked_about_is_masked_but_not_kept_as_a_contact(client, rasa, 
         "sender": customer(client, "ask1").session,
         "message": "[手机号] 这个号码给我发短信，是你们吗",
     }
-    assert Conversations(Database.open(settings.db_path)).held_contact(customer(client, "ask1").session) == ("", "")
+    assert Conversations(Database.open(settings.database)).held_contact(customer(client, "ask1").session) == ("", "")
 
 
 @pytest.mark.parametrize("after", [10**20, -1, "5", 2.5, True])
 def test_a_message_id_out_of_range_is_refused_before_anything_is_stored(client, rasa, settings, after):
     response = customer(client, "big1").post(text="你好", after=after)
     assert response.status_code == 400 and rasa.received == []
-    assert Conversations(Database.open(settings.db_path)).get(customer(client, "big1").session) is None
+    assert Conversations(Database.open(settings.database)).get(customer(client, "big1").session) is None
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from staff import console_token, sign_in
 
 
 def test_supervisor_page_and_agent_status(settings):
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     generate(db, days=14, chats_per_peak_hour=20, seed=5)
     accounts = Accounts(db)
     accounts.add("boss1", "boss-pass-1", "supervisor")
@@ -75,7 +75,7 @@ def test_the_page_shows_service_level_abandonment_backlog_and_marks_closed_hours
     opens = (now.hour + 3) % 24  # the desk is open one hour a day, three hours from now
     hours = f"{opens:02d}:00-{opens + 1:02d}:00"
     in_hours = (now - dt.timedelta(days=1)).replace(hour=opens, minute=30)
-    db = Database.open(settings.db_path)
+    db = Database.open(settings.database)
     rows = [ticket(in_hours, "closed", 5), ticket(in_hours, "closed", 8), ticket(in_hours, "closed", 90)]
     rows += [ticket(in_hours, "abandoned"), ticket(now - dt.timedelta(hours=2, minutes=5, seconds=30), "callback")]
     with db.transaction():
@@ -105,7 +105,7 @@ def test_the_staffing_plan_is_in_the_configured_zone(settings):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    accounts = Accounts(Database.open(settings.db_path))
+    accounts = Accounts(Database.open(settings.database))
     accounts.add("boss2", "boss-pass-2", "supervisor")
     for zone in ("Asia/Shanghai", "America/New_York"):
         app = create_app(

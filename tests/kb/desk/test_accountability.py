@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from kb.database import Database
 from kb.desk.audit import CLI, Actor, AuditLog
 from kb.desk.retention import purge
 from kb.desk.rules import DeskPolicy
@@ -19,8 +18,8 @@ CLOSED = DeskPolicy("00:00-00:00", "Asia/Shanghai", 300.0)
 
 
 @pytest.fixture
-def db(tmp_path):
-    return Database.open(tmp_path / "kefu.db")
+def db(new_database, tmp_path):
+    return new_database("kefu")
 
 
 def claimed(desk: Desk, conversation: str, agent: str) -> int:

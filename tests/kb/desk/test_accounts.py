@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from kb.database import Database
 from kb.desk.accounts import AccountError, Accounts
 from kb.desk.audit import CLI, Actor, AuditLog
 
 
 @pytest.fixture
-def staff(tmp_path):
-    accounts = Accounts(Database.open(tmp_path / "kefu.db"))
+def staff(new_database, tmp_path):
+    accounts = Accounts(new_database("kefu"))
     accounts.add("boss", "boss-pass-1", "admin")
     accounts.add("agent1", "agent-pass-1", "agent")
     return accounts

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from kb.database import Database
 from kb.desk.canned import CannedReplies, CannedReplyError, CannedReplyNotFound
 from kb.desk.history import HistoryQuery, HistoryQueryError, closed_tickets
 from kb.desk.rules import DeskPolicy
@@ -17,8 +16,8 @@ OPEN = DeskPolicy("00:00-24:00", "Asia/Shanghai", 300.0)
 
 
 @pytest.fixture
-def db(tmp_path):
-    return Database.open(tmp_path / "kefu.db")
+def db(new_database, tmp_path):
+    return new_database("kefu")
 
 
 def test_canned_replies_are_added_found_changed_and_deleted(db):

@@ -25,8 +25,8 @@ MORNING = "2026-11-30T00:00:00+00:00"  # 08:00 the next day in Shanghai
 
 
 @pytest.fixture
-def db(tmp_path):
-    return Database.open(tmp_path / "kefu.db")
+def db(new_database, tmp_path):
+    return new_database("kefu")
 
 
 @pytest.fixture

@@ -74,8 +74,8 @@ def test_days_are_local_and_the_window_starts_at_local_midnight():
     ]
 
 
-def test_overview_counts_and_rates(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_overview_counts_and_rates(new_database, tmp_path):
+    db = new_database("k")
     seed(db)
     figures = overview(db, days=2, timezone="Asia/Shanghai", today=TODAY)
     assert figures["days"] == ["2026-11-26", "2026-11-27"]
@@ -84,5 +84,5 @@ def test_overview_counts_and_rates(tmp_path):
     assert (t["conversations"], t["handoffs"], t["answers"], t["abstentions"]) == (3, 1, 3, 1)
     assert t["containment"] == 0.667 and t["handoff_rate"] == 0.333 and t["abstention_rate"] == 0.25
     assert t["feedback"] == 3 and t["helpful"] == 0.667
-    empty = overview(Database.open(tmp_path / "empty.db"), days=7, today=TODAY)
+    empty = overview(new_database("empty"), days=7, today=TODAY)
     assert empty["totals"]["containment"] is None and empty["series"]["conversations"] == [0] * 7

@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from kb.database import Database
 from kb.desk.conversations import Conversations, kept
 from kb.desk.metrics import ratings
 from kb.desk.ratings import RatingError
@@ -18,8 +17,8 @@ OPEN = DeskPolicy("00:00-24:00", "Asia/Shanghai", 300.0)
 
 
 @pytest.fixture
-def desk(tmp_path):
-    return Desk(Database.open(tmp_path / "kefu.db"), OPEN)
+def desk(new_database, tmp_path):
+    return Desk(new_database("kefu"), OPEN)
 
 
 def closed_chat(desk: Desk, conversation: str, agent: str = "agent1") -> int:

@@ -23,8 +23,8 @@ def test_cutoff():
     assert cutoff(30, NOW) == "2026-10-28T12:00:00+00:00"
 
 
-def test_purge_deletes_only_what_is_old_and_settled(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_purge_deletes_only_what_is_old_and_settled(new_database, tmp_path):
+    db = new_database("k")
     conversations, tickets, gaps = Conversations(db), Tickets(db), Gaps(db)
     for cid, state, stamp in (("old-bot", "bot", OLD), ("old-waiting", "queued", OLD), ("new", "bot", NEW)):
         conversations.get_or_create(cid)
@@ -125,10 +125,10 @@ def test_the_bots_memory_of_old_conversations_goes_with_them_but_a_chat_with_an_
     assert not (tmp_path / "none.db").exists()
 
 
-def test_purge_with_bot_keeps_the_bots_memory_of_a_chat_still_with_an_agent(tmp_path):
+def test_purge_with_bot_keeps_the_bots_memory_of_a_chat_still_with_an_agent(new_database, tmp_path):
     from kb.desk.retention import purge_with_bot
 
-    db = Database.open(tmp_path / "kefu.db")
+    db = new_database("kefu")
     conversations = Conversations(db)
     for conversation in ("gone", "with-agent"):
         conversations.get_or_create(conversation)

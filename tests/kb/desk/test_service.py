@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 
-from kb.database import Database
 from kb.desk.rules import DeskPolicy
 from kb.desk.service import Desk, NotYourTicket, TicketNotFound, TicketStateError
 from kb.desk.supervision import Supervision
@@ -18,8 +17,8 @@ OPEN, CLOSED = DeskPolicy("00:00-24:00", "Asia/Shanghai", 300.0), DeskPolicy("00
 
 
 @pytest.fixture
-def db(tmp_path):
-    return Database.open(tmp_path / "kefu.db")
+def db(new_database, tmp_path):
+    return new_database("kefu")
 
 
 def test_asking_for_a_human_queues_in_hours_and_takes_a_callback_outside(db):

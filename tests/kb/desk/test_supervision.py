@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from kb.database import Database
 from kb.desk.demand import generate
 from kb.desk.rules import ALWAYS_OPEN
 from kb.desk.supervision import Supervision, SupervisionError, queue_outcomes, quoted_minutes
@@ -21,8 +20,8 @@ def stamp(t: dt.datetime) -> str:
     return t.isoformat()
 
 
-def test_availability_and_utilisation(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_availability_and_utilisation(new_database, tmp_path):
+    db = new_database("k")
     sup, tickets = Supervision(db), Tickets(db)
     assert sup.status("a1") == "away" and sup.available_agents() == []
     sup.set_status("a1", "available", stamp(NOW - dt.timedelta(hours=4)))
@@ -50,11 +49,11 @@ def test_availability_and_utilisation(tmp_path):
     assert rows["a2"]["available_seconds"] == 3600 and rows["a2"]["utilisation"] == 0.0
 
 
-def test_synthetic_demand_has_the_daily_shape_and_staffing_follows_it(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_synthetic_demand_has_the_daily_shape_and_staffing_follows_it(new_database, tmp_path):
+    db = new_database("k")
     counts = generate(db, days=28, chats_per_peak_hour=40, end=NOW, seed=3)
     assert counts["conversations"] > 5000 and counts["handoffs"] > 500
-    assert generate(Database.open(tmp_path / "again.db"), days=28, chats_per_peak_hour=40, end=NOW, seed=3) == counts
+    assert generate(new_database("again"), days=28, chats_per_peak_hour=40, end=NOW, seed=3) == counts
     assert counts["abandoned"] > 0 and counts["callbacks"] > 0  # the demo shows every tile
     sup = Supervision(db, "Asia/Shanghai", HOURS)
     demand = sup.demand(4, NOW)
@@ -95,8 +94,8 @@ def handoff(created: dt.datetime, status: str = "closed", waited: float | None =
     }
 
 
-def test_the_plan_needs_no_agents_after_closing_and_puts_the_nights_callbacks_into_the_opening(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_the_plan_needs_no_agents_after_closing_and_puts_the_nights_callbacks_into_the_opening(new_database, tmp_path):
+    db = new_database("k")
     at = dt.datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # Friday 21:00 in Shanghai, an hour before closing
     rows = []
     for day in range(1, 8):  # each weekday once: a chat at 21:10, handoffs at 22:15 and 23:30 after closing
@@ -155,8 +154,8 @@ def test_service_level_and_abandonment_on_hand_made_chats():
     assert nothing["service_level"] is None and nothing["abandonment_rate"] is None
 
 
-def test_the_tiles_count_chats_that_queued_in_the_range_and_the_open_callbacks(tmp_path):
-    db = Database.open(tmp_path / "k.db")
+def test_the_tiles_count_chats_that_queued_in_the_range_and_the_open_callbacks(new_database, tmp_path):
+    db = new_database("k")
     noon = NOW - dt.timedelta(hours=2)  # 12:00 in Shanghai
     night = NOW - dt.timedelta(hours=13)  # 01:00 in Shanghai: a callback, taken at opening seven hours later
     rows = [

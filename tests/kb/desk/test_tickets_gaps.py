@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from kb.database import Database
 from kb.desk import DeskError
 from kb.desk.gaps import Gaps, gap_groups, group_by_similarity
 from kb.desk.metrics import local_days
@@ -38,8 +37,8 @@ def test_masking(text, masked):
 
 
 @pytest.fixture
-def desk(tmp_path):
-    db = Database.open(tmp_path / "kefu.db")
+def desk(new_database, tmp_path):
+    db = new_database("kefu")
     return SimpleNamespace(db=db, tickets=Tickets(db), gaps=Gaps(db))
 
 

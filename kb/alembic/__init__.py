@@ -1,0 +1,1 @@
+"""Kefu's Alembic scripts: env.py and the revisions under versions/, run from code by kb.upgrade."""
