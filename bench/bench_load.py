@@ -11,9 +11,11 @@ By default it starts the real action server, Rasa and the web app on a copy of v
 load's conversations do not land in your database); --url points it at a running system instead (a web
 instance, or HAProxy in front of several); --topology N starts `kefu topology` with N instances of each kind
 on a copy of var/ (PostgreSQL, Redis, HAProxy: docs/DEPLOY.md) and loads it through HAProxy, so one instance
-set and two compare on the same path and the same cores.
+set and two compare on the same path and the same cores; --topology 1,2 runs both, one after the other, in
+one run, and prints each set's figures side by side with their ratio.
 
-    .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6] [--url URL | --topology N]
+    .venv/bin/python bench/bench_load.py [--levels 10,50,200] [--seconds 60] [--think 2,6]
+        [--url URL | --topology N[,M]]
 """
 
 from __future__ import annotations
@@ -210,7 +212,10 @@ def main() -> None:
     parser.add_argument("--think", default="2,6", help="think time between a customer's messages, min,max seconds")
     parser.add_argument("--url", help="a running web app (default: start one on a copy of var/)")
     parser.add_argument(
-        "--topology", type=int, default=0, metavar="N", help="start kefu topology with N instances of each kind"
+        "--topology",
+        default="0",
+        metavar="N[,M]",
+        help="start kefu topology with N instances of each kind (N,M: each in turn, compared)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured load first")
@@ -223,16 +228,40 @@ def main() -> None:
     )
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
-    with system(args.url, dict(item.split("=", 1) for item in args.env), args.topology) as base:
+    env = dict(item.split("=", 1) for item in args.env)
+    counts = [int(x) for x in args.topology.split(",")]
+    runs = {count: run(args, think, env, count) for count in counts}
+    if len(runs) > 1:
+        first, *others = counts
+        for other in others:
+            for a, b in zip(runs[first], runs[other]):
+                print(
+                    f"{a['sessions']:>4} sessions: p50 {a['p50_ms']} / {b['p50_ms']} ms, p95 {a['p95_ms']} / "
+                    f"{b['p95_ms']} ms (x{b['p95_ms'] / max(a['p95_ms'], 1):.2f}), {a['throughput_rps']} / "
+                    f"{b['throughput_rps']} req/s, errors {a['errors']} / {b['errors']}, degraded "
+                    f"{a['degraded']} / {b['degraded']}  [{first} set(s) / {other} set(s)]"
+                )
+    print(
+        json.dumps(
+            {"think_seconds": think, "seconds_per_level": args.seconds, "runs": {str(k): v for k, v in runs.items()}},
+            ensure_ascii=False,
+        )
+    )
+
+
+def run(args: argparse.Namespace, think: tuple[float, ...], env: dict, count: int) -> list[dict]:
+    """Every level against one system (count instance sets through HAProxy, or the default/--url one)."""
+    results = []
+    with system(args.url, env, count) as base:
         httpx.post(f"{base}/api/chat", json={"text": "客服热线是24小时服务的吗"}, timeout=120)
         if args.warmup:  # not measured: the servers finish loading (the web app warms its retriever in a thread)
             asyncio.run(level(base, 10, args.warmup, think, args.seed + 1000))
-        results = []
         for sessions in (int(x) for x in args.levels.split(",")):
             result = asyncio.run(level(base, sessions, args.seconds, think, args.seed))
             results.append(result)
             print(
-                f"{sessions:>4} sessions: {result['requests']} requests, {result['throughput_rps']} req/s, "
+                f"[{count or 'one'}] {sessions:>4} sessions: {result['requests']} requests, "
+                f"{result['throughput_rps']} req/s, "
                 f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms "
                 f"(in Rasa: p50 {result['bot_p50_ms']}, p95 {result['bot_p95_ms']}; web app's own: "
                 f"p50 {result['app_p50_ms']}, p95 {result['app_p95_ms']}), "
@@ -240,9 +269,7 @@ def main() -> None:
                 f"handoffs {result['handoffs']}",
                 flush=True,
             )
-    print(
-        json.dumps({"think_seconds": think, "seconds_per_level": args.seconds, "levels": results}, ensure_ascii=False)
-    )
+    return results
 
 
 if __name__ == "__main__":
