@@ -158,3 +158,28 @@ def test_the_web_app_spreads_over_the_configured_rasa_instances(settings):
 
         hosts = {rasa_client().send(f"c{i}", "你好")[0]["text"] for i in range(20)}
     assert hosts == {"rasa-a", "rasa-b"}
+
+
+def test_taking_a_middle_server_off_the_list_moves_only_its_own_conversations():
+    # ranked by the server itself, not its place in the list: the servers after it keep their conversations
+    before = RasaClient(SERVERS, transport=httpx.MockTransport(Instances()))
+    after = RasaClient([SERVERS[0], SERVERS[2]], transport=httpx.MockTransport(Instances()))
+    moved = 0
+    for sender in (f"c{i}" for i in range(60)):
+        home = server_of(before, sender)
+        if home == "rasa-b":
+            moved += 1
+        else:
+            assert server_of(after, sender) == home
+    assert moved  # the removed server had conversations of its own
+
+
+def test_web_instances_listing_the_servers_in_another_order_agree():
+    one = RasaClient(SERVERS, transport=httpx.MockTransport(Instances()))
+    other = RasaClient(list(reversed(SERVERS)), transport=httpx.MockTransport(Instances()))
+    spelled = RasaClient(
+        ["HTTP://RASA-C/", "http://rasa-a:80", "http://rasa-b"], transport=httpx.MockTransport(Instances())
+    )
+    senders = [f"c{i}" for i in range(40)]
+    assert [server_of(one, s) for s in senders] == [server_of(other, s) for s in senders]
+    assert [server_of(one, s) for s in senders] == [server_of(spelled, s) for s in senders]
