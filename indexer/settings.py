@@ -137,7 +137,8 @@ DECLARED: tuple[Setting, ...] = (
         "",
         "Several Rasa servers sharing the tracker store and the Redis lock store, as host:port, comma-separated: "
         "the web app sends each conversation to one of them, chosen by its id, and to the next when that one "
-        "refuses the connection (empty: rasa_host:rasa_port alone).",
+        "refuses the connection (empty: rasa_host:rasa_port alone). Two or more need tracker_store_url and "
+        "lock_store_url.",
     ),
     Setting(
         "actions_host",
@@ -513,6 +514,19 @@ def _lock_store_parts(url: str) -> tuple[str, str, str, str]:
     return parts.hostname, str(port), db, unquote(parts.password or "")
 
 
+def redacted(url: str) -> str:
+    """url with its password replaced by '***' (user, host, port, path kept), for logs and listings; text that is
+    not a URL with a password comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
+
+
 def server_environment(settings: Settings, extra: Mapping[str, str]) -> dict[str, str]:
     """The environment a server is started in: this process's, every setting in force exported, then extra."""
     return {**os.environ, **settings.exports(), **extra}
@@ -611,7 +625,14 @@ def _build(values: Mapping[str, Any]) -> Settings:
             f"(or empty for the SQLite file in data_dir), not {resolved['database_url']!r}"
         )
     _lock_store_parts(resolved["lock_store_url"])
-    _instances(resolved["rasa_instances"])
+    if len(_instances(resolved["rasa_instances"])) > 1 and not (
+        resolved["tracker_store_url"] and resolved["lock_store_url"]
+    ):
+        raise SettingsError(
+            "rasa_instances lists several Rasa servers: set tracker_store_url and lock_store_url to the tracker "
+            "store and Redis lock store they share (else each keeps its own, and a conversation moved to another "
+            "loses its slots and its order)"
+        )
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:

@@ -151,7 +151,11 @@ def test_status_resume_and_parse_go_to_any_live_server():
 
 def test_the_web_app_spreads_over_the_configured_rasa_instances(settings):
     wire = Instances()
-    spread = settings.replace(rasa_instances="rasa-a:5005, rasa-b:5006")
+    spread = settings.replace(
+        rasa_instances="rasa-a:5005, rasa-b:5006",
+        tracker_store_url="postgresql://db/rasa",
+        lock_store_url="redis://cache/1",
+    )
     app = create_app({"KEFU_SETTINGS": spread, "RASA_TRANSPORT": httpx.MockTransport(wire), "SECRET_KEY": "t"})
     with app.app_context():
         from web.db import rasa as rasa_client
