@@ -510,7 +510,7 @@ def _lock_store_parts(url: str) -> tuple[str, str, str, str]:
         port = 0
     db = parts.path.strip("/") or "1"
     if parts.scheme != "redis" or not parts.hostname or not port or not db.isdigit() or parts.username:
-        raise SettingsError(f"lock_store_url must look like {LOCK_STORE_FORM}, not {url!r}")
+        raise SettingsError(f"lock_store_url must look like {LOCK_STORE_FORM}, not {redacted(url)!r}")
     return parts.hostname, str(port), db, unquote(parts.password or "")
 
 
@@ -617,12 +617,12 @@ def _build(values: Mapping[str, Any]) -> Settings:
     if resolved["tracker_store_url"] and "://" not in resolved["tracker_store_url"]:
         raise SettingsError(
             "tracker_store_url must be an SQLAlchemy URL such as postgresql://user:password@host/rasa "
-            f"(or empty for the SQLite file in data_dir), not {resolved['tracker_store_url']!r}"
+            f"(or empty for the SQLite file in data_dir), not {redacted(resolved['tracker_store_url'])!r}"
         )
     if resolved["database_url"] and not re.match(r"(sqlite|postgres(ql)?)(\+\w+)?://", resolved["database_url"]):
         raise SettingsError(
             "database_url must be an SQLAlchemy URL such as postgresql://user:password@host/kefu "
-            f"(or empty for the SQLite file in data_dir), not {resolved['database_url']!r}"
+            f"(or empty for the SQLite file in data_dir), not {redacted(resolved['database_url'])!r}"
         )
     _lock_store_parts(resolved["lock_store_url"])
     if len(_instances(resolved["rasa_instances"])) > 1 and not (
@@ -664,8 +664,9 @@ def load_settings(
     for name, source in DERIVED.items():  # exported by scripts/run-servers; a different value is a mistake
         given = environ.get(f"KEFU_{name.upper()}")
         if given is not None and given != getattr(settings, name):
+            shown = ("***", "***") if name.endswith("password") else (given, getattr(settings, name))
             raise SettingsError(
-                f"KEFU_{name.upper()}={given} disagrees with {getattr(settings, name)}: {name} is "
+                f"KEFU_{name.upper()}={shown[0]} disagrees with {shown[1]}: {name} is "
                 f"derived from {source}; set those instead"
             )
     return settings

@@ -140,3 +140,19 @@ def test_several_rasa_instances_need_the_shared_tracker_and_lock_stores(tmp_path
 )
 def test_urls_are_shown_without_their_passwords(url, shown):
     assert redacted(url) == shown
+
+
+def test_a_refused_setting_does_not_repeat_its_password(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    for name, url in (("lock_store_url", "redis://:Lk-s3cret@cache/x"), ("database_url", "mysql://u:Db-s3cret@db/k")):
+        with pytest.raises(SettingsError) as refused:
+            load_settings(environ=none, overrides={name: url})
+        assert "s3cret" not in str(refused.value) and ":***@" in str(refused.value)
+    disagreeing = {
+        **none,
+        "KEFU_LOCK_STORE_URL": "redis://:Lk-s3cret@cache/1",
+        "KEFU_LOCK_STORE_PASSWORD": "old-s3cret",
+    }
+    with pytest.raises(SettingsError, match="KEFU_LOCK_STORE_PASSWORD") as refused:
+        load_settings(environ=disagreeing)
+    assert "s3cret" not in str(refused.value)
