@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 
@@ -187,3 +189,15 @@ def test_web_instances_listing_the_servers_in_another_order_agree():
     senders = [f"c{i}" for i in range(40)]
     assert [server_of(one, s) for s in senders] == [server_of(other, s) for s in senders]
     assert [server_of(one, s) for s in senders] == [server_of(spelled, s) for s in senders]
+
+
+def test_the_rasa_instances_are_checked_at_once_not_one_after_another():
+    # each server's status answers only once all three have been asked: one after another, the first waits
+    # on the others forever (a blackholed machine made /healthz slower than the balancer's check)
+    all_asked = threading.Barrier(3, timeout=20)
+
+    def status(request: httpx.Request) -> httpx.Response:
+        all_asked.wait()
+        return httpx.Response(200 if request.url.host == "rasa-c" else 503, json={})
+
+    assert RasaClient(SERVERS, token="t", transport=httpx.MockTransport(status)).healthy()
