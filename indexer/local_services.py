@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from indexer.settings import instance_environment
 from kb.secret_files import owner_only_secret
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)  # newest first
@@ -157,7 +158,7 @@ def _psql(server: Server, sql: str, database: str = "postgres") -> subprocess.Co
         [*command, "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
         capture_output=True,
         text=True,
-        env={**os.environ, "PGPASSWORD": server.extra["password"]},
+        env=instance_environment({"PGPASSWORD": server.extra["password"]}),
     )
 
 
