@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from indexer import cli_desk, cli_import
-from indexer.settings import DECLARED, Settings, SettingsError, load_settings
+from indexer.settings import DECLARED, Settings, SettingsError, load_settings, redacted
 from kb.secret_files import keep_private
 
 if TYPE_CHECKING:
@@ -91,8 +91,9 @@ def settings_cmd(settings: Settings, export: bool) -> None:
     if export:
         click.echo(settings.shell_exports())
         return
-    for s in DECLARED:
-        click.echo(f"{s.name} = {getattr(settings, s.name)!s}  (default {s.default!s}; KEFU_{s.name.upper()})")
+    for s in DECLARED:  # passwords in the URLs are masked: listings end up in tickets and screenshots
+        value = redacted(str(getattr(settings, s.name)))
+        click.echo(f"{s.name} = {value}  (default {s.default!s}; KEFU_{s.name.upper()})")
         click.echo(f"    {s.help}")
 
 

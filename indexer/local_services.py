@@ -2,8 +2,11 @@
 `kefu topology` (the several-instance set on one machine) and for the tests that run the store on
 PostgreSQL and Rasa's lock store on Redis.
 
-Nothing here is for a real deployment (docs/DEPLOY.md: a desk runs its own PostgreSQL and Redis); a
-server started here trusts every local connection and keeps its files under the folder it is given.
+Nothing here is for a real deployment (docs/DEPLOY.md: a desk runs its own PostgreSQL and Redis). PostgreSQL
+wants a password (scram-sha-256) generated on first use and kept owner-only in the folder (postgres_password);
+its URL carries it. Run as root, the cluster lives apart, in a folder the postgres user owns
+(cluster_home: /var/lib/postgresql/kefu-<hash of the folder>), so none of the caller's folders is opened to
+another user; discard_postgres removes it.
 
 Errors: ServiceError when a program is missing or a server does not come up (its log's tail in the
 message).
@@ -12,7 +15,9 @@ message).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,8 +26,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
+
+from indexer.settings import instance_environment
+from kb.secret_files import owner_only_secret
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)  # newest first
+POSTGRES_HOME = Path("/var/lib/postgresql")  # the postgres user's home in Debian's package
 
 
 class ServiceError(RuntimeError):
@@ -96,32 +106,76 @@ class Server:
                 self.process.wait(timeout)
 
 
-def start_postgres(folder: Path, port: int | None = None, database: str = "kefu") -> Server:
-    """A PostgreSQL server with its cluster in folder/pgdata (made on first use), listening on 127.0.0.1:port
-    (a free port if None), trusting local connections, with the database made; its url is an SQLAlchemy
-    URL (postgresql+psycopg://postgres@127.0.0.1:port/database). ServiceError if it will not start."""
+def cluster_home(folder: Path) -> Path:
+    """Where start_postgres keeps the cluster (pgdata, its log, its socket) for folder: folder itself, or, run as
+    root, POSTGRES_HOME/kefu-<hash of folder's path>, owned by the postgres user (the same folder on every start,
+    so a restart finds its data)."""
     folder = Path(folder).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    pgdata, log = folder / "pgdata", folder / "postgres.log"
-    port = port or free_port()
-    prefix = _as_postgres_user()
-    if prefix:  # the postgres user must reach and own its folder
-        for parent in [folder, *folder.parents]:
-            if parent == Path("/"):
-                break
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                parent.chmod(mode | 0o001)
-        shutil.chown(folder, "postgres", "postgres")
-    if not (pgdata / "PG_VERSION").exists():
-        initdb = _program("initdb", POSTGRES_BIN_DIRS)
+    if os.geteuid() != 0:
+        return folder
+    return POSTGRES_HOME / f"kefu-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}"
+
+
+def _password(folder: Path) -> str:
+    """The cluster's superuser password, made once and kept owner-only in folder/postgres_password."""
+    return owner_only_secret(folder / "postgres_password", lambda: secrets.token_urlsafe(24).encode()).decode()
+
+
+def _prepare_home(home: Path, as_postgres: list[str]) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    if as_postgres:  # the postgres user's own folder, closed to everyone else
+        shutil.chown(home, "postgres", "postgres")
+        home.chmod(0o700)
+
+
+def _initdb(home: Path, password: str, as_postgres: list[str]) -> None:
+    pwfile = home / ".pwfile"  # read by initdb as the postgres user; removed at once
+    pwfile.write_text(password, encoding="utf-8")
+    pwfile.chmod(0o600)
+    if as_postgres:
+        shutil.chown(pwfile, "postgres", "postgres")
+    try:
         done = subprocess.run(
-            [*prefix, initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"],
+            [
+                *as_postgres,
+                _program("initdb", POSTGRES_BIN_DIRS),
+                *("-D", str(home / "pgdata"), "-U", "postgres", "-E", "UTF8", "--no-locale"),
+                *("--auth-host=scram-sha-256", "--auth-local=scram-sha-256", f"--pwfile={pwfile}"),
+            ],
             capture_output=True,
             text=True,
         )
-        if done.returncode:
-            raise ServiceError(f"initdb failed: {done.stderr.strip()[-800:]}")
+    finally:
+        pwfile.unlink(missing_ok=True)
+    if done.returncode:
+        raise ServiceError(f"initdb failed: {done.stderr.strip()[-800:]}")
+
+
+def _psql(server: Server, sql: str, database: str = "postgres") -> subprocess.CompletedProcess:
+    """Run one statement with psql on the server, the password in PGPASSWORD (never on the command line)."""
+    command = [_program("psql", POSTGRES_BIN_DIRS), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres"]
+    return subprocess.run(
+        [*command, "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+        capture_output=True,
+        text=True,
+        env=instance_environment({"PGPASSWORD": server.extra["password"]}),
+    )
+
+
+def start_postgres(folder: Path, port: int | None = None, database: str = "kefu") -> Server:
+    """A PostgreSQL server with its cluster in cluster_home(folder) (made on first use), listening on
+    127.0.0.1:port (a free port if None), password authentication only, with the database made; its url is an
+    SQLAlchemy URL carrying the password (postgresql+psycopg://postgres:PASSWORD@127.0.0.1:port/database).
+    ServiceError if it will not start."""
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    home, prefix, password = cluster_home(folder), _as_postgres_user(), _password(folder)
+    _prepare_home(home, prefix)
+    (folder / "postgres_cluster").write_text(f"{home}\n", encoding="utf-8")  # where it is, for people
+    log = home / "postgres.log"
+    port = port or free_port()
+    if not (home / "pgdata" / "PG_VERSION").exists():
+        _initdb(home, password, prefix)
     postgres = _program("postgres", POSTGRES_BIN_DIRS)
     handle = open(log, "ab")  # noqa: SIM115 (kept open for the server's life)
     if prefix:
@@ -130,66 +184,62 @@ def start_postgres(folder: Path, port: int | None = None, database: str = "kefu"
         [
             *prefix,
             postgres,
-            "-D",
-            str(pgdata),
-            "-p",
-            str(port),
-            "-h",
-            "127.0.0.1",
-            "-k",
-            str(folder),
-            "-c",
-            "max_connections=200",
-            "-c",
-            "fsync=on",
+            *("-D", str(home / "pgdata"), "-p", str(port), "-h", "127.0.0.1", "-k", str(home)),
+            *("-c", "max_connections=200", "-c", "fsync=on"),
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server("postgres", port, process, log)
+    server = Server("postgres", port, process, log, extra={"password": password})
     wait_for_port(port, process, log)
-    psql = _program("psql", POSTGRES_BIN_DIRS)
     deadline = time.monotonic() + 60
-    while True:  # the port opens a moment before the server accepts logins
-        exists = subprocess.run(
-            [
-                psql,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if exists.returncode == 0:
-            break
-        if time.monotonic() > deadline:
+    while (exists := _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{database}'")).returncode:
+        if time.monotonic() > deadline:  # the port opens a moment before the server accepts logins
             server.stop()
             raise ServiceError(f"PostgreSQL does not accept logins: {exists.stderr.strip()}")
         time.sleep(0.2)
     if exists.stdout.strip() != "1":
-        subprocess.run(
-            [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f'CREATE DATABASE "{database}"'],
-            check=True,
-            capture_output=True,
-        )
-    server.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+        _created(server, database)
+    server.url = _url(server, database)
     return server
 
 
-def create_database(server: Server, name: str) -> str:
-    """Make another database on a started PostgreSQL (dropped first if it exists); its SQLAlchemy URL."""
-    psql = _program("psql", POSTGRES_BIN_DIRS)
-    base = [psql, "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-c"]
-    subprocess.run([*base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True, capture_output=True)
-    subprocess.run([*base, f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
-    return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"
+def _url(server: Server, database: str) -> str:
+    return (
+        f"postgresql+psycopg://postgres:{quote(server.extra['password'], safe='')}@127.0.0.1:{server.port}/{database}"
+    )
+
+
+def _created(server: Server, name: str) -> None:
+    done = _psql(server, f'CREATE DATABASE "{name}"')
+    if done.returncode and "already exists" not in done.stderr:
+        raise ServiceError(f"cannot create the database {name}: {done.stderr.strip()}")
+
+
+def create_database(server: Server, name: str, fresh: bool = False) -> str:
+    """Make another database on a started PostgreSQL unless it exists (kept with its data: a topology's restart
+    keeps Rasa's conversations), or, with fresh, dropped and made empty; its SQLAlchemy URL. ServiceError if
+    it cannot be made."""
+    if fresh:
+        dropped = _psql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if dropped.returncode:
+            raise ServiceError(f"cannot drop the database {name}: {dropped.stderr.strip()}")
+    if _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{name}'").stdout.strip() != "1":
+        _created(server, name)
+    return _url(server, name)
+
+
+def discard_postgres(folder: Path) -> None:
+    """Remove a stopped throwaway server's cluster (cluster_home(folder)) and its password: for the tests.
+    Nothing else is touched."""
+    folder = Path(folder).resolve()
+    home = cluster_home(folder)
+    shutil.rmtree(home / "pgdata", ignore_errors=True)
+    if home != folder:
+        shutil.rmtree(home, ignore_errors=True)
+    for name in ("postgres_password", "postgres_cluster", "postgres.log"):
+        (folder / name).unlink(missing_ok=True)
 
 
 def start_redis(folder: Path, port: int | None = None) -> Server:

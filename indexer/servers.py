@@ -18,6 +18,10 @@ from kb.secret_files import SecretFileError, owner_only_secret
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("actions", "rasa", "web")
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+# Rasa's SQL tracker store on PostgreSQL pools 50 + 100 connections per instance by default (SQL_POOL_SIZE,
+# SQL_MAX_OVERFLOW); it uses them from one event loop, so Kefu's own engine's 5 + 10 is plenty and keeps
+# PostgreSQL's max_connections arithmetic (docs/DEPLOY.md) small.
+RASA_TRACKER_POOL = {"SQL_POOL_SIZE": "5", "SQL_MAX_OVERFLOW": "10"}
 RASA_RUN = ROOT / "scripts" / "rasa_run.py"
 MODEL = ROOT / "models" / "kefu.tar.gz"
 ENDPOINTS = ROOT / "bot" / "endpoints.yml"
@@ -60,7 +64,7 @@ def command(settings: Settings, name: str) -> ServerCommand:
         argv = [str(RASA_PYTHON), str(RASA_RUN), str(rasa_token_file(settings.data_dir)), "run", "--enable-api"]
         where = ["--interface", settings.rasa_host, "--port", str(settings.rasa_port)]
         files = ["--model", str(MODEL), "--endpoints", str(ENDPOINTS), "--credentials", str(CREDENTIALS)]
-        return ServerCommand([*argv, *where, *files], exports)
+        return ServerCommand([*argv, *where, *files], {**exports, **RASA_TRACKER_POOL})
     if name == "web":  # waitress on web_host and web_port (web/serve.py)
         return ServerCommand([sys.executable, "-m", "web.serve"], {**exports, "OMP_NUM_THREADS": "1"})
     raise ValueError(f"no server called {name!r}: {', '.join(SERVERS)}")

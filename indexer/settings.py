@@ -137,7 +137,8 @@ DECLARED: tuple[Setting, ...] = (
         "",
         "Several Rasa servers sharing the tracker store and the Redis lock store, as host:port, comma-separated: "
         "the web app sends each conversation to one of them, chosen by its id, and to the next when that one "
-        "refuses the connection (empty: rasa_host:rasa_port alone).",
+        "refuses the connection (empty: rasa_host:rasa_port alone). Two or more need tracker_store_url and "
+        "lock_store_url.",
     ),
     Setting(
         "actions_host",
@@ -509,8 +510,21 @@ def _lock_store_parts(url: str) -> tuple[str, str, str, str]:
         port = 0
     db = parts.path.strip("/") or "1"
     if parts.scheme != "redis" or not parts.hostname or not port or not db.isdigit() or parts.username:
-        raise SettingsError(f"lock_store_url must look like {LOCK_STORE_FORM}, not {url!r}")
+        raise SettingsError(f"lock_store_url must look like {LOCK_STORE_FORM}, not {redacted(url)!r}")
     return parts.hostname, str(port), db, unquote(parts.password or "")
+
+
+def redacted(url: str) -> str:
+    """url with its password replaced by '***' (user, host, port, path kept), for logs and listings; text that is
+    not a URL with a password comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
 
 
 def server_environment(settings: Settings, extra: Mapping[str, str]) -> dict[str, str]:
@@ -603,15 +617,22 @@ def _build(values: Mapping[str, Any]) -> Settings:
     if resolved["tracker_store_url"] and "://" not in resolved["tracker_store_url"]:
         raise SettingsError(
             "tracker_store_url must be an SQLAlchemy URL such as postgresql://user:password@host/rasa "
-            f"(or empty for the SQLite file in data_dir), not {resolved['tracker_store_url']!r}"
+            f"(or empty for the SQLite file in data_dir), not {redacted(resolved['tracker_store_url'])!r}"
         )
     if resolved["database_url"] and not re.match(r"(sqlite|postgres(ql)?)(\+\w+)?://", resolved["database_url"]):
         raise SettingsError(
             "database_url must be an SQLAlchemy URL such as postgresql://user:password@host/kefu "
-            f"(or empty for the SQLite file in data_dir), not {resolved['database_url']!r}"
+            f"(or empty for the SQLite file in data_dir), not {redacted(resolved['database_url'])!r}"
         )
     _lock_store_parts(resolved["lock_store_url"])
-    _instances(resolved["rasa_instances"])
+    if len(_instances(resolved["rasa_instances"])) > 1 and not (
+        resolved["tracker_store_url"] and resolved["lock_store_url"]
+    ):
+        raise SettingsError(
+            "rasa_instances lists several Rasa servers: set tracker_store_url and lock_store_url to the tracker "
+            "store and Redis lock store they share (else each keeps its own, and a conversation moved to another "
+            "loses its slots and its order)"
+        )
     if not 1 <= resolved["web_threads"] <= 256:
         raise SettingsError(f"web_threads must be 1 to 256, not {resolved['web_threads']}")
     if not 0 < resolved["chunk_min_chars"] <= resolved["chunk_max_chars"]:
@@ -643,8 +664,9 @@ def load_settings(
     for name, source in DERIVED.items():  # exported by scripts/run-servers; a different value is a mistake
         given = environ.get(f"KEFU_{name.upper()}")
         if given is not None and given != getattr(settings, name):
+            shown = ("***", "***") if name.endswith("password") else (given, getattr(settings, name))
             raise SettingsError(
-                f"KEFU_{name.upper()}={given} disagrees with {getattr(settings, name)}: {name} is "
+                f"KEFU_{name.upper()}={shown[0]} disagrees with {shown[1]}: {name} is "
                 f"derived from {source}; set those instead"
             )
     return settings

@@ -102,9 +102,10 @@ frontend web
 
 backend web
     balance roundrobin
-    # 503 is an instance that answers but finds Rasa, the action servers or the index not ready: it serves anyway
-    option httpchk GET /healthz
-    http-check expect rstatus ^(200|503)$
+    # /livez asks nothing else (web.chat.livez): a hanging dependency never takes every web instance out at
+    # once, as /healthz's checks of Rasa, the action servers and the database could (people and monitors use it)
+    option httpchk GET /livez
+    http-check expect status 200
 {web}
 
 frontend actions

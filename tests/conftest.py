@@ -183,11 +183,10 @@ def postgres():
     'make test' installs it, so CI runs these."""
     import sqlalchemy as sa
 
-    from indexer.local_services import ServiceError, start_postgres
+    from indexer.local_services import ServiceError, discard_postgres, start_postgres
     from kb.database import Database, dispose
 
-    # Not under pytest's own temporary folder: pytest makes /tmp/pytest-of-<user> owner-only at each session's
-    # start, and the server runs as the postgres user, who must reach its folder.
+    # The password file lives here; as root the cluster lives apart (indexer.local_services.cluster_home).
     folder = Path(tempfile.mkdtemp(prefix="kefu-test-postgres-"))
     try:
         server = start_postgres(folder)
@@ -204,6 +203,7 @@ def postgres():
     yield server, admin
     admin.dispose()
     server.stop()
+    discard_postgres(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -98,7 +98,9 @@ def test_a_conversation_survives_instances_of_every_kind_dying(topology):
 
     # the Rasa instance the conversation hashes to dies: the next message is answered by the other, which
     # holds the whole conversation (the tracker store is shared)
-    home, other = (f"rasa-{i + 1}" for i in instance_order(customer.session, 2))
+    home, other = (
+        f"rasa-{i + 1}" for i in instance_order(customer.session, [topology.url("rasa-1"), topology.url("rasa-2")])
+    )
     topology.kill(home)
     assert "7*24" in answered(customer.say(web2, "客服热线是24小时服务的吗"))
     assert rasa_tracker_texts(topology, other, customer.session) == customer.acknowledged

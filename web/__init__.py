@@ -18,6 +18,7 @@ PAGE_ERRORS = {
     413: "提交的内容太大。",
     429: "操作太频繁，请稍后再试。",
 }
+INDEX_NOT_READY = "知识库索引尚未就绪，请管理员运行 'kefu index build' 重建索引。"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     environment), services per request (web.db), blueprints."""
     from flask_wtf.csrf import CSRFProtect
 
+    from indexer.build import IndexStaleError
     from indexer.settings import load_settings
     from kb.clock import local
     from kb.desk import DeskError, DeskNotFound
@@ -78,6 +80,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         code = 404 if isinstance(exc, DeskNotFound) else 409 if isinstance(exc, TicketStateError) else 400
         code = 403 if isinstance(exc, NotYourTicket) else code
         return errors(default_exceptions[code](str(exc)))
+
+    @app.errorhandler(IndexStaleError)
+    def index_stale(exc: IndexStaleError) -> Any:
+        """The index does not match the database here (never built, or a vector missing from the embedding
+        cache): 503, telling staff to run 'kefu index build'; JSON for the API, a page in Chinese otherwise."""
+        app.logger.warning("kefu: %s", exc)
+        if request.path.startswith("/api/"):
+            return jsonify(error=f"the index is not ready: {exc}"), 503
+        return render_template("error.html", code=503, message=INDEX_NOT_READY), 503
 
     @app.errorhandler(HTTPException)
     def errors(exc: HTTPException) -> Any:

@@ -5,7 +5,7 @@ Blueprints get their services from here and nowhere else."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
@@ -39,6 +39,21 @@ def database() -> Database:
         g.db = Database.open(settings().database)
     opened: Database = g.db
     return opened
+
+
+def database_check() -> Callable[[], bool]:
+    """A check for /healthz (web.health.checked, which counts an error as not ok), runnable in another thread
+    and past the request's end, on its own connection: whether the database answers with a schema."""
+    target = settings().database
+
+    def answers() -> bool:
+        opened = Database.open(target)
+        try:
+            return opened.schema_version > 0
+        finally:
+            opened.close()
+
+    return answers
 
 
 def store() -> Store:

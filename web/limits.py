@@ -19,6 +19,8 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from indexer.settings import redacted
+
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 15.0
 TIMEOUT_SECONDS = 0.5  # a Redis on the local network answers in a millisecond: waiting longer only slows the chat
@@ -58,12 +60,14 @@ class LimitCounts:
         except StorageError as exc:
             with self._lock:
                 if self._down_until is None:
-                    log.warning("kefu: rate limits are not enforced: %s cannot be reached (%s)", self.url, exc)
+                    log.warning(
+                        "kefu: rate limits are not enforced: %s cannot be reached (%s)", redacted(self.url), exc
+                    )
                 self._down_until = self.clock() + RETRY_SECONDS
             return fail_open
         with self._lock:
             if self._down_until is not None:
-                log.warning("kefu: rate limits are enforced again: %s answers", self.url)
+                log.warning("kefu: rate limits are enforced again: %s answers", redacted(self.url))
                 self._down_until = None
         return answer
 

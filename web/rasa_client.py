@@ -2,17 +2,18 @@
 tests). The HTTP API wants the token Rasa was started with (indexer.servers.rasa_token); the REST channel not.
 
 With several Rasa servers (the rasa_instances setting; they share the tracker store and the Redis lock store)
-each conversation has its own order of them, from a stable hash of its id (rendezvous hashing: the same on every
-web instance and after a restart, and a server taken off the list moves only its own conversations): a message
-goes to the first, and to the next only when a server refuses the connection, which means it never saw the
-message. A message that reached a server and got no answer is not sent again (Rasa may have acted on it); the
-customer hears that the bot is unavailable, as with one server."""
+each conversation has its own order of them, from a stable hash of its id with each server's URL (rendezvous
+hashing: the same on every web instance, whatever order it lists them in, and after a restart; a server taken
+off the list moves only its own conversations): a message goes to the first, and to the next only when a server
+refuses the connection, which means it never saw the message. A message that reached a server and got no answer
+is not sent again (Rasa may have acted on it); the customer hears that the bot is unavailable, as with one server."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 import httpx
@@ -30,14 +31,24 @@ RESET_SLOTS = {"offered_human": False, "abstain_count": 0.0, "handoff_reason": N
 CONNECT_SECONDS = 2.0  # a server that does not take the connection in this time is passed over for the next
 
 
-def instance_order(key: str, count: int) -> list[int]:
-    """The order in which a conversation (or any key) tries count servers: indices 0..count-1 ranked by a hash
-    of the key and the index (sha256, not Python's per-process hash: every web instance must agree)."""
+def server_identity(url: str) -> str:
+    """A Rasa server's URL as every web instance spells it: scheme and host lower-case, the port always given
+    (80/443 when the URL leaves it out), no trailing slash; 'HTTP://Rasa-A/' and 'http://rasa-a:80' are one."""
+    parsed = httpx.URL(url)
+    port = parsed.port or {"https": 443}.get(parsed.scheme, 80)
+    return f"{parsed.scheme}://{parsed.host}:{port}{parsed.path.rstrip('/')}"
+
+
+def instance_order(key: str, urls: Sequence[str]) -> list[int]:
+    """The order in which a conversation (or any key) tries the servers at urls: their positions in urls, ranked
+    by a hash of the key with each server's identity (rendezvous hashing), never with its place in the list, so
+    web instances listing the servers in another order agree and a server taken off the list (first, middle or
+    last) moves only its own conversations. sha256, not Python's per-process hash: every instance must agree."""
 
     def weight(index: int) -> bytes:
-        return hashlib.sha256(f"{index}:{key}".encode()).digest()
+        return hashlib.sha256(f"{server_identity(urls[index])}|{key}".encode()).digest()
 
-    return sorted(range(count), key=weight, reverse=True)
+    return sorted(range(len(urls)), key=weight, reverse=True)
 
 
 class RasaClient:
@@ -56,6 +67,7 @@ class RasaClient:
             raise ValueError("RasaClient needs at least one Rasa URL")
         limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_SECONDS))
         self._servers = [httpx.Client(base_url=url, timeout=limits, transport=transport) for url in urls]
+        self._urls = urls
         # Rasa reads the token from the query string only; customers' messages go without it.
         self._api = {"token": token} if token else {}
 
@@ -63,7 +75,7 @@ class RasaClient:
         """call on the key's servers in its order until one takes the connection; the last ConnectError (an
         httpx.HTTPError) when none does. Other errors are raised at once: the server had the request."""
         refused: httpx.TransportError = httpx.ConnectError("no Rasa server")
-        for index in instance_order(key, len(self._servers)):
+        for index in instance_order(key, self._urls):
             try:
                 return call(self._servers[index])
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -102,14 +114,20 @@ class RasaClient:
             return None
 
     def healthy(self) -> bool:
-        """Whether a Rasa server answers its status endpoint (any of them: each can take any conversation)."""
-        for http in self._servers:
+        """Whether a Rasa server answers its status endpoint (any of them: each can take any conversation). They
+        are asked at once, so one blackholed server costs its 2 s timeout, not the others' too."""
+
+        def answers(http: httpx.Client) -> bool:
             try:
-                if http.get("/status", params=self._api, timeout=2.0).status_code == 200:
-                    return True
+                return http.get("/status", params=self._api, timeout=2.0).status_code == 200
             except httpx.HTTPError:
-                continue
-        return False
+                return False
+
+        pool = ThreadPoolExecutor(max_workers=len(self._servers), thread_name_prefix="kefu-rasa-status")
+        try:
+            return any(future.result() for future in as_completed(pool.submit(answers, h) for h in self._servers))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # the first that answers is enough
 
     def resume(self, sender: str) -> None:
         """Un-pause a conversation after an agent closed it, as if the bot had just started listening:

@@ -96,6 +96,18 @@ def test_bad_setting_and_bad_kb_are_messages(kefu, kb_dir):
     assert "hall-manual.md: has no front matter" in kefu("index", "build", expect=1).output
 
 
+def test_the_settings_listing_never_shows_a_password(kefu):
+    urls = {
+        "database_url": "postgresql://kefu:Pg-s3cret@db/kefu",
+        "redis_url": "redis://:Rd-s3cret@cache:6379/0",
+        "tracker_store_url": "postgresql://rasa:Tr-s3cret@db/rasa",
+        "lock_store_url": "redis://:Lk-s3cret@cache:6379/1",
+    }
+    listing = kefu(*(arg for name, url in urls.items() for arg in ("--set", f"{name}={url}")), "settings").output
+    assert "s3cret" not in listing
+    assert "tracker_store_url = postgresql://rasa:***@db/rasa" in listing
+
+
 def test_every_setting_and_command_is_documented(kefu):
     listing = kefu("settings").output
     assert all(f"KEFU_{s.name.upper()}" in listing and s.help in listing for s in DECLARED)

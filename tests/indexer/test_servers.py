@@ -37,6 +37,12 @@ def test_every_server_gets_the_settings_bot_endpoints_reads(settings):
         assert env["KEFU_ACTIONS_URL"] == settings.actions_url and env["KEFU_TRACKER_STORE"] == settings.tracker_store
 
 
+def test_rasas_tracker_store_pool_is_as_small_as_kefus_own(settings):
+    # Rasa's default for PostgreSQL is 50 + 100 connections per instance: docs/DEPLOY.md sizes max_connections
+    env = command(settings, "rasa").env
+    assert (env["SQL_POOL_SIZE"], env["SQL_MAX_OVERFLOW"]) == ("5", "10")
+
+
 def test_the_rasa_token_is_made_once_owner_only_and_stays_off_the_command_line(settings, tmp_path):
     token = rasa_token(tmp_path)
     assert len(token) >= 32 and rasa_token(tmp_path) == token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.settings import DECLARED, Settings, SettingsError, load_settings
+from indexer.settings import DECLARED, Settings, SettingsError, load_settings, redacted
 
 
 def test_defaults_match_the_declaration(tmp_path):
@@ -74,7 +74,8 @@ def test_rasa_keeps_conversations_in_an_sqlite_file_in_the_data_folder_unless_to
 def test_the_web_app_reaches_one_rasa_server_unless_several_are_listed(tmp_path):
     none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
     assert load_settings(environ=none, overrides={"rasa_port": 5010}).rasa_urls == ["http://127.0.0.1:5010"]
-    several = load_settings(environ=none, overrides={"rasa_instances": "10.0.0.5:5005, rasa-2:5006,"})
+    shared = {"tracker_store_url": "postgresql://db/rasa", "lock_store_url": "redis://cache/1"}
+    several = load_settings(environ=none, overrides={"rasa_instances": "10.0.0.5:5005, rasa-2:5006,", **shared})
     assert several.rasa_urls == ["http://10.0.0.5:5005", "http://rasa-2:5006"]
     for bad in ("rasa-2", "rasa-2:0", "http://rasa-2:5005", "rasa 2:5005"):
         with pytest.raises(SettingsError, match="rasa_instances must list host:port"):
@@ -109,3 +110,49 @@ def test_the_lock_store_is_in_memory_unless_a_redis_url_is_given(tmp_path):
     for bad in ("memcached://cache", "redis://", "redis://cache/x"):
         with pytest.raises(SettingsError, match="lock_store_url must look like redis://"):
             load_settings(environ=none, overrides={"lock_store_url": bad})
+
+
+@pytest.mark.parametrize(
+    "shared",
+    [{}, {"tracker_store_url": "postgresql://db/rasa"}, {"lock_store_url": "redis://cache/1"}],
+)
+def test_several_rasa_instances_need_the_shared_tracker_and_lock_stores(tmp_path, shared):
+    # without them each Rasa keeps its own tracker and lock: a failover loses the conversation's slots and order
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    with pytest.raises(SettingsError, match="tracker_store_url and lock_store_url"):
+        load_settings(environ=none, overrides={"rasa_instances": "rasa-1:5005,rasa-2:5005", **shared})
+    assert load_settings(environ=none, overrides={"rasa_instances": "rasa-1:5005", **shared}).rasa_urls == [
+        "http://rasa-1:5005"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("postgresql+psycopg://kefu:s3cr%40t@db:5432/kefu", "postgresql+psycopg://kefu:***@db:5432/kefu"),
+        ("redis://:s3cr%40t@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("redis://cache:6379/1", "redis://cache:6379/1"),
+        ("postgresql://kefu@db/kefu", "postgresql://kefu@db/kefu"),
+        ("", ""),
+        ("not a url", "not a url"),
+        ("redis://:s3cr@t@cache/0", "redis://:***@cache/0"),
+    ],
+)
+def test_urls_are_shown_without_their_passwords(url, shown):
+    assert redacted(url) == shown
+
+
+def test_a_refused_setting_does_not_repeat_its_password(tmp_path):
+    none = {"KEFU_CONFIG": str(tmp_path / "none.toml")}
+    for name, url in (("lock_store_url", "redis://:Lk-s3cret@cache/x"), ("database_url", "mysql://u:Db-s3cret@db/k")):
+        with pytest.raises(SettingsError) as refused:
+            load_settings(environ=none, overrides={name: url})
+        assert "s3cret" not in str(refused.value) and ":***@" in str(refused.value)
+    disagreeing = {
+        **none,
+        "KEFU_LOCK_STORE_URL": "redis://:Lk-s3cret@cache/1",
+        "KEFU_LOCK_STORE_PASSWORD": "old-s3cret",
+    }
+    with pytest.raises(SettingsError, match="KEFU_LOCK_STORE_PASSWORD") as refused:
+        load_settings(environ=disagreeing)
+    assert "s3cret" not in str(refused.value)

@@ -42,6 +42,7 @@ def test_haproxy_accepts_the_configuration_and_it_balances_every_instance(tmp_pa
     checked = subprocess.run([haproxy, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "bind 0.0.0.0:18080" in config
+    assert "option httpchk GET /livez" in config and "GET /healthz" not in config  # the cheap check, not the deep one
     for name in ports.names:
         if not name.startswith("rasa-"):  # Rasa instances are reached by the web app itself (rasa_instances)
             assert f"server {name} 127.0.0.1:{ports.of(name)} check" in config

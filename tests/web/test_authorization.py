@@ -35,6 +35,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "GET /": PUBLIC,
     "GET /favicon.ico": PUBLIC,
     "GET /healthz": PUBLIC,
+    "GET /livez": PUBLIC,
     "GET /static/<path:filename>": PUBLIC,
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 
@@ -151,10 +153,51 @@ def test_status_resume_and_parse_go_to_any_live_server():
 
 def test_the_web_app_spreads_over_the_configured_rasa_instances(settings):
     wire = Instances()
-    spread = settings.replace(rasa_instances="rasa-a:5005, rasa-b:5006")
+    spread = settings.replace(
+        rasa_instances="rasa-a:5005, rasa-b:5006",
+        tracker_store_url="postgresql://db/rasa",
+        lock_store_url="redis://cache/1",
+    )
     app = create_app({"KEFU_SETTINGS": spread, "RASA_TRANSPORT": httpx.MockTransport(wire), "SECRET_KEY": "t"})
     with app.app_context():
         from web.db import rasa as rasa_client
 
         hosts = {rasa_client().send(f"c{i}", "你好")[0]["text"] for i in range(20)}
     assert hosts == {"rasa-a", "rasa-b"}
+
+
+def test_taking_a_middle_server_off_the_list_moves_only_its_own_conversations():
+    # ranked by the server itself, not its place in the list: the servers after it keep their conversations
+    before = RasaClient(SERVERS, transport=httpx.MockTransport(Instances()))
+    after = RasaClient([SERVERS[0], SERVERS[2]], transport=httpx.MockTransport(Instances()))
+    moved = 0
+    for sender in (f"c{i}" for i in range(60)):
+        home = server_of(before, sender)
+        if home == "rasa-b":
+            moved += 1
+        else:
+            assert server_of(after, sender) == home
+    assert moved  # the removed server had conversations of its own
+
+
+def test_web_instances_listing_the_servers_in_another_order_agree():
+    one = RasaClient(SERVERS, transport=httpx.MockTransport(Instances()))
+    other = RasaClient(list(reversed(SERVERS)), transport=httpx.MockTransport(Instances()))
+    spelled = RasaClient(
+        ["HTTP://RASA-C/", "http://rasa-a:80", "http://rasa-b"], transport=httpx.MockTransport(Instances())
+    )
+    senders = [f"c{i}" for i in range(40)]
+    assert [server_of(one, s) for s in senders] == [server_of(other, s) for s in senders]
+    assert [server_of(one, s) for s in senders] == [server_of(spelled, s) for s in senders]
+
+
+def test_the_rasa_instances_are_checked_at_once_not_one_after_another():
+    # each server's status answers only once all three have been asked: one after another, the first waits
+    # on the others forever (a blackholed machine made /healthz slower than the balancer's check)
+    all_asked = threading.Barrier(3, timeout=20)
+
+    def status(request: httpx.Request) -> httpx.Response:
+        all_asked.wait()
+        return httpx.Response(200 if request.url.host == "rasa-c" else 503, json={})
+
+    assert RasaClient(SERVERS, token="t", transport=httpx.MockTransport(status)).healthy()

@@ -484,3 +484,16 @@ def test_the_console_shows_queue_and_note_times_in_the_configured_zone(app, sett
     assert note["created_local"] == "2026-11-27 13:54" and note["created_at"] == "2026-11-27T05:54:03+00:00"
     page = agent.get("/static/agent.js").get_data(as_text=True)  # the console's script
     assert "n.created_local" in page and "toLocaleString" not in page  # the browser's own zone is not used
+
+
+def test_an_index_not_built_is_a_503_telling_staff_to_build_it(app):
+    # the settings' database has no index yet: the retriever cannot be loaded from it
+    agent = app.test_client()
+    sign_in(agent, "agent1", "agent-pass-1")
+    response = agent.get("/api/agent/lookup", query_string={"q": "投诉怎么处理"})
+    assert response.status_code == 503 and "kefu index build" in response.get_json()["error"]
+    curator = app.test_client()
+    sign_in(curator, "curator1", "curator-pass-1")
+    page = curator.get("/curator/hit-test", query_string={"q": "投诉怎么处理"})
+    assert page.status_code == 503 and "kefu index build" in page.get_data(as_text=True)
+    assert "索引" in page.get_data(as_text=True)  # in Chinese, for people

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -203,6 +204,38 @@ def test_healthz_reports_each_part(client, rasa):
     rasa.down = True
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json()["checks"]["rasa"] is False
+
+
+def test_livez_answers_for_the_balancer_without_asking_anything_else(settings):
+    asked = []
+
+    def recorded(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(recorded), "SECRET_KEY": "t"})
+    response = app.test_client().get("/livez")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
+    assert asked == []  # a blackholed Rasa, database or action server never makes every web instance DOWN
+
+
+def test_healthz_answers_within_its_deadline_when_rasa_hangs(settings, monkeypatch):
+    from web import health
+
+    released = threading.Event()
+
+    def blackholed(request: httpx.Request) -> httpx.Response:
+        released.wait(30)  # a mock transport has no timeout: without a deadline /healthz waits for this
+        return httpx.Response(200, json={})
+
+    monkeypatch.setattr(health, "CHECK_SECONDS", 0.5)
+    app = create_app({"KEFU_SETTINGS": settings, "RASA_TRANSPORT": httpx.MockTransport(blackholed), "SECRET_KEY": "t"})
+    try:
+        response = app.test_client().get("/healthz")
+    finally:
+        released.set()
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["rasa"] is False and response.get_json()["checks"]["database"] is True
 
 
 def test_demo_page_embeds_the_widget_with_one_script_tag(client):

@@ -104,10 +104,12 @@ def test_without_redis_each_instance_limits_on_its_own(settings):
     assert say_three_times(settings) == 200  # documented: redis_url unset, each process counts its own
 
 
-def test_an_unreachable_redis_lets_the_chat_through_with_one_warning(settings, caplog):
+def test_an_unreachable_redis_lets_the_chat_through_with_one_warning_without_its_password(settings, caplog):
     caplog.set_level(logging.WARNING, logger="web.limits")
-    a, _ = two_instances(settings.replace(redis_url=f"redis://127.0.0.1:{free_port()}/0", chat_limit_session=2))
+    unreachable = f"redis://:Rd-s3cret@127.0.0.1:{free_port()}/0"
+    a, _ = two_instances(settings.replace(redis_url=unreachable, chat_limit_session=2))
     customer = Customer(a.test_client())
     assert [customer.post(text=f"第{i}个问题").status_code for i in range(4)] == [200] * 4  # fails open
     warnings = [r.getMessage() for r in caplog.records if r.name == "web.limits"]
     assert len(warnings) == 1 and "not enforced" in warnings[0]
+    assert "s3cret" not in caplog.text and "redis://:***@127.0.0.1" in warnings[0]
