@@ -116,6 +116,13 @@ def test_a_postgresql_server_nobody_answers_on_is_unavailable_not_a_driver_error
         Database.open(target)
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_postgresql_session_has_the_server_probe_it_with_keepalives(database):
+    # so that PostgreSQL drops a dead machine's sessions, and the advisory locks they hold, within a minute
+    assert database.execute("SHOW tcp_keepalives_idle").fetchone()[0] in ("30", "30s")
+    assert database.execute("SHOW tcp_keepalives_count").fetchone()[0] == "3"
+
+
 # Several instances starting at once -----------------------------------------------------------------------
 
 OPENER = textwrap.dedent(
