@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("actions", "rasa", "web")
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 # Rasa's SQL tracker store on PostgreSQL pools 50 + 100 connections per instance by default (SQL_POOL_SIZE,
-# SQL_MAX_OVERFLOW); it uses them from one event loop, so Kefu's own engine's 5 + 10 is plenty and keeps
+# SQL_MAX_OVERFLOW); it uses them from one event loop, so 5 + 10 (half Kefu's own engine's 10 + 20) is plenty and keeps
 # PostgreSQL's max_connections arithmetic (docs/DEPLOY.md) small.
 RASA_TRACKER_POOL = {"SQL_POOL_SIZE": "5", "SQL_MAX_OVERFLOW": "10"}
 RASA_RUN = ROOT / "scripts" / "rasa_run.py"

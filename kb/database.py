@@ -23,9 +23,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from kb import locks, upgrade
-from kb.tables import DatabaseError, DuplicateKey, RowNotFound, Table
+from kb.tables import DatabaseError, DatabaseUnavailable, DuplicateKey, RowNotFound, Table, stored_text
 
-__all__ = ["Database", "DatabaseError", "DuplicateKey", "RowNotFound", "Rows", "database_url", "dispose"]
+__all__ = [
+    "Database",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "DuplicateKey",
+    "RowNotFound",
+    "Rows",
+    "database_url",
+    "dispose",
+]
 
 _engines: dict[str, Engine] = {}
 _up_to_date: set[str] = set()
@@ -74,6 +83,50 @@ def _sqlite_engine(url: str, memory: bool = False) -> Engine:
     return engine
 
 
+# A dead server or machine is noticed in seconds, not after the kernel's two hours: connecting gives up after
+# 5 s, and TCP keepalives probe an idle connection after 30 s, every 10 s, 3 times, on both ends (libpq's
+# keepalives for this side; the server's tcp_keepalives_* for this session, so that a session whose machine
+# died lets go of its advisory locks, kb.locks, within about a minute).
+POSTGRESQL_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+}
+
+
+def _postgresql_engine(url: str) -> Engine:
+    """A PostgreSQL engine through psycopg 3: connections checked before use, and a pool for the web app's
+    threads (web_threads, 16 by default, each may hold one connection and briefly a second for a named lock)."""
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=POSTGRESQL_CONNECT_ARGS
+    )
+
+
+def _unreachable(error: sa.exc.DBAPIError) -> bool:
+    """Whether a driver error means the server could not be reached (no connection made, a connection lost,
+    the server starting or shutting down) rather than a statement of ours failing."""
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", "")  # psycopg: None when no server answered; SQLite has none
+    return isinstance(error, sa.exc.OperationalError) and (state is None or str(state).startswith(("08", "57P")))
+
+
+@contextlib.contextmanager
+def reaching() -> Iterator[None]:
+    """Run a block that talks to the database, a server that cannot be reached raising DatabaseUnavailable
+    (other errors pass as they are)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if not _unreachable(error):
+            raise
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise DatabaseUnavailable(f"the database cannot be reached ({reason}); try again when it is back") from error
+
+
 def _engine(url: str) -> Engine:
     """The process's engine for a URL, made on first use."""
     with _guard:
@@ -82,7 +135,7 @@ def _engine(url: str) -> Engine:
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
                 _engines[url] = _sqlite_engine(url)
             elif url.startswith("postgresql"):
-                _engines[url] = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+                _engines[url] = _postgresql_engine(url)
             else:
                 raise DatabaseError(f"database_url must be a SQLite file or PostgreSQL URL, not {url!r}")
         return _engines[url]
@@ -96,6 +149,12 @@ def dispose(target: Path | str) -> None:
         _up_to_date.discard(url)
     if engine is not None:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _reaching_lock(engine: Engine, name: str) -> Iterator[None]:
+    with reaching(), locks.advisory_lock(engine, name):
+        yield
 
 
 class Rows:
@@ -128,21 +187,38 @@ _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _MARK = re.compile(r"\?(\d*)")
 
 
+def _counted(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def to_format_style(sql: str, parameters: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
-    """SQL with ``?`` (or numbered ``?1``) placeholders as psycopg's ``%s`` with its parameters in order;
-    marks inside quoted literals stay, and a literal ``%`` is doubled (SQLAlchemy always hands psycopg
-    parameters, if only an empty set, so psycopg always reads ``%%`` as ``%``)."""
+    """SQL with ``?`` (or numbered ``?1``, from 1) placeholders as psycopg's ``%s`` with its parameters in
+    order; marks inside quoted literals stay, and a literal ``%`` is doubled (SQLAlchemy always hands psycopg
+    parameters, if only an empty set, so psycopg always reads ``%%`` as ``%``). DatabaseError when the ``?``
+    marks and the parameters differ in number, or a numbered mark names no parameter."""
     ordered: list[Any] = []
-    position = iter(range(len(parameters)))
+    plain = 0
 
     def placeholder(match: re.Match) -> str:
-        ordered.append(parameters[int(match.group(1)) - 1 if match.group(1) else next(position)])
+        nonlocal plain
+        if match.group(1):
+            number = int(match.group(1))
+            if not 1 <= number <= len(parameters):
+                raise DatabaseError(f"?{match.group(1)} names no parameter: {_counted(len(parameters), 'parameter')}")
+            ordered.append(parameters[number - 1])
+        else:
+            plain += 1
+            ordered.append(parameters[plain - 1] if plain <= len(parameters) else None)
         return "%s"
 
     pieces = _LITERAL.split(sql)
     for i, piece in enumerate(pieces):
         piece = piece.replace("%", "%%")
         pieces[i] = piece if i % 2 else _MARK.sub(placeholder, piece)
+    if plain != len(parameters) and (plain or len(ordered) == 0):
+        raise DatabaseError(
+            f"the SQL has {_counted(plain, 'placeholder')} but {_counted(len(parameters), 'parameter')} were given"
+        )
     return "".join(pieces), tuple(ordered)
 
 
@@ -194,11 +270,12 @@ class Database:
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Rows:
         """Run one SQL statement with ``?`` placeholders; its rows, read in full. Outside a transaction()
-        it commits on its own."""
-        parameters = list(parameters or [])
-        if self.dialect == "postgresql":
-            statement, values = to_format_style(sql, parameters)
-        else:
+        it commits on its own. Text parameters are stored as rows are (kb.tables.stored_text: NUL as U+FFFD).
+        DatabaseError when marks and parameters do not match (to_format_style), DatabaseUnavailable when the
+        server cannot be reached."""
+        parameters = [stored_text(p) if isinstance(p, str) else p for p in parameters or []]
+        statement, values = to_format_style(sql, parameters)  # checks the marks on SQLite too
+        if self.dialect != "postgresql":
             statement, values = sql, tuple(parameters)
         with self.connection() as connection:
             if values:
@@ -219,7 +296,7 @@ class Database:
         if self._connection is not None:
             yield self._connection
         else:
-            with self.engine.begin() as connection:
+            with reaching(), self.engine.begin() as connection:
                 yield connection
 
     @contextlib.contextmanager
@@ -230,7 +307,7 @@ class Database:
             with self._connection.begin_nested():
                 yield
             return
-        with self.engine.connect() as connection:
+        with reaching(), self.engine.connect() as connection:
             connection.execution_options(kefu_immediate=True)
             with connection.begin():
                 self._connection = connection
@@ -241,16 +318,25 @@ class Database:
 
     def named_lock(self, name: str) -> contextlib.AbstractContextManager[None]:
         """A lock held across processes while the block runs (PostgreSQL: an advisory lock on its own
-        connection; a SQLite file: a lock file ``<db>.<name>.lock`` beside it; in memory: a thread lock)."""
+        connection; a SQLite file: a lock file ``<db>.<name>.lock`` beside it; in memory: a thread lock).
+        DatabaseUnavailable if PostgreSQL cannot be reached."""
         if self.dialect == "postgresql":
-            return locks.advisory_lock(self.engine, name)
+            return _reaching_lock(self.engine, name)
         if self.url == "sqlite://":
             return locks.thread_lock(self._memory_lock)
         return locks.file_lock(Path(f"{self.url.removeprefix('sqlite:///')}.{name}.lock"))
 
     def table_names(self) -> list[str]:
         """The tables in the database."""
-        return sa.inspect(self.engine).get_table_names()
+        with reaching():
+            return sa.inspect(self.engine).get_table_names()
+
+    @property
+    def for_update(self) -> str:
+        """What ends a SELECT that reads a row to change it in the same transaction: " FOR UPDATE" on
+        PostgreSQL (the row stays locked until commit, so two instances' read-then-write cannot interleave);
+        "" on SQLite, whose transaction() holds the write lock from its start already."""
+        return " FOR UPDATE" if self.dialect == "postgresql" else ""
 
     @property
     def journal_mode(self) -> str:
@@ -267,7 +353,7 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema up to date, under a lock so instances starting together do it once."""
-        with self.named_lock("migrate"):
+        with self.named_lock("migrate"), reaching():
             upgrade.upgrade(self.engine)
 
     def close(self) -> None:

@@ -24,6 +24,10 @@ class DatabaseError(RuntimeError):
     """The database cannot be opened or used as asked (a bad URL, an unknown table)."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database server cannot be reached (down, unreachable, refusing connections): try again later."""
+
+
 class DuplicateKey(DatabaseError):
     """An insert met a row with the same primary key or unique value (one rating per ticket)."""
 
@@ -32,8 +36,19 @@ class RowNotFound(KeyError):
     """No row has that primary key."""
 
 
+NUL_STAND_IN = "\ufffd"
+
+
+def stored_text(text: str) -> str:
+    """Text as both engines store it: a NUL character, which PostgreSQL's text cannot hold, as U+FFFD (the
+    replacement character: visibly something was there, and "a\\x00" never aliases a stored "a")."""
+    return text.replace("\x00", NUL_STAND_IN) if "\x00" in text else text
+
+
 def _stored(value: Any) -> Any:
-    if isinstance(value, dict | list | tuple):
+    if isinstance(value, str):
+        return stored_text(value)
+    if isinstance(value, dict | list | tuple):  # JSON writes NUL as \u0000: text either engine holds
         return json.dumps(value, ensure_ascii=False, default=repr)
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
@@ -151,7 +166,9 @@ class Table:
             sql += " LIMIT ?"
             args.append(int(limit))
         if offset is not None:
-            sql += " OFFSET ?" if limit is not None else " LIMIT -1 OFFSET ?"  # SQLite wants a LIMIT first
+            if limit is None and self.db.dialect == "sqlite":
+                sql += " LIMIT -1"  # SQLite wants a LIMIT before an OFFSET; PostgreSQL refuses a negative one
+            sql += " OFFSET ?"
             args.append(int(offset))
         result = self.db.execute(sql, args)
         return (dict(zip(result.keys, row, strict=True)) for row in result.fetchall())

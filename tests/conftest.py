@@ -179,8 +179,8 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def postgres():
     """A throwaway PostgreSQL server for the session and an admin engine on it, with a template database
-    migrated once (each test's database is a copy of it). Skips only when PostgreSQL is not installed;
-    'make test' installs it, so CI runs these."""
+    migrated once (each test's database is a copy of it). Skips only when PostgreSQL is not installed, and
+    then fails instead under CI (CI=true): 'make test' installs it, so CI always runs these."""
     import sqlalchemy as sa
 
     from indexer.local_services import ServiceError, discard_postgres, start_postgres
@@ -192,6 +192,8 @@ def postgres():
         server = start_postgres(folder)
     except ServiceError as error:
         if "not installed" in str(error):
+            if os.environ.get("CI", "").lower() in ("true", "1"):  # CI cannot pass without the store on PostgreSQL
+                pytest.fail(f"PostgreSQL is not installed ({error}); CI runs 'make test', whose 'services' installs it")
             pytest.skip(f"PostgreSQL is not installed ({error}); 'make services' installs it")
         raise
     admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)

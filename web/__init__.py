@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.exceptions import Conflict, HTTPException, ServiceUnavailable, default_exceptions
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 PAGE_ERRORS = {
@@ -16,7 +16,9 @@ PAGE_ERRORS = {
     404: "找不到这个页面。",
     405: "不支持这种访问方式。",
     413: "提交的内容太大。",
+    409: "这条记录已经存在，或刚被别人改过，请返回刷新后再试。",
     429: "操作太频繁，请稍后再试。",
+    503: "服务暂时不可用，请稍后再试。",
 }
 INDEX_NOT_READY = "知识库索引尚未就绪，请管理员运行 'kefu index build' 重建索引。"
 
@@ -29,9 +31,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from indexer.build import IndexStaleError
     from indexer.settings import load_settings
     from kb.clock import local
+    from kb.database import DatabaseUnavailable, DuplicateKey
     from kb.desk import DeskError, DeskNotFound
     from kb.desk.service import NotYourTicket, TicketStateError
-    from web import admin, agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor
+    from web import admin, agent, auth, canned, chat, curator, db, kb_editor, kb_import, security, supervisor, wording
     from web.access import secret_key
     from web.chat_access import chat_limiters
     from web.limits import LimitCounts
@@ -89,6 +92,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if request.path.startswith("/api/"):
             return jsonify(error=f"the index is not ready: {exc}"), 503
         return render_template("error.html", code=503, message=INDEX_NOT_READY), 503
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_down(exc: DatabaseUnavailable) -> Any:
+        """The database cannot be reached: 503, try again later (why goes to the log, never to the caller)."""
+        app.logger.warning("%s %s: %s", request.method, request.path, exc)
+        return errors(ServiceUnavailable(wording.SERVICE_DOWN))
+
+    @app.errorhandler(DuplicateKey)
+    def duplicate(exc: DuplicateKey) -> Any:
+        """Two requests made the same record at once (a name taken meanwhile): 409, as for a changed ticket."""
+        return errors(Conflict("这条记录已经存在，请刷新后再试。"))
 
     @app.errorhandler(HTTPException)
     def errors(exc: HTTPException) -> Any:

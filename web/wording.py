@@ -23,6 +23,7 @@ BUTTON_LABELS = {
 
 NO_WORDS = "请问有什么可以帮您？可以直接输入您的问题，或者点「转人工」。"
 BOT_DOWN = "抱歉，智能客服暂时无法回答，请稍后再试，或者转人工客服。"
+SERVICE_DOWN = "抱歉，服务暂时不可用，请稍后再试。"  # the database cannot be reached: nothing can be kept now
 QUEUED_ACK = "您的消息已收到，人工客服接入后会看到。"
 CHAT_ENDED = "人工服务已结束，智能客服将继续为您服务。"
 CALLBACK_NOTED = "已记录您的留言，我们会在服务时间内尽快与您联系。"  # the bot is down: no exchange, each message kept

@@ -80,9 +80,7 @@ class Accounts:
 
     def disable(self, name: str, actor: Actor) -> None:
         """The account cannot sign in, and its sessions end at once; AccountError for the last active admin."""
-        user = self._live(name)
-        self._keep_an_admin(user, still_admin=False)
-        self._change(user, {"disabled": 1}, actor, "account_disabled")
+        self._change(self._live(name), {"disabled": 1}, actor, "account_disabled", still_admin=False)
 
     def enable(self, name: str, actor: Actor) -> None:
         """A disabled account may sign in again (its old sessions stay ended)."""
@@ -91,9 +89,8 @@ class Accounts:
     def delete(self, name: str, actor: Actor) -> None:
         """The account is marked deleted (kept for the records that name it): it cannot sign in, is not
         listed, and its sessions end; AccountError for the last active admin."""
-        user = self._live(name)
-        self._keep_an_admin(user, still_admin=False)
-        self._change(user, {"deleted_at": now(), "disabled": 1}, actor, "account_deleted")
+        values = {"deleted_at": now(), "disabled": 1}
+        self._change(self._live(name), values, actor, "account_deleted", still_admin=False)
 
     def set_role(self, name: str, role: str, actor: Actor) -> None:
         """Give the account another role (its sessions carry on, with the new role from the next request);
@@ -101,9 +98,11 @@ class Accounts:
         if role not in ROLES:
             raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
         user = self._live(name)
-        self._keep_an_admin(user, still_admin=role == "admin")
         detail = f"{user['role']} -> {role}"
-        self._change(user, {"role": role}, actor, "role_changed", end_sessions=False, detail=detail)
+        still_admin = role == "admin"
+        self._change(
+            user, {"role": role}, actor, "role_changed", end_sessions=False, detail=detail, still_admin=still_admin
+        )
 
     def reset_password(self, name: str, password: str | None, actor: Actor) -> str:
         """Set a new password (None: a random temporary one) and end the account's sessions; returns the
@@ -143,21 +142,33 @@ class Accounts:
             raise AccountError(f"the account {name!r} is deleted")
         return user
 
-    def _keep_an_admin(self, user: dict, still_admin: bool) -> None:
-        """AccountError if this change would leave no active admin to manage the accounts."""
-        if user["role"] != "admin" or user["disabled"] or still_admin:
-            return
-        others = self.db.execute(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND deleted_at IS NULL AND id != ?",
-            [user["id"]],
-        ).fetchone()[0]
-        if not others:
+    def _keep_an_admin(self, user: dict) -> None:
+        """Inside the change's transaction: AccountError if the account is the last active admin. The active
+        admins' rows stay locked until it commits, so two admins disabling each other on two instances at
+        once cannot both pass (the second reads the first's change)."""
+        admins = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM users WHERE role = 'admin' AND disabled = 0 AND deleted_at IS NULL ORDER BY id"
+                + self.db.for_update
+            )
+        ]
+        if admins == [user["id"]]:
             raise AccountError("this is the last active admin: make another admin first")
 
     def _change(
-        self, user: dict, values: dict, actor: Actor, action: str, end_sessions: bool = True, detail: str = ""
+        self,
+        user: dict,
+        values: dict,
+        actor: Actor,
+        action: str,
+        end_sessions: bool = True,
+        detail: str = "",
+        still_admin: bool = True,
     ) -> None:
         with self.db.transaction():
+            if not still_admin:
+                self._keep_an_admin(user)
             self.db["users"].update(user["id"], values)
             if end_sessions:
                 self.db.execute("DELETE FROM staff_sessions WHERE user_id = ?", [user["id"]])

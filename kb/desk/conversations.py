@@ -156,10 +156,20 @@ class Conversations:
             "sender": sender,
             "text": stored,
             "extra": json.dumps(extra, ensure_ascii=False),
-            "created_at": now(),
         }
-        row["id"] = self.db.insert("messages", row)
+        with self.db.transaction():
+            self.lock(conversation_id)
+            row["created_at"] = now()
+            row["id"] = self.db.insert("messages", row)
         return self._shape(row)
+
+    def lock(self, conversation_id: str) -> None:
+        """Inside a transaction: hold the conversation's row until it ends (changes to one conversation made
+        by several instances then happen one after the other). Before a message is numbered: its messages
+        then commit in the order of their ids, so a widget polling `id > after` never passes one that is
+        still to commit (on PostgreSQL a transaction holding a lower id, a claim adding "agent joined", may
+        otherwise commit after a customer's message numbered later). SQLite's writes are serialised already."""
+        self.db.execute("SELECT id FROM conversations WHERE id = ?" + self.db.for_update, [conversation_id])
 
     def forget_as_sent(self, conversation_id: str) -> None:
         """Drop the agents' messages as sent (unmasked) once their chat ends: from then on everyone, the

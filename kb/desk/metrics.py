@@ -11,7 +11,6 @@ Definitions (all over web conversations that began in the window):
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -44,14 +43,16 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def _has_sources(extra: str | None) -> bool:
-    """Whether a bot message's stored extra names sources (it answered from the knowledge base); read in
-    Python, as SQLite's and PostgreSQL's JSON functions differ."""
-    try:
-        sources = json.loads(extra or "{}").get("sources")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(sources, list) and len(sources) > 0
+# Whether a bot message's stored extra (JSON text) names sources, a non-empty list: it answered from the knowledge
+# base. In the database, so the dashboard reads counts, not every message of the window; each engine's own JSON
+# functions, guarded so that an extra that is no JSON object counts as no sources instead of failing the query
+# (PostgreSQL cannot read the \u0000 a NUL in a snippet is written as: it reads U+FFFD there, as kb.tables stores).
+_PG_EXTRA = r"replace(extra, '\u0000', '\ufffd')::json -> 'sources'"
+HAS_SOURCES = {
+    "sqlite": "CASE WHEN json_valid(extra) THEN json_array_length(extra, '$.sources') ELSE 0 END > 0",
+    "postgresql": f"CASE WHEN extra LIKE '{{%' THEN (CASE WHEN json_typeof({_PG_EXTRA}) = 'array' "
+    f"THEN json_array_length({_PG_EXTRA}) ELSE 0 END) ELSE 0 END > 0",
+}
 
 
 def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", today: dt.date | None = None) -> dict:
@@ -79,11 +80,11 @@ def overview(db: Database, days: int = 14, timezone: str = "Asia/Shanghai", toda
         )
     ]
     answers = [
-        created
-        for created, extra in db.execute(
-            "SELECT created_at, extra FROM messages WHERE sender = 'bot' AND created_at >= ?", [since]
+        r[0]
+        for r in db.execute(
+            f"SELECT created_at FROM messages WHERE sender = 'bot' AND created_at >= ? AND {HAS_SOURCES[db.dialect]}",
+            [since],
         )
-        if _has_sources(extra)
     ]
     helpful = db.execute(
         "SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE created_at >= ?", [since]

@@ -79,13 +79,14 @@ class Desk:
         service hours (the one rule, kb.desk.rules) or when the customer asks to be called (callback), due
         when agents are next on duty. The conversation's open ticket if it has one (the question then joins
         its problem). A contact number the customer gave before goes onto the ticket."""
-        existing = self.tickets.active(conversation_id)
-        if existing is not None:
-            self.tickets.add_to_problem(existing.id, question)
-            return self.ticket(existing.id)
         in_hours = self.policy.in_service_hours(when) and not callback
         opening = None if in_hours else self.policy.next_opening(when)
-        with self.db.transaction():
+        with self.db.transaction():  # one open ticket per conversation the web app started, asked at once
+            self.conversations.lock(conversation_id)  # on two instances: the second joins the first's ticket
+            existing = self.tickets.active(conversation_id)
+            if existing is not None:
+                self.tickets.add_to_problem(existing.id, question)
+                return self.ticket(existing.id)
             ticket = self.tickets.open(
                 conversation_id,
                 reason,

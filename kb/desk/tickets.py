@@ -146,7 +146,9 @@ class Tickets:
         if not text:
             return
         with self.db.transaction():
-            row = self.db.execute("SELECT question FROM handoffs WHERE id = ?", [ticket_id]).fetchone()
+            row = self.db.execute(  # locked to the end: another instance's addition waits, then reads ours
+                "SELECT question FROM handoffs WHERE id = ?" + self.db.for_update, [ticket_id]
+            ).fetchone()
             if row is None:
                 raise DeskError(f"no ticket #{ticket_id}")
             before = (row[0] or "").strip()

@@ -96,11 +96,12 @@ class ImportJobs:
         and read text kept for each (folders/<job id>) are deleted. Returns the ids of the jobs expired."""
         rows = self.db.execute("SELECT id, status FROM import_jobs WHERE created_at < ?", [created_before]).fetchall()
         with self.db.transaction():
-            for job_id, status in rows:
-                if status not in ("done", "failed"):
-                    self.db["import_jobs"].update(
-                        job_id, {"status": "failed", "message": message[:500], "updated_at": now()}
-                    )
+            for job_id, _ in rows:  # unless it settled since it was read (another instance saved it meanwhile)
+                self.db.execute(
+                    "UPDATE import_jobs SET status = 'failed', message = ?, updated_at = ? "
+                    "WHERE id = ? AND status NOT IN ('done', 'failed')",
+                    [message[:500], now(), job_id],
+                )
         for job_id, _ in rows:
             shutil.rmtree(Path(folders) / job_id, ignore_errors=True)
         return [job_id for job_id, _ in rows]

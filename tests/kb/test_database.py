@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 import sqlite_utils
 
-from kb.database import Database, DatabaseError, database_url, to_format_style
+from indexer.local_services import free_port
+from kb.database import Database, DatabaseError, DatabaseUnavailable, database_url, to_format_style
 from kb.desk.accounts import Accounts
 from kb.desk.retention import purge_bot_tracker
 from kb.locks import lock_key
@@ -73,6 +75,52 @@ def test_text_compares_with_text_and_sorts_bytewise(database):
     for name in ("b", "B", "a", "张"):
         database.insert("canned_replies", {"title": name, "text": "t", "category": "c"})
     assert [r["title"] for r in database["canned_replies"].rows_where(order_by="title")] == ["B", "a", "b", "张"]
+
+
+def test_a_nul_character_is_stored_as_the_replacement_character_on_both(database):
+    # PostgreSQL's text cannot hold NUL: both engines store U+FFFD instead, through rows and through execute
+    database.insert("gaps", {"question": "a\x00b", "hits": ["\x00"]})
+    database.execute("INSERT INTO gaps (question) VALUES (?)", ["c\x00d"])
+    rows = list(database["gaps"].rows_where("question LIKE ?", ["%\x00%"], order_by="id"))
+    assert [r["question"] for r in rows] == ["a\ufffdb", "c\ufffdd"]
+    database["gaps"].update(rows[0]["id"], {"note": "\x00"})
+    assert database["gaps"].get(rows[0]["id"])["note"] == "\ufffd"
+
+
+def test_rows_from_an_offset_without_a_limit(database):
+    for n in range(4):
+        database.insert("gaps", {"question": f"q{n}"})
+    assert [r["question"] for r in database["gaps"].rows_where(order_by="id", offset=2)] == ["q2", "q3"]
+    assert [r["question"] for r in database["gaps"].rows_where(order_by="id", limit=1, offset=1)] == ["q1"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "parameters", "named"),
+    [
+        ("SELECT ?, ?", [1], "2 placeholders but 1 parameter"),
+        ("SELECT ?", [1, 2], "1 placeholder but 2 parameters"),
+        ("SELECT ?0", [1], "?0"),
+        ("SELECT ?3", [1, 2], "?3"),
+    ],
+)
+def test_placeholders_and_parameters_that_do_not_match_are_refused_by_name(database, sql, parameters, named):
+    with pytest.raises(DatabaseError, match=re.escape(named)):
+        to_format_style(sql, parameters)
+    with pytest.raises(DatabaseError, match=re.escape(named)):
+        database.execute(sql, parameters)
+
+
+def test_a_postgresql_server_nobody_answers_on_is_unavailable_not_a_driver_error():
+    target = f"postgresql://postgres@127.0.0.1:{free_port()}/kefu"
+    with pytest.raises(DatabaseUnavailable, match="cannot be reached"):
+        Database.open(target)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_postgresql_session_has_the_server_probe_it_with_keepalives(database):
+    # so that PostgreSQL drops a dead machine's sessions, and the advisory locks they hold, within a minute
+    assert database.execute("SHOW tcp_keepalives_idle").fetchone()[0] in ("30", "30s")
+    assert database.execute("SHOW tcp_keepalives_count").fetchone()[0] == "3"
 
 
 # Several instances starting at once -----------------------------------------------------------------------

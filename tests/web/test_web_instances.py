@@ -33,7 +33,7 @@ def two_instances(settings):
 
 @pytest.fixture
 def apps(settings):
-    Accounts(Database.open(settings.db_path)).add("agent1", "agent-pass-1", "agent")
+    Accounts(Database.open(settings.database)).add("agent1", "agent-pass-1", "agent")
     return two_instances(settings)
 
 
@@ -68,7 +68,7 @@ def test_a_conversation_moves_between_instances_and_a_handoff_claimed_on_one_is_
     a, b = apps
     customer = Customer(a.test_client())
     assert customer.say(payload="/request_human")["state"] == "queued"
-    Tickets(Database.open(settings.db_path)).open(customer.session, "asked", "营业厅几点开门")
+    Tickets(Database.open(settings.database)).open(customer.session, "asked", "营业厅几点开门")
     customer.client = b.test_client()  # the load balancer sends the next call elsewhere: the key still opens it
     customer.say(text="我还在等")
     agent = b.test_client()

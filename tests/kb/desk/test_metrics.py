@@ -86,3 +86,21 @@ def test_overview_counts_and_rates(new_database, tmp_path):
     assert t["feedback"] == 3 and t["helpful"] == 0.667
     empty = overview(new_database("empty"), days=7, today=TODAY)
     assert empty["totals"]["containment"] is None and empty["series"]["conversations"] == [0] * 7
+
+
+def test_an_answer_is_a_bot_message_whose_sources_are_a_list_with_something_in_it(database):
+    extras = {
+        "sourced": {"sources": [{"article_id": "x", "snippet": "含\u0000的文字"}]},
+        "no sources": {"buttons": []},
+        "empty sources": {"sources": []},
+        "sources not a list": {"sources": "x"},
+        "sources in a button": {"buttons": [{"sources": [1]}]},
+    }
+    stamp = "2026-11-27T02:00:00+00:00"
+    database["conversations"].insert({"id": "c", "state": "bot", "created_at": stamp, "updated_at": stamp})
+    for extra in [*extras.values(), "not json", "", None]:
+        text = extra if extra is None or isinstance(extra, str) else json.dumps(extra, ensure_ascii=False)
+        database.insert(
+            "messages", {"conversation_id": "c", "sender": "bot", "text": "答", "extra": text, "created_at": stamp}
+        )
+    assert overview(database, days=1, today=TODAY)["totals"]["answers"] == 1
