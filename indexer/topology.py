@@ -67,12 +67,15 @@ def allocate(public: int, count: int = 2, free: Callable[[], int] = free_port) -
     return Ports(public, free(), free(), {kind: tuple(free() for _ in range(count)) for kind in KINDS})
 
 
-def haproxy_config(ports: Ports, public_host: str) -> str:
+def haproxy_config(ports: Ports, public_host: str, web_threads: int = 16) -> str:
     """HAProxy's configuration: the public web frontend balanced over the web instances, and the action servers
     balanced for Rasa; each server health-checked every second (out after three failures), a connection refused
-    retried on another."""
+    retried on another. A web instance gets at most web_threads - 2 requests at once (the rest wait in HAProxy's
+    queue, up to 60 s), so two of its threads are always free for the health check: an overloaded instance is
+    slow, not marked down (which, for the last one, turned a queue into HAProxy's 503s)."""
+    web_maxconn = max(1, web_threads - 2)
     web = "\n".join(
-        f"    server web-{i + 1} 127.0.0.1:{port} check inter 1s fall 3 rise 1"
+        f"    server web-{i + 1} 127.0.0.1:{port} check inter 1s fall 3 rise 1 maxconn {web_maxconn}"
         for i, port in enumerate(ports.instances["web"])
     )
     actions = "\n".join(
@@ -88,6 +91,8 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    # a request waiting for a web instance's free thread (maxconn below) waits here, not in the instance
+    timeout queue 60s
     # an action server encoding a burst of questions answers its health check late, not never
     timeout check 5s
     # a connection refused (a stopped instance) is tried again on another instance; a request that reached one
@@ -232,7 +237,8 @@ class Topology:
         for name in self.ports.names:
             self._start_instance(name)
         config = self.folder / "haproxy.cfg"
-        config.write_text(haproxy_config(self.ports, self.settings.web_host), encoding="utf-8")
+        balanced = haproxy_config(self.ports, self.settings.web_host, self.settings.web_threads)
+        config.write_text(balanced, encoding="utf-8")
         with open(self.folder / "haproxy.log", "ab") as log:
             self.balancer = subprocess.Popen(
                 [str(haproxy), "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True

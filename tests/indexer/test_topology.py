@@ -48,6 +48,17 @@ def test_haproxy_accepts_the_configuration_and_it_balances_every_instance(tmp_pa
             assert f"server {name} 127.0.0.1:{ports.of(name)} check" in config
 
 
+def test_a_busy_web_instance_keeps_threads_for_its_health_check_and_requests_queue_in_haproxy():
+    # Under 200 sessions on 2 cores every waitress thread waits for Rasa; without a per-server maxconn the
+    # health check queued behind them, HAProxy marked the only web instance down and answered 503s.
+    config = haproxy_config(allocate(18080, count=2, free=numbered()), "127.0.0.1", web_threads=16)
+    web_servers = [line for line in config.splitlines() if line.strip().startswith("server web-")]
+    assert len(web_servers) == 2 and all(line.endswith("maxconn 14") for line in web_servers)
+    assert "timeout queue 60s" in config
+    one_thread = haproxy_config(allocate(18080, count=1, free=numbered()), "127.0.0.1", web_threads=1)
+    assert "maxconn 1" in one_thread
+
+
 def test_each_instance_gets_its_own_port_and_the_shared_addresses(tmp_path):
     settings = load_settings(environ={}, overrides={"data_dir": tmp_path / "var"})
     ports = allocate(8080, free=numbered())
