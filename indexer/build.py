@@ -21,6 +21,7 @@ import numpy as np
 from indexer.chunker import chunk_article
 from indexer.encoder import Encoder
 from indexer.settings import Settings
+from indexer.stale_files import StaleKnowledgeFiles, stale_files
 from indexer.vector_index import IndexError_, VectorIndex
 from kb.model import Article, FaqEntry, Passage, content_hash
 from kb.store import Store
@@ -278,22 +279,31 @@ class Indexer:
                 rebuilt = True
         return rebuilt
 
-    def sync(self, articles: list[Article], faqs: list[FaqEntry]) -> BuildReport:
-        """Make the store and indexes match these articles and entries; save the indexes."""
+    def sync(self, articles: list[Article], faqs: list[FaqEntry], force: bool = False) -> BuildReport:
+        """Make the store and indexes match these articles and entries; save the indexes. Raises
+        StaleKnowledgeFiles, changing nothing, when they would undo curators' saves the database holds
+        (files from a machine that did not take them); force: take these files anyway."""
         started = time.perf_counter()
         self.report = BuildReport()
         stored = self.store.article_hashes()
         stored_faqs = self.store.faq_hashes()
+        self._refuse_stale(articles, faqs, force)  # before encoding, the slow part
         changed = [a for a in articles if stored.get(a.id) != a.hash]
         changed_faqs = [e for e in faqs if stored_faqs.get(e.id) != e.hash]
         self.encode_ahead(changed, changed_faqs)
         with self.locked():
             self.reload()  # as the database has them now: another instance may have saved meanwhile
-            self._apply(articles, faqs, stored, stored_faqs)
+            self._refuse_stale(articles, faqs, force)  # and again for a save taken while encoding
+            self._apply(articles, faqs, self.store.article_hashes(), self.store.faq_hashes())
         self.report.passages = len(self.store.passages())
         self.report.phrasings = sum(len(e.phrasings) for e in self.store.faqs())
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
+
+    def _refuse_stale(self, articles: list[Article], faqs: list[FaqEntry], force: bool) -> None:
+        stale = [] if force else stale_files(self.store, articles, faqs)
+        if stale:
+            raise StaleKnowledgeFiles(stale, self.settings.timezone)
 
     def _apply(
         self, articles: list[Article], faqs: list[FaqEntry], stored: dict[str, str], stored_faqs: dict[str, str]

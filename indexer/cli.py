@@ -35,6 +35,7 @@ def _fail_cleanly(fn: Command) -> Command:
         from indexer.evaluate import EvalDataError
         from indexer.hits import QueryError
         from indexer.retriever import IndexStaleError
+        from indexer.stale_files import StaleKnowledgeFiles
         from indexer.vector_index import IndexError_
         from kb.loader import KnowledgeBaseError
 
@@ -45,6 +46,7 @@ def _fail_cleanly(fn: Command) -> Command:
             KnowledgeBaseError,
             IndexError_,
             IndexStaleError,
+            StaleKnowledgeFiles,
             QueryError,
             EncoderError,
             EvalDataError,
@@ -119,10 +121,16 @@ def index() -> None:
 
 @index.command("build")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take this machine's kb/ files even where they are older than curators' saves taken on another machine.",
+)
 @click.pass_obj
 @_fail_cleanly
-def index_build(settings: Settings, as_json: bool) -> None:
-    """Load kb/, re-chunk and re-encode what changed, and save the indexes."""
+def index_build(settings: Settings, as_json: bool, force: bool) -> None:
+    """Load kb/, re-chunk and re-encode what changed, and save the indexes; refused when kb/ here lacks
+    curators' saves taken on another machine (unless --force)."""
     from tqdm import tqdm
 
     from indexer.build import Indexer
@@ -131,7 +139,7 @@ def index_build(settings: Settings, as_json: bool) -> None:
     articles, faqs = load_knowledge_base(settings.kb_dir)
     store, encoders = _open(settings)
     with tqdm(desc="encoding", unit="text", disable=as_json or None, file=sys.stderr) as bar:
-        report = Indexer(store, encoders, settings, progress=bar.update).sync(articles, faqs)
+        report = Indexer(store, encoders, settings, progress=bar.update).sync(articles, faqs, force=force)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return

@@ -59,13 +59,17 @@ def import_cmd(
         from indexer.build import Indexer
         from indexer.editor import editing
         from indexer.encoder import Encoder
+        from indexer.stale_files import StaleKnowledgeFiles
         from kb.loader import load_knowledge_base
 
         encoders = Encoder.all_from_settings(settings)
         with tqdm(desc="encoding", unit="text", disable=quiet, file=sys.stderr) as bar:
             # The store and indexes first match kb/ as it is (as 'kefu index build' does; nothing to do when they
             # already do), so an import into a never-built index leaves a whole one behind.
-            Indexer(store, encoders, settings, progress=bar.update).sync(*load_knowledge_base(settings.kb_dir))
+            try:
+                Indexer(store, encoders, settings, progress=bar.update).sync(*load_knowledge_base(settings.kb_dir))
+            except StaleKnowledgeFiles as exc:  # kb/ here lacks another machine's saves
+                raise click.ClickException(str(exc)) from None
             with editing(store, encoders, settings) as editor:  # one change at a time across instances
                 results = apply(import_plan, editor, f"kefu import ({getpass.getuser()})", bar.update)
     summary["saved"] = {

@@ -73,6 +73,17 @@ class Revisions:
         ).fetchone()
         return {"action": row[0], "content": row[1]} if row else None
 
+    def versions(self, kind: str, item_id: str) -> list[dict]:
+        """An item's versions, oldest first: {"action", "content", "author", "created_at"} each."""
+        return list(
+            self.db["revisions"].rows_where(
+                "kind = ? AND item_id = ?",
+                [kind, item_id],
+                select="action, content, author, created_at",
+                order_by="id",
+            )
+        )
+
     def get(self, revision_id: int) -> dict | None:
         """One revision, or None."""
         rows = list(self.db["revisions"].rows_where("id = ?", [revision_id]))

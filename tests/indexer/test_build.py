@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import textwrap
+
 import pytest
 
 from indexer.build import Indexer, index_paths
@@ -150,3 +154,77 @@ def test_a_build_that_dies_while_encoding_leaves_the_saved_index_matching_the_da
     assert "晚上六点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
     _, report = build(settings, encoder)  # the next build finishes the job
     assert report.changed == ["hall-manual"] and report.added == ["new-rules"] and check_index(store, settings) == []
+
+
+# kb/ on a machine that did not take a curator's save --------------------------------------------------------
+
+
+def machine_a(settings, encoder, store, tmp_path):
+    """A curator's editor on "machine A": its own kb/ folder, the shared database."""
+    from indexer.editor import KnowledgeEditor
+
+    return KnowledgeEditor(store, Indexer(store, [encoder], settings), write_kb(tmp_path / "kb-a"))
+
+
+def sync_from(folder, store, settings, encoder, force=False):
+    return Indexer(store, [encoder], settings).sync(*load_knowledge_base(folder), force=force)
+
+
+def test_a_build_from_files_older_than_another_machines_save_is_refused_and_changes_nothing(
+    settings, encoder, tmp_path
+):
+    from indexer.stale_files import StaleKnowledgeFiles
+
+    store, _ = build(settings, encoder)  # machine B's kb/ (settings.kb_dir) keeps the old text
+    editor = machine_a(settings, encoder, store, tmp_path)
+    article = editor.item("article", "hall-manual")
+    editor.save_article(dataclasses.replace(article, body=article.body.replace("晚上六点关门", "晚上八点关门")), "cur1")
+    saved = store.article_hashes()
+    with pytest.raises(StaleKnowledgeFiles) as refused:
+        sync_from(settings.kb_dir, store, settings, encoder)
+    message = str(refused.value)
+    assert "article hall-manual (saved by cur1 at" in message and "older version" in message
+    assert "Copy kb/ from the machine that took the saves" in message and "kefu index build --force" in message
+    assert [(s.kind, s.item_id) for s in refused.value.stale] == [("article", "hall-manual")]
+    assert store.article_hashes() == saved
+    assert "晚上八点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
+
+    shutil.copytree(editor.kb_dir, settings.kb_dir, dirs_exist_ok=True)  # kb/ copied from machine A
+    assert sync_from(settings.kb_dir, store, settings, encoder).changed == []
+
+    write_kb(settings.kb_dir)  # the old text again, taken on purpose
+    assert sync_from(settings.kb_dir, store, settings, encoder, force=True).changed == ["hall-manual"]
+    assert "晚上六点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
+
+
+def test_a_hand_edit_of_a_file_goes_through_after_another_machines_save(settings, encoder, tmp_path):
+    store, _ = build(settings, encoder)
+    editor = machine_a(settings, encoder, store, tmp_path)
+    article = editor.item("article", "hall-manual")
+    editor.save_article(dataclasses.replace(article, body=article.body.replace("晚上六点关门", "晚上八点关门")), "cur1")
+    write_kb(
+        settings.kb_dir, {**ARTICLES, "hall-manual": ARTICLES["hall-manual"].replace("晚上六点", "晚上七点")}, FAQS
+    )
+    assert sync_from(settings.kb_dir, store, settings, encoder).changed == ["hall-manual"]
+    assert "晚上七点关门" in Retriever.load(store, [encoder], settings).search("营业厅几点关门").hits[0].text
+
+
+def test_items_created_or_deleted_on_another_machine_are_not_undone(settings, encoder, tmp_path):
+    from indexer.stale_files import StaleKnowledgeFiles
+
+    store, _ = build(settings, encoder)
+    editor = machine_a(settings, encoder, store, tmp_path)
+    created = ARTICLES["call-centre"].replace("call-centre", "new-rules").replace("客服中心服务规范", "新规则")
+    editor.save("article", "new-rules", textwrap.dedent(created), "cur2")
+    editor.delete("faq", "faq-complaint-callback", "cur3")
+    saved, saved_faqs = store.article_hashes(), store.faq_hashes()
+    with pytest.raises(StaleKnowledgeFiles) as refused:
+        sync_from(settings.kb_dir, store, settings, encoder)
+    assert [(s.kind, s.item_id, s.author, s.missing) for s in refused.value.stale] == [
+        ("article", "new-rules", "cur2", True),
+        ("faq", "faq-complaint-callback", "cur3", False),
+    ]
+    assert "no file here" in str(refused.value) and "deleted by cur3" in str(refused.value)
+    assert (store.article_hashes(), store.faq_hashes()) == (saved, saved_faqs)
+    report = sync_from(settings.kb_dir, store, settings, encoder, force=True)
+    assert report.removed == ["new-rules"] and report.faqs_changed == ["faq-complaint-callback"]

@@ -71,6 +71,28 @@ def test_eval_prints_the_readme_metrics_last(kefu, tmp_path):
     assert faq["n_queries"] == 1 and faq["pool_size"] == 2 and faq["recall_at_1"] == 1.0
 
 
+def test_index_build_refuses_to_undo_another_machines_save_until_forced(kefu, settings, encoder, tmp_path):
+    from indexer.build import Indexer
+    from indexer.editor import KnowledgeEditor
+    from kb.database import Database
+    from kb.store import Store
+
+    from conftest import write_kb
+
+    kefu("index", "build")
+    store = Store(Database.open(settings.database))
+    machine_a = KnowledgeEditor(store, Indexer(store, [encoder], settings), write_kb(tmp_path / "kb-a"))
+    article = machine_a.item("article", "hall-manual")
+    machine_a.save(
+        "article", "hall-manual", machine_a.current_text("article", "hall-manual").replace("六点", "八点"), "cur1"
+    )
+    assert article.hash != store.article("hall-manual").hash
+    refused = kefu("index", "build", expect=1).output
+    assert "article hall-manual (saved by cur1" in refused and "--force" in refused and "Traceback" not in refused
+    assert "1 changed" in kefu("index", "build", "--force").output
+    assert store.article("hall-manual").hash == article.hash
+
+
 def test_search_before_any_build_says_what_to_do(kefu):
     result = kefu("search", "投诉", expect=1)
     assert "kefu index build" in result.output and "Traceback" not in result.output
