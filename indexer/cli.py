@@ -401,12 +401,14 @@ def topology(settings: Settings, folder: Path | None, instances: int) -> None:
     previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
     reported: set[str] = set()
     try:
-        with Topology(settings, folder or settings.data_dir / "topology", instances) as running:
+        steps = functools.partial(click.echo, err=True)
+        with Topology(settings, folder or settings.data_dir / "topology", instances, progress=steps) as running:
             click.echo("\n".join(["Kefu topology (Ctrl-C stops everything):", *running.describe()]))
             while True:
                 signal.pause()
                 for name in sorted(set(running.stopped()) - reported):
-                    click.echo(f"kefu: {name} stopped (see its log); the others carry on", err=True)
+                    log = running.instances[name].log
+                    click.echo(f"kefu: {name} stopped (its log: {log}); the others carry on", err=True)
                     reported.add(name)
     except TopologyError as exc:
         raise click.ClickException(str(exc)) from None

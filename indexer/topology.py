@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -167,6 +168,38 @@ def instance_env(settings: Settings, ports: Ports, shared: SharedState, name: st
     return env
 
 
+# What a one-off kefu command needs to work on the set's shared state, as every instance sees it.
+COMMAND_SETTINGS = (
+    "data_dir",
+    "kb_dir",
+    "database_url",
+    "redis_url",
+    "tracker_store_url",
+    "lock_store_url",
+    "rasa_instances",
+    "service_hours",
+    "timezone",
+)
+
+
+def command_env(env: dict[str, str]) -> dict[str, str]:
+    """Of an instance's environment, the KEFU_* variables a kefu command run by hand needs (COMMAND_SETTINGS)."""
+    wanted = {f"KEFU_{name.upper()}" for name in COMMAND_SETTINGS}
+    return {key: value for key, value in env.items() if key in wanted}
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """A shell file of `export NAME='value'` lines, owner-only from the first byte (it holds the database's
+    password), replaced whole."""
+    text = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in sorted(env.items()))
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)
+
+
 @dataclass
 class Instance:
     """A started instance: its name, port, process and log."""
@@ -190,6 +223,7 @@ class Topology:
     services: list[Server] = field(default_factory=list)
     instances: dict[str, Instance] = field(default_factory=dict)
     balancer: subprocess.Popen | None = None
+    progress: Callable[[str], None] = field(default=lambda _step: None, repr=False)  # a line per start step
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder).resolve()
@@ -224,6 +258,7 @@ class Topology:
             if not needed or not Path(needed).exists():
                 raise TopologyError(f"cannot start the topology: {needed or 'haproxy'} is missing; run {made_by}")
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.progress("starting PostgreSQL and Redis …")
         try:
             self.services.append(postgres := start_postgres(self.folder / "postgres"))
             self.services.append(redis := start_redis(self.folder / "redis"))
@@ -232,8 +267,11 @@ class Topology:
             raise TopologyError(str(exc)) from None
         base = redis.url.rsplit("/", 1)[0]  # Rasa's locks in Redis database 1, Kefu's limits in 0
         self.shared = SharedState(tracker, f"{base}/1", postgres.url, f"{base}/0")
+        write_env_file(self.env_file, command_env(self._child_env()))
         rasa_token(self.settings.data_dir)  # made once before the instances race to make it
+        self.progress("migrating the database and building the index (kefu index build) …")
         self.kefu(["index", "build"])  # the migrations too: the store is opened first
+        self.progress(f"starting {', '.join(self.ports.names)} (Rasa takes a minute or two) …")
         for name in self.ports.names:
             self._start_instance(name)
         config = self.folder / "haproxy.cfg"
@@ -245,6 +283,7 @@ class Topology:
             )
         for name in self.ports.names:
             self.wait_ready(name)
+            self.progress(f"{name} is up")
         _wait_http(f"{self.public_url}/healthz", self.balancer, self.folder / "haproxy.log", 60, ok=(200,))
         for name in self.ports.names:
             if name.startswith("rasa-"):
@@ -308,12 +347,18 @@ class Topology:
         self._start_instance(name)
         self.wait_ready(name)
 
+    @property
+    def env_file(self) -> Path:
+        """The shell file that points a kefu command at this set's store (remade on every start: ports change)."""
+        return self.folder / "kefu.env"
+
     def describe(self) -> list[str]:
         """What runs where, a line each."""
         lines = [f"web app (HAProxy)   {self.public_url}/   (HAProxy's figures: http://127.0.0.1:{self.ports.stats}/)"]
         lines += [f"{name:<19} {self.url(name)}   log {i.log}" for name, i in self.instances.items()]
         lines += [f"action servers      http://127.0.0.1:{self.ports.actions_balancer} (HAProxy, for Rasa)"]
         lines += [f"{s.name:<19} 127.0.0.1:{s.port}   log {s.log}" for s in self.services]
+        lines += [f"kefu commands on this set's database (e.g. users add): . {self.env_file}; kefu …"]
         return lines
 
     def stopped(self) -> list[str]:

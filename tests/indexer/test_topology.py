@@ -12,7 +12,16 @@ from click.testing import CliRunner
 
 from indexer.cli import main
 from indexer.settings import load_settings
-from indexer.topology import SharedState, Topology, TopologyError, allocate, haproxy_config, instance_env
+from indexer.topology import (
+    SharedState,
+    Topology,
+    TopologyError,
+    allocate,
+    command_env,
+    haproxy_config,
+    instance_env,
+    write_env_file,
+)
 
 SHARED = SharedState(
     "postgresql://postgres@127.0.0.1:5433/rasa", "redis://127.0.0.1:6380/1", "postgresql+psycopg://p", "redis://r/0"
@@ -85,3 +94,30 @@ def test_a_missing_program_is_named_with_the_command_that_installs_it(tmp_path, 
         Topology(settings, tmp_path / "topology").start()
     result = CliRunner().invoke(main, ["--set", f"data_dir={tmp_path / 'var'}", "topology"])
     assert result.exit_code == 1 and "make services" in result.output
+
+
+def test_a_kefu_command_by_hand_reaches_the_sets_database_through_the_env_file(tmp_path):
+    # A trial's operator ran 'kefu users add' as the README says and it wrote to var/kefu.db, which no instance
+    # of the set reads: the set writes the shared addresses to a file a shell sources.
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path / "var"})
+    shared = SharedState(
+        "postgresql://postgres:pw@127.0.0.1:5433/rasa",
+        "redis://127.0.0.1:6380/1",
+        "postgresql+psycopg://postgres:s3cr'et@127.0.0.1:5433/kefu",
+        "redis://127.0.0.1:6380/0",
+    )
+    env = command_env(instance_env(settings, allocate(8080, free=numbered()), shared))
+    assert "KEFU_WEB_PORT" not in env and "KEFU_RASA_PORT" not in env  # ports are the instances' own
+    path = tmp_path / "kefu.env"
+    write_env_file(path, env)
+    write_env_file(path, env)  # every start makes it again
+    assert path.stat().st_mode & 0o777 == 0o600
+    shown = subprocess.run(
+        ["bash", "-c", f'. {path}; printf \'%s\\n\' "$KEFU_DATABASE_URL" "$KEFU_DATA_DIR"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert shown == [shared.database_url, str((tmp_path / "var").resolve())]
+    sourced = load_settings(environ=env, overrides={})
+    assert sourced.database == shared.database_url and sourced.redis_url == shared.redis_url
