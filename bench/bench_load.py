@@ -174,7 +174,7 @@ def topology(count: int, env: dict):
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(ROOT / "var", Path(tmp) / "var")
         settings = load_settings(environ=env, overrides={"data_dir": Path(tmp) / "var", **UNLIMITED})
-        with Topology(settings, Path(tmp) / "run", count, public_port=free_port()) as running:
+        with Topology(settings, Path(tmp) / "run", count, public_port=free_port(), throwaway=True) as running:
             print("\n".join(running.describe()), file=sys.stderr)
             yield running.public_url
 

@@ -28,7 +28,15 @@ from pathlib import Path
 
 import httpx
 
-from indexer.local_services import Server, ServiceError, create_database, free_port, start_postgres, start_redis
+from indexer.local_services import (
+    Server,
+    ServiceError,
+    create_database,
+    discard_postgres,
+    free_port,
+    start_postgres,
+    start_redis,
+)
 from indexer.servers import MODEL, RASA_PYTHON, rasa_token
 from indexer.settings import DECLARED, Settings, instance_environment
 
@@ -224,6 +232,7 @@ class Topology:
     instances: dict[str, Instance] = field(default_factory=dict)
     balancer: subprocess.Popen | None = None
     progress: Callable[[str], None] = field(default=lambda _step: None, repr=False)  # a line per start step
+    throwaway: bool = False  # the tests' and benchmarks' sets: PostgreSQL's cluster is removed at stop
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder).resolve()
@@ -381,6 +390,8 @@ class Topology:
         for server in reversed(self.services):
             server.stop()
         self.services.clear()
+        if self.throwaway:  # as root the cluster lives outside the folder (local_services.cluster_home)
+            discard_postgres(self.folder / "postgres")
 
 
 def _wait_http(

@@ -30,7 +30,7 @@ def topology(tmp_path_factory):
         pytest.fail("the Rasa model or venv is missing: run 'make test' (it trains the model first)")
     root = tmp_path_factory.mktemp("topology")
     settings = load_settings(environ={}, overrides={"data_dir": root / "var", "service_hours": "00:00-24:00"})
-    with Topology(settings, root / "run", public_port=free_port()) as running:
+    with Topology(settings, root / "run", public_port=free_port(), throwaway=True) as running:
         running.kefu(["users", "add", AGENT, "--role", "agent", "--password-stdin"], stdin=f"{PASSWORD}\n")
         yield running
 
