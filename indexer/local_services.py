@@ -52,14 +52,15 @@ def wait_for_port(port: int, process: subprocess.Popen | None, log: Path, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise ServiceError(f"the server logging to {log} stopped (exit {process.returncode}): {_tail(log)}")
+            raise ServiceError(f"the server logging to {log} stopped (exit {process.returncode}): {log_tail(log)}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             return
         time.sleep(0.1)
-    raise ServiceError(f"nothing listens on port {port} after {timeout:.0f} s: {_tail(log)}")
+    raise ServiceError(f"nothing listens on port {port} after {timeout:.0f} s: {log_tail(log)}")
 
 
-def _tail(log: Path, lines: int = 15) -> str:
+def log_tail(log: Path, lines: int = 15) -> str:
+    """A log's last lines, for an error message ('(no log)' when it cannot be read)."""
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:

@@ -34,6 +34,7 @@ from indexer.local_services import (
     create_database,
     discard_postgres,
     free_port,
+    log_tail,
     start_postgres,
     start_redis,
 )
@@ -401,16 +402,11 @@ def _wait_http(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise TopologyError(f"{log.stem} stopped (exit {process.returncode}) before {url} answered: {_tail(log)}")
+            raise TopologyError(
+                f"{log.stem} stopped (exit {process.returncode}) before {url} answered: {log_tail(log)}"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, params=params, timeout=2).status_code in ok:
                 return
         time.sleep(0.2)
-    raise TopologyError(f"{url} did not answer within {timeout:.0f} s: {_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    raise TopologyError(f"{url} did not answer within {timeout:.0f} s: {log_tail(log)}")
