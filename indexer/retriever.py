@@ -26,6 +26,7 @@ from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
 from indexer.normalize import normalize_query
+from indexer.references import cited_texts
 from indexer.settings import Settings
 from indexer.snippets import make_snippet
 from indexer.vector_index import VectorIndex, set_search_threads
@@ -98,7 +99,11 @@ class Retriever:
         self.faqs = {e.id: e for e in faqs}
         self.phrasing_owner = {phrasing_id(e.id, q): e.id for e in faqs for q in e.phrasings}
         self.quotes = {e.id: _quote_for(e, passages) for e in faqs}
-        self.passage_lexical = LexicalIndex(tokenizer).build(list(self.passages), [p.context for p in passages])
+        # BM25 reads a passage with what it cites of its own document (a penalty with the rule it enforces).
+        cited = cited_texts(passages)
+        self.passage_lexical = LexicalIndex(tokenizer).build(
+            list(self.passages), [f"{p.context}\n{cited[p.id]}" if p.id in cited else p.context for p in passages]
+        )
         self.faq_lexical = LexicalIndex(tokenizer).build(
             list(self.phrasing_owner), [q for e in faqs for q in e.phrasings]
         )

@@ -1,0 +1,93 @@
+"""A penalty clause read with the rule it enforces: indexer.references, and its effect on real BM25 + dense
+retrieval over a small regulation."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.build import Indexer
+from indexer.references import cited_texts
+from indexer.retriever import Retriever
+from kb.database import Database
+from kb.loader import load_knowledge_base
+from kb.model import Passage
+from kb.store import Store
+
+from conftest import write_kb
+
+TRANSIT = {
+    "transit-rules": """\
+        ---
+        id: transit-rules
+        title: 城市轨道交通乘车规定
+        category: 交通
+        source: test
+        updated: 2026-12-06
+        ---
+
+        ## 第三章 乘车
+
+        第二十条 乘客应当持有效车票乘车，并接受工作人员的验票。
+
+        第二十一条 在车站和列车内禁止下列行为：
+
+        （一）携带易燃、易爆物品进站；
+
+        （二）吸烟、随地吐痰；
+
+        （三）携带猫、狗等宠物乘车。
+
+        ## 第五章 法律责任
+
+        第四十条 违反本规定第二十一条第二项、第三项的，由运营单位责令改正，处五十元以上二百元以下罚款。
+
+        第四十一条 运营单位违反《中华人民共和国安全生产法》第十条规定的，依照该法处理。
+
+        第四十二条 本规定第二十条所称有效车票，包括单程票和储值卡。
+        """,
+}
+
+
+def _passage(ordinal: int, clause: str, text: str) -> Passage:
+    return Passage("doc", ordinal, "", (clause,), 0, len(text), text, "规定")
+
+
+def test_a_penalty_reads_the_items_it_cites_and_nothing_else():
+    rule = _passage(
+        0, "第二十一条", "第二十一条 禁止下列行为：\n\n（一）携带易燃物品；\n\n（二）吸烟；\n\n（三）携带宠物。"
+    )
+    penalty = _passage(1, "第四十条", "第四十条 违反本规定第二十一条第二项、第三项的，处五十元罚款。")
+    whole = _passage(2, "第四十一条", "第四十一条 违反第二十一条规定的，责令改正。")
+    other_law = _passage(3, "第四十二条", "第四十二条 违反《安全生产法》第二十一条的，依照该法处理。")
+    pointer = _passage(4, "第四十三条", "第四十三条 本规定第二十一条所称宠物，包括猫、狗。")
+    cited = cited_texts([rule, penalty, whole, other_law, pointer])
+    assert cited[penalty.id] == "（二）吸烟；\n（三）携带宠物。"  # the items named, not the first one
+    assert cited[whole.id].startswith("第二十一条 禁止下列行为")  # no item named: the rule's opening
+    # another law's article, a mere pointer (no violation) and a clause's own number cite nothing
+    assert other_law.id not in cited and pointer.id not in cited and rule.id not in cited
+
+
+def test_a_paragraph_is_cited_by_its_number():
+    rule = _passage(0, "第三十条", "第三十条 乘客应当购票。\n\n乘客不得冒用他人的优惠证件乘车。")
+    penalty = _passage(1, "第五十条", "第五十条 违反本规定第三十条第二款，冒用证件的，处五十元以上五百元以下罚款。")
+    assert cited_texts([rule, penalty])[penalty.id] == "乘客不得冒用他人的优惠证件乘车。"
+
+
+@pytest.fixture
+def retriever(tmp_path, settings, encoder):
+    kb_dir = write_kb(tmp_path / "kb3", TRANSIT, {})
+    settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var3")
+    store = Store(Database.open(settings.database))
+    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
+    return Retriever.load(store, [encoder], settings)
+
+
+def test_a_question_about_the_fine_for_an_act_finds_the_penalty_through_the_rule_it_cites(retriever):
+    # "抽烟" / "狗" are only in the rule's items; the penalty clause itself says neither
+    query = "在地铁里吸烟被抓到要罚多少钱"
+    penalty = next(p for p in retriever.passages.values() if p.clauses == ("第四十条",))
+    scores = dict(
+        zip(retriever.passage_lexical.ids, retriever.passage_lexical.scores(retriever.tokenizer.tokens(query)))
+    )
+    assert scores[penalty.id] > 0
+    assert "第四十条" in [h.clause for h in retriever.search(query).hits[:2]]
