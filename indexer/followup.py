@@ -6,12 +6,19 @@ topic's article and section given one more ranking in the fusion: Retriever.sear
 wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
-- a strong cue (a pronoun, '为什么' with no subject of its own, an item alone, '那B呢', a message of a word or
-  two): the reading with the topic, unless only the message alone can be answered;
-- a weak cue (starts with 那/还有/那么, or is short): the message alone when it answers from another article at
-  least as confidently (a new subject introduced with 那 is not dragged back), else the topic's reading;
-- no cue: the message alone, answered or not (measured: reading a self-contained question that nothing answers
-  with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
+- a strong cue (a pronoun, 他/她 included, '那一章', '为什么' with no subject of its own, an item alone, '那B呢', a
+  message of a word or two): the reading with the topic, unless only the message alone can be answered;
+- a weak cue (starts with 那/还有/那么, a longer '为啥…', or is short): the message alone when it answers from
+  another article at least as confidently (a new subject introduced with 那 is not dragged back), else the
+  topic's reading; when the message alone is not answered, the topic's reading needs some of the message's
+  own words, unless the message opens with 那/要是 (it says it goes on: '那平常是谁负责检修');
+- no cue, or a long question after an opener that changes the subject ('另外问一下，…', '对了，…', whatever
+  那种 it holds): the message alone, answered or not (measured: reading a self-contained question that nothing
+  answers with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
+
+A reply read with the topic quotes the sentences the message's own words point to, when they match any (the
+topic's terms found the passage). A question nothing answers still leaves its key terms as the topic (no
+article), so the next message is searched with them.
 
 Sources: the cue words are the ones customers use in the project's conversations (eval/); the numbering is the
 chunker's (indexer.chunker.CLAUSE); Chinese numerals are read by cn2an.
@@ -37,8 +44,13 @@ MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject
 # 'Pointing back': words that only make sense with something said before.
 POINTER = re.compile(
     r"这个|那个|这些|那些|这种|那种|这样|那样|上面|上述|刚才|前面|它|其中|该[条项款规种类]|这条|那条|这项|这里"
+    r"|[这那]一[章节条款项种类个]|(?<!其)[他她](?!人)"  # 'that chapter'; he/she: whoever the last answer was about
 )
 LEAD_CUE = re.compile(r"^(?:那么?|还有|另外|再问一?下|然后|那如果|要是|如果|那要是)[，,、\s]*")
+# Openers that go on from the last answer ('那过了七天呢') against openers that often bring a new subject
+# ('另外想问下，…', '对了，…'): a long message after the latter is its own question whatever words it uses.
+CONTINUES = re.compile(r"^(?:那么?|那如果|要是|如果|那要是)(?![个些种样])")
+NEW_SUBJECT = re.compile(r"^(?:还有|另外|再问一?下|顺便问一?下|对了|问个别的|换个问题)[^，,、\s]{0,3}[，,、\s]+")
 WHY = re.compile(r"^(?:那|那么)?(?:为什么|为啥|凭什么|怎么会|为何)")
 ENDS_NE = re.compile(r"呢[?？]?$")
 NEXT = re.compile(r"下一条|后一条|下条|再往下|接着说|继续说")
@@ -60,6 +72,8 @@ class Searcher(Protocol):
     def clauses(self, article_id: str) -> list[tuple[str, int]]: ...
 
     def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None: ...
+
+    def hit_for(self, ref: str, query: str = "") -> Hit | None: ...
 
     @property
     def tokenizer(self) -> Tokenizer: ...
@@ -130,9 +144,12 @@ def cue(message: str) -> str:
     """How much a message leans on what came before: 'strong', 'weak' or ''."""
     text = message.strip()
     content = "".join(CONTENT.findall(text))
+    opener = NEW_SUBJECT.match(text)
+    if opener and len("".join(CONTENT.findall(text[opener.end() :]))) > 8:
+        return ""  # '另外想问下，单用途卡包括手机里那种虚拟卡吗': its 那种 points at nothing said before
     if POINTER.search(text) or ITEM.match(text) or (WHY.match(text) and len(content) <= 8) or len(content) <= 3:
         return "strong"
-    if LEAD_CUE.match(text) or (ENDS_NE.search(text) and len(content) <= 8) or len(content) <= 8:
+    if LEAD_CUE.match(text) or WHY.match(text) or (ENDS_NE.search(text) and len(content) <= 8) or len(content) <= 8:
         return "weak"
     return ""
 
@@ -231,24 +248,39 @@ def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
     searched = with_topic(message, topic)
-    joined = retriever.search(searched, k=k, focus=Focus(topic.article_id, topic.section))
+    focus = Focus(topic.article_id, topic.section) if topic.article_id else None
+    joined = retriever.search(searched, k=k, focus=focus)
     if not joined.decision.answer:
         return Turn(alone, "alone", message)
     own = retriever.tokenizer.tokens(alone.query)
     joined_cover = _coverage(own, joined.hits[0], retriever.weights_of) if own else 1.0
     if not alone.decision.answer:
-        # A short question the topic's reading answers with none of its words ('火星上能开户吗') stays unanswered.
-        if strength == "weak" and joined_cover < OWN_WORDS_MARGIN:
+        # A short question the topic's reading answers with none of its words ('火星上能开户吗') stays unanswered;
+        # one that says it goes on from the last answer ('那系统平时谁来维护') is read with it.
+        if strength == "weak" and joined_cover < OWN_WORDS_MARGIN and not CONTINUES.match(message.strip()):
             return Turn(alone, "alone", message)
-        return Turn(joined, "with_topic", searched)
+        return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     # Both readings answer. The message's own words decide: a new subject ('还有，地铁站里能玩滑板吗') is found
     # by the message alone and barely by the topic's reading.
     if strength == "strong" or not own:
-        return Turn(joined, "with_topic", searched)
+        return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     alone_cover = _coverage(own, alone.hits[0], retriever.weights_of)
     if strength == "weak" and alone_cover <= joined_cover + OWN_WORDS_MARGIN:
-        return Turn(joined, "with_topic", searched)
+        return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     return Turn(alone, "alone", message)
+
+
+def _own_words(result: SearchResult, message: str, retriever: Searcher) -> SearchResult:
+    """result with its first hit's sentences chosen by the message's own words, when they match any: the
+    topic's terms found the passage, the message says which of its sentences is asked about ('那菜单里能插广告吗'
+    after a question on the hotline's menu: the sentence on adverts, not the one on menus)."""
+    from dataclasses import replace
+
+    own = retriever.hit_for(result.hits[0].ref, message) if result.hits else None
+    if own is None or not own.highlights:
+        return result
+    top = replace(result.hits[0], snippet=own.snippet, highlights=own.highlights, clause=own.clause)
+    return replace(result, hits=[top, *result.hits[1:]])
 
 
 def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float]) -> float:
@@ -284,4 +316,8 @@ def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = No
     reply = reply_for(message, turn.result, turn.followed)
     if reply.kind == "answer" and reply.hit is not None:
         return reply, turn, topic_after(turn, topic, retriever.tokenizer.subject_terms(turn.message))
+    if not topic and reply.kind in ("abstain", "clarify"):
+        # Nothing answered yet: the question's words still say what the conversation is about, so that
+        # '那在站里要饭呢' after an unanswered '地铁站里能摆摊吗' is searched with 地铁站 and 摆摊.
+        return reply, turn, Topic(terms=key_terms(retriever.tokenizer.subject_terms(turn.message)))
     return reply, turn, topic

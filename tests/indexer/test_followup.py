@@ -24,6 +24,15 @@ def test_cues_tell_a_follow_up_from_a_question_of_its_own():
     assert cue("信用卡丢了以后应该打哪个电话挂失") == ""
 
 
+def test_a_pronoun_or_a_why_leans_on_the_last_answer_and_a_new_subject_opener_does_not():
+    assert cue("那他搬走之前要交接什么") == "strong"  # he: whoever the last answer was about
+    assert cue("那一节讲了什么内容") == "strong"
+    assert cue("其他部门的员工也要参加吗") == ""  # 其他 is not a pronoun
+    assert cue("为啥要留余量，满负荷运转不行吗") == "weak"  # a long why still asks about the last answer
+    # '那种' after an opener that changes the subject points at nothing said before
+    assert cue("另外问一下，你们营业厅周末开门吗？那种小的网点也开吗") == ""
+
+
 @pytest.mark.parametrize(
     "message, clause, clauses, expected",
     [
@@ -191,3 +200,27 @@ def test_kefu_eval_plays_conversations_through_the_bots_code_path(retriever, tmp
     assert metrics["n_conversations"] == 3 and metrics["followup_accuracy"] == 1.0
     assert metrics["subject_change_accuracy"] == 1.0
     assert [d["read"] for d in details[:2]] == ["clause", "alone"]
+
+
+@pytest.mark.slow
+def test_a_follow_up_reply_quotes_the_sentence_its_own_words_ask_about(retriever):
+    # the topic's terms (语音菜单) find the passage; the message's own (广告) pick the sentence
+    replies, _ = play(retriever, "客服电话的语音菜单有什么要求", "那菜单里能放广告吗")
+    reply, turn = replies[1]
+    assert turn.how == "with_topic" and "禁止在主菜单插播广告" in reply.body
+
+
+@pytest.mark.slow
+def test_a_message_that_goes_on_with_na_is_read_with_the_topic_even_in_other_words(retriever):
+    # '检修' is not the clause's word (维护): alone it is not answered, with its topic it is
+    replies, _ = play(retriever, "客服中心的系统要怎么设计", "那平常是谁负责检修")
+    reply, turn = replies[1]
+    assert turn.how == "with_topic" and "定期进行系统维护" in reply.body
+
+
+@pytest.mark.slow
+def test_an_unanswered_question_still_gives_the_conversation_its_subject(retriever):
+    replies, topic = play(retriever, "火星上能开户吗")
+    assert replies[0][0].kind == "abstain"
+    assert not topic.article_id and {"火星", "开户"} <= set(topic.terms)
+    assert Topic.from_slots(topic.slots()) == topic  # kept in the bot's slots like any topic
