@@ -88,15 +88,17 @@ def _respond(
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
         dispatcher.utter_message(response="utter_service_down")
         return []
-    topic = Topic.from_slots(tracker.current_slot_values())
+    before = Topic.from_slots(tracker.current_slot_values())
     try:  # the message read in its conversation: a follow-up searched with what the conversation is about
-        reply, turn, topic = converse(text, topic, services.retriever)
+        reply, turn, topic = converse(text, before, services.retriever)
     except QueryError:
         dispatcher.utter_message(response="utter_default")
         return []
+    # Not answered, the question's words may still have become the topic (converse): kept as the eval keeps them.
+    kept = [SlotSet(name, value) for name, value in topic.slots().items()] if topic != before else []
     if reply.kind == "clarify":
         dispatcher.utter_message(response="utter_clarify", buttons=reply.buttons)
-        return [SlotSet("last_question", text)]
+        return [*kept, SlotSet("last_question", text)]
     if reply.kind == "answer" and reply.hit is not None:
         return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
     if add_after_exchange(services, dispatcher, tracker):  # for the agent who will call back, not a gap
@@ -115,6 +117,7 @@ def _respond(
         ]
     dispatcher.utter_message(response="utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer")
     return [
+        *kept,
         SlotSet("abstain_count", float(count)),
         SlotSet("last_question", text),
         SlotSet("offered_human", True),
