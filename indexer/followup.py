@@ -21,7 +21,7 @@ topic's terms found the passage). A question nothing answers still leaves its ke
 article), so the next message is searched with them.
 
 Sources: the cue words are the ones customers use in the project's conversations (eval/); the numbering is the
-chunker's (indexer.chunker.CLAUSE); Chinese numerals are read by cn2an.
+chunker's (indexer.chunker.CLAUSE); Chinese numerals are read by cn2an (indexer.numerals).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from indexer.hits import Focus
+from indexer.numerals import number
 from indexer.replies import Reply, reply_for
 
 if TYPE_CHECKING:
@@ -175,11 +176,11 @@ def named_clause(message: str, topic: Topic, clauses: list[str]) -> str | None:
     m = NTH.search(message)
     if not m:
         return None
-    n = _number(m.group(1))
+    n = number(m.group(1))
     if n is None:
         return None
     for c in clauses:  # 第十六条 style, whatever way the customer wrote the number
-        if c.startswith("第") and _number(c[1:-1]) == n:
+        if c.startswith("第") and number(c[1:-1]) == n:
             return c
     if here and "." in here:  # 3.2.1 style: the sibling with that number, else the top-level one
         sibling = f"{_parent(here)}.{n}"
@@ -194,15 +195,6 @@ def _parent(clause: str) -> str:
 
 def _depth(clause: str) -> int:
     return clause.count(".") + 1
-
-
-def _number(text: str) -> int | None:
-    import cn2an  # Chinese numerals (十六, 一百零二, 两) and digits; imported on first use
-
-    try:
-        return int(cn2an.cn2an(text, "smart"))
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def key_terms(tokens: list[str], before: tuple[str, ...] = ()) -> tuple[str, ...]:

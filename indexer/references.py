@@ -3,9 +3,12 @@
 Regulations put a rule in one article and its penalty in another: "违反本条例第三十一条第五项、第六项规定的，…
 处警告或者五十元以上五百元以下罚款". The penalty's own words never say what was done (吸烟, 携带宠物), so a
 customer asking "在地铁里抽烟罚多少" finds the rule and not the amount. BM25 therefore reads a penalty together
-with what it cites after 违反: the items (第五项 -> （五）…) or paragraphs (第二款) named, else the cited clause's
-opening. A mere pointer ("本条例第二十条所称…"), another law's article (《…法》第十条) and a passage's own clause
-number cite nothing. Measured in docs/BENCHMARKS.md (issue 12, held-out set).
+with what it cites after 违反: the items (第五项, 第（五）项 -> （五）…) or paragraphs (第二款: the second
+paragraph that is not an item, with its items) named, ranges (第二十一条至第二十三条, 第（一）项至第（六）项)
+spelled out, else the cited clause's opening. Only citations of the document itself count: 违反第十条, or
+违反本条例（本规定、本办法、本细则、本决定、本法）第十条; another law's article (违反《…法》第十条,
+违反某某条例第十条), a mere pointer ("本条例第二十条所称…") and a passage's own clause number cite nothing.
+Measured in docs/BENCHMARKS.md (issue 12, held-out questions).
 """
 
 from __future__ import annotations
@@ -13,80 +16,82 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from indexer.numerals import number
 from kb.model import Passage
 
-NUMERAL = r"[一二三四五六七八九十百零〇\d]+"
-# 第三十一条, optionally followed by the items or paragraphs it names: 第五项、第六项 / 第三款 / 第一款第二项.
-CITATION = re.compile(rf"(?<![》法])第({NUMERAL})条((?:[、，和及或至]?第{NUMERAL}[款项])*)")
-PART = re.compile(rf"第({NUMERAL})([款项])")
-LAST_PHRASE = re.compile(r"[，。；：\n]")
-CITED_CHARS = 160  # of a clause cited whole: its opening, where the rule is stated
+NUMERAL = r"[一二三四五六七八九十百零〇两\d]+"
+PART = rf"第[（(]?{NUMERAL}[）)]?[款项]"
+JOIN = r"(?:[、，,和及或]|至)"
+CLAUSE_CITED = rf"第{NUMERAL}条(?:{JOIN}?{PART})*"
+# 违反 + (本条例 …)? + a list of clauses with their parts: what a penalty is for.
+VIOLATION = re.compile(rf"违反(?:本(?:条例|规定|办法|细则|决定|法))?({CLAUSE_CITED}(?:{JOIN}{CLAUSE_CITED})*)")
+NAMED = re.compile(rf"(至)?第[（(]?({NUMERAL})[）)]?([条款项])")
+ITEM_START = re.compile(rf"^\s*[（(]({NUMERAL})[）)]")
+CITED_CHARS = 160  # of a clause or paragraph cited whole: its opening, where the rule is stated
 
 
-def _items(text: str) -> dict[str, str]:
-    """A clause's numbered items, （五） -> '（五）吸烟，随地吐痰…', by their Chinese numeral."""
-    found = {}
-    for line in text.split("\n"):
-        m = re.match(rf"\s*[（(]({NUMERAL})[）)]", line)
-        if m:
-            found[m.group(1)] = line.strip()
-    return found
+def citations(text: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    """The clauses of its own document a text cites after 违反, each with the parts named: [(31, [('项', 5),
+    ('项', 6)]), (40, [])], ranges spelled out, in order of mention."""
+    out: list[tuple[int, list[tuple[str, int]]]] = []
+    for violation in VIOLATION.finditer(text):
+        for m in NAMED.finditer(violation.group(1)):
+            ranged, n, kind = bool(m.group(1)), number(m.group(2)), m.group(3)
+            if n is None:
+                continue
+            if kind == "条":
+                start = out[-1][0] + 1 if ranged and out else n
+                out += [(c, []) for c in range(start, n + 1) if n - start < 50]
+            elif out:
+                parts = out[-1][1]
+                earlier = [p for k, p in parts if k == kind]
+                start = earlier[-1] + 1 if ranged and earlier else n
+                parts += [(kind, p) for p in range(start, n + 1) if n - start < 50]
+    return out
 
 
-def _paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+def _blocks(text: str) -> list[str]:
+    return [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
 
 
-def _cited(clause_text: str, parts: str) -> str:
-    """The text of a clause that a citation names: its items or paragraphs, else its opening."""
-    named = PART.findall(parts)
-    if not named:
-        return clause_text[:CITED_CHARS]
-    items, paragraphs, out = _items(clause_text), _paragraphs(clause_text), []
-    for numeral, kind in named:
-        if kind == "项" and numeral in items:
-            out.append(items[numeral])
-        elif kind == "款":
-            index = _ordinal(numeral)
-            if index is not None and 0 < index <= len(paragraphs):
-                out.append(paragraphs[index - 1][:CITED_CHARS])
-    return "\n".join(out) or clause_text[:CITED_CHARS]
-
-
-def _ordinal(numeral: str) -> int | None:
-    """一..十九 and digits as an int; None for anything longer (no paragraph is numbered that high)."""
-    if numeral.isdigit():
-        return int(numeral)
-    digits = "一二三四五六七八九"
-    if len(numeral) == 1 and numeral in digits:
-        return digits.index(numeral) + 1
-    if numeral == "十":
-        return 10
-    if len(numeral) == 2 and numeral[0] == "十" and numeral[1] in digits:
-        return 10 + digits.index(numeral[1]) + 1
-    return None
+def _cited(clause_text: str, parts: list[tuple[str, int]]) -> str:
+    """What a citation names of a clause: its items or paragraphs, else its opening."""
+    items: dict[int, str] = {}
+    paragraphs: list[str] = []  # 款: the blocks that are not items, each with the items under it
+    for block in _blocks(clause_text):
+        m = ITEM_START.match(block)
+        if m and (n := number(m.group(1))) is not None:
+            items.setdefault(n, block)
+            if paragraphs:
+                paragraphs[-1] += "\n" + block
+        else:
+            paragraphs.append(block)
+    out = []
+    for kind, n in parts:
+        if kind == "项" and n in items:
+            out.append(items[n])
+        elif kind == "款" and 0 < n <= len(paragraphs):
+            out.append(paragraphs[n - 1][:CITED_CHARS])
+    return "\n".join(dict.fromkeys(out)) or clause_text[:CITED_CHARS]
 
 
 def cited_texts(passages: Iterable[Passage]) -> dict[int, str]:
-    """passage id -> the text of the clauses of its own article that it cites ('' entries are left out).
-    A clause split into several passages is cited as the parts' text joined in order."""
+    """passage id -> the text of what it cites of its own article after 违反 (passages citing nothing are left
+    out). A clause split into several passages is cited as its parts' text, in order; a clause that shares a
+    passage with others (short clauses packed together) is not cited."""
     passages = list(passages)
-    clause_text: dict[tuple[str, str], list[str]] = {}
+    clause_text: dict[tuple[str, int], list[str]] = {}
     for p in sorted(passages, key=lambda p: (p.article_id, p.ordinal)):
-        if len(p.clauses) == 1:
-            clause_text.setdefault((p.article_id, p.clauses[0]), []).append(p.text)
+        if len(p.clauses) == 1 and (n := number(p.clauses[0][1:-1])) is not None and p.clauses[0][0] == "第":
+            clause_text.setdefault((p.article_id, n), []).append(p.text)
     out: dict[int, str] = {}
     for p in passages:
-        cited: list[str] = []
-        for m in CITATION.finditer(p.text):
-            clause = f"第{m.group(1)}条"
-            if clause in p.clauses or m.start() == 0:  # its own number, at the start of the clause
-                continue
-            if "违反" not in LAST_PHRASE.split(p.text[: m.start()])[-1]:  # what a penalty is for, not a mere pointer
-                continue
-            text = "\n".join(clause_text.get((p.article_id, clause), []))
-            if text:
-                cited.append(_cited(text, m.group(2)))
+        own = {number(c[1:-1]) for c in p.clauses if c.startswith("第")}
+        cited = [
+            _cited("\n\n".join(texts), parts)
+            for n, parts in citations(p.text)
+            if n not in own and (texts := clause_text.get((p.article_id, n)))
+        ]
         if cited:
             out[p.id] = "\n".join(dict.fromkeys(cited))
     return out
