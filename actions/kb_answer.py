@@ -102,6 +102,7 @@ def _respond(
     if reply.kind == "answer" and reply.hit is not None:
         return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
     if add_after_exchange(services, dispatcher, tracker):  # for the agent who will call back, not a gap
+        # the topic is not kept: what is said while a callback is taken down is for the agent, not a subject
         return [SlotSet("last_question", text)]
     hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])

@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     """
 的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 嘛 哦 把 被 对 于 为 以 之 其 这 那 这个 那个 这些 那些 就 都 也 还 又
 什么 怎么 怎么样 怎样 如何 哪些 哪个 哪 哪里 为什么 为啥 为何 啥 咋 多少 几 几个 是否 能否 可以 能 会 要 需要 应该
-有 没有 有没有 不行 行不行 能不能 可不可以 一点 一些
+有 没有 有没有 不行 行不行 能不能 可不可以 一些 怎么办 怎么弄 咋办
 我 我们 你 你们 您 他 她 它 他们 请问 请 一下 一个 一种 时候 有些 主要 具体 分别 比如 如果 因为 所以 但是 而 则 并
 a an the is are was were be to of in on at for by with and or what which who how why when where do does did can
 should could would will i you we they it this that these those my your our about from as
@@ -27,7 +27,10 @@ should could would will i you we they it this that these those my your our about
 
 
 # Nouns that name no subject ('什么时候', '有什么办法').
-VAGUE = frozenset("时候 时间 办法 东西 事情 情况 问题 意思 地方 人 钱 规定".split())
+VAGUE = frozenset("时候 时间 办法 东西 事情 情况 问题 意思 地方 人 钱 规定 一点".split())
+# What masking left in a message ('电话[手机号]', kb.desk.privacy) and people's names: never what it is about.
+PLACEHOLDER = re.compile(r"\[[^\[\]]{1,12}\]")
+NAME_TAGS = ("nr", "nrfg", "nrt")
 
 
 class Tokenizer:
@@ -73,9 +76,11 @@ class Tokenizer:
     def subject_terms(self, text: str) -> list[str]:
         """What a question is about: its nouns (jieba's part-of-speech tags n…, vn, l, eng of two letters or
         more, and the user dictionary's terms); its verbs when it has no noun ('投诉要多久回复' -> 投诉, 回复).
-        Lower-cased, without stopwords."""
-        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(text)]
+        Lower-cased, without stopwords, people's names (nr…) or masking's placeholders ('[手机号]'): these
+        terms are kept in the bot's slots as the conversation's subject."""
+        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(PLACEHOLDER.sub("，", text))]
         tagged = [(w, f) for w, f in tagged if w and WORD.search(w) and w not in STOPWORDS and w not in VAGUE]
+        tagged = [(w, f) for w, f in tagged if f not in NAME_TAGS]
         # 'x': a word of the user dictionary (kb/jieba), which the tagger does not know: a term of the domain.
         nouns = [w for w, f in tagged if f.startswith("n") or f in ("vn", "l", "x") or (f == "eng" and len(w) > 1)]
         return list(dict.fromkeys(nouns or [w for w, f in tagged if f.startswith("v")]))

@@ -184,25 +184,26 @@ def hit_test() -> str:
     verdict: dict[str, Any] = {}
     topic, turn = Topic(), None
     if question:
+        # What the chat API sends the bot, the text every rule below reads (masked, in Simplified characters).
+        as_sent, previous_sent = (to_simplified(mask_personal_data(text)) for text in (question, previous))
         try:  # the topic the bot would have after the previous question; none if it cannot be searched
-            if previous.strip() and has_words(clean_query(previous)):
-                topic = converse(previous, Topic(), retriever())[2]
+            if previous_sent.strip() and has_words(clean_query(previous_sent)):
+                topic = converse(previous_sent, Topic(), retriever())[2]
         except QueryError:
             topic = Topic()
         try:
-            if has_words(clean_query(question)):
-                _, turn, _ = converse(question, topic, retriever(), k=10)
+            if has_words(clean_query(as_sent)):
+                _, turn, _ = converse(as_sent, topic, retriever(), k=10)
                 result = turn.result
         except QueryError as exc:
             error = str(exc)
         if error is None:
-            as_sent = to_simplified(mask_personal_data(question))  # what the chat API sends the bot
             nlu = rasa().intent(as_sent)
             decided = route(as_sent, nlu[0] if nlu else None, is_pleasantry(as_sent))
             verdict = {
                 "nlu": nlu,
                 "decided": decided,
-                "reply": reply_for(question, result, bool(turn and turn.followed))
+                "reply": reply_for(as_sent, result, bool(turn and turn.followed))
                 if decided == "knowledge"
                 else Reply("prompt"),
                 "turn": turn,

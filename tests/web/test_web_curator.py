@@ -123,7 +123,15 @@ def test_hit_test_page_reads_a_follow_up_after_a_previous_question(curator):
     alone = client.get("/curator/hit-test", query_string={"q": "下一条呢"}).get_data(as_text=True)
     assert "按条号" not in alone and "关于《" not in alone
     bad = client.get("/curator/hit-test", query_string={"q": "下一条呢", "prev": "\x00" * 5000}).get_data(as_text=True)
-    assert "对话主题" in bad and "无（上一问没有得到回答）" in bad  # a previous question of nothing: no topic
+    assert "对话主题" in bad and "无（上一问没有得到回答" in bad  # a previous question of nothing: no topic
+    # an unanswered previous question leaves only its words (no 《》 of an article it never cited)
+    page = client.get("/curator/hit-test", query_string={"q": "那月球上呢", "prev": "火星上能开户吗"})
+    page = page.get_data(as_text=True)
+    assert "上一问没有得到回答，只记下它的关键词" in page and "火星" in page and "《》" not in page
+    # the page reads the text as the bot gets it: Traditional characters converted, personal data masked
+    traditional = {"q": "下一條呢", "prev": "客戶投訴要怎麼記錄和處理？"}
+    page = client.get("/curator/hit-test", query_string=traditional).get_data(as_text=True)
+    assert "按条号找到上一答所在文件的条款" in page and "3.2.2" in page  # 下一條 is 下一条, as the bot reads it
 
 
 def test_dashboard_page_shows_figures_charts_and_top_gaps(curator):
