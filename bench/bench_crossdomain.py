@@ -8,7 +8,9 @@ Builds throwaway workspaces (a copy of kb/ with ../shared/kb-extra's four docume
 - `kefu eval` on the shipped dev set with the shipped calibration, and the same questions converted to
   Traditional characters (OpenCC s2twp);
 - the same without kb/lexicon.txt (written knowing the four documents' subjects, though not their questions);
-- the same in the workspace with the distractors (what more knowledge does to every figure, and latency).
+- the same in the workspace with the distractors (what more knowledge does to every figure, and latency);
+- there, eval/kb_extra_test.jsonl: questions on eight of the distractors, written from the documents alone and
+  never tuned on or read question by question (`kefu eval` with the shipped calibration: held out from everything).
 
     .venv/bin/python bench/bench_crossdomain.py [--shared ../shared] [--skip-distractors] [--json OUT]
 """
@@ -61,7 +63,7 @@ def traditional(questions: Path, out: Path) -> Path:
     return out
 
 
-def figures(env: dict[str, str], dev: Path, dev_tw: Path, cross: Path | None) -> dict:
+def figures(env: dict[str, str], dev: Path, dev_tw: Path, cross: Path | None, test: Path | None = None) -> dict:
     shipped = {
         "shipped": kefu(env, "eval", "--questions", str(dev), "--json"),
         "shipped_traditional": kefu(env, "eval", "--questions", str(dev_tw), "--json"),
@@ -72,7 +74,9 @@ def figures(env: dict[str, str], dev: Path, dev_tw: Path, cross: Path | None) ->
     by_domain = lodo.pop("by_domain")
     docs = [v for d, v in by_domain.items() if d != dev.stem]
     pooled = {k: round(sum(v[k] for v in docs) / len(docs), 4) for k in (*KEYS, UNANSWERABLE)}
+    held_out = {"held_out_test": kefu(env, "eval", "--questions", str(test), "--json")} if test else {}
     return {
+        **held_out,
         "cross_domain_lodo": pooled,
         "by_domain_lodo": by_domain,
         **shipped,
@@ -90,6 +94,7 @@ def main() -> None:
     extra = [p for p in extra if p.name != "README.md"]
     distractors = sorted((args.shared / "kb-extra" / "distractors").glob("*.md"))
     dev, cross = args.shared / "eval" / "dev.jsonl", ROOT / "eval" / "kb_extra_dev.jsonl"
+    test = ROOT / "eval" / "kb_extra_test.jsonl"
     results = {}
     with tempfile.TemporaryDirectory(prefix="kefu-xd-") as tmp:
         base = Path(tmp)
@@ -100,10 +105,10 @@ def main() -> None:
         results["shipped + 4, no lexicon"] = figures(workspace(base, "nolex", extra, lexicon=False), dev, dev_tw, cross)
         if not args.skip_distractors:
             env = workspace(base, "many", extra + distractors)
-            results["shipped + 4 + 40 distractors"] = figures(env, dev, dev_tw, cross)
+            results["shipped + 4 + 40 distractors"] = figures(env, dev, dev_tw, cross, test)
     print(f"{'knowledge base':32} {'set':24} " + " ".join(f"{k[:14]:>14}" for k in (*KEYS, UNANSWERABLE)))
     for name, r in results.items():
-        for label in ("cross_domain_lodo", "shipped", "shipped_traditional"):
+        for label in ("held_out_test", "cross_domain_lodo", "shipped", "shipped_traditional"):
             if label in r:
                 row = r[label]
                 print(f"{name:32} {label:24} " + " ".join(f"{row[k]:>14.4f}" for k in (*KEYS, UNANSWERABLE)))

@@ -4,7 +4,8 @@ Builds a throwaway workspace (a copy of kb/ with ../shared/kb-extra's four docum
 `kefu import`), then runs the project's own command on each conversations file, twice side by side: as the bot
 plays it (the topic carried from turn to turn) and with every turn read alone (as before the bot kept a topic).
 eval/conversations_dev.jsonl is what the rules were tuned on; eval/conversations.jsonl was written beside it and
-only measured.
+only measured; eval/conversations_test.jsonl is on eight of the distractor regulations, written from the documents
+alone and never tuned on (played in a second workspace that also holds those eight documents).
 
     .venv/bin/python bench/bench_followup.py [--shared ../shared] [--json OUT]
 """
@@ -18,7 +19,19 @@ from pathlib import Path
 
 from bench_crossdomain import ROOT, kefu, workspace
 
-SETS = {"dev (tuned on)": ROOT / "eval" / "conversations_dev.jsonl", "held out": ROOT / "eval" / "conversations.jsonl"}
+SETS = {
+    "dev (tuned on)": ROOT / "eval" / "conversations_dev.jsonl",
+    "held out": ROOT / "eval" / "conversations.jsonl",
+    "held out, unseen documents": ROOT / "eval" / "conversations_test.jsonl",
+}
+
+
+def documents_of(path: Path, folder: Path) -> list[Path]:
+    """The documents of folder that a conversations file's rows name in their "doc" field."""
+    names = {json.loads(line).get("doc") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return [p for p in sorted(folder.glob("*.md")) if p.stem in names]
+
+
 KEYS = ("followup_accuracy", "subject_change_accuracy", "abstain_rate_unanswerable")
 
 
@@ -30,16 +43,19 @@ def main() -> None:
     extra = [p for p in sorted((args.shared / "kb-extra").glob("*.md")) if p.name != "README.md"]
     results = {}
     with tempfile.TemporaryDirectory(prefix="kefu-fu-") as tmp:
-        env = workspace(Path(tmp), "four", extra)
+        four = workspace(Path(tmp), "four", extra)
         for name, path in SETS.items():
+            env = four
+            if unseen := documents_of(path, args.shared / "kb-extra" / "distractors"):
+                env = workspace(Path(tmp), "unseen", extra + unseen)
             results[name] = {
                 "with topic": kefu(env, "eval", "--conversations", str(path), "--json"),
                 "each turn alone": kefu(env, "eval", "--conversations", str(path), "--each-turn-alone", "--json"),
             }
-    print(f"{'set':16} {'reading':16} " + " ".join(f"{k:>26}" for k in KEYS))
+    print(f"{'set':28} {'reading':16} " + " ".join(f"{k:>26}" for k in KEYS))
     for name, runs in results.items():
         for reading, row in runs.items():
-            print(f"{name:16} {reading:16} " + " ".join(f"{row[k]:>26.4f}" for k in KEYS))
+            print(f"{name:28} {reading:16} " + " ".join(f"{row[k]:>26.4f}" for k in KEYS))
     print(json.dumps(results, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
