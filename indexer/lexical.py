@@ -68,6 +68,14 @@ class Tokenizer:
                     self._pos = jieba.posseg.POSTokenizer(engine)
         return self._pos
 
+    def words(self, text: str) -> list[str]:
+        """jieba's plain cut of text (every character kept, no search-mode sub-words): where its words begin."""
+        return self._engine().lcut(text)
+
+    def in_dictionary(self, word: str) -> bool:
+        """Whether jieba's dictionary (with the user dictionary) has word."""
+        return bool(self._engine().FREQ.get(word))
+
     def tokens(self, text: str) -> list[str]:
         """The content tokens of text."""
         words = self._engine().lcut_for_search(text.lower())

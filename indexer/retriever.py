@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,11 @@ from indexer.encoder import Encoder
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
-from indexer.normalize import normalize_query
+from indexer.normalize import NormalizedQuery, normalize_query
 from indexer.references import cited_texts
 from indexer.settings import Settings
 from indexer.snippets import make_snippet
+from indexer.typos import Homophones
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb import lexicon as lexicon_file
 from kb.lexicon import Lexicon
@@ -104,6 +105,7 @@ class Retriever:
         self.passage_lexical = LexicalIndex(tokenizer).build(
             list(self.passages), [f"{p.context}\n{cited[p.id]}" if p.id in cited else p.context for p in passages]
         )
+        self.homophones = Homophones(self.passage_lexical.idf, tokenizer.words, tokenizer.in_dictionary)
         self.faq_lexical = LexicalIndex(tokenizer).build(
             list(self.phrasing_owner), [q for e in faqs for q in e.phrasings]
         )
@@ -150,6 +152,7 @@ class Retriever:
         retriever.lexicon_path = Path(settings.kb_dir) / lexicon_file.LEXICON_FILE
         retriever.refresh_lexicon()
         retriever.tokenizer.subject_terms("预热")  # the tagger follow-ups use, loaded now, not on a customer's turn
+        retriever.homophones.warm()
         return retriever
 
     @property
@@ -163,7 +166,7 @@ class Retriever:
         of the section first, weighted by focus_weight (a follow-up question, indexer.followup)."""
         started = time.perf_counter()
         self.refresh_lexicon()
-        normalized = normalize_query(clean_query(query))
+        normalized = self._as_searched(clean_query(query))
         query = normalized.text
         expansion = self.lexicon.expansion(query)
         config = self.config
@@ -244,7 +247,7 @@ class Retriever:
         """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
         named = HitRecord.from_ref(ref)
         kind, ident = named.kind, named.id or ""
-        query = normalize_query(query).text if query.strip() else ""
+        query = self._as_searched(query).text if query.strip() else ""
         tokens = self.tokenizer.tokens(query) if query else []
         tokens += [t for w in self.lexicon.expansion(query) for t in self.tokenizer.tokens(w) if t not in tokens]
         if kind == "passage" and ident.isdigit() and int(ident) in self.passages:
@@ -252,6 +255,16 @@ class Retriever:
         if kind == "faq" and ident in self.faqs:
             return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens, asks_for(query))
         return None
+
+    def _as_searched(self, query: str) -> NormalizedQuery:
+        """A question as it is searched: normalised (indexer.normalize), then its homophone typos corrected
+        against the knowledge base's words (indexer.typos), each correction named among the steps."""
+        normalized = normalize_query(query)
+        text, fixes = self.homophones.correct(normalized.text)
+        if not fixes:
+            return normalized
+        steps = (*normalized.steps, "错别字：" + "，".join(f"{a}→{b}" for a, b in fixes))
+        return replace(normalized, text=text, steps=steps)
 
     def _article_of(self, key: Key) -> str:
         return self.passages[key[1]].article_id if key[0] == "p" else self.faqs[key[1]].article or ""
