@@ -4,8 +4,9 @@ Builds a throwaway workspace (a copy of kb/ with ../shared/kb-extra's four docum
 `kefu import`), then runs the project's own command on each conversations file, twice side by side: as the bot
 plays it (the topic carried from turn to turn) and with every turn read alone (as before the bot kept a topic).
 eval/conversations_dev.jsonl is what the rules were tuned on; eval/conversations.jsonl was written beside it and
-only measured; eval/conversations_test.jsonl is on eight of the distractor regulations, written from the documents
-alone and never tuned on (played in a second workspace that also holds those eight documents).
+only measured until 2026-12-06, when its failures were read (tuned on since); eval/conversations_test.jsonl is on
+eight of the distractor regulations, written from the documents alone and never tuned on (played in a second
+workspace that also holds those eight documents).
 
     .venv/bin/python bench/bench_followup.py [--shared ../shared] [--json OUT]
 """
@@ -21,7 +22,7 @@ from bench_crossdomain import ROOT, kefu, workspace
 
 SETS = {
     "dev (tuned on)": ROOT / "eval" / "conversations_dev.jsonl",
-    "held out": ROOT / "eval" / "conversations.jsonl",
+    "read 2026-12-06": ROOT / "eval" / "conversations.jsonl",  # held out until its failures were read
     "held out, unseen documents": ROOT / "eval" / "conversations_test.jsonl",
 }
 
