@@ -82,6 +82,23 @@ def write_kb(root: Path, articles: dict = ARTICLES, faqs: dict = FAQS) -> Path:
     return root
 
 
+def indexed(root: Path, settings, encoder: Encoder, articles: dict, faqs: dict | None = None, lexicon: str = ""):
+    """A knowledge base of its own under root (articles, faqs, kb/lexicon.txt), indexed for real with encoder:
+    (store, the settings that point at it)."""
+    from indexer.build import Indexer
+    from kb.database import Database
+    from kb.loader import load_knowledge_base
+    from kb.store import Store
+
+    kb = write_kb(root / "kb", articles, faqs or {})
+    if lexicon:
+        (kb / "lexicon.txt").write_text(lexicon, encoding="utf-8")
+    settings = settings.replace(kb_dir=kb, data_dir=root / "var")
+    store = Store(Database.open(settings.database))
+    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb))
+    return store, settings
+
+
 @pytest.fixture
 def kb_dir(tmp_path: Path) -> Path:
     """A small knowledge base: two articles and one Q&A entry."""

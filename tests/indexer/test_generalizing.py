@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.build import Indexer
 from indexer.replies import reply_for
 from indexer.retriever import Retriever
 from indexer.snippets import make_snippet
-from kb.database import Database
-from kb.loader import load_knowledge_base
-from kb.store import Store
 
-from conftest import write_kb
+from conftest import indexed
 
 RULES = {
     "card-rules": """\
@@ -54,11 +50,7 @@ BANK_FAQS = {
 
 @pytest.fixture
 def retriever(tmp_path, settings, encoder):
-    kb_dir = write_kb(tmp_path / "kb2", RULES, BANK_FAQS)
-    (kb_dir / "lexicon.txt").write_text("跑路 = 停业，歇业\n", encoding="utf-8")
-    settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var2")
-    store = Store(Database.open(settings.database))
-    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
+    store, settings = indexed(tmp_path / "rules", settings, encoder, RULES, BANK_FAQS, "跑路 = 停业，歇业\n")
     return Retriever.load(store, [encoder], settings)
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.build import Indexer
 from indexer.references import citations, cited_texts
 from indexer.retriever import Retriever
-from kb.database import Database
-from kb.loader import load_knowledge_base
 from kb.model import Passage
-from kb.store import Store
 
-from conftest import write_kb
+from conftest import indexed
 
 TRANSIT = {
     "transit-rules": """\
@@ -97,11 +93,7 @@ def test_a_clause_split_over_passages_is_cited_whole():
 
 @pytest.fixture
 def transit(tmp_path, settings, encoder):
-    kb_dir = write_kb(tmp_path / "kb3", TRANSIT, {})
-    settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var3")
-    store = Store(Database.open(settings.database))
-    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
-    return store, settings
+    return indexed(tmp_path / "transit", settings, encoder, TRANSIT)
 
 
 @pytest.mark.parametrize("query", ["在车厢里吸烟被抓到要罚款多少", "带宠物狗乘车会被罚款吗"])

@@ -6,15 +6,11 @@ from __future__ import annotations
 import pytest
 from test_generalizing import RULES
 
-from indexer.build import Indexer
 from indexer.lexical import Tokenizer
 from indexer.retriever import Retriever
 from indexer.typos import Homophones
-from kb.database import Database
-from kb.loader import load_knowledge_base
-from kb.store import Store
 
-from conftest import write_kb
+from conftest import indexed
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +45,7 @@ def test_of_several_words_with_that_sound_the_commonest_in_the_knowledge_base_wi
 
 @pytest.fixture
 def retriever(tmp_path, settings, encoder):
-    kb_dir = write_kb(tmp_path / "kb4", RULES, {})
-    settings = settings.replace(kb_dir=kb_dir, data_dir=tmp_path / "var4")
-    store = Store(Database.open(settings.database))
-    Indexer(store, [encoder], settings).sync(*load_knowledge_base(kb_dir))
+    store, settings = indexed(tmp_path / "rules", settings, encoder, RULES)
     return Retriever.load(store, [encoder], settings)
 
 
