@@ -10,7 +10,10 @@ Builds throwaway workspaces (a copy of kb/ with ../shared/kb-extra's four docume
 - the same without kb/lexicon.txt (written knowing the four documents' subjects, though not their questions);
 - the same in the workspace with the distractors (what more knowledge does to every figure, and latency);
 - there, eval/kb_extra_test.jsonl: questions on eight of the distractors, written from the documents alone and
-  never tuned on or read question by question (`kefu eval` with the shipped calibration: held out from everything).
+  never tuned on or read question by question (`kefu eval` with the shipped calibration: held out from everything);
+  and eval/english_test.jsonl, English questions on eight other distractors, held out the same way;
+- eval/english_dev.jsonl (English questions on the shipped base and the four documents; the shipped calibration
+  is fitted on it, so in-sample) in the workspace with the four documents.
 
     .venv/bin/python bench/bench_crossdomain.py [--shared ../shared] [--skip-distractors] [--json OUT]
 """
@@ -63,18 +66,23 @@ def traditional(questions: Path, out: Path) -> Path:
     return out
 
 
-def figures(env: dict[str, str], dev: Path, dev_tw: Path, cross: Path | None, test: Path | None = None) -> dict:
+def figures(
+    env: dict[str, str], dev: Path, dev_tw: Path, cross: Path | None, test: dict[str, Path] | None = None
+) -> dict:
     shipped = {
         "shipped": kefu(env, "eval", "--questions", str(dev), "--json"),
         "shipped_traditional": kefu(env, "eval", "--questions", str(dev_tw), "--json"),
     }
     if cross is None:
         return shipped
+    english = ROOT / "eval" / "english_dev.jsonl"
+    if not test:
+        shipped["english_dev"] = kefu(env, "eval", "--questions", str(english), "--json")
     lodo = kefu(env, "eval", "--questions", str(dev), "--questions", str(cross), "--leave-one-domain-out", "--json")
     by_domain = lodo.pop("by_domain")
     docs = [v for d, v in by_domain.items() if d != dev.stem]
     pooled = {k: round(sum(v[k] for v in docs) / len(docs), 4) for k in (*KEYS, UNANSWERABLE)}
-    held_out = {"held_out_test": kefu(env, "eval", "--questions", str(test), "--json")} if test else {}
+    held_out = {label: kefu(env, "eval", "--questions", str(path), "--json") for label, path in (test or {}).items()}
     return {
         **held_out,
         "cross_domain_lodo": pooled,
@@ -94,7 +102,10 @@ def main() -> None:
     extra = [p for p in extra if p.name != "README.md"]
     distractors = sorted((args.shared / "kb-extra" / "distractors").glob("*.md"))
     dev, cross = args.shared / "eval" / "dev.jsonl", ROOT / "eval" / "kb_extra_dev.jsonl"
-    test = ROOT / "eval" / "kb_extra_test.jsonl"
+    test = {
+        "held_out_test": ROOT / "eval" / "kb_extra_test.jsonl",
+        "held_out_english": ROOT / "eval" / "english_test.jsonl",
+    }
     results = {}
     with tempfile.TemporaryDirectory(prefix="kefu-xd-") as tmp:
         base = Path(tmp)
@@ -108,7 +119,14 @@ def main() -> None:
             results["shipped + 4 + 40 distractors"] = figures(env, dev, dev_tw, cross, test)
     print(f"{'knowledge base':32} {'set':24} " + " ".join(f"{k[:14]:>14}" for k in (*KEYS, UNANSWERABLE)))
     for name, r in results.items():
-        for label in ("held_out_test", "cross_domain_lodo", "shipped", "shipped_traditional"):
+        for label in (
+            "held_out_test",
+            "held_out_english",
+            "cross_domain_lodo",
+            "shipped",
+            "shipped_traditional",
+            "english_dev",
+        ):
             if label in r:
                 row = r[label]
                 print(f"{name:32} {label:24} " + " ".join(f"{row[k]:>14.4f}" for k in (*KEYS, UNANSWERABLE)))

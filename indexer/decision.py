@@ -28,6 +28,7 @@ FEATURES = (
     "coverage",
     "bigram_coverage",
     "agree",
+    "agree_en",
     "english",
     "top_dense_en",
     "dense_margin_en",
@@ -96,7 +97,9 @@ def features_for(
             "dense_margin": margin,
             "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
             "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
-            "agree": float(top.dense > 0 and top.lexical > 0),
+            # English words are matched through a dictionary (indexer.english): their agreement is looser.
+            "agree": float(top.dense > 0 and top.lexical > 0 and english < 0.5),
+            "agree_en": float(top.dense > 0 and top.lexical > 0 and english >= 0.5),
             # Cross-lingual cosines run lower and no words can match: English gets its own scale.
             "top_dense_en": float(top.dense) * english,
             "dense_margin_en": margin * english,
@@ -128,10 +131,14 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
     decision's inputs (features_for) and what the question asks for (indexer.asks.asks_for)."""
     out = []
     share = feats.get("idf_coverage", 0.0)
-    out.append(
-        f"问题原话里的关键词（按少见程度加权，不算同义词）有 {share:.0%} 出现在第一条结果中"
-        + ("，用词很接近。" if share >= 0.7 else "，用词有一定差距。" if share >= 0.4 else "，用词差得较远。")
-    )
+    if feats.get("english", 0.0) > 0.5:
+        # The English words are never in the Chinese text: what they were read as is among the query's steps.
+        out.append("问题是英文：关键词按英汉词典换成知识库里的中文词去检索，语义靠跨语言匹配，置信度通常偏低。")
+    else:
+        out.append(
+            f"问题原话里的关键词（按少见程度加权，不算同义词）有 {share:.0%} 出现在第一条结果中"
+            + ("，用词很接近。" if share >= 0.7 else "，用词有一定差距。" if share >= 0.4 else "，用词差得较远。")
+        )
     margin = feats.get("dense_margin", 0.0) + feats.get("dense_margin_en", 0.0)
     out.append(
         "按语义，第一条结果明显比其他内容更接近问题。"
@@ -147,10 +154,8 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
             if feats.get("kind_found")
             else f"问题问的是{kind}，但第一条结果里没有。"
         )
-    if feats.get("agree"):
+    if feats.get("agree") or feats.get("agree_en"):
         out.append("语义检索和关键词检索都找到了这条。")
-    if feats.get("english", 0.0) > 0.5:
-        out.append("问题是英文，只能靠跨语言的语义匹配，置信度通常偏低。")
     return out
 
 

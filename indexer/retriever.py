@@ -22,6 +22,7 @@ from indexer.build import DenseLeg, IndexStaleError, index_paths, local_legs, ph
 from indexer.chunker import clause_at
 from indexer.decision import Calibration, features_for
 from indexer.encoder import Encoder
+from indexer.english import EnglishTerms
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
@@ -48,16 +49,18 @@ class RetrieverConfig:
 
     weights / english_weights: each dense leg's fusion weight for Chinese / other questions (None: 1 each);
     fusion: 'rrf', 'dense' or 'bm25'; rrf_k: the RRF constant; lexical_weight / faq_lexical_weight: the
-    BM25 rankings' weights; top_k: hits returned; faq_match_cosine: a stored question this close is ranked
-    first; faq_dense_offset: taken off a stored question's cosine when it is ranked among passages;
-    faq_lexical_coverage: share of the question's words a stored question needs to enter BM25 fusion;
-    focus_weight: the fusion weight of the focus ranking (Retriever.search's focus)."""
+    BM25 rankings' weights; english_lexical_weight: the BM25 passage ranking's for a question not in Chinese
+    (searched with its English read into Chinese, indexer.english); top_k: hits returned; faq_match_cosine: a
+    stored question this close is ranked first; faq_dense_offset: taken off a stored question's cosine when
+    it is ranked among passages; faq_lexical_coverage: share of the question's words a stored question needs
+    to enter BM25 fusion; focus_weight: the fusion weight of the focus ranking (Retriever.search's focus)."""
 
     weights: list[float] | None = None
     english_weights: list[float] | None = None
     fusion: str = "rrf"
     rrf_k: int = 60
     lexical_weight: float = 1.0
+    english_lexical_weight: float = 1.0
     faq_lexical_weight: float = 1.0
     top_k: int = 5
     faq_match_cosine: float = 0.97
@@ -106,6 +109,7 @@ class Retriever:
             list(self.passages), [f"{p.context}\n{cited[p.id]}" if p.id in cited else p.context for p in passages]
         )
         self.homophones = Homophones(self.passage_lexical.idf, tokenizer.words, tokenizer.in_dictionary)
+        self.english = EnglishTerms(self.passage_lexical.idf)
         self.faq_lexical = LexicalIndex(tokenizer).build(
             list(self.phrasing_owner), [q for e in faqs for q in e.phrasings]
         )
@@ -153,6 +157,7 @@ class Retriever:
         retriever.refresh_lexicon()
         retriever.tokenizer.subject_terms("预热")  # the tagger follow-ups use, loaded now, not on a customer's turn
         retriever.homophones.warm()
+        retriever.english.warm()
         return retriever
 
     @property
@@ -166,23 +171,35 @@ class Retriever:
         of the section first, weighted by focus_weight (a follow-up question, indexer.followup)."""
         started = time.perf_counter()
         self.refresh_lexicon()
+        config = self.config
         normalized = self._as_searched(clean_query(query))
         query = normalized.text
         expansion = self.lexicon.expansion(query)
-        config = self.config
+        # Lexical matching needs the documents' language: an English question is searched with the Chinese
+        # words the dictionary gives for its words, named among the steps.
+        chinese = cjk_share(query) >= 0.5
+        if not chinese and config.english_lexical_weight:
+            read = self.english.terms(query)
+            expansion += [w for _, words in read for w in words if w not in expansion]
+            if read:
+                steps = "英文词：" + "，".join(f"{en}→{'/'.join(words)}" for en, words in read)
+                normalized = replace(normalized, steps=(*normalized.steps, steps))
         k = k or config.top_k
         tokens = self.tokenizer.tokens(query)
         # The documents' words for the customer's: searched by BM25 and marked in snippets (not in coverage).
-        search_tokens = tokens + [t for w in expansion for t in self.tokenizer.tokens(w) if t not in tokens]
-        # Lexical matching only helps where the question shares the documents' language.
-        chinese = cjk_share(query) >= 0.5
+        # An English question's own words match only Latin terms of the text (RACI, ITIL); its bare numbers would
+        # match any clause number or date.
+        own = tokens if chinese else [t for t in tokens if not t.isdigit()]
+        search_tokens = own + [t for w in expansion for t in self.tokenizer.tokens(w) if t not in own]
         dense_w = 0.0 if config.fusion == "bm25" else 1.0
         lex_w = (
             1.0
             if config.fusion == "bm25"
             else 0.0
-            if config.fusion == "dense" or not chinese
+            if config.fusion == "dense"
             else config.lexical_weight
+            if chinese
+            else config.english_lexical_weight
         )
         faq_lex_w = (
             0.0

@@ -79,7 +79,13 @@ DECLARED: tuple[Setting, ...] = (
     Setting(
         "lexical_weight",
         1.0,
-        "Weight of the BM25 passage ranking in fusion for Chinese questions (English ones get 0).",
+        "Weight of the BM25 passage ranking in fusion for Chinese questions.",
+    ),
+    Setting(
+        "english_lexical_weight",
+        1.0,
+        "Weight of the BM25 passage ranking for questions not in Chinese, searched with the Chinese words "
+        "CC-CEDICT gives for their English (indexer.english; 0: the encoders alone rank them).",
     ),
     Setting(
         "faq_lexical_weight",
@@ -301,6 +307,7 @@ class Settings:
     fusion: str
     rrf_k: int
     lexical_weight: float
+    english_lexical_weight: float
     faq_lexical_weight: float
     faq_match_cosine: float
     faq_dense_offset: float

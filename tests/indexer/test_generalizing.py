@@ -48,10 +48,15 @@ BANK_FAQS = {
 }
 
 
+def rules_retriever(tmp_path, settings, encoder, *more) -> Retriever:
+    """A retriever over RULES (and more: Q&A entries, a lexicon; see conftest.indexed), indexed for real."""
+    store, settings = indexed(tmp_path / "rules", settings, encoder, RULES, *more)
+    return Retriever.load(store, [encoder], settings)
+
+
 @pytest.fixture
 def retriever(tmp_path, settings, encoder):
-    store, settings = indexed(tmp_path / "rules", settings, encoder, RULES, BANK_FAQS, "跑路 = 停业，歇业\n")
-    return Retriever.load(store, [encoder], settings)
+    return rules_retriever(tmp_path, settings, encoder, BANK_FAQS, "跑路 = 停业，歇业\n")
 
 
 def test_a_colloquial_question_reaches_the_formal_clause_through_the_lexicon(retriever):

@@ -4,13 +4,10 @@ then through real retrieval over a small knowledge base."""
 from __future__ import annotations
 
 import pytest
-from test_generalizing import RULES
+from test_generalizing import rules_retriever
 
 from indexer.lexical import Tokenizer
-from indexer.retriever import Retriever
 from indexer.typos import Homophones
-
-from conftest import indexed
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +42,7 @@ def test_of_several_words_with_that_sound_the_commonest_in_the_knowledge_base_wi
 
 @pytest.fixture
 def retriever(tmp_path, settings, encoder):
-    store, settings = indexed(tmp_path / "rules", settings, encoder, RULES)
-    return Retriever.load(store, [encoder], settings)
+    return rules_retriever(tmp_path, settings, encoder)
 
 
 def test_the_retriever_searches_the_corrected_question_and_says_so(retriever):

@@ -114,6 +114,15 @@ def test_hit_test_page_shows_decision_and_scores_escaped(curator):
     assert "the question is empty" in client.get("/curator/hit-test?q=%20").get_data(as_text=True)
 
 
+def test_hit_test_page_shows_an_english_questions_words_in_chinese(curator):
+    client, _, _, _ = curator
+    page = client.get("/curator/hit-test", query_string={"q": "What are the business hall's opening hours?"})
+    page = page.get_data(as_text=True)
+    assert "英文词：" in page and "营业" in page.split("英文词：", 1)[1].split("）", 1)[0]
+    assert "关键词按英汉词典换成知识库里的中文词" in page and "问题原话里的关键词" not in page
+    assert page.index("3.3 营业时间") < page.index("7*24")  # the opening hours rank first
+
+
 def test_hit_test_page_reads_a_follow_up_after_a_previous_question(curator):
     client, _, _, _ = curator
     page = client.get("/curator/hit-test", query_string={"q": "下一条呢", "prev": "客户投诉要怎么记录和处理？"})
