@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.asks import asks_for, holds
-from indexer.lexical import cjk_share
+from indexer.lexical import cjk_share, is_chinese
 
 FEATURES = (
     "top_dense",
@@ -76,7 +76,7 @@ def features_for(
     passages' inverse document frequency per token (absent tokens count as the rarest). None of them
     depends on one knowledge base: cosines and their margin, how much of the question's wording (weighted
     by how rare each word is) the top hit holds, and whether it holds what the question asks for."""
-    english = 1.0 - cjk_share(query)
+    english, chinese = 1.0 - cjk_share(query), is_chinese(query)
     feats = dict.fromkeys(FEATURES, 0.0)
     for j, scores in enumerate(leg_scores[1:], start=1):
         feats[f"top_dense_{j}"], feats[f"dense_margin_{j}"] = _top_and_margin(scores)
@@ -97,10 +97,10 @@ def features_for(
             "dense_margin": margin,
             "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
             "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
-            # English words are matched through a dictionary (indexer.english): their agreement is looser.
-            "agree": float(top.dense > 0 and top.lexical > 0 and english < 0.5),
-            "agree_en": float(top.dense > 0 and top.lexical > 0 and english >= 0.5),
-            # Cross-lingual cosines run lower and no words can match: English gets its own scale.
+            # English words are matched through a dictionary (indexer.english): their agreement is weighed apart.
+            "agree": float(top.dense > 0 and top.lexical > 0 and chinese),
+            "agree_en": float(top.dense > 0 and top.lexical > 0 and not chinese),
+            # Cross-lingual cosines run lower and words match only through a dictionary: English gets its own scale.
             "top_dense_en": float(top.dense) * english,
             "dense_margin_en": margin * english,
             "idf_coverage": sum(w for t, w in weight.items() if t in found_in) / sum(weight.values())
@@ -131,9 +131,10 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
     decision's inputs (features_for) and what the question asks for (indexer.asks.asks_for)."""
     out = []
     share = feats.get("idf_coverage", 0.0)
-    if feats.get("english", 0.0) > 0.5:
-        # The English words are never in the Chinese text: what they were read as is among the query's steps.
-        out.append("问题是英文：关键词按英汉词典换成知识库里的中文词去检索，语义靠跨语言匹配，置信度通常偏低。")
+    if feats.get("english", 0.0) > 0.5:  # not is_chinese: the words a dictionary gave are among the steps
+        out.append(
+            "问题是英文：原话的词不会出现在中文资料里（按英汉词典换成的中文词见“英文词”），语义靠跨语言匹配，置信度通常偏低。"
+        )
     else:
         out.append(
             f"问题原话里的关键词（按少见程度加权，不算同义词）有 {share:.0%} 出现在第一条结果中"

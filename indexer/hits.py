@@ -94,7 +94,8 @@ class SearchResult:
     """Ranked hits and the decision to answer or abstain.
 
     query: the question as searched (normalised: indexer.normalize); steps: what normalising did, in
-    words; expansion: the formal words the lexicon (kb.lexicon) added to the lexical search."""
+    words; expansion: the words added to the lexical search: the formal words of the lexicon (kb.lexicon), and
+    for a question not in Chinese the Chinese words a dictionary gave for its words (indexer.english)."""
 
     query: str
     hits: list[Hit]

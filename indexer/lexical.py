@@ -110,6 +110,12 @@ def cjk_share(text: str) -> float:
     return sum(1 for c in letters if CJK.match(c)) / len(letters) if letters else 0.0
 
 
+def is_chinese(text: str) -> bool:
+    """Whether a question is searched as Chinese: at least half its letters CJK ("VIP卡丢了" is, "RACI" is not).
+    The one test the retriever, the decision's features and their explanation share."""
+    return cjk_share(text) >= 0.5
+
+
 class LexicalIndex:
     """BM25 over tokenised texts, addressed by the caller's ids."""
 

@@ -25,7 +25,7 @@ from indexer.encoder import Encoder
 from indexer.english import EnglishTerms
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, Hit, SearchResult, clean_query
-from indexer.lexical import LexicalIndex, Tokenizer, cjk_share
+from indexer.lexical import LexicalIndex, Tokenizer, is_chinese
 from indexer.normalize import NormalizedQuery, normalize_query
 from indexer.references import cited_texts
 from indexer.settings import Settings
@@ -177,7 +177,7 @@ class Retriever:
         expansion = self.lexicon.expansion(query)
         # Lexical matching needs the documents' language: an English question is searched with the Chinese
         # words the dictionary gives for its words, named among the steps.
-        chinese = cjk_share(query) >= 0.5
+        chinese = is_chinese(query)
         if not chinese and config.english_lexical_weight:
             read = self.english.terms(query)
             expansion += [w for _, words in read for w in words if w not in expansion]
@@ -209,7 +209,8 @@ class Retriever:
             else config.faq_lexical_weight
         )
 
-        # Where words cannot match (English against Chinese text), the cross-lingual encoder ranks too.
+        # Where words match only through a dictionary (English against Chinese text), the cross-lingual encoder
+        # ranks too.
         weights = self.weights if chinese else self.english_weights
         rankings: list[tuple[float, list[Key]]] = []
         leg_scores: list[np.ndarray] = []

@@ -64,7 +64,8 @@ DECLARED: tuple[Setting, ...] = (
     Setting(
         "english_model_weights",
         "1,1",
-        "The same for questions not in Chinese, where BM25 cannot match and the cross-lingual encoder ranks too.",
+        "The same for questions not in Chinese, where words match only through a dictionary and the "
+        "cross-lingual encoder ranks too.",
     ),
     Setting("query_prompt", "query: ", "Prefix for questions (e5 models want 'query: ')."),
     Setting("passage_prompt", "passage: ", "Prefix for knowledge-base passages (e5 models want 'passage: ')."),

@@ -20,6 +20,17 @@ def test_features_for_a_matching_hit():
     assert 0 < f["bigram_coverage"] <= 1
 
 
+@pytest.mark.parametrize(
+    "question, chinese",
+    [("投诉会回访吗", True), ("VIP卡丢了", True), ("lost my VIP card", False), ("RACI矩阵", False)],
+)
+def test_agreement_is_weighed_apart_for_questions_not_searched_as_chinese(question, chinese):
+    # the retriever searches a question as Chinese when half its letters are (is_chinese): the same test here
+    f = features_for(question, [], [hit()], [np.array([0.9, 0.8])])
+    assert (f["agree"], f["agree_en"]) == ((1.0, 0.0) if chinese else (0.0, 1.0))
+    assert features_for(question, [], [hit(lexical=0.0)], [np.array([0.9, 0.8])])["agree_en"] == 0.0
+
+
 def test_features_with_a_second_leg_and_no_hits():
     f = features_for("hello", [], [], [np.array([0.8, 0.79]), np.array([0.3, 0.1])])
     assert f["top_dense"] == 0.0 and f["english"] == 1.0

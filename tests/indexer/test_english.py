@@ -38,6 +38,18 @@ def test_the_longest_phrase_wins_and_negations_are_kept(terms):
     assert terms.terms("is smoking allowed")[0][1][0] in ("许可", "允许")  # without 'not', never 不得
 
 
+def test_contractions_and_curly_apostrophes_keep_the_negation(terms):
+    assert terms.terms("Dogs aren’t allowed on the metro")[0] == ("not allowed", ["不得"])
+    assert terms.terms("dogs isn't allowed, won't they refund")[0] == ("not allowed", ["不得"])
+    assert all(len(word) > 1 for word, _ in content_words("don’t the hall’s refund"))
+
+
+def test_a_sense_mostly_of_little_words_is_not_filed_under_its_one_word():
+    # 按时 is "on time", 时间 is "time": "time" gives 时间 only; 不必 ("does not have to") gives nothing for "not"
+    assert EnglishTerms({"按时": 1.0, "时间": 1.0}).terms("what time tomorrow") == [("time", ["时间"])]
+    assert EnglishTerms({"不必": 1.0, "不同": 1.0}).terms("it's not fine") == []
+
+
 def test_a_plural_noun_is_read_as_written_before_its_lemma(terms):
     # "goods" lemmatises to "good": 货物 (goods) comes before 良好 (good)
     assert terms.terms("fake goods")[0][1][0] == "货物"
@@ -85,5 +97,9 @@ def test_with_the_english_weight_at_zero_words_play_no_part(tmp_path, settings, 
     assert all(hit.lexical == 0 for hit in result.hits)
 
 
-def test_a_chinese_question_is_not_read_as_english(retriever):
-    assert not any(step.startswith("英文词") for step in retriever.search("预付卡余额能退吗 refund").steps)
+def test_a_chinese_question_with_english_words_is_searched_as_chinese(tmp_path, settings, encoder):
+    question = "预付卡的余额在商家停业以后能退吗 refund deposit"  # half its letters or more are Chinese
+    searched = rules_retriever(tmp_path / "on", settings, encoder).search(question)
+    plain = rules_retriever(tmp_path / "off", settings.replace(english_lexical_weight=0.0), encoder).search(question)
+    assert not any(step.startswith("英文词") for step in searched.steps)
+    assert [(h.id, h.score) for h in searched.hits] == [(h.id, h.score) for h in plain.hits]

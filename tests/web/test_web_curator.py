@@ -119,7 +119,8 @@ def test_hit_test_page_shows_an_english_questions_words_in_chinese(curator):
     page = client.get("/curator/hit-test", query_string={"q": "What are the business hall's opening hours?"})
     page = page.get_data(as_text=True)
     assert "英文词：" in page and "营业" in page.split("英文词：", 1)[1].split("）", 1)[0]
-    assert "关键词按英汉词典换成知识库里的中文词" in page and "问题原话里的关键词" not in page
+    assert "按英汉词典换成的中文词" in page and "问题原话里的关键词" not in page
+    assert "一并检索的词（同义词表、英汉词典）" in page
     assert page.index("3.3 营业时间") < page.index("7*24")  # the opening hours rank first
 
 
