@@ -29,7 +29,9 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "time": (
         re.compile(
             r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|半夜|夜里|周末|"
-            r"\bwhen\b|\bwhat time\b",
+            r"\bwhen\b|\bwhat time\b|\b(?:opening|business|office|working) hours\b|\bwhat hours\b|"
+            r"\bopen (?:at|on|until|till|late)\b|\bclosed? (?:at|on)\b|around the clock|\b24/7\b|\bat night\b|"
+            r"\bmidnight\b|\bovernight\b|\bweekends?\b",
             re.I,
         ),
         re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|全天|24\s*小时|工作日|节假日|时段"),

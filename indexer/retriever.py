@@ -247,7 +247,7 @@ class Retriever:
 
         asked = asks_for(query)
         hits = [
-            self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), search_tokens, asked)
+            self._hit(key, score, dense_of.get(key, 0.0), lex_of.get(key, 0.0), search_tokens, asked, chinese)
             for key, score in fused[: max(k, 10)]
         ]
         feats = features_for(query, tokens, hits, leg_scores, self.passage_lexical.idf)
@@ -363,12 +363,26 @@ class Retriever:
         return any(sum(t in q.lower() for t in tokens) >= need for q in self.faqs[entry_id].phrasings)
 
     def _hit(
-        self, key: Key, score: float, dense: float, lexical: float, tokens: list[str], asked: str | None = None
+        self,
+        key: Key,
+        score: float,
+        dense: float,
+        lexical: float,
+        tokens: list[str],
+        asked: str | None = None,
+        chinese: bool = True,
     ) -> Hit:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            snip = make_snippet(readable_tables(p.text), tokens, asked=asked, weights=self.passage_lexical.idf)
+            # An English question's words come through a dictionary: what it asks for (a time, an amount) weighs more.
+            snip = make_snippet(
+                readable_tables(p.text),
+                tokens,
+                asked=asked,
+                weights=self.passage_lexical.idf,
+                kind_weight=1.5 if chinese else 3.0,
+            )
             # Cite the clause the snippet comes from; else the passage's range of clauses.
             at = p.text.find(snip.text.rstrip("…"))
             clause = clause_at(p.text, at if at >= 0 else p.text.find(snip.text[:20])) or p.clause

@@ -43,13 +43,14 @@ def make_snippet(
     max_chars: int = 160,
     asked: str | None = None,
     weights: Mapping[str, float] | None = None,
+    kind_weight: float = 1.5,
 ) -> Snippet:
     """The best-matching run of sentences (by matched characters) within its paragraph, up to max_chars. A
     list goes with its lead: when the best sentence is on an item's or a table row's line, the line that
     introduces the list (ending in '：') comes first; when the run introduces a list, or starts from its
     lead, the items or rows that follow come after it, as far as max_chars allows and no further than the
     list goes. asked (indexer.asks.asks_for of the question): a sentence that holds what the question
-    asks for (a duration, an amount, a list's lead …) counts half as much again. weights (a word's inverse
+    asks for (a duration, an amount, a list's lead …) counts kind_weight times as much. weights (a word's inverse
     document frequency): a sentence scores the weights of the distinct words it holds instead of the
     characters matched, so a rare word counts more than a common one."""
     sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
@@ -68,7 +69,7 @@ def make_snippet(
         a, b = sentences[i]
         sentence = text[a:b]
         kind_here = _introduces(sentence) if asked == "list" else holds(sentence, asked)
-        return matched(a, b) * (1.5 if kind_here else 1.0)
+        return matched(a, b) * (kind_weight if kind_here else 1.0)
 
     best = max(range(len(sentences)), key=lambda i: (score(i), -i))
     a, b = sentences[best]

@@ -77,6 +77,15 @@ def test_content_words_drop_function_words_and_lemmatise():
     assert content_words("Hey, can I bring my bikes?") == [("bring", "bring"), ("bikes", "bike")]
 
 
+def test_the_sentence_that_holds_what_is_asked_weighs_more_when_words_come_through_a_dictionary():
+    from indexer.snippets import make_snippet
+
+    text = "服务时间原则上应为 7*24 小时，客户服务中心可进行调整。\n提倡使用普通话，客户服务中心可开通多语种服务。"
+    words = ["客户服务", "开通", "多语种"]  # "customer service", "open", "multilingual" read into Chinese
+    assert make_snippet(text, words, asked="time").text.startswith("提倡")  # the Chinese weighting: words win
+    assert make_snippet(text, words, asked="time", kind_weight=3.0).text.startswith("服务时间")
+
+
 @pytest.fixture
 def retriever(tmp_path, settings, encoder):
     return rules_retriever(tmp_path, settings, encoder)

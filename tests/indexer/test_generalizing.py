@@ -137,7 +137,9 @@ def test_an_english_question_gets_the_chinese_clause_framed_in_english():
     "question, kind",
     [
         ("客服热线是24小时的吗", None),  # about the hotline's hours, not its number
-        ("Is the customer service hotline open around the clock?", None),
+        ("Is the customer service hotline open around the clock?", "time"),
+        ("Are you open on weekends?", "time"),
+        ("What are the business hall's opening hours?", "time"),
         ("客服电话半夜有人接吗", "time"),
         ("你们的热线电话是多少", "phone"),
         ("What is your phone number?", "phone"),
