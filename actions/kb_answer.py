@@ -13,6 +13,7 @@ from actions.handoff import handoff_events
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic, Turn, converse, topic_after
 from indexer.hits import QueryError
+from indexer.lexical import is_chinese
 from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, whole_text
 from kb.desk.callback import asks_for_call
@@ -43,6 +44,20 @@ def answer_with(
         SlotSet("abstain_count", 0.0),
         SlotSet("offered_human", False),
     ]
+
+
+# A question asked in English hears that nothing answers it, or which topic it means, in English too.
+ENGLISH = {
+    "utter_clarify": "utter_clarify_en",
+    "utter_handoff_after_abstains": "utter_handoff_after_abstains_en",
+    "utter_out_of_scope": "utter_out_of_scope_en",
+    "utter_kb_no_answer": "utter_kb_no_answer_en",
+}
+
+
+def in_language(response: str, text: str) -> str:
+    """The response (a name in bot/domain.yml) for a message: its English one for a message not in Chinese."""
+    return response if is_chinese(text) else ENGLISH.get(response, response)
 
 
 def respond(
@@ -97,7 +112,7 @@ def _respond(
     # Not answered, the question's words may still have become the topic (converse): kept as the eval keeps them.
     kept = [SlotSet(name, value) for name, value in topic.slots().items()] if topic != before else []
     if reply.kind == "clarify":
-        dispatcher.utter_message(response="utter_clarify", buttons=reply.buttons)
+        dispatcher.utter_message(response=in_language("utter_clarify", text), buttons=reply.buttons)
         return [*kept, SlotSet("last_question", text)]
     if reply.kind == "answer" and reply.hit is not None:
         return answer_with(reply.hit, dispatcher, text, reply=reply, topic=topic)
@@ -110,13 +125,15 @@ def _respond(
     # In service hours a second answer in a row it cannot give hands the customer to a person; out of hours that
     # would be a callback they did not ask for (and no number to call): the offer of a person stays a button.
     if count >= ABSTAINS_BEFORE_HANDOFF and services.desk.policy.in_service_hours():
-        dispatcher.utter_message(response="utter_handoff_after_abstains")
+        dispatcher.utter_message(response=in_language("utter_handoff_after_abstains", text))
         return [
             SlotSet("abstain_count", 0.0),
             SlotSet("last_question", text),
             *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text),
         ]
-    dispatcher.utter_message(response="utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer")
+    dispatcher.utter_message(
+        response=in_language("utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer", text)
+    )
     return [
         *kept,
         SlotSet("abstain_count", float(count)),

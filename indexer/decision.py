@@ -132,9 +132,7 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
     out = []
     share = feats.get("idf_coverage", 0.0)
     if feats.get("english", 0.0) > 0.5:  # not is_chinese: the words a dictionary gave are among the steps
-        out.append(
-            "问题是英文：原话的词不会出现在中文资料里（按英汉词典换成的中文词见“英文词”），语义靠跨语言匹配，置信度通常偏低。"
-        )
+        out.append("问题是英文：原话的词不会出现在中文资料里（按英汉词典换成的中文词见“英文词”），语义靠跨语言匹配。")
     else:
         out.append(
             f"问题原话里的关键词（按少见程度加权，不算同义词）有 {share:.0%} 出现在第一条结果中"

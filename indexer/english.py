@@ -40,6 +40,9 @@ CONTRACTIONS = (
     (re.compile(r"'(?:s|re|m|d|ll|ve)\b"), ""),  # the hall's -> hall, it's -> it
 )
 NEGATIONS = frozenset({"not", "no", "never", "nor", "without"})
+# Words that in a customer's chat are almost never what they mean in a dictionary ("…, right?" is not 权益,
+# "my money back" not 支持); as written only, so "rights" and "backs" are still read.
+CHAT = frozenset({"right", "back"})
 # Words of a dictionary sense that say nothing of its meaning ("to refund", "to pay sb back").
 FILLER = frozenset({"a", "an", "the", "to", "be", "sb", "sth", "one", "oneself", "someone", "something"})
 # English function words and chat filler: never looked up. Negations stay words, so "not allowed" (不得) and
@@ -110,7 +113,7 @@ def content_words(text: str) -> list[tuple[str, str]]:
 
     out = []
     for word in ENGLISH_WORD.findall(_plain(text)):
-        if word in STOPWORDS or len(word) < 2:
+        if word in STOPWORDS or word in CHAT or len(word) < 2:
             continue
         lemma = lemmatize(word, lang="en").lower()
         if lemma not in STOPWORDS and len(lemma) > 1:

@@ -70,6 +70,10 @@ def test_cited_answer(bot):
 
 def test_english_question_gets_a_chinese_source(bot):
     assert "7*24 小时" in texts(bot(conversation(), "Is the customer service hotline open around the clock?"))
+    # one nothing answers hears so in English, with a person on offer
+    replies = bot(conversation(), "Can you book me a flight ticket to Beijing?")
+    assert texts(replies).startswith("Sorry") and "抱歉" not in texts(replies)
+    assert any(b["payload"] == "/request_human" for r in replies for b in r.get("buttons", []))
 
 
 @pytest.mark.parametrize("question", ["人工坐席一般几点下班", "你们投诉一般多久给答复", "你们卖不卖宠物粮"])

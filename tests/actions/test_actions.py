@@ -343,6 +343,21 @@ def test_a_question_about_human_service_is_answered_and_a_request_for_one_hands_
     assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "asked"
 
 
+def test_a_question_in_english_hears_in_english_that_nothing_answers_it(services):
+    messages, _ = run(ActionKbAnswer(services), tracker("Can you book me a flight ticket to Beijing?"))
+    [message] = messages
+    assert message["response"] == "utter_kb_no_answer_en" and message["text"].startswith("Sorry, our documents")
+    assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/deny"]
+    messages, _ = run(ActionKefuFallback(services), tracker("What is the weather like?", intent="out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope_en"]
+    messages, _ = run(ActionKefuFallback(services), tracker("明天天气怎么样", intent="out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+    # a second one in a row hands off, and says so in English
+    messages, _ = run(ActionKbAnswer(services), tracker("Can you book me a hotel too?", abstain_count=1.0))
+    assert messages[0]["response"] == "utter_handoff_after_abstains_en"
+    assert services.desk.tickets.recent()[0].reason == "could_not_answer"
+
+
 def test_a_question_nlu_hears_as_a_complaint_goes_to_the_knowledge_base_not_to_a_queue(services):
     messages, events = run(ActionKbAnswer(services), tracker("你们卖不卖宠物粮", intent="complaint"))
     assert [m["response"] for m in messages] == ["utter_kb_no_answer"]  # 'no answer', a person offered

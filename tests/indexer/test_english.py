@@ -75,6 +75,12 @@ def test_nothing_to_read_gives_nothing(terms, text):
 
 def test_content_words_drop_function_words_and_lemmatise():
     assert content_words("Hey, can I bring my bikes?") == [("bring", "bring"), ("bikes", "bike")]
+    # chat's "…, right?" and "my money back" are not 权益 and 支持; "rights" still is a word
+    assert content_words("money back, right? consumer rights") == [
+        ("money", "money"),
+        ("consumer", "consumer"),
+        ("rights", "right"),
+    ]
 
 
 def test_the_sentence_that_holds_what_is_asked_weighs_more_when_words_come_through_a_dictionary():
