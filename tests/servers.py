@@ -28,18 +28,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
-    """Poll url until it answers, failing early if the process exits."""
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 180, log: Path | None = None) -> None:
+    """Poll url until it answers, failing early if the process exits (with the end of its log, if given)."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
+            said = "" if log is None else "; the end of its log:\n" + _tail(log)
+            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered{said}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(url)
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    """The last lines of a server's log (what CI prints when a server dies before it answers)."""
+    try:
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(unreadable: {exc})"
 
 
 def listening(port: int) -> set[str]:
@@ -121,7 +130,7 @@ class System:
                     self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
                 )
         for name in names:
-            wait_for(self.health_url(name), self.procs[name])
+            wait_for(self.health_url(name), self.procs[name], log=self.workdir / f"{name}.log")
 
     def kill(self, name: str) -> None:
         """kill -9: no shutdown code runs."""

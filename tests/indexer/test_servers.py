@@ -91,3 +91,26 @@ def test_rasa_does_not_start_on_an_emptied_token_file(settings):
     rasa_token_file(settings.data_dir).write_text("")
     with pytest.raises(ServerError, match=r"cannot start rasa: .*rasa_token is empty"):
         prepare(settings, "rasa")
+
+
+def test_rasa_reads_a_token_that_begins_with_a_dash_as_the_token():
+    """secrets.token_urlsafe begins with "-" once in 64 tokens: `--auth-token -abc` made Rasa's argparse exit
+    with 2 ("expected one argument") and a fresh data folder's Rasa never started (a CI run failed on it)."""
+    import subprocess
+
+    from indexer.servers import RASA_PYTHON, RASA_RUN
+
+    if not RASA_PYTHON.exists():
+        pytest.fail("Rasa's venv is missing: run 'make setup'")
+    token = "-zvpS6bDhAhbB4rLG-kLBuEsZUwMcyyDYApevFJvj_Vk"
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from rasa_run import rasa_argv;"
+        "from rasa.__main__ import create_argument_parser;"
+        "args = create_argument_parser().parse_args(rasa_argv(sys.argv[2], ['run', '--enable-api'])[1:]);"
+        "print(args.auth_token)"
+    )
+    run = subprocess.run(
+        [str(RASA_PYTHON), "-c", script, str(RASA_RUN.parent), token], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == token
