@@ -4,7 +4,8 @@ Builds a throwaway workspace (a copy of kb/ with ../shared/kb-extra's four docum
 `kefu import`), then runs the project's own command on each conversations file, twice side by side: as the bot
 plays it (the topic carried from turn to turn) and with every turn read alone (as before the bot kept a topic).
 eval/conversations_dev.jsonl is what the rules were tuned on; eval/conversations.jsonl was written beside it and
-only measured until 2026-12-06, when its failures were read (tuned on since); eval/conversations_test.jsonl is on
+only measured until 2026-12-06, when its failures were read (tuned on since); eval/conversations_dev2.jsonl (written
+2026-12-06 on eight other distractors, played beside them) is tuned on; eval/conversations_test.jsonl is on
 eight of the distractor regulations, written from the documents alone and never tuned on (played in a second
 workspace that also holds those eight documents).
 
@@ -23,6 +24,7 @@ from bench_crossdomain import ROOT, kefu, workspace
 SETS = {
     "dev (tuned on)": ROOT / "eval" / "conversations_dev.jsonl",
     "read 2026-12-06": ROOT / "eval" / "conversations.jsonl",  # held out until its failures were read
+    "dev, unseen documents": ROOT / "eval" / "conversations_dev2.jsonl",  # eight other distractors, tuned on
     "held out, unseen documents": ROOT / "eval" / "conversations_test.jsonl",
 }
 
@@ -45,10 +47,10 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="kefu-fu-") as tmp:
         four = workspace(Path(tmp), "four", extra)
-        for name, path in SETS.items():
+        for n, (name, path) in enumerate(SETS.items()):
             env = four
             if unseen := documents_of(path, args.shared / "kb-extra" / "distractors"):
-                env = workspace(Path(tmp), "unseen", extra + unseen)
+                env = workspace(Path(tmp), f"unseen-{n}", extra + unseen)
             results[name] = {
                 "with topic": kefu(env, "eval", "--conversations", str(path), "--json"),
                 "each turn alone": kefu(env, "eval", "--conversations", str(path), "--each-turn-alone", "--json"),

@@ -6,8 +6,8 @@ topic's article and section, when it has one, given one more ranking in the fusi
 Which reading wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
-- a strong cue (a pronoun, 他/她 included, '那一章', '为什么' with no subject of its own, an item alone, '那B呢', a
-  message of a word or two): the reading with the topic, unless only the message alone can be answered;
+- a strong cue (a pronoun, 他/她 included, '那一章', '下一项', '为什么' with no subject of its own, an item alone,
+  '那B呢', a message of a word or two): the reading with the topic, unless only the message alone can be answered;
 - a weak cue (starts with 那/还有/那么, a longer '为啥…', or is short): the message alone when it answers from
   another article at least as confidently (a new subject introduced with 那 is not dragged back), else the
   topic's reading; when the message alone is not answered, the topic's reading needs some of the message's
@@ -15,6 +15,9 @@ Which reading wins depends on how much the message leans on what came before:
 - no cue, or a long question after an opener that changes the subject ('另外问一下，…', '对了，…', whatever
   那种 it holds): the message alone, answered or not (measured: reading a self-contained question that nothing
   answers with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
+
+Before those rules weigh it, the topic's reading has its first hits reordered by the message alone's ranking too
+(the topic's terms find where; the message's own words, through both encoders and BM25, say which clause there).
 
 A reply read with the topic quotes the sentences the message's own words point to, when they match any (the
 topic's terms found the passage). A question nothing answers still leaves its key terms as the topic (no
@@ -41,12 +44,22 @@ if TYPE_CHECKING:
 
 OWN_WORDS_MARGIN = 0.25  # how much more of the message's own words the message alone must find to be a new subject
 MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject first, then the latest)
+# The topic's reading finds where; the message alone says which: its first OWN_RANKED hits are reordered by
+# reciprocal rank fusion (constant OWN_RRF_K) of their ranks there and, weighted OWN_RANKING_WEIGHT, in the message
+# alone's ranking OWN_RANKING_DEPTH deep (beyond: that depth). Measured on the tuned conversation sets:
+# docs/BENCHMARKS.md, "Follow-ups: the message's own ranking".
+OWN_RANKED = 3
+OWN_RANKING_DEPTH = 30
+OWN_RRF_K = 3.0
+OWN_RANKING_WEIGHT = 0.5
 
 # 'Pointing back': words that only make sense with something said before.
 POINTER = re.compile(
     r"这个|那个|这些|那些|这种|那种|这样|那样|上面|上述|刚才|前面|其中|该[条项款规种类]|这条|那条|这项|这里"
     # 'that chapter'; he, she, it: whoever the last answer was about (not 其他/其它, 吉他, 他人, 挪作他用 …)
     r"|[这那]一[章节条款项种类个]|(?<![其吉])[他她它](?![人用处乡国])"
+    # 'the next item', 'the one before' of a list or a quiz just quoted (下一条 is a clause: NEXT)
+    r"|[上下]一[项种点题款]"
 )
 LEAD_CUE = re.compile(r"^(?:那么?|还有|另外|再问一?下|顺便问一?下|对了|然后|那如果|要是|如果|那要是)[，,、\s]*")
 # Openers that often bring a new subject ('另外想问下，…', '对了，…'): a long message after one is its own question,
@@ -248,6 +261,9 @@ def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     searched = with_topic(message, topic)
     focus = Focus(topic.article_id, topic.section) if topic.article_id else None
     joined = retriever.search(searched, k=k, focus=focus)
+    if not ITEM.match(message.strip()) and any(len(t) > 1 for t in retriever.tokenizer.tokens(message)):
+        # an item alone ('那C呢') or a bare '为什么' has no words of its own to rank by
+        joined = _by_own_ranking(joined, retriever.search(message, OWN_RANKING_DEPTH))
     if not joined.decision.answer:
         return Turn(alone, "alone", message)
     own = retriever.tokenizer.tokens(alone.query)
@@ -267,6 +283,22 @@ def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     if strength == "weak" and alone_cover <= joined_cover + OWN_WORDS_MARGIN:
         return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     return Turn(alone, "alone", message)
+
+
+def _by_own_ranking(joined: SearchResult, own: SearchResult) -> SearchResult:
+    """joined (the topic's reading) with its first OWN_RANKED hits reordered by their ranks in joined and in
+    own (the message alone, ranked OWN_RANKING_DEPTH deep): '为啥会搁那么久' after a question on bills left
+    two years is searched with the topic's terms, which rank the clause on sending drafts to deputies first;
+    the message alone ranks the clause on shelved bills higher, and that one is read. The decision is joined's."""
+    depth = max(len(own.hits), 1)
+    rank = {h.ref: i for i, h in enumerate(own.hits)}
+    first = joined.hits[:OWN_RANKED]
+
+    def fused(i: int, hit: Hit) -> float:
+        return 1 / (OWN_RRF_K + i) + OWN_RANKING_WEIGHT / (OWN_RRF_K + rank.get(hit.ref, depth))
+
+    ordered = [h for _, h in sorted(enumerate(first), key=lambda ih: -fused(*ih))]
+    return replace(joined, hits=[*ordered, *joined.hits[OWN_RANKED:]])
 
 
 def _own_words(result: SearchResult, message: str, retriever: Searcher) -> SearchResult:

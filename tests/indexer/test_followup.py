@@ -35,6 +35,11 @@ def test_a_pronoun_or_a_why_leans_on_the_last_answer_and_a_new_subject_opener_do
     assert cue("另外问一下，你们营业厅周末开门吗？那种小的网点也开吗") == ""
 
 
+def test_the_next_or_previous_item_of_a_list_leans_on_the_last_answer():
+    assert cue("下一项呢") == cue("那上一种是什么") == cue("下一题选什么") == "strong"
+    assert cue("下个月店搬走了卡还能用吗") == ""  # 下个月 is a date, not the next item
+
+
 @pytest.mark.parametrize(
     "message, clause, clauses, expected",
     [
@@ -238,3 +243,13 @@ def test_a_question_opening_with_if_is_its_own_and_not_read_with_the_last_answer
     replies, _ = play(retriever, "客服中心的系统要怎么设计", "如果要出差报销怎么弄")
     reply, turn = replies[1]
     assert turn.how == "alone" and "系统维护" not in (reply.body or "")
+
+
+@pytest.mark.slow
+def test_the_message_alone_picks_which_clause_of_the_topic_is_meant(retriever):
+    # the topic's terms (营运服务管理制度, 岗位) rank the scope clause first; the message's own words (原则),
+    # ranked alone too, move the clause on principles up
+    replies, topic = play(retriever, "营运服务管理制度适用哪些岗位", "那它遵循哪些原则")
+    (first, _), (reply, turn) = replies
+    assert "适用于公司所有营运服务相关岗位" in first.body
+    assert turn.how == "with_topic" and "客户至上" in reply.body and topic.clause == "第三条"
