@@ -96,6 +96,9 @@ class Searcher(Protocol):
 
     def weights_of(self, word: str) -> float: ...
 
+    @property
+    def top_k(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -240,15 +243,21 @@ def resolve(message: str, topic: Topic, retriever: Searcher, k: int | None = Non
     """Read a message in its conversation and search it, k hits (default: the retriever's top_k; see the
     module's docstring for the rules). Raises indexer.hits.QueryError as Retriever.search does for a message
     that cannot be searched."""
-    alone = retriever.search(message, k=k)
-    turn = _reading(message, topic, retriever, alone, k)
+    if not topic:
+        alone = retriever.search(message, k=k)
+        return Turn(alone, "alone", message, alone.query)
+    # One search of the message alone, ranked deep enough to reorder the topic's reading (the decision rests
+    # on the first two hits and the cosines, whatever the depth); its reply keeps k hits.
+    deep = retriever.search(message, k=max(k or retriever.top_k, OWN_RANKING_DEPTH))
+    alone = replace(deep, hits=deep.hits[: k or retriever.top_k])
+    turn = _reading(message, topic, retriever, alone, deep, k)
     turn.message = alone.query
     return turn
 
 
-def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResult, k: int | None) -> Turn:
-    if not topic:
-        return Turn(alone, "alone", message)
+def _reading(
+    message: str, topic: Topic, retriever: Searcher, alone: SearchResult, deep: SearchResult, k: int | None
+) -> Turn:
     clause = named_clause(message, topic, [c for c, _ in retriever.clauses(topic.article_id)])
     if clause is not None:
         passage_id = dict(retriever.clauses(topic.article_id))[clause]
@@ -263,7 +272,7 @@ def _reading(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     joined = retriever.search(searched, k=k, focus=focus)
     if not ITEM.match(message.strip()) and any(len(t) > 1 for t in retriever.tokenizer.tokens(message)):
         # an item alone ('那C呢') or a bare '为什么' has no words of its own to rank by
-        joined = _by_own_ranking(joined, retriever.search(message, OWN_RANKING_DEPTH))
+        joined = _by_own_ranking(joined, deep)
     if not joined.decision.answer:
         return Turn(alone, "alone", message)
     own = retriever.tokenizer.tokens(alone.query)

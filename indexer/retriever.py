@@ -290,6 +290,11 @@ class Retriever:
     def _section_of(self, key: Key) -> str:
         return self.passages[key[1]].section if key[0] == "p" else self.faqs[key[1]].section or ""
 
+    @property
+    def top_k(self) -> int:
+        """How many hits a search returns when not told (the top_k setting)."""
+        return self.config.top_k
+
     def weights_of(self, word: str) -> float:
         """A word's inverse document frequency over the passages (the rarest's for a word they never use)."""
         idf = self.passage_lexical.idf
