@@ -47,7 +47,7 @@ MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject
 # The topic's reading finds where; the message alone says which: its first OWN_RANKED hits are reordered by
 # reciprocal rank fusion (constant OWN_RRF_K) of their ranks there and, weighted OWN_RANKING_WEIGHT, in the message
 # alone's ranking OWN_RANKING_DEPTH deep (beyond: that depth). Measured on the tuned conversation sets:
-# docs/BENCHMARKS.md, "Follow-ups: the message's own ranking".
+# docs/BENCHMARKS.md, "Follow-up questions", 2026-12-06 (fourth session).
 OWN_RANKED = 3
 OWN_RANKING_DEPTH = 30
 OWN_RRF_K = 3.0
