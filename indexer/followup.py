@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus
 from indexer.numerals import number
 from indexer.replies import Reply, reply_for
@@ -45,12 +46,12 @@ if TYPE_CHECKING:
 OWN_WORDS_MARGIN = 0.25  # how much more of the message's own words the message alone must find to be a new subject
 MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject first, then the latest)
 # The topic's reading finds where; the message alone says which: its first OWN_RANKED hits are reordered by
-# reciprocal rank fusion (constant OWN_RRF_K) of their ranks there and, weighted OWN_RANKING_WEIGHT, in the message
-# alone's ranking OWN_RANKING_DEPTH deep (beyond: that depth). Measured on the tuned conversation sets:
-# docs/BENCHMARKS.md, "Follow-up questions", 2026-12-06 (fourth session).
+# reciprocal rank fusion (indexer.fusion, constant OWN_RRF_K) of their ranks there and, weighted
+# OWN_RANKING_WEIGHT, in the message alone's ranking OWN_RANKING_DEPTH deep (a hit not there gets nothing from it).
+# Measured on the tuned conversation sets: docs/BENCHMARKS.md, "Follow-up questions", 2026-12-06 (fourth session).
 OWN_RANKED = 3
 OWN_RANKING_DEPTH = 30
-OWN_RRF_K = 3.0
+OWN_RRF_K = 2  # ranks from 1: a first place scores 1/3
 OWN_RANKING_WEIGHT = 0.5
 
 # 'Pointing back': words that only make sense with something said before.
@@ -295,18 +296,14 @@ def _reading(
 
 
 def _by_own_ranking(joined: SearchResult, own: SearchResult) -> SearchResult:
-    """joined (the topic's reading) with its first OWN_RANKED hits reordered by their ranks in joined and in
-    own (the message alone, ranked OWN_RANKING_DEPTH deep): '为啥会搁那么久' after a question on bills left
-    two years is searched with the topic's terms, which rank the clause on sending drafts to deputies first;
-    the message alone ranks the clause on shelved bills higher, and that one is read. The decision is joined's."""
-    depth = max(len(own.hits), 1)
-    rank = {h.ref: i for i, h in enumerate(own.hits)}
-    first = joined.hits[:OWN_RANKED]
-
-    def fused(i: int, hit: Hit) -> float:
-        return 1 / (OWN_RRF_K + i) + OWN_RANKING_WEIGHT / (OWN_RRF_K + rank.get(hit.ref, depth))
-
-    ordered = [h for _, h in sorted(enumerate(first), key=lambda ih: -fused(*ih))]
+    """joined (the topic's reading) with its first OWN_RANKED hits reordered by reciprocal rank fusion of their
+    ranks in joined and in own (the message alone, ranked OWN_RANKING_DEPTH deep): '为啥会搁那么久' after a
+    question on bills left two years is searched with the topic's terms, which rank the clause on sending drafts
+    to deputies first; the message alone ranks the clause on shelved bills higher, and that one is read. The
+    decision is joined's."""
+    first = {h.ref: h for h in joined.hits[:OWN_RANKED]}
+    fused = reciprocal_rank_fusion([(1.0, list(first)), (OWN_RANKING_WEIGHT, [h.ref for h in own.hits])], k=OWN_RRF_K)
+    ordered = [first[ref] for ref, _ in fused if ref in first]
     return replace(joined, hits=[*ordered, *joined.hits[OWN_RANKED:]])
 
 
