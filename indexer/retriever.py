@@ -29,7 +29,7 @@ from indexer.lexical import LexicalIndex, Tokenizer, is_chinese
 from indexer.normalize import NormalizedQuery, normalize_query
 from indexer.references import cited_texts
 from indexer.settings import Settings
-from indexer.snippets import make_snippet
+from indexer.snippets import KIND_WEIGHT, KIND_WEIGHT_ENGLISH, make_snippet
 from indexer.typos import Homophones
 from indexer.vector_index import VectorIndex, set_search_threads
 from kb import lexicon as lexicon_file
@@ -380,13 +380,12 @@ class Retriever:
         kind, ident = key
         if kind == "p":
             p = self.passages[ident]
-            # An English question's words come through a dictionary: what it asks for (a time, an amount) weighs more.
             snip = make_snippet(
                 readable_tables(p.text),
                 tokens,
                 asked=asked,
                 weights=self.passage_lexical.idf,
-                kind_weight=1.5 if chinese else 3.0,
+                kind_weight=KIND_WEIGHT if chinese else KIND_WEIGHT_ENGLISH,
             )
             # Cite the clause the snippet comes from; else the passage's range of clauses.
             at = p.text.find(snip.text.rstrip("…"))

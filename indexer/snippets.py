@@ -37,13 +37,20 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+# How much more a sentence counts when it holds what the question asks for (a time, an amount …): an English
+# question's words reach the text only through a dictionary, so the kind weighs more (measured: docs/BENCHMARKS.md,
+# "English questions read through a dictionary").
+KIND_WEIGHT = 1.5
+KIND_WEIGHT_ENGLISH = 3.0
+
+
 def make_snippet(
     text: str,
     words: list[str],
     max_chars: int = 160,
     asked: str | None = None,
     weights: Mapping[str, float] | None = None,
-    kind_weight: float = 1.5,
+    kind_weight: float = KIND_WEIGHT,
 ) -> Snippet:
     """The best-matching run of sentences (by matched characters) within its paragraph, up to max_chars. A
     list goes with its lead: when the best sentence is on an item's or a table row's line, the line that

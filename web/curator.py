@@ -13,6 +13,7 @@ from indexer.asks import asks_for
 from indexer.decision import explain
 from indexer.followup import Topic, converse
 from indexer.hits import MAX_QUERY_CHARS, QueryError, SearchResult, clean_query
+from indexer.lexical import is_chinese
 from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simplified
 from indexer.replies import Reply, reply_for
 from kb import lexicon
@@ -216,6 +217,8 @@ def hit_test() -> str:
                 if desk().policy.in_service_hours()
                 else "不在服务时间，请客户留言等回电",
                 "explained": explain(result.features, asks_for(result.query)) if result else [],
+                # an English question's words were looked up in the English-Chinese dictionary (indexer.english)
+                "by_dictionary": result is not None and not is_chinese(result.query),
             }
     return render_template(
         "hit_test.html",
