@@ -207,10 +207,20 @@ def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 
 def close_runners_up(hits: Sequence[Hit], ratio: float = 0.9, most: int = 2) -> list[Hit]:
-    """Hits after the first whose fused score is within ratio of it (a close decision)."""
+    """Hits after the first whose fused score is within ratio of it (a close decision), less those that say what
+    the first says: a passage holding the paragraph a first-ranked Q&A entry rests on, or an entry resting on
+    the first passage (its button would show the answer again)."""
     if len(hits) < 2 or hits[0].score <= 0:
         return []
-    return [h for h in hits[1 : 1 + most] if h.score >= ratio * hits[0].score]
+    top = hits[0]
+    close = [h for h in hits[1 : 1 + most] if h.score >= ratio * top.score]
+    return [h for h in close if not (_rests_on(top, h) or _rests_on(h, top))]
+
+
+def _rests_on(entry: Hit, passage: Hit) -> bool:
+    """Whether a Q&A entry's answer rests on a paragraph of this passage (Hit.quote, found by the retriever)."""
+    quote = entry.quote if entry.kind == "faq" and passage.kind == "passage" else None
+    return quote is not None and quote != "" and quote in passage.text
 
 
 def is_short(text: str) -> bool:

@@ -61,3 +61,19 @@ def test_abstains_on_greetings_gibberish_and_unknowns(retriever, question):
 def test_scraper_leftovers_are_not_indexed(retriever):
     texts = "".join(p.text for p in retriever.passages.values())
     assert "下载文档前请自行甄别" not in texts and "相关文档" not in texts and "合集下载" not in texts
+
+
+def test_a_runner_up_button_never_shows_the_answer_again(retriever):
+    """A curated answer and the clause it rests on rank side by side: the clause is no button under the answer,
+    nor the entry under the clause (a browser trial clicked one and read the same text twice)."""
+    from indexer.replies import reply_for
+
+    for question in ("考核不合格的员工会怎么处理", "客服电话半夜有人接吗"):
+        result = retriever.search(question)
+        top, runner_up = result.hits[0], result.hits[1]
+        assert {top.kind, runner_up.kind} == {"faq", "passage"}, question  # an entry and its clause rank 1 and 2
+        faq, passage = (top, runner_up) if top.kind == "faq" else (runner_up, top)
+        assert faq.quote and faq.quote in passage.text, question
+        reply = reply_for(question, result)
+        assert reply.kind == "answer" and reply.buttons, question  # other close runners-up are still offered
+        assert all(runner_up.ref not in b["payload"] for b in reply.buttons), question
