@@ -160,6 +160,8 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question
         return f"{ENGLISH_LEAD}\n{body}" + (f"\nSource: {source}" if source else "")
     if followed and source:
+        if hit.clause and source.endswith(hit.clause):  # the line names the clause: the body need not repeat it
+            body = re.sub(rf"^{re.escape(hit.clause)}(?![\d.])\s*", "", body) or body
         return f"{ABOUT}{source}：\n{body}"
     return f"{body}\n来源：{source}" if source else body
 

@@ -177,6 +177,8 @@ def test_next_and_numbered_clauses_follow_the_cited_article(retriever):
     first, nxt, fifteenth = (r for r, _ in replies)
     assert "进行培训或调整岗位" in first.body and "第十七条" in first.text
     assert "对优秀员工给予奖励" in nxt.body and nxt.text.startswith("关于《营运公司服务管理制度》")
+    # the 关于 line names the clause; the body does not say it a second time
+    assert nxt.text.split("\n", 1)[0].endswith("第十八条：") and not nxt.body.startswith("第十八条")
     assert "服务监督部门" in fifteenth.body and topic.clause == "第十五条"
 
 
