@@ -29,6 +29,22 @@ if TYPE_CHECKING:
 MAX_BUBBLE = 240
 
 
+# Chinese text's own punctuation where a document typed the ASCII mark: a comma, semicolon, colon, question or
+# exclamation mark next to a Chinese character (not 1,000 or 9:00), brackets around Chinese words ('(一)').
+_HAN = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
+_ASCII_MARK = re.compile(rf"(?<=[{_HAN}])[ \t]*([,;:?!])[ \t]*|[ \t]*([,;:?!])(?![\d:/])[ \t]*(?=[{_HAN}])")
+_BRACKETED = re.compile(r"\(([^()\n]*[\u4e00-\u9fff][^()\n]*)\)")
+
+
+def chinese_punctuation(text: str) -> str:
+    """text with ASCII punctuation that sits in Chinese turned full width ('小时,各单位' -> '小时，各单位',
+    '职能:执行' -> '职能：执行', '(一)' -> '（一）'); numbers, times, English and URLs are left as they are
+    ('1,000', '9:00', 'Responsible (R)', 'http://…')."""
+    text = _ASCII_MARK.sub(lambda m: _FULL[m.group(1) or m.group(2)], text)
+    return _BRACKETED.sub(r"（\1）", text)
+
+
 def source_line(hit: Hit) -> str:
     """'《title》section · clause' for citing a hit ('' for a Q&A entry that rests on no article)."""
     if not hit.title:
@@ -152,7 +168,7 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     question asked in English gets the quoted Chinese framed in English: a line that says what follows,
     and 'Source:' for the citation. followed: the message was read with the conversation's topic
     (indexer.followup), so the source comes first and says what was understood: '关于《…》3.2 …：'."""
-    body = re.sub(r"\s*\n\s*", "\n", answer_body(hit, question).strip())
+    body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", answer_body(hit, question).strip()))
     if len(body) > MAX_BUBBLE:
         body = body[: MAX_BUBBLE - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
@@ -178,7 +194,7 @@ def whole_text(hit: Hit) -> str:
     """A hit's whole text with its source, for the 查看全部 button: the lead, the passage (tables read as
     rows) or the curated answer, untrimmed."""
     body = hit.text if hit.kind == "faq" else readable_tables(hit.text)
-    body = re.sub(r"\s*\n\s*", "\n", f"{hit.lead}\n{body}" if hit.lead else body).strip()
+    body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", f"{hit.lead}\n{body}" if hit.lead else body).strip())
     source = source_line(hit)
     return f"{body}\n来源：{source}" if source else body
 
@@ -195,7 +211,7 @@ def candidate_button(hit: Hit) -> dict[str, str]:
         if hit.clause and start.startswith(hit.clause):
             start = start[len(hit.clause) :]
         start = start.strip()[:14]
-        label = f"{where}：{start}…" if start else where
+        label = f"{where}：{chinese_punctuation(start)}…" if start else where
     return {"title": label[:40], "payload": f'/choose_candidate{{"ref":"{hit.ref}"}}'}
 
 

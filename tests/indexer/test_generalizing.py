@@ -133,6 +133,19 @@ def test_an_english_question_gets_the_chinese_clause_framed_in_english():
     assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》 第二章 · 第二条")
 
 
+def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_marks():
+    from indexer.replies import answer_text, candidate_button, chinese_punctuation
+
+    text = "第二条 服务时间为 7*24 小时,节假日 9:00-17:00 有人值守;职能:执行流程(一)至(三),金额1,000元以下。"
+    reply = answer_text(_hit(text, text), "几点有人")
+    assert "小时，节假日 9:00-17:00 有人值守；职能：执行流程（一）至（三），金额1,000元以下。" in reply
+    assert "," not in candidate_button(_hit(text, text))["title"]
+    # English and numbers keep theirs
+    assert chinese_punctuation("负责人(Responsible):负责执行") == "负责人(Responsible)：负责执行"
+    assert chinese_punctuation("In RACI, who is R?") == "In RACI, who is R?"
+    assert chinese_punctuation("网址 http://x.cn/a?b=1") == "网址 http://x.cn/a?b=1"
+
+
 @pytest.mark.parametrize(
     "question, kind",
     [

@@ -106,9 +106,18 @@ def test_customer_asks_gets_a_cited_answer_then_asks_for_a_human(system, browser
     ask(browser, "客服热线是24小时服务的吗")
     wait_text(browser, ".msg.bot .bubble", "7*24 小时")
     wait_text(browser, ".msg.bot .bubble", "来源：《中国银行业客户服务中心服务规范》")
+    answer = widget(browser).find_elements("css selector", ".msg.bot")[-1]
+    assert "，各单位客户服务中心" in answer.find_element("css selector", ".bubble").text  # the document's ASCII comma
+    # the places that came close are offered under a heading of their own
+    assert answer.find_element("css selector", ".related").text == "您可能还想了解："
     shot(browser, "1-customer-answer")
     widget(browser).find_element("css selector", ".msg.bot .rate button").click()  # 👍 under the answer
     wait_text(browser, ".msg.bot .bubble", "感谢您的反馈")
+    ask(browser, "那菜单里能插广告吗")  # a follow-up: its bubble starts with what was understood, cited once
+    wait_text(browser, ".msg.bot .bubble", "禁止在主菜单插播广告")
+    followup = widget(browser).find_elements("css selector", ".msg.bot")[-1]
+    assert followup.find_element("css selector", ".bubble").text.startswith("关于《中国银行业客户服务中心服务规范》")
+    assert not followup.find_elements("css selector", ".sources")
     refs = [r[0] for r in Database.open(real_kb_settings.database).execute("SELECT answer_ref FROM feedback")]
     assert any(re.fullmatch(r"(passage|faq):[\w-]+", ref) for ref in refs), refs  # the 👍 names the answer
     widget(browser).find_element("css selector", ".head .human").click()

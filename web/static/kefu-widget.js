@@ -73,7 +73,7 @@
     '.customer .bubble{background:#1677ff;color:#fff}.agent .bubble{background:#f6ffed;border:1px solid #b7eb8f}.system .bubble{background:#fffbe6;border:1px solid #ffe58f}' +
     '.who{font-size:11px;color:#888;margin:0 4px 2px}.sources{font-size:12px;color:#666;margin-top:4px;max-width:85%}' +
     '.buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px;max-width:85%}.buttons button,.rate button{border:1px solid #1677ff;color:#1677ff;background:#fff;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}' +
-    '.rate{margin-top:4px;display:flex;gap:6px}.rate button{border-color:#ddd;color:#555}.rate button:disabled,.buttons button:disabled{opacity:.45;cursor:default}' +
+    '.related{font-size:12px;color:#666;margin-top:6px}.rate{margin-top:4px;display:flex;gap:6px}.rate button{border-color:#ddd;color:#555}.rate button:disabled,.buttons button:disabled{opacity:.45;cursor:default}' +
     '.typing{font-size:12px;color:#888;padding:0 14px 6px;display:none}.typing.show{display:block}' +
     '.form{display:flex;border-top:1px solid #eee}.form textarea{flex:1;border:0;padding:10px;font-size:14px;resize:none;height:48px;outline:none}.form button{border:0;background:#1677ff;color:#fff;padding:0 16px;font-size:14px;cursor:pointer}' +
     '</style>' +
@@ -114,21 +114,30 @@
     var wrap = el("div", "msg " + m.from);
     wrap.appendChild(el("div", "who", names[m.from] || m.from));
     wrap.appendChild(el("div", "bubble", m.text));
-    if (m.text.indexOf("来源：") < 0 && m.text.indexOf("\nSource: ") < 0) {  // the bot's answers carry their source line already
+    // The bot's answers carry their source already: on a line of their own, or first ('关于《…》…：', a follow-up).
+    if (m.text.indexOf("来源：") < 0 && m.text.indexOf("\nSource: ") < 0 && m.text.indexOf("关于《") !== 0) {
       (m.sources || []).forEach(function (s) {
         if (!s.title) return;  // a curated answer that rests on no article has no source to show
         wrap.appendChild(el("div", "sources", "来源：《" + (s.title || "") + "》" + [s.section, s.clause].filter(Boolean).join(" · ")));
       });
     }
     if (m.buttons && m.buttons.length) {
-      var bar = el("div", "buttons");
-      m.buttons.forEach(function (b) {
-        var btn = el("button", "", b.title);
-        btn.type = "button";
-        btn.addEventListener("click", function () { send(null, b.payload, b.title); });
-        bar.appendChild(btn);
+      // Under an answer, the places that came close are offered apart, under a heading of their own.
+      var answered = !!(m.sources && m.sources.length);
+      var isRelated = function (b) { return answered && String(b.payload || "").indexOf("/choose_candidate") === 0; };
+      [m.buttons.filter(function (b) { return !isRelated(b); }), m.buttons.filter(isRelated)].forEach(function (group, i) {
+        if (!group.length) return;
+        if (i === 1) wrap.appendChild(el("div", "related", "您可能还想了解："));
+        var bar = el("div", "buttons");
+        group.forEach(function (b) {
+          var btn = el("button", "", b.title);
+          btn.type = "button";
+          btn.title = b.title;
+          btn.addEventListener("click", function () { send(null, b.payload, b.title); });
+          bar.appendChild(btn);
+        });
+        wrap.appendChild(bar);
       });
-      wrap.appendChild(bar);
     }
     if (m.from === "bot" && m.sources && m.sources.length) {
       var rate = el("div", "rate");
