@@ -160,6 +160,13 @@ def item_sentence(text: str, item: str) -> str:
 
 
 ENGLISH_LEAD = "Here is what our documents say (quoted in Chinese):"
+# A question why, and the words a text gives a reason or purpose with: a 'why' answered by a clause that gives
+# none is told so before the rule, rather than read as if the rule were the reason.
+WHY_QUESTION = re.compile(r"为什么|为啥|为何|凭什么|怎么会|什么原因|啥原因|原因是")
+REASON = re.compile(
+    r"因|由于|为了|目的|以便|以免|以防|旨在|鉴于|起见|避免|防止|确保|保证|保障|从而|否则|便于|有利于|有助于|既.{1,30}又"
+)
+NO_REASON = "没有找到写明的原因，以下是相关规定："
 SHOW_ALL = "查看全部"
 
 
@@ -171,6 +178,8 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", answer_body(hit, question).strip()))
     if len(body) > MAX_BUBBLE:
         body = body[: MAX_BUBBLE - 1] + "…"
+    if hit.kind == "passage" and WHY_QUESTION.search(question) and not REASON.search(body):
+        body = f"{NO_REASON}\n{body}"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
     source = source_line(hit)
     if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question

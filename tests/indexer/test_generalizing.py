@@ -133,6 +133,17 @@ def test_an_english_question_gets_the_chinese_clause_framed_in_english():
     assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》 第二章 · 第二条")
 
 
+def test_a_why_question_answered_by_a_rule_that_gives_no_reason_is_told_so():
+    from indexer.replies import NO_REASON, answer_text
+
+    rule = "第二条 经营者停业的，应当提前三十日告知持卡人。"
+    reply = answer_text(_hit(rule, rule), "为啥商家要提前一个月说")
+    assert reply.startswith(NO_REASON + "\n第二条 经营者停业的")
+    assert not answer_text(_hit(rule, rule), "商家停业要提前多久说").startswith(NO_REASON)  # not asked why
+    reasoned = "第二条 为了保护持卡人的合法权益，经营者停业的，应当提前三十日告知持卡人。"
+    assert not answer_text(_hit(reasoned, reasoned), "为啥商家要提前一个月说").startswith(NO_REASON)
+
+
 def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_marks():
     from indexer.replies import answer_text, candidate_button, chinese_punctuation
 
