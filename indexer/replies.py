@@ -30,19 +30,28 @@ MAX_BUBBLE = 240
 
 
 # Chinese text's own punctuation where a document typed the ASCII mark: a comma, semicolon, colon, question or
-# exclamation mark next to a Chinese character (not 1,000 or 9:00), brackets around Chinese words ('(一)').
-_HAN = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+# exclamation mark next to a Chinese character or mark (not 1,000, 9:00 or １,０００), brackets around Chinese words
+# ('(一)'); a web or mail address is left whole.
+_HAN = "\u3000-\u303f\u4e00-\u9fff\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
-_ASCII_MARK = re.compile(rf"(?<=[{_HAN}])[ \t]*([,;:?!])[ \t]*|[ \t]*([,;:?!])(?![\d:/])[ \t]*(?=[{_HAN}])")
+_ASCII_MARK = re.compile(rf"(?<=[{_HAN}])[ \t]*([,;:?!]+)[ \t]*|[ \t]*([,;:?!]+)(?![\d:/])[ \t]*(?=[{_HAN}])")
 _BRACKETED = re.compile(r"\(([^()\n]*[\u4e00-\u9fff][^()\n]*)\)")
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s，。；、）]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 
 
 def chinese_punctuation(text: str) -> str:
     """text with ASCII punctuation that sits in Chinese turned full width ('小时,各单位' -> '小时，各单位',
-    '职能:执行' -> '职能：执行', '(一)' -> '（一）'); numbers, times, English and URLs are left as they are
-    ('1,000', '9:00', 'Responsible (R)', 'http://…')."""
-    text = _ASCII_MARK.sub(lambda m: _FULL[m.group(1) or m.group(2)], text)
-    return _BRACKETED.sub(r"（\1）", text)
+    '职能:执行' -> '职能：执行', '(一)' -> '（一）'); numbers, times, English, web and mail addresses are left as
+    they are ('1,000', '9:00', 'Responsible (R)', 'https://…/银行?a=1')."""
+    pieces = _ADDRESS.split(text)
+    addresses = _ADDRESS.findall(text)
+    out = []
+    for i, piece in enumerate(pieces):
+        piece = _ASCII_MARK.sub(lambda m: "".join(_FULL[c] for c in m.group(1) or m.group(2)), piece)
+        out.append(_BRACKETED.sub(r"（\1）", piece))
+        if i < len(addresses):
+            out.append(addresses[i])
+    return "".join(out)
 
 
 def source_line(hit: Hit) -> str:
@@ -162,9 +171,10 @@ def item_sentence(text: str, item: str) -> str:
 ENGLISH_LEAD = "Here is what our documents say (quoted in Chinese):"
 # A question why, and the words a text gives a reason or purpose with: a 'why' answered by a clause that gives
 # none is told so before the rule, rather than read as if the rule were the reason.
-WHY_QUESTION = re.compile(r"为什么|为啥|为何|凭什么|怎么会|什么原因|啥原因|原因是")
+WHY_QUESTION = re.compile(r"为什么|为啥|为何|凭什么|怎么会(?!员)|什么原因|啥原因|原因是(?!否)")
 REASON = re.compile(
-    r"因|由于|为了|目的|以便|以免|以防|旨在|鉴于|起见|避免|防止|确保|保证|保障|从而|否则|便于|有利于|有助于|既.{1,30}又"
+    r"(?<!原)因(?!故)|由于|为了|目的|以便|以免|以防|旨在|鉴于|起见|避免|防止|确保|保证(?!金)|保障|从而|否则|便于|有利于|"
+    r"有助于|既.{1,30}又"
 )
 NO_REASON = "没有找到写明的原因，以下是相关规定："
 SHOW_ALL = "查看全部"
@@ -176,10 +186,10 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     and 'Source:' for the citation. followed: the message was read with the conversation's topic
     (indexer.followup), so the source comes first and says what was understood: '关于《…》3.2 …：'."""
     body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", answer_body(hit, question).strip()))
-    if len(body) > MAX_BUBBLE:
-        body = body[: MAX_BUBBLE - 1] + "…"
-    if hit.kind == "passage" and WHY_QUESTION.search(question) and not REASON.search(body):
-        body = f"{NO_REASON}\n{body}"
+    no_reason = hit.kind == "passage" and bool(WHY_QUESTION.search(question)) and not REASON.search(body)
+    room = MAX_BUBBLE - (len(NO_REASON) + 1 if no_reason else 0)
+    if len(body) > room:
+        body = body[: room - 1] + "…"
     # One newline, not two: Rasa's REST channel cuts a text-only message at blank lines into bubbles.
     source = source_line(hit)
     if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question
@@ -187,7 +197,8 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     if followed and source:
         if hit.clause and source.endswith(hit.clause):  # the line names the clause: the body need not repeat it
             body = re.sub(rf"^{re.escape(hit.clause)}(?![\d.])\s*", "", body) or body
-        return f"{ABOUT}{source}：\n{body}"
+        return f"{ABOUT}{source}：\n" + (f"{NO_REASON}\n{body}" if no_reason else body)
+    body = f"{NO_REASON}\n{body}" if no_reason else body
     return f"{body}\n来源：{source}" if source else body
 
 

@@ -142,6 +142,14 @@ def test_a_why_question_answered_by_a_rule_that_gives_no_reason_is_told_so():
     assert not answer_text(_hit(rule, rule), "商家停业要提前多久说").startswith(NO_REASON)  # not asked why
     reasoned = "第二条 为了保护持卡人的合法权益，经营者停业的，应当提前三十日告知持卡人。"
     assert not answer_text(_hit(reasoned, reasoned), "为啥商家要提前一个月说").startswith(NO_REASON)
+    assert not answer_text(_hit(rule, rule), "怎么会员卡停业了要提前说").startswith(NO_REASON)  # 会员卡: not 'why'
+    deposit = "第二条 经营者应当缴存保证金。"  # 保证金 is a deposit, not 'to ensure'
+    assert answer_text(_hit(deposit, deposit), "为什么要交保证金").startswith(NO_REASON)
+    # a follow-up: what was understood first, then the line, and the clause's number once
+    followed = answer_text(_hit(rule, rule), "那为什么要提前", followed=True)
+    assert (
+        followed == f"关于《预付卡管理规定》 第二章 · 第二条：\n{NO_REASON}\n经营者停业的，应当提前三十日告知持卡人。"
+    )
 
 
 def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_marks():
@@ -151,10 +159,13 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
     reply = answer_text(_hit(text, text), "几点有人")
     assert "小时，节假日 9:00-17:00 有人值守；职能：执行流程（一）至（三），金额1,000元以下。" in reply
     assert "," not in candidate_button(_hit(text, text))["title"]
-    # English and numbers keep theirs
+    # English words, full-width numbers and addresses keep theirs; a run of marks turns whole
     assert chinese_punctuation("负责人(Responsible):负责执行") == "负责人(Responsible)：负责执行"
-    assert chinese_punctuation("In RACI, who is R?") == "In RACI, who is R?"
-    assert chinese_punctuation("网址 http://x.cn/a?b=1") == "网址 http://x.cn/a?b=1"
+    assert chinese_punctuation("金额１,０００元，时间９:００") == "金额１,０００元，时间９:００"
+    assert chinese_punctuation("详见https://example.cn/规定?id=1 或 kefu@example.cn") == (
+        "详见https://example.cn/规定?id=1 或 kefu@example.cn"
+    )
+    assert chinese_punctuation("注意!!!真的吗?!") == "注意！！！真的吗？！"
 
 
 @pytest.mark.parametrize(
