@@ -40,6 +40,10 @@ FEATURES = (
 )
 # What a question asks for that a passage either states or does not (a list or a place is too loose to tell).
 SPECIFIC_KINDS = ("duration", "amount", "count", "phone", "time")
+# What a question asks for that no answer can do without: asked how much, how long or what number, a passage
+# without an amount, a duration or a number does not answer it, however close its words (count and time are
+# left to the weights: '几个小时' and an English 'when' ask them loosely). Measured: docs/BENCHMARKS.md, 2026-12-07.
+REQUIRED_KINDS = ("duration", "amount", "phone")
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -151,6 +155,8 @@ def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
         out.append(
             f"问题问的是{kind}，第一条结果里有。"
             if feats.get("kind_found")
+            else f"问题问的是{kind}，但第一条结果里没有，所以不作答。"
+            if asked in REQUIRED_KINDS and feats.get("kind_missing")
             else f"问题问的是{kind}，但第一条结果里没有。"
         )
     if feats.get("agree") or feats.get("agree_en"):
@@ -172,8 +178,13 @@ class Calibration:
         z = self.bias + sum(w * feats.get(name, 0.0) for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def decide(self, feats: dict[str, float]) -> Decision:
-        """Answer when the confidence reaches the threshold."""
+    def decide(self, feats: dict[str, float], asked: str | None = None) -> Decision:
+        """Answer when the confidence reaches the threshold; never when the question asks for a duration, an
+        amount or a phone number (asked: indexer.asks.asks_for of the question) that the top hit does not hold
+        (features_for's kind_missing)."""
+        if asked in REQUIRED_KINDS and feats.get("kind_missing"):
+            confidence = self.confidence(feats) if self.weights else float(feats.get("coverage", 0.0))
+            return Decision(False, round(confidence, 4), f"the question asks for a {asked}; the best match states none")
         if not self.weights:
             # Uncalibrated model: answer only when the wording clearly matches.
             ok = feats.get("coverage", 0.0) >= 0.6 and feats.get("agree", 0.0) > 0

@@ -254,7 +254,7 @@ class Retriever:
         return SearchResult(
             query,
             hits[:k],
-            self.calibration.decide(feats),
+            self.calibration.decide(feats, asked),
             (time.perf_counter() - started) * 1000,
             feats,
             normalized.steps,

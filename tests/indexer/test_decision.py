@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from indexer.decision import Calibration, features_for, fit_calibration, load_negatives
+from indexer.decision import Calibration, explain, features_for, fit_calibration, load_negatives
 from indexer.hits import Hit
 
 
@@ -69,6 +71,31 @@ def test_uncalibrated_model_answers_only_clear_wording_matches(tmp_path):
     assert cal.decide({"coverage": 0.8, "agree": 1.0}).answer
     assert not cal.decide({"coverage": 0.2, "agree": 1.0}).answer
     assert "calibrate" in cal.decide({"coverage": 0.8, "agree": 1.0}).reason
+
+
+def test_a_question_asking_how_much_how_long_or_what_number_is_not_answered_by_a_text_without_one():
+    # '退卡要交多少钱' against a clause that names no amount: however close its words, it is no answer
+    question = "退卡要交多少钱"
+    clause = hit("持卡人可以要求退卡，经营者应当退还余额。")
+    feats = features_for(question, ["退卡", "多少钱"], [clause], [np.array([0.95, 0.7])])
+    assert feats["kind_missing"] == 1.0
+    sure = Calibration({"top_dense": 20.0}, -5.0, 0.5, "m")
+    assert sure.confidence(feats) > 0.99
+    decision = sure.decide(feats, "amount")
+    assert not decision.answer and "amount" in decision.reason
+    assert (
+        not Calibration.load(Path("/nonexistent"), "m")
+        .decide({**feats, "coverage": 1.0, "agree": 1.0}, "duration")
+        .answer
+    )
+    # a count or a time is asked loosely ('几个小时', an English 'when'): the weights decide those
+    assert sure.decide(feats, "count").answer and sure.decide(feats).answer
+    # a text that states one answers
+    priced = features_for(question, ["退卡"], [hit("退卡收取手续费20元。")], [np.array([0.95, 0.7])])
+    assert priced["kind_missing"] == 0.0 and sure.decide(priced, "amount").answer
+    # the hit-test page says why, in words
+    assert "问题问的是金额或费用，但第一条结果里没有，所以不作答。" in explain(feats, "amount")
+    assert not any("不作答" in line for line in explain(feats, "count"))
 
 
 def test_negatives_file_skips_comments(tmp_path):
