@@ -173,8 +173,9 @@ ENGLISH_LEAD = "Here is what our documents say (quoted in Chinese):"
 # none is told so before the rule, rather than read as if the rule were the reason.
 WHY_QUESTION = re.compile(r"为什么|为啥|为何|凭什么|怎么会(?!员)|什么原因|啥原因|原因是(?!否)")
 REASON = re.compile(
-    r"(?<!原)因(?!故)|由于|为了|目的|以便|以免|以防|旨在|鉴于|起见|避免|防止|确保|保证(?!金)|保障|从而|否则|便于|有利于|"
-    r"有助于|既.{1,30}又"
+    r"(?<!原)因(?!故)|由于|为了|目的|以便|以免|以防|旨在|鉴于|起见|避免|防止|确保|保证(?!金)|保障|从而|否则|既.{1,30}又|"
+    # '…，便于客户理解' gives a purpose; '选项便于寻觅' (easy to find) does not
+    r"[，,；;]\s*(?:便于|有利于|有助于)"
 )
 NO_REASON = "没有找到写明的原因，以下是相关规定："
 SHOW_ALL = "查看全部"

@@ -145,6 +145,10 @@ def test_a_why_question_answered_by_a_rule_that_gives_no_reason_is_told_so():
     assert not answer_text(_hit(rule, rule), "怎么会员卡停业了要提前说").startswith(NO_REASON)  # 会员卡: not 'why'
     deposit = "第二条 经营者应当缴存保证金。"  # 保证金 is a deposit, not 'to ensure'
     assert answer_text(_hit(deposit, deposit), "为什么要交保证金").startswith(NO_REASON)
+    easy = "第二条 人工服务选项便于寻觅，禁止在主菜单插播广告。"  # 便于寻觅: easy to find, no purpose
+    assert answer_text(_hit(easy, easy), "为什么不能插广告").startswith(NO_REASON)
+    purpose = "第二条 语音菜单应层级简单，便于客户理解和选择。"  # '，便于…': so that customers understand
+    assert not answer_text(_hit(purpose, purpose), "为什么菜单要简单").startswith(NO_REASON)
     # a follow-up: what was understood first, then the line, and the clause's number once
     followed = answer_text(_hit(rule, rule), "那为什么要提前", followed=True)
     assert (
