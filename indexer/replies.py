@@ -55,11 +55,11 @@ def chinese_punctuation(text: str) -> str:
 
 
 def source_line(hit: Hit) -> str:
-    """'《title》section · clause' for citing a hit ('' for a Q&A entry that rests on no article)."""
+    """'《title》section · clause' for citing a hit ('' for a Q&A entry that rests on no article); no space after
+    the closing 》, as Chinese is set (and as the widget writes a source it shows apart)."""
     if not hit.title:
         return ""
-    parts = [f"《{hit.title}》"] + [x for x in (hit.section, hit.clause) if x]
-    return " ".join(parts[:2]) + (f" · {parts[2]}" if len(parts) > 2 else "")
+    return f"《{hit.title}》" + " · ".join(x for x in (hit.section, hit.clause) if x)
 
 
 def answer_body(hit: Hit, question: str = "") -> str:

@@ -128,7 +128,7 @@ def test_an_item_named_by_its_letter_gets_its_own_sentence():
 def test_a_follow_up_reply_says_what_was_understood_and_its_body_is_the_answer():
     h = hit("第十八条 对优秀员工给予奖励。")
     reply = reply_for("下一条呢", answering(h, "下一条呢"), followed=True)
-    assert reply.text.startswith("关于《某规定》 第三章：\n") and reply.body == "第十八条 对优秀员工给予奖励。"
+    assert reply.text.startswith("关于《某规定》第三章：\n") and reply.body == "第十八条 对优秀员工给予奖励。"
     assert "来源" not in reply.text
 
 

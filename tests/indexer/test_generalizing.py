@@ -118,7 +118,7 @@ def test_a_short_clause_is_read_whole_and_only_the_clause_the_snippet_is_in():
     reply = answer_text(_hit(text, "第二条 持卡人可以要求退卡。"), "退卡多久退钱")
     assert reply.startswith("第二条 持卡人可以要求退卡。经营者应当在十五日内退还余额。")
     assert "第一条" not in reply and "第三条" not in reply
-    assert reply.endswith("来源：《预付卡管理规定》 第二章 · 第二条")
+    assert reply.endswith("来源：《预付卡管理规定》第二章 · 第二条")
 
 
 def test_an_english_question_gets_the_chinese_clause_framed_in_english():
@@ -128,9 +128,9 @@ def test_an_english_question_gets_the_chinese_clause_framed_in_english():
     reply = answer_text(_hit(text, text), "How soon do I get my card balance back?")
     lines = reply.split("\n")
     assert lines[0] == ENGLISH_LEAD and "十五日内退还余额" in lines[1]
-    assert lines[-1] == "Source: 《预付卡管理规定》 第二章 · 第二条"
+    assert lines[-1] == "Source: 《预付卡管理规定》第二章 · 第二条"
     assert Reply("answer", reply).body == lines[1]  # what reply_accuracy reads: the quoted clause
-    assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》 第二章 · 第二条")
+    assert answer_text(_hit(text, text), "退卡多久退钱").endswith("来源：《预付卡管理规定》第二章 · 第二条")
 
 
 def test_a_why_question_answered_by_a_rule_that_gives_no_reason_is_told_so():
@@ -151,9 +151,7 @@ def test_a_why_question_answered_by_a_rule_that_gives_no_reason_is_told_so():
     assert not answer_text(_hit(purpose, purpose), "为什么菜单要简单").startswith(NO_REASON)
     # a follow-up: what was understood first, then the line, and the clause's number once
     followed = answer_text(_hit(rule, rule), "那为什么要提前", followed=True)
-    assert (
-        followed == f"关于《预付卡管理规定》 第二章 · 第二条：\n{NO_REASON}\n经营者停业的，应当提前三十日告知持卡人。"
-    )
+    assert followed == f"关于《预付卡管理规定》第二章 · 第二条：\n{NO_REASON}\n经营者停业的，应当提前三十日告知持卡人。"
 
 
 def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_marks():
