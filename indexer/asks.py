@@ -1,10 +1,12 @@
-"""What a question asks for (a duration, an amount, a count, a date or time, a phone number, a place, or
-a list), and whether a text holds one: the decision and the reply's sentence choice both use it, and
-neither depends on one knowledge base. Patterns over Chinese and English wording; plain functions."""
+"""What a question asks for (a duration, an amount, a count, a date or time, a phone number, a place, a
+list, or who pays or answers for something), and whether a text holds one: the decision and the reply's
+sentence choice both use it, and neither depends on one knowledge base. Patterns over Chinese and English
+wording; plain functions."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _NUM = r"[\d一二三四五六七八九十百千万两半]+"
 
@@ -52,13 +54,23 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"哪些|有什么|有哪|包括什么|包括哪|都有啥|什么情况下|\bwhich\b|\bwhat are\b", re.I),
         re.compile(r"[（(][一二三四五六七八九十\d]+[）)]|[：:]\s*\n|^\s*\d+[.、]", re.M),
     ),
+    # who pays, answers or owns: asked last, so a question that asks anything else is read as that
+    "party": (
+        re.compile(
+            r"谁(?:来)?(?:出|付|掏|承担|负担|负责|管|赔|买单)|归谁|由谁|谁的责任|我出还是|我付还是|"
+            r"\bwho (?:pays|is responsible|bears|covers|manages|owns)\b|\bwho should pay\b",
+            re.I,
+        ),
+        re.compile(r"由[^，。；：,;]{1,24}?(?:承担|负担|垫付|支付|负责|赔偿)|归[^，。；：,;]{1,16}所有"),
+    ),
 }
 
 
-def asks_for(question: str) -> str | None:
-    """The kind of thing a question asks for (a key of KINDS), or None when it asks for none of them."""
+def asks_for(question: str, kinds: Iterable[str] | None = None) -> str | None:
+    """The kind of thing a question asks for (a key of KINDS, the first that matches; only those of kinds when
+    given), or None when it asks for none of them."""
     for kind, (asks, _) in KINDS.items():
-        if asks.search(question):
+        if (kinds is None or kind in kinds) and asks.search(question):
             return kind
     return None
 

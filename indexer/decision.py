@@ -44,6 +44,9 @@ SPECIFIC_KINDS = ("duration", "amount", "count", "phone", "time")
 # without an amount, a duration or a number does not answer it, however close its words (count and time are
 # left to the weights: '几个小时' and an English 'when' ask them loosely). Measured: docs/BENCHMARKS.md, 2026-12-07.
 REQUIRED_KINDS = ("duration", "amount", "phone")
+# The kinds the decision reads (who pays or answers, indexer.asks's 'party', only chooses the reply's sentence: the
+# calibration was fitted without it).
+DECIDING_KINDS = ("duration", "amount", "count", "time", "phone", "place", "list")
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -92,7 +95,7 @@ def features_for(
     idf = idf or {}
     rarest = max(idf.values(), default=1.0)
     weight = {t: idf.get(t, rarest) for t in tokens}
-    asked = asks_for(query)
+    asked = asks_for(query, DECIDING_KINDS)
     q_bigrams = _bigrams(query.lower())
     _, margin = _top_and_margin(leg_scores[0]) if leg_scores else (0.0, 0.0)
     feats.update(

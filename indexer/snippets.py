@@ -42,6 +42,10 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 # "English questions read through a dictionary").
 KIND_WEIGHT = 1.5
 KIND_WEIGHT_ENGLISH = 3.0
+# What a sentence must state to answer at all: asked how long, how much, what number or who pays, the sentence
+# that says it is the answer even when another matches more of the question's words ('鉴定的钱谁来出' -> '检测、
+# 鉴定的费用由经营者先行垫付…', not the clause's first sentence on who does the testing). Measured: docs/BENCHMARKS.md.
+ANSWERING_KINDS = ("duration", "amount", "phone", "party")
 
 
 def make_snippet(
@@ -79,6 +83,10 @@ def make_snippet(
         return matched(a, b) * (kind_weight if kind_here else 1.0)
 
     best = max(range(len(sentences)), key=lambda i: (score(i), -i))
+    if asked in ANSWERING_KINDS and not holds(text[slice(*sentences[best])], asked):
+        held = [i for i, (a, b) in enumerate(sentences) if holds(text[a:b], asked) and matched(a, b) > 0]
+        if held:  # the best of the sentences that state what is asked and share a word with the question
+            best = max(held, key=lambda i: (score(i), -i))
     a, b = sentences[best]
     for j in range(best + 1, len(sentences)):  # extend within the paragraph while sentences fit
         if sentences[j][1] - a > max_chars or "\n" in text[b : sentences[j][0]]:

@@ -91,6 +91,18 @@ def test_a_which_question_gets_the_list_and_a_duration_question_the_sentence_wit
     assert timed.startswith("持卡人要求退卡的，经营者应当在七日内办理")
 
 
+def test_asked_who_pays_the_reply_is_the_sentence_that_says_who_pays_not_the_closest_words():
+    text = (
+        "质量有争议需要检测的，由双方约定检测机构；没有约定的，由受理投诉的部门指定检测机构进行检测。"
+        "检测的费用由经营者先行垫付，最终由责任方承担。"
+    )
+    words = ["质量", "争议", "检测", "钱"]
+    assert make_snippet(text, words).text.startswith("质量有争议")  # asked nothing in particular: most words
+    assert make_snippet(text, words, asked="party").text.startswith("检测的费用由经营者先行垫付")
+    # a sentence that states who pays but shares no word with the question is not taken for the answer
+    assert make_snippet(text, ["质量", "争议"], asked="party").text.startswith("质量有争议")
+
+
 def test_the_reply_to_a_which_question_lists_the_items(retriever):
     from indexer.replies import answer_text
 
@@ -184,6 +196,11 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
         ("违规停车罚多少钱", "amount"),
         ("哪些情况可以退卡", "list"),
         ("员工要严格遵守工作时间吗", None),
+        ("寄回去的邮费是我出还是商家出", "party"),
+        ("维修的钱谁来掏", "party"),
+        ("Who pays for the return shipping?", "party"),
+        ("谁能帮我查一下余额", None),  # who can help, not who pays
+        ("哪些费用由谁承担", "list"),  # asked last: a question that asks for anything else is read as that
     ],
 )
 def test_what_a_question_asks_for(question, kind):
@@ -192,9 +209,18 @@ def test_what_a_question_asks_for(question, kind):
     assert asks_for(question) == kind
 
 
+def test_who_pays_is_not_read_by_the_decision_it_was_calibrated_without():
+    from indexer.asks import asks_for
+    from indexer.decision import DECIDING_KINDS
+
+    assert asks_for("鉴定的钱谁来出") == "party" and asks_for("鉴定的钱谁来出", DECIDING_KINDS) is None
+
+
 def test_a_text_holds_a_time_only_when_it_states_one():
     from indexer.asks import holds
 
     assert holds("服务时间原则上应为 7*24 小时", "time") and holds("每天上午九点开门", "time")
     assert not holds("员工应严格遵守工作时间", "time")
     assert holds("热线 95566 全天服务", "phone") and not holds("请拨打客服电话", "phone")
+    assert holds("退回商品的运费由消费者承担", "party") and holds("公共收益归全体业主所有", "party")
+    assert not holds("由受理投诉的行政管理部门指定检测机构", "party")  # who acts, not who pays
