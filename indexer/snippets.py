@@ -74,7 +74,11 @@ def make_snippet(
         if weights is None:
             return sum(e - s for s, e in _spans(text[a:b], words))
         piece = text[a:b].lower()
-        return sum(len(w) * weights.get(w, rarest) for w in set(words) if w.lower() in piece)
+        found = {w for w in set(words) if w.lower() in piece}
+        # a word counts once: not again through the shorter words jieba's search mode also cut it into
+        # (语音菜单, 语音, 菜单), which made a long word outweigh two words of the question
+        found = {w for w in found if not any(w != v and w.lower() in v.lower() for v in found)}
+        return sum(len(w) * weights.get(w, rarest) for w in found)
 
     def score(i: int) -> float:
         a, b = sentences[i]

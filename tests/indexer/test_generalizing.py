@@ -103,6 +103,13 @@ def test_asked_who_pays_the_reply_is_the_sentence_that_says_who_pays_not_the_clo
     assert make_snippet(text, ["质量", "争议"], asked="party").text.startswith("质量有争议")
 
 
+def test_a_long_word_counts_once_not_again_through_the_shorter_words_cut_from_it():
+    text = "电话语音菜单应层级简单。禁止在主菜单插播广告。"
+    # jieba's search mode cuts 语音菜单 into 语音 and 菜单 as well; the question's 广告 must still count
+    words, idf = ["语音", "菜单", "语音菜单", "播放", "广告"], {"语音": 4.0, "菜单": 4.0, "语音菜单": 4.0, "广告": 5.0}
+    assert make_snippet(text, words, weights=idf, max_chars=12).text == "禁止在主菜单插播广告。"
+
+
 def test_the_reply_to_a_which_question_lists_the_items(retriever):
     from indexer.replies import answer_text
 
