@@ -17,8 +17,8 @@ WORD = re.compile(r"[\w\u3400-\u9fff]", re.U)
 STOPWORDS = frozenset(
     """
 的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 呀 么 嘛 哦 把 被 对 于 为 以 之 其 这 那 这个 那个 这些 那些 就 都 也 还 又
-什么 怎么 怎么样 怎样 如何 哪些 哪个 哪 哪里 为什么 为啥 为何 啥 咋 多少 几 几个 是否 能否 可以 能 会 要 需要 应该
-有 没有 有没有 不行 行不行 能不能 可不可以 一些 怎么办 怎么弄 咋办
+什么 怎么 怎么样 怎样 咋样 如何 谁 哪些 哪个 哪 哪里 为什么 为啥 为何 啥 咋 多少 几 几个 是否 能否 可以 能 会 要
+需要 应该 有 没有 有没有 不行 行不行 能不能 可不可以 一些 怎么办 怎么弄 咋办
 我 我们 你 你们 您 他 她 它 他们 请问 请 一下 一个 一种 时候 有些 主要 具体 分别 比如 如果 因为 所以 但是 而 则 并
 a an the is are was were be to of in on at for by with and or what which who how why when where do does did can
 should could would will i you we they it this that these those my your our about from as

@@ -13,6 +13,9 @@ def test_tokens_drop_stopwords_and_punctuation():
     tokens = Tokenizer().tokens("请问客服中心的服务时间是多少？")
     assert "的" not in tokens and "？" not in tokens and "请问" not in tokens
     assert "服务" in tokens and "时间" in tokens
+    # question words like 什么 and who: not what a follow-up is about (its own words, indexer.followup)
+    assert Tokenizer().tokens("那系统平时谁来维护") == ["系统", "平时", "来", "维护"]
+    assert "咋样" not in Tokenizer().tokens("被抓到会咋样")
 
 
 def test_user_dictionary_keeps_domain_terms_whole(tmp_path):
