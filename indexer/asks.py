@@ -22,7 +22,7 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\bhow much\b|\bfines?\b|\bfees?\b|\bcosts?\b",
             re.I,
         ),
-        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|罚款|倍|赔偿|费用"),
+        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|罚款|倍|赔偿|免费|不收取|不得收取"),
     ),
     "count": (
         re.compile(r"几个|几次|几名|几人|多少个|多少次|多少人|\bhow many\b", re.I),

@@ -231,3 +231,8 @@ def test_a_text_holds_a_time_only_when_it_states_one():
     assert holds("热线 95566 全天服务", "phone") and not holds("请拨打客服电话", "phone")
     assert holds("退回商品的运费由消费者承担", "party") and holds("公共收益归全体业主所有", "party")
     assert not holds("由受理投诉的行政管理部门指定检测机构", "party")  # who acts, not who pays
+    # an amount is a sum, a multiple or 'free': a clause that only names a fee does not say how much it is
+    assert (
+        holds("每平方米收取2元", "amount") and holds("退一赔三，最高赔偿三倍", "amount") and holds("查询免费", "amount")
+    )
+    assert not holds("应急物业服务期限不超过六个月，费用由全体业主承担", "amount")
