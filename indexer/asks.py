@@ -1,7 +1,7 @@
 """What a question asks for (a duration, an amount, a count, a date or time, a phone number, a place, a
-list, or who pays or answers for something), and whether a text holds one: the decision and the reply's
-sentence choice both use it, and neither depends on one knowledge base. Patterns over Chinese and English
-wording; plain functions."""
+list, or who pays or answers for something), and whether a text holds one: the reply's sentence choice
+uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS); neither depends on one
+knowledge base. Patterns over Chinese and English wording; plain functions."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import re
 from collections.abc import Iterable
 
 _NUM = r"[\d一二三四五六七八九十百千万两半]+"
+# what a question asks someone to pay or bear ('谁来出' the cost; not 出具, 出示, 出面, 出的错; not 付出)
+_PAYS = r"(?:出(?![具示面的了])|付(?!出)|掏|承担|负担|负责|赔|买单|支付)"
 
 # kind: (the question asks for it, a text holds one)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (
         re.compile(r"多久|多长时间|多长|几天|几个?月|几年|几个?小时|多少天|多少年|期限|时限|有效期|\bhow long\b", re.I),
-        re.compile(rf"{_NUM}\s*个?(?:工作日|日|天|小时|分钟|个月|月|年|周|星期)|日内|之日起|期限|期间|时限"),
+        re.compile(rf"{_NUM}\s*个?(?:工作日|日|天|小时|分钟|个月|月|年|周|星期)|日内|之日起|期限|时限"),
     ),
     "amount": (
         re.compile(
@@ -44,7 +46,7 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"phone number|hotline number|what number|number to call",
             re.I,
         ),
-        re.compile(r"\d{3,4}[-\s]?\d{4,8}|\b\d{5}\b"),
+        re.compile(r"\d{3,4}[-\s]?\d{4,8}|(?<!\d)\d{5}(?!\d)"),
     ),
     "place": (
         re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|\bwhere\b", re.I),
@@ -54,14 +56,17 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"哪些|有什么|有哪|包括什么|包括哪|都有啥|什么情况下|\bwhich\b|\bwhat are\b", re.I),
         re.compile(r"[（(][一二三四五六七八九十\d]+[）)]|[：:]\s*\n|^\s*\d+[.、]", re.M),
     ),
-    # who pays, answers or owns: asked last, so a question that asks anything else is read as that
+    # who pays, answers for or owns something (not who does it: 由谁受理, 谁出具): asked last, so a question
+    # that asks anything else is read as that
     "party": (
         re.compile(
-            r"谁(?:来)?(?:出|付|掏|承担|负担|负责|管|赔|买单)|归谁|由谁|谁的责任|我出还是|我付还是|"
-            r"\bwho (?:pays|is responsible|bears|covers|manages|owns)\b|\bwho should pay\b",
+            rf"谁(?:来)?{_PAYS}|由谁(?:来)?{_PAYS}|归谁|谁的责任|我出还是|我付还是|"
+            r"\bwho (?:pays|is responsible|bears|covers|owns)\b|\bwho should pay\b",
             re.I,
         ),
-        re.compile(r"由[^，。；：,;]{1,24}?(?:承担|负担|垫付|支付|负责|赔偿)|归[^，。；：,;]{1,16}所有"),
+        re.compile(
+            r"(?<![理自缘经])由(?![于此])[^，。；：,;]{1,24}?(?:承担|负担|垫付|支付|负责|赔偿)|归(?![还档纳])[^，。；：,;]{1,16}所有"
+        ),
     ),
 }
 
@@ -69,8 +74,9 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 def asks_for(question: str, kinds: Iterable[str] | None = None) -> str | None:
     """The kind of thing a question asks for (a key of KINDS, the first that matches; only those of kinds when
     given), or None when it asks for none of them."""
+    wanted = None if kinds is None else frozenset(kinds)
     for kind, (asks, _) in KINDS.items():
-        if (kinds is None or kind in kinds) and asks.search(question):
+        if (wanted is None or kind in wanted) and asks.search(question):
             return kind
     return None
 

@@ -61,9 +61,11 @@ def make_snippet(
     introduces the list (ending in '：') comes first; when the run introduces a list, or starts from its
     lead, the items or rows that follow come after it, as far as max_chars allows and no further than the
     list goes. asked (indexer.asks.asks_for of the question): a sentence that holds what the question
-    asks for (a duration, an amount, a list's lead …) counts kind_weight times as much. weights (a word's inverse
-    document frequency): a sentence scores the weights of the distinct words it holds instead of the
-    characters matched, so a rare word counts more than a common one."""
+    asks for (a duration, an amount, a list's lead …) counts kind_weight times as much; asked one of
+    ANSWERING_KINDS, a sentence that states it and shares a word of two characters or more with the question
+    is chosen over any that does not. weights (a word's inverse document frequency): a sentence scores the
+    weights of the distinct words it holds instead of the characters matched (a word not again inside a
+    longer one it also holds), so a rare word counts more than a common one."""
     sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
     if not sentences:
         return Snippet("", ())
@@ -80,6 +82,10 @@ def make_snippet(
         found = {w for w in found if not any(w != v and w.lower() in v.lower() for v in found)}
         return sum(len(w) * weights.get(w, rarest) for w in found)
 
+    def shares(a: int, b: int) -> bool:  # a word of two characters or more: not 由, 出 or 来 alone
+        piece = text[a:b].lower()
+        return any(len(w) > 1 and w.lower() in piece for w in words)
+
     def score(i: int) -> float:
         a, b = sentences[i]
         sentence = text[a:b]
@@ -88,7 +94,7 @@ def make_snippet(
 
     best = max(range(len(sentences)), key=lambda i: (score(i), -i))
     if asked in ANSWERING_KINDS and not holds(text[slice(*sentences[best])], asked):
-        held = [i for i, (a, b) in enumerate(sentences) if holds(text[a:b], asked) and matched(a, b) > 0]
+        held = [i for i, (a, b) in enumerate(sentences) if holds(text[a:b], asked) and shares(a, b)]
         if held:  # the best of the sentences that state what is asked and share a word with the question
             best = max(held, key=lambda i: (score(i), -i))
     a, b = sentences[best]

@@ -101,3 +101,11 @@ def test_a_question_asking_how_much_how_long_or_what_number_is_not_answered_by_a
 def test_negatives_file_skips_comments(tmp_path):
     (tmp_path / "n.txt").write_text("# comment\n你好\n\n  hello  \n", encoding="utf-8")
     assert load_negatives(tmp_path / "n.txt") == ["你好", "hello"]
+
+
+def test_who_pays_is_not_read_by_the_decision_it_was_calibrated_without():
+    from indexer.asks import asks_for
+
+    question = "鉴定的钱谁来出"
+    feats = features_for(question, ["鉴定", "钱"], [hit("鉴定费用由经营者先行垫付。")], [np.array([0.9, 0.7])])
+    assert asks_for(question) == "party" and feats["asks_kind"] == 0.0 and feats["kind_found"] == 0.0
