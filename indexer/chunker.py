@@ -23,6 +23,8 @@ from kb.model import Article, Passage, readable_tables
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # Clause numbers agents cite: "3.2.1", "第十六条", "8.2", "一、" style items are left to headings.
 CLAUSE = re.compile(r"^\s*(第[一二三四五六七八九十百零〇\d]+条|\d+(?:\.\d+)+)(?=\s|[^\d.]|$)")
+# A numbered item at a line's start ('3. 运营管理的主要任务是…', '2、…'): a quiz's question, a list's point.
+ITEM_LINE = re.compile(r"^[ \t]*(\d{1,3})[.、．](?!\d)", re.M)
 SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
 SOFT_BREAK = re.compile(r"[，,、：:]")
 

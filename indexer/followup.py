@@ -6,6 +6,8 @@ topic's article and section, when it has one, given one more ranking in the fusi
 Which reading wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
+  in an article without clause numbers, a numbered item named against the one just cited ('下一题', '上一项',
+  '第5题': a quiz's questions, a list's points) is that item of the cited section, if it has it;
 - a strong cue (a pronoun, 他/她 included, '那一章', '下一项', '为什么' with no subject of its own, an item alone,
   '那B呢', a message of a word or two): the reading with the topic, unless only the message alone can be answered;
 - a weak cue (starts with 那/还有/那么, a longer '为啥…', or is short): the message alone when it answers from
@@ -24,7 +26,7 @@ topic's terms found the passage). A question nothing answers still leaves its ke
 article), so the next message is searched with them.
 
 Sources: the cue words are the ones customers use in the project's conversations (eval/); the numbering is the
-chunker's (indexer.chunker.CLAUSE); Chinese numerals are read by cn2an (indexer.numerals).
+chunker's (indexer.chunker.CLAUSE, ITEM_LINE); Chinese numerals are read by cn2an (indexer.numerals).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from indexer.chunker import ITEM_LINE
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus
 from indexer.numerals import number
@@ -73,6 +76,12 @@ ENDS_NE = re.compile(r"呢[?？]?$")
 NEXT = re.compile(r"下一条|后一条|下条|再往下|接着说|继续说")
 PREVIOUS = re.compile(r"上一条|前一条|上条")
 NTH = re.compile(r"第\s*([零〇一二两三四五六七八九十百\d]+)\s*条")
+# A numbered item of a list or a quiz that has no clause numbers ('3. 运营管理的主要任务是…'): the next, the one
+# before, or the Nth ('下一题', '上一项', '第5题'), within the cited section.
+NEXT_ITEM = re.compile(r"[下后]一[题项个道]")
+PREVIOUS_ITEM = re.compile(r"[上前]一[题项个道]")
+NTH_ITEM = re.compile(r"第\s*([零〇一二两三四五六七八九十百\d]+)\s*[题项道个条]")
+ITEM_LABEL = re.compile(r"^第(\d+)项$")
 DOTTED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)+)(?![\d.])")
 # An item alone: 'B呢', '那I呢', 'C 是什么', '第二种呢'.
 ITEM = re.compile(
@@ -89,6 +98,10 @@ class Searcher(Protocol):
     def clauses(self, article_id: str) -> list[tuple[str, int]]: ...
 
     def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None: ...
+
+    def items(self, article_id: str) -> list[tuple[str, int, int]]: ...
+
+    def item_hit(self, passage_id: int, number: int, query: str = "") -> Hit | None: ...
 
     def hit_for(self, ref: str, query: str = "") -> Hit | None: ...
 
@@ -212,6 +225,31 @@ def named_clause(message: str, topic: Topic, clauses: list[str]) -> str | None:
     return next((c for c in clauses if "." in c and c.split(".")[0] == str(n) and _depth(c) == 2), None)
 
 
+def named_item(message: str, topic: Topic, items: list[tuple[str, int, int]]) -> tuple[int, int] | None:
+    """The numbered item (its number and the id of the passage that holds it) a message names against the one
+    last cited ('下一题', '上一项', '第5题'), among items (section, number, passage id: Searcher.items) of the
+    cited section; None when the message names none or the section has no such item. The item last cited is
+    the topic's clause when it is one ('第3项': item_label)."""
+    here = ITEM_LABEL.match(topic.clause)
+    if NEXT_ITEM.search(message) or NEXT.search(message) or PREVIOUS_ITEM.search(message) or PREVIOUS.search(message):
+        if here is None:
+            return None
+        forward = bool(NEXT_ITEM.search(message) or NEXT.search(message))
+        wanted: int | None = int(here.group(1)) + (1 if forward else -1)
+    elif m := NTH_ITEM.search(message):
+        wanted = number(m.group(1))
+    else:
+        return None
+    return next(((n, pid) for section, n, pid in items if section == topic.section and n == wanted), None)
+
+
+def item_label(hit: Hit) -> str:
+    """'第3项' for a hit without a clause number whose snippet is a numbered item ('3. 运营管理的主要任务是…'),
+    else ''."""
+    m = ITEM_LINE.match(hit.snippet or "")
+    return f"第{int(m.group(1))}项" if m and not hit.clause else ""
+
+
 def _parent(clause: str) -> str:
     return clause.rsplit(".", 1)[0] if "." in clause else ""
 
@@ -265,6 +303,11 @@ def _reading(
         hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
         if hit is not None:
             return Turn(_answering(alone, hit), "clause", f"{topic.title} {clause}")
+    item = named_item(message, topic, retriever.items(topic.article_id)) if topic.article_id else None
+    if item is not None:
+        hit = retriever.item_hit(item[1], item[0], with_topic(message, topic))
+        if hit is not None:
+            return Turn(_answering(alone, hit), "clause", f"{topic.title} {topic.section} {hit.clause}")
     strength = cue(message)
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
@@ -338,7 +381,8 @@ def topic_after(turn: Turn, topic: Topic, tokens: list[str]) -> Topic:
     of the message, indexer.lexical.Tokenizer). A reading of the message alone starts a new topic."""
     hit = turn.result.hits[0]
     before = topic.terms if turn.followed else ()
-    return Topic(hit.article_id, hit.title, hit.section, hit.clause or "", hit.ref, key_terms(tokens, before))
+    clause = hit.clause or item_label(hit)
+    return Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, key_terms(tokens, before))
 
 
 def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = None) -> tuple[Reply, Turn, Topic]:

@@ -197,7 +197,9 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
         return f"{ENGLISH_LEAD}\n{body}" + (f"\nSource: {source}" if source else "")
     if followed and source:
         if hit.clause and source.endswith(hit.clause):  # the line names the clause: the body need not repeat it
-            body = re.sub(rf"^{re.escape(hit.clause)}(?![\d.])\s*", "", body) or body
+            item = re.fullmatch(r"第(\d+)项", hit.clause)  # a numbered item ('第4项'): its '4.' goes
+            number = rf"{item.group(1)}[.、．](?!\d)" if item else rf"{re.escape(hit.clause)}(?![\d.])"
+            body = re.sub(rf"^{number}\s*", "", body) or body
         return f"{ABOUT}{source}：\n" + (f"{NO_REASON}\n{body}" if no_reason else body)
     body = f"{NO_REASON}\n{body}" if no_reason else body
     return f"{body}\n来源：{source}" if source else body

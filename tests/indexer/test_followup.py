@@ -10,7 +10,7 @@ import pytest
 
 from indexer.decision import Decision
 from indexer.evaluate import EvalDataError, evaluate_conversations, load_conversations
-from indexer.followup import Topic, converse, cue, key_terms, named_clause
+from indexer.followup import Topic, converse, cue, key_terms, named_clause, named_item
 from indexer.hits import Hit, SearchResult
 from indexer.replies import SHOW_ALL, answer_body, reply_for
 
@@ -60,6 +60,17 @@ def test_the_next_or_previous_item_of_a_list_leans_on_the_last_answer():
 )
 def test_a_named_clause_is_found_in_the_cited_articles_numbering(message, clause, clauses, expected):
     assert named_clause(message, Topic("a", clause=clause), clauses) == expected
+
+
+def test_a_numbered_item_is_found_in_the_cited_section_when_the_article_has_no_clauses():
+    items = [("一、单选", 1, 10), ("一、单选", 2, 10), ("一、单选", 3, 11), ("二、多选", 1, 12), ("二、多选", 2, 12)]
+    here = Topic("quiz", "题库", "一、单选", "第2项")
+    assert named_item("下一题呢", here, items) == (3, 11)
+    assert named_item("那上一道呢", here, items) == (1, 10) and named_item("下一条", here, items) == (3, 11)
+    assert named_item("第三题选什么", here, items) == (3, 11)  # the Nth of the cited section, not of another
+    assert named_item("下一题", Topic("quiz", "题库", "一、单选", "第3项"), items) is None  # the section's last
+    assert named_item("下一题", Topic("quiz", "题库", "一、单选", ""), items) is None  # no item was cited
+    assert named_item("运营管理是什么", here, items) is None
 
 
 def test_a_clock_time_stays_a_search_word():
@@ -255,3 +266,14 @@ def test_the_message_alone_picks_which_clause_of_the_topic_is_meant(retriever):
     (first, _), (reply, turn) = replies
     assert "适用于公司所有营运服务相关岗位" in first.body
     assert turn.how == "with_topic" and "客户至上" in reply.body and topic.clause == "第三条"
+
+
+@pytest.mark.slow
+def test_the_next_question_of_a_quiz_follows_the_one_just_quoted(retriever):
+    # the quiz numbers its questions, not its clauses: '下一题' is the next question of the same section
+    replies, topic = play(retriever, "单选题里问哪个行业的产品以无形产品为主，答案是什么", "下一题呢", "那再下一道")
+    (first, _), (nxt, turn), (after, _) = replies
+    assert "服务业" in first.body and topic.section.startswith("一")
+    assert turn.how == "clause" and nxt.text.startswith("关于《运营管理选择题及判断题》一、单项选择 · 第2项：")
+    assert "中间转换过程" in nxt.body and not nxt.body.startswith("2.")  # the 关于 line names it once
+    assert "主要任务" in after.body and topic.clause == "第3项"
