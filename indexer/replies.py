@@ -56,10 +56,11 @@ def chinese_punctuation(text: str) -> str:
 
 def source_line(hit: Hit) -> str:
     """'《title》section · clause' for citing a hit ('' for a Q&A entry that rests on no article); no space after
-    the closing 》, as Chinese is set (and as the widget writes a source it shows apart)."""
+    the closing 》, as Chinese is set (and as the widget writes a source it shows apart). A heading's run of
+    spaces ('第三章  经营者的义务', as documents set them) reads as one."""
     if not hit.title:
         return ""
-    return f"《{hit.title}》" + " · ".join(x for x in (hit.section, hit.clause) if x)
+    return f"《{hit.title}》" + " · ".join(re.sub(r"\s+", " ", x).strip() for x in (hit.section, hit.clause) if x)
 
 
 def answer_body(hit: Hit, question: str = "") -> str:
@@ -228,7 +229,7 @@ def candidate_button(hit: Hit) -> dict[str, str]:
     if hit.kind == "faq" and hit.question:
         label = hit.question
     else:
-        where = " ".join(x for x in (hit.section or hit.title, hit.clause) if x)
+        where = re.sub(r"\s+", " ", " ".join(x for x in (hit.section or hit.title, hit.clause) if x))
         text = readable_tables(hit.snippet or hit.text)  # a table row as its cells: '朝阳网点 · 工作日 9:00'
         start = " · ".join(re.sub(r"\s+", "", part) for part in text.split(" · "))
         if hit.clause and start.startswith(hit.clause):
@@ -309,7 +310,7 @@ def reply_for(message: str, result: SearchResult | None, followed: bool = False)
     if result.decision.answer and hits:
         top = hits[0]
         buttons = candidate_buttons(close_runners_up(hits)) if not followed else []
-        if asks_for(result.query) == "list" and top.kind == "passage" and answer_body(top, result.query).endswith("……"):
+        if top.kind == "passage" and answer_body(top, result.query).endswith("……"):  # a list left unfinished
             buttons = [show_all_button(top), *buttons]
         return Reply("answer", answer_text(top, result.query, followed), top, buttons, followed)
     return Reply("abstain")

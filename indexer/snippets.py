@@ -72,15 +72,15 @@ def make_snippet(
 
     rarest = max(weights.values(), default=1.0) if weights else 1.0
 
-    def matched(a: int, b: int) -> float:
+    def matched(a: int, b: int, besides: str = "") -> float:  # besides: words found there do not count
         if weights is None:
-            return sum(e - s for s, e in _spans(text[a:b], words))
+            return sum(e - s for s, e in _spans(text[a:b], [w for w in words if w.lower() not in besides]))
         piece = text[a:b].lower()
         found = {w for w in set(words) if w.lower() in piece}
         # a word counts once: not again through the shorter words jieba's search mode also cut it into
         # (语音菜单, 语音, 菜单), which made a long word outweigh two words of the question
         found = {w for w in found if not any(w != v and w.lower() in v.lower() for v in found)}
-        return sum(len(w) * weights.get(w, rarest) for w in found)
+        return sum(len(w) * weights.get(w, rarest) for w in found if w.lower() not in besides)
 
     def shares(a: int, b: int) -> bool:  # a word of two characters or more: not 由, 出 or 来 alone
         piece = text[a:b].lower()
@@ -115,14 +115,33 @@ def make_snippet(
                 break
             if not _is_item(line):
                 break
+    cut = ""
     if led or _introduces(text[a:b]):  # down the list, to its end or as far as it fits
+        items = []
         for k in range(last + 1, len(lines)):
-            if not _is_item(text[slice(*lines[k])]) or lines[k][1] - a > max_chars:
+            if not _is_item(text[slice(*lines[k])]):
                 break
-            b = lines[k][1]
+            items.append(k)
+        shown = [k for k in items if lines[k][1] - a <= max_chars]
+        b = lines[shown[-1]][1] if shown else b
+        left = items[len(shown) :]
+        # The list goes on past what fits: the item that holds the question's words the lead does not ('能带猫吗':
+        # '（九）携带活禽以及猫、狗…' under '禁止下列行为：'), shown after the lead when it was left out; '……' marks
+        # what is not shown.
+        lead = text[a : lines[last][1]].lower()
+        best_item = max(items, key=lambda k: (matched(*lines[k], besides=lead), -k), default=None)
+        if best_item in left and matched(*lines[best_item], besides=lead) > 0:
+            a_item, b_item = lines[best_item]
+            more = "\n……" if best_item != items[-1] else ""
+            piece = f"{text[a : lines[last][1]].strip()}\n……\n{text[a_item:b_item].strip()}{more}"
+            if len(piece) <= max_chars:
+                return Snippet(piece, tuple(_spans(piece, words)))
+        cut = "\n……" if left else ""
     piece = text[a:b].strip()
     if len(piece) > max_chars:
         piece = piece[: max_chars - 1] + "…"
+    elif cut and len(piece) + len(cut) <= max_chars:
+        piece += cut
     return Snippet(piece, tuple(_spans(piece, words)))
 
 

@@ -5,6 +5,7 @@ shipped knowledge base indexed for real."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -116,6 +117,11 @@ def test_a_which_question_gets_the_list_with_its_lead_trimmed_with_a_show_all_bu
     # The same passage asked about one thing: no list, no button.
     single = reply_for("地铁里能不能吃东西", answering(hit(LIST, snippet=snippet), "地铁里能不能吃东西"))
     assert not single.buttons and "（一）" not in single.body
+    # asked about one thing and shown the item it names under the list's lead, with '……' for the rest: the
+    # rest is a button away
+    picked = "第三十一条 在轨道交通设施范围内禁止下列行为：\n……\n（九）禁止的第九种行为；\n……"
+    one = reply_for("地铁里能做第九种吗", answering(hit(LIST, snippet=picked), "地铁里能做第九种吗"))
+    assert one.body.endswith("……") and one.buttons[0]["title"] == SHOW_ALL
 
 
 def test_a_short_list_is_shown_whole_without_a_button():
@@ -141,6 +147,9 @@ def test_a_follow_up_reply_says_what_was_understood_and_its_body_is_the_answer()
     reply = reply_for("下一条呢", answering(h, "下一条呢"), followed=True)
     assert reply.text.startswith("关于《某规定》第三章：\n") and reply.body == "第十八条 对优秀员工给予奖励。"
     assert "来源" not in reply.text
+    # a heading set with a run of spaces, as documents set them, is cited with one
+    spaced = replace(h, section="第三章  经营者的义务")
+    assert reply_for("运费谁出", answering(spaced, "运费谁出")).text.endswith("来源：《某规定》第三章 经营者的义务")
 
 
 def test_conversation_files_are_read_and_malformed_ones_named(tmp_path):

@@ -112,6 +112,32 @@ def test_a_long_word_counts_once_not_again_through_the_shorter_words_cut_from_it
     assert make_snippet(text, words, weights=idf, max_chars=12).text == "禁止在主菜单插播广告。"
 
 
+def test_a_long_list_shows_its_lead_with_the_item_asked_about_and_marks_what_it_leaves_out():
+    rules = "第九条 车站内禁止下列行为：\n" + "".join(
+        f"（{n}）{item}；\n"
+        for n, item in zip(
+            "一二三四五六七",
+            [
+                "拦截列车",
+                "擅自进入轨道、隧道等禁止进入的区域",
+                "攀爬或者跨越围墙、栅栏、栏杆、闸机",
+                "强行上下车",
+                "吸烟，随地吐痰，乱扔纸屑等杂物",
+                "携带猫、狗等宠物",
+                "使用滑板、溜冰鞋",
+            ],
+            strict=True,
+        )
+    )
+    words = ["车站", "带", "猫"]
+    pet = make_snippet(rules, words, max_chars=80).text
+    assert pet == "第九条 车站内禁止下列行为：\n……\n（六）携带猫、狗等宠物；\n……"
+    # no item holds a word of the question the lead does not: the items that fit, and '……' for the rest
+    skates = make_snippet(rules, ["车站", "禁止"], max_chars=80).text
+    assert skates.startswith("第九条 车站内禁止下列行为：\n（一）拦截列车；") and skates.endswith("\n……")
+    assert make_snippet(rules, ["车站", "禁止"], max_chars=400).text.endswith("溜冰鞋；")  # whole: no mark
+
+
 def test_the_reply_to_a_which_question_lists_the_items(retriever):
     from indexer.replies import answer_text
 
