@@ -32,7 +32,7 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "time": (
         re.compile(
-            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|开门|关门|半夜|夜里|周末|"
+            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|(?:开门|关门)(?!了(?!吗))|半夜|夜里|周末|"
             r"\bwhen\b|\bwhat time\b|\b(?:opening|business|office|working) hours\b|\bwhat hours\b|"
             r"\bopen (?:at|on|until|till|late)\b|\bclosed? (?:at|on)\b|around the clock|\b24/7\b|\bat night\b|"
             r"\bmidnight\b|\bovernight\b|\bweekends?\b",

@@ -236,6 +236,9 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
         ("Who pays for the return shipping?", "party"),
         ("谁能帮我查一下余额", None),  # who can help, not who pays
         ("哪些费用由谁承担", "list"),  # asked last: a question that asks for anything else is read as that
+        ("店关门了卡里的钱怎么办", None),  # closed down, not asking when it closes
+        ("营业厅几点关门", "time"),
+        ("你们关门了吗", "time"),
         ("投诉由谁受理", None),  # who does it, not who pays
         ("鉴定报告由谁出具", None),
         ("是谁出的错", None),
