@@ -260,7 +260,7 @@ def test_console_panel_and_dashboard_run_no_stored_script_in_a_real_browser(worl
         browser_sign_in(browser, base, EVIL_NAME, PASSWORD)
         visits = [
             # (page, what to click first, where the stored values show once drawn, one of them)
-            ("/agent/", ".ticket", "#log", "agent-reply"),
+            ("/agent/", "#live .ticket", "#log", "agent-reply"),  # not a callback, should those draw first
             ("/agent/", "#history-open", "#history-list", "rated-problem"),
             ("/agent/", "#callbacks .ticket", "body", "preferred-time"),
             ("/curator/", None, "body", "gap-question"),
