@@ -25,6 +25,20 @@ HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 CLAUSE = re.compile(r"^\s*(第[一二三四五六七八九十百零〇\d]+条|\d+(?:\.\d+)+)(?=\s|[^\d.]|$)")
 # A numbered item at a line's start ('3. 运营管理的主要任务是…', '2、…'): a quiz's question, a list's point.
 ITEM_LINE = re.compile(r"^[ \t]*(\d{1,3})[.、．](?!\d)", re.M)
+ITEM_CLAUSE = re.compile(r"第(\d+)项")  # how a numbered item is cited where a clause number would be
+
+
+def item_clause(number: int) -> str:
+    """How the numbered item is cited ('第3项') in an article that has no clause numbers."""
+    return f"第{number}项"
+
+
+def item_number(clause: str) -> int | None:
+    """The number of an item cited as item_clause gives it ('第3项' -> 3); None for a clause number or ''."""
+    m = ITEM_CLAUSE.fullmatch(clause or "")
+    return int(m.group(1)) if m else None
+
+
 SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
 SOFT_BREAK = re.compile(r"[，,、：:]")
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from indexer.chunker import ITEM_LINE
+from indexer.chunker import ITEM_LINE, item_clause, item_number
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus
 from indexer.numerals import number
@@ -81,7 +81,6 @@ NTH = re.compile(r"第\s*([零〇一二两三四五六七八九十百\d]+)\s*条
 NEXT_ITEM = re.compile(r"[下后]一[题项个道]")
 PREVIOUS_ITEM = re.compile(r"[上前]一[题项个道]")
 NTH_ITEM = re.compile(r"第\s*([零〇一二两三四五六七八九十百\d]+)\s*[题项道个条]")
-ITEM_LABEL = re.compile(r"^第(\d+)项$")
 DOTTED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)+)(?![\d.])")
 # An item alone: 'B呢', '那I呢', 'C 是什么', '第二种呢'.
 ITEM = re.compile(
@@ -225,21 +224,23 @@ def named_clause(message: str, topic: Topic, clauses: list[str]) -> str | None:
     return next((c for c in clauses if "." in c and c.split(".")[0] == str(n) and _depth(c) == 2), None)
 
 
+def wanted_item(message: str, topic: Topic) -> int | None:
+    """The number of the item a message names against the one last cited (the topic's clause when it is one:
+    '第3项', item_label): '下一题' 4, '上一项' 2, '第5题' 5; None when it names none."""
+    here = item_number(topic.clause)
+    if NEXT_ITEM.search(message) or NEXT.search(message):
+        return here + 1 if here is not None else None
+    if PREVIOUS_ITEM.search(message) or PREVIOUS.search(message):
+        return here - 1 if here is not None else None
+    m = NTH_ITEM.search(message)
+    return number(m.group(1)) if m else None
+
+
 def named_item(message: str, topic: Topic, items: list[tuple[str, int, int]]) -> tuple[int, int] | None:
     """The numbered item (its number and the id of the passage that holds it) a message names against the one
-    last cited ('下一题', '上一项', '第5题'), among items (section, number, passage id: Searcher.items) of the
-    cited section; None when the message names none or the section has no such item. The item last cited is
-    the topic's clause when it is one ('第3项': item_label)."""
-    here = ITEM_LABEL.match(topic.clause)
-    if NEXT_ITEM.search(message) or NEXT.search(message) or PREVIOUS_ITEM.search(message) or PREVIOUS.search(message):
-        if here is None:
-            return None
-        forward = bool(NEXT_ITEM.search(message) or NEXT.search(message))
-        wanted: int | None = int(here.group(1)) + (1 if forward else -1)
-    elif m := NTH_ITEM.search(message):
-        wanted = number(m.group(1))
-    else:
-        return None
+    last cited ('下一题', '上一项', '第5题': wanted_item), among items (section, number, passage id:
+    Searcher.items) of the cited section; None when the message names none or the section has no such item."""
+    wanted = wanted_item(message, topic)
     return next(((n, pid) for section, n, pid in items if section == topic.section and n == wanted), None)
 
 
@@ -247,7 +248,7 @@ def item_label(hit: Hit) -> str:
     """'第3项' for a hit without a clause number whose snippet is a numbered item ('3. 运营管理的主要任务是…'),
     else ''."""
     m = ITEM_LINE.match(hit.snippet or "")
-    return f"第{int(m.group(1))}项" if m and not hit.clause else ""
+    return item_clause(int(m.group(1))) if m and not hit.clause else ""
 
 
 def _parent(clause: str) -> str:
@@ -303,7 +304,9 @@ def _reading(
         hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
         if hit is not None:
             return Turn(_answering(alone, hit), "clause", f"{topic.title} {clause}")
-    item = named_item(message, topic, retriever.items(topic.article_id)) if topic.article_id else None
+    # the article's items are read only for a message that names one (wanted_item), not on every turn
+    named = topic.article_id and wanted_item(message, topic) is not None
+    item = named_item(message, topic, retriever.items(topic.article_id)) if named else None
     if item is not None:
         hit = retriever.item_hit(item[1], item[0], with_topic(message, topic))
         if hit is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.asks import asks_for
-from indexer.chunker import CLAUSE
+from indexer.chunker import CLAUSE, item_number
 from indexer.lexical import CJK
 from indexer.normalize import has_words
 from indexer.snippets import ITEM as LIST_ITEM
@@ -196,13 +196,14 @@ def answer_text(hit: Hit, question: str = "", followed: bool = False) -> str:
     source = source_line(hit)
     if question and has_words(question) and not CJK.search(question):  # 'ATM在哪' is a Chinese question
         return f"{ENGLISH_LEAD}\n{body}" + (f"\nSource: {source}" if source else "")
-    if followed and source:
-        if hit.clause and source.endswith(hit.clause):  # the line names the clause: the body need not repeat it
-            item = re.fullmatch(r"第(\d+)项", hit.clause)  # a numbered item ('第4项'): its '4.' goes
-            number = rf"{item.group(1)}[.、．](?!\d)" if item else rf"{re.escape(hit.clause)}(?![\d.])"
-            body = re.sub(rf"^{number}\s*", "", body) or body
-        return f"{ABOUT}{source}：\n" + (f"{NO_REASON}\n{body}" if no_reason else body)
+    if followed and source and hit.clause and source.endswith(hit.clause):
+        # the 关于 line names the clause, or the numbered item ('第4项'): the body need not repeat it ('4.')
+        item = item_number(hit.clause)
+        number = rf"{item}[.、．](?!\d)" if item is not None else rf"{re.escape(hit.clause)}(?![\d.])"
+        body = re.sub(rf"^{number}\s*", "", body) or body
     body = f"{NO_REASON}\n{body}" if no_reason else body
+    if followed and source:
+        return f"{ABOUT}{source}：\n{body}"
     return f"{body}\n来源：{source}" if source else body
 
 

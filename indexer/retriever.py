@@ -19,7 +19,7 @@ import numpy as np
 
 from indexer.asks import asks_for
 from indexer.build import DenseLeg, IndexStaleError, index_paths, local_legs, phrasing_id
-from indexer.chunker import ITEM_LINE, clause_at
+from indexer.chunker import ITEM_LINE, clause_at, item_clause
 from indexer.decision import Calibration, features_for
 from indexer.encoder import Encoder
 from indexer.english import EnglishTerms
@@ -336,11 +336,15 @@ class Retriever:
         """An article's numbered items ('1. …', '2、…' at a line's start: a quiz's questions, a list's points) in
         reading order, each as (section, number, id of the passage that holds it); [] for an article with
         numbered clauses (its clauses are what is numbered), without items, or unknown."""
-        if self.clauses(article_id):
-            return []
-        passages = sorted((p for p in self.passages.values() if p.article_id == article_id), key=lambda p: p.ordinal)
-        found = ((p.section, int(m.group(1)), p.id) for p in passages for m in ITEM_LINE.finditer(p.text))
-        return list(dict.fromkeys(found))
+        if not hasattr(self, "_items"):
+            self._items: dict[str, list[tuple[str, int, int]]] = {}
+        if article_id not in self._items:
+            passages = sorted(
+                (p for p in self.passages.values() if p.article_id == article_id), key=lambda p: p.ordinal
+            )
+            found = ((p.section, int(m.group(1)), p.id) for p in passages for m in ITEM_LINE.finditer(p.text))
+            self._items[article_id] = [] if self.clauses(article_id) else list(dict.fromkeys(found))
+        return self._items[article_id]
 
     def item_hit(self, passage_id: int, number: int, query: str = "") -> Hit | None:
         """The hit for one numbered item of a passage: its line as the snippet, without its number, cited as
@@ -348,11 +352,11 @@ class Retriever:
         not hold it."""
         p = self.passages.get(passage_id)
         line = next((m for m in ITEM_LINE.finditer(p.text) if int(m.group(1)) == number), None) if p else None
-        hit = self.hit_for(f"passage:{passage_id}", query) if line else None
-        if hit is None or line is None or p is None:
+        hit = self.hit_for(f"passage:{passage_id}", query) if p and line else None
+        if hit is None or p is None or line is None:
             return None
         hit.snippet = p.text[line.end() :].split("\n", 1)[0].strip()
-        hit.highlights, hit.clause, hit.score = [], f"第{number}项", 1.0
+        hit.highlights, hit.clause, hit.score = [], item_clause(number), 1.0
         return hit
 
     def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:

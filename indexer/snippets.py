@@ -128,12 +128,12 @@ def make_snippet(
         # The list goes on past what fits: the item that holds the question's words the lead does not ('能带猫吗':
         # '（九）携带活禽以及猫、狗…' under '禁止下列行为：'), shown after the lead when it was left out; '……' marks
         # what is not shown.
-        lead = text[a : lines[last][1]].lower()
-        best_item = max(items, key=lambda k: (matched(*lines[k], besides=lead), -k), default=None)
-        if best_item in left and matched(*lines[best_item], besides=lead) > 0:
-            a_item, b_item = lines[best_item]
+        lead = text[a : lines[last][1]]
+        fresh = {k: matched(*lines[k], besides=lead.lower()) for k in items}
+        best_item = max(items, key=lambda k: (fresh[k], -k), default=None)
+        if best_item in left and fresh[best_item] > 0:
             more = "\n……" if best_item != items[-1] else ""
-            piece = f"{text[a : lines[last][1]].strip()}\n……\n{text[a_item:b_item].strip()}{more}"
+            piece = f"{lead.strip()}\n……\n{text[slice(*lines[best_item])].strip()}{more}"
             if len(piece) <= max_chars:
                 return Snippet(piece, tuple(_spans(piece, words)))
         cut = "\n……" if left else ""
