@@ -122,9 +122,11 @@ def _respond(
     hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     count = (tracker.get_slot("abstain_count") or 0) + 1
-    # In service hours a second answer in a row it cannot give hands the customer to a person; out of hours that
-    # would be a callback they did not ask for (and no number to call): the offer of a person stays a button.
-    if count >= ABSTAINS_BEFORE_HANDOFF and services.desk.policy.in_service_hours():
+    # A second answer in a row it cannot give hands the customer to a person when one can take the chat. Out of
+    # hours that would be a callback they did not ask for (and no number to call), and with no agent available a
+    # queue they did not ask for, the bot paused meanwhile: the offer of a person stays a button instead.
+    desk = services.desk
+    if count >= ABSTAINS_BEFORE_HANDOFF and desk.policy.in_service_hours() and desk.agents_available():
         dispatcher.utter_message(response=in_language("utter_handoff_after_abstains", text))
         return [
             SlotSet("abstain_count", 0.0),

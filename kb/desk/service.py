@@ -182,6 +182,10 @@ class Desk:
         self.tickets.record_attempt(ticket_id, agent, outcome, note, due)
         return self.ticket(ticket_id)
 
+    def agents_available(self) -> bool:
+        """Whether any agent's latest status is available (kb.desk.supervision): someone can take a chat now."""
+        return bool(Supervision(self.db, self.policy.timezone, self.policy.service_hours).available_agents())
+
     def quoted_wait(self, position: int, at: dt.datetime | None = None) -> float:
         """Seconds the customer at `position` in the queue can expect to wait (inf: no agent available),
         from the agents available and the handle time observed over the last four weeks."""

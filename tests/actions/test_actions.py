@@ -110,7 +110,14 @@ def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
     assert gap["conversation_id"] == "c1" and gap["hits"] and "score" in gap["hits"][0]
 
 
+def agent_available(services, agent="a1"):
+    from kb.desk.supervision import Supervision
+
+    Supervision(services.desk.db).set_status(agent, "available")
+
+
 def test_second_abstain_in_a_row_hands_off(services):
+    agent_available(services)
     messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
     assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
     assert "您是下一位" in messages[1]["text"]
@@ -124,6 +131,23 @@ def test_second_abstain_in_a_row_hands_off(services):
     ]
     [ticket] = services.desk.tickets.recent()
     assert ticket.reason == "could_not_answer" and ticket.status == "queued"
+
+
+def test_with_no_agent_available_a_second_abstain_offers_a_person_instead_of_queueing(services):
+    from kb.desk.supervision import Supervision
+
+    Supervision(services.desk.db).set_status("a1", "away")  # on the roster, not taking chats
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张机票", abstain_count=1.0))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_human", "/deny"]
+    assert SlotSet("abstain_count", 2.0) in events and SlotSet("offered_human", True) in events
+    assert not any(isinstance(e, dict) and e.get("event") == "pause" for e in events)
+    assert services.desk.tickets.recent() == []
+    # once an agent is available, the next unanswered question goes to them
+    agent_available(services)
+    messages, events = run(ActionKbAnswer(services), tracker("帮我订一张火车票", abstain_count=2.0))
+    assert messages[0]["text"].startswith("抱歉，这个问题我连续没能回答上来")
+    assert services.desk.tickets.recent()[0].reason == "could_not_answer" and events[-1] == ConversationPaused()
 
 
 def test_fallback_logs_an_nlu_fallback_gap(services):
@@ -353,6 +377,7 @@ def test_a_question_in_english_hears_in_english_that_nothing_answers_it(services
     messages, _ = run(ActionKefuFallback(services), tracker("明天天气怎么样", intent="out_of_scope"))
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
     # a second one in a row hands off, and says so in English
+    agent_available(services)
     messages, _ = run(ActionKbAnswer(services), tracker("Can you book me a hotel too?", abstain_count=1.0))
     assert messages[0]["response"] == "utter_handoff_after_abstains_en"
     assert services.desk.tickets.recent()[0].reason == "could_not_answer"
