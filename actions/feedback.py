@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import KefuAction, latest_intent
+from kb.desk.rules import is_feedback
 from kb.model import HitRecord
 
 
@@ -19,6 +20,9 @@ class ActionFeedback(KefuAction):
         return "action_feedback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        if not is_feedback(tracker.latest_message.get("text") or ""):
+            # NLU heard a judgement in a message that makes none ('那用别人的老年卡呢'): a knowledge turn
+            return [FollowupAction("action_kb_answer")]
         services = self.services
         helpful = latest_intent(tracker) == "feedback_helpful"
         ref = next(tracker.get_latest_entity_values("ref"), None) or tracker.get_slot("last_answer_ref") or ""

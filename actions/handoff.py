@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import start_callback
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic
 from kb.desk.callback import problem_words
-from kb.desk.rules import handoff_reason
+from kb.desk.rules import handoff_reason, is_acknowledgement
 from kb.desk.supervision import quoted_minutes
 from kb.model import HitRecord
 
@@ -100,5 +100,9 @@ class ActionHandoff(KefuAction):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        reason = handoff_reason(latest_intent(tracker), tracker.get_slot("handoff_reason"))
+        intent = latest_intent(tracker)
+        if intent == "affirm" and not is_acknowledgement(tracker.latest_message.get("text") or ""):
+            # a yes to the offer of a person must be one: '退款' heard as a yes is a question for the knowledge base
+            return [FollowupAction("action_kb_answer")]
+        reason = handoff_reason(intent, tracker.get_slot("handoff_reason"))
         return handoff_events(self.services, dispatcher, tracker, reason)

@@ -39,6 +39,21 @@ BARE_REQUEST = re.compile(
 )
 # Remarks on the human service itself (its menu option, its agents), not a request for it.
 HUMAN_SERVICE_TOPIC = re.compile(r"人工(?:的)?(?:选项|那一?项|按键|键|菜单|入口|通道)|坐席|语音菜单|电话菜单|语音导航")
+# A yes, a no or an 'ok' and nothing else ('好的', '嗯嗯', '不用了，谢谢', '先不用了'): what NLU's affirm and deny
+# must look like to be read as one. A short message NLU hears as a yes ('退款', '预付卡', '罚款') is a question.
+_ACK_WORD = (
+    r"是|是的|是啊|对|对的|对啊|没错|好|好的|好啊|好吧|好嘞|好滴|行|行吧|行啊|可以|可以的|可以啊|嗯|恩|哦|噢|喔|"
+    r"需要|要|要的|没问题|知道了|明白|了解|收到|谢谢|多谢|谢啦|"
+    r"不|不是|不用|不要|不需要|不必|算了|没有|没了|没事|暂时不用|先不用|就这样|那就这样|没别的|"
+    r"ok|okay|yes|yeah|yep|yup|sure|fine|no|nope|thanks|thank you"
+)
+ACKNOWLEDGEMENT = re.compile(rf"(?:(?:{_ACK_WORD})[了啦呀哈吧啊哒滴嗯]*[\s，,。.!！~～、]*)+", re.I)
+# What feedback on an answer says: the 👍/👎 buttons (their payloads and emoji) and words judging the answer.
+FEEDBACK_WORDS = re.compile(
+    r"^/feedback|👍|👎|帮助|帮到|有用|没用|答非所问|不是我要|不是我问|回答得|说得不对|回答错|答错|不对|不明白|"
+    r"没解决|解决了|明白了|懂了|不错|\bhelp(?:ful|ed)\b|\bwrong\b|\buseless\b",
+    re.I,
+)
 HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
@@ -142,17 +157,33 @@ def route(text: str, intent: str | None, pleasantry: bool) -> str:
     and the hit-test page. text: as the bot receives it (Simplified, masked); intent: NLU's; pleasantry:
     whether the message is only a greeting or thanks (indexer.normalize.is_pleasantry). Returns 'handoff'
     (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), 'ack'
-    (NLU's yes or no that asks nothing: '好的', '不用了'), or 'knowledge' (search the knowledge base: answer,
-    clarify, or abstain and offer a person; a follow-up such as '那要是不满意呢' that NLU took for a no, too)."""
+    (NLU's yes or no that is only one: '好的', '不用了', is_acknowledgement), or 'knowledge' (search the knowledge
+    base: answer, clarify, or abstain and offer a person; a follow-up such as '那要是不满意呢' or a word such as
+    '退款' that NLU took for a yes or no, too)."""
     if wants_human(text, intent):
         return "handoff"
     if not any(c.isalnum() for c in text or ""):
         return "no_words"
     if pleasantry:
         return "thanks" if intent == "thanks" else "greet"
-    if intent in ("affirm", "deny") and not asks_about(text):
+    if intent in ("affirm", "deny") and is_acknowledgement(text):
         return "ack"
     return "knowledge"
+
+
+def is_acknowledgement(text: str) -> bool:
+    """Whether a message is only a yes, a no or an 'ok' (ACKNOWLEDGEMENT: '好的', '不用了，谢谢', 'ok'): what NLU's
+    affirm or deny must be to be taken as one, and a button's /affirm or /deny. '退款' or '预付卡' alone, which NLU
+    may hear as a yes, is not."""
+    text = (text or "").strip()
+    return text.startswith(("/affirm", "/deny")) or bool(ACKNOWLEDGEMENT.fullmatch(text))
+
+
+def is_feedback(text: str) -> bool:
+    """Whether a message judges the last answer (FEEDBACK_WORDS: a 👍/👎 button, '没用', '答非所问', 'helpful'):
+    what NLU's feedback intents must be to be recorded as feedback. '那用别人的老年卡呢', which NLU may hear as a
+    👎, is a follow-up question."""
+    return bool(FEEDBACK_WORDS.search(text or ""))
 
 
 def asks_about(text: str) -> bool:

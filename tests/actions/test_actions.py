@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionFeedback
@@ -587,6 +587,34 @@ def test_a_plain_no_gets_anything_else_and_a_no_that_asks_is_a_question(services
     assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
     messages, _ = run(ActionKbAnswer(services), tracker("营业厅不是晚上才关门吗", intent="deny"))
     assert "晚上六点关门" in messages[0]["text"]
+
+
+def test_a_word_nlu_hears_as_a_yes_is_a_question_not_an_ok(services):
+    messages, _ = run(ActionKbAnswer(services), tracker("年费", intent="affirm"))
+    assert [m.get("response") for m in messages] != ["utter_anything_else"]
+    assert messages[0].get("buttons") or "年费" in messages[0]["text"]  # clarified or answered, not 'anything else?'
+    messages, events = run(ActionKbAnswer(services), tracker("嗯嗯好的", intent="affirm"))
+    assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
+
+
+def test_a_yes_to_the_offer_of_a_person_must_be_one(services):
+    offered = {"offered_human": True, "handoff_reason": "could_not_answer", "last_question": "营业厅几点开门"}
+    messages, events = run(ActionHandoff(services), tracker("营业厅几点关门", intent="affirm", **offered))
+    assert messages == [] and events == [FollowupAction("action_kb_answer")]
+    assert services.desk.tickets.recent() == []
+    messages, events = run(ActionHandoff(services), tracker("/affirm", intent="affirm", **offered))
+    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "could_not_answer"
+
+
+def test_a_question_nlu_hears_as_a_thumbs_down_is_a_question(services):
+    said = tracker(
+        "那营业厅周末开门吗", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"
+    )
+    messages, events = run(ActionFeedback(services), said)
+    assert messages == [] and events == [FollowupAction("action_kb_answer")]
+    assert services.desk.gaps.recent() == [] and list(services.desk.db["feedback"].rows) == []
+    messages, _ = run(ActionFeedback(services), tracker("/feedback_unhelpful", intent="feedback_unhelpful"))
+    assert messages[0]["response"] == "utter_feedback_sorry"
 
 
 def test_show_all_sends_the_whole_answer_typed_or_from_the_button(services):

@@ -144,6 +144,50 @@ def test_route_is_the_one_decision_before_any_search():
     assert route("🙏🙏", "thanks", False) == "no_words"
     assert route("谢谢你", "thanks", True) == "thanks" and route("你好呀", "greet", True) == "greet"
     assert route("你好，年费怎么收", "greet", False) == "knowledge"
+    # NLU's yes or no is an 'ok' only when the message is one; a word it hears as a yes is a question
+    assert route("好的，谢谢", "affirm", False) == "ack" and route("先不用了", "deny", False) == "ack"
+    assert route("退款", "affirm", False) == "knowledge" and route("预付卡", "deny", False) == "knowledge"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("好的", True),
+        ("嗯嗯", True),
+        ("不用了，谢谢", True),
+        ("OK", True),
+        ("/affirm", True),
+        ("行吧那就这样", True),
+        ("退款", False),
+        ("罚款", False),
+        ("好的，那退款要多久", False),
+        ("要发票", False),
+        ("", False),
+    ],
+)
+def test_an_acknowledgement_is_only_yes_no_or_ok(text, expected):
+    from kb.desk.rules import is_acknowledgement
+
+    assert is_acknowledgement(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("👎", True),
+        ("/feedback_helpful", True),
+        ("没用", True),
+        ("答非所问", True),
+        ("这不是我问的", True),
+        ("that helped", True),
+        ("那用别人的老年卡呢", False),
+        ("逃票罚多少", False),
+    ],
+)
+def test_feedback_judges_the_answer(text, expected):
+    from kb.desk.rules import is_feedback
+
+    assert is_feedback(text) is expected
 
 
 def test_handoff_reason():
