@@ -307,7 +307,11 @@ def reply_for(message: str, result: SearchResult | None, followed: bool = False)
         return Reply("prompt")
     hits = result.hits
     if not followed and hits and is_short(result.query) and len({h.article_id + h.section for h in hits[:3]}) > 1:
-        return Reply("clarify", buttons=candidate_buttons(hits[:3]))
+        # A word or two that several places could mean: the places that hold it (or the lexicon's words for it)
+        # are offered; when none does ('退款' where nothing mentions refunds), the cosine alone chose them, and
+        # three unrelated buttons would say nothing.
+        named = [h for h in hits[:3] if h.lexical > 0]
+        return Reply("clarify", buttons=candidate_buttons(named)) if named else Reply("abstain")
     if result.decision.answer and hits:
         top = hits[0]
         buttons = candidate_buttons(close_runners_up(hits)) if not followed else []

@@ -143,7 +143,8 @@ def test_candidates_on_a_question_it_cannot_answer_are_not_an_abstention_and_a_h
     class Canned(CannedRetriever):
         def search(self, q, k=10):
             hits = [
-                Hit("passage", str(i), f"a{i}", "t", f"s{i}", None, "无关", "无关", [], 1.0, 0.9, 0.0) for i in range(3)
+                Hit("passage", str(i), f"a{i}", "t", f"s{i}", None, "年费无关", "无关", [], 1.0, 0.9, 1.0)
+                for i in range(3)
             ]
             return SearchResult(q, hits, Decision(q == "帮我转人工", 0.9, ""), ms=1.0)
 

@@ -77,3 +77,22 @@ def test_a_runner_up_button_never_shows_the_answer_again(retriever):
         reply = reply_for(question, result)
         assert reply.kind == "answer" and reply.buttons, question  # other close runners-up are still offered
         assert all(runner_up.ref not in b["payload"] for b in reply.buttons), question
+
+
+@pytest.mark.parametrize("word", ["退款", "密码"])
+def test_a_word_nothing_mentions_is_not_offered_unrelated_places(retriever, word):
+    from indexer.replies import reply_for
+
+    result = retriever.search(word)
+    assert all(h.lexical == 0 for h in result.hits[:3])  # the cosine alone chose them
+    assert reply_for(word, result).kind == "abstain"
+
+
+def test_a_word_several_places_mention_offers_those_places(retriever):
+    from indexer.replies import reply_for
+
+    result = retriever.search("投诉")
+    reply = reply_for("投诉", result)
+    assert reply.kind == "clarify" and 2 <= len(reply.buttons) <= 3
+    shown = [h for h in result.hits[:3] if h.ref in "".join(b["payload"] for b in reply.buttons)]
+    assert shown and all("投诉" in h.text for h in shown)
