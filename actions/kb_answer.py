@@ -111,6 +111,9 @@ def _respond(
         return []
     # Not answered, the question's words may still have become the topic (converse): kept as the eval keeps them.
     kept = [SlotSet(name, value) for name, value in topic.slots().items()] if topic != before else []
+    if reply.kind == "prompt":  # '下一条' or '为什么' with nothing before it: what would they like to know?
+        dispatcher.utter_message(response="utter_no_words")
+        return []
     if reply.kind == "clarify":
         dispatcher.utter_message(response=in_language("utter_clarify", text), buttons=reply.buttons)
         return [*kept, SlotSet("last_question", text)]

@@ -87,6 +87,13 @@ ITEM = re.compile(
     r"^(?:那|那么)?\s*([A-Za-z]{1,3}|第[一二三四五六七八九十\d]+[种个类项点])\s*(?:呢|是什么|是谁|指什么|是啥|啥意思|什么意思)?[?？]?$"
 )
 CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+# A message that only points back ('下一条', '上一题', '为什么', '然后呢', '下一条讲的啥'): with nothing said before
+# it, there is nothing to search for.
+ONLY_POINTS_BACK = re.compile(
+    r"^(?:那|那么)?(?:下一条|后一条|下条|上一条|前一条|上条|[上下前后]一[项题道个点款]|再往下|接着说|继续说?|"
+    r"然后呢|还有呢|为什么|为啥|为何|凭什么|怎么会)"
+    r"(?:呢|啊|呀|吧|是什么|是啥|说的?是?(?:什么|啥)|讲的?是?(?:什么|啥))?[?？。!！~～\s]*$"
+)
 
 
 class Searcher(Protocol):
@@ -392,8 +399,13 @@ def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = No
     """One knowledge turn as the bot takes it: the message read in its topic (resolve), the reply the customer
     reads (indexer.replies.reply_for), and the topic for the next turn: the answer's, after an answer; after a
     clarification or an abstention the same topic when it has an article (a rephrased question still follows
-    on), else the unanswered question's key terms (read alone; its words say what the conversation is about)."""
+    on), else the unanswered question's key terms (read alone; its words say what the conversation is about).
+    A message that only points back ('下一条', '为什么') with no answer before it gets the reply kind 'prompt'."""
     turn = resolve(message, topic, retriever, k)
+    if not topic.article_id and ONLY_POINTS_BACK.match(message.strip()):
+        # '下一条' or '为什么' with no answer before it: the bot asks what the customer wants to know (kind
+        # 'prompt'), rather than offering whatever its words happen to match
+        return Reply("prompt"), turn, topic
     reply = reply_for(message, turn.result, turn.followed)
     if reply.kind == "answer" and reply.hit is not None:
         return reply, turn, topic_after(turn, topic, retriever.tokenizer.subject_terms(turn.message))

@@ -15,7 +15,7 @@ from indexer.followup import Topic, converse
 from indexer.hits import MAX_QUERY_CHARS, QueryError, SearchResult, clean_query
 from indexer.lexical import is_chinese
 from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simplified
-from indexer.replies import Reply, reply_for
+from indexer.replies import Reply
 from kb import lexicon
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview, ratings
@@ -183,7 +183,7 @@ def hit_test() -> str:
     result: SearchResult | None = None
     error: str | None = None
     verdict: dict[str, Any] = {}
-    topic, turn = Topic(), None
+    topic, turn, conversed = Topic(), None, None
     if question:
         # What the chat API sends the bot, the text every rule below reads (masked, in Simplified characters).
         as_sent, previous_sent = (to_simplified(mask_personal_data(text)) for text in (question, previous))
@@ -194,7 +194,7 @@ def hit_test() -> str:
             topic = Topic()
         try:
             if has_words(clean_query(as_sent)):
-                _, turn, _ = converse(as_sent, topic, retriever(), k=10)
+                conversed, turn, _ = converse(as_sent, topic, retriever(), k=10)
                 result = turn.result
         except QueryError as exc:
             error = str(exc)
@@ -204,9 +204,8 @@ def hit_test() -> str:
             verdict = {
                 "nlu": nlu,
                 "decided": decided,
-                "reply": reply_for(as_sent, result, bool(turn and turn.followed))
-                if decided == "knowledge"
-                else Reply("prompt"),
+                # the bot's own reply (converse), or the prompt for a message it did not search
+                "reply": (conversed or Reply("prompt")) if decided == "knowledge" else Reply("prompt"),
                 "turn": turn,
                 "topic": topic,
                 "handoff": decided == "handoff",

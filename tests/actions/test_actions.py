@@ -597,6 +597,12 @@ def test_a_word_nlu_hears_as_a_yes_is_a_question_not_an_ok(services):
     assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
 
 
+def test_next_with_nothing_before_it_gets_the_prompt_not_a_gap(services):
+    messages, events = run(ActionKbAnswer(services), tracker("下一条", abstain_count=1.0))
+    assert [m["response"] for m in messages] == ["utter_no_words"] and events == []
+    assert services.desk.gaps.recent() == [] and services.desk.tickets.recent() == []
+
+
 def test_a_yes_to_the_offer_of_a_person_must_be_one(services):
     offered = {"offered_human": True, "handoff_reason": "could_not_answer", "last_question": "营业厅几点开门"}
     messages, events = run(ActionHandoff(services), tracker("营业厅几点关门", intent="affirm", **offered))

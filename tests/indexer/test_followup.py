@@ -203,6 +203,16 @@ def test_next_and_numbered_clauses_follow_the_cited_article(retriever):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("message", ["下一条", "上一条讲的是什么", "为什么？", "那为啥呢", "然后呢"])
+def test_a_message_that_only_points_back_with_nothing_before_it_asks_what_is_wanted(retriever, message):
+    [(reply, _)], topic = play(retriever, message)
+    assert reply.kind == "prompt" and not reply.buttons and not topic.article_id
+    # after an answer the same words follow it
+    replies, _ = play(retriever, "考核不合格的员工会被怎么处理", message)
+    assert replies[1][0].kind != "prompt"
+
+
+@pytest.mark.slow
 def test_an_item_alone_is_read_with_the_model_just_explained(retriever):
     replies, _ = play(retriever, "RACI模型是什么意思", "那C呢")
     (_, _), (reply, turn) = replies

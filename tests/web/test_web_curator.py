@@ -132,6 +132,7 @@ def test_hit_test_page_reads_a_follow_up_after_a_previous_question(curator):
     assert "关于《营业厅工作手册》3.2 客户投诉处理 · 3.2.2：" in page
     alone = client.get("/curator/hit-test", query_string={"q": "下一条呢"}).get_data(as_text=True)
     assert "按条号" not in alone and "关于《" not in alone
+    assert "提示客户输入问题" in alone  # with nothing before it, '下一条呢' gets the bot's prompt, as in the chat
     bad = client.get("/curator/hit-test", query_string={"q": "下一条呢", "prev": "\x00" * 5000}).get_data(as_text=True)
     assert "对话主题" in bad and "无（上一问没有得到回答" in bad  # a previous question of nothing: no topic
     # an unanswered previous question leaves only its words (no 《》 of an article it never cited)
