@@ -225,12 +225,15 @@ def whole_text(hit: Hit) -> str:
 
 
 def candidate_button(hit: Hit) -> dict[str, str]:
-    """A button that shows one candidate hit: the stored question, or where the passage is (section or
-    title, clause) and how it starts, a table row as its cells."""
+    """A button that shows one candidate hit: the stored question, or where the passage is (the document's
+    title and clause; the section, else the title, where there is no clause number) and how it starts, a table
+    row as its cells."""
     if hit.kind == "faq" and hit.question:
         label = hit.question
     else:
-        where = re.sub(r"\s+", " ", " ".join(x for x in (hit.section or hit.title, hit.clause) if x))
+        # the document first: candidates may come from several ('上海市轨道交通管理条例 第三十一条：…')
+        place = (hit.title, hit.clause) if hit.clause else (hit.section or hit.title,)
+        where = re.sub(r"\s+", " ", " ".join(x for x in place if x))
         text = readable_tables(hit.snippet or hit.text)  # a table row as its cells: '朝阳网点 · 工作日 9:00'
         start = " · ".join(re.sub(r"\s+", "", part) for part in text.split(" · "))
         if hit.clause and start.startswith(hit.clause):

@@ -537,7 +537,7 @@ def test_a_reply_carries_the_items_or_table_its_line_introduces_and_a_row_button
     row = hit(
         "| 朝阳网点 | 工作日 9:00-17:00 |", ["朝阳"], "5.2.2"
     )  # a row passage, its snippet as the retriever makes it
-    assert candidate_button(row)["title"] == "5.2 节假日安排 5.2.2：朝阳网点 · 工作日9:00…"
+    assert candidate_button(row)["title"] == "规范 5.2.2：朝阳网点 · 工作日9:00…"  # the document, then the clause
     clause = hit("第一条 持卡人应妥善保管。", ["持卡人"], "第一条", section="")
     assert candidate_button(clause)["title"] == "规范 第一条：持卡人应妥善保管。…"  # the number is not said twice
 
