@@ -2,8 +2,8 @@
 action, `kefu eval --conversations` and the hit-test page. Plain Python over a retriever; no Rasa.
 
 A turn is searched alone and, when there is a topic, with it (the topic's key terms before the message, the
-topic's article and section, when it has one, given one more ranking in the fusion: Retriever.search's focus).
-Which reading wins depends on how much the message leans on what came before:
+topic's article and section, when it has one, given one more ranking in the fusion, the passage last answered
+from first: Retriever.search's focus). Which reading wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
   in an article without clause numbers, a numbered item named against the one just cited ('下一题', '上一项',
@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from indexer.chunker import ITEM_LINE, item_clause, item_number
+from indexer.decision import Decision
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus
 from indexer.numerals import number
@@ -322,7 +323,7 @@ def _reading(
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
     searched = with_topic(message, topic)
-    focus = Focus(topic.article_id, topic.section) if topic.article_id else None
+    focus = Focus(topic.article_id, topic.section, topic.ref) if topic.article_id else None
     joined = retriever.search(searched, k=k, focus=focus)
     if not ITEM.match(message.strip()) and any(len(t) > 1 for t in retriever.tokenizer.tokens(message)):
         # an item alone ('那C呢') or a bare '为什么' has no words of its own to rank by
@@ -380,8 +381,6 @@ def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float]) -> flo
 
 def _answering(result: SearchResult, hit: Hit) -> SearchResult:
     """A search result whose first hit is a clause the customer named, with a decision to answer it."""
-    from indexer.decision import Decision
-
     decision = Decision(True, 1.0, "the customer named this clause of the article just cited")
     return replace(result, hits=[hit, *[h for h in result.hits if h.ref != hit.ref]], decision=decision)
 

@@ -33,10 +33,12 @@ def clean_query(text: object) -> str:
 
 @dataclass(frozen=True)
 class Focus:
-    """What a conversation is about, for ranking a follow-up (Retriever.search): an article id, a section."""
+    """What a conversation is about, for ranking a follow-up (Retriever.search): an article id, a section, and
+    the reference of the hit last answered from ('passage:<id>', Hit.ref)."""
 
     article_id: str
     section: str = ""
+    ref: str = ""
 
 
 @dataclass

@@ -167,8 +167,9 @@ class Retriever:
 
     def search(self, query: str, k: int | None = None, focus: Focus | None = None) -> SearchResult:
         """Rank passages and Q&A entries for a question and decide whether to answer. focus: the article
-        (and section) a conversation is about; its candidates get one more ranking in the fusion, those
-        of the section first, weighted by focus_weight (a follow-up question, indexer.followup)."""
+        (and section) a conversation is about; its candidates get one more ranking in the fusion, the
+        passage last answered from first (focus.ref), then those of the section, weighted by focus_weight (a
+        follow-up question, indexer.followup)."""
         started = time.perf_counter()
         self.refresh_lexicon()
         config = self.config
@@ -235,9 +236,10 @@ class Retriever:
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, faq_lex)]
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
         if focus is not None and config.focus_weight:
-            in_focus = sorted(
+            cited = {"p": "passage", "f": "faq"}
+            in_focus = sorted(  # the passage last answered from, its section, then the rest of the article
                 (key for key, _ in fused if self._article_of(key) == focus.article_id),
-                key=lambda key: self._section_of(key) != focus.section,
+                key=lambda key: (f"{cited[key[0]]}:{key[1]}" != focus.ref, self._section_of(key) != focus.section),
             )
             fused = reciprocal_rank_fusion([*rankings, (config.focus_weight, in_focus)], k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.

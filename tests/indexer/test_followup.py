@@ -213,6 +213,15 @@ def test_a_message_that_only_points_back_with_nothing_before_it_asks_what_is_wan
 
 
 @pytest.mark.slow
+def test_a_follow_up_ranks_the_passage_just_answered_from_first_within_the_topic(retriever):
+    replies, _ = play(retriever, "在线医疗平台搭建方案里功能模块设计是第几章？", "都有哪些模块")
+    (first, _), (reply, turn) = replies
+    assert "第四章 功能模块设计" in first.body
+    # the modules are the chapter just cited, not the architecture chapter's '3.3 模块划分'
+    assert turn.how == "with_topic" and "4.2 在线问诊" in reply.body and "3.3 模块划分" not in reply.body
+
+
+@pytest.mark.slow
 def test_an_item_alone_is_read_with_the_model_just_explained(retriever):
     replies, _ = play(retriever, "RACI模型是什么意思", "那C呢")
     (_, _), (reply, turn) = replies
