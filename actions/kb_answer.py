@@ -52,6 +52,8 @@ ENGLISH = {
     "utter_handoff_after_abstains": "utter_handoff_after_abstains_en",
     "utter_out_of_scope": "utter_out_of_scope_en",
     "utter_kb_no_answer": "utter_kb_no_answer_en",
+    "utter_agent_hours_open": "utter_agent_hours_open_en",
+    "utter_agent_hours_closed": "utter_agent_hours_closed_en",
 }
 
 
@@ -90,6 +92,12 @@ def _respond(
     decided = route(text, intent, is_pleasantry(text))
     if decided == "ack":  # a plain yes or no that answers nothing asked: the bot asks what else it can do
         dispatcher.utter_message(response="utter_anything_else")
+        return []
+    if decided == "desk_hours":  # when the desk's people are there: its own hours, and whether it is open now
+        policy = services.desk.policy
+        response = "utter_agent_hours_open" if policy.in_service_hours() else "utter_agent_hours_closed"
+        zone = "北京时间" if policy.timezone == "Asia/Shanghai" and is_chinese(text) else policy.timezone
+        dispatcher.utter_message(response=in_language(response, text), hours=policy.service_hours, timezone=zone)
         return []
     if decided == "handoff":  # asked for in words, or NLU's request or complaint that asks nothing
         reason = handoff_reason(intent)

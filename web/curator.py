@@ -212,6 +212,7 @@ def hit_test() -> str:
                 "handoff_why": "客户明确要求人工"
                 if explicitly_asks_for_human(as_sent)
                 else "意图识别为要人工或投诉，消息里没有提问",
+                "desk_hours": desk().policy.service_hours,
                 "handoff_as": "排队等人工客服"
                 if desk().policy.in_service_hours()
                 else "不在服务时间，请客户留言等回电",

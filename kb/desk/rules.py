@@ -54,6 +54,25 @@ FEEDBACK_WORDS = re.compile(
     r"没解决|解决了|明白了|懂了|不错|\bhelp(?:ful|ed)\b|\bwrong\b|\buseless\b",
     re.I,
 )
+# Asking when the desk's people are there ('人工客服几点下班', '什么时候有人', '周末有人工吗', 'when are your agents
+# available'): the desk's own service hours answer it, not a document's. The hotline itself ('客服热线是24小时的
+# 吗') and the human service's menu or phone number are the knowledge base's questions.
+AGENT_SUBJECT = re.compile(
+    r"人工|真人|坐席|客服人员|客服专员|接线员|\b(?:agents?|humans?|real person|operators?)\b", re.I
+)
+OPENING_HOURS = re.compile(
+    r"几点|什么时候|何时|上班|下班|营业时间|服务时间|工作时间|值班|周末|晚上|夜里|半夜|节假日|24\s*小时|全天|"
+    # English 'when' only as the question's ('when are …'), not 'when I call the hotline, …'
+    r"\bwhen (?:are|is|do|does|will|can)\b|\bwhat time\b|\bhours\b|\bopen\b|\bavailable\b|\bonline\b|"
+    r"\bweekends?\b|\bat night\b",
+    re.I,
+)
+AGENT_THERE = re.compile(
+    r"有(?:没有)?人工(?:客服|服务)?(?:吗|么|嘛|呢)|有没有人工|\bdo you have (?:human|real)\b|"
+    # '什么时候有人' alone: nothing else it could be about ('小区晚上有人值班吗' is about the estate's staff)
+    r"^(?:那|请问|你们)*(?:什么时候|几点|周末|晚上|节假日)才?有人(?:在|值班|上班)?(?:吗|么|呢)?[?？。]*$",
+    re.I,
+)
 HUMAN_INTENTS = ("request_human", "complaint")
 HANDOFF_REASONS = ("asked", "could_not_answer", "complaint", "negative_feedback")
 
@@ -157,7 +176,8 @@ def route(text: str, intent: str | None, pleasantry: bool) -> str:
     and the hit-test page. text: as the bot receives it (Simplified, masked); intent: NLU's; pleasantry:
     whether the message is only a greeting or thanks (indexer.normalize.is_pleasantry). Returns 'handoff'
     (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), 'ack'
-    (NLU's yes or no that is only one: '好的', '不用了', is_acknowledgement), or 'knowledge' (search the knowledge
+    (NLU's yes or no that is only one: '好的', '不用了', is_acknowledgement), 'desk_hours' (when the desk's people are
+    there: asks_agent_hours, answered from the service hours), or 'knowledge' (search the knowledge
     base: answer, clarify, or abstain and offer a person; a follow-up such as '那要是不满意呢' or a word such as
     '退款' that NLU took for a yes or no, too)."""
     if wants_human(text, intent):
@@ -168,7 +188,18 @@ def route(text: str, intent: str | None, pleasantry: bool) -> str:
         return "thanks" if intent == "thanks" else "greet"
     if intent in ("affirm", "deny") and is_acknowledgement(text):
         return "ack"
+    if asks_agent_hours(text):
+        return "desk_hours"
     return "knowledge"
+
+
+def asks_agent_hours(text: str) -> bool:
+    """Whether a message asks when (or whether) the desk's people are there: a person of the desk
+    (AGENT_SUBJECT: 人工, 坐席, agent) with an opening-hours word (OPENING_HOURS: 几点, 下班, 周末, 'when are'),
+    or '有人工吗', or '什么时候有人' alone. Answered from the desk's service hours (route's 'desk_hours'), not
+    from a document."""
+    text = text or ""
+    return bool(AGENT_THERE.search(text) or (AGENT_SUBJECT.search(text) and OPENING_HOURS.search(text)))
 
 
 def is_acknowledgement(text: str) -> bool:

@@ -597,6 +597,23 @@ def test_a_word_nlu_hears_as_a_yes_is_a_question_not_an_ok(services):
     assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
 
 
+def test_asked_when_agents_are_there_the_desk_says_its_own_hours(services):
+    messages, events = run(ActionKbAnswer(services), tracker("人工客服几点下班？", intent="request_human"))
+    [said] = messages
+    assert said["response"] == "utter_agent_hours_open" and "00:00-24:00（北京时间）" in said["text"]
+    assert [b["payload"] for b in said["buttons"]] == ["/request_human"] and events == []
+    assert services.desk.tickets.recent() == [] and services.desk.gaps.recent() == []
+    messages, _ = run(ActionKbAnswer(services), tracker("When are your agents available?"))
+    assert messages[0]["response"] == "utter_agent_hours_open_en" and "(Asia/Shanghai)" in messages[0]["text"]
+
+
+def test_asked_out_of_hours_when_agents_are_there_the_desk_offers_a_callback(night):
+    messages, _ = run(ActionKbAnswer(night), tracker("你们周末有人工吗"))
+    [said] = messages
+    assert said["response"] == "utter_agent_hours_closed" and "00:00-00:01" in said["text"]
+    assert [b["payload"] for b in said["buttons"]] == ["/request_callback"] and night.desk.tickets.recent() == []
+
+
 def test_next_with_nothing_before_it_gets_the_prompt_not_a_gap(services):
     messages, events = run(ActionKbAnswer(services), tracker("下一条", abstain_count=1.0))
     assert [m["response"] for m in messages] == ["utter_no_words"] and events == []

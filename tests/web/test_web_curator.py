@@ -177,6 +177,8 @@ def test_hit_test_page_shows_what_nlu_said_and_whether_the_bot_would_hand_off(cu
     app.extensions["kefu_rasa"] = RasaClient("http://rasa", transport=httpx.MockTransport(nlu))
     page = client.get("/curator/hit-test?q=帮我转人工").get_data(as_text=True)
     assert "request_human · 0.93" in page and "转人工" in page and "客户明确要求人工" in page
+    page = client.get("/curator/hit-test?q=人工客服几点下班").get_data(as_text=True)
+    assert "回答人工客服的服务时间" in page and "转人工</b>" not in page  # the desk's hours, not a handoff
     page = client.get("/curator/hit-test?q=🙏🙏").get_data(as_text=True)
     assert "提示客户输入问题" in page and "融合分" not in page  # nothing to search
 

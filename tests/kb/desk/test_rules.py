@@ -152,6 +152,28 @@ def test_route_is_the_one_decision_before_any_search():
 @pytest.mark.parametrize(
     "text, expected",
     [
+        ("人工客服几点下班", True),
+        ("那什么时候有人？", True),
+        ("周末有人工吗", True),
+        ("When are your agents available?", True),
+        ("客服热线是24小时的吗", False),  # the hotline: the knowledge base's question
+        ("电话菜单的人工选项藏得太深了", False),
+        ("人工客服的电话是多少", False),
+        ("小区晚上有人值班吗", False),  # the estate's staff, not the desk's
+        ("When can I apply in person?", False),
+        ("when I call the hotline, is the option to talk to a real person easy to find?", False),
+    ],
+)
+def test_asking_when_the_desks_people_are_there(text, expected):
+    from kb.desk.rules import asks_agent_hours, route
+
+    assert asks_agent_hours(text) is expected
+    assert (route(text, "request_human", False) == "desk_hours") is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
         ("好的", True),
         ("嗯嗯", True),
         ("不用了，谢谢", True),
