@@ -54,6 +54,7 @@ ENGLISH = {
     "utter_kb_no_answer": "utter_kb_no_answer_en",
     "utter_agent_hours_open": "utter_agent_hours_open_en",
     "utter_agent_hours_closed": "utter_agent_hours_closed_en",
+    "utter_agent_hours_no_agent": "utter_agent_hours_no_agent_en",
 }
 
 
@@ -95,7 +96,13 @@ def _respond(
         return []
     if decided == "desk_hours":  # when the desk's people are there: its own hours, and whether it is open now
         policy = services.desk.policy
-        response = "utter_agent_hours_open" if policy.in_service_hours() else "utter_agent_hours_closed"
+        response = (
+            "utter_agent_hours_closed"
+            if not policy.in_service_hours()
+            else "utter_agent_hours_open"
+            if services.desk.agents_available()
+            else "utter_agent_hours_no_agent"  # on duty by the clock, nobody available: no promise of 'now'
+        )
         zone = "北京时间" if policy.timezone == "Asia/Shanghai" and is_chinese(text) else policy.timezone
         dispatcher.utter_message(response=in_language(response, text), hours=policy.service_hours, timezone=zone)
         return []

@@ -85,9 +85,9 @@ def test_a_question_about_human_service_or_complaints_is_never_a_handoff(bot, re
 
 
 def test_asked_when_agents_are_there_the_bot_says_the_desks_hours_through_rasa(bot):
-    replies = bot(conversation(), "人工客服几点下班？")
+    replies = bot(conversation(), "人工客服几点下班？")  # nobody has said they are available
     assert "人工客服的服务时间是每天 00:00-24:00（北京时间）" in texts(replies)
-    assert [b["payload"] for r in replies for b in r.get("buttons", [])] == ["/request_human"]
+    assert [b["payload"] for r in replies for b in r.get("buttons", [])] == ["/request_human", "/request_callback"]
 
 
 def test_abstention_logs_a_gap(bot, real_kb_settings):

@@ -598,6 +598,11 @@ def test_a_word_nlu_hears_as_a_yes_is_a_question_not_an_ok(services):
 
 
 def test_asked_when_agents_are_there_the_desk_says_its_own_hours(services):
+    messages, _ = run(ActionKbAnswer(services), tracker("人工客服几点下班？", intent="request_human"))
+    [said] = messages  # on duty by the clock, but nobody available: no promise of a person now
+    assert said["response"] == "utter_agent_hours_no_agent" and "暂时没有在线的人工客服" in said["text"]
+    assert [b["payload"] for b in said["buttons"]] == ["/request_human", "/request_callback"]
+    agent_available(services)
     messages, events = run(ActionKbAnswer(services), tracker("人工客服几点下班？", intent="request_human"))
     [said] = messages
     assert said["response"] == "utter_agent_hours_open" and "00:00-24:00（北京时间）" in said["text"]
