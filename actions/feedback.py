@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import KefuAction, latest_intent
-from kb.desk.rules import is_feedback
+from kb.desk.rules import asks_about, is_feedback
 from kb.model import HitRecord
 
 
@@ -20,9 +20,12 @@ class ActionFeedback(KefuAction):
         return "action_feedback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        if not is_feedback(tracker.latest_message.get("text") or ""):
-            # NLU heard a judgement in a message that makes none ('那用别人的老年卡呢'): a knowledge turn
-            return [FollowupAction("action_kb_answer")]
+        text = tracker.latest_message.get("text") or ""
+        if not is_feedback(text):
+            if asks_about(text):  # NLU heard a judgement in a question ('那用别人的老年卡呢'): a knowledge turn
+                return [FollowupAction("action_kb_answer")]
+            dispatcher.utter_message(response="utter_anything_else")  # '没有其他问题了': nothing to record
+            return []
         services = self.services
         helpful = latest_intent(tracker) == "feedback_helpful"
         ref = next(tracker.get_latest_entity_values("ref"), None) or tracker.get_slot("last_answer_ref") or ""

@@ -17,7 +17,14 @@ from indexer.lexical import is_chinese
 from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, whole_text
 from kb.desk.callback import asks_for_call
-from kb.desk.rules import asks_about, explicitly_asks_for_human, handoff_reason, route
+from kb.desk.rules import (
+    agent_hours_reply,
+    asks_about,
+    explicitly_asks_for_human,
+    handoff_reason,
+    route,
+    zone_name,
+)
 
 if TYPE_CHECKING:
     from indexer.hits import Hit
@@ -95,16 +102,11 @@ def _respond(
         dispatcher.utter_message(response="utter_anything_else")
         return []
     if decided == "desk_hours":  # when the desk's people are there: its own hours, and whether it is open now
-        policy = services.desk.policy
-        response = (
-            "utter_agent_hours_closed"
-            if not policy.in_service_hours()
-            else "utter_agent_hours_open"
-            if services.desk.agents_available()
-            else "utter_agent_hours_no_agent"  # on duty by the clock, nobody available: no promise of 'now'
-        )
-        zone = "北京时间" if policy.timezone == "Asia/Shanghai" and is_chinese(text) else policy.timezone
-        dispatcher.utter_message(response=in_language(response, text), hours=policy.service_hours, timezone=zone)
+        desk = services.desk
+        in_hours = desk.policy.in_service_hours()
+        response = agent_hours_reply(in_hours, in_hours and desk.agents_available())
+        zone = zone_name(desk.policy.timezone, is_chinese(text))
+        dispatcher.utter_message(response=in_language(response, text), hours=desk.policy.service_hours, timezone=zone)
         return []
     if decided == "handoff":  # asked for in words, or NLU's request or complaint that asks nothing
         reason = handoff_reason(intent)
@@ -139,12 +141,15 @@ def _respond(
         return [SlotSet("last_question", text)]
     hits = turn.result.hits
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
-    count = (tracker.get_slot("abstain_count") or 0) + 1
+    # A message NLU heard as a yes, a no or a judgement that the knowledge base cannot answer ('没有其他问题了') is
+    # told so, but does not count towards handing the customer to a person unasked.
+    counted = intent not in ("affirm", "deny", "feedback_helpful", "feedback_unhelpful")
+    count = (tracker.get_slot("abstain_count") or 0) + (1 if counted else 0)
     # A second answer in a row it cannot give hands the customer to a person when one can take the chat. Out of
     # hours that would be a callback they did not ask for (and no number to call), and with no agent available a
     # queue they did not ask for, the bot paused meanwhile: the offer of a person stays a button instead.
     desk = services.desk
-    if count >= ABSTAINS_BEFORE_HANDOFF and desk.policy.in_service_hours() and desk.agents_available():
+    if counted and count >= ABSTAINS_BEFORE_HANDOFF and desk.policy.in_service_hours() and desk.agents_available():
         dispatcher.utter_message(response=in_language("utter_handoff_after_abstains", text))
         return [
             SlotSet("abstain_count", 0.0),

@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from indexer.chunker import ITEM_LINE, item_clause, item_number
 from indexer.decision import Decision
 from indexer.fusion import reciprocal_rank_fusion
-from indexer.hits import Focus
+from indexer.hits import Focus, SearchResult
 from indexer.numerals import number
 from indexer.replies import Reply, reply_for
 
 if TYPE_CHECKING:
-    from indexer.hits import Hit, SearchResult
+    from indexer.hits import Hit
     from indexer.lexical import Tokenizer
 
 OWN_WORDS_MARGIN = 0.25  # how much more of the message's own words the message alone must find to be a new subject
@@ -400,11 +400,12 @@ def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = No
     clarification or an abstention the same topic when it has an article (a rephrased question still follows
     on), else the unanswered question's key terms (read alone; its words say what the conversation is about).
     A message that only points back ('下一条', '为什么') with no answer before it gets the reply kind 'prompt'."""
-    turn = resolve(message, topic, retriever, k)
     if not topic.article_id and ONLY_POINTS_BACK.match(message.strip()):
         # '下一条' or '为什么' with no answer before it: the bot asks what the customer wants to know (kind
-        # 'prompt'), rather than offering whatever its words happen to match
-        return Reply("prompt"), turn, topic
+        # 'prompt'), rather than offering whatever its words happen to match; nothing is searched
+        nothing = SearchResult(message, [], Decision(False, 0.0, "the message points back at nothing said"))
+        return Reply("prompt"), Turn(nothing, "alone", message, message), topic
+    turn = resolve(message, topic, retriever, k)
     reply = reply_for(message, turn.result, turn.followed)
     if reply.kind == "answer" and reply.hit is not None:
         return reply, turn, topic_after(turn, topic, retriever.tokenizer.subject_terms(turn.message))

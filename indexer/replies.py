@@ -313,8 +313,12 @@ def reply_for(message: str, result: SearchResult | None, followed: bool = False)
         # A word or two that several places could mean: the places that hold it (or the lexicon's words for it)
         # are offered; when none does ('退款' where nothing mentions refunds), the cosine alone chose them, and
         # three unrelated buttons would say nothing.
+        # One place holding it is answered when the decision answers, else offered as the one button.
         named = [h for h in hits[:3] if h.lexical > 0]
-        return Reply("clarify", buttons=candidate_buttons(named)) if named else Reply("abstain")
+        if not named:
+            return Reply("abstain")
+        if len(named) > 1 or not result.decision.answer:
+            return Reply("clarify", buttons=candidate_buttons(named))
     if result.decision.answer and hits:
         top = hits[0]
         buttons = candidate_buttons(close_runners_up(hits)) if not followed else []

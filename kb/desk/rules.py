@@ -39,36 +39,50 @@ BARE_REQUEST = re.compile(
 )
 # Remarks on the human service itself (its menu option, its agents), not a request for it.
 HUMAN_SERVICE_TOPIC = re.compile(r"人工(?:的)?(?:选项|那一?项|按键|键|菜单|入口|通道)|坐席|语音菜单|电话菜单|语音导航")
-# A yes, a no or an 'ok' and nothing else ('好的', '嗯嗯', '不用了，谢谢', '先不用了'): what NLU's affirm and deny
-# must look like to be read as one. A short message NLU hears as a yes ('退款', '预付卡', '罚款') is a question.
-_ACK_WORD = (
-    r"是|是的|是啊|对|对的|对啊|没错|好|好的|好啊|好吧|好嘞|好滴|行|行吧|行啊|可以|可以的|可以啊|嗯|恩|哦|噢|喔|"
-    r"需要|要|要的|没问题|知道了|明白|了解|收到|谢谢|多谢|谢啦|"
-    r"不|不是|不用|不要|不需要|不必|算了|没有|没了|没事|暂时不用|先不用|就这样|那就这样|没别的|"
-    r"ok|okay|yes|yeah|yep|yup|sure|fine|no|nope|thanks|thank you"
-)
-ACKNOWLEDGEMENT = re.compile(rf"(?:(?:{_ACK_WORD})[了啦呀哈吧啊哒滴嗯]*[\s，,。.!！~～、]*)+", re.I)
-# What feedback on an answer says: the 👍/👎 buttons (their payloads and emoji) and words judging the answer.
+# A yes, a no or an 'ok' and nothing else ('好的', '嗯嗯', '不用了，谢谢', '先不用了', '好的👌'): what NLU's affirm must
+# look like to be read as one, and a yes to the offer of a person. A short message NLU hears as a yes ('退款', '预付卡',
+# '罚款') is a question. Words longest first and taken whole (an atomic group), so that a long message that is no
+# acknowledgement fails at once instead of being split every possible way.
+_ACK_WORDS = (
+    "是|是的|是啊|对|对的|对啊|没错|好|好的|好啊|好吧|好嘞|好滴|行|行吧|行啊|可以|可以的|可以啊|要得|嗯|恩|哦|噢|喔|"
+    "需要|要|要的|没问题|知道了|明白|了解|收到|谢谢|谢谢你|多谢|谢啦|麻烦|麻烦了|麻烦你|麻烦你了|"
+    "转吧|转一下|帮我转|帮我转一下|帮我转接|转接吧|"
+    "不|不是|不用|不要|不需要|不必|算了|没有|没了|没事|暂时不用|暂时不需要|先不用|暂时没有|就这样|那就这样|没别的|"
+    "ok|okay|yes|yeah|yep|yup|sure|fine|please|go ahead|no|nope|thanks|thank you"
+).split("|")
+_ACK_WORD = "|".join(sorted(_ACK_WORDS, key=len, reverse=True))
+ACKNOWLEDGEMENT = re.compile(rf"(?:(?>{_ACK_WORD})[了啦呀哈吧啊哒滴嗯呢哦]* ?)+", re.I)
+MAX_ACKNOWLEDGEMENT = 24  # characters of words: longer is something else
+# What feedback on an answer says: the 👍/👎 buttons (their payloads and emoji) and, in a message that asks nothing,
+# words judging the answer ('没用' is feedback, '没用过的票能退吗' a question).
+FEEDBACK_BUTTON = re.compile(r"^/feedback|👍|👎")
 FEEDBACK_WORDS = re.compile(
-    r"^/feedback|👍|👎|帮助|帮到|有用|没用|答非所问|不是我要|不是我问|回答得|说得不对|回答错|答错|不对|不明白|"
-    r"没解决|解决了|明白了|懂了|不错|\bhelp(?:ful|ed)\b|\bwrong\b|\buseless\b",
+    r"帮助|帮到|有用|没用|没(?:什么|啥)用|答非所问|不是我要|不是我想|不是我问|回答得|说得不对|错|不对|不准|不明白|"
+    r"看不懂|没解决|解决了|明白了|懂了|不错|\bhelp(?:ful|ed)\b|\bwrong\b|\buseless\b",
     re.I,
 )
-# Asking when the desk's people are there ('人工客服几点下班', '什么时候有人', '周末有人工吗', 'when are your agents
-# available'): the desk's own service hours answer it, not a document's. The hotline itself ('客服热线是24小时的
-# 吗') and the human service's menu or phone number are the knowledge base's questions.
+# Asking when the desk's people are there ('人工客服几点下班', '什么时候有人', '周末有人工吗', '客服几点下班', 'when are
+# your agents available'): the desk's own service hours answer it, not a document's. The hotline itself
+# ('客服热线是24小时的吗'), the human service's menu or phone number, and other things done by hand (人工窗口, 人工审核,
+# 人工费) are the knowledge base's questions.
 AGENT_SUBJECT = re.compile(
-    r"人工|真人|坐席|客服人员|客服专员|接线员|\b(?:agents?|humans?|real person|operators?)\b", re.I
+    r"人工(?!窗口|审核|售票|费|智能|办理|成本|服务费)|真人|坐席|座席|客服人员|客服专员|接线员|"
+    # 客服 right before the time ('客服几点下班'), not a call centre's ('银行客服中心是几点到几点服务的'); not 你们
+    # ('请问你们几点关门' asks a business hall's hours)
+    r"客服(?!中心|热线|电话|专线)(?=.?(?:几点|上班|下班|什么时候))|"
+    r"\b(?:agents?|humans?|real person|operators?)\b|\bcustomer service hours\b",
+    re.I,
 )
 OPENING_HOURS = re.compile(
     r"几点|什么时候|何时|上班|下班|营业时间|服务时间|工作时间|值班|周末|晚上|夜里|半夜|节假日|24\s*小时|全天|"
-    # English 'when' only as the question's ('when are …'), not 'when I call the hotline, …'
-    r"\bwhen (?:are|is|do|does|will|can)\b|\bwhat time\b|\bhours\b|\bopen\b|\bavailable\b|\bonline\b|"
+    # English 'when' only as the question's ('when are …'), not 'when I call the hotline, …'; no bare 'open'
+    r"\bwhen (?:are|is|do|does|will|can)\b|\bwhat time\b|\bhours\b|\bavailable\b|\bonline\b|"
     r"\bweekends?\b|\bat night\b",
     re.I,
 )
 AGENT_THERE = re.compile(
-    r"有(?:没有)?人工(?:客服|服务)?(?:吗|么|嘛|呢)|有没有人工|\bdo you have (?:human|real)\b|"
+    r"有(?:没有)?人工(?:客服|服务)?(?:吗|么|嘛|呢)|有没有人工(?:客服|服务)?(?:[?？。]|$)|"
+    r"\bdo you have (?:human|real)\b|"
     # '什么时候有人' alone: nothing else it could be about ('小区晚上有人值班吗' is about the estate's staff)
     r"^(?:那|请问|你们)*(?:什么时候|几点|周末|晚上|节假日)才?有人(?:在|值班|上班)?(?:吗|么|呢)?[?？。]*$",
     re.I,
@@ -163,8 +177,9 @@ def wants_human(text: str, intent: str | None = None) -> bool:
 
     - asked for in so many words (explicitly_asks_for_human): always;
     - NLU says request_human or complaint and the message does not ask anything ('你们服务太差了'): yes;
-    - a question, whatever NLU said ('人工坐席一般几点下班', '你们投诉一般多久给答复', '卖不卖…'): no; it
-      goes to the knowledge base, which answers it, or says it cannot and offers a person (and logs a gap);
+    - a question, whatever NLU said ('人工坐席一般几点下班', '你们投诉一般多久给答复', '卖不卖…'): no; route
+      answers it (the desk's own hours for the first, asks_agent_hours; the knowledge base for the others, which
+      answers or says it cannot and offers a person, and logs a gap);
     - anything else: no."""
     if explicitly_asks_for_human(text):
         return True
@@ -176,17 +191,17 @@ def route(text: str, intent: str | None, pleasantry: bool) -> str:
     and the hit-test page. text: as the bot receives it (Simplified, masked); intent: NLU's; pleasantry:
     whether the message is only a greeting or thanks (indexer.normalize.is_pleasantry). Returns 'handoff'
     (wants_human), 'no_words' (emoji or punctuation alone), 'greet' or 'thanks' (nothing else in it), 'ack'
-    (NLU's yes or no that is only one: '好的', '不用了', is_acknowledgement), 'desk_hours' (when the desk's people are
-    there: asks_agent_hours, answered from the service hours), or 'knowledge' (search the knowledge
-    base: answer, clarify, or abstain and offer a person; a follow-up such as '那要是不满意呢' or a word such as
-    '退款' that NLU took for a yes or no, too)."""
+    (NLU's yes that is only one, is_acknowledgement: '好的', not '退款'; NLU's no that asks nothing: '暂时不需要'),
+    'desk_hours' (when the desk's people are there: asks_agent_hours, answered from the service hours), or
+    'knowledge' (search the knowledge base: answer, clarify, or abstain and offer a person; a follow-up such as
+    '那要是不满意呢' or a word such as '退款' that NLU took for a yes or no, too)."""
     if wants_human(text, intent):
         return "handoff"
     if not any(c.isalnum() for c in text or ""):
         return "no_words"
     if pleasantry:
         return "thanks" if intent == "thanks" else "greet"
-    if intent in ("affirm", "deny") and is_acknowledgement(text):
+    if (intent == "affirm" and is_acknowledgement(text)) or (intent == "deny" and not asks_about(text)):
         return "ack"
     if asks_agent_hours(text):
         return "desk_hours"
@@ -202,19 +217,47 @@ def asks_agent_hours(text: str) -> bool:
     return bool(AGENT_THERE.search(text) or (AGENT_SUBJECT.search(text) and OPENING_HOURS.search(text)))
 
 
+ZONE_NAMES = {
+    "Asia/Shanghai": "北京时间",
+    "Asia/Hong_Kong": "香港时间",
+    "Asia/Taipei": "台北时间",
+    "Asia/Macau": "澳门时间",
+}
+
+
+def agent_hours_reply(in_hours: bool, agents_available: bool) -> str:
+    """Which answer tells a customer when the desk's people are there (a response of bot/domain.yml): out of
+    hours 'utter_agent_hours_closed' (a callback offered); in hours with an agent available 'utter_agent_hours_open'
+    (转人工 now); in hours with none available 'utter_agent_hours_no_agent' (a wait likely, both offered)."""
+    if not in_hours:
+        return "utter_agent_hours_closed"
+    return "utter_agent_hours_open" if agents_available else "utter_agent_hours_no_agent"
+
+
+def zone_name(timezone: str, chinese: bool = True) -> str:
+    """The service hours' time zone as a customer reads it: '北京时间' for Asia/Shanghai in a Chinese reply
+    (ZONE_NAMES), else the IANA name."""
+    return ZONE_NAMES.get(timezone, timezone) if chinese else timezone
+
+
 def is_acknowledgement(text: str) -> bool:
     """Whether a message is only a yes, a no or an 'ok' (ACKNOWLEDGEMENT: '好的', '不用了，谢谢', 'ok'): what NLU's
     affirm or deny must be to be taken as one, and a button's /affirm or /deny. '退款' or '预付卡' alone, which NLU
     may hear as a yes, is not."""
     text = (text or "").strip()
-    return text.startswith(("/affirm", "/deny")) or bool(ACKNOWLEDGEMENT.fullmatch(text))
+    if text.startswith(("/affirm", "/deny")):
+        return True
+    words = "".join(c for c in text if c.isalnum() or c == " ").strip()  # emoji and punctuation aside
+    return 0 < len(words) <= MAX_ACKNOWLEDGEMENT and bool(ACKNOWLEDGEMENT.fullmatch(re.sub(r"\s+", " ", words)))
 
 
 def is_feedback(text: str) -> bool:
-    """Whether a message judges the last answer (FEEDBACK_WORDS: a 👍/👎 button, '没用', '答非所问', 'helpful'):
-    what NLU's feedback intents must be to be recorded as feedback. '那用别人的老年卡呢', which NLU may hear as a
-    👎, is a follow-up question."""
-    return bool(FEEDBACK_WORDS.search(text or ""))
+    """Whether a message judges the last answer: a 👍/👎 button (FEEDBACK_BUTTON), or words judging it in a
+    message that asks nothing (FEEDBACK_WORDS: '没用', '错了', '答非所问', 'helpful'). What NLU's feedback intents must
+    be to be recorded as feedback: '那用别人的老年卡呢' or '没用过的票能退吗', which NLU may hear as a 👎, are
+    questions."""
+    text = text or ""
+    return bool(FEEDBACK_BUTTON.search(text)) or (bool(FEEDBACK_WORDS.search(text)) and not asks_about(text))
 
 
 def asks_about(text: str) -> bool:

@@ -590,11 +590,21 @@ def test_a_plain_no_gets_anything_else_and_a_no_that_asks_is_a_question(services
 
 
 def test_a_word_nlu_hears_as_a_yes_is_a_question_not_an_ok(services):
-    messages, _ = run(ActionKbAnswer(services), tracker("年费", intent="affirm"))
-    assert [m.get("response") for m in messages] != ["utter_anything_else"]
-    assert messages[0].get("buttons") or "年费" in messages[0]["text"]  # clarified or answered, not 'anything else?'
+    messages, _ = run(ActionKbAnswer(services), tracker("营业时间", intent="affirm"))
+    assert messages[0].get("response") not in ("utter_anything_else", "utter_kb_no_answer")
+    assert "营业厅" in messages[0]["text"] + "".join(b["title"] for b in messages[0].get("buttons", []))
     messages, events = run(ActionKbAnswer(services), tracker("嗯嗯好的", intent="affirm"))
     assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
+    # a no that asks nothing is an 'ok' whatever its words ('暂时不需要'), as before
+    messages, events = run(ActionKbAnswer(services), tracker("暂时不需要", intent="deny"))
+    assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []
+
+
+def test_a_yes_nlu_heard_that_nothing_answers_does_not_count_towards_a_handoff(services):
+    agent_available(services)
+    messages, events = run(ActionKbAnswer(services), tracker("订机票", intent="affirm", abstain_count=1.0))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"] and SlotSet("abstain_count", 1.0) in events
+    assert services.desk.tickets.recent() == []
 
 
 def test_asked_when_agents_are_there_the_desk_says_its_own_hours(services):
@@ -630,8 +640,9 @@ def test_a_yes_to_the_offer_of_a_person_must_be_one(services):
     messages, events = run(ActionHandoff(services), tracker("营业厅几点关门", intent="affirm", **offered))
     assert messages == [] and events == [FollowupAction("action_kb_answer")]
     assert services.desk.tickets.recent() == []
-    messages, events = run(ActionHandoff(services), tracker("/affirm", intent="affirm", **offered))
-    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "could_not_answer"
+    for yes in ("/affirm", "好的，麻烦了", "yes please"):
+        messages, events = run(ActionHandoff(services), tracker(yes, intent="affirm", sender=yes, **offered))
+        assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "could_not_answer"
 
 
 def test_a_question_nlu_hears_as_a_thumbs_down_is_a_question(services):
@@ -641,6 +652,9 @@ def test_a_question_nlu_hears_as_a_thumbs_down_is_a_question(services):
     messages, events = run(ActionFeedback(services), said)
     assert messages == [] and events == [FollowupAction("action_kb_answer")]
     assert services.desk.gaps.recent() == [] and list(services.desk.db["feedback"].rows) == []
+    messages, events = run(ActionFeedback(services), tracker("没有其他问题了", intent="feedback_unhelpful"))
+    assert [m["response"] for m in messages] == ["utter_anything_else"] and events == []  # no judgement, no question
+    assert list(services.desk.db["feedback"].rows) == []
     messages, _ = run(ActionFeedback(services), tracker("/feedback_unhelpful", intent="feedback_unhelpful"))
     assert messages[0]["response"] == "utter_feedback_sorry"
 

@@ -96,3 +96,16 @@ def test_a_word_several_places_mention_offers_those_places(retriever):
     assert reply.kind == "clarify" and 2 <= len(reply.buttons) <= 3
     shown = [h for h in result.hits[:3] if h.ref in "".join(b["payload"] for b in reply.buttons)]
     assert shown and all("投诉" in h.text for h in shown)
+
+
+def test_a_word_only_one_place_holds_is_that_place_not_three(retriever):
+    from indexer.replies import reply_for
+
+    result = retriever.search("问诊")
+    [held] = [h for h in result.hits[:3] if h.lexical > 0]
+    reply = reply_for("问诊", result)
+    assert (
+        reply.hit is held
+        if reply.kind == "answer"
+        else [b["payload"] for b in reply.buttons] == [f'/choose_candidate{{"ref":"{held.ref}"}}']
+    )

@@ -146,7 +146,8 @@ def test_route_is_the_one_decision_before_any_search():
     assert route("你好，年费怎么收", "greet", False) == "knowledge"
     # NLU's yes or no is an 'ok' only when the message is one; a word it hears as a yes is a question
     assert route("好的，谢谢", "affirm", False) == "ack" and route("先不用了", "deny", False) == "ack"
-    assert route("退款", "affirm", False) == "knowledge" and route("预付卡", "deny", False) == "knowledge"
+    assert route("退款", "affirm", False) == "knowledge" and route("预付卡", "affirm", False) == "knowledge"
+    assert route("暂时不需要", "deny", False) == "ack"  # a no that asks nothing, whatever its words
 
 
 @pytest.mark.parametrize(
@@ -162,6 +163,14 @@ def test_route_is_the_one_decision_before_any_search():
         ("小区晚上有人值班吗", False),  # the estate's staff, not the desk's
         ("When can I apply in person?", False),
         ("when I call the hotline, is the option to talk to a real person easy to find?", False),
+        ("客服几点下班", True),
+        ("银行客服中心是几点到几点服务的？", False),  # a call centre's hours: the knowledge base's question
+        ("请问你们几点关门", False),  # a business hall's
+        ("What are your customer service hours?", True),
+        ("营业厅人工窗口几点下班", False),  # things done by hand are not the desk's people
+        ("人工审核一般几点出结果", False),
+        ("有没有人工客服电话", False),
+        ("How do I open an account with an agent?", False),
     ],
 )
 def test_asking_when_the_desks_people_are_there(text, expected):
@@ -185,6 +194,12 @@ def test_asking_when_the_desks_people_are_there(text, expected):
         ("好的，那退款要多久", False),
         ("要发票", False),
         ("", False),
+        ("好的呢", True),
+        ("好的👌", True),
+        ("yes please", True),
+        ("好，帮我转一下", True),
+        ("好吧" * 30 + "？", False),  # longer than any acknowledgement: refused at once, not split every way
+        ("不要" * 1000 + "吗", False),
     ],
 )
 def test_an_acknowledgement_is_only_yes_no_or_ok(text, expected):
@@ -204,6 +219,10 @@ def test_an_acknowledgement_is_only_yes_no_or_ok(text, expected):
         ("that helped", True),
         ("那用别人的老年卡呢", False),
         ("逃票罚多少", False),
+        ("错了", True),
+        ("看不懂", True),
+        ("没用过的票能退吗", False),  # judging words in a question are the question's
+        ("明白了，那周末开门吗", False),
     ],
 )
 def test_feedback_judges_the_answer(text, expected):
@@ -223,3 +242,13 @@ def test_latest_question_skips_requests_for_a_human_buttons_and_greetings():
     said = [{"from": "customer", "text": t} for t in ("营业厅几点开门", "转人工", "👍", "在吗", "我要人工")]
     assert latest_question(said, "fallback") == "营业厅几点开门"
     assert latest_question(said[1:], "fallback") == "fallback"
+
+
+def test_the_hours_answer_says_whether_someone_can_take_the_chat_now():
+    from kb.desk.rules import agent_hours_reply, zone_name
+
+    assert agent_hours_reply(False, False) == "utter_agent_hours_closed"
+    assert agent_hours_reply(True, True) == "utter_agent_hours_open"
+    assert agent_hours_reply(True, False) == "utter_agent_hours_no_agent"
+    assert zone_name("Asia/Shanghai") == "北京时间" and zone_name("Asia/Shanghai", chinese=False) == "Asia/Shanghai"
+    assert zone_name("Europe/Berlin") == "Europe/Berlin"
