@@ -156,9 +156,11 @@ def _respond(
             SlotSet("last_question", text),
             *handoff_events(services, dispatcher, tracker, "could_not_answer", question=text),
         ]
-    dispatcher.utter_message(
-        response=in_language("utter_out_of_scope" if gap_reason == "out_of_scope" else "utter_kb_no_answer", text)
-    )
+    # 'Outside what I can answer' only when NLU says so and nothing found holds a word of the message ('帮我订机票');
+    # a question on the documents' subject that they do not answer ('上海地铁末班车几点') hears that the knowledge
+    # base has no answer yet, whatever NLU called it.
+    beyond = gap_reason == "out_of_scope" and not any(h.lexical > 0 for h in hits[:3])
+    dispatcher.utter_message(response=in_language("utter_out_of_scope" if beyond else "utter_kb_no_answer", text))
     return [
         *kept,
         SlotSet("abstain_count", float(count)),

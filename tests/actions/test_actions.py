@@ -629,6 +629,14 @@ def test_asked_out_of_hours_when_agents_are_there_the_desk_offers_a_callback(nig
     assert [b["payload"] for b in said["buttons"]] == ["/request_callback"] and night.desk.tickets.recent() == []
 
 
+def test_out_of_scope_on_the_documents_subject_says_the_knowledge_base_has_no_answer_yet(services):
+    messages, _ = run(ActionKefuFallback(services), tracker("营业厅的停车场收费吗", intent="out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_kb_no_answer"]  # 营业厅 is what the documents are about
+    assert services.desk.gaps.recent()[0]["reason"] == "out_of_scope"
+    messages, _ = run(ActionKefuFallback(services), tracker("帮我订一张机票", intent="out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
 def test_next_with_nothing_before_it_gets_the_prompt_not_a_gap(services):
     messages, events = run(ActionKbAnswer(services), tracker("下一条", abstain_count=1.0))
     assert [m["response"] for m in messages] == ["utter_no_words"] and events == []
