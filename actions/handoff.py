@@ -13,7 +13,7 @@ from actions.callback import start_callback
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic
 from kb.desk.callback import problem_words
-from kb.desk.rules import explicitly_asks_for_human, handoff_reason, is_acknowledgement
+from kb.desk.rules import explicitly_asks_for_human, handoff_reason, is_yes
 from kb.desk.supervision import quoted_minutes
 from kb.model import HitRecord
 
@@ -102,7 +102,7 @@ class ActionHandoff(KefuAction):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
-        if intent == "affirm" and not (is_acknowledgement(text) or explicitly_asks_for_human(text)):
+        if intent == "affirm" and not (is_yes(text) or explicitly_asks_for_human(text)):
             # a yes to the offer of a person must be one: '退款' heard as a yes is a question for the knowledge base
             return [FollowupAction("action_kb_answer")]
         reason = handoff_reason(intent, tracker.get_slot("handoff_reason"))

@@ -22,6 +22,7 @@ from kb.desk.rules import (
     asks_about,
     explicitly_asks_for_human,
     handoff_reason,
+    is_yes,
     route,
     zone_name,
 )
@@ -95,6 +96,11 @@ def _respond(
 ) -> list[dict[str, Any]]:
     text = tracker.latest_message.get("text") or ""
     intent = latest_intent(tracker)
+    if tracker.get_slot("offered_human") and is_yes(text) and not asks_for_call(text):
+        # a yes to the person just offered, whatever NLU called it ('好的，麻烦了' heard as request_callback)
+        return handoff_events(
+            services, dispatcher, tracker, handoff_reason("affirm", tracker.get_slot("handoff_reason"))
+        )
     if wants_callback(text, intent):  # asked to be called rather than wait (or out of hours)
         return handoff_events(services, dispatcher, tracker, "asked", callback=True)
     decided = route(text, intent, is_pleasantry(text))

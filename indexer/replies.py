@@ -244,9 +244,15 @@ def candidate_button(hit: Hit) -> dict[str, str]:
 
 
 def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
-    """Buttons for candidate hits, one per distinct label."""
+    """Buttons for candidate hits, one per distinct label and one per clause (a long clause is indexed in parts:
+    '第四十八条' twice would be no choice)."""
     buttons: dict[str, dict[str, str]] = {}
+    clauses: set[tuple[str, str]] = set()
     for hit in hits:
+        if hit.clause and (hit.article_id, hit.clause) in clauses:
+            continue
+        if hit.clause:
+            clauses.add((hit.article_id, hit.clause))
         button = candidate_button(hit)
         buttons.setdefault(button["title"], button)
     return list(buttons.values())

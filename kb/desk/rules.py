@@ -53,6 +53,11 @@ _ACK_WORDS = (
 _ACK_WORD = "|".join(sorted(_ACK_WORDS, key=len, reverse=True))
 ACKNOWLEDGEMENT = re.compile(rf"(?:(?>{_ACK_WORD})[了啦呀哈吧啊哒滴嗯呢哦]* ?)+", re.I)
 MAX_ACKNOWLEDGEMENT = 24  # characters of words: longer is something else
+# Of those, the ones that say yes (not only thanks: '谢谢' after an offer of a person is no yes) and those that say no.
+YES_WORD = re.compile(
+    r"是|对|好|行|可以|要得|嗯|恩|需要|要的?$|麻烦|转|\b(?:ok|okay|yes|yeah|yep|yup|sure|please|go ahead)\b", re.I
+)
+NO_WORD = re.compile(r"不|没|算了|\b(?:no|nope)\b", re.I)
 # What feedback on an answer says: the 👍/👎 buttons (their payloads and emoji) and, in a message that asks nothing,
 # words judging the answer ('没用' is feedback, '没用过的票能退吗' a question).
 FEEDBACK_BUTTON = re.compile(r"^/feedback|👍|👎")
@@ -249,6 +254,15 @@ def is_acknowledgement(text: str) -> bool:
         return True
     words = "".join(c for c in text if c.isalnum() or c == " ").strip()  # emoji and punctuation aside
     return 0 < len(words) <= MAX_ACKNOWLEDGEMENT and bool(ACKNOWLEDGEMENT.fullmatch(re.sub(r"\s+", " ", words)))
+
+
+def is_yes(text: str) -> bool:
+    """Whether a message is only a yes (an acknowledgement with a yes word and no 'no' word: '好的，麻烦了', 'yes
+    please', not '不用了，谢谢' or a bare '谢谢'): how the offer of a person is accepted, whatever NLU called it."""
+    text = (text or "").strip()
+    if text.startswith("/affirm"):
+        return True
+    return is_acknowledgement(text) and bool(YES_WORD.search(text)) and not NO_WORD.search(text)
 
 
 def is_feedback(text: str) -> bool:

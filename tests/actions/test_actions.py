@@ -653,6 +653,18 @@ def test_a_yes_to_the_offer_of_a_person_must_be_one(services):
         assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].reason == "could_not_answer"
 
 
+def test_a_yes_to_the_offered_person_is_one_whatever_nlu_called_it(services):
+    offered = {"offered_human": True, "handoff_reason": "could_not_answer", "last_question": "营业厅几点开门"}
+    messages, events = run(ActionKbAnswer(services), tracker("好的，麻烦了", intent="request_callback", **offered))
+    assert events[-1] == ConversationPaused() and services.desk.tickets.recent()[0].status == "queued"
+    assert services.desk.tickets.recent()[0].reason == "could_not_answer"
+    # thanks alone, or a no, is not a yes
+    for said in ("谢谢", "不用了，谢谢"):
+        _, events = run(ActionKbAnswer(services), tracker(said, intent="thanks", sender=said, **offered))
+        assert ConversationPaused() not in events
+    assert len(services.desk.tickets.recent()) == 1
+
+
 def test_a_question_nlu_hears_as_a_thumbs_down_is_a_question(services):
     said = tracker(
         "那营业厅周末开门吗", intent="feedback_unhelpful", last_answer_ref="passage:7", last_question="营业厅几点开门"

@@ -265,3 +265,15 @@ def test_a_text_holds_a_time_only_when_it_states_one():
         holds("每平方米收取2元", "amount") and holds("退一赔三，最高赔偿三倍", "amount") and holds("查询免费", "amount")
     )
     assert not holds("应急物业服务期限不超过六个月，费用由全体业主承担", "amount")
+
+
+def test_a_clause_indexed_in_parts_gets_one_button():
+    from indexer.replies import candidate_button, candidate_buttons
+
+    lead, item = "第四十八条 违反本条例规定，处罚款。", "（五）违反第二十二条规定的，处罚款。"
+    parts = [_hit(lead, lead, "第四十八条"), _hit(item, item, "第四十八条")]
+    parts[1].id = "2"
+    assert len({b["title"] for b in map(candidate_button, parts)}) == 2  # the labels differ ...
+    assert len(candidate_buttons(parts)) == 1  # ... but it is one clause
+    other = _hit("第四十九条 冒用他人证件乘车的，处罚款。", "第四十九条 冒用他人证件乘车的，处罚款。", "第四十九条")
+    assert len(candidate_buttons([*parts, other])) == 2

@@ -252,3 +252,22 @@ def test_the_hours_answer_says_whether_someone_can_take_the_chat_now():
     assert agent_hours_reply(True, False) == "utter_agent_hours_no_agent"
     assert zone_name("Asia/Shanghai") == "北京时间" and zone_name("Asia/Shanghai", chinese=False) == "Asia/Shanghai"
     assert zone_name("Europe/Berlin") == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("好的，麻烦了", True),
+        ("yes please", True),
+        ("嗯嗯", True),
+        ("/affirm", True),
+        ("谢谢", False),
+        ("不用了，谢谢", False),
+        ("不需要", False),
+        ("退款", False),
+    ],
+)
+def test_a_yes_is_an_acknowledgement_that_says_yes(text, expected):
+    from kb.desk.rules import is_yes
+
+    assert is_yes(text) is expected
