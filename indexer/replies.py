@@ -249,10 +249,11 @@ def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
     buttons: dict[str, dict[str, str]] = {}
     clauses: set[tuple[str, str]] = set()
     for hit in hits:
-        if hit.clause and (hit.article_id, hit.clause) in clauses:
+        clause = (hit.article_id, hit.clause) if hit.clause else None
+        if clause in clauses:
             continue
-        if hit.clause:
-            clauses.add((hit.article_id, hit.clause))
+        if clause:
+            clauses.add(clause)
         button = candidate_button(hit)
         buttons.setdefault(button["title"], button)
     return list(buttons.values())
@@ -318,8 +319,7 @@ def reply_for(message: str, result: SearchResult | None, followed: bool = False)
     if not followed and hits and is_short(result.query) and len({h.article_id + h.section for h in hits[:3]}) > 1:
         # A word or two that several places could mean: the places that hold it (or the lexicon's words for it)
         # are offered; when none does ('退款' where nothing mentions refunds), the cosine alone chose them, and
-        # three unrelated buttons would say nothing.
-        # One place holding it is answered when the decision answers, else offered as the one button.
+        # three unrelated buttons would say nothing; one place holding it is answered when the decision answers.
         named = [h for h in hits[:3] if h.lexical > 0]
         if not named:
             return Reply("abstain")

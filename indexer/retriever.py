@@ -236,10 +236,10 @@ class Retriever:
         rankings += [(lex_w, [("p", int(i)) for i in p_lex[1]]), (faq_lex_w, faq_lex)]
         fused = reciprocal_rank_fusion(rankings, k=config.rrf_k)
         if focus is not None and config.focus_weight:
-            cited = {"p": "passage", "f": "faq"}
+            cited = self._key_of(focus.ref) if focus.ref else None
             in_focus = sorted(  # the passage last answered from, its section, then the rest of the article
                 (key for key, _ in fused if self._article_of(key) == focus.article_id),
-                key=lambda key: (f"{cited[key[0]]}:{key[1]}" != focus.ref, self._section_of(key) != focus.section),
+                key=lambda key: (key != cited, self._section_of(key) != focus.section),
             )
             fused = reciprocal_rank_fusion([*rankings, (config.focus_weight, in_focus)], k=config.rrf_k)
         # A question that is all but word for word a stored one gets that entry's curated answer first.
@@ -265,15 +265,22 @@ class Retriever:
 
     def hit_for(self, ref: str, query: str = "") -> Hit | None:
         """The hit a reference ('passage:<id>' or 'faq:<id>') names, or None if it no longer exists."""
-        named = HitRecord.from_ref(ref)
-        kind, ident = named.kind, named.id or ""
+        key = self._key_of(ref)
+        if key is None:
+            return None
         query = self._as_searched(query).text if query.strip() else ""
         tokens = self.tokenizer.tokens(query) if query else []
         tokens += [t for w in self.lexicon.expansion(query) for t in self.tokenizer.tokens(w) if t not in tokens]
-        if kind == "passage" and ident.isdigit() and int(ident) in self.passages:
-            return self._hit(("p", int(ident)), 0.0, 0.0, 0.0, tokens, asks_for(query))
-        if kind == "faq" and ident in self.faqs:
-            return self._hit(("f", ident), 0.0, 0.0, 0.0, tokens, asks_for(query))
+        return self._hit(key, 0.0, 0.0, 0.0, tokens, asks_for(query))
+
+    def _key_of(self, ref: str) -> Key | None:
+        """The candidate a reference ('passage:<id>', 'faq:<id>': Hit.ref) names, None if there is none."""
+        named = HitRecord.from_ref(ref)
+        ident = named.id or ""
+        if named.kind == "passage" and ident.isdigit() and int(ident) in self.passages:
+            return ("p", int(ident))
+        if named.kind == "faq" and ident in self.faqs:
+            return ("f", ident)
         return None
 
     def _as_searched(self, query: str) -> NormalizedQuery:
