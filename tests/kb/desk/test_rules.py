@@ -223,12 +223,24 @@ def test_an_acknowledgement_is_only_yes_no_or_ok(text, expected):
         ("看不懂", True),
         ("没用过的票能退吗", False),  # judging words in a question are the question's
         ("明白了，那周末开门吗", False),
+        ("这个回答没什么用", True),  # 没什么: 'not much', not 'what'
+        ("没啥用", True),
     ],
 )
 def test_feedback_judges_the_answer(text, expected):
     from kb.desk.rules import is_feedback
 
     assert is_feedback(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("没什么问题了", False), ("这么贵", False), ("有没有什么优惠", True), ("能退么", True), ("那么退款要多久", True)],
+)
+def test_not_much_and_so_are_not_question_words(text, expected):
+    from kb.phrasing import asks
+
+    assert asks(text) is expected
 
 
 def test_handoff_reason():
