@@ -58,12 +58,28 @@ def answer_with(
 ENGLISH = {
     "utter_clarify": "utter_clarify_en",
     "utter_handoff_after_abstains": "utter_handoff_after_abstains_en",
+    "utter_greet": "utter_greet_en",
     "utter_out_of_scope": "utter_out_of_scope_en",
     "utter_kb_no_answer": "utter_kb_no_answer_en",
     "utter_agent_hours_open": "utter_agent_hours_open_en",
     "utter_agent_hours_closed": "utter_agent_hours_closed_en",
     "utter_agent_hours_no_agent": "utter_agent_hours_no_agent_en",
 }
+
+
+# How many of the knowledge base's subjects the greeting and 'outside what I can answer' name.
+SUBJECTS_NAMED = 3
+
+
+def subjects_phrase(subjects: list[str], english: bool = False) -> str:
+    """What the bot says it can answer ('银行客服、电信营业厅、公司制度等'): the first SUBJECTS_NAMED of
+    kb.store.Store.subjects, 等 / 'and more' when there are more; 我们的业务 / 'our services' when there are none."""
+    if not subjects:
+        return "our services" if english else "我们的业务"
+    named = subjects[:SUBJECTS_NAMED]
+    if english:
+        return ", ".join(named) + (" and more" if len(subjects) > len(named) else "")
+    return "、".join(named) + ("等" if len(subjects) > len(named) else "")
 
 
 def in_language(response: str, text: str) -> str:
@@ -118,10 +134,12 @@ def _respond(
         reason = handoff_reason(intent)
         # A complaint is itself what the agent needs to read; otherwise the question before the request.
         return handoff_events(services, dispatcher, tracker, reason, text if reason == "complaint" else None)
-    if decided != "knowledge":  # no words: a prompt with the human button; a greeting or thanks in kind
-        dispatcher.utter_message(
-            response={"no_words": "utter_no_words", "thanks": "utter_thanks"}.get(decided, "utter_greet")
-        )
+    if decided == "greet":  # in kind, naming what the knowledge base is about
+        subjects = subjects_phrase(services.store.subjects(), english=not is_chinese(text))
+        dispatcher.utter_message(response=in_language("utter_greet", text), subjects=subjects)
+        return []
+    if decided != "knowledge":  # no words: a prompt with the human button; thanks in kind
+        dispatcher.utter_message(response="utter_thanks" if decided == "thanks" else "utter_no_words")
         return []
     if services.retriever is None:  # the index cannot be loaded: say so; a human is still one tap away
         dispatcher.utter_message(response="utter_service_down")
@@ -166,7 +184,11 @@ def _respond(
     # a question on the documents' subject that they do not answer ('上海地铁末班车几点') hears that the knowledge
     # base has no answer yet, whatever NLU called it.
     beyond = gap_reason == "out_of_scope" and not any(h.lexical > 0 for h in hits[:3])
-    dispatcher.utter_message(response=in_language("utter_out_of_scope" if beyond else "utter_kb_no_answer", text))
+    if beyond:  # and what it can answer
+        subjects = subjects_phrase(services.store.subjects(), english=not is_chinese(text))
+        dispatcher.utter_message(response=in_language("utter_out_of_scope", text), subjects=subjects)
+    else:
+        dispatcher.utter_message(response=in_language("utter_kb_no_answer", text))
     return [
         *kept,
         SlotSet("abstain_count", float(count)),

@@ -26,10 +26,10 @@ from kb.importing.guard import ImportLimits, safe_name
 from kb.importing.ids import article_id, slug, stem_of, unique
 from kb.importing.reader import SUPPORTED, read_file
 from kb.loader import ID_PATTERN, KnowledgeBaseError, item_path, load_knowledge_base, parse_faq, render_item
-from kb.model import Article, FaqEntry
+from kb.model import UNSORTED_CATEGORY, Article, FaqEntry
 from kb.revisions import Revisions
 
-DEFAULT_CATEGORY = "导入文档"
+DEFAULT_CATEGORY = UNSORTED_CATEGORY
 IMPORT_NOTE = "导入 "  # how an import's revisions are noted: "导入 北京/规定.txt"
 EXCERPT_CHARS = 400  # of each item, shown in the preview
 log = logging.getLogger(__name__)

@@ -21,6 +21,10 @@ def content_hash(*parts: str) -> str:
     return h.hexdigest()
 
 
+# The category an imported article gets when nobody chose one (kefu import, the panel's import page).
+UNSORTED_CATEGORY = "导入文档"
+
+
 @dataclass(frozen=True)
 class Article:
     """One knowledge-base article: front matter plus a Markdown body. source is the 来源 shown to people;

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from kb.database import Database
-from kb.model import Article, FaqEntry, Passage
+from kb.model import UNSORTED_CATEGORY, Article, FaqEntry, Passage
 
 
 class Store:
@@ -76,6 +76,18 @@ class Store:
     def article(self, article_id: str) -> Article | None:
         """One stored article, or None."""
         return next((a for a in self._articles("id = ?", [article_id])), None)
+
+    def subjects(self) -> list[str]:
+        """What the knowledge base is about, as the bot tells a customer: the articles' categories, those with
+        the most articles first (ties by name); an article left in UNSORTED_CATEGORY by an import is named by
+        its title instead ('上海市轨道交通管理条例'). [] for an empty knowledge base."""
+        counts: dict[str, int] = {}
+        for row in self.db.execute("SELECT category, title FROM articles").fetchall():
+            category, title = row
+            name = (title or "").strip("《》 ") if (category or UNSORTED_CATEGORY) == UNSORTED_CATEGORY else category
+            if name:
+                counts[name] = counts.get(name, 0) + 1
+        return sorted(counts, key=lambda name: (-counts[name], name))
 
     def faqs(self) -> list[FaqEntry]:
         """All stored Q&A entries, by id."""

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionFeedback
 from actions.handoff import ActionHandoff
-from actions.kb_answer import ActionKbAnswer, ActionKefuFallback, ActionPleasantry
+from actions.kb_answer import ActionKbAnswer, ActionKefuFallback, ActionPleasantry, in_language, subjects_phrase
 from actions.services import Services
 from indexer.build import Indexer
 from indexer.followup import Topic
@@ -20,6 +20,7 @@ from kb.database import Database
 from kb.desk.contacts import ContactVault, find_contacts
 from kb.desk.service import Desk
 from kb.loader import load_knowledge_base
+from kb.model import UNSORTED_CATEGORY, Article
 from kb.store import Store
 
 from domain import domain, rendered
@@ -343,8 +344,33 @@ def test_a_greeting_with_a_question_in_it_answers_the_question(services):
     assert "晚上六点关门" in message["text"] and "来源：《营业厅工作手册》" in message["text"]
     messages, _ = run(ActionPleasantry(services), tracker("你好呀", intent="greet"))
     assert [m["response"] for m in messages] == ["utter_greet"]
+    assert f"您可以直接问我{subjects_phrase(services.store.subjects())}方面的问题" in messages[0]["text"]
     messages, _ = run(ActionPleasantry(services), tracker("多谢啦", intent="thanks"))
     assert [m["response"] for m in messages] == ["utter_thanks"]
+
+
+def test_the_greeting_names_what_the_knowledge_base_is_about_imports_included(services):
+    assert services.store.subjects()  # the test knowledge base has categories
+    services.store.put_article(
+        Article("metro-rules", "《上海市轨道交通管理条例》", UNSORTED_CATEGORY, "", "", "第一条 …")
+    )
+    messages, _ = run(ActionPleasantry(services), tracker("你好", intent="greet"))
+    assert "上海市轨道交通管理条例" in messages[0]["text"] and "{subjects}" not in messages[0]["text"]
+    assert UNSORTED_CATEGORY not in messages[0]["text"]  # an import's placeholder category names nothing
+    messages, _ = run(ActionPleasantry(services), tracker("hello", intent="greet"))
+    assert (
+        messages[0]["response"] == "utter_greet_en"
+        and "You can ask me about 上海市轨道交通管理条例" in messages[0]["text"]
+    )
+    messages, _ = run(ActionKefuFallback(services), tracker("帮我订张机票", intent="out_of_scope"))
+    assert "我可以解答上海市轨道交通管理条例" in messages[0]["text"]
+
+
+def test_the_subjects_are_named_three_at_most():
+    assert subjects_phrase(["银行客服", "电信营业厅"]) == "银行客服、电信营业厅"
+    assert subjects_phrase(["a", "b", "c", "d"]) == "a、b、c等"
+    assert subjects_phrase(["a", "b", "c", "d"], english=True) == "a, b, c and more"
+    assert subjects_phrase([]) == "我们的业务" and subjects_phrase([], english=True) == "our services"
 
 
 @pytest.mark.parametrize("text, intent", [("🙏🙏", "thanks"), ("？？？", "nlu_fallback"), ("……", "ask_kb")])
@@ -556,7 +582,8 @@ def _nlu_examples(intent: str) -> list[str]:
 def test_every_greeting_and_thanks_nlu_was_trained_on_is_answered_in_kind(services, intent):
     for text in _nlu_examples(intent):
         messages, _ = run(ActionPleasantry(services), tracker(text, intent=intent))
-        assert [m["response"] for m in messages] == [f"utter_{'thanks' if intent == 'thanks' else 'greet'}"], text
+        expected = "utter_thanks" if intent == "thanks" else in_language("utter_greet", text)  # 'hello' in English
+        assert [m["response"] for m in messages] == [expected], text
     assert services.desk.gaps.recent() == []  # none of them logged as a question the bot could not answer
 
 

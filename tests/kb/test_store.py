@@ -90,3 +90,18 @@ def test_a_named_lock_lets_one_holder_in_at_a_time(tmp_path, where):
             order.append("first")  # the waiter cannot get in before the holder has finished
     waiter.join()
     assert order == ["first", "second"]
+
+
+def test_subjects_name_categories_by_size_and_imports_by_title(new_database):
+    from kb.model import UNSORTED_CATEGORY
+
+    store = Store(new_database())
+    assert store.subjects() == []
+    for article_id, title, category in [
+        ("a", "一", "银行客服"),
+        ("b", "二", "物业管理"),
+        ("c", "三", "物业管理"),
+        ("d", "《上海市轨道交通管理条例》", UNSORTED_CATEGORY),
+    ]:
+        store.put_article(Article(article_id, title, category, "", "", "正文。"))
+    assert store.subjects() == ["物业管理", "上海市轨道交通管理条例", "银行客服"]  # most articles first, then by name
