@@ -1,7 +1,7 @@
-"""What a question asks for (a duration, an amount, a count, a date or time, a phone number, a place, a
-list, or who pays or answers for something), and whether a text holds one: the reply's sentence choice
-uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS); neither depends on one
-knowledge base. Patterns over Chinese and English wording; plain functions."""
+"""What a question asks for (a duration, a price, an amount such as a fine or compensation, a count, a date
+or time, a phone number, a place, a list, or who pays or answers for something), and whether a text holds one:
+the reply's sentence choice uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS);
+neither depends on one knowledge base. Patterns over Chinese and English wording; plain functions."""
 
 from __future__ import annotations
 
@@ -12,15 +12,27 @@ _NUM = r"[\d一二三四五六七八九十百千万两半]+"
 # what a question asks someone to pay or bear ('谁来出' the cost; not 出具, 出示, 出面, 出的错; not 付出)
 _PAYS = r"(?:出(?![具示面的了])|付(?!出)|掏|承担|负担|负责|赔|买单|支付)"
 
+# asking a price, not naming one ('价格是多少', '什么价'; not '老顾客看到的价格更贵，这违法吗')
+_PRICE = r"(?:价格?|价钱|票价|价位)(?:是|大概|一般|要)?多少|什么价"
 # kind: (the question asks for it, a text holds one)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (
         re.compile(r"多久|多长时间|多长|几天|几个?月|几年|几个?小时|多少天|多少年|期限|时限|有效期|\bhow long\b", re.I),
         re.compile(rf"{_NUM}\s*个?(?:工作日|日|天|小时|分钟|个月|月|年|周|星期)|日内|之日起|期限|时限"),
     ),
+    # asked what something costs, not what a fine or compensation comes to ('补办一张要收多少钱', 'how much does it
+    # cost'): an amount stated as a fine ('处二千元以上二万元以下罚款') does not answer it
+    "price": (
+        re.compile(
+            rf"^(?!.*(?:罚|赔|\bfines?\b|\bpenalt|\bcompensat))(?=.*(?:多少钱|多少元|多少块|收多少|费用?是?多少|{_PRICE}|"
+            r"\bhow much\b|\bfees?\b|\bcosts?\b))",
+            re.I | re.S,
+        ),
+        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)(?![^，。；,;]{{0,12}}罚款)|免费|不收取|不得收取"),
+    ),
     "amount": (
         re.compile(
-            r"多少钱|多少元|多少块|罚多少|赔多少|怎么赔|赔偿多少|收多少|费用?是?多少|价格|金额|"
+            rf"多少钱|多少元|多少块|罚多少|赔多少|怎么赔|赔偿多少|收多少|费用?是?多少|{_PRICE}|金额|"
             r"\bhow much\b|\bfines?\b|\bfees?\b|\bcosts?\b",
             re.I,
         ),

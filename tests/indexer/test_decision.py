@@ -93,8 +93,14 @@ def test_a_question_asking_how_much_how_long_or_what_number_is_not_answered_by_a
     # a text that states one answers
     priced = features_for(question, ["退卡"], [hit("退卡收取手续费20元。")], [np.array([0.95, 0.7])])
     assert priced["kind_missing"] == 0.0 and sure.decide(priced, "amount").answer
+    # asked what something costs, a clause whose only amount is a fine does not answer it
+    fined = features_for(
+        "补办门禁卡要收多少钱", ["门禁卡"], [hit("违反规定的，处二万元以上五万元以下的罚款。")], [np.array([0.95, 0.7])]
+    )
+    assert fined["kind_missing"] == 1.0 and not sure.decide(fined, "price").answer
     # the hit-test page says why, in words
     assert "问题问的是金额或费用，但第一条结果里没有，所以不作答。" in explain(feats, "amount")
+    assert "问题问的是价格或收费，但第一条结果里没有，所以不作答。" in explain(fined, "price")
     assert not any("不作答" in line for line in explain(feats, "count"))
 
 

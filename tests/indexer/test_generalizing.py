@@ -228,7 +228,12 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
         ("你们的热线电话是多少", "phone"),
         ("What is your phone number?", "phone"),
         ("押金多久能退回来", "duration"),
-        ("违规停车罚多少钱", "amount"),
+        ("违规停车罚多少钱", "amount"),  # a fine
+        ("最多能赔多少钱", "amount"),  # compensation
+        ("补办一张门禁卡要收多少钱", "price"),  # what something costs
+        ("How much does it cost to replace a lost card?", "price"),
+        ("How much is the fine for smoking?", "amount"),
+        ("老顾客看到的价格更贵，这违法吗", None),  # names a price, asks whether it is legal
         ("哪些情况可以退卡", "list"),
         ("员工要严格遵守工作时间吗", None),
         ("寄回去的邮费是我出还是商家出", "party"),
@@ -265,6 +270,10 @@ def test_a_text_holds_a_time_only_when_it_states_one():
         holds("每平方米收取2元", "amount") and holds("退一赔三，最高赔偿三倍", "amount") and holds("查询免费", "amount")
     )
     assert not holds("应急物业服务期限不超过六个月，费用由全体业主承担", "amount")
+    # what something costs is not what a fine comes to
+    assert holds("补办收取工本费20元", "price") and holds("可加收五倍票款", "price") and holds("查询免费", "price")
+    assert not holds("处二千元以上二万元以下罚款", "price") and not holds("对个人处五百元的罚款", "price")
+    assert holds("处二千元以上二万元以下罚款", "amount")
 
 
 def test_a_clause_indexed_in_parts_gets_one_button():
