@@ -181,8 +181,14 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: any("例会频率" in e.text for e in d.find_elements("css selector", ".note"))
         )
-        agent.find_element("id", "text").send_keys("您好，营业部每月初召开工作例会。")
-        agent.find_element("id", "send").click()
+        from selenium.webdriver.common.keys import Keys
+
+        box = agent.find_element("id", "text")
+        box.send_keys(
+            "您好，营业部", Keys.SHIFT, Keys.ENTER, Keys.NULL, "每月初召开工作例会。"
+        )  # Shift+Enter: a new line
+        assert box.get_attribute("value") == "您好，营业部\n每月初召开工作例会。"
+        box.send_keys(Keys.ENTER)  # Enter sends
         shot(agent, "2-agent-console")
         wait_text(customer, ".msg.agent .bubble", "每月初召开工作例会", seconds=30)
         shot(customer, "2-customer-sees-agent")
@@ -230,6 +236,11 @@ def test_agent_inserts_a_canned_reply_and_confirms_before_closing(system, real_k
         agent.find_element("id", "close").click()
         agent.find_element("id", "close-confirm").click()
         wait.until(lambda d: Desk(db, real_kb_settings.desk_policy).ticket(ticket.id).status == "closed")
+        # no chat chosen any more: nothing to claim, send or close
+        wait.until(lambda d: d.find_element("id", "send").get_attribute("disabled"))
+        assert not agent.find_element("id", "claim").is_displayed() and agent.find_element("id", "close").get_attribute(
+            "disabled"
+        )
         said = [m["text"] for m in Desk(db, real_kb_settings.desk_policy).conversations.messages(conversation)]
         assert "银行卡丢失请先拨打客服热线办理口头挂失。" in said
         # The closed chat is in the history, found by what was said, and opens read-only.
@@ -570,12 +581,27 @@ def test_out_of_hours_a_customer_leaves_a_number_and_an_agent_calls_back(night, 
         shot(agent, "8-agent-calls-back")
         reveals = Tickets(Database.open(real_kb_settings.database)).reveals(ticket.id)
         assert [(r["user"], r["role"]) for r in reveals] == [("browser-night-agent", "agent")]
-        agent.find_element("id", "record-attempt").click()  # 已联系上, the first outcome
+        # What the agent enters outlives the console's redraws (every 3 s): one is forced and waited for.
+        from selenium.webdriver.support.ui import Select
+
+        Select(agent.find_element("id", "outcome")).select_by_visible_text("号码错误")
+        agent.find_element("id", "attempt-note").send_keys("空号")
+        loads = agent.execute_script("return Number(document.getElementById('chat').dataset.loads)")
+        agent.execute_script("window.kefuConsole.refresh()")
+        WebDriverWait(agent, 20).until(
+            lambda d: d.execute_script("return Number(document.getElementById('chat').dataset.loads)") > loads
+        )
+        assert Select(agent.find_element("id", "outcome")).first_selected_option.text == "号码错误"
+        assert agent.find_element("id", "attempt-note").get_attribute("value") == "空号"
+        agent.find_element("id", "record-attempt").click()
         WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: not any(f"#{ticket.id} " in e.text for e in d.find_elements("css selector", "#callbacks .ticket"))
         )
         settled = Tickets(Database.open(real_kb_settings.database)).get(ticket.id)
-        assert (settled.status, settled.outcome, settled.agent) == ("closed", "reached", "browser-night-agent")
+        assert (settled.status, settled.outcome, settled.agent) == ("closed", "wrong_number", "browser-night-agent")
+        WebDriverWait(agent, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "13800138000" not in d.find_element("id", "contact-box").text  # the number went with the call
+        )
     finally:
         customer.quit()
         agent.quit()

@@ -2,6 +2,9 @@
 (function () {
   var token = document.querySelector('meta[name="csrf-token"]').content, current = null, suggestedFor = null;
   var me = document.body.dataset.me, shownContact = {};  // numbers revealed in this page, by ticket (never stored)
+  // What an agent has entered in a callback's form, by ticket: the console redraws every 3 s, and a redraw must
+  // never undo a chosen outcome or a half-typed note. Dropped once the call is recorded.
+  var drafts = {}, loads = 0;
   var outcomes = {reached: "已联系上", no_answer: "无人接听", wrong_number: "号码错误", withdrawn: "客户已取消"};
   var reasons = {asked: "客户要求", could_not_answer: "机器人两次未答出", complaint: "投诉", negative_feedback: "差评"};
   var statuses = {queued: "排队中", callback: "待回电", claimed: "处理中", closed: "已结束", abandoned: "客户已离开"};
@@ -39,7 +42,7 @@
         d.appendChild(el("div", "", t.question || "（客户还没描述问题）"));
         d.appendChild(el("div", "meta", "#" + t.id + " · " + (reasons[t.reason] || t.reason) + " · " + (statuses[t.status] || t.status) +
           (t.agent ? " · " + t.agent : "") + " · " + t.created_local + " · 等待 " + Math.round(t.waiting_seconds / 60) + " 分钟"));
-        d.addEventListener("click", function () { current = t.id; suggestedFor = null; loadTicket(); loadQueue(); });
+        d.addEventListener("click", function () { current = t.id; suggestedFor = null; showBar(t); loadTicket(); loadQueue(); });
         q.appendChild(d);
       });
     });
@@ -55,13 +58,18 @@
         var overdue = t.due_at && new Date(t.due_at) <= new Date();
         d.appendChild(el("div", "meta" + (overdue ? " due" : ""), "#" + t.id + " · " + (t.contact || "未留号码") + " · 到期 " + t.due_local +
           (t.preferred_time ? " · 希望 " + t.preferred_time : "") + (t.attempts ? " · 已拨 " + t.attempts + " 次" : "") + (t.agent ? " · " + t.agent : "")));
-        d.addEventListener("click", function () { current = t.id; suggestedFor = null; loadTicket(); loadQueue(); });
+        d.addEventListener("click", function () { current = t.id; suggestedFor = null; showBar(t); loadTicket(); loadQueue(); });
         box.appendChild(d);
       });
     });
   }
   function showContact(t, attempts) {
-    var box = document.getElementById("contact-box"); box.textContent = "";
+    var box = document.getElementById("contact-box");
+    if (t.status === "closed" || t.status === "abandoned") delete shownContact[t.id];  // a number is for the call
+    // Drawn again only when what it shows changed: a redraw would take the focus from the note being typed.
+    var drawn = JSON.stringify([t.id, t.status, t.agent, t.contact, t.preferred_time, t.due_local, attempts, shownContact[t.id] || ""]);
+    if (box.dataset.drawn === drawn) return;
+    box.dataset.drawn = drawn; box.textContent = "";
     document.getElementById("bar").style.display = t.status === "callback" ? "none" : "";  // a call, not a chat
     if (!t.contact && t.status !== "callback") return;
     var line = el("div", "");
@@ -100,12 +108,22 @@
     ["reached", "no_answer", "wrong_number"].forEach(function (o) { var opt = el("option", "", outcomes[o]); opt.value = o; outcome.appendChild(opt); });
     var next = el("input", ""); next.type = "datetime-local"; next.id = "next-try"; next.title = "无人接听时：下次回电时间（默认两小时后）";
     var note = el("input", ""); note.id = "attempt-note"; note.placeholder = "通话备注（可选）"; note.maxLength = 500;
+    outcome.setAttribute("aria-label", "回电结果"); next.setAttribute("aria-label", "下次回电时间");
+    var draft = drafts[t.id] || {};
+    if (draft.outcome) outcome.value = draft.outcome;
+    next.value = draft.next || ""; note.value = draft.note || "";
+    [outcome, next, note].forEach(function (n) {
+      n.addEventListener(n === outcome ? "change" : "input", function () {
+        drafts[t.id] = {outcome: outcome.value, next: next.value, note: note.value};
+      });
+    });
     var save = el("button", "", "记录本次回电"); save.id = "record-attempt";
     save.addEventListener("click", function () {
       var body = {outcome: outcome.value, note: note.value};
       if (outcome.value === "no_answer" && next.value) body.next_try = next.value;
       api("POST", "/api/agent/tickets/" + t.id + "/attempts", body).then(function (r) {
         if (r.error) { alert(r.error); return; }
+        delete drafts[t.id];
         if (r.ticket.status === "closed") { delete shownContact[t.id]; }
         loadTicket(); loadQueue();
       });
@@ -115,12 +133,19 @@
   }
   function loadTicket() {
     if (!current) return;
-    api("GET", "/api/agent/tickets/" + current).then(function (data) {
-      var log = document.getElementById("log"); log.textContent = "";
-      (data.messages || []).forEach(function (m) {
-        var d = el("div", "m " + m.from); d.appendChild(el("div", "who", speakers[m.from] || m.from)); d.appendChild(el("div", "t", m.text)); log.appendChild(d);
-      });
-      log.scrollTop = log.scrollHeight;
+    var asked = current;
+    api("GET", "/api/agent/tickets/" + asked).then(function (data) {
+      if (asked !== current || !data.ticket) return;  // another chat was chosen meanwhile, or this one is gone
+      var log = document.getElementById("log"), said = JSON.stringify([asked, data.messages || []]);
+      if (log.dataset.drawn !== said) {  // new messages: drawn again, and followed only if the agent was at the end
+        var following = log.dataset.drawn === undefined || log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+        var top = log.scrollTop, first = !log.dataset.drawn || JSON.parse(log.dataset.drawn)[0] !== asked;
+        log.dataset.drawn = said; log.textContent = "";
+        (data.messages || []).forEach(function (m) {
+          var d = el("div", "m " + m.from); d.appendChild(el("div", "who", speakers[m.from] || m.from)); d.appendChild(el("div", "t", m.text)); log.appendChild(d);
+        });
+        log.scrollTop = first || following ? log.scrollHeight : top;
+      }
       var said = (data.messages || []).filter(function (m) { return m.from === "customer"; }), last = said.length ? said[said.length - 1].id : 0;
       if (last !== suggestedFor) { suggestedFor = last; loadSuggestions(); }
       showContact(data.ticket, data.attempts);
@@ -128,9 +153,38 @@
       (data.notes || []).forEach(function (n) { notes.appendChild(el("div", "note", n.author + " · " + n.created_local + "：" + n.text)); });
       var p = document.getElementById("passages"); p.textContent = "机器人找到的条款：";
       (data.ticket.passages || []).forEach(function (x) { p.appendChild(el("div", "", (x.title ? "《" + x.title + "》" + (x.section || "") + " " + (x.clause || "") + "：" : "") + (x.snippet || ""))); });
+      showBar(data.ticket);
+      document.getElementById("chat").dataset.loads = String(++loads);  // how many times the chosen chat was read
     });
   }
-  document.getElementById("claim").addEventListener("click", function () { if (current) api("POST", "/api/agent/tickets/" + current + "/claim").then(function (r) { if (r.error) alert(r.error); loadTicket(); loadQueue(); }); });
+  // The chat's buttons as the chosen ticket allows: none without one; 接入 only while it waits; replying, canned
+  // replies and transfer only in a chat this agent holds; closing a chat that is not over.
+  function showBar(t) {
+    var live = !!t && t.status !== "closed" && t.status !== "abandoned", mine = live && t.status === "claimed" && t.agent === me;
+    var claim = document.getElementById("claim");
+    claim.hidden = !(t && t.status === "queued"); claim.disabled = claim.hidden;
+    ["send", "canned-open", "transfer-open"].forEach(function (id) { document.getElementById(id).disabled = !mine; });
+    document.getElementById("close").disabled = !live || t.status === "callback";
+  }
+  function clearChat(message) {
+    current = null; suggestedFor = null;  // the chat is the bot's again: clear the panels
+    var log = document.getElementById("log"); delete log.dataset.drawn; log.textContent = ""; log.appendChild(el("div", "empty", message));
+    ["passages", "suggest", "suggest-q", "notes", "contact-box"].forEach(function (id) { document.getElementById(id).textContent = ""; });
+    delete document.getElementById("contact-box").dataset.drawn;
+    showBar(null);
+  }
+  showBar(null);
+  document.getElementById("claim").addEventListener("click", function () {
+    if (current) api("POST", "/api/agent/tickets/" + current + "/claim").then(function (r) {
+      if (r.error) alert(r.error); else showBar({status: "claimed", agent: me});  // the reply box at once
+      loadTicket(); loadQueue();
+    });
+  });
+  document.getElementById("text").addEventListener("keydown", function (e) {
+    // Enter sends, Shift+Enter starts a new line; not the Enter that picks a word in a Chinese input method
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+    e.preventDefault(); document.getElementById("send").click();
+  });
   document.getElementById("send").addEventListener("click", function () {
     var box = document.getElementById("text"); if (!current || !box.value.trim()) return;
     api("POST", "/api/agent/tickets/" + current + "/reply", {text: box.value}).then(function (r) { if (r.error) alert(r.error); else box.value = ""; loadTicket(); });
@@ -141,11 +195,11 @@
   document.getElementById("close-confirm").addEventListener("click", function () {
     closeDialog.close();
     if (!current) return;
-    api("POST", "/api/agent/tickets/" + current + "/close").then(function (r) {
+    var closing = current;
+    api("POST", "/api/agent/tickets/" + closing + "/close").then(function (r) {
       if (r.error) { alert(r.error); return; }
-      current = null; suggestedFor = null;  // the chat is the bot's again: clear the panels
-      document.getElementById("log").textContent = ""; document.getElementById("log").appendChild(el("div", "empty", "会话已结束。从左侧选择下一个会话"));
-      ["passages", "suggest", "suggest-q", "notes"].forEach(function (id) { document.getElementById(id).textContent = ""; });
+      delete shownContact[closing]; delete drafts[closing];  // a revealed number does not outlive the chat
+      clearChat("会话已结束。从左侧选择下一个会话");
       loadQueue();
     });
   });
