@@ -15,16 +15,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services, latest_intent
+from indexer.normalize import is_pleasantry
 from kb.desk.callback import (
-    asks_for_call,
     call_time,
     gave_number,
     next_step,
     preferred_time,
     problem_words,
     tries_a_number,
+    wants_callback,
     wants_other_number,
     withdraws,
+    withdraws_then,
 )
 from kb.desk.tickets import Ticket
 from kb.phrasing import asks
@@ -90,7 +92,12 @@ def callback_turn(
     if step is None:  # the exchange is done
         return _after(services, dispatcher, tracker, ticket, text)
     intent = latest_intent(tracker)
-    if withdraws(text) or (intent == "deny" and step != "confirm"):
+    rest = withdraws_then(text)
+    if rest and not is_pleasantry(rest):  # '不用回电，我只是想问银卡打几折': withdrawn, the rest a turn as usual
+        services.desk.tickets.close(ticket.id, outcome="withdrawn")
+        dispatcher.utter_message(response="utter_callback_withdrawn_then")
+        return None
+    if withdraws(text) or rest or (intent == "deny" and step != "confirm"):  # '不用了，谢谢' too
         services.desk.tickets.close(ticket.id, outcome="withdrawn")
         dispatcher.utter_message(response="utter_callback_withdrawn")
         return [SlotSet("callback_step", None)]
@@ -113,7 +120,7 @@ def _after(
     when = call_time(text)
     if when:
         services.desk.tickets.set_preferred_time(ticket.id, when)
-    if when or asks_for_call(text) or latest_intent(tracker) == "request_callback":
+    if when or wants_callback(text, latest_intent(tracker)):
         return _confirmed(services, dispatcher, services.desk.ticket(ticket.id))
     return None
 

@@ -16,10 +16,9 @@ from indexer.hits import QueryError
 from indexer.lexical import is_chinese
 from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, whole_text
-from kb.desk.callback import asks_for_call
+from kb.desk.callback import asks_for_call, wants_callback, withdraws_then
 from kb.desk.rules import (
     agent_hours_reply,
-    asks_about,
     explicitly_asks_for_human,
     handoff_reason,
     is_yes,
@@ -103,15 +102,22 @@ def respond(
     if taken is not None:  # a callback being taken down, or a change to one
         return taken
     if tracker.get_slot("callback_step"):  # the callback was settled or withdrawn meanwhile: a turn as usual
-        return [SlotSet("callback_step", None), *_respond(services, dispatcher, tracker, gap_reason)]
+        # declined with a question after it ('不用回电，我只是想问…'): the question is the turn, whatever NLU heard
+        rest = withdraws_then(tracker.latest_message.get("text") or "")
+        turn = _respond(services, dispatcher, tracker, gap_reason, (rest, None) if rest else None)
+        return [SlotSet("callback_step", None), *turn]
     return _respond(services, dispatcher, tracker, gap_reason)
 
 
 def _respond(
-    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, gap_reason: str
+    services: Services,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    gap_reason: str,
+    message: tuple[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    text = tracker.latest_message.get("text") or ""
-    intent = latest_intent(tracker)
+    """One turn on the latest message, or on message (text, NLU intent) instead: the part of it left to answer."""
+    text, intent = message or (tracker.latest_message.get("text") or "", latest_intent(tracker))
     if tracker.get_slot("offered_human") and is_yes(text) and not asks_for_call(text):
         # a yes to the person just offered, whatever NLU called it ('好的，麻烦了' heard as request_callback)
         return handoff_events(
@@ -196,12 +202,6 @@ def _respond(
         SlotSet("offered_human", True),
         SlotSet("handoff_reason", "could_not_answer"),
     ]
-
-
-def wants_callback(text: str, intent: str | None) -> bool:
-    """Whether a message asks to be called back: in so many words ('请给我回电话'), or NLU's request_callback on a
-    message that does not ask about something ('晚上能打客服电话吗' is a question for the knowledge base)."""
-    return asks_for_call(text) or (intent == "request_callback" and not asks_about(text))
 
 
 def _answer_only(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:

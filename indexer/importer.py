@@ -224,13 +224,16 @@ def plan(
     (the source of truth): a file imported before (see _earlier) keeps its ids; an item whose content is
     unchanged keeps its date and is left alone. With revisions, an item changed by anyone since its file
     was last imported is named in edited, and a sheet's entries are matched by the question as last imported.
-    Two files with one key, two files matching one earlier import, or a file matching several, fail with
-    the reason and save nothing."""
+    A file whose text an article already has (imported under another name, or another file of this import)
+    saves nothing and says which article has it. Two files with one key, two files matching one earlier
+    import, or a file matching several, fail with the reason and save nothing."""
     date = (today or dt.date.today()).isoformat()
     articles, faqs = load_knowledge_base(kb_dir)
     ids = _Ids(kb_dir)
     by_key = {a.imported_from: a for a in articles if a.imported_from}
     titles = {a.title: a.id for a in articles}
+    # what each article says, to find a file brought in again under another name ('须知 (最终版).docx')
+    said = {_said(a.body): a for a in articles}
     sheet_keys = {e.source for e in faqs if e.source}
     result = ImportPlan()
     seen: set[str] = set()
@@ -256,6 +259,15 @@ def plan(
             if file.kind == "article":
                 before = by_key.get(earlier or "")
                 draft = draft_article(file, date)
+                same = said.get(_said(draft.body)) if before is None and _said(draft.body) else None
+                if same is not None:  # a copy under another name: one article, not every answer twice
+                    planned.notices.append(
+                        f"内容与已有文章《{same.title}》（{same.id}）完全相同，没有再导入一份。"
+                        "要更新那篇文章，请用原来的文件名导入修改后的文件，或在编辑器里修改。"
+                    )
+                    file.title = draft.title
+                    result.files.append(planned)
+                    continue
                 item_id = before.id if before else ids.claim(draft.id)
                 chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
                 item = dataclasses.replace(
@@ -268,6 +280,7 @@ def plan(
                 planned.items.append(_keep_date(item, before, planned))
                 file.title = draft.title
                 titles[draft.title] = item_id
+                said[_said(item.body)] = item
             else:
                 entries = [e for e in faqs if earlier and e.source == earlier]
                 _plan_faqs(planned, entries, key, ids, titles, date, revisions, kb_dir)
@@ -278,6 +291,11 @@ def plan(
             _note_edits(planned, revisions, kb_dir)
         result.files.append(planned)
     return result
+
+
+def _said(body: str) -> str:
+    """An article's text as compared for copies: its characters without whitespace."""
+    return re.sub(r"\s+", "", body)
 
 
 def _parts(key: str) -> list[str]:

@@ -289,6 +289,19 @@ def test_out_of_hours_the_bot_takes_a_callback_down_and_the_number_never_reaches
     assert done["ticket"]["status"] == "closed" and done["ticket"]["outcome"] == "reached"
 
 
+def test_declining_a_callback_with_a_question_after_it_withdraws_it_and_answers_through_rasa(night):
+    servers, settings, app = night
+    customer, say = chatting(app)
+    assert "手机号" in say(text="我的信用卡被盗刷了，转人工")
+    said = say(text="不用回电，我只是想问客服热线是24小时服务的吗")
+    assert "已取消回电登记" in said and "7*24" in said
+    [ticket] = [t for t in desk(settings).tickets.recent() if t.conversation_id == customer.session]
+    assert (ticket.status, ticket.outcome) == ("closed", "withdrawn")
+    # a discount is no call, whatever NLU makes of 打 ('银卡打几折' was heard as request_callback)
+    assert "回电" not in say(text="银卡打几折")
+    assert [t.id for t in desk(settings).tickets.recent() if t.conversation_id == customer.session] == [ticket.id]
+
+
 def test_rasa_the_action_server_and_the_web_app_listen_on_loopback_only(running, real_kb_settings, tmp_path):
     with running_web(real_kb_settings.data_dir, running.rasa_port, tmp_path) as web_url:
         ports = {

@@ -17,6 +17,7 @@ from indexer.lexical import is_chinese
 from indexer.normalize import has_words, is_pleasantry, normalize_query, to_simplified
 from indexer.replies import Reply
 from kb import lexicon
+from kb.desk.callback import wants_callback
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview, ratings
 from kb.desk.privacy import mask_personal_data
@@ -200,7 +201,9 @@ def hit_test() -> str:
             error = str(exc)
         if error is None:
             nlu = rasa().intent(as_sent)
-            decided = route(as_sent, nlu[0] if nlu else None, is_pleasantry(as_sent))
+            intent = nlu[0] if nlu else None
+            # as the bot decides (actions/kb_answer.py): asked to be called back, else route's decision
+            decided = "callback" if wants_callback(as_sent, intent) else route(as_sent, intent, is_pleasantry(as_sent))
             verdict = {
                 "nlu": nlu,
                 "decided": decided,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kb.desk.rules import DECLINED, REQUEST_FORM, explicitly_asks_for_human
+from kb.desk.rules import DECLINED, REQUEST_FORM, asks_about, explicitly_asks_for_human
 from kb.phrasing import asks
 
 NUMBER_GIVEN = re.compile(r"\[(?:手机号|电话)\]")
@@ -50,10 +50,18 @@ PREFERRED_TIME = re.compile(
 # What is said around a time and nothing more ('下午都行', '这个时间之间打吧').
 TIME_FILLER = re.compile(r"之间|都行|都可以|均可|比较方便|方便|有空|的时候|时间|再打|打|吧|我|的")
 CALL_WORDS = re.compile(r"打|回电|回拨|联系|电话|致电|call", re.I)
+# A call named, without which NLU's request_callback is no request for one ('银卡打折' heard as request_callback
+# at 0.91: 打折 is a discount, not a call).
+MENTIONS_CALL = re.compile(r"电话|回电|回拨|致电|来电|联系|打给|打过来|打我|给我打|\bcall|\bring\b|\bphone", re.I)
 CHANGE_NUMBER = re.compile(
     r"^/callback_change|(?:修改|更改|改|换)(?:一下|个)?(?:号码|号|电话|手机)|号码(?:不对|错了)|不是这个号"
 )
 WITHDRAW = re.compile(r"^(?:不用了|算了|不需要了?|取消|取消回电|不用回电了?|不用打了)[了吧啊。.!！]*$")
+# Declining the call, then saying what they want instead ('不用回电，我只是想问银卡打几折').
+WITHDRAW_FIRST = re.compile(
+    r"^(?:不用了|算了|不需要了?|取消回电|(?:不用|不要|不需要|别)(?:回电|回电话|打电话|打给我|打了|给我打电话)了?)"
+    r"[了吧啊]*[，,。.!！；;\s]+(?P<rest>.*\w.*)$"
+)
 
 
 def offers_contact(text: str) -> bool:
@@ -75,6 +83,19 @@ def asks_for_call(text: str) -> bool:
     declining one ('不用回电了')."""
     text = text or ""
     return bool(CALL_REQUEST.search(text)) and not WITHDRAW.search(text) and "不用" not in text
+
+
+def wants_callback(text: str, intent: str | None) -> bool:
+    """Whether a message asks to be called back: the 预约回电 button, in so many words ('请给我回电话'), or NLU's
+    request_callback on a message that names a call (MENTIONS_CALL) and does not ask about something ('晚上能打
+    客服电话吗' and '银卡打几折' are questions for the knowledge base). One decision for the bot and the hit-test
+    page."""
+    text = text or ""
+    if text.startswith("/request_callback"):  # the 预约回电 button
+        return True
+    return asks_for_call(text) or (
+        intent == "request_callback" and bool(MENTIONS_CALL.search(text)) and not asks_about(text)
+    )
 
 
 def tries_a_number(text: str) -> bool:
@@ -121,6 +142,13 @@ def withdraws(text: str) -> bool:
     """Whether the customer no longer wants the call ('不用了', '算了', '取消回电'), and says nothing else."""
     text = (text or "").strip()
     return bool(WITHDRAW.match(text)) or (bool(DECLINED.search(text)) and len(text) <= 8)
+
+
+def withdraws_then(text: str) -> str:
+    """What a message says after declining the call ('不用回电，我只是想问银卡打几折' -> '我只是想问银卡打几折'); ''
+    when it does not start by declining one, or says nothing after it (withdraws)."""
+    found = WITHDRAW_FIRST.match((text or "").strip())
+    return found.group("rest").strip() if found else ""
 
 
 def next_step(has_problem: bool, has_contact: bool) -> str:

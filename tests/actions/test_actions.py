@@ -304,6 +304,32 @@ def test_the_customer_can_withdraw_the_callback_even_at_the_confirmation(night):
     assert said == ["utter_callback_withdrawn"] and night.desk.tickets.recent()[0].outcome == "withdrawn"
 
 
+def test_declining_the_call_and_asking_something_else_withdraws_it_and_answers(night):
+    _, _, step = say(night, "转人工", intent="request_human")
+    said, messages, step = say(night, "不用回电，我只是想问营业厅晚上几点关门", intent="deny", step=step)
+    assert said[0] == "utter_callback_withdrawn_then" and "晚上六点关门" in messages[1]["text"] and step is None
+    ticket = night.desk.tickets.recent()[0]
+    assert (ticket.status, ticket.outcome, ticket.problem) == ("closed", "withdrawn", "")
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("银卡打几折", "request_callback"), ("金卡打折", "request_callback"), ("晚上能打客服电话吗", "request_callback")],
+)
+def test_nlus_request_callback_without_a_call_named_is_a_knowledge_turn(services, text, intent):
+    # '打折' is a discount, not a call; '晚上能打客服电话吗' asks about one
+    said, _, _ = say(services, text, intent=intent)
+    assert not any(s.startswith("utter_callback") for s in said) and services.desk.tickets.recent() == []
+
+
+def test_wants_callback_takes_the_button_words_and_nlu_with_a_call_named():
+    from kb.desk.callback import wants_callback
+
+    assert wants_callback("/request_callback", "request_callback")  # the 预约回电 button
+    assert wants_callback("请给我回电话", None) and wants_callback("方便的时候打我电话", "request_callback")
+    assert not wants_callback("银卡打几折", "request_callback") and not wants_callback("打印发票", "request_callback")
+
+
 def test_a_number_the_web_app_could_not_keep_is_asked_for_again_and_buttons_are_not_a_problem(night):
     _, _, step = say(night, "转人工", intent="request_human")
     said, _, step = say(night, "/request_human", intent="request_human", step=step)  # the header button again

@@ -76,6 +76,22 @@ def test_importing_again_changes_nothing_and_a_changed_clause_is_all_that_is_enc
     assert "每年200元" in answer_text(ask("信用卡年费多少").hits[0])
 
 
+def test_the_same_document_under_another_name_is_not_imported_twice(desk_kb, settings):
+    store, run, _ = desk_kb
+    run(("信用卡服务须知-gbk.txt", TEXT))
+    copy = TEXT.decode("gbk").replace("\n", "\r\n").encode("gbk")  # saved again on another machine
+    import_plan, results = run(("须知 (最终版)【2024】#1.txt", copy), ("另一份.txt", "第一条 别的内容。\n".encode()))
+    assert [r.item_id for r in results] == ["di-yi-tiao-bie-de-nei-rong"]  # the copy made nothing
+    [warning] = [w for w in import_plan.files[0].summary()["warnings"] if "完全相同" in w]
+    assert "《信用卡服务须知》（xin-yong-ka-fu-wu-xu-zhi）" in warning
+    assert [a.id for a in load_knowledge_base(settings.kb_dir)[0] if a.title == "信用卡服务须知"] == [
+        "xin-yong-ka-fu-wu-xu-zhi"
+    ]
+    # two copies in one import: the first goes in
+    import_plan, results = run(("a.txt", "第一条 同一份。\n".encode()), ("b.txt", "第一条 同一份。\n".encode()))
+    assert len(results) == 1 and any("完全相同" in w for w in import_plan.files[1].summary()["warnings"])
+
+
 def test_a_sheet_imported_again_removes_the_questions_it_no_longer_has(desk_kb):
     store, run, _ = desk_kb
     run(("faq.csv", "问题,答案\n怎么挂失,打客服热线\n年费多少,每年100元\n".encode()))

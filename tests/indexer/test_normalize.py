@@ -23,6 +23,8 @@ def test_traditional_characters_become_the_documents_simplified_wording():
         ("客服，卡被吞了怎么办", "卡被吞了怎么办"),
         ("客服电话几点有人接", "客服电话几点有人接"),  # '客服' here is the subject, not someone addressed
         ("Hello, how do I close my account?", "how do I close my account"),
+        ("我只是想问营业厅几点关门", "营业厅几点关门"),
+        ("我就想知道一下年费多少", "年费多少"),
     ],
 )
 def test_greetings_and_politeness_come_off_the_question(message, searched):

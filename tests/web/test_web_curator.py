@@ -171,7 +171,7 @@ def test_hit_test_page_shows_what_nlu_said_and_whether_the_bot_would_hand_off(cu
 
     def nlu(request):  # Rasa's /model/parse, as Rasa answers it
         text = json.loads(request.content)["text"]
-        name = "request_human" if "人工" in text else "ask_kb"
+        name = "request_human" if "人工" in text else "request_callback" if "打" in text else "ask_kb"
         return httpx.Response(200, json={"text": text, "intent": {"name": name, "confidence": 0.93}})
 
     app.extensions["kefu_rasa"] = RasaClient("http://rasa", transport=httpx.MockTransport(nlu))
@@ -179,6 +179,11 @@ def test_hit_test_page_shows_what_nlu_said_and_whether_the_bot_would_hand_off(cu
     assert "request_human · 0.93" in page and "转人工" in page and "客户明确要求人工" in page
     page = client.get("/curator/hit-test?q=人工客服几点下班").get_data(as_text=True)
     assert "回答人工客服的服务时间" in page and "转人工</b>" not in page  # the desk's hours, not a handoff
+    # NLU's request_callback: a callback when a call is named, as the bot decides; '营业厅几点打烊' is a question
+    page = client.get("/curator/hit-test?q=请给我打个电话").get_data(as_text=True)
+    assert "登记回电</b>" in page and "request_callback · 0.93" in page
+    page = client.get("/curator/hit-test?q=营业厅几点打烊").get_data(as_text=True)
+    assert "登记回电</b>" not in page and "request_callback · 0.93" in page
     page = client.get("/curator/hit-test?q=🙏🙏").get_data(as_text=True)
     assert "提示客户输入问题" in page and "融合分" not in page  # nothing to search
 

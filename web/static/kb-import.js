@@ -126,6 +126,7 @@
       });
       if (f.items.length === 1) said = [ACTIONS[f.items[0].action] + " " + f.items[0].id];
       if (f.removes.length) said.push("删除 " + f.removes.length + " 条");
+      if (!f.items.length && !f.removes.length) said = ["不导入"];  // e.g. a copy of an article already there
       box.appendChild(el("div", "meta", said.join("，")));
       f.removes.forEach(function (r) { box.appendChild(el("div", "warn", "将删除（表格里已没有）：" + r.question)); });
       f.rejected.forEach(function (r) { box.appendChild(el("div", "warn", r.reason)); });

@@ -235,7 +235,14 @@ def test_feedback_judges_the_answer(text, expected):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("没什么问题了", False), ("这么贵", False), ("有没有什么优惠", True), ("能退么", True), ("那么退款要多久", True)],
+    [
+        ("没什么问题了", False),
+        ("这么贵", False),
+        ("有没有什么优惠", True),
+        ("能退么", True),
+        ("那么退款要多久", True),
+        ("银卡打几折", True),  # 几 with a measure word asks
+    ],
 )
 def test_not_much_and_so_are_not_question_words(text, expected):
     from kb.phrasing import asks
