@@ -260,14 +260,17 @@ def candidate_buttons(hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 
 def close_runners_up(hits: Sequence[Hit], ratio: float = 0.9, most: int = 2) -> list[Hit]:
-    """Hits after the first whose fused score is within ratio of it (a close decision), less those that say what
-    the first says: a passage holding the paragraph a first-ranked Q&A entry rests on, or an entry resting on
-    the first passage (its button would show the answer again)."""
+    """Hits after the first whose fused score is within ratio of it (a close decision) and that hold a word of
+    the question (a BM25 score above 0: fused ranks crowd together, and the cosine alone offered a table of
+    contents), less those that say what the first says: another part of the same clause, a passage holding
+    the paragraph a first-ranked Q&A entry rests on, or an entry resting on the first passage (its button
+    would show the answer again)."""
     if len(hits) < 2 or hits[0].score <= 0:
         return []
     top = hits[0]
-    close = [h for h in hits[1 : 1 + most] if h.score >= ratio * top.score]
-    return [h for h in close if not (_rests_on(top, h) or _rests_on(h, top))]
+    close = [h for h in hits[1 : 1 + most] if h.score >= ratio * top.score and h.lexical > 0]
+    same_clause = [h for h in close if h.clause and (h.article_id, h.clause) == (top.article_id, top.clause)]
+    return [h for h in close if h not in same_clause and not (_rests_on(top, h) or _rests_on(h, top))]
 
 
 def _rests_on(entry: Hit, passage: Hit) -> bool:

@@ -105,16 +105,25 @@ def make_snippet(
     lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
     first = next(n for n, (s, e) in enumerate(lines) if s <= a < e)
     last = next(n for n, (s, e) in enumerate(lines) if s < b <= e)
-    led = False
+    led, far = False, None
     if _is_item(text[slice(*lines[first])]):  # back up the list to the line that introduces it, if any
         for k in range(first - 1, -1, -1):
             line = text[slice(*lines[k])]
             if _introduces(line):
                 if b - lines[k][0] <= max_chars:
                     a, led = lines[k][0], True
+                else:
+                    far = k
                 break
             if not _is_item(line):
                 break
+    if far is not None:
+        # An item far down a long list keeps the line it belongs to ('禁止下列行为：' … '（十）携带自行车…'), or
+        # the item alone could read as allowed; '……' marks the items not shown.
+        rest = "\n……" if last + 1 < len(lines) and _is_item(text[slice(*lines[last + 1])]) else ""
+        piece = f"{text[slice(*lines[far])].strip()}\n……\n{text[a:b].strip()}{rest}"
+        if len(piece) <= max_chars:
+            return Snippet(piece, tuple(_spans(piece, words)))
     cut = ""
     if led or _introduces(text[a:b]):  # down the list, to its end or as far as it fits
         items = []

@@ -243,10 +243,14 @@ def lookup() -> Response:
 @bp.get("/api/agent/tickets/<int:ticket_id>/suggest")
 @role_required("agent")
 def suggest(ticket_id: int) -> Response:
-    """Passages for the customer's latest question in this chat."""
+    """Passages for the customer's latest question in this chat; for a callback, its problem (the latest message
+    there is the number and a time: '[手机号]，明天下午三点以后')."""
     service = desk()
     t = service.ticket(ticket_id)
-    question = latest_question(service.conversations.messages(t.conversation_id), t.question)
+    if t.status == "callback" and t.question:
+        question = t.question
+    else:
+        question = latest_question(service.conversations.messages(t.conversation_id), t.question)
     return jsonify(question=question, **_lookup(question, k=3))
 
 

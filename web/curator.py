@@ -55,10 +55,10 @@ def _gap_groups(limit: int = 1000) -> list[dict[str, Any]]:
 
 
 @bp.get("/curator/dashboard")
-@role_required("curator")
+@role_required("curator", "supervisor")
 def dashboard() -> str:
     """Conversations, containment, handoff rate, abstentions, customers' ratings of agents' chats (per agent
-    and per day) and top gaps, with charts."""
+    and per day) and top gaps, with charts; for curators and for supervisors, who look after the agents."""
     days_arg = request.args.get("days", "14")
     days = whole_number(days_arg, 1, 90) or 14
     timezone = settings().timezone

@@ -136,6 +136,11 @@ def test_a_long_list_shows_its_lead_with_the_item_asked_about_and_marks_what_it_
     skates = make_snippet(rules, ["车站", "禁止"], max_chars=80).text
     assert skates.startswith("第九条 车站内禁止下列行为：\n（一）拦截列车；") and skates.endswith("\n……")
     assert make_snippet(rules, ["车站", "禁止"], max_chars=400).text.endswith("溜冰鞋；")  # whole: no mark
+    # an item matched on its own words, far down the list, keeps the line it belongs to: without 禁止, '使用
+    # 滑板、溜冰鞋' reads as allowed
+    board = make_snippet(rules, ["滑板"], max_chars=40).text
+    assert board == "第九条 车站内禁止下列行为：\n……\n（七）使用滑板、溜冰鞋；"
+    assert make_snippet(rules, ["宠物"], max_chars=40).text.endswith("（六）携带猫、狗等宠物；\n……")
 
 
 def test_the_reply_to_a_which_question_lists_the_items(retriever):
@@ -286,3 +291,16 @@ def test_a_clause_indexed_in_parts_gets_one_button():
     assert len(candidate_buttons(parts)) == 1  # ... but it is one clause
     other = _hit("第四十九条 冒用他人证件乘车的，处罚款。", "第四十九条 冒用他人证件乘车的，处罚款。", "第四十九条")
     assert len(candidate_buttons([*parts, other])) == 2
+
+
+def test_runners_up_offered_under_an_answer_hold_a_word_of_the_question_and_are_not_the_answer_again():
+    from dataclasses import replace
+
+    from indexer.replies import close_runners_up
+
+    top = replace(_hit("第二条 持卡人可以要求退卡。", ""), score=0.0328, lexical=5.0)
+    part = replace(top, id="2", score=0.0325)  # the same clause, indexed in two parts
+    other = replace(top, id="3", clause="第九条", score=0.0323)
+    cosine_only = replace(top, id="4", clause="目录", score=0.0322, lexical=0.0)  # a table of contents
+    assert close_runners_up([top, part, other]) == [other]
+    assert close_runners_up([top, cosine_only, other]) == [other]

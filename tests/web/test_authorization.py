@@ -67,7 +67,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "POST /api/agent/tickets/<int:ticket_id>/contact": ("agent", "supervisor", "admin"),
     # the curator's pages
     "GET /curator/": CURATOR,
-    "GET /curator/dashboard": CURATOR,
+    "GET /curator/dashboard": ("curator", "supervisor", "admin"),  # supervisors read the agents' ratings
     "GET /curator/hit-test": CURATOR,
     "GET /api/curator/gaps": CURATOR,
     "POST /api/curator/gaps/faq": CURATOR,

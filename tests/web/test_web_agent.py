@@ -10,6 +10,7 @@ import pytest
 from kb.clock import local
 from kb.database import Database
 from kb.desk.accounts import Accounts
+from kb.desk.conversations import Conversations
 from kb.desk.gaps import Gaps
 from kb.desk.service import Desk
 from kb.desk.tickets import Tickets
@@ -189,6 +190,11 @@ def test_policy_lookup_and_suggestions_use_the_production_retriever(real_kb_sett
     ticket = Tickets(Database.open(settings.database)).open("sugg1", "asked", "客服热线是24小时的吗")
     suggestion = agent.get(f"/api/agent/tickets/{ticket.id}/suggest").get_json()
     assert suggestion["question"] == "客服热线是24小时的吗" and "7*24" in suggestion["hits"][0]["text"]
+    # a callback's: its problem, not the number and the time the customer said last
+    callback = Tickets(Database.open(settings.database)).open("sugg2", "asked", "客服热线是24小时的吗", in_hours=False)
+    Conversations(Database.open(settings.database)).add("sugg2", "customer", "[手机号]，明天下午三点以后")
+    suggestion = agent.get(f"/api/agent/tickets/{callback.id}/suggest").get_json()
+    assert suggestion["question"] == "客服热线是24小时的吗"
 
 
 def test_suggestions_follow_the_latest_real_question():

@@ -17,7 +17,8 @@
   function choose(files) {
     chosen = Array.prototype.slice.call(files);
     document.getElementById("chosen").textContent = chosen.map(function (f) {
-      return f.name + "（" + Math.max(1, Math.round(f.size / 1024)) + " KB）";
+      var size = f.size === 0 ? "空文件" : f.size < 1024 ? f.size + " 字节" : f.size < 1048576 ? Math.round(f.size / 1024) + " KB" : (f.size / 1048576).toFixed(1) + " MB";
+      return f.name + "（" + size + "）";
     }).join("、");
     previewButton.disabled = chosen.length === 0;
   }
