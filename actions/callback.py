@@ -55,7 +55,7 @@ def start_callback(
     text: the message that asked, whose preferred time ('周六上午打') is kept."""
     policy = services.desk.policy
     if call_time(text):
-        services.desk.tickets.set_preferred_time(ticket.id, call_time(text))
+        services.desk.set_preferred_time(ticket.id, call_time(text))
     state = {"ticket": ticket.id, "state": "callback"}
     if policy.in_service_hours():
         dispatcher.utter_message(response="utter_callback_start", json_message=state)
@@ -119,7 +119,7 @@ def _after(
         return _ask_new_number(dispatcher)
     when = call_time(text)
     if when:
-        services.desk.tickets.set_preferred_time(ticket.id, when)
+        services.desk.set_preferred_time(ticket.id, when)
     if when or wants_callback(text, latest_intent(tracker)):
         return _confirmed(services, dispatcher, services.desk.ticket(ticket.id))
     return None
@@ -135,7 +135,7 @@ def _words(
     if not problem_words(text):
         when = preferred_time(text)
         if when:
-            desk.tickets.set_preferred_time(ticket.id, when)
+            desk.set_preferred_time(ticket.id, when)
         return _ask(dispatcher, desk.ticket(ticket.id), step, again=True)
     answered = answer()
     if step in ("problem", "problem_last") or answered is None:
@@ -173,7 +173,7 @@ def _take_down(services: Services, ticket: Ticket, text: str) -> None:
     if words:
         services.desk.tickets.add_to_problem(ticket.id, words)
     if when:
-        services.desk.tickets.set_preferred_time(ticket.id, when)
+        services.desk.set_preferred_time(ticket.id, when)
 
 
 def _ask_new_number(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:

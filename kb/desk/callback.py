@@ -7,6 +7,10 @@ the number masked ('[手机号]', '[电话]', kb.desk.privacy); the placeholder 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import io
+import logging
 import re
 
 from kb.desk.rules import DECLINED, REQUEST_FORM, asks_about, explicitly_asks_for_human
@@ -116,6 +120,23 @@ def preferred_time(text: str) -> str:
         return ""
     spans = [m.group(0).strip() for m in PREFERRED_TIME.finditer(text or "") if m.group(0).strip()]
     return " ".join(spans)[:60]
+
+
+def earliest_call(when: str, now: dt.datetime) -> dt.datetime | None:
+    """The moment a customer's preferred time ('明天下午三点以后', '周六上午', '下午三点到五点') begins, read by
+    JioNLP's parse_time against now (an aware datetime in the desk's time zone; the result is in it too); None
+    when it cannot be read, or does not begin after now ('十二点前', '随时', a time already past)."""
+    if not (when or "").strip():
+        return None
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner when first imported
+        import jionlp
+    try:
+        parsed = jionlp.parse_time(when, time_base=now.replace(tzinfo=None).timestamp())
+        start = dt.datetime.fromisoformat(parsed["time"][0]).replace(tzinfo=now.tzinfo)
+    except Exception:  # any reading it cannot make is no time: the callback keeps its due time
+        logging.getLogger(__name__).debug("no time read from %r", when)
+        return None
+    return start if start > now else None
 
 
 def problem_words(text: str) -> str:

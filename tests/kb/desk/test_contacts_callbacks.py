@@ -86,6 +86,24 @@ def test_a_callback_is_due_when_agents_are_back():
     assert next_opening("09:00-09:00", "Asia/Shanghai", NIGHT) is None
 
 
+def test_a_callback_is_not_due_before_the_time_the_customer_asked_for(db, vault):
+    desk = Desk(db, DAY, vault)
+    later = desk.request_human("c1", "asked", "卡被吞了", when=NIGHT)  # 22:30 in Shanghai: due at 08:00
+    assert later.due_at == MORNING
+    desk.set_preferred_time(later.id, "明天下午三点以后", now=NIGHT)
+    assert (desk.ticket(later.id).due_at, desk.ticket(later.id).preferred_time) == (
+        "2026-11-30T07:00:00+00:00",  # 15:00 in Shanghai
+        "明天下午三点以后",
+    )
+    sooner = desk.request_human("c2", "asked", "卡被吞了", when=NIGHT)
+    for words in ("明天早上六点", "随时", "十二点前", "<b>"):  # before agents are back, or no time to read
+        desk.set_preferred_time(sooner.id, words, now=NIGHT)
+        assert desk.ticket(sooner.id).due_at == MORNING, words
+    queued = desk.request_human("c3", "asked", "q", when=dt.datetime(2026, 11, 30, 3, tzinfo=dt.UTC))
+    desk.set_preferred_time(queued.id, "明天下午三点以后")  # a chat waiting now has no due time
+    assert desk.ticket(queued.id).due_at is None
+
+
 def test_a_number_given_before_the_ticket_goes_onto_it_sealed(db, vault):
     desk = Desk(db, DAY, vault)
     assert desk.record_contact("c1", find_contacts("13812345678")[0]) == "138****5678"
