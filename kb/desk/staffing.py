@@ -118,14 +118,15 @@ def agents_needed(
     )
 
 
-def expected_wait(position: int, agents_on_duty: int, aht_seconds: float) -> float:
-    """Seconds until the customer at `position` in the queue (1 = next) is likely answered: with every
-    agent busy, one frees up on average every aht/agents seconds (the M/M/c queue's service rate)."""
+def expected_wait(position: int, agents_on_duty: int, aht_seconds: float, free: int = 0) -> float:
+    """Seconds until the customer at `position` in the queue (1 = next) is likely answered. The first `free`
+    places go to agents on duty with no chat in hand (0 s); after them, with every agent busy, one frees up
+    on average every aht/agents seconds (the M/M/c queue's service rate)."""
     if position <= 0:
         return 0.0
     if agents_on_duty <= 0:
         return math.inf
-    return position * aht_seconds / agents_on_duty
+    return max(0, position - max(0, free)) * aht_seconds / agents_on_duty
 
 
 @dataclass(frozen=True)

@@ -234,9 +234,13 @@ class Supervision:
 
     def quoted_wait(self, position: int, at: dt.datetime, weeks: int = 4, default_aht: float = 300.0) -> float:
         """Seconds the customer at `position` in the queue can expect to wait, from the agents available
-        now and the observed handle time (the same figures the staffing uses)."""
+        now (those with no chat in hand take the first places at once) and the observed handle time (the
+        same figures the staffing uses)."""
         aht = self.handle_times(at - dt.timedelta(weeks=weeks))["aht_seconds"] or default_aht
-        return expected_wait(position, len(self.available_agents()), aht)
+        available = self.available_agents()
+        busy = {row[0] for row in self.db.execute("SELECT DISTINCT agent FROM handoffs WHERE status = 'claimed'")}
+        free = sum(agent not in busy for agent in available)
+        return expected_wait(position, len(available), aht, free)
 
 
 def queue_outcomes(chats: Iterable[Mapping[str, Any]], target_seconds: float, at: dt.datetime) -> dict:

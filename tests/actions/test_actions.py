@@ -535,9 +535,14 @@ def test_the_quoted_wait_comes_from_the_agents_available_and_the_handle_time(ser
     sup = Supervision(services.desk.db)
     sup.set_status("a1", "available")
     sup.set_status("a2", "available")
+    messages, _ = run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="busy1"))
+    assert "您是下一位，预计等待约 1 分钟" in messages[0]["text"]  # two agents with no chat: at once
+    run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="busy2"))
+    for agent, sender in (("a1", "busy1"), ("a2", "busy2")):
+        services.desk.claim_chat(services.desk.tickets.active(sender).id, agent, "")
     run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="first"))
     messages, _ = run(ActionHandoff(services), tracker("转人工", intent="request_human", sender="second"))
-    # Position 2, two agents, no handled chats yet: default_handle_seconds (300) x 2 / 2 = 5 minutes.
+    # Both agents busy, position 2, no handled chats yet: default_handle_seconds (300) x 2 / 2 = 5 minutes.
     assert "您前面还有 1 位客户在等待，预计等待约 5 分钟" in messages[0]["text"]
 
 

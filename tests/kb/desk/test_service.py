@@ -40,7 +40,11 @@ def test_the_quoted_wait_follows_the_agents_available(db):
     desk = Desk(db, OPEN)
     assert desk.quoted_wait(1) == float("inf")  # nobody on duty
     Supervision(db).set_status("a1", "available")
-    assert desk.quoted_wait(2) == 600.0  # two places, one agent, 300 s each
+    assert desk.quoted_wait(1) == 0.0  # the one agent has no chat in hand: taken at once
+    assert desk.quoted_wait(2) == 300.0  # the second waits for that chat to end
+    desk.request_human("c1", "asked", "q")
+    desk.claim_chat(desk.tickets.active("c1").id, "a1", "")
+    assert desk.quoted_wait(2) == 600.0  # the agent is busy: two places, 300 s each
 
 
 def test_what_the_customer_adds_joins_the_problem_masked_never_replacing_it(db):

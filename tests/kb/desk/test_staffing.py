@@ -56,6 +56,7 @@ def test_large_queues_stay_exact_and_the_occupancy_cap_adds_agents():
 def test_expected_wait_for_a_queued_customer():
     assert expected_wait(1, 2, 300) == 150 and expected_wait(3, 2, 300) == 450
     assert expected_wait(0, 2, 300) == 0 and expected_wait(2, 0, 300) == math.inf
+    assert expected_wait(1, 2, 300, free=1) == 0 and expected_wait(3, 2, 300, free=1) == 300  # one agent idle
 
 
 @pytest.mark.parametrize("args", [(-1, 300), (10, 0)])
