@@ -284,18 +284,32 @@ def lexicon_save() -> BaseResponse | tuple[str, int]:
 @bp.post("/api/curator/lexicon")
 @role_required("curator")
 def lexicon_add() -> Response:
-    """Add one entry, from a gap: {"colloquial": the customer's word, "formal": [the documents' words]}."""
+    """Add one entry, from a gap: {"colloquial": the customer's word, "formal": [the documents' words],
+    "question": the gap's question (optional)}. Returns ok, entries (how many the list has), new (the
+    documents' words this added: [] when the word had them all already) and, given the question, what the
+    bot now does with it: {"answers": bool, "cited": '《…》 clause' or ''}."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "send a JSON object")
-    colloquial, formal = body.get("colloquial"), body.get("formal")
+    colloquial, formal, question = body.get("colloquial"), body.get("formal"), body.get("question")
     if isinstance(formal, str):
         formal = [w for w in lexicon.SEPARATORS.split(formal) if w.strip()]
     if not isinstance(colloquial, str) or not colloquial.strip() or not isinstance(formal, list) or not formal:
         abort(400, "give the customer's word and the documents' words")
+    word = colloquial.strip()
     try:
-        added = lexicon.add_entry(settings().kb_dir, colloquial, [str(w) for w in formal])
+        had = {w for e in lexicon.load(settings().kb_dir).entries if e.colloquial == word for w in e.formal}
+        added = lexicon.add_entry(settings().kb_dir, word, [str(w) for w in formal])
     except lexicon.LexiconError as exc:
         abort(400, str(exc))
-    audit("lexicon_changed", "lexicon", "", f"added: {colloquial.strip()}")
-    return jsonify(ok=True, entries=len(added.entries))
+    audit("lexicon_changed", "lexicon", "", f"added: {word}")
+    new = [w for e in added.entries if e.colloquial == word for w in e.formal if w not in had]
+    now: dict[str, Any] = {}
+    if isinstance(question, str) and has_words(question[:MAX_QUERY_CHARS]):
+        try:  # the gap's question as the bot now reads it (the retriever picks the saved list up at once)
+            reply = converse(to_simplified(mask_personal_data(question[:MAX_QUERY_CHARS])), Topic(), retriever())[0]
+            cited = reply.hit.record() if reply.kind == "answer" and reply.hit is not None else None
+            now = {"answers": cited is not None, "cited": f"《{cited.title}》{cited.clause or ''}" if cited else ""}
+        except QueryError:
+            now = {}
+    return jsonify(ok=True, entries=len(added.entries), new=new, **({"now": now} if now else {}))

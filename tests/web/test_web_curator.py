@@ -213,7 +213,15 @@ def test_curators_edit_the_lexicon_and_the_bot_searches_with_it_at_once(curator)
     assert "会加上：<b>关门</b>" in client.get("/curator/lexicon?q=晚上几点打烊").get_data(as_text=True)
     # from a gap: one entry added to the end; a bad one is refused with the reason
     r = client.post("/api/curator/lexicon", json={"colloquial": "下班", "formal": "关门，营业时间"}, headers=headers)
-    assert r.get_json() == {"ok": True, "entries": 2}
+    assert r.get_json() == {"ok": True, "entries": 2, "new": ["关门", "营业时间"]}
+    # again, with the gap's question: nothing new, and what the bot now does with the question
+    r = client.post(
+        "/api/curator/lexicon",
+        json={"colloquial": "下班", "formal": "关门", "question": "营业厅晚上几点下班"},
+        headers=headers,
+    )
+    assert r.get_json()["new"] == [] and r.get_json()["now"]["answers"] is True
+    assert r.get_json()["now"]["cited"] == "《营业厅工作手册》3.3.1"
     with app.app_context():
         assert retriever().search("营业厅几点下班").expansion == ("关门", "营业时间")
     r = client.post("/api/curator/lexicon", json={"colloquial": "", "formal": []}, headers=headers)

@@ -38,8 +38,15 @@
         synonym.addEventListener("click", function () {
           var word = prompt("客户问题「" + g.question + "」里，文档不用的那个说法是："); if (!word) return;
           var formal = prompt("文档里对「" + word.trim() + "」的说法，多个用逗号分隔："); if (!formal) return;
-          api("POST", "/api/curator/lexicon", {colloquial: word.trim(), formal: formal})
-            .then(function (r) { alert(r.error ? r.error : "已加入同义词，立即生效。可在「命中测试」里试这个问题。"); });
+          api("POST", "/api/curator/lexicon", {colloquial: word.trim(), formal: formal, question: g.question}).then(function (r) {
+            if (r.error) { alert(r.error); return; }
+            // say what changed, and what the bot now does with the gap's question
+            var said = r.new.length ? "已加入同义词：" + word.trim() + " → " + r.new.join("、") + "，立即生效。"
+              : "「" + word.trim() + "」已有这些同义词，同义词表没有变化。";
+            if (r.now) said += r.now.answers ? "\n现在这个问题会回答，引用 " + r.now.cited + "。"
+              : "\n现在这个问题仍然不会回答（同义词只帮助找到条文，不保证有把握回答）。可以在「命中测试」里看原因，或把它写成问答。";
+            alert(said);
+          });
         });
         attach.addEventListener("click", function () {
           var id = prompt("并入哪个问答条目（id，如 faq-bank-service-hours）："); if (!id) return;
