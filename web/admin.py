@@ -4,6 +4,7 @@ end sessions: kb.desk.accounts, which records each change in the audit log) and 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -50,6 +51,56 @@ CHANGE_LABELS = {
     "role": "角色已修改",
 }
 ROLE_LABELS = {"agent": "坐席", "curator": "知识维护", "supervisor": "主管", "admin": "管理员"}
+TARGET_LABELS = {
+    "ticket": "工单",
+    "account": "账号",
+    "article": "文章",
+    "faq": "问答",
+    "lexicon": "同义词表",
+    "canned_reply": "快捷回复",
+    "import": "导入",
+}
+# The log keeps its details in English (for `kefu audit` and scripts); the page shows them in Chinese.
+DETAIL_WORDS = {
+    "reached": "已联系上",
+    "no_answer": "无人接听",
+    "wrong_number": "号码错误",
+    "withdrawn": "客户已取消",
+    "new": "新建",
+    "edited": "修改",
+    "deleted": "已删除",
+    "by a supervisor": "由主管结束",
+    "saved the whole list": "保存整张表",
+    "nothing changed": "没有变化",
+    "create": "新建",
+    "update": "更新",
+    "unchanged": "未变",
+    "delete": "删除",
+    **ROLE_LABELS,
+}
+DETAIL_PATTERNS = (
+    (re.compile(r"^from (.+)$"), r"来自 \1"),
+    (re.compile(r"^(added|edited): (.+)$"), lambda m: ("新增：" if m[1] == "added" else "修改：") + m[2]),
+    (re.compile(r"^revision (\d+)$"), r"恢复到版本 \1"),
+    (re.compile(r" -> "), " → "),
+    # an import's '(create 7, update 1)', an account's '(curator)'
+    (re.compile(r"\(([^()]*)\)$"), lambda m: _in_brackets(m[1])),
+)
+
+
+def _in_brackets(text: str) -> str:
+    words = re.sub(r"[a-z_]+(?: [a-z]+)*", lambda m: DETAIL_WORDS.get(m[0], m[0]), text)
+    return f"（{words.replace(', ', '，')}）"
+
+
+def audit_detail(detail: str) -> str:
+    """An audit row's detail as the page shows it: in Chinese where the log wrote English words
+    ('no_answer' -> 无人接听, 'from 127.0.0.1' -> 来自 127.0.0.1, '(create 7)' -> （新建 7）)."""
+    if detail in DETAIL_WORDS:
+        return DETAIL_WORDS[detail]
+    for pattern, replacement in DETAIL_PATTERNS:
+        detail = pattern.sub(replacement, detail)
+    return detail
 
 
 def _page(error: str | None = None, temporary: tuple[str, str] | None = None, status: int = 200) -> Response:
@@ -138,5 +189,12 @@ def audit_page() -> str:
     found = audit_log().search(actor or None, action or None, since, until, number)
     filters = {"actor": actor, "action": action, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
     return render_template(
-        "admin_audit.html", user=signed_in_user(), actions=ACTIONS, labels=ACTION_LABELS, filters=filters, **found
+        "admin_audit.html",
+        user=signed_in_user(),
+        actions=ACTIONS,
+        labels=ACTION_LABELS,
+        targets=TARGET_LABELS,
+        detail=audit_detail,
+        filters=filters,
+        **found,
     )

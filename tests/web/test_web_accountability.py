@@ -205,7 +205,10 @@ def test_the_audit_page_filters_and_pages_and_escapes(app, settings):
     for i in range(60):
         log.record(Actor(1, "agent1"), "ticket_claimed", "ticket", i)
     log.record(Actor(2, "<script>x</script>"), "contact_revealed", "ticket", 5)
+    log.record(Actor(1, "agent1"), "callback_attempt", "ticket", 6, "wrong_number")
     first = root.get("/admin/audit").get_data(as_text=True)
+    # the log's English details and kinds, in Chinese on the page
+    assert "<td>工单 6</td><td>号码错误</td>" in first and "wrong_number" not in first
     assert "<script>x</script>" not in first and "&lt;script&gt;" in first
     assert first.index(cell("contact_revealed")) < first.index(cell("ticket_claimed"))  # newest first
     assert cell("sign_in") not in first  # root's own sign-in is 60 rows further, on page 2
