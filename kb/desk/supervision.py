@@ -26,6 +26,9 @@ from kb.desk.tickets import Tickets, handling_spans
 
 STATUSES = ("available", "away")
 UTILISATION_TARGET = 0.7  # the knowledge base's own chapter: service is best around 70 % utilisation
+# The handoffs that make work for agents: not a callback the customer withdrew while it was taken down ('不用回电了',
+# often after NLU took a question for a request for one), which nobody calls.
+WORK_FOR_AGENTS = "COALESCE(outcome, '') <> 'withdrawn'"
 
 
 class SupervisionError(DeskError):
@@ -150,12 +153,12 @@ class Supervision:
 
     def demand(self, weeks: int, at: dt.datetime) -> dict:
         """Average chats and handoffs per hour, for each weekday (0 = Monday) and hour of day, over the
-        last `weeks` weeks, in local time."""
+        last `weeks` weeks, in local time (handoffs: WORK_FOR_AGENTS)."""
         since = at - dt.timedelta(weeks=weeks)
         grids = {}
         for name, sql in (
             ("chats", "SELECT created_at FROM conversations WHERE created_at >= ?"),
-            ("handoffs", "SELECT created_at FROM handoffs WHERE created_at >= ?"),
+            ("handoffs", f"SELECT created_at FROM handoffs WHERE created_at >= ? AND {WORK_FOR_AGENTS}"),
         ):
             grid = [[0.0] * 24 for _ in range(7)]
             for (created,) in self.db.execute(sql, [stamp(since)]):
@@ -202,10 +205,12 @@ class Supervision:
 
     def handoff_grids(self, weeks: int, at: dt.datetime) -> tuple[list[list[float]], list[list[float]]]:
         """Average handoffs per hour for each weekday (0 = Monday) and local hour over the last `weeks` weeks,
-        as two grids: those created in service hours (live chats) and those outside them (callbacks)."""
+        as two grids: those created in service hours (live chats) and those outside them (callbacks); a
+        callback the customer withdrew is no work for an agent (WORK_FOR_AGENTS)."""
         live, after_hours = [[0.0] * 24 for _ in range(7)], [[0.0] * 24 for _ in range(7)]
         since = stamp(at - dt.timedelta(weeks=weeks))
-        for (created,) in self.db.execute("SELECT created_at FROM handoffs WHERE created_at >= ?", [since]):
+        rows = self.db.execute(f"SELECT created_at FROM handoffs WHERE created_at >= ? AND {WORK_FOR_AGENTS}", [since])
+        for (created,) in rows:
             local = parse(created).astimezone(self.zone)
             grid = live if self.live(created) else after_hours
             grid[local.weekday()][local.hour] += 1.0 / weeks

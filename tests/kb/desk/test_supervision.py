@@ -185,3 +185,18 @@ def test_the_tiles_count_chats_that_queued_in_the_range_and_the_open_callbacks(n
 def test_the_quoted_wait_in_whole_minutes():
     assert quoted_minutes(240) == 4 and quoted_minutes(10) == 1 and quoted_minutes(150) == 2
     assert quoted_minutes(float("inf")) is None  # nobody available
+
+
+def test_a_callback_the_customer_withdrew_is_no_demand_on_agents(new_database):
+    db = new_database("k")
+    sup, tickets = Supervision(db, "Asia/Shanghai", HOURS), Tickets(db)
+    kept = tickets.open("c1", "asked", "卡被吞了", in_hours=False)
+    withdrawn = tickets.open("c2", "asked", "银卡打几折", in_hours=False)
+    tickets.close(withdrawn.id, outcome="withdrawn")  # '不用回电了': nobody calls
+    with db.transaction():
+        for t in (kept, withdrawn):
+            db["handoffs"].update(t.id, {"created_at": stamp(NOW - dt.timedelta(hours=1))})
+    hour = (NOW - dt.timedelta(hours=1)).astimezone(sup.zone)
+    assert sup.demand(1, NOW)["handoffs"][hour.weekday()][hour.hour] == 1.0
+    live, after = sup.handoff_grids(1, NOW)
+    assert live[hour.weekday()][hour.hour] + after[hour.weekday()][hour.hour] == 1.0
