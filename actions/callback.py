@@ -15,7 +15,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services, latest_intent
-from indexer.normalize import is_pleasantry
 from kb.desk.callback import (
     call_time,
     gave_number,
@@ -28,6 +27,7 @@ from kb.desk.callback import (
     withdraws,
     withdraws_then,
 )
+from kb.desk.rules import asks_about
 from kb.desk.tickets import Ticket
 from kb.phrasing import asks
 
@@ -93,11 +93,11 @@ def callback_turn(
         return _after(services, dispatcher, tracker, ticket, text)
     intent = latest_intent(tracker)
     rest = withdraws_then(text)
-    if rest and not is_pleasantry(rest):  # '不用回电，我只是想问银卡打几折': withdrawn, the rest a turn as usual
+    if rest and asks_about(rest):  # '不用回电，我只是想问银卡打几折': withdrawn, the question a turn as usual
         services.desk.tickets.close(ticket.id, outcome="withdrawn")
         dispatcher.utter_message(response="utter_callback_withdrawn_then")
         return None
-    if withdraws(text) or rest or (intent == "deny" and step != "confirm"):  # '不用了，谢谢' too
+    if withdraws(text) or rest or (intent == "deny" and step != "confirm"):  # '不用了，谢谢', '不用，我自己去办'
         services.desk.tickets.close(ticket.id, outcome="withdrawn")
         dispatcher.utter_message(response="utter_callback_withdrawn")
         return [SlotSet("callback_step", None)]

@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.callback import add_after_exchange, callback_ticket, callback_turn
+from actions.feedback import feedback_events
 from actions.handoff import handoff_events
 from actions.services import KefuAction, Services, latest_intent
 from indexer.followup import Topic, Turn, converse, topic_after
@@ -21,6 +22,8 @@ from kb.desk.rules import (
     agent_hours_reply,
     explicitly_asks_for_human,
     handoff_reason,
+    helpful,
+    is_feedback,
     is_yes,
     route,
     zone_name,
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from indexer.hits import Hit
 
 ABSTAINS_BEFORE_HANDOFF = 2
+FEEDBACK_INTENTS = ("feedback_helpful", "feedback_unhelpful")  # handled by action_feedback (Rasa's rules)
 
 
 def answer_with(
@@ -101,11 +105,14 @@ def respond(
     taken = callback_turn(services, dispatcher, tracker, lambda: _answer_only(services, dispatcher, tracker))
     if taken is not None:  # a callback being taken down, or a change to one
         return taken
-    if tracker.get_slot("callback_step"):  # the callback was settled or withdrawn meanwhile: a turn as usual
-        # declined with a question after it ('不用回电，我只是想问…'): the question is the turn, whatever NLU heard
-        rest = withdraws_then(tracker.latest_message.get("text") or "")
+    if waiting and callback_ticket(services, tracker) is None:
+        # this message withdrew it, with a question after ('不用回电，我只是想问…'): the question is the turn,
+        # whatever NLU made of the whole message
+        rest = withdraws_then(text)
         turn = _respond(services, dispatcher, tracker, gap_reason, (rest, None) if rest else None)
         return [SlotSet("callback_step", None), *turn]
+    if tracker.get_slot("callback_step"):  # the callback was settled meanwhile: a turn as usual
+        return [SlotSet("callback_step", None), *_respond(services, dispatcher, tracker, gap_reason)]
     return _respond(services, dispatcher, tracker, gap_reason)
 
 
@@ -123,6 +130,10 @@ def _respond(
         return handoff_events(
             services, dispatcher, tracker, handoff_reason("affirm", tracker.get_slot("handoff_reason"))
         )
+    if tracker.get_slot("last_answer_ref") and intent not in FEEDBACK_INTENTS and is_feedback(text):
+        # judging the answer just given in words NLU did not hear as feedback ('没什么用' as nlu_fallback): recorded
+        # as a 👍/👎 would be, not searched as a follow-up
+        return feedback_events(services, dispatcher, tracker, helpful(text, intent))
     if wants_callback(text, intent):  # asked to be called rather than wait (or out of hours)
         return handoff_events(services, dispatcher, tracker, "asked", callback=True)
     decided = route(text, intent, is_pleasantry(text))
@@ -173,7 +184,7 @@ def _respond(
     services.desk.gaps.log(tracker.sender_id, text, gap_reason, [h.record() for h in hits])
     # A message NLU heard as a yes, a no or a judgement that the knowledge base cannot answer ('没有其他问题了') is
     # told so, but does not count towards handing the customer to a person unasked.
-    counted = intent not in ("affirm", "deny", "feedback_helpful", "feedback_unhelpful")
+    counted = intent not in ("affirm", "deny", *FEEDBACK_INTENTS)
     count = (tracker.get_slot("abstain_count") or 0) + (1 if counted else 0)
     # A second answer in a row it cannot give hands the customer to a person when one can take the chat. Out of
     # hours that would be a callback they did not ask for (and no number to call), and with no agent available a

@@ -13,7 +13,9 @@ _NUM = r"[\d一二三四五六七八九十百千万两半]+"
 _PAYS = r"(?:出(?![具示面的了])|付(?!出)|掏|承担|负担|负责|赔|买单|支付)"
 
 # asking a price, not naming one ('价格是多少', '什么价'; not '老顾客看到的价格更贵，这违法吗')
-_PRICE = r"(?:价格?|价钱|票价|价位)(?:是|大概|一般|要)?多少|什么价"
+_PRICE = r"(?:价格|价钱|票价|价位|单价)(?:是|大概|一般|要)?多少|什么价"
+# A sum stated as a fine, the sum before or after the word ('处二千元以上二万元以下罚款', '并处罚款2000元'): no price.
+FINE_SUM = re.compile(rf"罚款[^，。；,;]{{0,8}}?{_NUM}\s*(?:元|块)|{_NUM}\s*(?:元|块)[^，。；,;]{{0,12}}罚款")
 # kind: (the question asks for it, a text holds one)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (
@@ -24,11 +26,11 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # cost'): an amount stated as a fine ('处二千元以上二万元以下罚款') does not answer it
     "price": (
         re.compile(
-            rf"^(?!.*(?:罚|赔|\bfines?\b|\bpenalt|\bcompensat))(?=.*(?:多少钱|多少元|多少块|收多少|费用?是?多少|{_PRICE}|"
+            rf"^(?!.*(?:罚|赔|违约金|\bfine[sd]?\b|\bpenalt|\bcompensat))(?=.*(?:多少钱|多少元|多少块|收多少|费用?是?多少|{_PRICE}|"
             r"\bhow much\b|\bfees?\b|\bcosts?\b))",
             re.I | re.S,
         ),
-        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)(?![^，。；,;]{{0,12}}罚款)|免费|不收取|不得收取"),
+        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|免费|不收取|不得收取"),  # read without FINE_SUM's sums (holds)
     ),
     "amount": (
         re.compile(
@@ -94,5 +96,8 @@ def asks_for(question: str, kinds: Iterable[str] | None = None) -> str | None:
 
 
 def holds(text: str, kind: str | None) -> bool:
-    """Whether a text holds something of the kind (False for None)."""
+    """Whether a text holds something of the kind (False for None); a price is not a sum stated as a fine
+    (FINE_SUM)."""
+    if kind == "price":
+        text = FINE_SUM.sub("", text)
     return bool(kind) and bool(KINDS[kind][1].search(text))  # type: ignore[index]

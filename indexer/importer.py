@@ -259,6 +259,8 @@ def plan(
             if file.kind == "article":
                 before = by_key.get(earlier or "")
                 draft = draft_article(file, date)
+                if before is not None and said.get(_said(before.body)) is before:
+                    del said[_said(before.body)]  # its old text is replaced: another file may hold it now
                 same = said.get(_said(draft.body)) if before is None and _said(draft.body) else None
                 if same is not None:  # a copy under another name: one article, not every answer twice
                     planned.notices.append(

@@ -119,9 +119,10 @@ def make_snippet(
                 break
     if far is not None:
         # An item far down a long list keeps the line it belongs to ('禁止下列行为：' … '（十）携带自行车…'), or
-        # the item alone could read as allowed; '……' marks the items not shown.
+        # the item alone could read as allowed; the item from its number on; '……' marks the items not shown.
         rest = "\n……" if last + 1 < len(lines) and _is_item(text[slice(*lines[last + 1])]) else ""
-        piece = f"{text[slice(*lines[far])].strip()}\n……\n{text[a:b].strip()}{rest}"
+        skipped = "\n……" if far < first - 1 else ""
+        piece = f"{text[slice(*lines[far])].strip()}{skipped}\n{text[lines[first][0] : b].strip()}{rest}"
         if len(piece) <= max_chars:
             return Snippet(piece, tuple(_spans(piece, words)))
     cut = ""

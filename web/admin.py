@@ -78,29 +78,52 @@ DETAIL_WORDS = {
     "delete": "删除",
     **ROLE_LABELS,
 }
-DETAIL_PATTERNS = (
-    (re.compile(r"^from (.+)$"), r"来自 \1"),
-    (re.compile(r"^(added|edited): (.+)$"), lambda m: ("新增：" if m[1] == "added" else "修改：") + m[2]),
-    (re.compile(r"^revision (\d+)$"), r"恢复到版本 \1"),
-    (re.compile(r" -> "), " → "),
-    # an import's '(create 7, update 1)', an account's '(curator)'
-    (re.compile(r"\(([^()]*)\)$"), lambda m: _in_brackets(m[1])),
-)
 
 
-def _in_brackets(text: str) -> str:
-    words = re.sub(r"[a-z_]+(?: [a-z]+)*", lambda m: DETAIL_WORDS.get(m[0], m[0]), text)
-    return f"（{words.replace(', ', '，')}）"
+def _words(text: str) -> str:
+    """English words of the log ('create 7, update 1', 'agent -> supervisor') in Chinese."""
+    said = re.sub(r"[a-z_]+(?: [a-z]+)*", lambda m: DETAIL_WORDS.get(m[0], m[0]), text)
+    return said.replace(", ", "，").replace(" -> ", " → ")
 
 
-def audit_detail(detail: str) -> str:
-    """An audit row's detail as the page shows it: in Chinese where the log wrote English words
-    ('no_answer' -> 无人接听, 'from 127.0.0.1' -> 来自 127.0.0.1, '(create 7)' -> （新建 7）)."""
-    if detail in DETAIL_WORDS:
-        return DETAIL_WORDS[detail]
-    for pattern, replacement in DETAIL_PATTERNS:
-        detail = pattern.sub(replacement, detail)
-    return detail
+def _counts(detail: str) -> str:
+    """'names (create 7, update 1)' -> 'names（新建 7，更新 1）': only the log's own bracket at the end."""
+    found = re.fullmatch(r"(.*) \(([^()]*)\)", detail, re.S)
+    return f"{found[1]}（{_words(found[2])}）" if found else detail
+
+
+def _prefixed(detail: str) -> str:
+    found = re.fullmatch(r"(added|edited): (.+)", detail, re.S)
+    return ("新增：" if found[1] == "added" else "修改：") + found[2] if found else DETAIL_WORDS.get(detail, detail)
+
+
+def _last_words(detail: str) -> str:
+    """'alice agent -> supervisor' -> 'alice 坐席 → 主管': the account's name stays as typed."""
+    name, _, rest = detail.partition(" ")
+    return f"{name} {_words(rest)}" if rest else detail
+
+
+DETAILS: dict[str, Callable[[str], str]] = {
+    "sign_in": lambda d: re.sub(r"^from ", "来自 ", d),
+    "sign_in_failed": lambda d: re.sub(r"^from ", "来自 ", d),
+    "callback_attempt": lambda d: DETAIL_WORDS.get(d, d),
+    "ticket_closed": lambda d: DETAIL_WORDS.get(d, d),
+    "ticket_transferred": lambda d: d.replace(" -> ", " → "),
+    "entry_saved": lambda d: DETAIL_WORDS.get(d, d),
+    "entry_restored": lambda d: re.sub(r"^revision (\d+)$", r"恢复到版本 \1", d),
+    "file_imported": _counts,
+    "lexicon_changed": _prefixed,
+    "canned_changed": _prefixed,
+    "account_created": _counts,
+    "role_changed": _last_words,
+}
+
+
+def audit_detail(action: str, detail: str) -> str:
+    """An audit row's detail as the page shows it: the log's own English words in Chinese, by action ('no_answer'
+    -> 无人接听, 'from 127.0.0.1' -> 来自 127.0.0.1, '(create 7)' -> （新建 7）); what staff typed stays as it is."""
+    shown = DETAILS.get(action)
+    return shown(detail) if shown else detail
 
 
 def _page(error: str | None = None, temporary: tuple[str, str] | None = None, status: int = 200) -> Response:

@@ -4,6 +4,7 @@ the dashboard; the hit test; the colloquial-to-formal word list."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
@@ -29,6 +30,7 @@ from web.db import database, desk, editing, rasa, retriever, settings, store
 from web.params import whole_number
 
 bp = Blueprint("curator", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/curator/")
@@ -302,14 +304,15 @@ def lexicon_add() -> Response:
         added = lexicon.add_entry(settings().kb_dir, word, [str(w) for w in formal])
     except lexicon.LexiconError as exc:
         abort(400, str(exc))
-    audit("lexicon_changed", "lexicon", "", f"added: {word}")
     new = [w for e in added.entries if e.colloquial == word for w in e.formal if w not in had]
+    if new:
+        audit("lexicon_changed", "lexicon", "", f"added: {word}")
     now: dict[str, Any] = {}
     if isinstance(question, str) and has_words(question[:MAX_QUERY_CHARS]):
         try:  # the gap's question as the bot now reads it (the retriever picks the saved list up at once)
             reply = converse(to_simplified(mask_personal_data(question[:MAX_QUERY_CHARS])), Topic(), retriever())[0]
             cited = reply.hit.record() if reply.kind == "answer" and reply.hit is not None else None
             now = {"answers": cited is not None, "cited": f"《{cited.title}》{cited.clause or ''}" if cited else ""}
-        except QueryError:
-            now = {}
+        except Exception:  # the list is saved whatever the search says (an index being rebuilt, say): no 'now'
+            log.warning("the gap's question could not be searched after a lexicon change", exc_info=True)
     return jsonify(ok=True, entries=len(added.entries), new=new, **({"now": now} if now else {}))

@@ -12,6 +12,9 @@ import datetime as dt
 import io
 import logging
 import re
+import sys
+import threading
+from typing import Any
 
 from kb.desk.rules import DECLINED, REQUEST_FORM, asks_about, explicitly_asks_for_human
 from kb.phrasing import asks
@@ -63,9 +66,11 @@ CHANGE_NUMBER = re.compile(
 WITHDRAW = re.compile(r"^(?:不用了|算了|不需要了?|取消|取消回电|不用回电了?|不用打了)[了吧啊。.!！]*$")
 # Declining the call, then saying what they want instead ('不用回电，我只是想问银卡打几折').
 WITHDRAW_FIRST = re.compile(
-    r"^(?:不用了|算了|不需要了?|取消回电|(?:不用|不要|不需要|别)(?:回电|回电话|打电话|打给我|打了|给我打电话)了?)"
-    r"[了吧啊]*[，,。.!！；;\s]+(?P<rest>.*\w.*)$"
+    r"^(?:不用了?|算了|不需要了?|取消回电|(?:不用|不要|不需要|别)(?:回电|回电话|打电话|打给我|打了|给我打电话)了?)"
+    r"[了吧啊]*[，,。.!！；;\s]+(?P<rest>.+)$",
+    re.S,
 )
+_jionlp_lock = threading.Lock()
 
 
 def offers_contact(text: str) -> bool:
@@ -128,15 +133,25 @@ def earliest_call(when: str, now: dt.datetime) -> dt.datetime | None:
     when it cannot be read, or does not begin after now ('十二点前', '随时', a time already past)."""
     if not (when or "").strip():
         return None
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner when first imported
-        import jionlp
-    try:
-        parsed = jionlp.parse_time(when, time_base=now.replace(tzinfo=None).timestamp())
+    jionlp = _jionlp()
+    base = {"year": now.year, "month": now.month, "day": now.day, "hour": now.hour, "minute": now.minute}
+    try:  # the wall clock itself, not a timestamp (which would go through the server's own time zone)
+        parsed = jionlp.parse_time(when, time_base={**base, "second": now.second})
         start = dt.datetime.fromisoformat(parsed["time"][0]).replace(tzinfo=now.tzinfo)
     except Exception:  # any reading it cannot make is no time: the callback keeps its due time
         logging.getLogger(__name__).debug("no time read from %r", when)
         return None
     return start if start > now else None
+
+
+def _jionlp() -> Any:
+    """JioNLP, imported once (under a lock: its import prints a banner, silenced by swapping sys.stdout, which
+    another thread must not see)."""
+    with _jionlp_lock:
+        if "jionlp" not in sys.modules:
+            with contextlib.redirect_stdout(io.StringIO()):
+                import jionlp  # noqa: F401
+        return sys.modules["jionlp"]
 
 
 def problem_words(text: str) -> str:
@@ -169,7 +184,8 @@ def withdraws_then(text: str) -> str:
     """What a message says after declining the call ('不用回电，我只是想问银卡打几折' -> '我只是想问银卡打几折'); ''
     when it does not start by declining one, or says nothing after it (withdraws)."""
     found = WITHDRAW_FIRST.match((text or "").strip())
-    return found.group("rest").strip() if found else ""
+    rest = found.group("rest").strip() if found else ""
+    return rest if any(c.isalnum() for c in rest) else ""
 
 
 def next_step(has_problem: bool, has_contact: bool) -> str:

@@ -265,6 +265,25 @@ def is_yes(text: str) -> bool:
     return is_acknowledgement(text) and bool(YES_WORD.search(text)) and not NO_WORD.search(text)
 
 
+# A judgement that the answer did not help (the rest of FEEDBACK_WORDS say it did): '没什么用', '不对', 'wrong'.
+UNHELPFUL_WORDS = re.compile(
+    r"没用|没(?:什么|啥)用|没有用|不管用|答非所问|不是我要|不是我想|不是我问|说得不对|(?<![不没])错|不对|不准|不明白|看不懂|没解决|"
+    r"\bnot help(?:ful|ed)\b|\bdid(?:n't| not) help\b|\bwrong\b|\buseless\b",
+    re.I,
+)
+
+
+def helpful(text: str, intent: str | None) -> bool:
+    """Whether feedback (is_feedback) says the answer helped: a button by its payload or emoji, words by
+    whether they judge it unhelpful (UNHELPFUL_WORDS: '没什么用', '不对'), else NLU's intent."""
+    text = text or ""
+    if FEEDBACK_BUTTON.search(text):
+        return "feedback_helpful" in text or "👍" in text
+    if FEEDBACK_WORDS.search(text):
+        return not UNHELPFUL_WORDS.search(text)
+    return intent == "feedback_helpful"
+
+
 def is_feedback(text: str) -> bool:
     """Whether a message judges the last answer: a 👍/👎 button (FEEDBACK_BUTTON), or words judging it in a
     message that asks nothing (FEEDBACK_WORDS: '没用', '错了', '答非所问', 'helpful'). What NLU's feedback intents must

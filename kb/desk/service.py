@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from kb.clock import parse, stamp
+from kb.clock import stamp
 from kb.database import Database
 from kb.desk import DeskError, DeskNotFound
 from kb.desk.callback import earliest_call
@@ -114,16 +114,18 @@ class Desk:
 
     def set_preferred_time(self, ticket_id: int, when: str, now: dt.datetime | None = None) -> None:
         """When the customer would like to be called, in their words ('明天下午三点以后'): kept on the ticket, and a
-        callback is not due before the moment it begins (kb.desk.callback.earliest_call in the desk's time zone;
-        words it cannot read leave the due time as it was)."""
+        callback is due when it begins (kb.desk.callback.earliest_call in the desk's time zone), or when agents
+        are next on duty if that is later; a later word wins ('周六上午', then '今天下午三点'). Words it cannot
+        read leave the due time as it was."""
         self.tickets.set_preferred_time(ticket_id, when)
         ticket = self.ticket(ticket_id)
         if ticket.status != "callback":
             return
-        local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(self.policy.timezone))
-        begins = earliest_call(when, local)
-        if begins is not None and (ticket.due_at is None or parse(ticket.due_at) < begins):
-            self.db["handoffs"].update(ticket_id, {"due_at": stamp(begins)})
+        moment = now or dt.datetime.now(dt.UTC)
+        begins = earliest_call(when, moment.astimezone(ZoneInfo(self.policy.timezone)))
+        if begins is not None:
+            on_duty = self.policy.next_opening(moment) or moment
+            self.db["handoffs"].update(ticket_id, {"due_at": stamp(max(begins, on_duty))})
 
     def queue_instead(self, conversation_id: str) -> Ticket:
         """A customer waiting for a callback asks for a person while agents are on duty: their callback becomes

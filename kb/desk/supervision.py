@@ -243,7 +243,13 @@ class Supervision:
         same figures the staffing uses)."""
         aht = self.handle_times(at - dt.timedelta(weeks=weeks))["aht_seconds"] or default_aht
         available = self.available_agents()
-        busy = {row[0] for row in self.db.execute("SELECT DISTINCT agent FROM handoffs WHERE status = 'claimed'")}
+        busy = {  # in a chat, or on the phone returning a callback they took
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT agent FROM handoffs WHERE status = 'claimed' "
+                "OR (status = 'callback' AND agent IS NOT NULL)"
+            )
+        }
         free = sum(agent not in busy for agent in available)
         return expected_wait(position, len(available), aht, free)
 

@@ -468,6 +468,21 @@ def test_feedback(services):
     assert [(r["helpful"], r["answer_ref"]) for r in rows] == [(1, "faq:x"), (0, "passage:7")]
 
 
+@pytest.mark.parametrize(
+    "text, intent, response",
+    [("没什么用", "nlu_fallback", "utter_feedback_sorry"), ("不错，解决了", "ask_kb", "utter_feedback_thanks")],
+)
+def test_judging_words_nlu_did_not_hear_as_feedback_are_recorded_after_an_answer(services, text, intent, response):
+    action = ActionKefuFallback if intent == "nlu_fallback" else ActionKbAnswer
+    answered = {"last_answer_ref": "passage:7", "last_question": "营业厅几点开门"}
+    messages, _ = run(action(services), tracker(text, intent=intent, **answered))
+    assert [m["response"] for m in messages] == [response]  # not searched as a follow-up
+    assert [r["answer_ref"] for r in services.desk.db["feedback"].rows] == ["passage:7"]
+    # with no answer before it, the words are a message like any other
+    messages, _ = run(action(services), tracker(text, intent=intent, sender="fresh"))
+    assert messages[0].get("response") != response
+
+
 def test_a_broken_index_keeps_the_previous_one_serving_and_a_missing_one_still_allows_a_human(services, encoder):
     from actions.services import load_retriever
     from indexer.build import index_paths

@@ -141,6 +141,12 @@ def test_a_long_list_shows_its_lead_with_the_item_asked_about_and_marks_what_it_
     board = make_snippet(rules, ["滑板"], max_chars=40).text
     assert board == "第九条 车站内禁止下列行为：\n……\n（七）使用滑板、溜冰鞋；"
     assert make_snippet(rules, ["宠物"], max_chars=40).text.endswith("（六）携带猫、狗等宠物；\n……")
+    # an item's later sentence matched: the item from its number on
+    two = "禁止下列行为：\n（一）拦截列车、擅自进入轨道和隧道等区域。\n（二）在车厢内乞讨。以及在站台上奔跑、追逐。\n（三）吸烟。"
+    assert (
+        make_snippet(two, ["站台", "奔跑"], max_chars=40).text
+        == "禁止下列行为：\n……\n（二）在车厢内乞讨。以及在站台上奔跑、追逐。\n……"
+    )
 
 
 def test_the_reply_to_a_which_question_lists_the_items(retriever):

@@ -305,3 +305,12 @@ def test_a_supervisor_ends_an_agents_chat_from_the_supervisor_page(app, settings
     assert "它已经结束了" in again
     [row] = AuditLog(Database.open(settings.database)).search(action="ticket_closed")["rows"]
     assert (row["actor_name"], row["target_id"], row["detail"]) == ("boss", str(ticket_id), "by a supervisor")
+
+
+def test_the_audit_pages_details_are_in_chinese_and_what_staff_typed_is_left_alone():
+    from web.admin import audit_detail
+
+    assert audit_detail("file_imported", "a.md (create 7, update 1)") == "a.md（新建 7，更新 1）"
+    assert audit_detail("role_changed", "alice agent -> supervisor") == "alice 坐席 → 主管"
+    assert audit_detail("canned_changed", "added: 价目 (new)") == "新增：价目 (new)"  # a title as typed
+    assert audit_detail("sign_in", "from 127.0.0.1") == "来自 127.0.0.1"

@@ -135,12 +135,13 @@
     if (!current) return;
     var asked = current;
     api("GET", "/api/agent/tickets/" + asked).then(function (data) {
-      if (asked !== current || !data.ticket) return;  // another chat was chosen meanwhile, or this one is gone
-      var log = document.getElementById("log"), said = JSON.stringify([asked, data.messages || []]);
-      if (log.dataset.drawn !== said) {  // new messages: drawn again, and followed only if the agent was at the end
+      if (asked !== current) return;  // another chat was chosen meanwhile
+      if (!data.ticket) { clearChat(data.error || "这个会话已不存在。从左侧选择一个会话"); return; }
+      var log = document.getElementById("log"), shown = JSON.stringify([asked, data.messages || []]);
+      if (log.dataset.drawn !== shown) {  // new messages: drawn again, and followed only if the agent was at the end
         var following = log.dataset.drawn === undefined || log.scrollHeight - log.scrollTop - log.clientHeight < 40;
         var top = log.scrollTop, first = !log.dataset.drawn || JSON.parse(log.dataset.drawn)[0] !== asked;
-        log.dataset.drawn = said; log.textContent = "";
+        log.dataset.drawn = shown; log.textContent = "";
         (data.messages || []).forEach(function (m) {
           var d = el("div", "m " + m.from); d.appendChild(el("div", "who", speakers[m.from] || m.from)); d.appendChild(el("div", "t", m.text)); log.appendChild(d);
         });
@@ -158,13 +159,14 @@
     });
   }
   // The chat's buttons as the chosen ticket allows: none without one; 接入 only while it waits; replying, canned
-  // replies and transfer only in a chat this agent holds; closing a chat that is not over.
+  // replies and transfer only in a chat this agent holds; closing a chat someone holds.
   function showBar(t) {
     var live = !!t && t.status !== "closed" && t.status !== "abandoned", mine = live && t.status === "claimed" && t.agent === me;
     var claim = document.getElementById("claim");
     claim.hidden = !(t && t.status === "queued"); claim.disabled = claim.hidden;
     ["send", "canned-open", "transfer-open"].forEach(function (id) { document.getElementById(id).disabled = !mine; });
-    document.getElementById("close").disabled = !live || t.status === "callback";
+    // closing: this agent's chat (a chat another agent holds only a supervisor or admin may close: the server says)
+    document.getElementById("close").disabled = !live || t.status === "queued" || t.status === "callback";
   }
   function clearChat(message) {
     current = null; suggestedFor = null;  // the chat is the bot's again: clear the panels
@@ -183,11 +185,15 @@
   document.getElementById("text").addEventListener("keydown", function (e) {
     // Enter sends, Shift+Enter starts a new line; not the Enter that picks a word in a Chinese input method
     if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+    if (e.repeat) { e.preventDefault(); return; }  // a held Enter sends once
     e.preventDefault(); document.getElementById("send").click();
   });
+  var sending = false;  // one reply at a time: a second Enter (or a held key) while one is posted sends nothing
   document.getElementById("send").addEventListener("click", function () {
-    var box = document.getElementById("text"); if (!current || !box.value.trim()) return;
-    api("POST", "/api/agent/tickets/" + current + "/reply", {text: box.value}).then(function (r) { if (r.error) alert(r.error); else box.value = ""; loadTicket(); });
+    var box = document.getElementById("text"); if (!current || !box.value.trim() || sending) return;
+    sending = true;
+    api("POST", "/api/agent/tickets/" + current + "/reply", {text: box.value}).then(function (r) { if (r.error) alert(r.error); else box.value = ""; loadTicket(); })
+      .finally(function () { sending = false; });
   });
   var closeDialog = document.getElementById("close-dialog");
   document.getElementById("close").addEventListener("click", function () { if (current) closeDialog.showModal(); });

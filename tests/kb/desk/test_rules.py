@@ -290,3 +290,21 @@ def test_a_yes_is_an_acknowledgement_that_says_yes(text, expected):
     from kb.desk.rules import is_yes
 
     assert is_yes(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("👍", None, True),
+        ("/feedback_unhelpful", "feedback_unhelpful", False),
+        ("没什么用", "nlu_fallback", False),
+        ("回答错了", "affirm", False),
+        ("不错", None, True),  # 'not bad': good
+        ("没错，解决了", None, True),
+        ("not helpful", None, False),
+    ],
+)
+def test_whether_feedback_says_the_answer_helped(text, intent, expected):
+    from kb.desk.rules import helpful
+
+    assert helpful(text, intent) is expected

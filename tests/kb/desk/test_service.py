@@ -45,6 +45,11 @@ def test_the_quoted_wait_follows_the_agents_available(db):
     desk.request_human("c1", "asked", "q")
     desk.claim_chat(desk.tickets.active("c1").id, "a1", "")
     assert desk.quoted_wait(2) == 600.0  # the agent is busy: two places, 300 s each
+    Supervision(db).set_status("a2", "available")
+    assert desk.quoted_wait(1) == 0.0  # a2 is free
+    call = Desk(db, CLOSED).request_human("c5", "asked", "请回电")
+    desk.take_callback(call.id, "a2")  # on the phone returning a callback: busy too
+    assert desk.quoted_wait(2) == 300.0  # two agents busy: two places, 300 s each over two
 
 
 def test_what_the_customer_adds_joins_the_problem_masked_never_replacing_it(db):
