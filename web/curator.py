@@ -22,7 +22,7 @@ from kb.desk.callback import wants_callback
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview, ratings
 from kb.desk.privacy import mask_personal_data
-from kb.desk.rules import explicitly_asks_for_human, route
+from kb.desk.rules import explicitly_asks_for_human, helpful, is_feedback, route
 from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
 from web.access import audit, role_required, signed_in_user
@@ -204,8 +204,15 @@ def hit_test() -> str:
         if error is None:
             nlu = rasa().intent(as_sent)
             intent = nlu[0] if nlu else None
-            # as the bot decides (actions/kb_answer.py): asked to be called back, else route's decision
-            decided = "callback" if wants_callback(as_sent, intent) else route(as_sent, intent, is_pleasantry(as_sent))
+            # as the bot decides (actions/kb_answer.py): judging the answer just given, asked to be called back,
+            # else route's decision
+            judged = bool(topic.article_id) and not (intent or "").startswith("feedback_") and is_feedback(as_sent)
+            if judged:
+                decided = "feedback"
+            elif wants_callback(as_sent, intent):
+                decided = "callback"
+            else:
+                decided = route(as_sent, intent, is_pleasantry(as_sent))
             verdict = {
                 "nlu": nlu,
                 "decided": decided,
@@ -218,6 +225,7 @@ def hit_test() -> str:
                 if explicitly_asks_for_human(as_sent)
                 else "意图识别为要人工或投诉，消息里没有提问",
                 "desk_hours": desk().policy.service_hours,
+                "helpful": helpful(as_sent, intent),
                 "handoff_as": "排队等人工客服"
                 if desk().policy.in_service_hours()
                 else "不在服务时间，请客户留言等回电",

@@ -133,6 +133,9 @@ def test_hit_test_page_reads_a_follow_up_after_a_previous_question(curator):
     alone = client.get("/curator/hit-test", query_string={"q": "下一条呢"}).get_data(as_text=True)
     assert "按条号" not in alone and "关于《" not in alone
     assert "提示客户输入问题" in alone  # with nothing before it, '下一条呢' gets the bot's prompt, as in the chat
+    # judging the answer just given is feedback, as the bot records it, not a follow-up to search
+    judged = client.get("/curator/hit-test", query_string={"q": "没什么用", "prev": "客户投诉要怎么记录和处理？"})
+    assert "对上一条回答的评价" in judged.get_data(as_text=True) and "👎" in judged.get_data(as_text=True)
     bad = client.get("/curator/hit-test", query_string={"q": "下一条呢", "prev": "\x00" * 5000}).get_data(as_text=True)
     assert "对话主题" in bad and "无（上一问没有得到回答" in bad  # a previous question of nothing: no topic
     # an unanswered previous question leaves only its words (no 《》 of an article it never cited)
