@@ -19,6 +19,7 @@ from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, answer_text, whole_text
 from kb.desk.callback import asks_for_call, wants_callback, withdraws_then
 from kb.desk.rules import (
+    FEEDBACK_INTENTS,
     agent_hours_reply,
     explicitly_asks_for_human,
     handoff_reason,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from indexer.hits import Hit
 
 ABSTAINS_BEFORE_HANDOFF = 2
-FEEDBACK_INTENTS = ("feedback_helpful", "feedback_unhelpful")  # handled by action_feedback (Rasa's rules)
 
 
 def answer_with(

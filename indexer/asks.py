@@ -12,6 +12,10 @@ _NUM = r"[\d一二三四五六七八九十百千万两半]+"
 # what a question asks someone to pay or bear ('谁来出' the cost; not 出具, 出示, 出面, 出的错; not 付出)
 _PAYS = r"(?:出(?![具示面的了])|付(?!出)|掏|承担|负担|负责|赔|买单|支付)"
 
+# asking how much: what something costs, or what a fine or compensation comes to
+_HOW_MUCH = r"多少钱|多少元|多少块|收多少|费用?是?多少"
+# a sum stated, or none to pay
+_SUM = rf"{_NUM}\s*(?:元|块|倍|%|％)|免费|不收取|不得收取"
 # asking a price, not naming one ('价格是多少', '什么价'; not '老顾客看到的价格更贵，这违法吗')
 _PRICE = r"(?:价格|价钱|票价|价位|单价)(?:是|大概|一般|要)?多少|什么价"
 # A sum stated as a fine, the sum before or after the word ('处二千元以上二万元以下罚款', '并处罚款2000元'): no price.
@@ -26,19 +30,19 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # cost'): an amount stated as a fine ('处二千元以上二万元以下罚款') does not answer it
     "price": (
         re.compile(
-            rf"^(?!.*(?:罚|赔|违约金|\bfine[sd]?\b|\bpenalt|\bcompensat))(?=.*(?:多少钱|多少元|多少块|收多少|费用?是?多少|{_PRICE}|"
+            rf"^(?!.*(?:罚|赔|违约金|\bfine[sd]?\b|\bpenalt|\bcompensat))(?=.*(?:{_HOW_MUCH}|{_PRICE}|"
             r"\bhow much\b|\bfees?\b|\bcosts?\b))",
             re.I | re.S,
         ),
-        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|免费|不收取|不得收取"),  # read without FINE_SUM's sums (holds)
+        re.compile(_SUM),  # read without FINE_SUM's sums (holds)
     ),
     "amount": (
         re.compile(
-            rf"多少钱|多少元|多少块|罚多少|赔多少|怎么赔|赔偿多少|收多少|费用?是?多少|{_PRICE}|金额|"
+            rf"{_HOW_MUCH}|罚多少|赔多少|怎么赔|赔偿多少|{_PRICE}|金额|"
             r"\bhow much\b|\bfines?\b|\bfees?\b|\bcosts?\b",
             re.I,
         ),
-        re.compile(rf"{_NUM}\s*(?:元|块|倍|%|％)|罚款|倍|赔偿|免费|不收取|不得收取"),
+        re.compile(rf"{_SUM}|罚款|倍|赔偿"),
     ),
     "count": (
         re.compile(r"几个|几次|几名|几人|多少个|多少次|多少人|\bhow many\b", re.I),

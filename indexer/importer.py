@@ -29,7 +29,6 @@ from kb.loader import ID_PATTERN, KnowledgeBaseError, item_path, load_knowledge_
 from kb.model import UNSORTED_CATEGORY, Article, FaqEntry
 from kb.revisions import Revisions
 
-DEFAULT_CATEGORY = UNSORTED_CATEGORY
 IMPORT_NOTE = "导入 "  # how an import's revisions are noted: "导入 北京/规定.txt"
 EXCERPT_CHARS = 400  # of each item, shown in the preview
 log = logging.getLogger(__name__)
@@ -205,7 +204,7 @@ def editor_draft(parsed: ParsedFile, kb_dir: Path) -> tuple[Article, str]:
         dataclasses.replace(
             draft,
             id=_Ids(kb_dir).claim(draft.id),
-            category=draft.category or DEFAULT_CATEGORY,
+            category=draft.category or UNSORTED_CATEGORY,
             source=parsed.meta.get("source") or safe_name(parsed.name),
             imported_from="" if earlier else parsed.name,
         ),
@@ -259,9 +258,10 @@ def plan(
             if file.kind == "article":
                 before = by_key.get(earlier or "")
                 draft = draft_article(file, date)
-                if before is not None and said.get(_said(before.body)) is before:
-                    del said[_said(before.body)]  # its old text is replaced: another file may hold it now
-                same = said.get(_said(draft.body)) if before is None and _said(draft.body) else None
+                if before is not None and said.get(old := _said(before.body)) is before:
+                    del said[old]  # its old text is replaced: another file may hold it now
+                text = _said(draft.body)
+                same = said.get(text) if before is None and text else None
                 if same is not None:  # a copy under another name: one article, not every answer twice
                     planned.notices.append(
                         f"内容与已有文章《{same.title}》（{same.id}）完全相同，没有再导入一份。"
@@ -271,7 +271,7 @@ def plan(
                     result.files.append(planned)
                     continue
                 item_id = before.id if before else ids.claim(draft.id)
-                chosen = category or draft.category or (before.category if before else "") or DEFAULT_CATEGORY
+                chosen = category or draft.category or (before.category if before else "") or UNSORTED_CATEGORY
                 item = dataclasses.replace(
                     draft,
                     id=item_id,
@@ -282,7 +282,7 @@ def plan(
                 planned.items.append(_keep_date(item, before, planned))
                 file.title = draft.title
                 titles[draft.title] = item_id
-                said[_said(item.body)] = item
+                said[text] = item
             else:
                 entries = [e for e in faqs if earlier and e.source == earlier]
                 _plan_faqs(planned, entries, key, ids, titles, date, revisions, kb_dir)

@@ -22,7 +22,7 @@ from kb.desk.callback import wants_callback
 from kb.desk.gaps import gap_groups
 from kb.desk.metrics import local_days, overview, ratings
 from kb.desk.privacy import mask_personal_data
-from kb.desk.rules import explicitly_asks_for_human, helpful, is_feedback, route
+from kb.desk.rules import FEEDBACK_INTENTS, explicitly_asks_for_human, helpful, is_feedback, route
 from kb.loader import KnowledgeBaseError
 from kb.model import FaqEntry
 from web.access import audit, role_required, signed_in_user
@@ -206,7 +206,7 @@ def hit_test() -> str:
             intent = nlu[0] if nlu else None
             # as the bot decides (actions/kb_answer.py): judging the answer just given, asked to be called back,
             # else route's decision
-            judged = bool(topic.article_id) and not (intent or "").startswith("feedback_") and is_feedback(as_sent)
+            judged = bool(topic.article_id) and intent not in FEEDBACK_INTENTS and is_feedback(as_sent)
             if judged:
                 decided = "feedback"
             elif wants_callback(as_sent, intent):

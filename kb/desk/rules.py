@@ -61,11 +61,15 @@ NO_WORD = re.compile(r"不|没|算了|\b(?:no|nope)\b", re.I)
 # What feedback on an answer says: the 👍/👎 buttons (their payloads and emoji) and, in a message that asks nothing,
 # words judging the answer ('没用' is feedback, '没用过的票能退吗' a question).
 FEEDBACK_BUTTON = re.compile(r"^/feedback|👍|👎")
-FEEDBACK_WORDS = re.compile(
-    r"帮助|帮到|有用|没用|没(?:什么|啥)用|答非所问|不是我要|不是我想|不是我问|回答得|说得不对|错|不对|不准|不明白|"
-    r"看不懂|没解决|解决了|明白了|懂了|不错|\bhelp(?:ful|ed)\b|\bwrong\b|\buseless\b",
-    re.I,
+FEEDBACK_INTENTS = ("feedback_helpful", "feedback_unhelpful")  # NLU's and the buttons': Rasa's rules -> action_feedback
+# Words judging that the answer did not help ('没什么用', '不对', 'wrong'), and that it did ('解决了', '不错').
+_UNHELPFUL = (
+    r"没用|没(?:什么|啥)用|没有用|不管用|答非所问|不是我要|不是我想|不是我问|说得不对|(?<![不没])错|不对|不准|不明白|看不懂|没解决|"
+    r"\bnot help(?:ful|ed)\b|\bdid(?:n't| not) help\b|\bwrong\b|\buseless\b"
 )
+_HELPFUL = r"帮助|帮到|有用|回答得|解决了|明白了|懂了|不错|没错|\bhelp(?:ful|ed)\b"
+UNHELPFUL_WORDS = re.compile(_UNHELPFUL, re.I)
+FEEDBACK_WORDS = re.compile(f"{_UNHELPFUL}|{_HELPFUL}", re.I)
 # Asking when the desk's people are there ('人工客服几点下班', '什么时候有人', '周末有人工吗', '客服几点下班', 'when are
 # your agents available'): the desk's own service hours answer it, not a document's. The hotline itself
 # ('客服热线是24小时的吗'), the human service's menu or phone number, and other things done by hand (人工窗口, 人工审核,
@@ -263,14 +267,6 @@ def is_yes(text: str) -> bool:
     if text.startswith("/affirm"):
         return True
     return is_acknowledgement(text) and bool(YES_WORD.search(text)) and not NO_WORD.search(text)
-
-
-# A judgement that the answer did not help (the rest of FEEDBACK_WORDS say it did): '没什么用', '不对', 'wrong'.
-UNHELPFUL_WORDS = re.compile(
-    r"没用|没(?:什么|啥)用|没有用|不管用|答非所问|不是我要|不是我想|不是我问|说得不对|(?<![不没])错|不对|不准|不明白|看不懂|没解决|"
-    r"\bnot help(?:ful|ed)\b|\bdid(?:n't| not) help\b|\bwrong\b|\buseless\b",
-    re.I,
-)
 
 
 def helpful(text: str, intent: str | None) -> bool:
