@@ -128,15 +128,21 @@ def _after(
 def _words(
     services: Services, dispatcher: CollectingDispatcher, ticket: Ticket, text: str, step: str, answer: Answerer
 ) -> list[dict[str, Any]]:
-    """A message with no number during the exchange: a time alone is the preferred time; a question the
+    """A message with no number during the exchange: a time alone is the preferred time (said back, and at the
+    number's confirmation it lets the number stand); a question the
     knowledge base answers is answered (and, while the problem is awaited, is the problem); other words are
     the problem. Then on to what is still missing."""
     desk = services.desk
     if not problem_words(text):
         when = preferred_time(text)
-        if when:
-            desk.set_preferred_time(ticket.id, when)
-        return _ask(dispatcher, desk.ticket(ticket.id), step, again=True)
+        if not when:
+            return _ask(dispatcher, ticket, step, again=True)
+        desk.set_preferred_time(ticket.id, when)
+        ticket = desk.ticket(ticket.id)
+        if step == "confirm":  # the number read back was not disputed, the customer went on to when: it stands
+            return _confirmed(services, dispatcher, ticket)
+        dispatcher.utter_message(response="utter_callback_time_noted", when=ticket.preferred_time)
+        return _ask(dispatcher, ticket, step)
     answered = answer()
     if step in ("problem", "problem_last") or answered is None:
         _take_down(services, ticket, text)  # also a question the bot answers: it is what a person should call about

@@ -242,8 +242,9 @@ def test_out_of_hours_the_bot_takes_the_problem_and_a_number_down_and_confirms_i
     assert "服务时间 00:00-00:01" in messages[0]["text"]
     ticket = night.desk.tickets.recent()[0]
     assert (ticket.status, ticket.problem, ticket.contact) == ("callback", "我的信用卡被盗刷了", "")
-    said, _, step = say(night, "明天上午吧", step=step)
-    assert said == ["utter_callback_ask_contact_again"] and step == "contact"
+    said, messages, step = say(night, "明天上午吧", step=step)  # a time, not a number: said back, then asked on
+    assert said == ["utter_callback_time_noted", "utter_callback_ask_contact"] and step == "contact"
+    assert "明天上午回电" in messages[0]["text"]
     said, messages, step = say(night, "[手机号]", step=step, number="13812345678")
     assert said == ["utter_callback_confirm"] and step == "confirm"
     assert "拨打 138****5678" in messages[0]["text"] and [b["title"] for b in messages[0]["buttons"]] == [
@@ -775,6 +776,17 @@ def test_words_at_the_confirmation_let_the_number_stand_and_later_times_are_kept
     said, messages, _ = say(night, "最好明天下午三点以后打给我", intent="request_callback", step=step)
     assert said == ["utter_callback_registered"] and "明天下午三点以后" in messages[0]["text"]  # not started afresh
     assert night.desk.tickets.recent()[0].preferred_time == "明天下午三点以后"
+
+
+def test_a_time_given_when_the_number_is_read_back_lets_the_number_stand(night):
+    _, _, step = say(night, "信用卡被盗刷了，请给我回电话 [手机号]", intent="request_callback", number="13812345678")
+    assert step == "confirm"
+    said, messages, step = say(night, "明天下午三点以后吧", step=step)  # not the number's question again
+    assert said == ["utter_callback_registered"] and step is None
+    assert "明天下午三点以后" in messages[0]["text"] and "138****5678" in messages[0]["text"]
+    assert night.desk.tickets.recent()[0].preferred_time == "明天下午三点以后"
+    said, _, step = say(night, "嗯", step="confirm")  # nothing said to it: asked again
+    assert said == ["utter_callback_confirm"] and step == "confirm"
 
 
 def test_a_question_it_cannot_answer_is_said_so_and_a_number_it_cannot_call_is_asked_for_again(night):
