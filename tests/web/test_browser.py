@@ -173,6 +173,8 @@ def test_agent_claims_and_replies_and_the_customer_sees_it(system, real_kb_setti
         agent.find_element("id", "claim").click()
         # Suggested passages for the customer's latest message, and an internal note.
         WebDriverWait(agent, 60).until(lambda d: d.find_elements("css selector", "#suggest .hit"))
+        # what the bot found at the handoff is said to be that (a snapshot), not the latest question's
+        assert agent.find_element("id", "passages").text.startswith("转人工时机器人找到的条款")
         agent.find_element("id", "note-text").send_keys("客户关心例会频率，已说明。")
         agent.find_element("id", "add-note").click()
         # The console redraws the ticket every 3 s: an element read mid-redraw is stale, so look again.

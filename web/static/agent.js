@@ -152,8 +152,10 @@
       showContact(data.ticket, data.attempts);
       var notes = document.getElementById("notes"); notes.textContent = "";
       (data.notes || []).forEach(function (n) { notes.appendChild(el("div", "note", n.author + " · " + n.created_local + "：" + n.text)); });
-      var p = document.getElementById("passages"); p.textContent = "机器人找到的条款：";
-      (data.ticket.passages || []).forEach(function (x) { p.appendChild(el("div", "", (x.title ? "《" + x.title + "》" + (x.section || "") + " " + (x.clause || "") + "：" : "") + (x.snippet || ""))); });
+      // a snapshot from the handoff (the question then, or the one before a bare 转人工); the side panel follows the latest
+      var p = document.getElementById("passages"), found = data.ticket.passages || [];
+      p.textContent = found.length ? "转人工时机器人找到的条款（客户最新的问题见右侧推荐条款）：" : "";
+      found.forEach(function (x) { p.appendChild(el("div", "", (x.title ? "《" + x.title + "》" + (x.section || "") + " " + (x.clause || "") + "：" : "") + (x.snippet || ""))); });
       showBar(data.ticket);
       document.getElementById("chat").dataset.loads = String(++loads);  // how many times the chosen chat was read
     });
