@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.chunker import chunk_article
+from indexer.chunker import CHUNKING, chunk_article
 from indexer.encoder import Encoder
 from indexer.settings import Settings
 from indexer.stale_files import StaleKnowledgeFiles, stale_files
@@ -27,6 +27,7 @@ from kb.model import Article, FaqEntry, Passage, content_hash
 from kb.store import Store
 
 Progress = Callable[[int], Any]
+CHUNKING_STATE = "chunking"  # the store's record of the chunking rules the passages were made with
 INDEX_LOCK = "index"  # the database's named lock: one change to the knowledge base and its index at a time
 
 
@@ -74,6 +75,7 @@ class BuildReport:
     phrasings: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
+    rechunked: bool = False  # every article chunked again: the chunking rules changed since the last build
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
@@ -288,13 +290,14 @@ class Indexer:
         stored = self.store.article_hashes()
         stored_faqs = self.store.faq_hashes()
         self._refuse_stale(articles, faqs, force)  # before encoding, the slow part
-        changed = [a for a in articles if stored.get(a.id) != a.hash]
+        rechunk = self.rechunk_needed()
+        changed = [a for a in articles if rechunk or stored.get(a.id) != a.hash]
         changed_faqs = [e for e in faqs if stored_faqs.get(e.id) != e.hash]
         self.encode_ahead(changed, changed_faqs)
         with self.locked():
             self.reload()  # as the database has them now: another instance may have saved meanwhile
             self._refuse_stale(articles, faqs, force)  # and again for a save taken while encoding
-            self._apply(articles, faqs, self.store.article_hashes(), self.store.faq_hashes())
+            self._apply(articles, faqs, self.store.article_hashes(), self.store.faq_hashes(), rechunk)
         self.report.passages = len(self.store.passages())
         self.report.phrasings = sum(len(e.phrasings) for e in self.store.faqs())
         self.report.seconds = round(time.perf_counter() - started, 3)
@@ -305,8 +308,18 @@ class Indexer:
         if stale:
             raise StaleKnowledgeFiles(stale, self.settings.timezone)
 
+    def rechunk_needed(self) -> bool:
+        """Whether the stored passages were made by other chunking rules than indexer.chunker.CHUNKING's (or
+        none are recorded): the next sync chunks every article again, its unchanged texts from the cache."""
+        return (self.store.index_state(CHUNKING_STATE) or {}).get("version") != CHUNKING
+
     def _apply(
-        self, articles: list[Article], faqs: list[FaqEntry], stored: dict[str, str], stored_faqs: dict[str, str]
+        self,
+        articles: list[Article],
+        faqs: list[FaqEntry],
+        stored: dict[str, str],
+        stored_faqs: dict[str, str],
+        rechunk: bool = False,
     ) -> None:
         for article_id in sorted(set(stored) - {a.id for a in articles}):
             self.delete_article(article_id)
@@ -315,6 +328,11 @@ class Indexer:
             if stored.get(article.id) != article.hash:
                 (self.report.changed if article.id in stored else self.report.added).append(article.id)
                 self.put_article(article)
+            elif rechunk:
+                self.put_article(article)
+        if rechunk:
+            self.store.set_index_state(CHUNKING_STATE, {"version": CHUNKING})
+            self.report.rechunked = True
         for entry_id in sorted(set(stored_faqs) - {e.id for e in faqs}):
             self.delete_faq(entry_id)
             self.report.faqs_removed.append(entry_id)

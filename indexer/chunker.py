@@ -28,6 +28,11 @@ ITEM_LINE = re.compile(r"^[ \t]*(\d{1,3})[.、．](?!\d)", re.M)
 ITEM_CLAUSE = re.compile(r"第(\d+)项")  # how a numbered item is cited where a clause number would be
 
 
+# The chunking rules' version: raise it whenever a change gives existing articles other passages (their text,
+# clause, lead), so that the next `kefu index build` chunks every article again (indexer.build.CHUNKING_STATE).
+CHUNKING = "2"  # 2: a large table after a clause that neither mentions it nor shares its header is not cited as it
+
+
 def item_clause(number: int) -> str:
     """How the numbered item is cited ('第3项') in an article that has no clause numbers."""
     return f"第{number}项"
@@ -140,6 +145,23 @@ def _introduces(text: str) -> bool:
     return text.rstrip().endswith(("：", ":"))
 
 
+TABLE_MENTION = re.compile(r"[下附]表|见表|表\s*\d|如下|下列|[：:]\s*$")
+HEADER_SHARED = 0.5  # the share of the header's character pairs a clause must hold to own a table it does not mention
+
+
+def _refers_to(clause_text: str, header: str) -> bool:
+    """Whether a large table right after a clause belongs to it: the clause mentions a table or what follows
+    ('按下表执行', '标准如下：'), or holds at least HEADER_SHARED of the character pairs of the table's header
+    cells ('各网点营业时间见公告' and '| 网点 | 营业时间 |'). A table of membership levels after a clause on
+    points is the document's, not the clause's: citing its rows as that clause would send the reader to the wrong
+    place."""
+    if TABLE_MENTION.search(clause_text):
+        return True
+    cells = [c.strip() for c in header.strip().strip("|").split("|")]
+    pairs = {c[i : i + 2] for c in cells for i in range(len(c) - 1) if not c[i : i + 2].isspace()}
+    return not pairs or sum(p in clause_text for p in pairs) / len(pairs) >= HEADER_SHARED
+
+
 def _table_rows(body: str, para: _Span) -> tuple[str, list[_Span]] | None:
     """(header line, one span per data row) when a paragraph is a Markdown table, else None."""
     text = body[para.start : para.end]
@@ -181,6 +203,7 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
         group.clear()
 
     picture: tuple[str, str] | None = None  # inside a picture's text: the clause and lead it interrupts
+    clause_owns = True  # whether a table after the clause's text belongs to the clause (_refers_to)
     for para in paragraphs:
         text = body[para.start : para.end]
         if SCANNED_PAGE.match(text):
@@ -211,10 +234,12 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
             # splitting the votes). A larger table is a passage per row, under its header.
             before.append(para)
         elif table is not None:
+            header, rows = table
+            if group:  # the clause just read: is this table its own?
+                clause_owns = _refers_to(" ".join(body[g.start : g.end] for g in group), header)
             flush_free()
             flush_group()
-            header, rows = table
-            pieces.extend(_Piece([row], (clause,) if clause else (), header) for row in rows)
+            pieces.extend(_Piece([row], (clause,) if clause and clause_owns else (), header) for row in rows)
             from_start = False  # what follows the table still belongs to the clause, under its lead
         elif (m := CLAUSE.match(text)) is not None:
             flush_free()

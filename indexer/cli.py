@@ -147,6 +147,7 @@ def index_build(settings: Settings, as_json: bool, force: bool) -> None:
         f"{len(articles)} articles ({len(report.added)} added, {len(report.changed)} changed, "
         f"{len(report.removed)} removed), {len(faqs)} Q&A entries; {report.passages} passages, "
         f"{report.phrasings} Q&A phrasings; {report.encoded} texts encoded in {report.seconds}s"
+        + ("; every article chunked again (the chunking rules changed)" if report.rechunked else "")
     )
 
 

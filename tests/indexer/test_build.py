@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from indexer.build import Indexer, index_paths
+from indexer.build import CHUNKING_STATE, Indexer, index_paths
+from indexer.chunker import CHUNKING
 from indexer.retriever import IndexStaleError, Retriever
 from indexer.vector_index import VectorIndex
 from kb.database import Database
@@ -39,6 +40,23 @@ def test_unchanged_rebuild_encodes_nothing(settings, encoder):
     build(settings, encoder)
     store, report = build(settings, encoder)
     assert report.encoded == 0 and report.added == report.changed == [] and not report.rebuilt
+
+
+def test_passages_made_by_older_chunking_rules_are_made_again_without_new_encoding(settings, encoder):
+    store, first = build(settings, encoder)
+    assert first.rechunked  # a new database records the rules its passages were made with
+    old = store.passages()[0]
+    store.replace_passages(
+        old.article_id,
+        [dataclasses.replace(p, clauses=("第九十九条",)) for p in store.passages() if p.article_id == old.article_id],
+    )  # as older rules cut it
+    store.set_index_state(CHUNKING_STATE, {"version": "1"})
+    before = encoder.encoded
+    store, report = build(settings, encoder)
+    assert report.rechunked and report.changed == report.added == [] and encoder.encoded == before
+    assert "第九十九条" not in {c for p in store.passages() for c in p.clauses}
+    assert store.index_state(CHUNKING_STATE) == {"version": CHUNKING}
+    assert not build(settings, encoder)[1].rechunked  # once
 
 
 def test_changing_one_article_encodes_only_its_new_passages(settings, encoder, tmp_path):

@@ -69,6 +69,23 @@ def test_each_table_row_is_a_passage_under_its_header():
     assert after.text == "节假日另行公告。" and after.lead == "5.2.1 各网点营业时间见公告。" and after.clause == "5.2.1"
 
 
+def test_a_large_table_the_clause_before_it_does_not_speak_of_is_not_cited_as_that_clause():
+    rows = "\n".join(
+        f"| {name} | {rate} | 生日当月双倍积分及蛋糕券，另赠停车券一张 |"
+        for name, rate in [("普卡", "无折扣"), ("银卡", "九五折"), ("金卡", "九折"), ("钻石卡", "八五折")]
+    )
+    table = f"| 会员等级 | 购物折扣 | 生日礼遇 |\n|---|---|---|\n{rows}"
+    points = "第四条 会员每消费一元积一分，积分可在下次购物时抵扣现金，一百分抵一元。"
+    passages = chunk_article(article(f"## 会员\n\n{points}\n\n{table}\n\n第五条 会员卡不得转借。\n"))
+    gold = next(p for p in passages if "| 金卡 |" in p.text)
+    assert gold.clause is None and gold.lead == "| 会员等级 | 购物折扣 | 生日礼遇 |" and gold.section == "会员"
+    assert passages[0].clause == "第四条" and passages[-1].clause == "第五条"
+    # the same table after a clause that announces it, or speaks of what its header names, is the clause's
+    for lead_in in ("第四条 各等级会员的购物折扣见下表。", "第四条 会员等级不同，购物折扣和生日礼遇也不同。"):
+        owned = chunk_article(article(f"## 会员\n\n{lead_in}\n\n{table}\n"))
+        assert next(p for p in owned if "| 金卡 |" in p.text).clause == "第四条", lead_in
+
+
 def test_a_small_table_stays_with_the_line_that_introduces_it():
     table = "| 网点 | 营业时间 |\n|---|---|\n| 朝阳网点 | 工作日 9:00-17:00 |\n| 海淀网点 | 每天 9:00-18:00 |"
     body = f"## 服务网点\n\n5.2.1 各网点营业时间如下表：\n\n{table}\n\n5.2.2 节假日另行公告。\n"
