@@ -13,7 +13,9 @@ from first: Retriever.search's focus). Which reading wins depends on how much th
 - a weak cue (starts with 那/还有/那么, a longer '为啥…', or is short): the message alone when it answers from
   another article at least as confidently (a new subject introduced with 那 is not dragged back), else the
   topic's reading; when the message alone is not answered, the topic's reading needs some of the message's
-  own words;
+  own words (or the lexicon's formal words for them: '要收钱吗' and '收取工本费');
+- after a question nothing answered (the topic is its words, no article), a message that is short but says
+  nothing pointing back ('金卡会员啥优惠') and answers alone is read alone;
 - no cue, or a long question after an opener that changes the subject ('另外问一下，…', '对了，…', whatever
   那种 it holds): the message alone, answered or not (measured: reading a self-contained question that nothing
   answers with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
@@ -46,6 +48,7 @@ from indexer.replies import Reply, reply_for
 if TYPE_CHECKING:
     from indexer.hits import Hit
     from indexer.lexical import Tokenizer
+    from kb.lexicon import Lexicon
 
 OWN_WORDS_MARGIN = 0.25  # how much more of the message's own words the message alone must find to be a new subject
 MAX_TERMS = 6  # a topic's key terms kept from one turn to the next (the subject first, then the latest)
@@ -116,6 +119,9 @@ class Searcher(Protocol):
     def tokenizer(self) -> Tokenizer: ...
 
     def weights_of(self, word: str) -> float: ...
+
+    @property
+    def lexicon(self) -> Lexicon: ...
 
     @property
     def top_k(self) -> int: ...
@@ -196,6 +202,15 @@ def cue(message: str) -> str:
     if LEAD_CUE.match(text) or WHY.match(text) or (ENDS_NE.search(text) and len(content) <= 8) or len(content) <= 8:
         return "weak"
     return ""
+
+
+def _leans_back(message: str) -> bool:
+    """Whether a message says in words that it follows on (a pointer, an item alone, a lead cue, 为什么, a
+    closing 呢), not only by being short."""
+    text = message.strip()
+    return bool(
+        POINTER.search(text) or ITEM.match(text) or LEAD_CUE.match(text) or WHY.match(text) or ENDS_NE.search(text)
+    )
 
 
 def named_clause(message: str, topic: Topic, clauses: list[str]) -> str | None:
@@ -322,6 +337,10 @@ def _reading(
     strength = cue(message)
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
+    if not topic.article_id and alone.decision.answer and not _leans_back(message):
+        # After a question nothing answered, a short question that answers alone and says nothing that points
+        # back ('金卡有什么优惠' after '地铁上能带狗吗' went unanswered) is a new subject.
+        return Turn(alone, "alone", message)
     searched = with_topic(message, topic)
     focus = Focus(topic.article_id, topic.section, topic.ref) if topic.article_id else None
     joined = retriever.search(searched, k=k, focus=focus)
@@ -331,7 +350,7 @@ def _reading(
     if not joined.decision.answer:
         return Turn(alone, "alone", message)
     own = retriever.tokenizer.tokens(alone.query)
-    joined_cover = _coverage(own, joined.hits[0], retriever.weights_of) if own else 1.0
+    joined_cover = _coverage(own, joined.hits[0], retriever.weights_of, retriever.lexicon) if own else 1.0
     if not alone.decision.answer:
         # A short question the topic's reading answers with none of its words ('火星上能开户吗') stays unanswered.
         # (Letting one that opens with 那 through regardless answered 2 of 8 held-out follow-ups that nothing
@@ -343,7 +362,7 @@ def _reading(
     # by the message alone and barely by the topic's reading.
     if strength == "strong" or not own:
         return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
-    alone_cover = _coverage(own, alone.hits[0], retriever.weights_of)
+    alone_cover = _coverage(own, alone.hits[0], retriever.weights_of, retriever.lexicon)
     if strength == "weak" and alone_cover <= joined_cover + OWN_WORDS_MARGIN:
         return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     return Turn(alone, "alone", message)
@@ -372,11 +391,17 @@ def _own_words(result: SearchResult, message: str, retriever: Searcher) -> Searc
     return replace(result, hits=[top, *result.hits[1:]])
 
 
-def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float]) -> float:
-    """The share of words (weighted by weight, an inverse document frequency) that a hit's text holds."""
+def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float], lexicon: Lexicon | None = None) -> float:
+    """The share of words (weighted by weight, an inverse document frequency) that a hit's text holds, in the
+    words or in the formal words the lexicon gives for them ('要收钱吗' and '补办收取工本费十元')."""
     text = f"{hit.title}\n{hit.section}\n{hit.lead}\n{hit.text}\n{hit.question or ''}".lower()
+
+    def held(word: str) -> bool:
+        formal = [f for entry in lexicon.matches(word) for f in entry.formal] if lexicon else []
+        return word in text or any(f.lower() in text for f in formal)
+
     total = sum(weight(w) for w in set(words))
-    return sum(weight(w) for w in set(words) if w in text) / total if total else 0.0
+    return sum(weight(w) for w in set(words) if held(w)) / total if total else 0.0
 
 
 def _answering(result: SearchResult, hit: Hit) -> SearchResult:

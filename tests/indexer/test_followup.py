@@ -305,3 +305,64 @@ def test_the_next_question_of_a_quiz_follows_the_one_just_quoted(retriever):
     assert turn.how == "clause" and nxt.text.startswith("关于《运营管理选择题及判断题》一、单项选择 · 第2项：")
     assert "中间转换过程" in nxt.body and not nxt.body.startswith("2.")  # the 关于 line names it once
     assert "主要任务" in after.body and topic.clause == "第3项"
+
+
+CLUB = {
+    "club-rules": """\
+        ---
+        id: club-rules
+        title: 星河超市会员章程
+        category: 会员
+        source: test
+        updated: 2026-12-07
+        ---
+
+        第三条 会员卡分为普卡、银卡、金卡三个等级。会员年度累计消费满五千元升级为银卡，满两万元升级为金卡。
+
+        第四条 金卡会员购物享受九折优惠，银卡会员享受九五折优惠。
+
+        第五条 会员卡遗失的，会员可凭身份证件到服务台挂失补办，补办收取工本费十元。
+        """,
+    "metro-rules": """\
+        ---
+        id: metro-rules
+        title: 轨道交通乘客守则
+        category: 交通
+        source: test
+        updated: 2026-12-07
+        ---
+
+        第十条 乘客应当持有效车票乘车。享受乘车优惠的乘客应当持本人有效证件乘车。
+
+        第十一条 禁止携带易燃、易爆等危险品进站乘车。
+        """,
+}
+
+
+@pytest.fixture
+def club(tmp_path, settings, encoder):
+    """The club's rules and a metro's, indexed for real (e5, FAISS, BM25), with a lexicon entry for 收钱."""
+    from indexer.retriever import Retriever
+
+    from conftest import indexed
+
+    store, club_settings = indexed(tmp_path / "club", settings, encoder, CLUB, None, "收钱 = 收费，收取，费用\n")
+    return Retriever.load(store, [encoder], club_settings)
+
+
+def test_after_an_unanswered_question_a_short_question_answered_alone_is_a_new_subject(club):
+    replies, topic = play(club, "地铁上能带狗吗", "金卡会员啥优惠")
+    assert replies[0][0].kind == "abstain"
+    reply, turn = replies[1]
+    # read alone, not with the unanswered question's 地铁 and 狗 (which can bring the metro's 乘车优惠), and not
+    # introduced as a follow-up ('关于《…》')
+    assert turn.how == "alone" and "九折" in reply.body and not reply.text.startswith("关于")
+    assert topic.article_id == "club-rules" and "地铁" not in topic.terms
+
+
+def test_a_follow_up_in_everyday_words_for_the_clauses_formal_ones_is_read_with_its_topic(club):
+    replies, _ = play(club, "会员卡丢了怎么办", "要收钱吗")
+    (first, _), (reply, turn) = replies
+    assert "挂失补办" in first.body
+    # 收钱 is not in the clause; the lexicon's 收取 is: a follow-up on the clause just cited, not a new question
+    assert turn.how == "with_topic" and reply.kind == "answer" and "工本费十元" in reply.body
