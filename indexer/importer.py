@@ -25,6 +25,7 @@ from kb.importing.document import OCR_MARK, ParsedFile
 from kb.importing.guard import ImportLimits, safe_name
 from kb.importing.ids import article_id, slug, stem_of, unique
 from kb.importing.reader import SUPPORTED, read_file
+from kb.importing.text import CLAUSE_OR_ITEM, SENTENCE_END
 from kb.loader import ID_PATTERN, KnowledgeBaseError, item_path, load_knowledge_base, parse_faq, render_item
 from kb.model import UNSORTED_CATEGORY, Article, FaqEntry
 from kb.revisions import Revisions
@@ -375,11 +376,15 @@ def _note_edits(planned: PlannedFile, revisions: Revisions, kb_dir: Path) -> Non
 
 
 def _first_line(body: str) -> str:
-    """A short first line of text (not a heading or the OCR mark): the title of a file that had none."""
+    """A short first line of text (not a heading or the OCR mark) that reads as a title: the title of a file
+    that had none. Not a sentence or the end of one ('协商物业费时参考。', the first line a scanned page's OCR
+    gave), nor a clause or an item ('第七十四条 …', '（一）…'): the file name serves better."""
     for line in body.splitlines():
         line = line.strip()
         if line and not line.startswith(("#", "|", OCR_MARK[:2])):  # OCR marks: 〔以下… 〔以上…
-            return line if len(line) <= 30 else ""
+            # as plain text's title is read (kb.importing.text.structure); a comma ends no title either
+            text_like = line[-1] in SENTENCE_END + "，、,." or CLAUSE_OR_ITEM.match(line)
+            return line if len(line) <= 30 and not text_like else ""
     return ""
 
 

@@ -186,6 +186,16 @@ def test_an_imported_plain_text_file_keeps_each_clause_its_own_and_its_first_lin
     assert clause_at(body, body.index("超过两小时")) == "第二条"
 
 
+@pytest.mark.parametrize(
+    "first_line",
+    ["协商物业费时参考。", "第七十四条 物业服务合同期限届满前，业主依法共同决定续聘的", "（一）不得擅自改变用途；"],
+)
+def test_a_first_line_that_is_a_sentence_a_clause_or_an_item_is_no_title_the_file_name_is(first_line):
+    # a scanned page's OCR starts mid-text: its first line would be shown to customers as the document's name
+    text = f"{first_line}\n第七十五条 物业服务合同期限届满后，物业服务合同继续有效。\n"
+    assert draft_article(read_file("beijing-page-17.txt", text.encode())).title == "beijing-page-17"
+
+
 def test_blank_lines_elsewhere_do_not_glue_the_lines_of_a_block_together():
     text = (
         "营业厅须知\n\n第一章 总则\n\n第一条 营业时间为每天九点至十八点。\n第二条 节假日照常营业。\n\n"
