@@ -386,6 +386,20 @@ class Retriever:
         hit.highlights, hit.clause, hit.score = [], item_clause(number), 1.0
         return hit
 
+    def similar_entries(self, question: str, k: int = 8) -> list[tuple[str, float]]:
+        """The Q&A entries whose phrasings are closest to a question (normalised as searched), by the primary
+        encoder's cosine of their best phrasing, at most k: [(entry id, cosine)], best first. For a curator
+        choosing the entry a question belongs to, where the ranking of passages and entries plays no part.
+        Raises QueryError as search does."""
+        query = self._as_searched(clean_query(question)).text
+        leg = self.legs[0]
+        if leg.faq is None or not len(leg.faq):
+            return []
+        f_scores, f_ids = _dense(leg.encoder.encode([query], "query"), leg.faq)
+        best: dict[Key, float] = {}
+        ranked = self._faq_ranking(f_scores, f_ids, best)
+        return [(key[1], best[key]) for key in ranked[:k]]
+
     def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""
         ranked: list[Key] = []

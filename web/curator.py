@@ -150,14 +150,39 @@ def dismiss() -> Response:
     return jsonify(ok=True, dismissed=changed)
 
 
+FAQ_CHOICES = 8  # Q&A entries offered to attach a gap to
+
+
+@bp.get("/api/curator/faqs")
+@role_required("curator")
+def faq_choices() -> Response:
+    """Q&A entries a gap could be attached to, by their questions, for ?q= (a gap's question, or words the
+    curator types): first those whose question or phrasings contain the words, then the entries whose
+    phrasings are closest in meaning (Retriever.similar_entries); at most FAQ_CHOICES, each {"id",
+    "question", "answer" (its start)}."""
+    q = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    entries = {e.id: e for e in store().faqs()}
+    found: list[str] = []
+    if has_words(q):
+        lowered = to_simplified(q).lower()
+        found = [e.id for e in entries.values() if any(lowered in p.lower() for p in e.phrasings)]
+        try:
+            found += [entry_id for entry_id, _ in retriever().similar_entries(to_simplified(q), FAQ_CHOICES)]
+        except Exception:  # the typed words alone still find entries (an index being rebuilt, say)
+            log.warning("Q&A entries could not be searched for %r", q, exc_info=True)
+    chosen = [entries[i] for i in dict.fromkeys(found) if i in entries][:FAQ_CHOICES]
+    return jsonify(entries=[{"id": e.id, "question": e.question, "answer": e.answer[:80]} for e in chosen])
+
+
 @bp.post("/api/curator/gaps/attach")
 @role_required("curator")
 def attach() -> Response:
-    """Add a group's questions as alternative phrasings of an existing Q&A entry."""
+    """Add a group's questions as alternative phrasings of an existing Q&A entry; returns ok, faq_id, added
+    (the phrasings it did not have) and now: what the bot does with the group's first question now."""
     body = _body()
     entry = store().faq(str(body.get("faq_id")))
     if entry is None:
-        abort(400, f"no Q&A entry {body.get('faq_id')!r}")
+        abort(400, f"没有这个问答条目：{str(body.get('faq_id'))[:100]}")
     wanted = set(body["gap_ids"])
     questions = [g["question"] for g in desk().gaps.recent("open", limit=1000) if g["id"] in wanted]
     known = set(entry.phrasings)
@@ -171,7 +196,8 @@ def attach() -> Response:
         body["gap_ids"],
         f"phrasings of {entry.id} ({signed_in_user()['name']})",
     )
-    return jsonify(ok=True, faq_id=entry.id, added=list(added))
+    now = _bot_now(questions[0]) if questions else {}
+    return jsonify(ok=True, faq_id=entry.id, added=list(added), **({"now": now} if now else {}))
 
 
 @bp.get("/curator/hit-test")
@@ -315,12 +341,23 @@ def lexicon_add() -> Response:
     new = [w for e in added.entries if e.colloquial == word for w in e.formal if w not in had]
     if new:
         audit("lexicon_changed", "lexicon", "", f"added: {word}")
-    now: dict[str, Any] = {}
-    if isinstance(question, str) and has_words(question[:MAX_QUERY_CHARS]):
-        try:  # the gap's question as the bot now reads it (the retriever picks the saved list up at once)
-            reply = converse(to_simplified(mask_personal_data(question[:MAX_QUERY_CHARS])), Topic(), retriever())[0]
-            cited = reply.hit.record() if reply.kind == "answer" and reply.hit is not None else None
-            now = {"answers": cited is not None, "cited": f"《{cited.title}》{cited.clause or ''}" if cited else ""}
-        except Exception:  # the list is saved whatever the search says (an index being rebuilt, say): no 'now'
-            log.warning("the gap's question could not be searched after a lexicon change", exc_info=True)
+    now = _bot_now(question) if isinstance(question, str) else {}
     return jsonify(ok=True, entries=len(added.entries), new=new, **({"now": now} if now else {}))
+
+
+def _bot_now(question: str) -> dict[str, Any]:
+    """What the bot does with a gap's question after a curator's change, read as a first message (the
+    retriever picks the change up at once): {"answers": bool, "cited": '《…》 clause', '问答「…」' for an entry
+    without an article, or ''}; {} when the question cannot be searched (the change stands regardless)."""
+    if not has_words(question[:MAX_QUERY_CHARS]):
+        return {}
+    try:
+        reply = converse(to_simplified(mask_personal_data(question[:MAX_QUERY_CHARS])), Topic(), retriever())[0]
+    except Exception:  # an index being rebuilt, say: no 'now'
+        log.warning("the gap's question could not be searched after a curator's change", exc_info=True)
+        return {}
+    hit = reply.hit if reply.kind == "answer" else None
+    if hit is None:
+        return {"answers": False, "cited": ""}
+    named = f"《{hit.title}》{hit.clause or ''}" if hit.title else f"问答「{hit.question or ''}」"
+    return {"answers": True, "cited": named}

@@ -73,6 +73,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "POST /api/curator/gaps/faq": CURATOR,
     "POST /api/curator/gaps/dismiss": CURATOR,
     "POST /api/curator/gaps/attach": CURATOR,
+    "GET /api/curator/faqs": CURATOR,
     "GET /curator/lexicon": CURATOR,
     "POST /curator/lexicon": CURATOR,
     "POST /api/curator/lexicon": CURATOR,

@@ -292,6 +292,50 @@ def test_curator_turns_a_gap_into_a_qa_entry_and_the_bot_then_answers_it(system,
         curator.quit()
 
 
+def test_curator_attaches_a_gap_to_an_entry_picked_by_its_question_and_the_bot_then_answers_it(
+    system, real_kb_settings
+):
+    from selenium.webdriver.support.expected_conditions import alert_is_present
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kb.desk.gaps import Gaps
+
+    staff(real_kb_settings, "browser-curator", "curator-pass-9", "curator")
+    asked = "银行客服大半夜的还上不上班呀"
+    Gaps(Database.open(real_kb_settings.database)).log("attach-trial", asked, "abstain")  # as the bot logs one
+    customer, curator = make_browser(), make_browser()
+    try:
+        sign_in(curator, system, "browser-curator", "curator-pass-9")
+        WebDriverWait(curator, 120).until(
+            lambda d: any(asked in e.text for e in d.find_elements("css selector", ".group"))
+        )
+        group = next(e for e in curator.find_elements("css selector", ".group") if asked in e.text)
+        next(b for b in group.find_elements("css selector", "button") if b.text == "并入已有问答").click()
+        # entries offered by their questions, never an id to type; the curator narrows them by words
+        find = group.find_element("css selector", ".attach input")
+        find.clear()
+        find.send_keys("服务时间\n")
+        wanted = "问：银行客服中心的服务时间是怎样的？"
+        WebDriverWait(curator, 60).until(
+            lambda d: any(c.text == wanted for c in group.find_elements("css selector", ".attach .choice"))
+        )
+        shot(curator, "3-curator-attach-picker")
+        assert "没有找到问答条目" not in group.find_element("css selector", ".attach .choices").text  # only the latest
+        next(c for c in group.find_elements("css selector", ".attach .choice") if c.text == wanted).click()
+        WebDriverWait(curator, 10).until(alert_is_present()).accept()  # 把这组的 1 个问法并入「…」？
+        result = WebDriverWait(curator, 60).until(alert_is_present())
+        said = result.text
+        result.accept()
+        assert "已并入 1 个问法" in said and "现在这个问题会回答" in said, said
+        customer.get(system + "/")
+        widget(customer).find_element("css selector", ".launcher").click()
+        ask(customer, asked)  # the very words attached: the curated answer, not 'no answer'
+        wait_text(customer, ".msg.bot .bubble", "7*24 小时", seconds=90)
+    finally:
+        customer.quit()
+        curator.quit()
+
+
 def test_curator_dashboard_draws_its_charts_and_the_editor_opens(system, real_kb_settings):
     from selenium.webdriver.support.ui import WebDriverWait
 

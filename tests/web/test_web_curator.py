@@ -90,7 +90,8 @@ def test_attach_questions_as_phrasings_of_an_existing_entry(curator, settings):
     r = client.post(
         "/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "faq-complaint-callback"}, headers=headers
     )
-    assert r.get_json() == {"ok": True, "faq_id": "faq-complaint-callback", "added": ["投诉搞定了会不会回电话"]}
+    assert r.get_json()["added"] == ["投诉搞定了会不会回电话"] and r.get_json()["faq_id"] == "faq-complaint-callback"
+    assert r.get_json()["now"]["answers"]  # what the bot does with the question now, asked in those words
     _, faqs = load_knowledge_base(settings.kb_dir)
     entry = next(e for e in faqs if e.id == "faq-complaint-callback")
     assert entry.alternatives[-1] == "投诉搞定了会不会回电话" and desk.gaps.recent("open") == []
@@ -99,7 +100,17 @@ def test_attach_questions_as_phrasings_of_an_existing_entry(curator, settings):
 
         assert retriever().search("投诉搞定了会不会回电话").hits[0].id == "faq-complaint-callback"
     bad = client.post("/api/curator/gaps/attach", json={"gap_ids": [gap], "faq_id": "nope"}, headers=headers)
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and bad.get_json()["error"] == "没有这个问答条目：nope"
+
+
+def test_entries_to_attach_a_gap_to_are_offered_by_their_questions(curator):
+    client, _, _, _ = curator
+    offered = client.get("/api/curator/faqs?q=投诉处理完以后会回电话吗").get_json()["entries"]
+    assert offered and offered[0]["id"] == "faq-complaint-callback" and offered[0]["question"]
+    typed = client.get("/api/curator/faqs?q=回访").get_json()["entries"]  # words of a stored question
+    assert "faq-complaint-callback" in [e["id"] for e in typed]
+    assert client.get("/api/curator/faqs?q=").get_json()["entries"] == []
+    assert client.get("/api/curator/faqs?q=" + "客" * 5000).status_code == 200
 
 
 def test_hit_test_page_shows_decision_and_scores_escaped(curator):

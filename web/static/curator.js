@@ -48,10 +48,36 @@
             alert(said);
           });
         });
-        attach.addEventListener("click", function () {
-          var id = prompt("并入哪个问答条目（id，如 faq-bank-service-hours）："); if (!id) return;
-          api("POST", "/api/curator/gaps/attach", {gap_ids: g.gap_ids, faq_id: id.trim()}).then(function (r) { if (r.error) alert(r.error); load(); });
-        });
+        // Attaching: pick the entry by its question (the ones the bot finds for the gap first), not by an id.
+        var picker = el("div", "attach"), find = el("input"), choices = el("div", "choices");
+        find.placeholder = "按问题查找问答条目，回车"; find.value = g.question; find.maxLength = 300;
+        picker.appendChild(el("label", "", "并入哪个问答条目（点选）：")); picker.appendChild(find); picker.appendChild(choices);
+        var asked = 0;  // only the latest search's entries are shown (an earlier answer may arrive later)
+        function listChoices() {
+          var mine = ++asked;
+          choices.textContent = "";
+          api("GET", "/api/curator/faqs?q=" + encodeURIComponent(find.value)).then(function (r) {
+            if (mine !== asked) return;
+            if (!r.entries || !r.entries.length) { choices.appendChild(el("div", "meta", "没有找到问答条目，换个说法试试，或写成新问答。")); return; }
+            r.entries.forEach(function (e) {
+              var pick = el("button", "choice", "问：" + e.question); pick.type = "button"; pick.title = "答：" + e.answer;
+              pick.addEventListener("click", function () {
+                if (!confirm("把这组的 " + g.questions.length + " 个问法并入「" + e.question + "」？")) return;
+                api("POST", "/api/curator/gaps/attach", {gap_ids: g.gap_ids, faq_id: e.id}).then(function (res) {
+                  if (res.error) { alert(res.error); return; }
+                  var said = res.added.length ? "已并入 " + res.added.length + " 个问法。" : "这些问法条目里已有。";
+                  if (res.now) said += res.now.answers ? "\n现在这个问题会回答，引用 " + res.now.cited + "。"
+                    : "\n现在这个问题仍然不会回答。可以在「命中测试」里看原因。";
+                  alert(said); load();
+                });
+              });
+              choices.appendChild(pick);
+            });
+          });
+        }
+        find.addEventListener("keydown", function (e) { if (e.key === "Enter" && !e.isComposing) { e.preventDefault(); listChoices(); } });
+        attach.addEventListener("click", function () { picker.classList.toggle("open"); if (picker.classList.contains("open")) listChoices(); });
+        d.appendChild(picker);
         var form = el("form", "faq");
         var q = field(form, "标准问题", "question", g.question);
         var alts = field(form, "其他问法（每行一个）", "alternatives", g.questions.filter(function (x) { return x !== g.question; }).join("\n"), "textarea");
