@@ -82,7 +82,18 @@ def answer_body(hit: Hit, question: str = "") -> str:
     whole = _whole_clause(text, body)
     if whole and len(re.sub(r"\s*\n\s*", "\n", whole)) + len(hit.lead) <= MAX_BUBBLE:
         body = whole  # a clause short enough to read whole: its other sentence may be the one that answers
-    return f"{hit.lead}\n{body}" if hit.lead else body
+    return under_lead(hit.lead, body)
+
+
+def under_lead(lead: str, body: str) -> str:
+    """A later part of a long clause under the clause's number and lead sentence. A lead that introduces a list
+    ('…履行下列交接义务，并且退出物业管理区域：') and a part that is not the list's items are kept apart by '……':
+    joined, the part reads as the list ('…退出物业管理区域：原物业服务人应当…维持正常的物业管理秩序。')."""
+    if not lead:
+        return body
+    first = body.lstrip().split("\n", 1)[0]
+    gap = lead.rstrip().endswith(("：", ":")) and not _is_item_line(first)
+    return f"{lead}\n……\n{body}" if gap else f"{lead}\n{body}"
 
 
 def _whole_clause(text: str, snippet: str) -> str:
@@ -219,7 +230,7 @@ def whole_text(hit: Hit) -> str:
     """A hit's whole text with its source, for the 查看全部 button: the lead, the passage (tables read as
     rows) or the curated answer, untrimmed."""
     body = hit.text if hit.kind == "faq" else readable_tables(hit.text)
-    body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", f"{hit.lead}\n{body}" if hit.lead else body).strip())
+    body = chinese_punctuation(re.sub(r"\s*\n\s*", "\n", under_lead(hit.lead, body)).strip())
     source = source_line(hit)
     return f"{body}\n来源：{source}" if source else body
 

@@ -124,6 +124,19 @@ def test_a_which_question_gets_the_list_with_its_lead_trimmed_with_a_show_all_bu
     assert one.body.endswith("……") and one.buttons[0]["title"] == SHOW_ALL
 
 
+def test_a_later_part_of_a_long_clause_is_not_read_as_the_list_its_lead_announces():
+    lead = "第七十六条 物业服务人应当自接到通知之日起三十日内履行下列交接义务，并且退出物业管理区域："
+    later = "原物业服务人应当在办理交接至退出物业管理区域期间，维持正常的物业管理秩序。"
+    body = answer_body(hit(later, lead=lead), "老物业赖着不走怎么办")
+    assert body == f"{lead}\n……\n{later}"  # something was left out between them: the list
+    items = "（一）移交物业共用部分；\n（二）结清预收、代收的有关费用。"
+    assert answer_body(hit(items, lead=lead), "要交接什么") == f"{lead}\n{items}"  # the list itself follows on
+    plain = "第十二条 业主大会会议可以采用集体讨论的形式。"
+    assert answer_body(hit("也可以采用书面征求意见的形式。", lead=plain), "怎么开会") == (
+        f"{plain}\n也可以采用书面征求意见的形式。"
+    )
+
+
 def test_a_short_list_is_shown_whole_without_a_button():
     text = "第二十一条 建设单位应当移交下列资料：\n（一）竣工总平面图；\n（二）设备的安装说明书；\n（三）物业质量保修文件。"
     reply = reply_for("要移交哪些资料", answering(hit(text, snippet="（二）设备的安装说明书；"), "要移交哪些资料"))
