@@ -413,6 +413,7 @@ def _plan_faqs(
     known_articles = set(titles.values())
     seen: dict[str, int] = {}
     kept: set[str] = set()
+    unknown: dict[str, list[int]] = {}  # an 依据 no article has, and the rows that name it: one notice each
     for row in file.faqs:
         if row.question in seen:
             planned.notices.append(f"第 {row.row} 行与第 {seen[row.question]} 行问题相同，只导入了第一行。")
@@ -420,7 +421,7 @@ def _plan_faqs(
         seen[row.question] = row.row
         article = row.article if row.article in known_articles else titles.get(row.article or "")
         if row.article and not article:
-            planned.notices.append(f"第 {row.row} 行的依据“{row.article}”不是已有文章的编号或标题，这条问答不带出处。")
+            unknown.setdefault(row.article, []).append(row.row)
         old = before.get(row.question)
         if old is not None and old.id in kept:  # two rows matching one entry: the second is a new entry
             old = None
@@ -438,6 +439,12 @@ def _plan_faqs(
             key,
         )
         planned.items.append(_keep_date(entry, old, planned))
+    for name, rows in unknown.items():
+        where = "、".join(map(str, rows[:10])) + (f" 等 {len(rows)} 行" if len(rows) > 10 else " 行")
+        planned.notices.append(
+            f"第 {where}的依据“{name}”不是已有文章的编号或标题，这些问答不带出处（条款也不显示）。"
+            "可以先导入这份文档，再重新导入本表。"
+        )
     planned.removals = sorted((e for e in before_entries if e.id not in kept), key=lambda e: e.id)
 
 

@@ -103,6 +103,16 @@ def test_a_sheet_imported_again_removes_the_questions_it_no_longer_has(desk_kb):
     assert [e.question for e in store.faqs() if e.source == "faq.csv"] == ["怎么挂失"]
 
 
+def test_an_unknown_source_named_on_many_rows_is_said_once_with_its_rows(desk_kb):
+    store, run, _ = desk_kb
+    rows = "".join(f"问题{n},答案{n},上海市消费者权益保护条例,第三十条\n" for n in range(12))
+    import_plan, _ = run(("faq.csv", f"问题,答案,依据,条款\n{rows}".encode()))
+    notices = import_plan.files[0].notices
+    assert len(notices) == 1 and "“上海市消费者权益保护条例”" in notices[0]
+    assert notices[0].startswith("第 2、3、4、5、6、7、8、9、10、11 等 12 行的依据") and "先导入这份文档" in notices[0]
+    assert all(e.article is None and e.clause is None for e in store.faqs() if e.source == "faq.csv")
+
+
 def test_a_file_that_fails_saves_nothing_and_the_others_go_in(desk_kb):
     store, run, _ = desk_kb
     import_plan, results = run(("坏文件.pdf", b"%PDF-1.4 truncated"), ("信用卡服务须知-gbk.txt", TEXT))
