@@ -165,6 +165,8 @@ def test_only_admins_open_the_accounts_and_audit_pages(app):
     root = staff(app, "root")
     page = root.get("/admin/accounts").get_data(as_text=True)
     assert "agent1" in page and "boss" in page
+    # the admin's pages say whose they are (not the curators' 知识库维护)
+    assert "<b>Kefu 系统管理</b>" in page and "<b>Kefu 系统管理</b>" in root.get("/admin/audit").get_data(as_text=True)
 
 
 def admin_post(client, path, **form):
