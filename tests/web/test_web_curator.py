@@ -171,6 +171,7 @@ def test_dashboard_page_shows_figures_charts_and_top_gaps(curator):
     page = client.get("/curator/dashboard").get_data(as_text=True)
     assert re.search(r'id="kpi-conversations">2<', page) and re.search(r'id="kpi-containment">50%<', page)
     assert re.search(r'id="kpi-handoff">50%<', page) and re.search(r'id="kpi-abstain">33%<', page)
+    assert "未答率（共 3 问：1 次未答，2 次作答）" in page  # the share's whole, not '1 次未答 / 2 次作答'
     assert "chart-4.6.1.umd.min.js" in page and 'id="chart-volume"' in page
     assert "&lt;b&gt;营业厅停车收费吗&lt;/b&gt;" in page and "<b>营业厅停车收费吗</b>" not in page
     figures = json.loads(page.split('id="figures">', 1)[1].split("</script>", 1)[0])
