@@ -203,7 +203,7 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
         group.clear()
 
     picture: tuple[str, str] | None = None  # inside a picture's text: the clause and lead it interrupts
-    clause_owns = True  # whether a table after the clause's text belongs to the clause (_refers_to)
+    clause_text: list[str] = []  # the paragraphs of the clause read so far: whether a table is its own (_refers_to)
     for para in paragraphs:
         text = body[para.start : para.end]
         if SCANNED_PAGE.match(text):
@@ -235,18 +235,19 @@ def _section_pieces(body: str, paragraphs: list[_Span], min_chars: int, max_char
             before.append(para)
         elif table is not None:
             header, rows = table
-            if group:  # the clause just read: is this table its own?
-                clause_owns = _refers_to(" ".join(body[g.start : g.end] for g in group), header)
+            owned = bool(clause) and _refers_to(" ".join(clause_text), header)
             flush_free()
             flush_group()
-            pieces.extend(_Piece([row], (clause,) if clause and clause_owns else (), header) for row in rows)
+            pieces.extend(_Piece([row], (clause,) if owned else (), header) for row in rows)
             from_start = False  # what follows the table still belongs to the clause, under its lead
         elif (m := CLAUSE.match(text)) is not None:
             flush_free()
             flush_group()
             clause, lead, from_start = m.group(1), _lead_of(text), True
+            clause_text = [text]
             group.append(para)
         elif clause:
+            clause_text.append(text)
             group.append(para)
         else:
             free.append(para)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.chunker import chunk_article
+from kb.importing.document import OCR_END, OCR_MARK
 from kb.model import Article
 
 
@@ -80,6 +81,13 @@ def test_a_large_table_the_clause_before_it_does_not_speak_of_is_not_cited_as_th
     gold = next(p for p in passages if "| 金卡 |" in p.text)
     assert gold.clause is None and gold.lead == "| 会员等级 | 购物折扣 | 生日礼遇 |" and gold.section == "会员"
     assert passages[0].clause == "第四条" and passages[-1].clause == "第五条"
+    # the next clause's own table, after a picture in it, is that clause's (the verdict is each clause's own)
+    fees = "| 项目 | 收费 |\n|---|---|\n" + "\n".join(
+        f"| 补办第{n}次 | {n * 10}元，当场办结并出具收据 |" for n in range(1, 9)
+    )
+    picture = f"{OCR_MARK}\n\n补办须知\n\n{OCR_END}"
+    body = f"## 会员\n\n{points}\n\n{table}\n\n第五条 补办会员卡的收费标准见下表。\n\n{picture}\n\n{fees}\n"
+    assert {p.clause for p in chunk_article(article(body)) if "补办第" in p.text} == {"第五条"}
     # the same table after a clause that announces it, or speaks of what its header names, is the clause's
     for lead_in in ("第四条 各等级会员的购物折扣见下表。", "第四条 会员等级不同，购物折扣和生日礼遇也不同。"):
         owned = chunk_article(article(f"## 会员\n\n{lead_in}\n\n{table}\n"))
