@@ -332,7 +332,7 @@ class Indexer:
                 self.put_article(article)
         if rechunk:
             self.store.set_index_state(CHUNKING_STATE, {"version": CHUNKING})
-            self.report.rechunked = True
+            self.report.rechunked = bool(stored)  # a new database's first build chunks, it does not chunk again
         for entry_id in sorted(set(stored_faqs) - {e.id for e in faqs}):
             self.delete_faq(entry_id)
             self.report.faqs_removed.append(entry_id)
