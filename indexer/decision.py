@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,18 @@ def char_pairs(text: str) -> set[str]:
     """The pairs of neighbouring letters or digits of a text, lower-cased (punctuation and spaces skipped)."""
     chars = [c for c in text.lower() if c.isalnum()]
     return {a + b for a, b in itertools.pairwise(chars)}
+
+
+# What makes two nearly identical questions different ones: numbers, units and negations.
+SPECIFICS = re.compile(
+    r"[\d零〇一二两三四五六七八九十百千万亿]+|[不没无非未别勿]|[天年月日周时分秒元角块%％倍次个张岁]"
+)
+
+
+def same_specifics(a: str, b: str) -> bool:
+    """Whether two texts name the same numbers, units and negations in the same order ('逾期三天' and
+    '逾期三年', '五万元' and '五十万元', '需要' and '不需要' do not)."""
+    return SPECIFICS.findall(a) == SPECIFICS.findall(b)
 
 
 def _top_and_margin(scores) -> tuple[float, float]:

