@@ -337,7 +337,7 @@ def _reading(
     strength = cue(message)
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
-    if not topic.article_id and alone.decision.answer and not _leans_back(message):
+    if not topic.ref and strength == "weak" and alone.decision.answer and not _leans_back(message):
         # After a question nothing answered, a short question that answers alone and says nothing that points
         # back ('金卡有什么优惠' after '地铁上能带狗吗' went unanswered) is a new subject.
         return Turn(alone, "alone", message)
@@ -392,16 +392,24 @@ def _own_words(result: SearchResult, message: str, retriever: Searcher) -> Searc
 
 
 def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float], lexicon: Lexicon | None = None) -> float:
-    """The share of words (weighted by weight, an inverse document frequency) that a hit's text holds, in the
-    words or in the formal words the lexicon gives for them ('要收钱吗' and '补办收取工本费十元')."""
+    """The share of words (weighted by weight, an inverse document frequency) that a hit's text holds. When
+    the text holds every one of them, some only through the formal words the lexicon gives for them, that is
+    full coverage ('要收钱吗' and '补办收取工本费十元'); otherwise only the words themselves count (the lexicon's
+    formal words, 收取 or 费用, are in every fee clause: '停车收钱吗' is not held by '补办收取工本费')."""
     text = f"{hit.title}\n{hit.section}\n{hit.lead}\n{hit.text}\n{hit.question or ''}".lower()
 
-    def held(word: str) -> bool:
+    def through_lexicon(word: str) -> bool:
         formal = [f for entry in lexicon.matches(word) for f in entry.formal] if lexicon else []
-        return word in text or any(f.lower() in text for f in formal)
+        return any(f.lower() in text for f in formal)
 
-    total = sum(weight(w) for w in set(words))
-    return sum(weight(w) for w in set(words) if held(w)) / total if total else 0.0
+    unique = set(words)
+    total = sum(weight(w) for w in unique)
+    if not total:
+        return 0.0
+    literal = sum(weight(w) for w in unique if w in text) / total
+    if literal < 1.0 and all(w in text or through_lexicon(w) for w in unique):
+        return 1.0
+    return literal
 
 
 def _answering(result: SearchResult, hit: Hit) -> SearchResult:

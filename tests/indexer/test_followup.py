@@ -373,6 +373,19 @@ def test_after_an_unanswered_question_a_short_question_answered_alone_is_a_new_s
     assert topic.article_id == "club-rules" and "地铁" not in topic.terms
 
 
+def test_words_held_only_through_the_lexicon_count_when_they_are_all_the_message_says():
+    from indexer.followup import _coverage
+    from kb.lexicon import parse
+
+    fee = hit("第五条 会员卡遗失的，可到服务台挂失补办，补办收取工本费十元。")
+    lexicon = parse("收钱 = 收费，收取，费用\n")
+    assert _coverage(["收钱"], fee, lambda w: 1.0, lexicon) == 1.0  # '要收钱吗' after the clause: held
+    # '停车收钱吗': parking is not in the clause; 收取 there says nothing about parking
+    assert _coverage(["停车", "收钱"], fee, lambda w: 1.0, lexicon) == 0.0
+    assert _coverage(["补办", "收钱"], fee, lambda w: 1.0, lexicon) == 1.0
+    assert _coverage(["补办", "停车"], fee, lambda w: 1.0, lexicon) == 0.5
+
+
 def test_a_follow_up_in_everyday_words_for_the_clauses_formal_ones_is_read_with_its_topic(club):
     replies, _ = play(club, "会员卡丢了怎么办", "要收钱吗")
     (first, _), (reply, turn) = replies
