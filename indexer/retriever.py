@@ -400,18 +400,22 @@ class Retriever:
         return hit
 
     def similar_entries(self, question: str, k: int = 8) -> list[tuple[str, float]]:
-        """The Q&A entries whose phrasings are closest to a question (normalised as searched), by the primary
-        encoder's cosine of their best phrasing, at most k: [(entry id, cosine)], best first. For a curator
-        choosing the entry a question belongs to, where the ranking of passages and entries plays no part.
-        Raises QueryError as search does."""
-        query = self._as_searched(clean_query(question)).text
+        """The Q&A entries a question may belong to, for a curator choosing one, at most k: [(entry id,
+        cosine)]. First those with a phrasing that holds the words as typed ('信用卡'), then the rest; each
+        part by the primary encoder's cosine of the entry's best phrasing to the question (normalised as
+        searched; 0.0 for an entry past the dense search's candidates). The ranking of passages and entries
+        plays no part. Raises QueryError as search does."""
+        typed = clean_query(question)
+        query = self._as_searched(typed).text
         leg = self.legs[0]
-        if leg.faq is None or not len(leg.faq):
-            return []
-        f_scores, f_ids = _dense(leg.encoder.encode([query], "query"), leg.faq)
         best: dict[Key, float] = {}
-        ranked = self._faq_ranking(f_scores, f_ids, best)
-        return [(key[1], best[key]) for key in ranked[:k]]
+        if leg.faq is not None and len(leg.faq):
+            self._faq_ranking(*_dense(leg.encoder.encode([query], "query"), leg.faq), best)
+        words = {typed.lower(), query.lower()}
+        holds = {i for i, e in self.faqs.items() if any(w in p.lower() for p in e.phrasings for w in words)}
+        cosine = {i: best.get(("f", i), 0.0) for i in self.faqs}
+        ranked = sorted(self.faqs, key=lambda i: (i not in holds, -cosine[i]))
+        return [(i, cosine[i]) for i in ranked if i in holds or ("f", i) in best][:k]
 
     def _faq_ranking(self, scores: np.ndarray, ids: np.ndarray, score_of: dict[Key, float]) -> list[Key]:
         """Q&A entries ranked by their best phrasing; records each entry's best score."""

@@ -159,20 +159,17 @@ FAQ_CHOICES = 8  # Q&A entries offered to attach a gap to
 @role_required("curator")
 def faq_choices() -> Response:
     """Q&A entries a gap could be attached to, by their questions, for ?q= (a gap's question, or words the
-    curator types): first those whose question or phrasings contain the words, then the entries whose
-    phrasings are closest in meaning (Retriever.similar_entries); at most FAQ_CHOICES, each {"id",
-    "question", "answer" (its start)}."""
+    curator types), as Retriever.similar_entries ranks them; at most FAQ_CHOICES, each {"id", "question",
+    "answer" (its start)}; 400 for a question that cannot be searched."""
     q = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    if not has_words(q):
+        return jsonify(entries=[])
     entries = {e.id: e for e in store().faqs()}
-    found: list[str] = []
-    if has_words(q):
-        lowered = to_simplified(q).lower()
-        found = [e.id for e in entries.values() if any(lowered in p.lower() for p in e.phrasings)]
-        try:
-            found += [entry_id for entry_id, _ in retriever().similar_entries(to_simplified(q), FAQ_CHOICES)]
-        except Exception:  # the typed words alone still find entries (an index being rebuilt, say)
-            log.warning("Q&A entries could not be searched for %r", q, exc_info=True)
-    chosen = [entries[i] for i in dict.fromkeys(found) if i in entries][:FAQ_CHOICES]
+    try:
+        found = [entry_id for entry_id, _ in retriever().similar_entries(to_simplified(q), FAQ_CHOICES)]
+    except QueryError as exc:
+        abort(400, str(exc))
+    chosen = [entries[i] for i in found if i in entries]
     return jsonify(entries=[{"id": e.id, "question": e.question, "answer": e.answer[:80]} for e in chosen])
 
 

@@ -354,3 +354,19 @@ def test_runners_up_offered_under_an_answer_hold_a_word_of_the_question_and_are_
     cosine_only = replace(top, id="4", clause="目录", score=0.0322, lexical=0.0)  # a table of contents
     assert close_runners_up([top, part, other]) == [other]
     assert close_runners_up([top, cosine_only, other]) == [other]
+
+
+def test_entries_holding_the_typed_words_come_first_by_meaning(settings, encoder, tmp_path):
+    from indexer.retriever import Retriever
+
+    from conftest import indexed
+
+    faqs = {
+        f"faq-{n}": f"id: faq-{n}\nquestion: {q}\nanswer: 答{n}\nupdated: 2026-12-07\n"
+        for n, q in enumerate(["信用卡年费怎么收", "信用卡丢了怎么挂失", "借记卡丢了怎么挂失", "网点几点开门"])
+    }
+    store, kb_settings = indexed(tmp_path / "kb2", settings, encoder, {}, faqs)
+    retriever = Retriever.load(store, [encoder], kb_settings)
+    ranked = [i for i, _ in retriever.similar_entries("信用卡", 8)]
+    assert set(ranked[:2]) == {"faq-0", "faq-1"}  # the entries that say 信用卡, before any other
+    assert next(i for i, _ in retriever.similar_entries("卡不见了怎么办", 2)) in {"faq-1", "faq-2"}

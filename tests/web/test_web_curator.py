@@ -111,6 +111,7 @@ def test_entries_to_attach_a_gap_to_are_offered_by_their_questions(curator):
     assert "faq-complaint-callback" in [e["id"] for e in typed]
     assert client.get("/api/curator/faqs?q=").get_json()["entries"] == []
     assert client.get("/api/curator/faqs?q=" + "客" * 5000).status_code == 200
+    assert client.get("/api/curator/faqs?q=%00%01").get_json()["entries"] == []  # no words: nothing to search
 
 
 def test_hit_test_page_shows_decision_and_scores_escaped(curator):
