@@ -778,6 +778,13 @@ def test_words_at_the_confirmation_let_the_number_stand_and_later_times_are_kept
     assert night.desk.tickets.recent()[0].preferred_time == "明天下午三点以后"
 
 
+def test_a_time_given_when_the_problem_is_awaited_is_kept_and_the_problem_asked_again(night):
+    _, _, step = say(night, "转人工", intent="request_human")
+    said, messages, step = say(night, "周六上午吧", step=step)
+    assert said == ["utter_callback_time_noted", "utter_callback_ask_problem"] and step == "problem"
+    assert "周六上午回电" in messages[0]["text"] and night.desk.tickets.recent()[0].preferred_time == "周六上午"
+
+
 def test_a_time_given_when_the_number_is_read_back_lets_the_number_stand(night):
     _, _, step = say(night, "信用卡被盗刷了，请给我回电话 [手机号]", intent="request_callback", number="13812345678")
     assert step == "confirm"

@@ -13,7 +13,7 @@ from indexer.decision import Decision
 from indexer.evaluate import EvalDataError, evaluate_conversations, load_conversations
 from indexer.followup import Topic, converse, cue, key_terms, named_clause, named_item
 from indexer.hits import Hit, SearchResult
-from indexer.replies import SHOW_ALL, answer_body, reply_for
+from indexer.replies import SHOW_ALL, answer_body, reply_for, whole_text
 
 CLAUSES = ["第一条", "第二条", "第十五条", "第十六条", "第十七条", "第十八条"]
 DOTTED = ["3.1", "3.2", "3.2.1", "3.2.2", "3.2.3", "3.3", "4.1"]
@@ -131,6 +131,7 @@ def test_a_later_part_of_a_long_clause_is_not_read_as_the_list_its_lead_announce
     assert body == f"{lead}\n……\n{later}"  # something was left out between them: the list
     items = "（一）移交物业共用部分；\n（二）结清预收、代收的有关费用。"
     assert answer_body(hit(items, lead=lead), "要交接什么") == f"{lead}\n{items}"  # the list itself follows on
+    assert whole_text(hit(later, lead=lead)).startswith(f"{lead}\n……\n{later}")  # 查看全部 the same
     plain = "第十二条 业主大会会议可以采用集体讨论的形式。"
     assert answer_body(hit("也可以采用书面征求意见的形式。", lead=plain), "怎么开会") == (
         f"{plain}\n也可以采用书面征求意见的形式。"
