@@ -36,6 +36,15 @@ log = logging.getLogger(__name__)
 Step = Callable[[str, int, int], Any]  # (what is happening, done, total)
 
 
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a text for the preview: at most limit characters, ending at a line's end when the text goes
+    on (not inside a heading's '## ', which read as a stray '#')."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit("\n", 1)[0] if "\n" in cut else cut).rstrip()
+
+
 @dataclass
 class PlannedFile:
     """One file read, and what it will save: an article, or Q&A entries (and entries it will remove).
@@ -62,7 +71,7 @@ class PlannedFile:
                     "name": i.title if isinstance(i, Article) else i.question,
                     "action": self.actions.get(i.id, "create"),
                     "edited": self.edited.get(i.id, ""),
-                    "excerpt": (i.body if isinstance(i, Article) else i.answer)[:EXCERPT_CHARS],
+                    "excerpt": excerpt(i.body if isinstance(i, Article) else i.answer),
                 }
                 for i in self.items
             ],

@@ -113,6 +113,14 @@ def test_an_unknown_source_named_on_many_rows_is_said_once_with_its_rows(desk_kb
     assert all(e.article is None and e.clause is None for e in store.faqs() if e.source == "faq.csv")
 
 
+def test_the_preview_excerpt_ends_at_a_line_not_inside_the_next_heading():
+    from indexer.importer import excerpt
+
+    body = "第一条 " + "甲" * 390 + "\n\n## 第二章 管理\n\n第二条 乙。"
+    assert excerpt(body) == "第一条 " + "甲" * 390 and excerpt("短文本") == "短文本"
+    assert excerpt("甲" * 500) == "甲" * 400  # one long line: cut where the limit falls
+
+
 def test_a_file_that_fails_saves_nothing_and_the_others_go_in(desk_kb):
     store, run, _ = desk_kb
     import_plan, results = run(("坏文件.pdf", b"%PDF-1.4 truncated"), ("信用卡服务须知-gbk.txt", TEXT))
