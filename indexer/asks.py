@@ -89,6 +89,20 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+# What follows from breaking a rule ('不照做会罚多少', '被抓到会咋样', '要是瞒着不报呢'): a penalty or a liability,
+# which a regulation sets in another clause that cites the rule (indexer.references.citing).
+CONSEQUENCE = re.compile(
+    r"罚|处分|后果|追究|吊销|被抓|被查|被发现|会(?:怎么?|咋)样|会有(?:什么|啥)事|(?:什么|啥)责任|瞒|"
+    r"不照做|不遵守|不执行|不按规定|违反|违规|\bpenalt|\bfine[sd]?\b|\bpunish",
+    re.I,
+)
+
+
+def asks_consequence(question: str) -> bool:
+    """Whether a question asks what follows from breaking a rule (a fine, a punishment, a liability)."""
+    return bool(CONSEQUENCE.search(question))
+
+
 def asks_for(question: str, kinds: Iterable[str] | None = None) -> str | None:
     """The kind of thing a question asks for (a key of KINDS, the first that matches; only those of kinds when
     given), or None when it asks for none of them."""

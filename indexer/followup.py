@@ -6,6 +6,8 @@ topic's article and section, when it has one, given one more ranking in the fusi
 from first: Retriever.search's focus). Which reading wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
+- a question on what follows from breaking the clause just cited ('不照做会罚多少', '被抓到会咋样') is the paragraph
+  of the same article that cites it after 违反 (indexer.references.citing), unless it names another rule of its own;
   in an article without clause numbers, a numbered item named against the one just cited ('下一题', '上一项',
   '第5题': a quiz's questions, a list's points) is that item of the cited section, if it has it;
 - a strong cue (a pronoun, 他/她 included, '那一章', '下一项', '为什么' with no subject of its own, an item alone,
@@ -38,8 +40,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from indexer.asks import CONSEQUENCE, asks_consequence
 from indexer.chunker import ITEM_LINE, item_clause, item_number
-from indexer.decision import Decision
+from indexer.decision import Decision, char_pairs
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, SearchResult
 from indexer.numerals import number
@@ -90,6 +93,10 @@ DOTTED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)+)(?![\d.])")
 ITEM = re.compile(
     r"^(?:那|那么)?\s*([A-Za-z]{1,3}|第[一二三四五六七八九十\d]+[种个类项点])\s*(?:呢|是什么|是谁|指什么|是啥|啥意思|什么意思)?[?？]?$"
 )
+# Words of a question about a penalty that name nothing of the rule ('要是', '会', '多少', '呢').
+FILLER = re.compile(r"要是|如果|假如|万一|的话|多少|怎么|咋|[会了的着到吗呢啊吧勒哦嘛呀]")
+NAMED_CLAUSE = "the customer named this clause of the article just cited"
+PENALTY = "the customer asked what follows from breaking the clause just cited; this clause sets it"
 CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # A message that only points back ('下一条', '上一题', '为什么', '然后呢', '下一条讲的啥'): with nothing said before
 # it, there is nothing to search for.
@@ -110,6 +117,8 @@ class Searcher(Protocol):
     def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None: ...
 
     def items(self, article_id: str) -> list[tuple[str, int, int]]: ...
+
+    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, str]]: ...
 
     def item_hit(self, passage_id: int, number: int, query: str = "") -> Hit | None: ...
 
@@ -173,8 +182,9 @@ class Topic:
 @dataclass
 class Turn:
     """A message read in its conversation: the search result to reply from, how it was read ('alone',
-    'with_topic' or 'clause'), what was searched (the message, or the topic's terms and the message), and
-    the message as searched alone (normalised: indexer.normalize)."""
+    'with_topic', 'clause', or 'penalty': the clause that penalises breaking the one just cited), what was
+    searched (the message, or the topic's terms and the message), and the message as searched alone
+    (normalised: indexer.normalize)."""
 
     result: SearchResult
     how: str = "alone"
@@ -335,6 +345,10 @@ def _reading(
         if hit is not None:
             return Turn(_answering(alone, hit), "clause", f"{topic.title} {topic.section} {hit.clause}")
     strength = cue(message)
+    if strength and topic.clause and asks_consequence(message):
+        penalty = _penalty(message, topic, retriever, alone)
+        if penalty is not None:
+            return Turn(_answering(alone, penalty, PENALTY), "penalty", f"{topic.title} {penalty.clause}")
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
     if not topic.ref and strength == "weak" and alone.decision.answer and not _leans_back(message):
@@ -366,6 +380,35 @@ def _reading(
     if strength == "weak" and alone_cover <= joined_cover + OWN_WORDS_MARGIN:
         return Turn(_own_words(joined, alone.query, retriever), "with_topic", searched)
     return Turn(alone, "alone", message)
+
+
+def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResult) -> Hit | None:
+    """What follows from breaking the clause just cited, when the message asks it ('不照做会罚多少', '被抓到会咋样')
+    and a clause of the same article cites it after 违反 (indexer.references.citing): the hit for that paragraph,
+    the one whose words and cited part hold most of the topic's and the message's words when several cite it.
+    None when nothing cites the clause, or when the message names something the clause and the penalty do not
+    hold ('那乱扔烟头罚多少' after the clause on smoking) and the message alone is answered: that is its own
+    question."""
+    found = retriever.citing(topic.article_id, topic.clause)
+    if not found:
+        return None
+    own = CONSEQUENCE.sub(" ", LEAD_CUE.sub("", message.strip()))
+    own = FILLER.sub(" ", own)
+    words = [*topic.terms, *retriever.tokenizer.tokens(own)]
+
+    def held(text: str) -> float:
+        text = text.lower()
+        total = sum(retriever.weights_of(w) for w in words)
+        return sum(retriever.weights_of(w) for w in words if w.lower() in text) / total if total else 0.0
+
+    passage_id, clause, paragraph, cited = max(found, key=lambda f: held(f"{f[2]}\n{f[3]}"))
+    if alone.decision.answer:
+        rule = retriever.hit_for(topic.ref)
+        held_by = f"{rule.text if rule else ''}\n{paragraph}\n{cited}"
+        if char_pairs(own) - char_pairs(held_by):
+            return None
+    hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
+    return replace(hit, snippet=paragraph, highlights=[], clause=clause) if hit is not None else None
 
 
 def _by_own_ranking(joined: SearchResult, own: SearchResult) -> SearchResult:
@@ -412,9 +455,10 @@ def _coverage(words: list[str], hit: Hit, weight: Callable[[str], float], lexico
     return literal
 
 
-def _answering(result: SearchResult, hit: Hit) -> SearchResult:
-    """A search result whose first hit is a clause the customer named, with a decision to answer it."""
-    decision = Decision(True, 1.0, "the customer named this clause of the article just cited")
+def _answering(result: SearchResult, hit: Hit, reason: str = NAMED_CLAUSE) -> SearchResult:
+    """A search result whose first hit is a clause the customer named (or the penalty for the clause just cited:
+    reason PENALTY), with a decision to answer it."""
+    decision = Decision(True, 1.0, reason)
     return replace(result, hits=[hit, *[h for h in result.hits if h.ref != hit.ref]], decision=decision)
 
 

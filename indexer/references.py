@@ -26,6 +26,7 @@ CLAUSE_CITED = rf"第{NUMERAL}条(?:{JOIN}?{PART})*"
 # 违反 + (本条例 …)? + a list of clauses with their parts: what a penalty is for.
 VIOLATION = re.compile(rf"违反(?:本(?:条例|规定|办法|细则|决定|法))?({CLAUSE_CITED}(?:{JOIN}{CLAUSE_CITED})*)")
 NAMED = re.compile(rf"(至)?第[（(]?({NUMERAL})[）)]?([条款项])")
+CLAUSE_START = re.compile(rf"^\s*(第{NUMERAL}条)")
 ITEM_START = re.compile(rf"^\s*[（(]({NUMERAL})[）)]")
 CITED_CHARS = 160  # of a clause or paragraph cited whole: its opening, where the rule is stated
 
@@ -73,6 +74,27 @@ def _cited(clause_text: str, parts: list[tuple[str, int]]) -> str:
         elif kind == "款" and 0 < n <= len(paragraphs):
             out.append(paragraphs[n - 1][:CITED_CHARS])
     return "\n".join(dict.fromkeys(out)) or clause_text[:CITED_CHARS]
+
+
+def citing(passages: Iterable[Passage], clause: str) -> list[tuple[int, str, str, str]]:
+    """Where an article says what follows from breaking one of its clauses ('第十五条'): every paragraph of its
+    passages (one article's, any order) that cites the clause after 违反, in reading order, as (passage id,
+    the citing clause's number or the passage's clause, the paragraph, what it cites of the clause: its items or
+    paragraphs named, else its opening). [] for a clause nothing cites or a label that is not '第N条'."""
+    n = number(clause[1:-1]) if clause.startswith("第") and clause.endswith("条") else None
+    if n is None:
+        return []
+    passages = sorted(passages, key=lambda p: p.ordinal)
+    own = "\n\n".join(p.text for p in passages if clause in p.clauses)
+    out: list[tuple[int, str, str, str]] = []
+    for p in passages:
+        label = p.clauses[0] if p.clauses else ""
+        for block in _blocks(p.text):
+            label = m.group(1) if (m := CLAUSE_START.match(block)) else label
+            parts = [parts for cited, parts in citations(block) if cited == n]
+            if parts and label != clause:
+                out.append((p.id, label, block, _cited(own, parts[0]) if own else ""))
+    return out
 
 
 def cited_texts(passages: Iterable[Passage]) -> dict[int, str]:

@@ -35,7 +35,7 @@ from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, Hit, SearchResult, clean_query
 from indexer.lexical import LexicalIndex, Tokenizer, is_chinese
 from indexer.normalize import NormalizedQuery, normalize_query
-from indexer.references import cited_texts
+from indexer.references import cited_texts, citing
 from indexer.settings import Settings
 from indexer.snippets import KIND_WEIGHT, KIND_WEIGHT_ENGLISH, make_snippet
 from indexer.typos import Homophones
@@ -348,14 +348,19 @@ class Retriever:
         """An article's clause numbers in reading order, each with the id of the passage that holds it
         ([] for an article without numbered clauses or unknown)."""
         if not hasattr(self, "_clauses"):
-            by_article: dict[str, list[Passage]] = {}
-            for p in self.passages.values():
-                by_article.setdefault(p.article_id, []).append(p)
-            self._clauses = {
-                a: list(dict.fromkeys((c, p.id) for p in sorted(ps, key=lambda p: p.ordinal) for c in p.clauses))
-                for a, ps in by_article.items()
-            }
-        return self._clauses.get(article_id, [])
+            self._clauses: dict[str, list[tuple[str, int]]] = {}
+        if article_id not in self._clauses:
+            passages = self._article_passages(article_id)
+            self._clauses[article_id] = list(dict.fromkeys((c, p.id) for p in passages for c in p.clauses))
+        return self._clauses[article_id]
+
+    def _article_passages(self, article_id: str) -> list[Passage]:
+        """An article's passages in reading order ([] for an unknown article)."""
+        if not hasattr(self, "_by_article"):
+            self._by_article: dict[str, list[Passage]] = {}
+            for p in sorted(self.passages.values(), key=lambda p: p.ordinal):
+                self._by_article.setdefault(p.article_id, []).append(p)
+        return self._by_article.get(article_id, [])
 
     def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None:
         """The hit for one numbered clause of a passage, its snippet taken from that clause (a passage may
@@ -372,6 +377,11 @@ class Retriever:
         hit.highlights, hit.clause, hit.score = [], clause, 1.0
         return hit
 
+    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, str]]:
+        """The paragraphs of an article that cite one of its clauses after 违反 (what follows from breaking
+        it), each as (passage id, citing clause, paragraph, what it cites): indexer.references.citing."""
+        return citing(self._article_passages(article_id), clause)
+
     def items(self, article_id: str) -> list[tuple[str, int, int]]:
         """An article's numbered items ('1. …', '2、…' at a line's start: a quiz's questions, a list's points) in
         reading order, each as (section, number, id of the passage that holds it); [] for an article with
@@ -379,9 +389,7 @@ class Retriever:
         if not hasattr(self, "_items"):
             self._items: dict[str, list[tuple[str, int, int]]] = {}
         if article_id not in self._items:
-            passages = sorted(
-                (p for p in self.passages.values() if p.article_id == article_id), key=lambda p: p.ordinal
-            )
+            passages = self._article_passages(article_id)
             found = ((p.section, int(m.group(1)), p.id) for p in passages for m in ITEM_LINE.finditer(p.text))
             self._items[article_id] = [] if self.clauses(article_id) else list(dict.fromkeys(found))
         return self._items[article_id]

@@ -310,6 +310,25 @@ def test_what_a_question_asks_for(question, kind):
     assert asks_for(question) == kind
 
 
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("不照做会罚多少", True),
+        ("被抓到会咋样", True),
+        ("要是瞒着不报呢", True),
+        ("不遵守会有什么后果", True),
+        ("What is the penalty?", True),
+        ("那要是不满意呢", False),
+        ("要带什么材料", False),
+        ("超过了会退钱吗", False),
+    ],
+)
+def test_whether_a_question_asks_what_follows_from_breaking_a_rule(question, asked):
+    from indexer.asks import asks_consequence
+
+    assert asks_consequence(question) is asked
+
+
 def test_a_text_holds_a_time_only_when_it_states_one():
     from indexer.asks import holds
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.references import citations, cited_texts
+from indexer.followup import PENALTY, Topic, converse
+from indexer.references import citations, cited_texts, citing
 from indexer.retriever import Retriever
 from kb.model import Passage
 
@@ -91,6 +92,23 @@ def test_a_clause_split_over_passages_is_cited_whole():
     assert cited_texts([first, second, penalty])[penalty.id] == "乘客不得冒用他人的优惠证件乘车。"
 
 
+def test_the_paragraphs_that_penalise_breaking_a_clause_are_found_in_reading_order():
+    rule = _passage(
+        0, "第二十一条", "第二十一条 禁止下列行为：\n\n（一）携带易燃物品；\n\n（二）吸烟；\n\n（三）携带宠物。"
+    )
+    fines = _passage(
+        1,
+        "第四十条",
+        "第四十条 违反本规定第二十条的，补收票款。\n\n违反本规定第二十一条第二项的，处五十元罚款。",
+    )
+    other_law = _passage(2, "第四十二条", "第四十二条 违反《安全生产法》第二十一条的，依照该法处理。")
+    found = citing([other_law, fines, rule], "第二十一条")
+    # the second paragraph of 第四十条, cited as 第四十条, with the item it names
+    assert found == [(fines.id, "第四十条", "违反本规定第二十一条第二项的，处五十元罚款。", "（二）吸烟；")]
+    assert citing([rule, fines], "第二十条")[0][2] == "第四十条 违反本规定第二十条的，补收票款。"
+    assert citing([rule, fines, other_law], "第四十条") == [] == citing([rule, fines], "3.2")
+
+
 @pytest.fixture
 def transit(tmp_path, settings, encoder):
     return indexed(tmp_path / "transit", settings, encoder, TRANSIT)
@@ -112,3 +130,29 @@ def test_bm25_ranks_the_penalty_first_for_the_fine_for_an_act_only_through_the_r
     assert bm25_first(Retriever.load(store, [encoder], settings)) == ("第四十条",)
     monkeypatch.setattr("indexer.retriever.cited_texts", lambda passages: {})  # the control: penalties read alone
     assert bm25_first(Retriever.load(store, [encoder], settings)) != ("第四十条",)
+
+
+def test_asked_what_happens_to_whoever_breaks_the_rule_just_cited_the_penalty_answers(transit, encoder):
+    store, settings = transit
+    retriever = Retriever.load(store, [encoder], settings)
+    clauses = dict(retriever.clauses("transit-rules"))
+
+    def after(clause: str, *terms: str) -> Topic:  # the topic an answer citing the clause leaves
+        ref = f"passage:{clauses[clause]}"
+        return Topic("transit-rules", "城市轨道交通乘车规定", "第三章 乘车", clause, ref, terms)
+
+    smoking = after("第二十一条", "车厢", "吸烟")
+    reply, turn, topic = converse("被抓到会怎么样", smoking, retriever)
+    # the question's words are in neither clause: the penalty is found by what it cites
+    assert turn.how == "penalty" and reply.kind == "answer" and topic.clause == "第四十条"
+    assert (
+        reply.text.startswith("关于《城市轨道交通乘车规定》第五章 法律责任 · 第四十条")
+        and "二百元以下罚款" in reply.body
+    )
+    assert turn.result.decision.reason == PENALTY
+    fare = after("第二十条", "乘车", "车票")
+    assert converse("不买票会罚多少", fare, retriever)[1].result.hits[0].clause == "第四十一条"
+    # the controls: no consequence asked; no cue (a question of its own); a clause that nothing penalises
+    assert converse("那带猫呢", smoking, retriever)[1].how != "penalty"
+    assert converse("乘客在车站里随地吐痰会被罚多少钱呢？我想知道具体数额", smoking, retriever)[1].how == "alone"
+    assert converse("不遵守会怎样", after("第四十三条"), retriever)[1].how != "penalty"
