@@ -1,12 +1,14 @@
 """Import throughput: pages a second for .docx and .pdf, rows a second for an .xlsx FAQ sheet, pages a second
-read by OCR, and the index build after importing the four regulations of ../shared/kb-extra.
+read by OCR (a few lines a page, and a full A4 page of text scanned at 200 dpi), and the index build after
+importing the four regulations of ../shared/kb-extra.
 
 Makes its own large documents (the four kb-extra regulations as one Word file with automatic
 numbering, and its PDF; the same twice over, too long for LibreOffice's styled export; a 5,000-row
-sheet; 5 scanned pages) with tests/fixtures/import/make_fixtures.py's tools, then times
-kb.importing.read_file on each, 3 runs, median. Needs LibreOffice (make test installs it).
+sheet; 5 scanned pages; one full A4 page) with tests/fixtures/import/make_fixtures.py's tools, then times
+kb.importing.read_file on each, 3 runs, median. Needs LibreOffice (make test installs it). --only ocr times
+the two OCR rows alone (no LibreOffice).
 
-    .venv/bin/python bench/bench_import.py [--runs 3]
+    .venv/bin/python bench/bench_import.py [--runs 3] [--only ocr]
 """
 
 from __future__ import annotations
@@ -98,6 +100,44 @@ def scanned(path: Path, pages: int, work: Path) -> None:
     images[0].save(path, save_all=True, append_images=images[1:], resolution=150)
 
 
+# A4 at 200 dpi, and how a page of a regulation is set on it: 34 lines of 33 characters (about 1,100), 12 pt.
+A4_200DPI = (1654, 2339)
+FULL_PAGE_LINES, LINE_CHARS, FONT_PX = 34, 33, 40
+
+
+def full_page(path: Path) -> int:
+    """One A4 page of the prepaid-card regulation's text as a 200 dpi grey scan (PNG); the characters on it
+    (read: the Chinese characters OCR gave back, title and body)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    _, blocks = make_fixtures.paragraphs("shanghai-prepaid-cards.md", 60)
+    text = "".join(blocks)
+    lines = [text[i : i + LINE_CHARS] for i in range(0, LINE_CHARS * FULL_PAGE_LINES, LINE_CHARS)]
+    image = Image.new("L", A4_200DPI, 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(make_fixtures.FONT, FONT_PX)
+    for n, line in enumerate(lines):
+        draw.text((160, 200 + 58 * n), line, font=font, fill=0)
+    image.save(path, dpi=(200, 200))
+    return sum(len(line) for line in lines)
+
+
+def ocr(work: Path, runs: int, limits: ImportLimits) -> dict:
+    """The OCR rows: 5 pages of a few lines each in one PDF, and one full A4 page."""
+    out = {}
+    scanned(work / "scanned.pdf", 5, work)
+    scan = (work / "scanned.pdf").read_bytes()
+    seconds = timed(runs, lambda: read_file("scanned.pdf", scan, limits))
+    out["ocr"] = {"pages": 5, "seconds": round(seconds, 2), "pages_per_s": round(5 / seconds, 2)}
+    characters = full_page(work / "a4.png")
+    page = (work / "a4.png").read_bytes()
+    seconds = timed(runs, lambda: read_file("a4.png", page, limits))
+    parsed = read_file("a4.png", page, limits)
+    read = sum(1 for c in f"{parsed.title}{parsed.body}" if "\u4e00" <= c <= "\u9fff")
+    out["ocr_full_page"] = {"characters": characters, "read": read, "seconds": round(seconds, 2)}
+    return out
+
+
 def index_build(work: Path) -> dict:
     """kefu import of the four regulations into a copy of the shipped base, on a fresh data folder."""
     import shutil
@@ -124,11 +164,15 @@ def index_build(work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=["ocr"], help="time the OCR rows alone")
     args = parser.parse_args()
     limits = ImportLimits(max_pages=5000, max_rows=100_000, max_ocr_pages=100)
-    results = {}
+    results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.only == "ocr":
+            print(json.dumps(ocr(work, args.runs, limits), ensure_ascii=False, indent=2))
+            return
         # once over: LibreOffice's styled (XHTML) export; twice over: too long for it, read from its text export
         for label, copies in (("docx", 1), ("docx_long", 2)):
             big_docx(work / f"{label}.docx", copies)
@@ -151,10 +195,7 @@ def main() -> None:
         rows = sheet(5000)
         seconds = timed(args.runs, lambda: read_file("faq.xlsx", rows, limits))
         results["xlsx"] = {"rows": 5000, "seconds": round(seconds, 2), "rows_per_s": round(5000 / seconds)}
-        scanned(work / "scanned.pdf", 5, work)
-        scan = (work / "scanned.pdf").read_bytes()
-        seconds = timed(args.runs, lambda: read_file("scanned.pdf", scan, limits))
-        results["ocr"] = {"pages": 5, "seconds": round(seconds, 2), "pages_per_s": round(5 / seconds, 2)}
+        results.update(ocr(work, args.runs, limits))
         results["index_build"] = index_build(work)
     print(json.dumps(results, ensure_ascii=False, indent=2))
 
