@@ -111,6 +111,11 @@ class Encoder:
         return [cls(m, settings.query_prompt, settings.passage_prompt, settings.faq_prompt) for m in settings.models]
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model's weights are in memory (they load on the first encoding: backend)."""
+        return self._backend is not None
+
+    @property
     def backend(self):
         """The loaded model, created on first use."""
         if self._backend is None:

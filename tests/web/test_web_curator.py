@@ -378,3 +378,13 @@ def test_dashboard_shows_the_ratings_per_agent_and_per_day_in_the_range(curator)
     assert days.count("<tr><td>20") == 1 and "<td>2</td><td>4.50</td>" in days
     page = client.get("/curator/dashboard?days=30").get_data(as_text=True)
     assert re.search(r'id="kpi-rating">3\.7<', page) and "<td>li</td><td>1</td><td>2.00</td>" in page
+
+
+def test_the_web_server_loads_the_models_before_the_first_hit_test(curator):
+    from web.serve import warm_up
+
+    *_, app = curator
+    warm_up(app)
+    # the indexes alone leave the weights to the first search: a curator's first hit test then took about 10 s
+    loaded = app.extensions["kefu_retriever"]
+    assert loaded.encoders and all(encoder.loaded for encoder in loaded.encoders)
