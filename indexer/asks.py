@@ -1,7 +1,8 @@
-"""What a question asks for (a duration, a price, an amount such as a fine or compensation, a count, a date
-or time, a phone number, a place, a list, or who pays or answers for something), and whether a text holds one:
-the reply's sentence choice uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS);
-neither depends on one knowledge base. Patterns over Chinese and English wording; plain functions."""
+"""What a question asks for (a duration, a price, an amount such as a fine or compensation, a count, the hour
+(a clock time), a day or date, a phone number, a place, a list, or who pays or answers for something), whether a
+text holds one, and whether a question asks what follows from breaking a rule (asks_consequence): the reply's
+sentence choice uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS); neither depends
+on one knowledge base. Patterns over Chinese and English wording; plain functions."""
 
 from __future__ import annotations
 
@@ -48,14 +49,22 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"几个|几次|几名|几人|多少个|多少次|多少人|\bhow many\b", re.I),
         re.compile(rf"{_NUM}\s*(?:个|次|人|名|家|项|条|户|位)|过半|半数|以上|以下"),
     ),
-    "time": (
+    # asked the hour ('几点关门', 'what time', 'open at night'): only a clock time answers it, not 工作日 or a date
+    "clock": (
         re.compile(
-            r"几点|什么时候|何时|哪天|哪一天|几号|营业时间|上班时间|下班|(?:开门|关门)(?!了(?!吗))|半夜|夜里|周末|"
-            r"\bwhen\b|\bwhat time\b|\b(?:opening|business|office|working) hours\b|\bwhat hours\b|"
-            r"\bopen (?:at|on|until|till|late)\b|\bclosed? (?:at|on)\b|around the clock|\b24/7\b|\bat night\b|"
-            r"\bmidnight\b|\bovernight\b|\bweekends?\b",
+            r"几点|营业时间|上班时间|下班|(?:开门|关门)(?!了(?!吗))|半夜|夜里|"
+            r"\bwhat time\b|\b(?:opening|business|office|working) hours\b|\bwhat hours\b|"
+            r"\bopen (?:at|until|till|late)\b|\bclosed? at\b|around the clock|\b24/7\b|\bat night\b|"
+            r"\bmidnight\b|\bovernight\b",
             re.I,
         ),
+        re.compile(
+            r"\d{1,2}[:：]\d{2}|\d{1,2}\s*时(?![间候期效段])|[\d一二三四五六七八九十]+点|全天|24\s*小时|昼夜|通宵"
+        ),
+    ),
+    # asked when, a day or a date ('什么时候', '周末', 'when'): a date, a day or an hour answers it
+    "time": (
+        re.compile(r"什么时候|何时|哪天|哪一天|几号|周末|\bwhen\b|\bopen on\b|\bclosed? on\b|\bweekends?\b", re.I),
         re.compile(r"\d{1,2}[:：]\d{2}|[\d一二三四五六七八九十]+点|\d+月|\d+日|全天|24\s*小时|工作日|节假日|时段"),
     ),
     "phone": (
@@ -89,11 +98,16 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
-# What follows from breaking a rule ('不照做会罚多少', '被抓到会咋样', '要是瞒着不报呢'): a penalty or a liability,
-# which a regulation sets in another clause that cites the rule (indexer.references.citing).
+# What follows from breaking a rule ('不照做会罚多少', '被抓到会咋样', '要是瞒着不报呢', '要是不交呢'): a penalty or a
+# liability, which a regulation sets in another clause that cites the rule (indexer.references.citing). Not how
+# to pay a fine (罚款怎么交, 罚单), 罚息, 被查询, what will happen to an order ('订单会怎么样处理'), a violation
+# named without asking its consequence ('违规了找谁投诉'), 'fine print'.
 CONSEQUENCE = re.compile(
-    r"罚|处分|后果|追究|吊销|被抓|被查|被发现|会(?:怎么?|咋)样|会有(?:什么|啥)事|(?:什么|啥)责任|瞒|"
-    r"不照做|不遵守|不执行|不按规定|违反|违规|\bpenalt|\bfine[sd]?\b|\bpunish",
+    r"罚(?!息|单|款(?:怎么|如何|在哪|交|缴|到哪|能不能|可以|可不可以))|处分|后果|追究|吊销|被抓|被查(?![询封])|被发现|"
+    r"会(?:怎么?|咋)样(?:[了吗呢啊？?]|$)|会有(?:什么|啥)(?:事|后果|处罚)|(?:什么|啥)责任|瞒(?=报|着)|"
+    r"^(?:那么?)?(?:要是|如果|万一|假如)?[不没](?:照做|遵守|执行|按规定|按时|整改|改正|交|缴|报)[^，。？?]{0,4}"
+    r"(?:呢|的话)?[?？]?$|"
+    r"\bpenalt|\bfines?\b(?! print)|\bfined\b|\bpunish|\bwhat happens if\b",
     re.I,
 )
 

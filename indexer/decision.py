@@ -40,7 +40,7 @@ FEATURES = (
     "kind_missing",
 )
 # What a question asks for that a passage either states or does not (a list or a place is too loose to tell).
-SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "time")
+SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "clock", "time")
 # What a question asks for that no answer can do without: asked how much, how long or what number, a passage
 # without an amount, a duration or a number does not answer it, however close its words (count and time are
 # left to the weights: '几个小时' and an English 'when' ask them loosely). Asked what something costs, a fine is
@@ -48,7 +48,7 @@ SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "time")
 REQUIRED_KINDS = ("duration", "price", "amount", "phone")
 # The kinds the decision reads (who pays or answers, indexer.asks's 'party', only chooses the reply's sentence: the
 # calibration was fitted without it).
-DECIDING_KINDS = ("duration", "price", "amount", "count", "time", "phone", "place", "list")
+DECIDING_KINDS = ("duration", "price", "amount", "count", "clock", "time", "phone", "place", "list")
 CALIBRATION_FILE = "calibration.json"
 # Decision.reason when the first hit is a stored Q&A question in all but the customer's words (SAME_WORDS): it is
 # answered whatever the calibrated confidence, since a curator wrote that question or attached it from a gap.
@@ -146,6 +146,7 @@ KIND_WORDS = {
     "price": "价格或收费",
     "amount": "金额或费用",
     "count": "数量",
+    "clock": "钟点",
     "time": "时间",
     "phone": "电话号码",
     "place": "地点或部门",

@@ -6,10 +6,12 @@ topic's article and section, when it has one, given one more ranking in the fusi
 from first: Retriever.search's focus). Which reading wins depends on how much the message leans on what came before:
 
 - a clause named against the cited article ('下一条', '上一条', '第5条') is that clause, if the article has it;
-- a question on what follows from breaking the clause just cited ('不照做会罚多少', '被抓到会咋样') is the paragraph
-  of the same article that cites it after 违反 (indexer.references.citing), unless it names another rule of its own;
   in an article without clause numbers, a numbered item named against the one just cited ('下一题', '上一项',
   '第5题': a quiz's questions, a list's points) is that item of the cited section, if it has it;
+- then, a message with a cue that asks what follows from breaking the clause just cited ('不照做会罚多少',
+  '被抓到会咋样') is the paragraph of the same article that cites the clause after 违反 (indexer.references.citing),
+  when one paragraph is singled out by the topic's and the message's words, and, if the message alone is
+  answered, the message names nothing that neither clause holds (see _penalty);
 - a strong cue (a pronoun, 他/她 included, '那一章', '下一项', '为什么' with no subject of its own, an item alone,
   '那B呢', a message of a word or two): the reading with the topic, unless only the message alone can be answered;
 - a weak cue (starts with 那/还有/那么, a longer '为啥…', or is short): the message alone when it answers from
@@ -93,8 +95,8 @@ DOTTED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)+)(?![\d.])")
 ITEM = re.compile(
     r"^(?:那|那么)?\s*([A-Za-z]{1,3}|第[一二三四五六七八九十\d]+[种个类项点])\s*(?:呢|是什么|是谁|指什么|是啥|啥意思|什么意思)?[?？]?$"
 )
-# Words of a question about a penalty that name nothing of the rule ('要是', '会', '多少', '呢').
-FILLER = re.compile(r"要是|如果|假如|万一|的话|多少|怎么|咋|[会了的着到吗呢啊吧勒哦嘛呀]")
+# Words of a question about a penalty that name nothing of the rule ('要是', '会', '多少', '呢'), as whole tokens.
+FILLER = re.compile(r"(?:要是|如果|假如|万一|的话|多少|怎么|怎样|咋样?|[会了的着到吗呢啊吧勒哦嘛呀还能])+")
 NAMED_CLAUSE = "the customer named this clause of the article just cited"
 PENALTY = "the customer asked what follows from breaking the clause just cited; this clause sets it"
 CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
@@ -118,7 +120,7 @@ class Searcher(Protocol):
 
     def items(self, article_id: str) -> list[tuple[str, int, int]]: ...
 
-    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, str]]: ...
+    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, list[tuple[str, int]], str]]: ...
 
     def item_hit(self, passage_id: int, number: int, query: str = "") -> Hit | None: ...
 
@@ -384,31 +386,44 @@ def _reading(
 
 def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResult) -> Hit | None:
     """What follows from breaking the clause just cited, when the message asks it ('不照做会罚多少', '被抓到会咋样')
-    and a clause of the same article cites it after 违反 (indexer.references.citing): the hit for that paragraph,
-    the one whose words and cited part hold most of the topic's and the message's words when several cite it.
-    None when nothing cites the clause, or when the message names something the clause and the penalty do not
-    hold ('那乱扔烟头罚多少' after the clause on smoking) and the message alone is answered: that is its own
-    question."""
+    and a numbered clause of the same article cites it after 违反 (indexer.references.citing): the hit for that
+    paragraph. When several cite it, the one whose words and cited part hold most of the topic's and the
+    message's own words; None when that does not single one out (which act is meant is not said), when the
+    citation names parts of the clause (items, paragraphs) and none of them holds the topic's words (the act
+    asked about may not be penalised there), and when the message alone is answered and names something neither
+    clause holds ('那乱扔烟头罚多少' after the clause on smoking: its own question)."""
     found = retriever.citing(topic.article_id, topic.clause)
     if not found:
         return None
-    own = CONSEQUENCE.sub(" ", LEAD_CUE.sub("", message.strip()))
-    own = FILLER.sub(" ", own)
-    words = [*topic.terms, *retriever.tokenizer.tokens(own)]
+    own = _own_tokens(message, retriever)
+    words = list(dict.fromkeys([*topic.terms, *own]))
+    total = sum(retriever.weights_of(w) for w in words)
 
-    def held(text: str) -> float:
+    def held(text: str, among: list[str] = words) -> float:
         text = text.lower()
-        total = sum(retriever.weights_of(w) for w in words)
-        return sum(retriever.weights_of(w) for w in words if w.lower() in text) / total if total else 0.0
+        return sum(retriever.weights_of(w) for w in among if w.lower() in text) / total if total else 0.0
 
-    passage_id, clause, paragraph, cited = max(found, key=lambda f: held(f"{f[2]}\n{f[3]}"))
+    scores = [held(f"{paragraph}\n{cited}") for _, _, paragraph, _, cited in found]
+    best = [f for f, score in zip(found, scores, strict=True) if score == max(scores)]
+    if len(best) > 1:
+        return None
+    passage_id, clause, paragraph, parts, cited = best[0]
+    if parts and not held(cited, list(topic.terms)):
+        return None
     if alone.decision.answer:
         rule = retriever.hit_for(topic.ref)
-        held_by = f"{rule.text if rule else ''}\n{paragraph}\n{cited}"
-        if char_pairs(own) - char_pairs(held_by):
+        held_by = char_pairs(f"{rule.text if rule else ''}\n{paragraph}\n{cited}")
+        if any(char_pairs(word) - held_by for word in own):
             return None
     hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
     return replace(hit, snippet=paragraph, highlights=[], clause=clause) if hit is not None else None
+
+
+def _own_tokens(message: str, retriever: Searcher) -> list[str]:
+    """A message's content words of two characters or more, without its lead cue, its words for a consequence
+    (罚, 后果 …) and filler (要是, 会, 多少, 呢 …): what it names of its own ('乱扔烟头' in '那乱扔烟头罚多少')."""
+    tokens = retriever.tokenizer.tokens(LEAD_CUE.sub("", message.strip()))
+    return [t for t in tokens if len(t) > 1 and not CONSEQUENCE.search(t) and not FILLER.fullmatch(t)]
 
 
 def _by_own_ranking(joined: SearchResult, own: SearchResult) -> SearchResult:

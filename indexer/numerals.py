@@ -10,5 +10,5 @@ def number(text: str) -> int | None:
 
     try:
         return int(cn2an.cn2an(text, "smart"))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):  # IndexError: cn2an on '' or a bare unit
         return None

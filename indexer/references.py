@@ -27,6 +27,7 @@ CLAUSE_CITED = rf"第{NUMERAL}条(?:{JOIN}?{PART})*"
 VIOLATION = re.compile(rf"违反(?:本(?:条例|规定|办法|细则|决定|法))?({CLAUSE_CITED}(?:{JOIN}{CLAUSE_CITED})*)")
 NAMED = re.compile(rf"(至)?第[（(]?({NUMERAL})[）)]?([条款项])")
 CLAUSE_START = re.compile(rf"^\s*(第{NUMERAL}条)")
+CLAUSE_LABEL = re.compile(rf"第({NUMERAL})条")
 ITEM_START = re.compile(rf"^\s*[（(]({NUMERAL})[）)]")
 CITED_CHARS = 160  # of a clause or paragraph cited whole: its opening, where the rule is stated
 
@@ -76,25 +77,45 @@ def _cited(clause_text: str, parts: list[tuple[str, int]]) -> str:
     return "\n".join(dict.fromkeys(out)) or clause_text[:CITED_CHARS]
 
 
-def citing(passages: Iterable[Passage], clause: str) -> list[tuple[int, str, str, str]]:
+def citing(passages: Iterable[Passage], clause: str) -> list[tuple[int, str, str, list[tuple[str, int]], str]]:
     """Where an article says what follows from breaking one of its clauses ('第十五条'): every paragraph of its
-    passages (one article's, any order) that cites the clause after 违反, in reading order, as (passage id,
-    the citing clause's number or the passage's clause, the paragraph, what it cites of the clause: its items or
-    paragraphs named, else its opening). [] for a clause nothing cites or a label that is not '第N条'."""
-    n = number(clause[1:-1]) if clause.startswith("第") and clause.endswith("条") else None
+    passages (one article's, any order) that cites the clause after 违反 and belongs to a numbered clause, in
+    reading order, as (passage id, the citing clause ('第二十六条'), the paragraph, the parts it names of the
+    clause (all its citations of it in the paragraph: [('项', 2), ('款', 1)]; [] for the whole clause), the text
+    of those parts, else the clause's opening). [] for a clause nothing cites, or a label other than '第N条'
+    with N a numeral ('第3.2条', '第条', '3.2', a range '第三条–第五条')."""
+    m = CLAUSE_LABEL.fullmatch(clause or "")
+    n = number(m.group(1)) if m else None
     if n is None:
         return []
     passages = sorted(passages, key=lambda p: p.ordinal)
-    own = "\n\n".join(p.text for p in passages if clause in p.clauses)
-    out: list[tuple[int, str, str, str]] = []
+    own = _clause_text(passages, clause)
+    out: list[tuple[int, str, str, list[tuple[str, int]], str]] = []
     for p in passages:
         label = p.clauses[0] if p.clauses else ""
         for block in _blocks(p.text):
             label = m.group(1) if (m := CLAUSE_START.match(block)) else label
-            parts = [parts for cited, parts in citations(block) if cited == n]
-            if parts and label != clause:
-                out.append((p.id, label, block, _cited(own, parts[0]) if own else ""))
+            named = [parts for cited, parts in citations(block) if cited == n]
+            if not named or not label or label == clause:
+                continue
+            parts = [] if any(not ps for ps in named) else list(dict.fromkeys(x for ps in named for x in ps))
+            out.append((p.id, label, block, parts, _cited(own, parts) if own else ""))
     return out
+
+
+def _clause_text(passages: list[Passage], clause: str) -> str:
+    """The text of one numbered clause, from its number to the next clause's, across the passages (in reading
+    order) that hold it: a clause split over passages whole, a clause packed with others alone."""
+    out: list[str] = []
+    for p in passages:
+        if clause not in p.clauses:
+            continue
+        label = p.clauses[0]
+        for block in _blocks(p.text):
+            label = m.group(1) if (m := CLAUSE_START.match(block)) else label
+            if label == clause:
+                out.append(block)
+    return "\n\n".join(out)
 
 
 def cited_texts(passages: Iterable[Passage]) -> dict[int, str]:

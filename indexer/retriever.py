@@ -357,9 +357,10 @@ class Retriever:
     def _article_passages(self, article_id: str) -> list[Passage]:
         """An article's passages in reading order ([] for an unknown article)."""
         if not hasattr(self, "_by_article"):
-            self._by_article: dict[str, list[Passage]] = {}
+            by_article: dict[str, list[Passage]] = {}
             for p in sorted(self.passages.values(), key=lambda p: p.ordinal):
-                self._by_article.setdefault(p.article_id, []).append(p)
+                by_article.setdefault(p.article_id, []).append(p)
+            self._by_article = by_article  # whole, in one step: another thread never sees it half built
         return self._by_article.get(article_id, [])
 
     def clause_hit(self, passage_id: int, clause: str, query: str = "") -> Hit | None:
@@ -377,9 +378,9 @@ class Retriever:
         hit.highlights, hit.clause, hit.score = [], clause, 1.0
         return hit
 
-    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, str]]:
+    def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, list[tuple[str, int]], str]]:
         """The paragraphs of an article that cite one of its clauses after 违反 (what follows from breaking
-        it), each as (passage id, citing clause, paragraph, what it cites): indexer.references.citing."""
+        it), each as (passage id, citing clause, paragraph, parts named, their text): indexer.references.citing."""
         return citing(self._article_passages(article_id), clause)
 
     def items(self, article_id: str) -> list[tuple[str, int, int]]:

@@ -276,10 +276,10 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
     "question, kind",
     [
         ("客服热线是24小时的吗", None),  # about the hotline's hours, not its number
-        ("Is the customer service hotline open around the clock?", "time"),
+        ("Is the customer service hotline open around the clock?", "clock"),
         ("Are you open on weekends?", "time"),
-        ("What are the business hall's opening hours?", "time"),
-        ("客服电话半夜有人接吗", "time"),
+        ("What are the business hall's opening hours?", "clock"),
+        ("客服电话半夜有人接吗", "clock"),
         ("你们的热线电话是多少", "phone"),
         ("What is your phone number?", "phone"),
         ("押金多久能退回来", "duration"),
@@ -297,8 +297,11 @@ def test_a_reply_reads_in_chinese_punctuation_where_the_document_typed_ascii_mar
         ("谁能帮我查一下余额", None),  # who can help, not who pays
         ("哪些费用由谁承担", "list"),  # asked last: a question that asks for anything else is read as that
         ("店关门了卡里的钱怎么办", None),  # closed down, not asking when it closes
-        ("营业厅几点关门", "time"),
-        ("你们关门了吗", "time"),
+        ("营业厅几点关门", "clock"),
+        ("你们关门了吗", "clock"),
+        ("地铁几点停运", "clock"),
+        ("周末营业厅开吗", "time"),  # a day: 工作日 or 节假日 answers it
+        ("新规定什么时候开始实施", "time"),
         ("投诉由谁受理", None),  # who does it, not who pays
         ("鉴定报告由谁出具", None),
         ("是谁出的错", None),
@@ -318,9 +321,17 @@ def test_what_a_question_asks_for(question, kind):
         ("要是瞒着不报呢", True),
         ("不遵守会有什么后果", True),
         ("What is the penalty?", True),
+        ("要是不交呢", True),
+        ("What happens if I don't?", True),
         ("那要是不满意呢", False),
         ("要带什么材料", False),
         ("超过了会退钱吗", False),
+        ("罚款怎么交", False),  # paying a fine, not what it is
+        ("罚息怎么算", False),
+        ("账号被查封了怎么解封", False),
+        ("这个订单会怎么样处理", False),
+        ("那违反了找谁投诉", False),  # a violation named, its consequence not asked
+        ("Is there any fine print?", False),
     ],
 )
 def test_whether_a_question_asks_what_follows_from_breaking_a_rule(question, asked):
@@ -334,6 +345,10 @@ def test_a_text_holds_a_time_only_when_it_states_one():
 
     assert holds("服务时间原则上应为 7*24 小时", "time") and holds("每天上午九点开门", "time")
     assert not holds("员工应严格遵守工作时间", "time")
+    # the hour asked: a clock time, not a day ('地铁几点停运' is not answered by a clause on holiday crowds)
+    assert holds("每日22时至次日6时禁止施工", "clock") and holds("营业时间为上午九点到下午五点", "clock")
+    assert holds("热线 7*24 小时服务", "clock") and not holds("因节假日客流量上升的，应当增加运力", "clock")
+    assert holds("因节假日客流量上升的，应当增加运力", "time") and not holds("及时处理，同时报告", "clock")
     assert holds("热线 95566 全天服务", "phone") and not holds("请拨打客服电话", "phone")
     assert holds("退回商品的运费由消费者承担", "party") and holds("公共收益归全体业主所有", "party")
     assert not holds("由受理投诉的行政管理部门指定检测机构", "party")  # who acts, not who pays

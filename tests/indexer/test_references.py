@@ -99,14 +99,34 @@ def test_the_paragraphs_that_penalise_breaking_a_clause_are_found_in_reading_ord
     fines = _passage(
         1,
         "第四十条",
-        "第四十条 违反本规定第二十条的，补收票款。\n\n违反本规定第二十一条第二项的，处五十元罚款。",
+        "第四十条 违反本规定第二十条的，补收票款。\n\n违反本规定第二十一条第二项的，处警告；违反本规定第二十一条第三项的，"
+        "处五十元罚款。",
     )
     other_law = _passage(2, "第四十二条", "第四十二条 违反《安全生产法》第二十一条的，依照该法处理。")
-    found = citing([other_law, fines, rule], "第二十一条")
-    # the second paragraph of 第四十条, cited as 第四十条, with the item it names
-    assert found == [(fines.id, "第四十条", "违反本规定第二十一条第二项的，处五十元罚款。", "（二）吸烟；")]
-    assert citing([rule, fines], "第二十条")[0][2] == "第四十条 违反本规定第二十条的，补收票款。"
-    assert citing([rule, fines, other_law], "第四十条") == [] == citing([rule, fines], "3.2")
+    unnumbered = _passage(3, "", "违反本规定第二十一条的，责令改正。")  # no clause to cite it by
+    found = citing([unnumbered, other_law, fines, rule], "第二十一条")
+    # the second paragraph of 第四十条, cited as 第四十条, with both items it names of the clause
+    assert found == [
+        (
+            fines.id,
+            "第四十条",
+            "违反本规定第二十一条第二项的，处警告；违反本规定第二十一条第三项的，处五十元罚款。",
+            [("项", 2), ("项", 3)],
+            "（二）吸烟；\n（三）携带宠物。",
+        )
+    ]
+    assert citing([rule, fines], "第二十条")[0][2:4] == ("第四十条 违反本规定第二十条的，补收票款。", [])
+    for label in ("第四十条", "3.2", "第条", "第3.2条", "第二十条–第二十一条", ""):  # nothing cites it; no clause
+        assert citing([rule, fines, other_law], label) == []
+
+
+def test_a_clause_packed_with_others_is_cited_by_its_own_items():
+    packed = _passage(
+        0, "第五条", "第五条 乘客应当购票。\n\n（一）成人全票；\n\n第六条 禁止：\n\n（一）吸烟；\n\n（二）饮食。"
+    )
+    packed = Passage("doc", 0, "", ("第五条", "第六条"), 0, len(packed.text), packed.text, "规定")
+    penalty = _passage(1, "第九条", "第九条 违反本规定第六条第一项的，处二十元罚款。")
+    assert citing([packed, penalty], "第六条")[0][4] == "（一）吸烟；"  # not 第五条's first item
 
 
 @pytest.fixture
@@ -152,6 +172,8 @@ def test_asked_what_happens_to_whoever_breaks_the_rule_just_cited_the_penalty_an
     assert turn.result.decision.reason == PENALTY
     fare = after("第二十条", "乘车", "车票")
     assert converse("不买票会罚多少", fare, retriever)[1].result.hits[0].clause == "第四十一条"
+    # 第四十条 names items (二) and (三) of 第二十一条: asked about (一), the fire hazard, it is no answer
+    assert converse("被抓到会怎么样", after("第二十一条", "易燃", "物品"), retriever)[1].how != "penalty"
     # the controls: no consequence asked; no cue (a question of its own); a clause that nothing penalises
     assert converse("那带猫呢", smoking, retriever)[1].how != "penalty"
     assert converse("乘客在车站里随地吐痰会被罚多少钱呢？我想知道具体数额", smoking, retriever)[1].how == "alone"
