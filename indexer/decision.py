@@ -42,8 +42,8 @@ FEATURES = (
 # What a question asks for that a passage either states or does not (a list or a place is too loose to tell).
 SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "clock", "time")
 # What a question asks for that no answer can do without: asked how much, how long or what number, a passage
-# without an amount, a duration or a number does not answer it, however close its words (count and time are
-# left to the weights: '几个小时' and an English 'when' ask them loosely). Asked what something costs, a fine is
+# without an amount, a duration or a number does not answer it, however close its words (count, clock and time
+# are left to the weights: '几个小时' and an English 'when' ask them loosely). Asked what something costs, a fine is
 # no price ('补办门禁卡要收多少钱' against '处二万元以上五万元以下的罚款'). Measured: docs/BENCHMARKS.md, 2026-12-07/08.
 REQUIRED_KINDS = ("duration", "price", "amount", "phone")
 # The kinds the decision reads (who pays or answers, indexer.asks's 'party', only chooses the reply's sentence: the

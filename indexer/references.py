@@ -92,9 +92,7 @@ def citing(passages: Iterable[Passage], clause: str) -> list[tuple[int, str, str
     own = _clause_text(passages, clause)
     out: list[tuple[int, str, str, list[tuple[str, int]], str]] = []
     for p in passages:
-        label = p.clauses[0] if p.clauses else ""
-        for block in _blocks(p.text):
-            label = m.group(1) if (m := CLAUSE_START.match(block)) else label
+        for label, block in _labelled_blocks(p):
             named = [parts for cited, parts in citations(block) if cited == n]
             if not named or not label or label == clause:
                 continue
@@ -103,19 +101,22 @@ def citing(passages: Iterable[Passage], clause: str) -> list[tuple[int, str, str
     return out
 
 
+def _labelled_blocks(passage: Passage) -> list[tuple[str, str]]:
+    """A passage's paragraphs, each with the number of the clause it belongs to: the last clause number that
+    opened a paragraph, else the passage's first clause ('' for a passage without clause numbers)."""
+    label = passage.clauses[0] if passage.clauses else ""
+    out = []
+    for block in _blocks(passage.text):
+        label = m.group(1) if (m := CLAUSE_START.match(block)) else label
+        out.append((label, block))
+    return out
+
+
 def _clause_text(passages: list[Passage], clause: str) -> str:
     """The text of one numbered clause, from its number to the next clause's, across the passages (in reading
     order) that hold it: a clause split over passages whole, a clause packed with others alone."""
-    out: list[str] = []
-    for p in passages:
-        if clause not in p.clauses:
-            continue
-        label = p.clauses[0]
-        for block in _blocks(p.text):
-            label = m.group(1) if (m := CLAUSE_START.match(block)) else label
-            if label == clause:
-                out.append(block)
-    return "\n\n".join(out)
+    held = [block for p in passages if clause in p.clauses for label, block in _labelled_blocks(p) if label == clause]
+    return "\n\n".join(held)
 
 
 def cited_texts(passages: Iterable[Passage]) -> dict[int, str]:

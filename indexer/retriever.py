@@ -380,8 +380,14 @@ class Retriever:
 
     def citing(self, article_id: str, clause: str) -> list[tuple[int, str, str, list[tuple[str, int]], str]]:
         """The paragraphs of an article that cite one of its clauses after 违反 (what follows from breaking
-        it), each as (passage id, citing clause, paragraph, parts named, their text): indexer.references.citing."""
-        return citing(self._article_passages(article_id), clause)
+        it), each as (passage id, citing clause, paragraph, parts named, their text): indexer.references.citing.
+        Kept per clause: read once, then asked on every follow-up about that clause's penalty."""
+        if not hasattr(self, "_citing"):
+            self._citing: dict[tuple[str, str], list[tuple[int, str, str, list[tuple[str, int]], str]]] = {}
+        key = (article_id, clause)
+        if key not in self._citing:
+            self._citing[key] = citing(self._article_passages(article_id), clause)
+        return self._citing[key]
 
     def items(self, article_id: str) -> list[tuple[str, int, int]]:
         """An article's numbered items ('1. …', '2、…' at a line's start: a quiz's questions, a list's points) in
