@@ -416,7 +416,11 @@ def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
         if any(char_pairs(word) - held_by for word in own):
             return None
     hit = retriever.clause_hit(passage_id, clause, with_topic(message, topic))
-    return replace(hit, snippet=paragraph, highlights=[], clause=clause) if hit is not None else None
+    if hit is None:
+        return None
+    # The paragraph alone is the answer: read whole, 第四十九条 of the metro rules begins with the fine for
+    # borrowed passes, and the smoking fine asked about came third, past the bubble's length.
+    return replace(hit, text=paragraph, snippet=paragraph, lead="", highlights=[], clause=clause)
 
 
 def _own_tokens(message: str, retriever: Searcher) -> list[str]:

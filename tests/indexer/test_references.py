@@ -178,3 +178,38 @@ def test_asked_what_happens_to_whoever_breaks_the_rule_just_cited_the_penalty_an
     assert converse("那带猫呢", smoking, retriever)[1].how != "penalty"
     assert converse("乘客在车站里随地吐痰会被罚多少钱呢？我想知道具体数额", smoking, retriever)[1].how == "alone"
     assert converse("不遵守会怎样", after("第四十三条"), retriever)[1].how != "penalty"
+
+
+PARK = {
+    "park-rules": """\
+        ---
+        id: park-rules
+        title: 城市公园管理办法
+        category: 公园
+        source: test
+        updated: 2026-12-07
+        ---
+
+        第十条 在公园内禁止下列行为：
+
+        （一）攀折花木；
+
+        （二）燃放烟花爆竹。
+
+        第三十条 违反本办法第九条规定，擅自进入施工区域的，责令离开，处二十元罚款。这一款写得长一些，以便和下一款合起来超过一个气泡能放下的长度，它说的是进入施工区域的行为，与燃放烟花爆竹无关，也不该出现在回答里。
+
+        违反本办法第十条第二项规定的，由公园管理机构责令停止，处二百元以上一千元以下罚款。
+        """,
+}
+
+
+def test_the_penalty_answer_is_the_paragraph_that_cites_the_clause_not_the_whole_penalty_clause(
+    tmp_path, settings, encoder
+):
+    store, park_settings = indexed(tmp_path / "park", settings, encoder, PARK)
+    retriever = Retriever.load(store, [encoder], park_settings)
+    ref = f"passage:{dict(retriever.clauses('park-rules'))['第十条']}"
+    fireworks = Topic("park-rules", "城市公园管理办法", "", "第十条", ref, ("公园", "烟花爆竹"))
+    reply, turn, _ = converse("那要是被抓到会怎么样", fireworks, retriever)
+    assert turn.how == "penalty" and "二百元以上一千元以下罚款" in reply.body
+    assert "施工区域" not in reply.text  # the clause's first paragraph is about something else
