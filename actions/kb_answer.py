@@ -255,8 +255,9 @@ class ActionKbAnswer(KefuAction):
                 return []
             # The picked candidate is now what the conversation is about, with the question's subject.
             before = Topic.from_slots(tracker.current_slot_values())
-            terms = services.retriever.tokenizer.subject_terms(question) if question else []
-            topic = topic_after(Turn(_picked(hit)), before, terms)
+            tokenizer = services.retriever.tokenizer
+            terms = tokenizer.subject_terms(question) if question else []
+            topic = topic_after(Turn(_picked(hit)), before, terms, tokenizer.acts(question, hit.text))
             return answer_with(hit, dispatcher, question, topic=topic)
         return respond(services, dispatcher, tracker)
 

@@ -38,7 +38,7 @@ chunker's (indexer.chunker.CLAUSE, ITEM_LINE); Chinese numerals are read by cn2a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -141,9 +141,11 @@ class Searcher(Protocol):
 @dataclass(frozen=True)
 class Topic:
     """What the conversation is about: after an answer, the cited article (id, title), section and clause, the
-    reference of the answer, and the key terms of the question it answered (content words, subject first);
-    after a question nothing answered, that question's key terms alone (no article). Kept in the bot's slots
-    (Topic.slots / Topic.from_slots); empty when there is none."""
+    reference of the answer, the key terms of the question it answered (content words, subject first) and the
+    acts it asked about that the answer holds (indexer.lexical.Tokenizer.acts: 吸烟 in '在列车内可以吸烟吗'; read
+    only by the penalty rule, never searched with the message); after a question nothing answered, that
+    question's key terms alone (no article). Kept in the bot's slots (Topic.slots / Topic.from_slots); empty
+    when there is none."""
 
     article_id: str = ""
     title: str = ""
@@ -151,15 +153,24 @@ class Topic:
     clause: str = ""
     ref: str = ""
     terms: tuple[str, ...] = ()
+    acts: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.article_id or self.terms)
 
-    SLOTS = ("topic_article", "topic_title", "topic_section", "topic_clause", "last_answer_ref", "topic_terms")
+    SLOTS = (
+        "topic_article",
+        "topic_title",
+        "topic_section",
+        "topic_clause",
+        "last_answer_ref",
+        "topic_terms",
+        "topic_acts",
+    )
 
     def slots(self) -> dict[str, Any]:
         """The slot values that carry this topic to the next turn (None for empty ones)."""
-        values = (self.article_id, self.title, self.section, self.clause, self.ref, list(self.terms))
+        values = (self.article_id, self.title, self.section, self.clause, self.ref, list(self.terms), list(self.acts))
         return {name: (value or None) for name, value in zip(self.SLOTS, values, strict=True)}
 
     @classmethod
@@ -170,10 +181,12 @@ class Topic:
             value = slots.get(name)
             return value if isinstance(value, str) else ""
 
-        terms = slots.get("topic_terms")
-        terms = tuple(t for t in terms if isinstance(t, str))[:MAX_TERMS] if isinstance(terms, list) else ()
+        def words(name: str) -> tuple[str, ...]:
+            value = slots.get(name)
+            return tuple(t for t in value if isinstance(t, str))[:MAX_TERMS] if isinstance(value, list) else ()
+
         article, title, section, clause, ref = (text(n) for n in cls.SLOTS[:5])
-        return cls(article, title, section, clause, ref, terms)
+        return cls(article, title, section, clause, ref, words("topic_terms"), words("topic_acts"))
 
     @classmethod
     def cleared(cls) -> dict[str, None]:
@@ -396,7 +409,7 @@ def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     if not found:
         return None
     own = _own_tokens(message, retriever)
-    words = list(dict.fromkeys([*topic.terms, *own]))
+    words = list(dict.fromkeys([*topic.terms, *topic.acts, *own]))
     total = sum(retriever.weights_of(w) for w in words)
 
     def held(text: str, among: list[str] = words) -> float:
@@ -408,7 +421,7 @@ def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     if len(best) > 1:
         return None
     passage_id, clause, paragraph, parts, cited = best[0]
-    if parts and not held(cited, list(topic.terms)):
+    if parts and not held(cited, [*topic.terms, *topic.acts]):
         return None
     if alone.decision.answer:
         rule = retriever.hit_for(topic.ref)
@@ -481,13 +494,15 @@ def _answering(result: SearchResult, hit: Hit, reason: str = NAMED_CLAUSE) -> Se
     return replace(result, hits=[hit, *[h for h in result.hits if h.ref != hit.ref]], decision=decision)
 
 
-def topic_after(turn: Turn, topic: Topic, tokens: list[str]) -> Topic:
+def topic_after(turn: Turn, topic: Topic, tokens: list[str], acts: Sequence[str] = ()) -> Topic:
     """The conversation's topic after a turn answered with turn.result's first hit (tokens: the content words
-    of the message, indexer.lexical.Tokenizer). A reading of the message alone starts a new topic."""
+    of the message, acts: the acts it asks about that the answer holds, indexer.lexical.Tokenizer). A reading
+    of the message alone starts a new topic; a follow-up that names no act keeps the topic's."""
     hit = turn.result.hits[0]
     before = topic.terms if turn.followed else ()
     clause = hit.clause or item_label(hit)
-    return Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, key_terms(tokens, before))
+    kept = tuple(acts)[:MAX_TERMS] or (topic.acts if turn.followed else ())
+    return Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, key_terms(tokens, before), kept)
 
 
 def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = None) -> tuple[Reply, Turn, Topic]:
@@ -504,7 +519,9 @@ def converse(message: str, topic: Topic, retriever: Searcher, k: int | None = No
     turn = resolve(message, topic, retriever, k)
     reply = reply_for(message, turn.result, turn.followed)
     if reply.kind == "answer" and reply.hit is not None:
-        return reply, turn, topic_after(turn, topic, retriever.tokenizer.subject_terms(turn.message))
+        tokenizer = retriever.tokenizer
+        terms, acts = tokenizer.subject_terms(turn.message), tokenizer.acts(turn.message, reply.hit.text)
+        return reply, turn, topic_after(turn, topic, terms, acts)
     if not topic.article_id and not turn.followed and reply.kind in ("abstain", "clarify"):
         # Nothing answered yet: the question's words still say what the conversation is about, so that
         # '那在站里要饭呢' after an unanswered '地铁站里能摆摊吗' is searched with 地铁站 and 摆摊 (the latest

@@ -93,6 +93,15 @@ class Tokenizer:
         nouns = [w for w, f in tagged if f.startswith("n") or f in ("vn", "l", "x") or (f == "eng" and len(w) > 1)]
         return list(dict.fromkeys(nouns or [w for w, f in tagged if f.startswith("v")]))
 
+    def acts(self, text: str, answer: str) -> list[str]:
+        """The acts a question asks about that its answer holds: its verbs of two letters or more (jieba's tags
+        v…, not vn), lower-cased, without stopwords, found in the answer's text ('在列车内可以吸烟吗' answered
+        with '（二）吸烟、随地吐痰；' -> ['吸烟']; [] when the answer holds none)."""
+        held = answer.lower()
+        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(PLACEHOLDER.sub("，", text))]
+        words = [w for w, f in tagged if f.startswith("v") and f != "vn" and len(w) > 1 and w not in STOPWORDS]
+        return list(dict.fromkeys(w for w in words if w in held))
+
 
 def idf(documents: Sequence[Sequence[str]]) -> dict[str, float]:
     """Inverse document frequency, log((N + 1) / (df + 0.5)), of every token of tokenised documents."""

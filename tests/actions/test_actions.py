@@ -39,6 +39,7 @@ SLOTS = {
     "topic_section": None,
     "topic_clause": None,
     "topic_terms": None,
+    "topic_acts": None,
     "callback_step": None,
 }
 
@@ -57,6 +58,7 @@ def services(settings, encoder):
 FORGET = [SlotSet(name, None) for name in ("topic_article", "topic_title", "topic_section", "topic_clause")] + [
     SlotSet("last_answer_ref", None),
     SlotSet("topic_terms", None),
+    SlotSet("topic_acts", None),
 ]
 
 
@@ -89,6 +91,7 @@ def test_answer_cites_its_source_and_resets_counters(services):
         SlotSet("topic_clause", "3.3.1"),
         SlotSet("last_answer_ref", ref),
         SlotSet("topic_terms", ["营业厅", "关门"]),
+        SlotSet("topic_acts", None),
         SlotSet("last_question", "营业厅晚上几点关门？"),
         SlotSet("abstain_count", 0.0),
         SlotSet("offered_human", False),
@@ -103,6 +106,7 @@ def test_abstain_logs_a_masked_gap_and_offers_a_human(services):
     assert events == [
         *[SlotSet(name, None) for name in Topic.SLOTS[:5]],
         SlotSet("topic_terms", terms),
+        SlotSet("topic_acts", None),
         SlotSet("abstain_count", 1.0),
         SlotSet("last_question", "帮我订一张去北京的机票，电话13812345678"),
         SlotSet("offered_human", True),
@@ -166,6 +170,7 @@ def test_short_question_gets_clarifying_buttons(services):
     assert events == [
         *[SlotSet(name, None) for name in Topic.SLOTS[:5]],
         SlotSet("topic_terms", ["服务"]),
+        SlotSet("topic_acts", None),
         SlotSet("last_question", "服务"),
     ]
 

@@ -3,6 +3,8 @@ retrieval over a small regulation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from indexer.followup import PENALTY, Topic, converse
@@ -213,3 +215,22 @@ def test_the_penalty_answer_is_the_paragraph_that_cites_the_clause_not_the_whole
     reply, turn, _ = converse("那要是被抓到会怎么样", fireworks, retriever)
     assert turn.how == "penalty" and "二百元以上一千元以下罚款" in reply.body
     assert "施工区域" not in reply.text  # the clause's first paragraph is about something else
+
+
+def test_the_act_a_question_asked_about_stays_in_the_topic_for_what_happens_after(transit, encoder):
+    # '吸烟' is a verb, not among the topic's terms (nouns, searched with every follow-up): kept apart as the act
+    # asked about because the answer holds it, so that '被抓到会咋样' finds the paragraph citing the items on
+    # smoking and pets, which the terms 列车 and 内 alone do not single out
+    store, settings = transit
+    retriever = Retriever.load(store, [encoder], settings)
+    question = "在列车内可以吸烟吗"
+    assert retriever.tokenizer.acts(question, "（二）吸烟、随地吐痰；") == ["吸烟"]
+    assert retriever.tokenizer.acts(question, "（三）携带猫、狗等宠物乘车。") == []  # not held: not kept
+    reply, _, topic = converse(question, Topic(), retriever)
+    assert reply.kind == "answer" and topic.clause == "第二十一条" and topic.acts == ("吸烟",)
+    assert "吸烟" not in topic.terms and Topic.from_slots(topic.slots()) == topic
+    reply, turn, after = converse("被抓到会咋样", topic, retriever)
+    assert turn.how == "penalty" and "五十元以上二百元以下罚款" in reply.body
+    assert after.acts == ("吸烟",)  # a follow-up that names no act keeps the topic's
+    # the control: the same topic without the act asked about
+    assert converse("被抓到会咋样", replace(topic, acts=()), retriever)[1].how != "penalty"
