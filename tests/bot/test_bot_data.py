@@ -13,6 +13,7 @@ import yaml
 from rasa_sdk import Action
 
 import actions
+from indexer.followup import Topic
 from indexer.settings import load_settings
 
 from servers import RASA, ROOT
@@ -39,6 +40,10 @@ def test_responses_and_slots_the_actions_use_are_in_the_domain():
     assert used and used <= set(DOMAIN["responses"])
     slots = set(re.findall(r'SlotSet\("(\w+)"', source)) | set(re.findall(r'get_slot\("(\w+)"', source))
     assert slots <= set(DOMAIN["slots"])
+    # the conversation's topic is set through Topic.slots(), not by name: a slot missing from the domain would be
+    # dropped by Rasa and the follow-up would lose it
+    assert set(Topic.SLOTS) <= set(DOMAIN["slots"])
+    assert {DOMAIN["slots"][name]["type"] for name in ("topic_terms", "topic_acts")} == {"list"}
 
 
 def test_every_response_in_the_domain_is_used():
