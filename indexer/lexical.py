@@ -81,14 +81,19 @@ class Tokenizer:
         words = self._engine().lcut_for_search(text.lower())
         return [w for w in (w.strip() for w in words) if w and WORD.search(w) and w not in STOPWORDS]
 
+    def _content_tagged(self, text: str) -> list[tuple[str, str]]:
+        """A text's words with jieba's part-of-speech tags, lower-cased, without stopwords, vague words, people's
+        names (nr…) or masking's placeholders ('[手机号]')."""
+        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(PLACEHOLDER.sub("，", text))]
+        tagged = [(w, f) for w, f in tagged if w and WORD.search(w) and w not in STOPWORDS and w not in VAGUE]
+        return [(w, f) for w, f in tagged if f not in NAME_TAGS]
+
     def subject_terms(self, text: str) -> list[str]:
         """What a question is about: its nouns (jieba's part-of-speech tags n…, vn, l, eng of two letters or
         more, and the user dictionary's terms); its verbs when it has no noun ('投诉要多久回复' -> 投诉, 回复).
         Lower-cased, without stopwords, people's names (nr…) or masking's placeholders ('[手机号]'): these
         terms are kept in the bot's slots as the conversation's subject."""
-        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(PLACEHOLDER.sub("，", text))]
-        tagged = [(w, f) for w, f in tagged if w and WORD.search(w) and w not in STOPWORDS and w not in VAGUE]
-        tagged = [(w, f) for w, f in tagged if f not in NAME_TAGS]
+        tagged = self._content_tagged(text)
         # 'x': a word of the user dictionary (kb/jieba), which the tagger does not know: a term of the domain.
         nouns = [w for w, f in tagged if f.startswith("n") or f in ("vn", "l", "x") or (f == "eng" and len(w) > 1)]
         return list(dict.fromkeys(nouns or [w for w, f in tagged if f.startswith("v")]))
@@ -98,9 +103,8 @@ class Tokenizer:
         v…, not vn), lower-cased, without stopwords, found in the answer's text ('在列车内可以吸烟吗' answered
         with '（二）吸烟、随地吐痰；' -> ['吸烟']; [] when the answer holds none)."""
         held = answer.lower()
-        tagged = [(w.strip().lower(), f) for w, f in self._tagger().lcut(PLACEHOLDER.sub("，", text))]
-        words = [w for w, f in tagged if f.startswith("v") and f != "vn" and len(w) > 1 and w not in STOPWORDS]
-        return list(dict.fromkeys(w for w in words if w in held))
+        verbs = [w for w, f in self._content_tagged(text) if f.startswith("v") and f != "vn" and len(w) > 1]
+        return list(dict.fromkeys(w for w in verbs if w in held))
 
 
 def idf(documents: Sequence[Sequence[str]]) -> dict[str, float]:
