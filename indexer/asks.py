@@ -1,8 +1,9 @@
 """What a question asks for (a duration, a price, an amount such as a fine or compensation, a count, the hour
-(a clock time), a day or date, a phone number, a place, a list, or who pays or answers for something), whether a
-text holds one, and whether a question asks what follows from breaking a rule (asks_consequence): the reply's
-sentence choice uses every kind, the decision all but who pays (indexer.decision.DECIDING_KINDS); neither depends
-on one knowledge base. Patterns over Chinese and English wording; plain functions."""
+(a clock time), a day or date, a phone number, how or where to pay, a place, a list, or who pays or answers for
+something), whether a text holds one, and whether a question asks what follows from breaking a rule
+(asks_consequence): the reply's sentence choice uses every kind, the decision all but who pays
+(indexer.decision.DECIDING_KINDS); neither depends on one knowledge base. Patterns over Chinese and English wording;
+plain functions."""
 
 from __future__ import annotations
 
@@ -74,6 +75,22 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(r"\d{3,4}[-\s]?\d{4,8}|(?<!\d)\d{5}(?!\d)"),
+    ),
+    # asked how or where to pay ('罚款怎么交', '物业费在哪缴', 'how do I pay'): a text that never says how money is
+    # paid (缴, 交纳, 支付, a bank, a counter, online …) does not answer it, whatever amount it states (a trial:
+    # '那罚款怎么交' after the metro's smoking fine was answered with the fine on the metro company, at 0.80). Not
+    # 交通, 交流, 交往, 交易, 交代, 交涉, 交接, 交给, 交换, 交叉, 交付 (handing over), 交还, 付出.
+    "payment": (
+        re.compile(
+            r"(?:怎么|怎样|如何|咋|在哪里?|在哪儿|去哪里?|去哪儿|到哪里?|到哪儿|哪里(?:能|可以))"
+            r"(?:交(?![通流往易代涉接给换叉付还])|缴|付(?!出)|支付|充值|续费)|(?:交|缴|付)(?:到|在)哪|"
+            r"(?:交|缴)(?:费|款)的?(?:方式|渠道|途径|地点)|"
+            r"\b(?:how|where) (?:do|can|should|to) (?:i |we |you )?pay\b|\bways? to pay\b",
+            re.I,
+        ),
+        re.compile(
+            r"缴|交纳|交费|付款|支付|转账|汇款|扫码|银行|柜台|窗口|网上|线上|[Aa][Pp][Pp]|微信|支付宝|代扣|自助|收款"
+        ),
     ),
     "place": (
         re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|\bwhere\b", re.I),

@@ -40,15 +40,16 @@ FEATURES = (
     "kind_missing",
 )
 # What a question asks for that a passage either states or does not (a list or a place is too loose to tell).
-SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "clock", "time")
+SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "payment", "clock", "time")
 # What a question asks for that no answer can do without: asked how much, how long or what number, a passage
 # without an amount, a duration or a number does not answer it, however close its words (count, clock and time
 # are left to the weights: '几个小时' and an English 'when' ask them loosely). Asked what something costs, a fine is
-# no price ('补办门禁卡要收多少钱' against '处二万元以上五万元以下的罚款'). Measured: docs/BENCHMARKS.md, 2026-12-07/08.
-REQUIRED_KINDS = ("duration", "price", "amount", "phone")
+# no price ('补办门禁卡要收多少钱' against '处二万元以上五万元以下的罚款'); asked how to pay, a passage that never says
+# how money is paid does not answer ('罚款怎么交' against a fine). Measured: docs/BENCHMARKS.md, 2026-12-07/08.
+REQUIRED_KINDS = ("duration", "price", "amount", "phone", "payment")
 # The kinds the decision reads (who pays or answers, indexer.asks's 'party', only chooses the reply's sentence: the
 # calibration was fitted without it).
-DECIDING_KINDS = ("duration", "price", "amount", "count", "clock", "time", "phone", "place", "list")
+DECIDING_KINDS = ("duration", "price", "amount", "count", "clock", "time", "phone", "payment", "place", "list")
 CALIBRATION_FILE = "calibration.json"
 # Decision.reason when the first hit is a stored Q&A question in all but the customer's words (SAME_WORDS): it is
 # answered whatever the calibrated confidence, since a curator wrote that question or attached it from a gap.
@@ -149,6 +150,7 @@ KIND_WORDS = {
     "clock": "钟点",
     "time": "时间",
     "phone": "电话号码",
+    "payment": "缴费或付款的方式",
     "place": "地点或部门",
     "list": "一组条目",
 }

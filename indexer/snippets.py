@@ -42,10 +42,11 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 # "English questions read through a dictionary").
 KIND_WEIGHT = 1.5
 KIND_WEIGHT_ENGLISH = 3.0
-# What a sentence must state to answer at all: asked how long, how much, what number or who pays, the sentence
-# that says it is the answer even when another matches more of the question's words ('鉴定的钱谁来出' -> '检测、
-# 鉴定的费用由经营者先行垫付…', not the clause's first sentence on who does the testing). Measured: docs/BENCHMARKS.md.
-ANSWERING_KINDS = ("duration", "price", "amount", "phone", "party")
+# What a sentence must state to answer at all: asked how long, how much, what number, how to pay or who pays, the
+# sentence that says it is the answer even when another matches more of the question's words ('鉴定的钱谁来出' ->
+# '检测、鉴定的费用由经营者先行垫付…', not the clause's first sentence on who does the testing). Measured:
+# docs/BENCHMARKS.md.
+ANSWERING_KINDS = ("duration", "price", "amount", "phone", "payment", "party")
 
 
 def make_snippet(

@@ -115,3 +115,20 @@ def test_who_pays_is_not_read_by_the_decision_it_was_calibrated_without():
     question = "鉴定的钱谁来出"
     feats = features_for(question, ["鉴定", "钱"], [hit("鉴定费用由经营者先行垫付。")], [np.array([0.9, 0.7])])
     assert asks_for(question) == "party" and feats["asks_kind"] == 0.0 and feats["kind_found"] == 0.0
+
+
+def test_asked_how_to_pay_a_text_that_never_says_how_money_is_paid_is_no_answer():
+    from indexer.asks import asks_for
+
+    # '交罚款在哪里交': a fine stated is not a way to pay it, however close its words
+    question = "交罚款在哪里交"
+    assert asks_for(question) == "payment"  # not a place
+    fine = features_for(question, ["罚款"], [hit("违反规定的，处五十元以上五百元以下罚款。")], [np.array([0.95, 0.7])])
+    sure = Calibration({"top_dense": 20.0}, -5.0, 0.5, "m")
+    assert fine["kind_missing"] == 1.0 and not sure.decide(fine, "payment").answer
+    assert "问题问的是缴费或付款的方式，但第一条结果里没有，所以不作答。" in explain(fine, "payment")
+    paid = features_for(question, ["罚款"], [hit("罚款可在银行柜台或网上缴纳。")], [np.array([0.95, 0.7])])
+    assert paid["kind_missing"] == 0.0 and sure.decide(paid, "payment").answer
+    assert asks_for("物业费怎么缴") == asks_for("how do I pay my water bill") == "payment"
+    # handing over, getting along, trading, explaining: no payment asked
+    assert {asks_for(q) for q in ("房子怎么交付", "怎么交流", "怎么交接工作", "怎么交代清楚")} == {None}
