@@ -108,10 +108,14 @@ def evaluate_questions(
 def question_row(retriever: Searcher, item: Question, route: Route | None = None) -> dict[str, Any]:
     """One question searched and replied to as the bot would (without NLU, which needs Rasa): rank of the
     first answering hit (None: not in the top 10), what the bot does (answer, clarify, abstain, handoff …),
-    the reply's text and whether it holds an expected string."""
-    result = retriever.search(item.q, k=10)
+    the reply's text and whether it holds an expected string. The question is read as the bot reads a
+    conversation's first message (indexer.followup.resolve: the penalty for an act it names included)."""
+    from indexer.followup import Topic, resolve
+
+    turn = resolve(item.q, Topic(), retriever, k=10)  # type: ignore[arg-type]  # a canned Searcher searches only
+    result = turn.result
     decided = route(item.q, None, is_pleasantry(item.q)) if route else "knowledge"
-    reply = reply_for(item.q, result) if decided == "knowledge" else Reply(decided)
+    reply = reply_for(item.q, result, turn.followed) if decided == "knowledge" else Reply(decided)
     rank = None
     if item.expect is not None:
         rank = next(

@@ -22,7 +22,10 @@ from first: Retriever.search's focus). Which reading wins depends on how much th
   nothing pointing back ('金卡会员啥优惠') and answers alone is read alone;
 - no cue, or a long question after an opener that changes the subject ('另外问一下，…', '对了，…', whatever
   那种 it holds): the message alone, answered or not (measured: reading a self-contained question that nothing
-  answers with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause).
+  answers with its topic answered '火星上能开户吗' and '投诉一般多久处理完' with the topic's clause);
+- a message read alone (by these rules, or with no topic) that names an act and asks its penalty
+  ('在车厢里吸烟罚多少') is the paragraph that cites the clause, and the item, that the act alone finds (see
+  penalty_of_act)
 
 Before those rules weigh it, the topic's reading has its first hits reordered by the message alone's ranking too
 (the topic's terms find where; the message's own words, through both encoders and BM25, say which clause there).
@@ -48,6 +51,7 @@ from indexer.decision import Decision, char_pairs
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, SearchResult
 from indexer.numerals import number
+from indexer.references import ITEM_START
 from indexer.replies import Reply, reply_for
 
 if TYPE_CHECKING:
@@ -99,6 +103,11 @@ ITEM = re.compile(
 FILLER = re.compile(r"(?:要是|如果|假如|万一|的话|多少|怎么|怎样|咋样?|[会了的着到吗呢啊吧勒哦嘛呀还能])+")
 NAMED_CLAUSE = "the customer named this clause of the article just cited"
 PENALTY = "the customer asked what follows from breaking the clause just cited; this clause sets it"
+PENALTY_OF_ACT = "the customer asked what follows from an act; the clause found for the act is cited by this one"
+# What ends the act a question names before asking its consequence ('在车厢里吸烟会怎么处罚' -> '在车厢里吸烟'), and
+# how many letters the act needs to be searched on its own.
+ACT_END = re.compile(r"(?:[，,。？?！!、\s]|要是|如果|万一|假如|的话|会|要|能|将|还|就|被|怎么|怎样|咋|给予|受到|处)+$")
+MIN_ACT_CHARS = 4
 CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # A message that only points back ('下一条', '上一题', '为什么', '然后呢', '下一条讲的啥'): with nothing said before
 # it, there is nothing to search for.
@@ -197,7 +206,8 @@ class Topic:
 @dataclass
 class Turn:
     """A message read in its conversation: the search result to reply from, how it was read ('alone',
-    'with_topic', 'clause', or 'penalty': the clause that penalises breaking the one just cited), what was
+    'with_topic', 'clause', 'penalty': the clause that penalises breaking the one just cited, or
+    'penalty_of_act': the clause that penalises the act the message names, see penalty_of_act), what was
     searched (the message, or the topic's terms and the message), and the message as searched alone
     (normalised: indexer.normalize)."""
 
@@ -208,8 +218,9 @@ class Turn:
 
     @property
     def followed(self) -> bool:
-        """Whether the reply rests on the conversation's topic rather than the message alone."""
-        return self.how != "alone"
+        """Whether the reply rests on the conversation's topic rather than the message alone ('penalty_of_act',
+        the penalty for an act the message names, rests on the message alone)."""
+        return self.how not in ("alone", "penalty_of_act")
 
 
 def cue(message: str) -> str:
@@ -333,14 +344,79 @@ def resolve(message: str, topic: Topic, retriever: Searcher, k: int | None = Non
     that cannot be searched."""
     if not topic:
         alone = retriever.search(message, k=k)
-        return Turn(alone, "alone", message, alone.query)
+        return penalty_of_act(message, retriever, Turn(alone, "alone", message, alone.query))
     # One search of the message alone, ranked deep enough to reorder the topic's reading (the decision rests
     # on the first two hits and the cosines, whatever the depth); its reply keeps k hits.
     deep = retriever.search(message, k=max(k or retriever.top_k, OWN_RANKING_DEPTH))
     alone = replace(deep, hits=deep.hits[: k or retriever.top_k])
     turn = _reading(message, topic, retriever, alone, deep, k)
     turn.message = alone.query
-    return turn
+    return penalty_of_act(message, retriever, turn) if turn.how == "alone" else turn
+
+
+def act_asked(message: str) -> str:
+    """The act a question names before it asks what follows ('在地铁车厢里吸烟罚多少' -> '在地铁车厢里吸烟',
+    '有人往轨道里扔东西，会怎么处罚' -> '有人往轨道里扔东西'), without a lead cue; '' when it asks no consequence
+    (indexer.asks.asks_consequence) or names fewer than MIN_ACT_CHARS letters before asking ('被抓到会咋样')."""
+    found = CONSEQUENCE.search(message)
+    if not found:
+        return ""
+    act = ACT_END.sub("", LEAD_CUE.sub("", message[: found.start()].strip()))
+    return act if len(CONTENT.findall(act)) >= MIN_ACT_CHARS else ""
+
+
+def act_item(text: str, words: Sequence[str], weight: Callable[[str], float]) -> str | None:
+    """The item line of a clause's list (（一）…, indexer.references.ITEM_START) that holds most of words of two
+    letters or more, by weight (an inverse document frequency): None when the text has no such items, '' when
+    none holds a word or two hold as much (the act is not singled out)."""
+    lines = [line.strip() for line in text.splitlines() if ITEM_START.match(line)]
+    if not lines:
+        return None
+    scores = sorted(
+        ((sum(weight(w) for w in set(words) if len(w) > 1 and w.lower() in line.lower()), line) for line in lines),
+        reverse=True,
+    )
+    if scores[0][0] <= 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+        return ""
+    return scores[0][1]
+
+
+def penalty_of_act(message: str, retriever: Searcher, turn: Turn) -> Turn:
+    """turn (the message read alone), or the penalty for the act the message names when it asks one. A
+    regulation states the rule (吸烟 among 第三十一条's items) apart from its fine (第四十九条 cites 第三十一条第五项
+    …), so '在地铁车厢里吸烟罚多少' alone found the fine on the metro company (第四十八条), whose words it shares.
+    The act is searched alone (act_asked: '在地铁车厢里吸烟'); the paragraph of its first hit's article that cites
+    that clause after 违反 is picked as for a follow-up (_penalty, the act's words as the topic). When the clause
+    lists what it forbids, the item that holds the act's words (act_item) must be among the items the paragraph
+    cites: an act is a statement, not a question, and one item of twelve is often found first without the
+    confidence to answer; the cited item is the evidence. A clause without such a list must be found with the
+    confidence to answer. One more search, for a question that asks a consequence only."""
+    act = act_asked(message)
+    if not act:
+        return turn
+    rule = retriever.search(act, k=1)
+    if not rule.hits:
+        return turn
+    hit, tokenizer = rule.hits[0], retriever.tokenizer
+    clause = hit.clause or item_label(hit)
+    if not clause:
+        return turn
+    terms, acts = key_terms(tokenizer.subject_terms(rule.query)), tuple(tokenizer.acts(rule.query, hit.text))
+    topic = Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, terms, acts[:MAX_TERMS])
+    penalty = _penalty(message, topic, retriever, None)
+    if penalty is None:
+        return turn
+    cited = next((c for _, _, text, _, c in retriever.citing(hit.article_id, clause) if text == penalty.text), "")
+    item = act_item(hit.text, [*terms, *acts], retriever.weights_of)
+    if item is not None:
+        # a list of prohibitions: the item that is the act must be among those the penalty cites (a penalty for
+        # items two and three is none for bringing in what item one forbids, though 携带 is in both)
+        if not item or item not in cited:
+            return turn
+    elif not rule.decision.answer:
+        return turn
+    searched = f"{act} → {hit.title} {clause} → {penalty.clause}"
+    return Turn(_answering(turn.result, penalty, PENALTY_OF_ACT), "penalty_of_act", searched, turn.message)
 
 
 def _reading(
@@ -397,14 +473,15 @@ def _reading(
     return Turn(alone, "alone", message)
 
 
-def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResult) -> Hit | None:
+def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResult | None) -> Hit | None:
     """What follows from breaking the clause just cited, when the message asks it ('不照做会罚多少', '被抓到会咋样')
     and a numbered clause of the same article cites it after 违反 (indexer.references.citing): the hit for that
     paragraph. When several cite it, the one whose words and cited part hold most of the topic's and the
     message's own words; None when that does not single one out (which act is meant is not said), when the
     citation names parts of the clause (items, paragraphs) and none of them holds the topic's words (the act
     asked about may not be penalised there), and when the message alone is answered and names something neither
-    clause holds ('那乱扔烟头罚多少' after the clause on smoking: its own question)."""
+    clause holds ('那乱扔烟头罚多少' after the clause on smoking: its own question). alone None: the message's own
+    words found the clause (penalty_of_act), nothing to check."""
     found = retriever.citing(topic.article_id, topic.clause)
     if not found:
         return None
@@ -423,7 +500,7 @@ def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
     passage_id, clause, paragraph, parts, cited = best[0]
     if parts and not held(cited, [*topic.terms, *topic.acts]):
         return None
-    if alone.decision.answer:
+    if alone is not None and alone.decision.answer:
         rule = retriever.hit_for(topic.ref)
         held_by = char_pairs(f"{rule.text if rule else ''}\n{paragraph}\n{cited}")
         if any(char_pairs(word) - held_by for word in own):

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from indexer.followup import PENALTY, Topic, converse
+from indexer.followup import PENALTY, PENALTY_OF_ACT, Topic, act_asked, converse
 from indexer.references import citations, cited_texts, citing
 from indexer.retriever import Retriever
 from kb.model import Passage
@@ -178,7 +178,8 @@ def test_asked_what_happens_to_whoever_breaks_the_rule_just_cited_the_penalty_an
     assert converse("被抓到会怎么样", after("第二十一条", "易燃", "物品"), retriever)[1].how != "penalty"
     # the controls: no consequence asked; no cue (a question of its own); a clause that nothing penalises
     assert converse("那带猫呢", smoking, retriever)[1].how != "penalty"
-    assert converse("乘客在车站里随地吐痰会被罚多少钱呢？我想知道具体数额", smoking, retriever)[1].how == "alone"
+    # (a question of its own that names its act is read on its own words, not the topic's: penalty_of_act)
+    assert not converse("乘客在车站里随地吐痰会被罚多少钱呢？我想知道具体数额", smoking, retriever)[1].followed
     assert converse("不遵守会怎样", after("第四十三条"), retriever)[1].how != "penalty"
 
 
@@ -234,3 +235,28 @@ def test_the_act_a_question_asked_about_stays_in_the_topic_for_what_happens_afte
     assert after.acts == ("吸烟",)  # a follow-up that names no act keeps the topic's
     # the control: the same topic without the act asked about
     assert converse("被抓到会咋样", replace(topic, acts=()), retriever)[1].how != "penalty"
+
+
+def test_the_act_a_question_names_before_asking_its_consequence():
+    assert act_asked("在地铁车厢里吸烟罚多少") == "在地铁车厢里吸烟"
+    assert act_asked("有人往轨道里扔东西，会怎么处罚？") == "有人往轨道里扔东西"
+    assert act_asked("那带宠物乘车要是被抓到呢") == "带宠物乘车"  # the lead cue is not the act
+    # no consequence asked, or too little named before it: nothing to search
+    assert act_asked("在车厢里可以吸烟吗") == act_asked("被抓到会咋样") == act_asked("罚款怎么交") == ""
+
+
+def test_asked_the_penalty_for_an_act_the_bot_finds_the_rule_then_the_clause_that_cites_it(transit, encoder):
+    # a first question, no topic: the act (吸烟) is among 第二十一条's items, the fine in 第四十条, which cites
+    # them; the decision and the reply rest on the clause found that way
+    store, settings = transit
+    retriever = Retriever.load(store, [encoder], settings)
+    reply, turn, topic = converse("在列车里吸烟被抓到了要罚多少钱", Topic(), retriever)
+    assert turn.how == "penalty_of_act" and turn.result.decision.reason == PENALTY_OF_ACT
+    assert reply.kind == "answer" and "五十元以上二百元以下罚款" in reply.body and topic.clause == "第四十条"
+    assert "第二十一条" in turn.searched and not turn.followed  # read on its own words: no '关于…' line
+    assert not reply.text.startswith("关于")
+    # 第四十条 cites items (二) and (三): the penalty for (一), bringing in something flammable, is not it
+    assert converse("携带易燃物品进站会被怎么处罚", Topic(), retriever)[1].how != "penalty_of_act"
+    # no act named, or no consequence asked: the question alone
+    assert converse("被抓到要罚多少钱", Topic(), retriever)[1].how == "alone"
+    assert converse("在列车里可以吸烟吗", Topic(), retriever)[1].how == "alone"
