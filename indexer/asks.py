@@ -20,10 +20,34 @@ _HOW_MUCH = r"多少钱|多少元|多少块|收多少|费用?是?多少"
 _SUM = rf"{_NUM}\s*(?:元|块|倍|%|％)|免费|不收取|不得收取"
 # asking a price, not naming one ('价格是多少', '什么价'; not '老顾客看到的价格更贵，这违法吗')
 _PRICE = r"(?:价格|价钱|票价|价位|单价)(?:是|大概|一般|要)?多少|什么价"
+# how or where, before a word for paying ('怎么', '在哪', '去哪里'); a word that is paying; money named; what 交 or
+# 付 begins that is not paying (交通, 交流, 交付 handing over, 交房, 交朋友, 付出, 付诸 …)
+_HOW_TO_PAY = r"(?:怎么|怎样|如何|咋|在哪里?|在哪儿|去哪里?|去哪儿|到哪里?|到哪儿|哪里(?:能|可以)?)"
+_PAY = r"(?:缴(?![获械])|付款|付钱|付费|支付(?!宝)|交费|交钱|交款|交税|交纳|充值|续费)"
+_MONEY = r"(?:罚款|罚金|费|钱|税|押金|保证金|租金|房租|利息)"
+_NOT_PAYING = "通流往易代涉接给换叉付还房朋友心互汇界融配底班待卷诸出"
 # A sum stated as a fine, the sum before or after the word ('处二千元以上二万元以下罚款', '并处罚款2000元'): no price.
 FINE_SUM = re.compile(rf"罚款[^，。；,;]{{0,8}}?{_NUM}\s*(?:元|块)|{_NUM}\s*(?:元|块)[^，。；,;]{{0,12}}罚款")
 # kind: (the question asks for it, a text holds one)
 KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    # asked how or where to pay ('罚款怎么交', '物业费在哪缴', '交罚款去哪里', 'how do I pay'): a text that never says
+    # how money is paid (缴纳, 交纳, 支付, a bank, a counter, online …) does not answer it, whatever amount it states (a
+    # trial: '那罚款怎么交' after the metro's smoking fine was answered with the fine on the metro company, at 0.80).
+    # A word that is paying (缴费, 付款, 充值 …), or a bare 交 or 付 when the question names money (交 alone is handing
+    # in: '材料在哪里交', '怎么交房'). Asked first: '在哪' would read it as a place, 'fine' as an amount.
+    "payment": (
+        re.compile(
+            rf"{_HOW_TO_PAY}{_PAY}|{_PAY}[^，。？?；;]{{0,4}}?(?:到|在|去)?哪|(?:交|缴)(?:费|款)的?(?:方式|渠道|途径|地点)|"
+            rf"^(?=.*{_MONEY})(?:.*{_HOW_TO_PAY}[交付](?![{_NOT_PAYING}])|.*[交付][^，。？?；;]{{0,4}}?(?:到|在|去)?哪)|"
+            r"\b(?:how|where) (?:do|can|should|to) (?:i |we |you )?pay\b|\bways? to pay\b",
+            re.I | re.S,
+        ),
+        re.compile(
+            r"缴(?![获械])|交纳|交费|付款|支付(?!宝)|转账|汇款|扫码|银行|柜台|窗口|网上|线上|(?<![A-Za-z])app(?![A-Za-z])|"
+            r"微信|支付宝|代扣|自助|收款",
+            re.I,
+        ),
+    ),
     "duration": (
         re.compile(r"多久|多长时间|多长|几天|几个?月|几年|几个?小时|多少天|多少年|期限|时限|有效期|\bhow long\b", re.I),
         re.compile(rf"{_NUM}\s*个?(?:工作日|日|天|小时|分钟|个月|月|年|周|星期)|日内|之日起|期限|时限"),
@@ -75,22 +99,6 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(r"\d{3,4}[-\s]?\d{4,8}|(?<!\d)\d{5}(?!\d)"),
-    ),
-    # asked how or where to pay ('罚款怎么交', '物业费在哪缴', 'how do I pay'): a text that never says how money is
-    # paid (缴, 交纳, 支付, a bank, a counter, online …) does not answer it, whatever amount it states (a trial:
-    # '那罚款怎么交' after the metro's smoking fine was answered with the fine on the metro company, at 0.80). Not
-    # 交通, 交流, 交往, 交易, 交代, 交涉, 交接, 交给, 交换, 交叉, 交付 (handing over), 交还, 付出.
-    "payment": (
-        re.compile(
-            r"(?:怎么|怎样|如何|咋|在哪里?|在哪儿|去哪里?|去哪儿|到哪里?|到哪儿|哪里(?:能|可以))"
-            r"(?:交(?![通流往易代涉接给换叉付还])|缴|付(?!出)|支付|充值|续费)|(?:交|缴|付)(?:到|在)哪|"
-            r"(?:交|缴)(?:费|款)的?(?:方式|渠道|途径|地点)|"
-            r"\b(?:how|where) (?:do|can|should|to) (?:i |we |you )?pay\b|\bways? to pay\b",
-            re.I,
-        ),
-        re.compile(
-            r"缴|交纳|交费|付款|支付|转账|汇款|扫码|银行|柜台|窗口|网上|线上|[Aa][Pp][Pp]|微信|支付宝|代扣|自助|收款"
-        ),
     ),
     "place": (
         re.compile(r"哪里|在哪|哪儿|地址|什么地方|哪个部门|找谁|\bwhere\b", re.I),

@@ -48,13 +48,27 @@ SPECIFIC_KINDS = ("duration", "price", "amount", "count", "phone", "payment", "c
 # how money is paid does not answer ('罚款怎么交' against a fine). Measured: docs/BENCHMARKS.md, 2026-12-07/08.
 REQUIRED_KINDS = ("duration", "price", "amount", "phone", "payment")
 # The kinds the decision reads (who pays or answers, indexer.asks's 'party', only chooses the reply's sentence: the
-# calibration was fitted without it).
+# calibration was fitted without it; 'payment' joined without a refit: no question it was fitted on asks it).
 DECIDING_KINDS = ("duration", "price", "amount", "count", "clock", "time", "phone", "payment", "place", "list")
 CALIBRATION_FILE = "calibration.json"
 # Decision.reason when the first hit is a stored Q&A question in all but the customer's words (SAME_WORDS): it is
 # answered whatever the calibrated confidence, since a curator wrote that question or attached it from a gap.
 SAME_QUESTION = "a curated question in almost the same words"
 SAME_WORDS = 0.8  # the share of character pairs (Jaccard) a question shares with a stored phrasing to be it
+# Decision.reason when the answer rests on the document's structure, not on similarity (indexer.followup): a clause
+# the customer named against the one just cited; the paragraph that cites, after 违反, the clause just cited or the
+# clause (and item) found for the act the question names.
+NAMED_CLAUSE = "the customer named this clause of the article just cited"
+PENALTY = "the customer asked what follows from breaking the clause just cited; this clause sets it"
+PENALTY_OF_ACT = "the customer asked what follows from an act; the clause found for the act is cited by this one"
+# What the hit-test page says of those, in place of the similarity it did not weigh.
+BY_STRUCTURE = {
+    NAMED_CLAUSE: "客户点名了上一答所在文件的条款（下一条、第N条等），直接按条号回答，不看下面的相似度。",
+    PENALTY: "问的是违反上一答条款的后果：这条罚则写明引用了那一条（“违反本…第N条”），"
+    "按引用关系回答，不看下面的相似度。",
+    PENALTY_OF_ACT: "问的是某个行为的后果：先单独检索这个行为，找到规定它的条款和项，再找到写明引用该条该项的罚则，"
+    "按引用关系回答，不看下面的相似度（下面是整句问题单独检索的结果）。",
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,8 @@ def explain(feats: dict[str, float], asked: str | None = None, decision: Decisio
     if decision is not None and decision.reason == SAME_QUESTION:
         # the margin and coverage below are the passages': beside a curated question in the same words they mislead
         return ["问答库里有一条问法与这个问题几乎一字不差，直接用它的答案（不看下面各条的语义差距）。"]
+    if decision is not None and decision.reason in BY_STRUCTURE:
+        return [BY_STRUCTURE[decision.reason]]
     out = []
     share = feats.get("idf_coverage", 0.0)
     if feats.get("english", 0.0) > 0.5:  # not is_chinese: the words a dictionary gave are among the steps

@@ -16,6 +16,7 @@ from indexer.normalize import is_pleasantry
 from indexer.replies import Reply, reply_for
 
 if TYPE_CHECKING:
+    from indexer.followup import Searcher as Reader
     from indexer.hits import SearchResult
 
 
@@ -95,24 +96,26 @@ Route = Callable[[str, "str | None", bool], str]  # kb.desk.rules.route: text, N
 
 
 def evaluate_questions(
-    retriever: Searcher, questions: list[Question], route: Route | None = None
+    retriever: Reader, questions: list[Question], route: Route | None = None
 ) -> tuple[dict, list[dict]]:
-    """Metrics over questions, plus one detail row per question. route (kb.desk.rules.route, passed in by
-    the kefu command): the bot's decision before any search, so a question it would hand off or greet is
-    not counted as answered."""
+    """Metrics over questions, plus one detail row per question. retriever: indexer.retriever.Retriever (a
+    canned one in tests needs only search, for questions that name no act and ask no penalty). route
+    (kb.desk.rules.route, passed in by the kefu command): the bot's decision before any search, so a question it
+    would hand off or greet is not counted as answered."""
     retriever.search(questions[0].q if questions else "预热")  # warm-up, not timed
     rows = [question_row(retriever, item, route) for item in questions]
     return summarize(rows), rows
 
 
-def question_row(retriever: Searcher, item: Question, route: Route | None = None) -> dict[str, Any]:
+def question_row(retriever: Reader, item: Question, route: Route | None = None) -> dict[str, Any]:
     """One question searched and replied to as the bot would (without NLU, which needs Rasa): rank of the
     first answering hit (None: not in the top 10), what the bot does (answer, clarify, abstain, handoff …),
     the reply's text and whether it holds an expected string. The question is read as the bot reads a
-    conversation's first message (indexer.followup.resolve: the penalty for an act it names included)."""
+    conversation's first message (indexer.followup.resolve: the penalty for an act it names included; a message
+    that only points back, '为什么', is searched here where the bot prompts for a question)."""
     from indexer.followup import Topic, resolve
 
-    turn = resolve(item.q, Topic(), retriever, k=10)  # type: ignore[arg-type]  # a canned Searcher searches only
+    turn = resolve(item.q, Topic(), retriever, k=10)
     result = turn.result
     decided = route(item.q, None, is_pleasantry(item.q)) if route else "knowledge"
     reply = reply_for(item.q, result, turn.followed) if decided == "knowledge" else Reply(decided)

@@ -45,11 +45,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from indexer.asks import CONSEQUENCE, asks_consequence
+from indexer.asks import CONSEQUENCE, asks_consequence, asks_for, holds
 from indexer.chunker import ITEM_LINE, item_clause, item_number
-from indexer.decision import Decision, char_pairs
+from indexer.decision import NAMED_CLAUSE, PENALTY, PENALTY_OF_ACT, REQUIRED_KINDS, Decision, char_pairs
 from indexer.fusion import reciprocal_rank_fusion
 from indexer.hits import Focus, SearchResult
+from indexer.lexical import is_chinese
 from indexer.numerals import number
 from indexer.references import ITEM_START
 from indexer.replies import Reply, reply_for
@@ -101,12 +102,12 @@ ITEM = re.compile(
 )
 # Words of a question about a penalty that name nothing of the rule ('要是', '会', '多少', '呢'), as whole tokens.
 FILLER = re.compile(r"(?:要是|如果|假如|万一|的话|多少|怎么|怎样|咋样?|[会了的着到吗呢啊吧勒哦嘛呀还能])+")
-NAMED_CLAUSE = "the customer named this clause of the article just cited"
-PENALTY = "the customer asked what follows from breaking the clause just cited; this clause sets it"
-PENALTY_OF_ACT = "the customer asked what follows from an act; the clause found for the act is cited by this one"
 # What ends the act a question names before asking its consequence ('在车厢里吸烟会怎么处罚' -> '在车厢里吸烟'), and
 # how many letters the act needs to be searched on its own.
-ACT_END = re.compile(r"(?:[，,。？?！!、\s]|要是|如果|万一|假如|的话|会|要|能|将|还|就|被|怎么|怎样|咋|给予|受到|处)+$")
+ACT_END = re.compile(
+    r"(?:[，,。？?！!、\s]|要是|如果|万一|假如|的话|是否|应该|应当|一般|通常|大概|会|要|能|将|还|就|被|得|"
+    r"怎么|怎样|如何|咋|什么|啥|多少|哪些|给予|受到|受|面临|承担|处以|处|有|的)+$"
+)
 MIN_ACT_CHARS = 4
 CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # A message that only points back ('下一条', '上一题', '为什么', '然后呢', '下一条讲的啥'): with nothing said before
@@ -208,8 +209,8 @@ class Turn:
     """A message read in its conversation: the search result to reply from, how it was read ('alone',
     'with_topic', 'clause', 'penalty': the clause that penalises breaking the one just cited, or
     'penalty_of_act': the clause that penalises the act the message names, see penalty_of_act), what was
-    searched (the message, or the topic's terms and the message), and the message as searched alone
-    (normalised: indexer.normalize)."""
+    searched (the message; the topic's terms and the message; the clause named; or the act, the clause it found
+    and the penalty), and the message as searched alone (normalised: indexer.normalize)."""
 
     result: SearchResult
     how: str = "alone"
@@ -355,30 +356,51 @@ def resolve(message: str, topic: Topic, retriever: Searcher, k: int | None = Non
 
 
 def act_asked(message: str) -> str:
-    """The act a question names before it asks what follows ('在地铁车厢里吸烟罚多少' -> '在地铁车厢里吸烟',
+    """The act a Chinese question names before it asks what follows ('在地铁车厢里吸烟罚多少' -> '在地铁车厢里吸烟',
     '有人往轨道里扔东西，会怎么处罚' -> '有人往轨道里扔东西'), without a lead cue; '' when it asks no consequence
-    (indexer.asks.asks_consequence) or names fewer than MIN_ACT_CHARS letters before asking ('被抓到会咋样')."""
+    (indexer.asks.asks_consequence), asks how to pay a fine ('吸烟被罚款了，怎么交'), names fewer than
+    MIN_ACT_CHARS letters before asking ('被抓到会咋样'), or is not Chinese (English names the act after the
+    penalty: 'What is the penalty for smoking')."""
     found = CONSEQUENCE.search(message)
-    if not found:
+    if not found or not is_chinese(message) or asks_for(message) == "payment":
         return ""
     act = ACT_END.sub("", LEAD_CUE.sub("", message[: found.start()].strip()))
     return act if len(CONTENT.findall(act)) >= MIN_ACT_CHARS else ""
 
 
-def act_item(text: str, words: Sequence[str], weight: Callable[[str], float]) -> str | None:
-    """The item line of a clause's list (（一）…, indexer.references.ITEM_START) that holds most of words of two
-    letters or more, by weight (an inverse document frequency): None when the text has no such items, '' when
-    none holds a word or two hold as much (the act is not singled out)."""
+def act_item(text: str, acts: Sequence[str], terms: Sequence[str], weight: Callable[[str], float]) -> str | None:
+    """The item line of a clause's list (（一）…, indexer.references.ITEM_START) that is the act: the one that holds
+    most of the acts' weight (weight: an inverse document frequency), then of the terms' (where: 车站, 列车), words
+    of two letters or more. None when the text has no such items; '' when none holds a word, or two hold as much
+    (the act is not singled out)."""
     lines = [line.strip() for line in text.splitlines() if ITEM_START.match(line)]
     if not lines:
         return None
-    scores = sorted(
-        ((sum(weight(w) for w in set(words) if len(w) > 1 and w.lower() in line.lower()), line) for line in lines),
-        reverse=True,
-    )
-    if scores[0][0] <= 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+
+    def held(words: Sequence[str], line: str) -> float:
+        return sum(weight(w) for w in set(words) if len(w) > 1 and w.lower() in line.lower())
+
+    scores = sorted((((held(acts, line), held(terms, line)), line) for line in lines), reverse=True)
+    if scores[0][0] == (0.0, 0.0) or (len(scores) > 1 and scores[1][0] == scores[0][0]):
         return ""
     return scores[0][1]
+
+
+def _cites(parts: list[tuple[str, int]], cited: str, item: str) -> bool:
+    """Whether a citation (parts: the items or paragraphs it names, [] for the whole clause; cited: their text)
+    takes in the item line."""
+    if not parts:
+        return True
+    found = ITEM_START.match(item)
+    return (found is not None and ("项", number(found.group(1))) in parts) or item in cited
+
+
+def _states_what_is_asked(message: str, hit: Hit) -> bool:
+    """Whether a clause found through what it cites states what the message asks for when that is something no
+    answer does without (indexer.decision.REQUIRED_KINDS: asked how much, a paragraph that names no sum is no
+    answer; asked how to pay, one that never says how)."""
+    asked = asks_for(message, REQUIRED_KINDS)
+    return asked is None or holds(hit.text, asked)
 
 
 def penalty_of_act(message: str, retriever: Searcher, turn: Turn) -> Turn:
@@ -404,14 +426,17 @@ def penalty_of_act(message: str, retriever: Searcher, turn: Turn) -> Turn:
     terms, acts = key_terms(tokenizer.subject_terms(rule.query)), tuple(tokenizer.acts(rule.query, hit.text))
     topic = Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, terms, acts[:MAX_TERMS])
     penalty = _penalty(message, topic, retriever, None)
-    if penalty is None:
+    if penalty is None or not _states_what_is_asked(message, penalty):
         return turn
-    cited = next((c for _, _, text, _, c in retriever.citing(hit.article_id, clause) if text == penalty.text), "")
-    item = act_item(hit.text, [*terms, *acts], retriever.weights_of)
+    citation = next((c[3:] for c in retriever.citing(hit.article_id, clause) if c[2] == penalty.text), None)
+    if citation is None:
+        return turn
+    parts, cited = citation
+    item = act_item(hit.text, acts, terms, retriever.weights_of)
     if item is not None:
         # a list of prohibitions: the item that is the act must be among those the penalty cites (a penalty for
         # items two and three is none for bringing in what item one forbids, though 携带 is in both)
-        if not item or item not in cited:
+        if not item or not _cites(parts, cited, item):
             return turn
     elif not rule.decision.answer:
         return turn
@@ -438,7 +463,7 @@ def _reading(
     strength = cue(message)
     if strength and topic.clause and asks_consequence(message):
         penalty = _penalty(message, topic, retriever, alone)
-        if penalty is not None:
+        if penalty is not None and _states_what_is_asked(message, penalty):
             return Turn(_answering(alone, penalty, PENALTY), "penalty", f"{topic.title} {penalty.clause}")
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
@@ -568,7 +593,8 @@ def _answering(result: SearchResult, hit: Hit, reason: str = NAMED_CLAUSE) -> Se
     """A search result whose first hit is a clause the customer named (or the penalty for the clause just cited:
     reason PENALTY), with a decision to answer it."""
     decision = Decision(True, 1.0, reason)
-    return replace(result, hits=[hit, *[h for h in result.hits if h.ref != hit.ref]], decision=decision)
+    hits = [hit, *[h for h in result.hits if h.ref != hit.ref]][: max(len(result.hits), 1)]
+    return replace(result, hits=hits, decision=decision)
 
 
 def topic_after(turn: Turn, topic: Topic, tokens: list[str], acts: Sequence[str] = ()) -> Topic:

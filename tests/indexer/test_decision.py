@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.decision import Calibration, explain, features_for, fit_calibration, load_negatives
+from indexer.decision import Calibration, Decision, explain, features_for, fit_calibration, load_negatives
 from indexer.hits import Hit
 
 
@@ -130,5 +130,16 @@ def test_asked_how_to_pay_a_text_that_never_says_how_money_is_paid_is_no_answer(
     paid = features_for(question, ["罚款"], [hit("罚款可在银行柜台或网上缴纳。")], [np.array([0.95, 0.7])])
     assert paid["kind_missing"] == 0.0 and sure.decide(paid, "payment").answer
     assert asks_for("物业费怎么缴") == asks_for("how do I pay my water bill") == "payment"
-    # handing over, getting along, trading, explaining: no payment asked
-    assert {asks_for(q) for q in ("房子怎么交付", "怎么交流", "怎么交接工作", "怎么交代清楚")} == {None}
+    assert asks_for("罚款交哪里") == asks_for("Where can I pay the fine") == "payment"  # not a place, an amount
+    # handing over or in, getting along, trading, explaining, an app's name: no payment asked
+    assert {asks_for(q) for q in ("房子怎么交付", "怎么交流", "怎么交房", "作业怎么交", "如何支付宝绑卡")} == {None}
+    assert asks_for("材料在哪里交") == "place"  # handing in, no money named
+
+
+def test_an_answer_found_through_the_documents_structure_is_explained_as_such_not_by_similarity():
+    from indexer.decision import BY_STRUCTURE, NAMED_CLAUSE, PENALTY, PENALTY_OF_ACT
+
+    weak = {"idf_coverage": 0.1, "dense_margin": 0.0}  # the message's own search: it did not decide
+    for reason in (NAMED_CLAUSE, PENALTY, PENALTY_OF_ACT):
+        assert explain(weak, "amount", Decision(True, 1.0, reason)) == [BY_STRUCTURE[reason]]
+    assert "用词差得较远" in explain(weak, None, Decision(False, 0.2, "nothing matches"))[0]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from indexer.followup import PENALTY, PENALTY_OF_ACT, Topic, act_asked, converse
+from indexer.followup import PENALTY, PENALTY_OF_ACT, Topic, act_asked, act_item, converse
 from indexer.references import citations, cited_texts, citing
 from indexer.retriever import Retriever
 from kb.model import Passage
@@ -242,7 +242,17 @@ def test_the_act_a_question_names_before_asking_its_consequence():
     assert act_asked("有人往轨道里扔东西，会怎么处罚？") == "有人往轨道里扔东西"
     assert act_asked("那带宠物乘车要是被抓到呢") == "带宠物乘车"  # the lead cue is not the act
     # no consequence asked, or too little named before it: nothing to search
+    assert act_asked("在车厢吸烟的话会受到什么处罚") == act_asked("在车厢吸烟如何处罚") == "在车厢吸烟"
     assert act_asked("在车厢里可以吸烟吗") == act_asked("被抓到会咋样") == act_asked("罚款怎么交") == ""
+    # how to pay the fine is not its amount; English names the act after the penalty
+    assert act_asked("我在车厢吸烟被罚款了，怎么交") == act_asked("What is the penalty for smoking on a train") == ""
+
+
+def test_the_item_that_is_the_act_is_found_by_the_act_before_the_place():
+    rule = "第十条 在车站和列车内禁止下列行为：\n（一）在列车内饮食；\n（二）在车站吸烟。"
+    assert act_item(rule, ["吸烟"], ["列车"], lambda w: 1.0) == "（二）在车站吸烟。"
+    assert act_item(rule, [], ["车站", "列车"], lambda w: 1.0) == ""  # one place each: not singled out
+    assert act_item("第十条 禁止吸烟。", ["吸烟"], [], lambda w: 1.0) is None  # no list
 
 
 def test_asked_the_penalty_for_an_act_the_bot_finds_the_rule_then_the_clause_that_cites_it(transit, encoder):
@@ -260,3 +270,42 @@ def test_asked_the_penalty_for_an_act_the_bot_finds_the_rule_then_the_clause_tha
     # no act named, or no consequence asked: the question alone
     assert converse("被抓到要罚多少钱", Topic(), retriever)[1].how == "alone"
     assert converse("在列车里可以吸烟吗", Topic(), retriever)[1].how == "alone"
+    # asked how to pay the fine the last answer named: the penalty says no way to pay, so it is no answer
+    assert converse("被罚款了怎么交", topic, retriever)[1].how != "penalty"
+
+
+LIBRARY = {
+    "library-rules": """\
+        ---
+        id: library-rules
+        title: 城市图书馆读者规定
+        category: 图书馆
+        source: test
+        updated: 2026-12-07
+        ---
+
+        第八条 读者在图书馆内应当遵守公共秩序，爱护馆藏文献和设施设备，尊重其他读者和工作人员，禁止下列行为：
+
+        （一）携带易燃、易爆、有毒等危险物品入馆；
+
+        （二）在阅览区大声喧哗、追逐打闹或者使用手机外放声音；
+
+        （三）涂写、撕毁、剪裁、污损馆藏文献或者私自夹带出馆；
+
+        （四）损坏座椅、书架、电脑、空调等设施设备；
+
+        （五）在馆内吸烟或者使用明火。
+
+        第二十条 违反本规定第八条的，由图书馆工作人员予以劝阻，并可以暂停其借阅资格三十日。
+        """,
+}
+
+
+def test_a_penalty_for_the_whole_clause_covers_an_item_past_the_clauses_opening(tmp_path, settings, encoder):
+    # 第二十条 cites 第八条 whole; what it cites is read as the clause's opening (160 characters), which ends
+    # before item (五), the act asked about: the whole clause is still cited
+    store, library_settings = indexed(tmp_path / "library", settings, encoder, LIBRARY)
+    retriever = Retriever.load(store, [encoder], library_settings)
+    assert "吸烟" not in retriever.citing("library-rules", "第八条")[0][4]
+    reply, turn, _ = converse("在图书馆里吸烟会受到什么处罚", Topic(), retriever)
+    assert turn.how == "penalty_of_act" and "暂停其借阅资格三十日" in reply.body
