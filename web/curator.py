@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
 from indexer.asks import asks_for
-from indexer.decision import explain
+from indexer.decision import BY_STRUCTURE, explain
 from indexer.followup import Topic, converse
 from indexer.hits import MAX_QUERY_CHARS, QueryError, SearchResult, clean_query
 from indexer.lexical import is_chinese
@@ -257,6 +257,9 @@ def hit_test() -> str:
                 if desk().policy.in_service_hours()
                 else "不在服务时间，请客户留言等回电",
                 "explained": explain(result.features, asks_for(result.query), result.decision) if result else [],
+                # the first hit was found through the document's structure (a clause named, a penalty through what
+                # it cites): it has no similarity scores of its own to show
+                "by_structure": result is not None and result.decision.reason in BY_STRUCTURE,
                 # an English question's words were looked up in the English-Chinese dictionary (indexer.english)
                 "by_dictionary": result is not None and not is_chinese(result.query),
             }

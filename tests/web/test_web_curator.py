@@ -144,6 +144,7 @@ def test_hit_test_page_reads_a_follow_up_after_a_previous_question(curator):
     assert "关于《营业厅工作手册》3.2 客户投诉处理 · 3.2.2：" in page
     # answered by the clause's number, not by similarity: the explanation says so, not the message's own margins
     assert "直接按条号回答" in page and "用词差得较远" not in page
+    assert page.count("按条号或引用关系找到，不是检索得分") == 1  # the named clause's row has no scores of its own
     # the acts the previous question asked about that its answer holds: kept apart, for the penalty rule
     assert "问到的行为 投诉、处理（只用来找罚则）" in page
     alone = client.get("/curator/hit-test", query_string={"q": "下一条呢"}).get_data(as_text=True)
