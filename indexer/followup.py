@@ -395,12 +395,12 @@ def _cites(parts: list[tuple[str, int]], cited: str, item: str) -> bool:
     return (found is not None and ("项", number(found.group(1))) in parts) or item in cited
 
 
-def _states_what_is_asked(message: str, hit: Hit) -> bool:
-    """Whether a clause found through what it cites states what the message asks for when that is something no
-    answer does without (indexer.decision.REQUIRED_KINDS: asked how much, a paragraph that names no sum is no
+def _states_what_is_asked(message: str, text: str) -> bool:
+    """Whether a paragraph found through what it cites states what the message asks for when that is something
+    no answer does without (indexer.decision.REQUIRED_KINDS: asked how much, a paragraph that names no sum is no
     answer; asked how to pay, one that never says how)."""
     asked = asks_for(message, REQUIRED_KINDS)
-    return asked is None or holds(hit.text, asked)
+    return asked is None or holds(text, asked)
 
 
 def penalty_of_act(message: str, retriever: Searcher, turn: Turn) -> Turn:
@@ -425,20 +425,13 @@ def penalty_of_act(message: str, retriever: Searcher, turn: Turn) -> Turn:
         return turn
     terms, acts = key_terms(tokenizer.subject_terms(rule.query)), tuple(tokenizer.acts(rule.query, hit.text))
     topic = Topic(hit.article_id, hit.title, hit.section, clause, hit.ref, terms, acts[:MAX_TERMS])
-    penalty = _penalty(message, topic, retriever, None)
-    if penalty is None or not _states_what_is_asked(message, penalty):
-        return turn
-    citation = next((c[3:] for c in retriever.citing(hit.article_id, clause) if c[2] == penalty.text), None)
-    if citation is None:
-        return turn
-    parts, cited = citation
+    # a list of prohibitions: the item that is the act must be among those the penalty cites (a penalty for items
+    # two and three is none for bringing in what item one forbids, though 携带 is in both)
     item = act_item(hit.text, acts, terms, retriever.weights_of)
-    if item is not None:
-        # a list of prohibitions: the item that is the act must be among those the penalty cites (a penalty for
-        # items two and three is none for bringing in what item one forbids, though 携带 is in both)
-        if not item or not _cites(parts, cited, item):
-            return turn
-    elif not rule.decision.answer:
+    if item == "" or (item is None and not rule.decision.answer):
+        return turn
+    penalty = _penalty(message, topic, retriever, None, item)
+    if penalty is None:
         return turn
     searched = f"{act} → {hit.title} {clause} → {penalty.clause}"
     return Turn(_answering(turn.result, penalty, PENALTY_OF_ACT), "penalty_of_act", searched, turn.message)
@@ -463,7 +456,7 @@ def _reading(
     strength = cue(message)
     if strength and topic.clause and asks_consequence(message):
         penalty = _penalty(message, topic, retriever, alone)
-        if penalty is not None and _states_what_is_asked(message, penalty):
+        if penalty is not None:
             return Turn(_answering(alone, penalty, PENALTY), "penalty", f"{topic.title} {penalty.clause}")
     if not strength:  # a question of its own, answered or not, is read alone (never dragged to the topic)
         return Turn(alone, "alone", message)
@@ -498,15 +491,19 @@ def _reading(
     return Turn(alone, "alone", message)
 
 
-def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResult | None) -> Hit | None:
+def _penalty(
+    message: str, topic: Topic, retriever: Searcher, alone: SearchResult | None, item: str | None = None
+) -> Hit | None:
     """What follows from breaking the clause just cited, when the message asks it ('不照做会罚多少', '被抓到会咋样')
     and a numbered clause of the same article cites it after 违反 (indexer.references.citing): the hit for that
     paragraph. When several cite it, the one whose words and cited part hold most of the topic's and the
     message's own words; None when that does not single one out (which act is meant is not said), when the
     citation names parts of the clause (items, paragraphs) and none of them holds the topic's words (the act
     asked about may not be penalised there), and when the message alone is answered and names something neither
-    clause holds ('那乱扔烟头罚多少' after the clause on smoking: its own question). alone None: the message's own
-    words found the clause (penalty_of_act), nothing to check."""
+    clause holds ('那乱扔烟头罚多少' after the clause on smoking: its own question). None too when the paragraph
+    does not state what the message asks that no answer does without (_states_what_is_asked), or does not cite
+    item (a line of the clause's list: penalty_of_act's act). alone None: the message's own words found the
+    clause (penalty_of_act), nothing to check."""
     found = retriever.citing(topic.article_id, topic.clause)
     if not found:
         return None
@@ -524,6 +521,8 @@ def _penalty(message: str, topic: Topic, retriever: Searcher, alone: SearchResul
         return None
     passage_id, clause, paragraph, parts, cited = best[0]
     if parts and not held(cited, [*topic.terms, *topic.acts]):
+        return None
+    if not _states_what_is_asked(message, paragraph) or (item is not None and not _cites(parts, cited, item)):
         return None
     if alone is not None and alone.decision.answer:
         rule = retriever.hit_for(topic.ref)
